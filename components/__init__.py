@@ -1,0 +1,1 @@
+"""Reusable Pulumi components of nfw-blocklist."""

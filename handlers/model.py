@@ -1,0 +1,75 @@
+"""Small value types shared by extraction, policy, the ledger and the rule-group writer."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class SkipReason(StrEnum):
+    """Why a candidate host was not blocked (machine-readable, stable strings)."""
+
+    INVALID_ADDRESS = "invalid-address"
+    PROTECTED = "protected"
+    ARCHIVED = "archived"
+    SUPPRESSED = "suppressed"
+    BELOW_MIN_SEVERITY = "below-min-severity"
+    TYPE_NOT_INCLUDED = "type-not-included"
+    TYPE_EXCLUDED = "type-excluded"
+    ACTION_NOT_ENABLED = "action-not-enabled"
+    NO_REMOTE_IP = "no-remote-ip"
+    UNSUPPORTED_EVENT = "unsupported-event"
+
+
+class FindingState(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class FindingRef:
+    """What the ledger and the notification keep of the finding that named a host."""
+
+    id: str
+    type: str
+    severity: float
+    account: str
+    region: str
+    last_seen: float
+    """Epoch seconds of the finding's last observation (eventLastSeen / LastObservedAt)."""
+    state: FindingState = FindingState.ACTIVE
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A remote host named by a finding, exactly as the finding gave it (possibly invalid)."""
+
+    raw_host: object
+    finding: FindingRef
+    action: str
+    """The GuardDuty action it came from: networkConnectionAction, portProbeAction, ..."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A candidate the policy accepted: ``host`` is canonical CIDR (IPv4 /32, IPv6 /128)."""
+
+    host: str
+    finding: FindingRef
+
+
+@dataclass(frozen=True)
+class Skip:
+    host: str
+    """The offending value as text, truncated: never the raw object."""
+    reason: SkipReason
+    finding_id: str = ""
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"host": self.host, "reason": str(self.reason), "finding_id": self.finding_id}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)

@@ -1,0 +1,142 @@
+"""The functions' configuration, carried in environment variables that the components set.
+
+The names below are the whole contract between ``components`` (which writes them) and the
+handlers (which read them); both import them from here.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from handlers.errors import ConfigurationError
+
+ENV_TABLE_NAME: Final = "NFW_TABLE_NAME"
+ENV_RULE_GROUP_ARN: Final = "NFW_RULE_GROUP_ARN"
+ENV_RULE_PRIORITY: Final = "NFW_RULE_PRIORITY"
+ENV_RETENTION_MINUTES: Final = "NFW_RETENTION_MINUTES"
+ENV_PROTECTED_CIDRS: Final = "NFW_PROTECTED_CIDRS"
+ENV_MIN_SEVERITY: Final = "NFW_MIN_SEVERITY"
+ENV_FINDING_TYPE_INCLUDE: Final = "NFW_FINDING_TYPE_INCLUDE"
+ENV_FINDING_TYPE_EXCLUDE: Final = "NFW_FINDING_TYPE_EXCLUDE"
+ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
+ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
+
+DEFAULT_RULE_PRIORITY: Final = 30000
+DESTINATION_PRIORITY_OFFSET: Final = 100
+"""The destination rule sits this far above the source rule, as in the reference."""
+MAX_RULE_PRIORITY: Final = 65535
+DEFAULT_RETENTION_MINUTES: Final = 720
+MIN_RETENTION_MINUTES: Final = 5
+MAX_RETENTION_MINUTES: Final = 10080
+
+ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
+OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
+
+
+class CapacityPolicy(StrEnum):
+    EVICT_OLDEST = "evict-oldest"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    rule_group_arn: str
+    rule_priority: int = DEFAULT_RULE_PRIORITY
+    retention_minutes: int = DEFAULT_RETENTION_MINUTES
+    protected_cidrs: tuple[str, ...] = ()
+    """Never-block CIDRs added to the built-in list (which cannot be removed)."""
+    min_severity: float = 0.0
+    finding_type_include: tuple[str, ...] = ()
+    finding_type_exclude: tuple[str, ...] = ()
+    on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
+    action_types: tuple[str, ...] = ()
+    """Opt-in GuardDuty action types besides networkConnectionAction and portProbeAction."""
+
+    @property
+    def destination_priority(self) -> int:
+        return self.rule_priority + DESTINATION_PRIORITY_OFFSET
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_minutes * 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+        """Read the settings, naming the variable at fault in the error."""
+        return cls(
+            table_name=_required(env, ENV_TABLE_NAME),
+            rule_group_arn=_required(env, ENV_RULE_GROUP_ARN),
+            rule_priority=_int(env, ENV_RULE_PRIORITY, DEFAULT_RULE_PRIORITY),
+            retention_minutes=_int(env, ENV_RETENTION_MINUTES, DEFAULT_RETENTION_MINUTES),
+            protected_cidrs=_str_list(env, ENV_PROTECTED_CIDRS),
+            min_severity=_float(env, ENV_MIN_SEVERITY, 0.0),
+            finding_type_include=_str_list(env, ENV_FINDING_TYPE_INCLUDE),
+            finding_type_exclude=_str_list(env, ENV_FINDING_TYPE_EXCLUDE),
+            on_capacity_full=_capacity_policy(env),
+            action_types=_str_list(env, ENV_ACTION_TYPES),
+        )
+
+    def policy_environment(self) -> dict[str, str]:
+        """Every variable except the resource names, as the components write them."""
+        return {
+            ENV_RULE_PRIORITY: str(self.rule_priority),
+            ENV_RETENTION_MINUTES: str(self.retention_minutes),
+            ENV_PROTECTED_CIDRS: json.dumps(list(self.protected_cidrs)),
+            ENV_MIN_SEVERITY: repr(float(self.min_severity)),
+            ENV_FINDING_TYPE_INCLUDE: json.dumps(list(self.finding_type_include)),
+            ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
+            ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
+            ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
+        }
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+
+def _str_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigurationError(f"environment variable {name} must be a JSON list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigurationError(f"environment variable {name} must be a JSON list of strings")
+    return tuple(value)
+
+
+def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
+    raw = env.get(ENV_ON_CAPACITY_FULL, "").strip() or CapacityPolicy.EVICT_OLDEST.value
+    try:
+        return CapacityPolicy(raw)
+    except ValueError:
+        accepted = ", ".join(policy.value for policy in CapacityPolicy)
+        raise ConfigurationError(f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}") from None

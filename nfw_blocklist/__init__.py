@@ -1,0 +1,1 @@
+"""Local tooling around the Pulumi program: offline render, sandbox, emulator, operator CLI."""

@@ -1,0 +1,1 @@
+"""The local sandbox: deploys what the Pulumi program declares into moto and runs it."""
