@@ -1,0 +1,276 @@
+"""EventBridge event -> the remote hosts its GuardDuty findings name.
+
+Two shapes arrive: Security Hub's "Findings - Imported" (ASFF, GuardDuty's JSON flattened into
+``ProductFields``) and GuardDuty's own "GuardDuty Finding". Both become the same ``Candidate``s.
+
+The event is untrusted input: a malformed event must end as a ``Skip`` the operator can read,
+never as an exception that the state machine would retry and then report as a failure. So every
+field is read with a type check, and nothing here judges the hosts — that is the policy's job.
+Duplicate hosts are kept (one candidate per mention): only after normalisation can the policy
+tell that ``::ffff:198.51.100.7`` and ``198.51.100.7`` are the same host.
+"""
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from handlers import clock
+from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
+from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
+
+SECURITY_HUB_SOURCE: Final = "aws.securityhub"
+SECURITY_HUB_DETAIL_TYPES: Final = (
+    "Security Hub Findings - Imported",
+    # An analyst sending a finding to a custom action carries the same ASFF payload.
+    "Security Hub Findings - Custom Action",
+)
+GUARDDUTY_SOURCE: Final = "aws.guardduty"
+GUARDDUTY_DETAIL_TYPE: Final = "GuardDuty Finding"
+
+KNOWN_ACTIONS: Final = ALWAYS_ENABLED_ACTIONS + OPT_IN_ACTIONS
+"""Order of extraction: network connection first, so the finding's main host leads."""
+_SINGLE_HOST_ACTIONS: Final = tuple(action for action in KNOWN_ACTIONS if action != "portProbeAction")
+_IP_FIELDS: Final = ("ipAddressV4", "ipAddressV6")
+
+_GUARDDUTY_PREFIX: Final = "aws/guardduty/service/"
+_SINGLE_HOST_KEY: Final = re.compile(
+    r"aws/guardduty/service/action/(?P<action>\w+)/remoteIpDetails/(?P<field>ipAddressV[46])"
+)
+_PORT_PROBE_KEY: Final = re.compile(
+    r"aws/guardduty/service/action/portProbeAction/portProbeDetails\.(?P<index>\d{1,6})_"
+    r"/remoteIpDetails/(?P<field>ipAddressV[46])"
+)
+
+_SEVERITY_BY_LABEL: Final = {"INFORMATIONAL": 0.0, "LOW": 1.0, "MEDIUM": 4.0, "HIGH": 7.0, "CRITICAL": 9.0}
+"""Bottom of GuardDuty's band for each label: a label alone only proves that much."""
+
+
+def extract(event: Mapping[str, Any]) -> Extraction:
+    """Every remote host named by the GuardDuty findings in ``event``; never raises."""
+    if not isinstance(event, Mapping):
+        return _unsupported(f"event is {type(event).__name__}, not an object")
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source == SECURITY_HUB_SOURCE and detail_type in SECURITY_HUB_DETAIL_TYPES:
+        return _from_security_hub(event)
+    if source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE:
+        return _from_guardduty(event)
+    return _unsupported(f"source {_text(source)[:60]!r} detail-type {_text(detail_type)[:60]!r}")
+
+
+# --- Security Hub (ASFF) ---------------------------------------------------------------------------
+
+
+def _from_security_hub(event: Mapping[str, Any]) -> Extraction:
+    findings = _mapping(event.get("detail")).get("findings")
+    if not isinstance(findings, list):
+        return _unsupported("detail.findings is not a list")
+    # Security Hub sends one finding per event today, but the field is an array: the reference read
+    # only findings[0] and silently dropped the rest.
+    extraction = Extraction()
+    for finding in findings:
+        _extend(extraction, _security_hub_finding(finding, event))
+    if not findings:
+        extraction.skipped.append(Skip("", SkipReason.UNSUPPORTED_EVENT, detail="detail.findings is empty"))
+    return extraction
+
+
+def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
+    if not isinstance(finding, Mapping):
+        return _unsupported(f"finding is {type(finding).__name__}, not an object")
+    fields = _mapping(finding.get("ProductFields"))
+    finding_id = _text(finding.get("Id"))
+    if not _is_guardduty(finding, fields):
+        return _unsupported("not a GuardDuty finding", finding_id)
+    ref = FindingRef(
+        id=finding_id,
+        type=_asff_type(finding.get("Types")),
+        severity=_asff_severity(_mapping(finding.get("Severity"))),
+        account=_text(finding.get("AwsAccountId")) or _text(event.get("account")),
+        region=_text(finding.get("Region")) or _text(event.get("region")),
+        last_seen=_first_time(
+            fields.get(_GUARDDUTY_PREFIX + "eventLastSeen"),
+            finding.get("LastObservedAt"),
+            finding.get("UpdatedAt"),
+            event.get("time"),
+        ),
+        state=_asff_state(finding, fields),
+    )
+    hosts = _asff_hosts(fields)
+    if not hosts:
+        action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
+        return _no_remote_ip(ref, action_type)
+    return Extraction(
+        candidates=[Candidate(raw_host=host, finding=ref, action=action) for action, host in hosts]
+    )
+
+
+def _is_guardduty(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    return (
+        fields.get("aws/securityhub/ProductName") == "GuardDuty"
+        or finding.get("ProductName") == "GuardDuty"
+        or _text(finding.get("ProductArn")).endswith("/aws/guardduty")
+    )
+
+
+def _asff_hosts(fields: Mapping[str, Any]) -> list[tuple[str, object]]:
+    """(action, raw host) from the flattened keys, in a stable order whatever the dict order."""
+    found: list[tuple[tuple[int, int, int], str, object]] = []
+    for key, value in fields.items():
+        if not isinstance(key, str) or not key.startswith(_GUARDDUTY_PREFIX) or _absent(value):
+            continue
+        probe = _PORT_PROBE_KEY.fullmatch(key)
+        if probe:
+            order = (
+                KNOWN_ACTIONS.index("portProbeAction"),
+                int(probe["index"]),
+                _IP_FIELDS.index(probe["field"]),
+            )
+            found.append((order, "portProbeAction", value))
+            continue
+        single = _SINGLE_HOST_KEY.fullmatch(key)
+        if single and single["action"] in _SINGLE_HOST_ACTIONS:
+            order = (KNOWN_ACTIONS.index(single["action"]), 0, _IP_FIELDS.index(single["field"]))
+            found.append((order, single["action"], value))
+    found.sort(key=lambda item: item[0])
+    return [(action, value) for _, action, value in found]
+
+
+def _asff_type(types: object) -> str:
+    """``Types[0]`` without its ASFF namespace: "TTPs/Command and Control/Backdoor:EC2.C&CActivity.B"
+    -> "Backdoor:EC2.C&CActivity.B" (Security Hub writes GuardDuty's own "/" as ".")."""
+    if not isinstance(types, list) or not types:
+        return ""
+    return _text(types[0]).rsplit("/", 1)[-1]
+
+
+def _asff_severity(severity: Mapping[str, Any]) -> float:
+    product = _number(severity.get("Product"))
+    if product is not None:
+        return product
+    normalized = _number(severity.get("Normalized"))
+    if normalized is not None:
+        return normalized / 10
+    return _SEVERITY_BY_LABEL.get(_text(severity.get("Label")).upper(), 0.0)
+
+
+def _asff_state(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> FindingState:
+    if finding.get("RecordState") == "ARCHIVED" or _is_true(fields.get(_GUARDDUTY_PREFIX + "archived")):
+        return FindingState.ARCHIVED
+    workflow_status = _mapping(finding.get("Workflow")).get("Status") or finding.get("WorkflowState")
+    if workflow_status in ("SUPPRESSED", "RESOLVED"):
+        return FindingState.SUPPRESSED
+    return FindingState.ACTIVE
+
+
+# --- Native GuardDuty ------------------------------------------------------------------------------
+
+
+def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        return _unsupported("detail is not an object")
+    service = _mapping(detail.get("service"))
+    action = _mapping(service.get("action"))
+    ref = FindingRef(
+        id=_text(detail.get("id")),
+        type=_text(detail.get("type")),
+        severity=_number(detail.get("severity")) or 0.0,
+        account=_text(detail.get("accountId")) or _text(event.get("account")),
+        region=_text(detail.get("region")) or _text(event.get("region")),
+        last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
+        state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
+    )
+    hosts: list[tuple[str, object]] = []
+    for action_name in KNOWN_ACTIONS:
+        action_detail = _mapping(action.get(action_name))
+        if action_name == "portProbeAction":
+            probes = action_detail.get("portProbeDetails")
+            for probe in probes if isinstance(probes, list) else ():
+                hosts.extend(_remote_ips(action_name, _mapping(probe)))
+        else:
+            hosts.extend(_remote_ips(action_name, action_detail))
+    if not hosts:
+        return _no_remote_ip(ref, _text(action.get("actionType")))
+    return Extraction(candidates=[Candidate(raw_host=host, finding=ref, action=name) for name, host in hosts])
+
+
+def _remote_ips(action_name: str, holder: Mapping[str, Any]) -> list[tuple[str, object]]:
+    details = _mapping(holder.get("remoteIpDetails"))
+    return [(action_name, details[field]) for field in _IP_FIELDS if not _absent(details.get(field))]
+
+
+# --- Shared helpers --------------------------------------------------------------------------------
+
+
+def _extend(into: Extraction, part: Extraction) -> None:
+    into.candidates.extend(part.candidates)
+    into.skipped.extend(part.skipped)
+
+
+def _unsupported(detail: str, finding_id: str = "") -> Extraction:
+    return Extraction(skipped=[Skip("", SkipReason.UNSUPPORTED_EVENT, finding_id=finding_id, detail=detail)])
+
+
+def _no_remote_ip(ref: FindingRef, action_type: str) -> Extraction:
+    detail = f"no remote IP in {action_type[:60]} finding" if action_type else "no remote IP in finding"
+    return Extraction(skipped=[Skip("", SkipReason.NO_REMOTE_IP, finding_id=ref.id, detail=detail)])
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _absent(value: object) -> bool:
+    """A missing address, as opposed to a malformed one (which the policy reports)."""
+    return value is None or value == ""
+
+
+def _is_true(value: object) -> bool:
+    # Native events carry a JSON boolean, ASFF ProductFields the string "true".
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _number(value: object) -> float | None:
+    """A finite number, from a JSON number or a numeric string; ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and len(value) <= 32:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _epoch(value: object) -> float | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError):
+        return None
+
+
+def _first_time(*values: object) -> float:
+    """The first parseable ISO-8601 time; "now" if none is, so a host is never recorded as long expired."""
+    for value in values:
+        seconds = _epoch(value)
+        if seconds is not None:
+            return seconds
+    return clock.now()
