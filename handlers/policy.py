@@ -1,0 +1,128 @@
+"""Which candidate hosts get blocked, and why the others do not.
+
+The checks run in a fixed order so a skip always carries the most fundamental reason: what the
+operator switched off (action type), what the finding's owner decided (archived, suppressed),
+what the operator filtered (type, severity), and only then the host itself (malformed, protected).
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from handlers.addresses import InvalidAddress, ProtectedNetworks, describe_host, normalize_host
+from handlers.errors import ConfigurationError, InvalidInput
+from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
+from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, Settings
+
+
+def _type_key(text: str) -> str:
+    """Security Hub spells GuardDuty's "Backdoor:EC2/C&CActivity.B" as "Backdoor:EC2.C&CActivity.B";
+    comparing with "/" read as "." lets one prefix filter both event sources alike."""
+    return text.replace("/", ".")
+
+
+@dataclass(frozen=True)
+class TargetPolicy:
+    protected: ProtectedNetworks = field(default_factory=ProtectedNetworks)
+    min_severity: float = 0.0
+    include_types: tuple[str, ...] = ()
+    """Finding-type prefixes to act on (case-sensitive); empty means every type."""
+    exclude_types: tuple[str, ...] = ()
+    """Finding-type prefixes never acted on; wins over ``include_types``."""
+    enabled_actions: frozenset[str] = frozenset(ALWAYS_ENABLED_ACTIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TargetPolicy":
+        """The policy the settings describe; ``ConfigurationError`` names the first bad value."""
+        if not math.isfinite(settings.min_severity):
+            raise ConfigurationError(
+                f"minimum severity must be a finite number, got {settings.min_severity!r}"
+            )
+        for action in settings.action_types:
+            if action not in OPT_IN_ACTIONS + ALWAYS_ENABLED_ACTIONS:
+                accepted = ", ".join(OPT_IN_ACTIONS)
+                raise ConfigurationError(
+                    f"unknown GuardDuty action type {describe_host(action)!r} (opt-in types: {accepted})"
+                )
+        for prefix in settings.finding_type_include + settings.finding_type_exclude:
+            # An empty prefix matches every type: as an exclude it would silently switch blocking off.
+            if not prefix.strip():
+                raise ConfigurationError("finding type prefixes must not be empty")
+        return cls(
+            protected=ProtectedNetworks.with_extra(settings.protected_cidrs),
+            min_severity=float(settings.min_severity),
+            include_types=settings.finding_type_include,
+            exclude_types=settings.finding_type_exclude,
+            enabled_actions=frozenset(ALWAYS_ENABLED_ACTIONS + settings.action_types),
+        )
+
+    def evaluate(self, candidate: Candidate) -> Target | Skip:
+        """Accept ``candidate`` as a canonical host to block, or say why not; never raises."""
+        finding = candidate.finding
+        shown = _shown_host(candidate.raw_host)
+
+        def skip(reason: SkipReason, detail: str) -> Skip:
+            return Skip(host=shown, reason=reason, finding_id=finding.id, detail=detail)
+
+        if candidate.action not in self.enabled_actions:
+            return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
+        if finding.state == FindingState.ARCHIVED:
+            return skip(SkipReason.ARCHIVED, "finding is archived")
+        if finding.state == FindingState.SUPPRESSED:
+            return skip(SkipReason.SUPPRESSED, "finding is suppressed or resolved")
+        finding_type = _type_key(finding.type)
+        excluded = next((p for p in self.exclude_types if finding_type.startswith(_type_key(p))), None)
+        if excluded is not None:
+            return skip(
+                SkipReason.TYPE_EXCLUDED, f"{describe_host(finding.type)} matches excluded {excluded!r}"
+            )
+        if self.include_types and not any(finding_type.startswith(_type_key(p)) for p in self.include_types):
+            return skip(
+                SkipReason.TYPE_NOT_INCLUDED, f"{describe_host(finding.type)} matches no included prefix"
+            )
+        # Written as "not >=" so a NaN severity counts as below the minimum rather than passing.
+        if not finding.severity >= self.min_severity:
+            return skip(
+                SkipReason.BELOW_MIN_SEVERITY,
+                f"severity {finding.severity} below minimum {self.min_severity}",
+            )
+        try:
+            host = normalize_host(candidate.raw_host)
+        except InvalidAddress as error:
+            return skip(SkipReason.INVALID_ADDRESS, str(error))
+        network = self.protected.protects(host)
+        if network is not None:
+            return skip(SkipReason.PROTECTED, f"{host} is inside protected network {network}")
+        return Target(host=host, finding=finding)
+
+    def evaluate_all(self, candidates: Iterable[Candidate]) -> tuple[list[Target], list[Skip]]:
+        """Evaluate each candidate; a host named twice is targeted once, with its first finding."""
+        targets: dict[str, Target] = {}
+        skipped: list[Skip] = []
+        for candidate in candidates:
+            outcome = self.evaluate(candidate)
+            if isinstance(outcome, Skip):
+                skipped.append(outcome)
+            else:
+                targets.setdefault(outcome.host, outcome)
+        return list(targets.values()), skipped
+
+    def check_manual_host(self, value: object) -> str:
+        """The canonical host an operator asked to block by hand.
+
+        Raises ``InvalidAddress`` (an ``InvalidInput``) for a malformed host and ``InvalidInput``
+        naming the network for a protected one: the never-block list binds operators too.
+        """
+        host = normalize_host(value)
+        network = self.protected.protects(host)
+        if network is not None:
+            raise InvalidInput(f"{host} is inside protected network {network} and cannot be blocked")
+        return host
+
+
+def _shown_host(raw_host: object) -> str:
+    """The canonical host when there is one, so skips of the same host read alike."""
+    try:
+        return normalize_host(raw_host)
+    except InvalidAddress:
+        return describe_host(raw_host)
