@@ -1,0 +1,512 @@
+"""Creates in moto what a render recorded, resource by resource, from the recorded inputs.
+
+Nothing here knows what the program "should" contain: every name, key schema, environment,
+definition and pattern comes from the render, so a mistake in a component is deployed as is and
+shows up when the sandbox runs (or, for references to things that do not exist, here, as a
+``WiringError`` naming the URN).
+"""
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from handlers import settings as env_contract
+
+from .events import EventRouter, Scheduler, Target, UnsupportedTarget
+from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
+from .wiring import PolicyBook, WiringError, state_names, task_references
+
+LOG = logging.getLogger(__name__)
+
+
+class RenderedResourceLike(Protocol):
+    """The fields of ``nfw_blocklist.render.RenderedResource`` the sandbox reads."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def urn(self) -> str: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+
+
+class RenderedLike(Protocol):
+    """The fields of ``nfw_blocklist.render.Rendered`` the sandbox reads."""
+
+    @property
+    def stack(self) -> str: ...
+    @property
+    def config(self) -> dict[str, str]: ...
+    @property
+    def outputs(self) -> dict[str, Any]: ...
+    @property
+    def resources(self) -> Sequence[RenderedResourceLike]: ...
+
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+POLICY = "aws:iam/policy:Policy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+TABLE = "aws:dynamodb/table:Table"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+QUEUE = "aws:sqs/queue:Queue"
+RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
+FUNCTION = "aws:lambda/function:Function"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+
+DEPLOY_ORDER = (
+    ROLE,
+    POLICY,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    TABLE,
+    TOPIC,
+    QUEUE,
+    TOPIC_SUBSCRIPTION,
+    RULE_GROUP,
+    FUNCTION,
+    STATE_MACHINE,
+    EVENT_RULE,
+    EVENT_TARGET,
+    SCHEDULE,
+)
+"""Dependencies first, as the Pulumi engine would order them."""
+
+_PASCAL_EXCEPTIONS = {"ipSets": "IPSets", "ipSet": "IPSet", "definitions": "Definition"}
+
+
+def physical_name(resource: RenderedResourceLike) -> str:
+    """The render's contract: ``inputs["name"]`` if set, else the logical name (state may echo either)."""
+    return str(resource.state.get("name") or resource.inputs.get("name") or resource.name)
+
+
+def to_api_shape(value: Any) -> Any:
+    """Pulumi's camelCase input shape -> the service API's PascalCase shape, recursively."""
+    if isinstance(value, Mapping):
+        return {
+            _PASCAL_EXCEPTIONS.get(key, key[:1].upper() + key[1:]): to_api_shape(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [to_api_shape(item) for item in value]
+    return value
+
+
+def placeholder_zip() -> bytes:
+    """Code for CreateFunction: never run, the sandbox calls the recorded handler in-process."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "nfw-blocklist sandbox: invocations run in-process\n")
+    return buffer.getvalue()
+
+
+@dataclass
+class StateMachineInfo:
+    logical_name: str
+    name: str
+    arn: str
+    definition: dict[str, Any]
+    states: frozenset[str]
+
+
+@dataclass
+class Inventory:
+    """What the sandbox created, by kind; the names and ARNs every check and accessor uses."""
+
+    roles: dict[str, str] = field(default_factory=dict)
+    """Role ARN -> role name."""
+    tables: dict[str, str] = field(default_factory=dict)
+    """Table name -> URN."""
+    topics: dict[str, str] = field(default_factory=dict)
+    """Topic ARN -> URN."""
+    queues: dict[str, str] = field(default_factory=dict)
+    """Queue URL -> URN."""
+    rule_groups: dict[str, str] = field(default_factory=dict)
+    """Rule group ARN -> name."""
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    """Function ARN -> spec."""
+    state_machines: dict[str, StateMachineInfo] = field(default_factory=dict)
+    """State machine ARN -> info."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(URN, why) of resources the sandbox does not emulate."""
+
+
+@dataclass
+class Deployer:
+    """Creates each rendered resource in moto, then checks that the references between them resolve."""
+
+    clients: Callable[[str], Any]
+    region: str
+    account: str
+    lambdas: InProcessLambdas
+    router: EventRouter
+    scheduler: Scheduler
+    strict_iam: bool = True
+    inventory: Inventory = field(default_factory=Inventory)
+    policies: PolicyBook = field(default_factory=PolicyBook)
+    iam_gaps: list[str] = field(default_factory=list)
+    """Grants a role lacks (only logged when ``strict_iam`` is off)."""
+    _role_ids: dict[str, str] = field(default_factory=dict)
+    _managed_policies: dict[str, str] = field(default_factory=dict)
+    _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def deploy(self, rendered: RenderedLike) -> Inventory:
+        handlers_by_type: dict[str, Callable[[RenderedResourceLike], None]] = {
+            ROLE: self._role,
+            POLICY: self._policy,
+            ROLE_POLICY: self._role_policy,
+            ROLE_POLICY_ATTACHMENT: self._attachment,
+            TABLE: self._table,
+            TOPIC: self._topic,
+            QUEUE: self._queue,
+            TOPIC_SUBSCRIPTION: self._subscription,
+            RULE_GROUP: self._rule_group,
+            FUNCTION: self._function,
+            STATE_MACHINE: self._state_machine,
+            EVENT_RULE: self._event_rule,
+            EVENT_TARGET: self._event_target,
+            SCHEDULE: self._schedule,
+        }
+        for type_ in DEPLOY_ORDER:
+            for resource in rendered.resources:
+                if resource.type == type_:
+                    handlers_by_type[type_](resource)
+        for resource in rendered.resources:
+            if resource.type.startswith("aws:") and resource.type not in handlers_by_type:
+                self.inventory.skipped.append((resource.urn, f"{resource.type} is not emulated"))
+        self._check_iam()
+        return self.inventory
+
+    # --- IAM -------------------------------------------------------------------------------------
+
+    def _role(self, resource: RenderedResourceLike) -> None:
+        name = physical_name(resource)
+        assume = resource.inputs.get("assumeRolePolicy") or "{}"
+        assume_text = assume if isinstance(assume, str) else json.dumps(assume)
+        created = self.clients("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=assume_text, Path=resource.inputs.get("path") or "/"
+        )["Role"]
+        self._expect_arn(resource, created["Arn"])
+        self.inventory.roles[created["Arn"]] = name
+        self._role_ids[str(resource.state.get("id") or name)] = name
+        self._role_ids[name] = name
+        self._role_ids[created["Arn"]] = name
+
+    def _role_name(self, resource: RenderedResourceLike, reference: Any) -> str:
+        name = self._role_ids.get(str(reference))
+        if name is None:
+            raise WiringError(f"{resource.urn}: role {reference!r} is not a role this program creates")
+        return name
+
+    def _policy(self, resource: RenderedResourceLike) -> None:
+        document = resource.inputs.get("policy") or "{}"
+        text = document if isinstance(document, str) else json.dumps(document)
+        created = self.clients("iam").create_policy(PolicyName=physical_name(resource), PolicyDocument=text)[
+            "Policy"
+        ]
+        self._expect_arn(resource, created["Arn"])
+        self._managed_policies[created["Arn"]] = text
+
+    def _role_policy(self, resource: RenderedResourceLike) -> None:
+        role = self._role_name(resource, resource.inputs.get("role"))
+        document = resource.inputs.get("policy") or "{}"
+        text = document if isinstance(document, str) else json.dumps(document)
+        self.clients("iam").put_role_policy(
+            RoleName=role, PolicyName=physical_name(resource), PolicyDocument=text
+        )
+        self.policies.add_policy(role, text)
+
+    def _attachment(self, resource: RenderedResourceLike) -> None:
+        role = self._role_name(resource, resource.inputs.get("role"))
+        policy_arn = str(resource.inputs.get("policyArn", ""))
+        if policy_arn in self._managed_policies:
+            self.clients("iam").attach_role_policy(RoleName=role, PolicyArn=policy_arn)
+            self.policies.add_policy(role, self._managed_policies[policy_arn])
+        else:
+            # AWS-managed policies (basic execution role...) are not loaded in moto; only note them.
+            self.policies.unresolved.setdefault(role, []).append(policy_arn)
+
+    # --- data and messaging ----------------------------------------------------------------------
+
+    def _table(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        name = physical_name(resource)
+        billing = inputs.get("billingMode") or "PROVISIONED"
+        throughput = {
+            "ReadCapacityUnits": int(inputs.get("readCapacity") or 1),
+            "WriteCapacityUnits": int(inputs.get("writeCapacity") or 1),
+        }
+        request: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": [
+                {"AttributeName": a["name"], "AttributeType": a["type"]} for a in inputs.get("attributes", [])
+            ],
+            "KeySchema": _key_schema(inputs.get("hashKey"), inputs.get("rangeKey")),
+            "BillingMode": billing,
+        }
+        if billing == "PROVISIONED":
+            request["ProvisionedThroughput"] = throughput
+        indexes = []
+        for index in inputs.get("globalSecondaryIndexes") or []:
+            projection: dict[str, Any] = {"ProjectionType": index.get("projectionType", "ALL")}
+            if index.get("nonKeyAttributes"):
+                projection["NonKeyAttributes"] = index["nonKeyAttributes"]
+            spec: dict[str, Any] = {
+                "IndexName": index["name"],
+                "KeySchema": _key_schema(index.get("hashKey"), index.get("rangeKey")),
+                "Projection": projection,
+            }
+            if billing == "PROVISIONED":
+                spec["ProvisionedThroughput"] = throughput
+            indexes.append(spec)
+        if indexes:
+            request["GlobalSecondaryIndexes"] = indexes
+        dynamodb = self.clients("dynamodb")
+        created = dynamodb.create_table(**request)["TableDescription"]
+        self._expect_arn(resource, created["TableArn"])
+        ttl = inputs.get("ttl") or {}
+        if ttl.get("enabled") and ttl.get("attributeName"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]},
+            )
+        self.inventory.tables[name] = resource.urn
+
+    def _topic(self, resource: RenderedResourceLike) -> None:
+        name = physical_name(resource)
+        attributes = {"FifoTopic": "true"} if resource.inputs.get("fifoTopic") else {}
+        arn = self.clients("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        self._expect_arn(resource, arn)
+        self.inventory.topics[arn] = resource.urn
+
+    def _queue(self, resource: RenderedResourceLike) -> None:
+        name = physical_name(resource)
+        attributes = {"FifoQueue": "true"} if resource.inputs.get("fifoQueue") else {}
+        url = self.clients("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.inventory.queues[url] = resource.urn
+
+    def _subscription(self, resource: RenderedResourceLike) -> None:
+        topic = str(resource.inputs.get("topic", ""))
+        if topic not in self.inventory.topics:
+            raise WiringError(f"{resource.urn}: subscribes to {topic!r}, which this program does not create")
+        self.clients("sns").subscribe(
+            TopicArn=topic,
+            Protocol=resource.inputs.get("protocol", "email"),
+            Endpoint=resource.inputs.get("endpoint", ""),
+        )
+
+    def _rule_group(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        name = physical_name(resource)
+        request: dict[str, Any] = {
+            "RuleGroupName": name,
+            "Type": inputs.get("type", "STATELESS"),
+            "Capacity": int(inputs["capacity"]),
+        }
+        if inputs.get("ruleGroup"):
+            request["RuleGroup"] = to_api_shape(inputs["ruleGroup"])
+        if inputs.get("rules"):
+            request["Rules"] = inputs["rules"]
+        if inputs.get("description"):
+            request["Description"] = inputs["description"]
+        created = self.clients("network-firewall").create_rule_group(**request)["RuleGroupResponse"]
+        self._expect_arn(resource, created["RuleGroupArn"])
+        self.inventory.rule_groups[created["RuleGroupArn"]] = name
+
+    # --- compute ---------------------------------------------------------------------------------
+
+    def _function(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        name = physical_name(resource)
+        role = str(inputs.get("role", ""))
+        if role not in self.inventory.roles:
+            raise WiringError(f"{resource.urn}: execution role {role!r} is not a role this program creates")
+        variables = {
+            str(k): str(v) for k, v in ((inputs.get("environment") or {}).get("variables") or {}).items()
+        }
+        self._check_environment(resource, variables)
+        created = self.clients("lambda").create_function(
+            FunctionName=name,
+            Runtime=inputs.get("runtime") or "python3.12",
+            Role=role,
+            Handler=str(inputs.get("handler", "")),
+            Code={"ZipFile": placeholder_zip()},
+            Environment={"Variables": variables},
+            Timeout=int(inputs.get("timeout") or 3),
+            MemorySize=int(inputs.get("memorySize") or 128),
+        )
+        self._expect_arn(resource, created["FunctionArn"])
+        spec = FunctionSpec(
+            name=name,
+            arn=created["FunctionArn"],
+            handler=str(inputs.get("handler", "")),
+            environment=variables,
+            region=self.region,
+            account=self.account,
+            timeout_seconds=int(inputs.get("timeout") or 3),
+        )
+        try:
+            self.lambdas.register(spec)
+        except HandlerImportError as e:
+            raise WiringError(f"{resource.urn}: {e}") from e
+        self.inventory.functions[spec.arn] = spec
+
+    def _check_environment(self, resource: RenderedResourceLike, variables: Mapping[str, str]) -> None:
+        table = variables.get(env_contract.ENV_TABLE_NAME)
+        if table is not None and table not in self.inventory.tables:
+            raise WiringError(
+                f"{resource.urn}: {env_contract.ENV_TABLE_NAME}={table!r} is not a table this program creates"
+            )
+        rule_group = variables.get(env_contract.ENV_RULE_GROUP_ARN)
+        if rule_group is not None and rule_group not in self.inventory.rule_groups:
+            raise WiringError(
+                f"{resource.urn}: {env_contract.ENV_RULE_GROUP_ARN}={rule_group!r} "
+                "is not a rule group this program creates"
+            )
+
+    def _state_machine(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        name = physical_name(resource)
+        raw = inputs.get("definition", "{}")
+        definition = json.loads(raw) if isinstance(raw, str) else raw
+        role = str(inputs.get("roleArn", ""))
+        if role not in self.inventory.roles:
+            raise WiringError(f"{resource.urn}: role {role!r} is not a role this program creates")
+        created: dict[str, set[str]] = {
+            "lambda": set(self.inventory.functions),
+            "sns": set(self.inventory.topics),
+            "dynamodb": set(self.inventory.tables),
+        }
+        for reference in task_references(definition):
+            known = created.get(reference.kind, set())
+            if reference.target not in known:
+                raise WiringError(
+                    f"{resource.urn}: state {reference.state!r} calls {reference.kind} {reference.target!r}, "
+                    "which this program does not create"
+                )
+            self._require_grant(
+                resource, role, reference.action, _resource_arn(reference, self.region, self.account)
+            )
+        machine = self.clients("stepfunctions").create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn=role, type=inputs.get("type") or "STANDARD"
+        )
+        self._expect_arn(resource, machine["stateMachineArn"])
+        self.inventory.state_machines[machine["stateMachineArn"]] = StateMachineInfo(
+            logical_name=resource.name,
+            name=name,
+            arn=machine["stateMachineArn"],
+            definition=definition,
+            states=state_names(definition),
+        )
+
+    # --- triggers --------------------------------------------------------------------------------
+
+    def _event_rule(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        if inputs.get("scheduleExpression"):
+            self.inventory.skipped.append((resource.urn, "scheduled EventBridge rules are not emulated"))
+            return
+        enabled = inputs.get("state", "ENABLED") == "ENABLED" and inputs.get("isEnabled", True) is not False
+        try:
+            self.router.add_rule(
+                physical_name(resource),
+                inputs.get("eventPattern") or "{}",
+                bus=inputs.get("eventBusName") or "default",
+                enabled=enabled,
+            )
+        except Exception as e:  # LocalStack raises its own InvalidEventPatternException
+            raise WiringError(f"{resource.urn}: invalid event pattern: {e}") from e
+
+    def _event_target(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        target = self._target(resource, inputs)
+        if inputs.get("inputTransformer"):
+            raise WiringError(f"{resource.urn}: {UnsupportedTarget('input transformers are not emulated')}")
+        try:
+            self.router.add_target(str(inputs.get("rule", "")), target)
+        except KeyError as e:
+            raise WiringError(f"{resource.urn}: {e.args[0]}") from e
+
+    def _schedule(self, resource: RenderedResourceLike) -> None:
+        inputs = resource.inputs
+        target = self._target(resource, inputs.get("target") or {})
+        try:
+            self.scheduler.add(
+                physical_name(resource),
+                str(inputs.get("scheduleExpression", "")),
+                target,
+                enabled=(inputs.get("state") or "ENABLED") == "ENABLED",
+            )
+        except UnsupportedTarget as e:
+            raise WiringError(f"{resource.urn}: {e}") from e
+
+    def _target(self, resource: RenderedResourceLike, spec: Mapping[str, Any]) -> Target:
+        arn = str(spec.get("arn", ""))
+        if arn not in self.inventory.state_machines:
+            raise WiringError(f"{resource.urn}: target {arn!r} is not a state machine this program creates")
+        role = spec.get("roleArn")
+        if role is not None:
+            if role not in self.inventory.roles:
+                raise WiringError(f"{resource.urn}: target role {role!r} is not a role this program creates")
+            self._require_grant(resource, str(role), "states:StartExecution", arn)
+        return Target(
+            target_id=str(spec.get("targetId") or resource.name),
+            arn=arn,
+            role_arn=str(role) if role else None,
+            input=spec.get("input"),
+            input_path=spec.get("inputPath"),
+        )
+
+    # --- checks ----------------------------------------------------------------------------------
+
+    def _expect_arn(self, resource: RenderedResourceLike, actual: str) -> None:
+        """References in the render use the render's ARNs; if moto's differ they would dangle."""
+        recorded = resource.state.get("arn")
+        if recorded and recorded != actual:
+            raise WiringError(
+                f"{resource.urn}: render recorded ARN {recorded!r} but the sandbox created {actual!r}"
+            )
+
+    def _require_grant(
+        self, resource: RenderedResourceLike, role_arn: str, action: str, target_arn: str
+    ) -> None:
+        self._pending_grants.append((resource.urn, role_arn, action, target_arn))
+
+    def _check_iam(self) -> None:
+        """Policies are attached after the resources that use them may be declared: check at the end."""
+        problems = []
+        for urn, role_arn, action, target in self._pending_grants:
+            role = self.inventory.roles.get(role_arn, role_arn)
+            if not self.policies.allows(role, action, target):
+                problems.append(f"{urn}: role {role!r} is not allowed {action} on {target!r}")
+        if problems and self.strict_iam:
+            raise WiringError("; ".join(problems))
+        for problem in problems:
+            LOG.warning("sandbox IAM gap", extra={"problem": problem})
+        self.iam_gaps = problems
+
+
+def _key_schema(hash_key: Any, range_key: Any) -> list[dict[str, str]]:
+    schema = [{"AttributeName": str(hash_key), "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": str(range_key), "KeyType": "RANGE"})
+    return schema
+
+
+def _resource_arn(reference: Any, region: str, account: str) -> str:
+    """IAM grants name tables by ARN; Task parameters name them by table name."""
+    if reference.kind == "dynamodb" and not str(reference.target).startswith("arn:"):
+        return f"arn:aws:dynamodb:{region}:{account}:table/{reference.target}"
+    return str(reference.target)

@@ -1,0 +1,23 @@
+"""Toy Lambda handlers for the sandbox's own tests (see toy_stack.py)."""
+
+import os
+from typing import Any
+
+from handlers import clock
+
+
+class ToyFailure(Exception):
+    """Raised on request, to check that the error name reaches the state machine."""
+
+
+def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Echo the input with what the handler saw of its environment and clock."""
+    if event.get("detail", {}).get("fail"):
+        raise ToyFailure("asked to fail")
+    return {
+        "greeting": os.environ.get("TOY_GREETING"),
+        "table": os.environ.get("NFW_TABLE_NAME"),
+        "now": clock.now(),
+        "function": context.function_name,
+        "tick": event.get("tick", False),
+    }
