@@ -1,0 +1,25 @@
+"""Integration fixtures: moto with the Network Firewall rule-group emulator installed."""
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from nfw_blocklist import emulator
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """An active `mock_aws()` in us-east-1 with fake credentials and the rule-group emulator installed.
+
+    Fake credentials keep boto3 from reading the developer's real ones; moto's reset at exit discards every
+    resource, fault plan and counter, so tests cannot leak into each other.
+    """
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    emulator.install()
+    with mock_aws() as mock:
+        yield mock
