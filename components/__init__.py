@@ -1,1 +1,26 @@
-"""Reusable Pulumi components of nfw-blocklist."""
+"""Reusable Pulumi components of nfw-blocklist.
+
+The component classes load lazily, so the pure builders (``components.definitions``, ``patterns``,
+``iam``, ``config``) can be imported without pulling in pulumi_aws.
+"""
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "BlocklistRuleGroup": "components.rule_group",
+    "BlocklistRuleGroupArgs": "components.rule_group",
+    "ResponseStateMachine": "components.response",
+    "ResponseStateMachineArgs": "components.response",
+    "PruningSchedule": "components.pruning",
+    "PruningScheduleArgs": "components.pruning",
+    "StackConfig": "components.config",
+    "InvalidConfig": "components.config",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'components' has no attribute {name!r}")

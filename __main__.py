@@ -1,0 +1,56 @@
+"""nfw-blocklist: block the hosts Amazon GuardDuty flags in an AWS Network Firewall rule group.
+
+Thin on purpose: validate the stack's configuration (a bad value stops here, before any resource),
+then wire the three components together and export what operators and the CLI need.
+"""
+
+import pulumi
+
+from components.config import StackConfig
+from components.pruning import PruningSchedule, PruningScheduleArgs
+from components.response import ResponseStateMachine, ResponseStateMachineArgs
+from components.rule_group import BlocklistRuleGroup, BlocklistRuleGroupArgs
+
+NAME = "nfw-blocklist"
+
+config = StackConfig.from_pulumi(pulumi.Config())
+
+rule_group = BlocklistRuleGroup(
+    NAME,
+    BlocklistRuleGroupArgs(
+        capacity=config.rule_group_capacity,
+        source_priority=config.rule_group_priority,
+        create_firewall_policy=config.create_firewall_policy,
+    ),
+)
+response = ResponseStateMachine(
+    NAME,
+    ResponseStateMachineArgs(
+        admin_email=config.admin_email,
+        table_name=rule_group.table_name,
+        table_arn=rule_group.table_arn,
+        rule_group_arn=rule_group.rule_group_arn,
+        settings=config.handler_settings(),
+        finding_source=config.finding_source.value,
+        log_retention_days=config.log_retention_days,
+    ),
+)
+pruning = PruningSchedule(
+    NAME,
+    PruningScheduleArgs(
+        prune_function_arn=response.prune_function_arn,
+        topic_arn=response.topic_arn,
+        topic_key_arn=response.topic_key_arn,
+        frequency_minutes=config.pruning_frequency_minutes,
+        log_retention_days=config.log_retention_days,
+    ),
+)
+
+pulumi.export("ruleGroupArn", rule_group.rule_group_arn)
+pulumi.export("ruleGroupName", rule_group.rule_group_name)
+pulumi.export("stateMachineArn", response.state_machine_arn)
+pulumi.export("pruningStateMachineArn", pruning.pruning_state_machine_arn)
+pulumi.export("tableName", rule_group.table_name)
+pulumi.export("topicArn", response.topic_arn)
+if rule_group.firewall_policy_arn is not None:
+    pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)

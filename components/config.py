@@ -1,0 +1,269 @@
+"""Stack configuration: read, validated and turned into typed values before any resource exists.
+
+Every check here is pure, so a bad ``pulumi config`` value stops the program with a one-line message
+naming the key and what it accepts, and tests can exercise every rule without Pulumi.
+"""
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+import pulumi
+
+from components.constants import (
+    DEFAULT_CAPACITY,
+    DEFAULT_LOG_RETENTION_DAYS,
+    MAX_SOURCE_PRIORITY,
+    MAX_STATELESS_CAPACITY,
+    MIN_CAPACITY,
+)
+from handlers.settings import (
+    DEFAULT_RETENTION_MINUTES,
+    DEFAULT_RULE_PRIORITY,
+    MAX_RETENTION_MINUTES,
+    MIN_RETENTION_MINUTES,
+    OPT_IN_ACTIONS,
+    CapacityPolicy,
+    Settings,
+)
+
+NAMESPACE: Final = "nfw-blocklist"
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS: Final = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                             2192, 2557, 2922, 3288, 3653)  # fmt: skip
+E = TypeVar("E", bound=StrEnum)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+class FindingSource(StrEnum):
+    """Which EventBridge events start the response workflow."""
+
+    SECURITY_HUB = "securityhub"
+    GUARDDUTY = "guardduty"
+    BOTH = "both"
+
+
+class InvalidConfig(ValueError):
+    """A stack configuration value outside what the program accepts; the message names the key."""
+
+
+KEYS: Final = (
+    "adminEmail",
+    "retentionMinutes",
+    "pruningFrequencyMinutes",
+    "ruleGroupCapacity",
+    "ruleGroupPriority",
+    "protectedCidrs",
+    "findingSource",
+    "minSeverity",
+    "findingTypeInclude",
+    "findingTypeExclude",
+    "onCapacityFull",
+    "actionTypes",
+    "createFirewallPolicy",
+    "logRetentionDays",
+)
+"""Every key the program reads, in the namespace ``nfw-blocklist``."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The validated configuration of one stack."""
+
+    admin_email: str
+    retention_minutes: int = DEFAULT_RETENTION_MINUTES
+    pruning_frequency_minutes: int = 15
+    rule_group_capacity: int = DEFAULT_CAPACITY
+    rule_group_priority: int = DEFAULT_RULE_PRIORITY
+    protected_cidrs: tuple[str, ...] = ()
+    finding_source: FindingSource = FindingSource.SECURITY_HUB
+    min_severity: float = 0.0
+    finding_type_include: tuple[str, ...] = ()
+    finding_type_exclude: tuple[str, ...] = ()
+    on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
+    action_types: tuple[str, ...] = ()
+    create_firewall_policy: bool = False
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+
+    @classmethod
+    def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
+        """Read every key from the stack's configuration (values arrive as strings)."""
+        return cls.from_mapping({key: value for key in KEYS if (value := config.get(key)) is not None})
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "StackConfig":
+        """Validate raw values (strings as ``pulumi config`` stores them, or native Python values)."""
+        unknown = sorted(set(values) - set(KEYS))
+        if unknown:
+            raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
+        return cls(
+            admin_email=_email(values, "adminEmail"),
+            retention_minutes=_int(
+                values,
+                "retentionMinutes",
+                DEFAULT_RETENTION_MINUTES,
+                MIN_RETENTION_MINUTES,
+                MAX_RETENTION_MINUTES,
+            ),
+            pruning_frequency_minutes=_int(values, "pruningFrequencyMinutes", 15, 5, 180),
+            rule_group_capacity=_int(
+                values, "ruleGroupCapacity", DEFAULT_CAPACITY, MIN_CAPACITY, MAX_STATELESS_CAPACITY
+            ),
+            rule_group_priority=_int(
+                values, "ruleGroupPriority", DEFAULT_RULE_PRIORITY, 1, MAX_SOURCE_PRIORITY
+            ),
+            protected_cidrs=_cidrs(values, "protectedCidrs"),
+            finding_source=_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
+            min_severity=_severity(values, "minSeverity"),
+            finding_type_include=_prefixes(values, "findingTypeInclude"),
+            finding_type_exclude=_prefixes(values, "findingTypeExclude"),
+            on_capacity_full=_choice(values, "onCapacityFull", CapacityPolicy, CapacityPolicy.EVICT_OLDEST),
+            action_types=_action_types(values, "actionTypes"),
+            create_firewall_policy=_bool(values, "createFirewallPolicy", False),
+            log_retention_days=_log_retention(values, "logRetentionDays"),
+        )
+
+    def handler_settings(self, table_name: str = "", rule_group_arn: str = "") -> Settings:
+        """The handlers' policy as ``handlers.settings.Settings``; components fill in the resource names."""
+        return Settings(
+            table_name=table_name,
+            rule_group_arn=rule_group_arn,
+            rule_priority=self.rule_group_priority,
+            retention_minutes=self.retention_minutes,
+            protected_cidrs=self.protected_cidrs,
+            min_severity=self.min_severity,
+            finding_type_include=self.finding_type_include,
+            finding_type_exclude=self.finding_type_exclude,
+            on_capacity_full=self.on_capacity_full,
+            action_types=self.action_types,
+        )
+
+
+def _fail(key: str, accepts: str, raw: Any) -> InvalidConfig:
+    return InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}, got {raw!r}")
+
+
+def _email(values: Mapping[str, Any], key: str) -> str:
+    raw = values.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise InvalidConfig(
+            f"{NAMESPACE}:{key} is required: the e-mail address that receives notifications "
+            f"(pulumi config set {key} you@example.com)"
+        )
+    if not isinstance(raw, str) or not _EMAIL.match(raw.strip()):
+        raise _fail(key, "an e-mail address such as security-team@example.com", raw)
+    return raw.strip()
+
+
+def _int(values: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    accepts = f"an integer from {low} to {high}"
+    if isinstance(raw, bool):
+        raise _fail(key, accepts, raw)
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
+        value = int(raw)
+    else:
+        raise _fail(key, accepts, raw)
+    if not low <= value <= high:
+        raise _fail(key, accepts, raw)
+    return value
+
+
+def _severity(values: Mapping[str, Any], key: str) -> float:
+    raw = values.get(key)
+    if raw is None:
+        return 0.0
+    accepts = "a number from 0 to 10"
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise _fail(key, accepts, raw) from None
+    if isinstance(raw, bool) or not 0.0 <= value <= 10.0:
+        raise _fail(key, accepts, raw)
+    return value
+
+
+def _bool(values: Mapping[str, Any], key: str, default: bool) -> bool:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in {"true", "false"}:
+        return raw.strip().lower() == "true"
+    raise _fail(key, "true or false", raw)
+
+
+def _choice(values: Mapping[str, Any], key: str, enum: type[E], default: E) -> E:
+    raw = values.get(key)
+    if raw is None:
+        return default
+    try:
+        return enum(raw)
+    except ValueError:
+        raise _fail(key, "one of " + ", ".join(member.value for member in enum), raw) from None
+
+
+def _string_list(values: Mapping[str, Any], key: str, accepts: str) -> tuple[str, ...]:
+    raw = values.get(key)
+    if raw is None:
+        return ()
+    items: Any = raw
+    if isinstance(raw, str):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError:
+            raise _fail(key, accepts, raw) from None
+    if (
+        not isinstance(items, Sequence)
+        or isinstance(items, str)
+        or not all(isinstance(i, str) for i in items)
+    ):
+        raise _fail(key, accepts, raw)
+    return tuple(item.strip() for item in items)
+
+
+def _cidrs(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = 'a list of IPv4 or IPv6 CIDRs such as ["10.0.0.0/8"]'
+    cidrs = _string_list(values, key, accepts)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise _fail(key, accepts, cidr) from None
+    return cidrs
+
+
+def _prefixes(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = 'a list of non-empty finding-type prefixes such as ["Backdoor:", "CryptoCurrency:"]'
+    prefixes = _string_list(values, key, accepts)
+    if any(not prefix for prefix in prefixes):
+        raise _fail(key, accepts, values.get(key))
+    return prefixes
+
+
+def _action_types(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = "a list drawn from " + ", ".join(OPT_IN_ACTIONS)
+    actions = _string_list(values, key, accepts)
+    unknown = [action for action in actions if action not in OPT_IN_ACTIONS]
+    if unknown:
+        raise _fail(key, accepts, unknown[0])
+    return tuple(dict.fromkeys(actions))
+
+
+def _log_retention(values: Mapping[str, Any], key: str) -> int:
+    value = _int(values, key, DEFAULT_LOG_RETENTION_DAYS, 1, max(LOG_RETENTION_DAYS))
+    if value not in LOG_RETENTION_DAYS:
+        raise _fail(
+            key, "a CloudWatch Logs retention: " + ", ".join(map(str, LOG_RETENTION_DAYS)), values[key]
+        )
+    return value

@@ -1,0 +1,166 @@
+"""IAM documents for every role, as Python dicts built by pure functions.
+
+Each role's actions are module-level constants so that tests (and the handlers' author, who owns
+the calls the functions make) can check them in one place. Every statement names exact resources;
+the one exception is CloudWatch Logs log delivery for state machine logging, whose API admits no
+resource other than ``*``.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import pulumi
+
+from handlers import schema
+
+POLICY_VERSION: Final = "2012-10-17"
+
+# --- Lambda functions: exactly what handlers/ledger.py and handlers/firewall.py call. ---
+LEDGER_RECORD_ACTIONS: Final = frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+"""record: writes or refreshes one item per host (conditional put/update)."""
+LEDGER_SYNC_ACTIONS: Final = frozenset(
+    {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
+)
+"""block and prune: read the indexes, confirm, expire and delete hosts."""
+RULE_GROUP_ACTIONS: Final = frozenset(
+    {"network-firewall:DescribeRuleGroup", "network-firewall:UpdateRuleGroup"}
+)
+"""block and prune: describe -> change -> update with the UpdateToken."""
+FUNCTION_LOG_ACTIONS: Final = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+"""Every function writes only to its own log group (created by Pulumi, so no CreateLogGroup)."""
+
+RECORD_FUNCTION_ACTIONS: Final = LEDGER_RECORD_ACTIONS | FUNCTION_LOG_ACTIONS
+BLOCK_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
+PRUNE_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
+
+# --- State machines ---
+INVOKE_ACTIONS: Final = frozenset({"lambda:InvokeFunction"})
+PUBLISH_ACTIONS: Final = frozenset({"sns:Publish"})
+TOPIC_KEY_ACTIONS: Final = frozenset({"kms:GenerateDataKey", "kms:Decrypt"})
+"""Publishing to a KMS-encrypted topic needs the publisher to be allowed to use the topic's key."""
+LOG_DELIVERY_ACTIONS: Final = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+)
+"""Step Functions logging; these vended-log APIs do not support resource-level permissions."""
+STATE_MACHINE_ACTIONS: Final = INVOKE_ACTIONS | PUBLISH_ACTIONS | TOPIC_KEY_ACTIONS | LOG_DELIVERY_ACTIONS
+
+# --- Starters ---
+START_EXECUTION_ACTIONS: Final = frozenset({"states:StartExecution"})
+"""The EventBridge rule targets and the schedule may only start their own state machine."""
+
+WILDCARD_RESOURCE_ACTIONS: Final = LOG_DELIVERY_ACTIONS
+"""The only actions granted on ``*``."""
+
+LAMBDA_PRINCIPAL: Final = "lambda.amazonaws.com"
+STATES_PRINCIPAL: Final = "states.amazonaws.com"
+EVENTS_PRINCIPAL: Final = "events.amazonaws.com"
+SCHEDULER_PRINCIPAL: Final = "scheduler.amazonaws.com"
+
+
+def assume_role_policy(service: str) -> dict[str, Any]:
+    """Trust policy letting one AWS service assume the role."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _statement(sid: str, actions: frozenset[str], resources: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+
+
+def log_stream_resource(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The streams of one log group (the group ARN from the provider carries no ``:*``)."""
+    return pulumi.Output.concat(log_group_arn, ":*")
+
+
+def ledger_resources(table_arn: pulumi.Input[str]) -> list[pulumi.Output[str]]:
+    """The table and its two indexes, by exact ARN."""
+    return [
+        pulumi.Output.from_input(table_arn),
+        pulumi.Output.concat(table_arn, "/index/", schema.EXPIRY_INDEX),
+        pulumi.Output.concat(table_arn, "/index/", schema.PENDING_INDEX),
+    ]
+
+
+def record_function_policy(table_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The record function writes ledger items keyed by host; it never queries an index."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            _statement("Ledger", LEDGER_RECORD_ACTIONS, [table_arn]),
+            _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
+        ],
+    }
+
+
+def sync_function_policy(
+    table_arn: pulumi.Input[str], rule_group_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """The block and prune functions read the indexes and rewrite the rule group."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            _statement("Ledger", LEDGER_SYNC_ACTIONS, ledger_resources(table_arn)),
+            _statement("RuleGroup", RULE_GROUP_ACTIONS, [rule_group_arn]),
+            _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
+        ],
+    }
+
+
+def state_machine_policy(
+    function_arns: Sequence[pulumi.Input[str]], topic_arn: pulumi.Input[str], topic_key_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """A workflow invokes its functions, publishes to the topic and delivers its own logs."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            _statement("InvokeFunctions", INVOKE_ACTIONS, function_arns),
+            _statement("Notify", PUBLISH_ACTIONS, [topic_arn]),
+            _statement("EncryptNotifications", TOPIC_KEY_ACTIONS, [topic_key_arn]),
+            # CloudWatch Logs vended-log delivery has no resource-level permissions: "*" is the only option.
+            _statement("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]),
+        ],
+    }
+
+
+def start_execution_policy(state_machine_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """EventBridge targets and the schedule start exactly one state machine."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [_statement("StartWorkflow", START_EXECUTION_ACTIONS, [state_machine_arn])],
+    }
+
+
+def dead_letter_queue_policy(
+    queue_arn: pulumi.Input[str], rule_arns: Sequence[pulumi.Input[str]]
+) -> dict[str, Any]:
+    """Only this stack's EventBridge rules may drop undeliverable events into the queue."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "EventBridgeDeadLetters",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS_PRINCIPAL},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": list(rule_arns)}},
+            }
+        ],
+    }

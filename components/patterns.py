@@ -1,0 +1,91 @@
+"""EventBridge event patterns that start the response workflow, built as plain dicts.
+
+Pure so that tests can run them through a real EventBridge pattern engine. Security Hub flattens
+the GuardDuty finding into ``ProductFields`` keys with slashes; a finding is only worth an execution
+when one of the remote-IP keys exists, so the pattern asks for any of them with ``$or``.
+"""
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
+
+SECURITY_HUB_SOURCE: Final = "aws.securityhub"
+SECURITY_HUB_DETAIL_TYPE: Final = "Security Hub Findings - Imported"
+GUARDDUTY_SOURCE: Final = "aws.guardduty"
+GUARDDUTY_DETAIL_TYPE: Final = "GuardDuty Finding"
+
+_PRODUCT_FIELD_PREFIX: Final = "aws/guardduty/service/action"
+# Where each action keeps its remote host, relative to the action, as Security Hub flattens it.
+_REMOTE_IP_PARENTS: Final = {
+    "networkConnectionAction": "networkConnectionAction/remoteIpDetails",
+    "portProbeAction": "portProbeAction/portProbeDetails.0_/remoteIpDetails",
+    "awsApiCallAction": "awsApiCallAction/remoteIpDetails",
+    "kubernetesApiCallAction": "kubernetesApiCallAction/remoteIpDetails",
+    "rdsLoginAttemptAction": "rdsLoginAttemptAction/remoteIpDetails",
+}
+# GuardDuty's detail.service.action.actionType for each action.
+ACTION_TYPES: Final = {
+    "networkConnectionAction": "NETWORK_CONNECTION",
+    "portProbeAction": "PORT_PROBE",
+    "awsApiCallAction": "AWS_API_CALL",
+    "kubernetesApiCallAction": "KUBERNETES_API_CALL",
+    "rdsLoginAttemptAction": "RDS_LOGIN_ATTEMPT",
+}
+
+
+def enabled_actions(opt_in: Iterable[str] = ()) -> tuple[str, ...]:
+    """The always-on actions followed by the opted-in ones, in a stable order."""
+    chosen = set(opt_in)
+    unknown = chosen - set(OPT_IN_ACTIONS)
+    if unknown:
+        raise ValueError(f"unknown GuardDuty action types: {', '.join(sorted(unknown))}")
+    return ALWAYS_ENABLED_ACTIONS + tuple(action for action in OPT_IN_ACTIONS if action in chosen)
+
+
+def remote_ip_product_fields(opt_in: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every ProductFields key that carries a remote host for the enabled actions (IPv4 and IPv6)."""
+    return tuple(
+        f"{_PRODUCT_FIELD_PREFIX}/{_REMOTE_IP_PARENTS[action]}/{address}"
+        for action in enabled_actions(opt_in)
+        for address in ("ipAddressV4", "ipAddressV6")
+    )
+
+
+def security_hub_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
+    """Active GuardDuty findings imported by Security Hub that name at least one remote host."""
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [SECURITY_HUB_DETAIL_TYPE],
+        "detail": {
+            "findings": {
+                "RecordState": ["ACTIVE"],
+                "ProductFields": {
+                    "aws/securityhub/ProductName": ["GuardDuty"],
+                    "$or": [{key: [{"exists": True}]} for key in remote_ip_product_fields(opt_in)],
+                },
+            }
+        },
+    }
+
+
+def guardduty_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
+    """Native GuardDuty findings of the action types whose remote host can be blocked."""
+    return {
+        "source": [GUARDDUTY_SOURCE],
+        "detail-type": [GUARDDUTY_DETAIL_TYPE],
+        "detail": {"service": {"action": {"actionType": [ACTION_TYPES[a] for a in enabled_actions(opt_in)]}}},
+    }
+
+
+def patterns_for(finding_source: str, opt_in: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """The patterns one stack needs, keyed by a short name used in the rules' logical names."""
+    opt_in = tuple(opt_in)
+    chosen: dict[str, dict[str, Any]] = {}
+    if finding_source in ("securityhub", "both"):
+        chosen["securityhub"] = security_hub_pattern(opt_in)
+    if finding_source in ("guardduty", "both"):
+        chosen["guardduty"] = guardduty_pattern(opt_in)
+    if not chosen:
+        raise ValueError(f"finding source must be securityhub, guardduty or both, got {finding_source!r}")
+    return chosen

@@ -1,0 +1,299 @@
+"""ResponseStateMachine: the functions, the response workflow, the notification topic and the event rules."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+
+import handlers
+from components import iam
+from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX
+from components.definitions import response_definition
+from components.patterns import patterns_for
+from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
+
+TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
+RUNTIME: Final = "python3.13"
+ARCHITECTURE: Final = "arm64"
+MEMORY_MB: Final = 256
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda entry point of the handlers package."""
+
+    key: str
+    handler: str
+    timeout_seconds: int
+
+
+FUNCTIONS: Final = (
+    FunctionSpec("record", "handlers.entry.record", 30),
+    FunctionSpec("block", "handlers.entry.block", 120),
+    FunctionSpec("prune", "handlers.entry.prune", 300),
+)
+FINDING_SOURCES: Final = ("securityhub", "guardduty", "both")
+EVENT_MAX_AGE_SECONDS: Final = 86400
+"""EventBridge's maximum: a flagged host is still worth blocking after an outage of a few hours."""
+EVENT_MAX_RETRIES: Final = 185
+"""EventBridge's maximum; what still fails lands in the dead-letter queue rather than vanishing."""
+DEAD_LETTER_RETENTION_SECONDS: Final = 14 * 24 * 3600
+
+
+@dataclass
+class ResponseStateMachineArgs:
+    """Inputs of ResponseStateMachine."""
+
+    admin_email: pulumi.Input[str]
+    """E-mail address subscribed to the notification topic; required (AWS asks it to confirm)."""
+    table_name: pulumi.Input[str]
+    """Ledger table name (BlocklistRuleGroup.table_name); required."""
+    table_arn: pulumi.Input[str]
+    """Ledger table ARN (BlocklistRuleGroup.table_arn); required."""
+    rule_group_arn: pulumi.Input[str]
+    """Rule group ARN (BlocklistRuleGroup.rule_group_arn); required."""
+    settings: Settings | None = None
+    """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
+    group names are ignored: the functions get table_name and rule_group_arn."""
+    finding_source: str = "securityhub"
+    """Events that start the workflow: securityhub, guardduty or both; default securityhub."""
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Retention of the functions' and the workflow's logs; default 30 days."""
+    runtime: str = RUNTIME
+    """Lambda runtime; default python3.13."""
+    handlers_path: str | None = None
+    """Directory of the handlers package to deploy; default the installed ``handlers`` package."""
+    tracing: bool = False
+    """X-Ray tracing of the state machine; default False."""
+    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    """Tags for every child resource; default none."""
+
+    def validate(self) -> None:
+        if self.finding_source not in FINDING_SOURCES:
+            raise ValueError(
+                f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
+            )
+        if isinstance(self.log_retention_days, bool) or self.log_retention_days < 1:
+            raise ValueError(
+                f"log_retention_days must be a positive integer, got {self.log_retention_days!r}"
+            )
+        if not Path(self.resolved_handlers_path()).joinpath("__init__.py").is_file():
+            raise ValueError(f"handlers_path {self.resolved_handlers_path()} is not a Python package")
+
+    def resolved_handlers_path(self) -> str:
+        return self.handlers_path or str(Path(handlers.__file__).resolve().parent)
+
+
+def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
+    """The deployment package: the handlers package alone, at ``handlers/`` in the zip, without caches."""
+    root = Path(package_dir)
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        f"handlers/{path.relative_to(root).as_posix()}": pulumi.FileAsset(str(path))
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    return pulumi.AssetArchive(assets)
+
+
+def function_environment(
+    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """The variables handlers.settings.Settings.from_env reads: the resource names plus the policy."""
+    return {ENV_TABLE_NAME: table_name, ENV_RULE_GROUP_ARN: rule_group_arn, **settings.policy_environment()}
+
+
+def _role(name: str, service: str, opts: pulumi.ResourceOptions, tags: Any) -> aws.iam.Role:
+    return aws.iam.Role(
+        name, assume_role_policy=json.dumps(iam.assume_role_policy(service)), tags=tags, opts=opts
+    )
+
+
+def _role_policy(
+    name: str, role: aws.iam.Role, document: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> Any:
+    return aws.iam.RolePolicy(name, role=role.id, policy=pulumi.Output.json_dumps(document), opts=opts)
+
+
+class ResponseStateMachine(pulumi.ComponentResource):
+    """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
+
+    Owns the three functions (the prune function too, so one place packages the handlers), their roles and
+    log groups, the KMS-encrypted topic with the admin's e-mail subscription, and the EventBridge rules with
+    their roles, retry policy and dead-letter queue.
+    """
+
+    state_machine_arn: pulumi.Output[str]
+    topic_arn: pulumi.Output[str]
+    topic_key_arn: pulumi.Output[str]
+    record_function_name: pulumi.Output[str]
+    record_function_arn: pulumi.Output[str]
+    block_function_name: pulumi.Output[str]
+    block_function_arn: pulumi.Output[str]
+    prune_function_name: pulumi.Output[str]
+    prune_function_arn: pulumi.Output[str]
+    dead_letter_queue_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ResponseStateMachineArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOKEN, name, None, opts)
+        args.validate()
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings or Settings(table_name="", rule_group_arn="")
+
+        # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
+        # roles can be granted exactly this key (the AWS managed alias/aws/sns key cannot be named that way,
+        # and a dedicated key leaves room to add service publishers to its policy later).
+        key = aws.kms.Key(
+            f"{name}-topic-key",
+            description=f"nfw-blocklist {name}: encrypts the notification topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=args.tags,
+            opts=child,
+        )
+        topic = aws.sns.Topic(f"{name}-notifications", kms_master_key_id=key.arn, tags=args.tags, opts=child)
+        aws.sns.TopicSubscription(
+            f"{name}-admin-email", topic=topic.arn, protocol="email", endpoint=args.admin_email, opts=child
+        )
+
+        code = handlers_archive(args.resolved_handlers_path())
+        environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        functions: dict[str, aws.lambda_.Function] = {}
+        for spec in FUNCTIONS:
+            log_group = aws.cloudwatch.LogGroup(
+                f"{name}-{spec.key}-logs",
+                name=f"/aws/lambda/{name}-{spec.key}",
+                retention_in_days=args.log_retention_days,
+                tags=args.tags,
+                opts=child,
+            )
+            role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, args.tags)
+            document = (
+                iam.record_function_policy(args.table_arn, log_group.arn)
+                if spec.key == "record"
+                else iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
+            )
+            policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
+            functions[spec.key] = aws.lambda_.Function(
+                f"{name}-{spec.key}",
+                name=f"{name}-{spec.key}",
+                role=role.arn,
+                runtime=args.runtime,
+                architectures=[ARCHITECTURE],
+                handler=spec.handler,
+                code=code,
+                timeout=spec.timeout_seconds,
+                memory_size=MEMORY_MB,
+                environment={"variables": environment},
+                logging_config={"log_format": "JSON", "log_group": log_group.name},
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+
+        workflow_logs = aws.cloudwatch.LogGroup(
+            f"{name}-workflow-logs",
+            name=f"/aws/vendedlogs/states/{name}-response",
+            retention_in_days=args.log_retention_days,
+            tags=args.tags,
+            opts=child,
+        )
+        workflow_role = _role(f"{name}-workflow-role", iam.STATES_PRINCIPAL, child, args.tags)
+        workflow_policy = _role_policy(
+            f"{name}-workflow-policy",
+            workflow_role,
+            iam.state_machine_policy([functions["record"].arn, functions["block"].arn], topic.arn, key.arn),
+            child,
+        )
+        definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
+            lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
+        )
+        state_machine = aws.sfn.StateMachine(
+            f"{name}-response",
+            type="STANDARD",
+            role_arn=workflow_role.arn,
+            definition=definition,
+            logging_configuration={
+                "level": "ERROR",
+                "include_execution_data": False,
+                "log_destination": pulumi.Output.concat(workflow_logs.arn, ":*"),
+            },
+            tracing_configuration={"enabled": args.tracing},
+            tags=args.tags,
+            # Step Functions checks the log-delivery permissions when the machine is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[workflow_policy]),
+        )
+
+        dead_letters = aws.sqs.Queue(
+            f"{name}-dead-letters",
+            sqs_managed_sse_enabled=True,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            tags=args.tags,
+            opts=child,
+        )
+        rules = []
+        for source, pattern in patterns_for(args.finding_source, settings.action_types).items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{source}",
+                description=f"nfw-blocklist: {source} findings with a remote host start the workflow",
+                event_pattern=json.dumps(pattern),
+                tags=args.tags,
+                opts=child,
+            )
+            target_role = _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, args.tags)
+            target_policy = _role_policy(
+                f"{name}-{source}-target-policy",
+                target_role,
+                iam.start_execution_policy(state_machine.arn),
+                child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{source}-target",
+                rule=rule.name,
+                arn=state_machine.arn,
+                role_arn=target_role.arn,
+                retry_policy={
+                    "maximum_event_age_in_seconds": EVENT_MAX_AGE_SECONDS,
+                    "maximum_retry_attempts": EVENT_MAX_RETRIES,
+                },
+                dead_letter_config={"arn": dead_letters.arn},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[target_policy]),
+            )
+            rules.append(rule)
+        aws.sqs.QueuePolicy(
+            f"{name}-dead-letters-policy",
+            queue_url=dead_letters.url,
+            policy=pulumi.Output.json_dumps(
+                iam.dead_letter_queue_policy(dead_letters.arn, [r.arn for r in rules])
+            ),
+            opts=child,
+        )
+
+        self.state_machine_arn = state_machine.arn
+        self.topic_arn = topic.arn
+        self.topic_key_arn = key.arn
+        self.record_function_name = functions["record"].name
+        self.record_function_arn = functions["record"].arn
+        self.block_function_name = functions["block"].name
+        self.block_function_arn = functions["block"].arn
+        self.prune_function_name = functions["prune"].name
+        self.prune_function_arn = functions["prune"].arn
+        self.dead_letter_queue_arn = dead_letters.arn
+        self.register_outputs(
+            {
+                "state_machine_arn": self.state_machine_arn,
+                "topic_arn": self.topic_arn,
+                "topic_key_arn": self.topic_key_arn,
+                "record_function_name": self.record_function_name,
+                "record_function_arn": self.record_function_arn,
+                "block_function_name": self.block_function_name,
+                "block_function_arn": self.block_function_arn,
+                "prune_function_name": self.prune_function_name,
+                "prune_function_arn": self.prune_function_arn,
+                "dead_letter_queue_arn": self.dead_letter_queue_arn,
+            }
+        )

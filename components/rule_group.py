@@ -1,0 +1,200 @@
+"""BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+
+from components.constants import (
+    DEFAULT_CAPACITY,
+    DESTINATION_PRIORITY_OFFSET,
+    MAX_RULE_PRIORITY,
+    MAX_SOURCE_PRIORITY,
+    MAX_STATELESS_CAPACITY,
+    METRIC_ACTION_NAME,
+    MIN_CAPACITY,
+    PLACEHOLDER_CIDR,
+    TOKEN_PREFIX,
+)
+from handlers import schema
+from handlers.rules import METRIC_DIMENSION_VALUE
+from handlers.settings import DEFAULT_RULE_PRIORITY
+
+TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
+RULES_PROPERTY: Final = "ruleGroup.rulesSource"
+"""The engine's path to the rules and custom actions; the handlers own them after creation."""
+PLACEHOLDER_ACTION: Final = "aws:forward_to_sfe"
+"""What the placeholder rule does to its (never-seen) address: hand it to the stateful engine, as unmatched
+traffic usually is, so it cannot drop or pass anything a policy would not."""
+
+
+@dataclass
+class BlocklistRuleGroupArgs:
+    """Inputs of BlocklistRuleGroup."""
+
+    capacity: int = DEFAULT_CAPACITY
+    """Capacity units (2 per host); default 2000, 2..30000. Changing it REPLACES the rule group."""
+    source_priority: int = DEFAULT_RULE_PRIORITY
+    """Priority of the source rule; default 30000, 1..65435. The destination rule sits 100 above."""
+    rule_group_name: pulumi.Input[str] | None = None
+    """Physical name of the rule group; default the component's name."""
+    create_firewall_policy: bool = False
+    """Also create a firewall policy that references the group; default False (attach it to yours)."""
+    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    """Tags for every child resource; default none."""
+
+    def validate(self) -> None:
+        """Reject what Network Firewall would reject, before anything is created."""
+        if isinstance(self.capacity, bool) or not MIN_CAPACITY <= self.capacity <= MAX_STATELESS_CAPACITY:
+            raise ValueError(
+                f"capacity must be from {MIN_CAPACITY} to {MAX_STATELESS_CAPACITY}, got {self.capacity}"
+            )
+        if isinstance(self.source_priority, bool) or not 1 <= self.source_priority <= MAX_SOURCE_PRIORITY:
+            raise ValueError(
+                f"source_priority must be from 1 to {MAX_SOURCE_PRIORITY}, got {self.source_priority}"
+            )
+
+
+def placeholder_priority(source_priority: int) -> int:
+    """The last priority the handlers do not own: 65535, or 65534 if the destination rule is there."""
+    owned = {source_priority, source_priority + DESTINATION_PRIORITY_OFFSET}
+    return next(p for p in range(MAX_RULE_PRIORITY, 0, -1) if p not in owned)
+
+
+def initial_rules_source(source_priority: int) -> dict[str, Any]:
+    """The rules the group is created with: the metric action and one placeholder rule.
+
+    A stateless group needs at least one rule (``stateless_rules`` is required), but the handlers write
+    the blocking rules only when there is a host to block. The placeholder matches a documentation-only
+    address and is kept by the handlers, which replace only the priorities they own.
+    """
+    return {
+        "stateless_rules_and_custom_actions": {
+            "custom_actions": [
+                {
+                    "action_name": METRIC_ACTION_NAME,
+                    "action_definition": {
+                        "publish_metric_action": {"dimensions": [{"value": METRIC_DIMENSION_VALUE}]},
+                    },
+                }
+            ],
+            "stateless_rules": [
+                {
+                    "priority": placeholder_priority(source_priority),
+                    "rule_definition": {
+                        "actions": [PLACEHOLDER_ACTION],
+                        "match_attributes": {"sources": [{"address_definition": PLACEHOLDER_CIDR}]},
+                    },
+                }
+            ],
+        }
+    }
+
+
+def rule_group_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    """Options of the rule group: the live rules belong to the handlers.
+
+    Without ``ignore_changes`` a later ``pulumi up`` (or one after ``pulumi refresh``) would reset the
+    group to the placeholder and unblock every host.
+    """
+    return pulumi.ResourceOptions(parent=parent, ignore_changes=[RULES_PROPERTY])
+
+
+def ledger_attributes() -> list[dict[str, str]]:
+    return [{"name": name, "type": type_} for name, type_ in schema.KEY_ATTRIBUTES]
+
+
+def ledger_indexes() -> list[dict[str, Any]]:
+    """The two GSIs the handlers query, named and keyed from handlers.schema."""
+    return [
+        {
+            "name": schema.EXPIRY_INDEX,
+            "key_schemas": [
+                {"attribute_name": schema.EXPIRY_INDEX_HASH_KEY, "key_type": "HASH"},
+                {"attribute_name": schema.EXPIRY_INDEX_RANGE_KEY, "key_type": "RANGE"},
+            ],
+            "projection_type": "ALL",
+        },
+        {
+            "name": schema.PENDING_INDEX,
+            "key_schemas": [
+                {"attribute_name": schema.PENDING_INDEX_HASH_KEY, "key_type": "HASH"},
+                {"attribute_name": schema.PENDING_INDEX_RANGE_KEY, "key_type": "RANGE"},
+            ],
+            "projection_type": "KEYS_ONLY",
+        },
+    ]
+
+
+class BlocklistRuleGroup(pulumi.ComponentResource):
+    """A stateless Network Firewall rule group that drops blocked hosts, and the ledger of those hosts.
+
+    Pulumi creates the group with a placeholder rule and the ``BlocklistMetric`` custom action; from then on
+    the handlers own its rules (``ignore_changes``). Attach ``rule_group_arn`` to your firewall policy, or set
+    ``create_firewall_policy``. Changing ``capacity`` replaces the group: the new one starts empty, and the
+    next pruning run restores the ledger's hosts into it.
+    """
+
+    rule_group_arn: pulumi.Output[str]
+    rule_group_name: pulumi.Output[str]
+    table_name: pulumi.Output[str]
+    table_arn: pulumi.Output[str]
+    firewall_policy_arn: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(TOKEN, name, None, opts)
+        args.validate()
+        child = pulumi.ResourceOptions(parent=self)
+
+        group = aws.networkfirewall.RuleGroup(
+            f"{name}-rules",
+            name=args.rule_group_name if args.rule_group_name is not None else name,
+            type="STATELESS",
+            capacity=args.capacity,
+            description="nfw-blocklist: drops hosts GuardDuty flagged; rules are managed by its functions",
+            rule_group={"rules_source": initial_rules_source(args.source_priority)},
+            tags=args.tags,
+            opts=rule_group_options(self),
+        )
+        table = aws.dynamodb.Table(
+            f"{name}-ledger",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=schema.HASH_KEY,
+            attributes=ledger_attributes(),
+            global_secondary_indexes=ledger_indexes(),
+            ttl={"attribute_name": schema.TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True},
+            tags=args.tags,
+            opts=child,
+        )
+        self.rule_group_arn = group.arn
+        self.rule_group_name = group.name
+        self.table_name = table.name
+        self.table_arn = table.arn
+        self.firewall_policy_arn = None
+        if args.create_firewall_policy:
+            policy = aws.networkfirewall.FirewallPolicy(
+                f"{name}-policy",
+                firewall_policy={
+                    "stateless_default_actions": ["aws:forward_to_sfe"],
+                    "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
+                    "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
+                },
+                tags=args.tags,
+                opts=child,
+            )
+            self.firewall_policy_arn = policy.arn
+
+        outputs: dict[str, Any] = {
+            "rule_group_arn": self.rule_group_arn,
+            "rule_group_name": self.rule_group_name,
+            "table_name": self.table_name,
+            "table_arn": self.table_arn,
+        }
+        if self.firewall_policy_arn is not None:
+            outputs["firewall_policy_arn"] = self.firewall_policy_arn
+        self.register_outputs(outputs)

@@ -1,0 +1,467 @@
+"""The Pulumi program rendered offline, under Pulumi's mocks: every resource it declares, with its inputs.
+
+``render_stack`` runs ``__main__.py`` exactly as ``pulumi up`` would (same config, same code), but
+against ``BlocklistMocks`` instead of the engine and AWS. The mocks name every resource the way the
+sandbox creates it in moto (``inputs["name"]`` if set, else the logical name) and give it a
+moto-compatible ARN for account 123456789012 and the stack's region, so the ARNs the program wires
+into definitions, environments and targets point at the sandbox's resources.
+
+Each render runs in its own thread with an empty ``contextvars`` context and a fresh event loop:
+Pulumi keeps its runtime settings, config and root stack in context variables, so nothing leaks from
+one render to the next and ``render_stack`` can be called any number of times in one process.
+"""
+
+import asyncio
+import contextvars
+import json
+import runpy
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml  # type: ignore[import-untyped]
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import configure
+from pulumi.runtime.stack import run_in_stack
+
+ACCOUNT_ID: Final = "123456789012"
+DEFAULT_REGION: Final = "us-east-1"
+PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+SECRET_MARK: Final = "[secret]"
+STACK_TYPE: Final = "pulumi:pulumi:Stack"
+
+
+class RenderError(ValueError):
+    """The stack cannot be rendered as configured (unknown key, bad value, missing file)."""
+
+
+@dataclass(frozen=True)
+class RenderedResource:
+    """One registered resource (custom or component; the stack itself is not listed)."""
+
+    type: str
+    """Type token, e.g. ``aws:lambda/function:Function`` or ``nfw-blocklist:index:ResponseStateMachine``."""
+    name: str
+    """Logical name."""
+    urn: str
+    parent: str | None
+    """The parent's URN; None for the stack's direct children."""
+    id: str
+    """Physical id the mocks assigned ('' for components)."""
+    inputs: dict[str, Any]
+    """As the engine received them: camelCase keys, Outputs resolved, secrets unwrapped (see
+    ``secret_paths``), assets as ``{"path": ...}`` / ``{"text": ...}`` and archives as
+    ``{"assets": {name: asset}}`` or ``{"path": ...}``."""
+    state: dict[str, Any]
+    """inputs plus the computed properties the mocks return (arn, name, id, url, ...)."""
+    secret_paths: frozenset[tuple[str | int, ...]] = field(default=frozenset(), compare=False)
+    """Paths into ``inputs`` whose values were secret; ``to_json`` redacts them."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    stack: str
+    project: str
+    config: dict[str, str]
+    resources: list[RenderedResource]
+    outputs: dict[str, Any]
+    secret_outputs: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def of_type(self, type_: str) -> list[RenderedResource]:
+        """Resources of one type token, in registration order."""
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def by_name(self, name: str) -> RenderedResource:
+        """The resource with this logical name (unique in this program)."""
+        matches = [resource for resource in self.resources if resource.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"resources": [{"type", "name", "parent", "inputs"}], "outputs": {...}}``, secrets redacted.
+
+        ``parent`` is the parent's logical name (None for the stack's children).
+        """
+        names = {resource.urn: resource.name for resource in self.resources}
+        return {
+            "resources": [
+                {
+                    "type": resource.type,
+                    "name": resource.name,
+                    "parent": names.get(resource.parent) if resource.parent else None,
+                    "inputs": _redact(resource.inputs, resource.secret_paths),
+                }
+                for resource in self.resources
+            ],
+            "outputs": {
+                key: SECRET_MARK if key in self.secret_outputs else value
+                for key, value in self.outputs.items()
+            },
+        }
+
+
+def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
+    """The ARN the real provider (and moto) would report for a resource of this type."""
+    prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
+    arns: dict[str, str] = {
+        "aws:lambda/function:Function": prefix.format("lambda") + f"function:{name}",
+        "aws:sfn/stateMachine:StateMachine": prefix.format("states") + f"stateMachine:{name}",
+        "aws:dynamodb/table:Table": prefix.format("dynamodb") + f"table/{name}",
+        "aws:sns/topic:Topic": prefix.format("sns") + name,
+        "aws:sns/topicSubscription:TopicSubscription": prefix.format("sns") + f"{name}:{physical_id}",
+        "aws:sqs/queue:Queue": prefix.format("sqs") + name,
+        "aws:networkfirewall/ruleGroup:RuleGroup": prefix.format("network-firewall")
+        + f"stateless-rulegroup/{name}",
+        "aws:networkfirewall/firewallPolicy:FirewallPolicy": prefix.format("network-firewall")
+        + f"firewall-policy/{name}",
+        "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+        "aws:kms/key:Key": prefix.format("kms") + f"key/{physical_id}",
+        "aws:cloudwatch/logGroup:LogGroup": prefix.format("logs") + f"log-group:{name}",
+        "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
+        "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
+    }
+    return arns.get(type_)
+
+
+class BlocklistMocks(pulumi_mocks.Mocks):
+    """Deterministic provider stand-in: names without random suffixes, moto-compatible ARNs, no invokes."""
+
+    def __init__(self, region: str = DEFAULT_REGION) -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return "", {}
+        inputs = dict(args.inputs)
+        name = str(_plain(inputs.get("name")) or args.name)
+        physical_id = self._physical_id(args.typ, name, inputs)
+        state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
+        arn = arn_for(args.typ, name, physical_id, self.region)
+        if arn is not None:
+            state["arn"] = arn
+        if args.typ == "aws:sqs/queue:Queue":
+            state["url"] = physical_id
+        elif args.typ == "aws:kms/key:Key":
+            state["keyId"] = physical_id
+        elif args.typ == "aws:lambda/function:Function":
+            state["invokeArn"] = (
+                f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+            )
+            state["qualifiedArn"] = f"{arn}:$LATEST"
+        elif args.typ == "aws:networkfirewall/ruleGroup:RuleGroup":
+            state["updateToken"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/token"))
+        elif args.typ == "aws:iam/role:Role":
+            state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
+        return physical_id, state
+
+    def _physical_id(self, type_: str, name: str, inputs: Mapping[str, Any]) -> str:
+        """What the provider uses as the resource id: a name, an ARN, a URL or a generated id."""
+        if type_ == "aws:sqs/queue:Queue":
+            return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+        if type_ == "aws:kms/key:Key":
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms/{self.region}/{name}"))
+        if type_ == "aws:sns/topicSubscription:TopicSubscription":
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sns-subscription/{name}"))
+        if type_ == "aws:iam/rolePolicy:RolePolicy":
+            return f"{_plain(inputs.get('role'))}:{name}"
+        if type_ == "aws:cloudwatch/eventTarget:EventTarget":
+            return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
+        if type_ == "aws:sqs/queuePolicy:QueuePolicy":
+            return str(_plain(inputs.get("queueUrl")))
+        arn = arn_for(type_, name, name, self.region)
+        if (
+            type_
+            in {
+                "aws:sfn/stateMachine:StateMachine",
+                "aws:sns/topic:Topic",
+                "aws:networkfirewall/ruleGroup:RuleGroup",
+                "aws:networkfirewall/firewallPolicy:FirewallPolicy",
+            }
+            and arn
+        ):
+            return arn
+        return name
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        """The program calls no invokes; answer the common identity ones anyway, for reusing programs."""
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/render",
+                "userId": "AIDARENDER",
+                "id": ACCOUNT_ID,
+            }, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        raise NotImplementedError(f"the render mocks do not answer invoke {args.token}")
+
+
+@dataclass
+class _Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    id: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    secret_paths: frozenset[tuple[str | int, ...]]
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """MockMonitor that also keeps each registration's parent and inputs, and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.lock = threading.Lock()
+        self.registrations: list[_Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            raw_inputs = rpc.deserialize_properties(request.object)
+            inputs, secrets = _unwrap(raw_inputs, ())
+            registered = self.resources[response.urn]
+            state, _ = _unwrap(registered.state, ())
+            parent = request.parent if request.parent and STACK_TYPE not in request.parent else None
+            with self.lock:
+                self.registrations.append(
+                    _Registration(
+                        type=request.type,
+                        name=request.name,
+                        urn=response.urn,
+                        parent=parent,
+                        id=registered.id or "",
+                        inputs=inputs,
+                        state=state,
+                        secret_paths=frozenset(secrets),
+                    )
+                )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if f"::{STACK_TYPE}::" in request.urn:
+            pulumi_mocks._ensure_event_loop()
+            outputs = rpc.deserialize_properties(request.outputs)
+            with self.lock:
+                self.stack_outputs = dict(outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def _plain(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value)
+
+
+def _unwrap(value: Any, path: tuple[str | int, ...]) -> tuple[Any, list[tuple[str | int, ...]]]:
+    """Plain JSON-like values and the paths of the secrets found; assets become dicts naming their source."""
+    from pulumi import AssetArchive, FileArchive, FileAsset, RemoteArchive, RemoteAsset, StringAsset
+
+    if rpc.is_rpc_secret(value):
+        inner, nested = _unwrap(rpc.unwrap_rpc_secret(value), path)
+        return inner, [path, *nested]
+    if isinstance(value, FileAsset | FileArchive):
+        return {"path": str(value.path)}, []
+    if isinstance(value, StringAsset):
+        return {"text": value.text}, []
+    if isinstance(value, RemoteAsset | RemoteArchive):
+        return {"uri": value.uri}, []
+    if isinstance(value, AssetArchive):
+        assets, asset_secrets = _unwrap(dict(value.assets), (*path, "assets"))
+        return {"assets": assets}, asset_secrets
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        secrets: list[tuple[str | int, ...]] = []
+        for key, item in value.items():
+            result[key], found = _unwrap(item, (*path, key))
+            secrets.extend(found)
+        return result, secrets
+    if isinstance(value, list):
+        items: list[Any] = []
+        found_secrets: list[tuple[str | int, ...]] = []
+        for index, item in enumerate(value):
+            plain, found = _unwrap(item, (*path, index))
+            items.append(plain)
+            found_secrets.extend(found)
+        return items, found_secrets
+    return value, []
+
+
+def _redact(
+    value: Any, secret_paths: frozenset[tuple[str | int, ...]], path: tuple[str | int, ...] = ()
+) -> Any:
+    if path in secret_paths:
+        return SECRET_MARK
+    if isinstance(value, dict):
+        return {key: _redact(item, secret_paths, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secret_paths, (*path, index)) for index, item in enumerate(value)]
+    return value
+
+
+def _config_value(value: Any) -> str:
+    """How ``pulumi config`` hands a typed value to the program: scalars as text, lists and maps as JSON."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def stack_config(
+    stack: str, overrides: Mapping[str, str] | None, project_dir: Path
+) -> tuple[str, dict[str, str], set[str]]:
+    """The project name, the full config (``ns:key`` -> text) and the keys that are secret."""
+    project_file = project_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise RenderError(f"no Pulumi.yaml in {project_dir}")
+    project_doc = yaml.safe_load(project_file.read_text()) or {}
+    project = str(project_doc["name"])
+    declared: dict[str, Any] = project_doc.get("config") or {}
+    config: dict[str, str] = {}
+    secret: set[str] = set()
+    for key, spec in declared.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(spec, dict) and "default" in spec:
+            config[full] = _config_value(spec["default"])
+        elif not isinstance(spec, dict):
+            config[full] = _config_value(spec)
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        raise RenderError(f"no stack file {stack_file.name} in {project_dir}")
+    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
+    for key, value in (stack_doc.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            config[key] = str(value["secure"])
+            secret.add(key)
+        else:
+            config[key] = _config_value(value)
+    known = {full for full in config} | {key if ":" in key else f"{project}:{key}" for key in declared}
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        if full not in known and not full.startswith("aws:"):
+            raise RenderError(f"unknown config key {key!r}; known: {', '.join(sorted(known))}")
+        config[full] = value
+    return project, config, secret
+
+
+def render_stack(
+    stack: str = "dev", overrides: Mapping[str, str] | None = None, project_dir: Path | None = None
+) -> Rendered:
+    """Run the program of ``project_dir`` (default this repository) for ``stack`` under the mocks."""
+    root = (project_dir or PROJECT_DIR).resolve()
+    project, config, secret_keys = stack_config(stack, overrides, root)
+    region = config.get("aws:region", DEFAULT_REGION)
+    monitor = _RecordingMonitor(BlocklistMocks(region))
+    program = root / "__main__.py"
+    _run_isolated(lambda: _run_program(program, root, project, stack, config, secret_keys, monitor))
+
+    resources = [
+        RenderedResource(r.type, r.name, r.urn, r.parent, r.id, r.inputs, r.state, r.secret_paths)
+        for r in monitor.registrations
+    ]
+    outputs, secret_outputs = _unwrap(monitor.stack_outputs, ())
+    return Rendered(
+        stack=stack,
+        project=project,
+        config=dict(config),
+        resources=resources,
+        outputs=outputs,
+        secret_outputs=frozenset(str(path[0]) for path in secret_outputs if path),
+    )
+
+
+def _run_program(
+    program: Path,
+    root: Path,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: set[str],
+    monitor: _RecordingMonitor,
+) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        set_all_config(config, list(secret_keys))
+        # What pulumi.runtime.set_mocks does, minus creating a root stack: run_in_stack makes the one
+        # the program's exports attach to.
+        configure(
+            pulumi_mocks.MockSettings(
+                monitor=monitor,
+                monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+                engine=pulumi_mocks.MockEngine(None),
+                project=project,
+                stack=stack,
+                dry_run=False,
+                organization="organization",
+                callbacks=None,
+                root_directory=str(root),
+            )
+        )
+        added_path = str(root) not in sys.path
+        if added_path:
+            sys.path.insert(0, str(root))
+        try:
+            loop.run_until_complete(run_in_stack(lambda: _run_main(program)))
+        finally:
+            if added_path:
+                sys.path.remove(str(root))
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
+
+
+def _run_main(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+
+
+def _run_isolated(work: Callable[[], None]) -> None:
+    """Run ``work`` in a new thread with empty context variables, re-raising what it raises."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=contextvars.Context().run, args=(target,), name="pulumi-render")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _table(rendered: Rendered) -> str:
+    rows = [(r.type, r.name, r.id) for r in rendered.resources]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(("TYPE", "NAME", "ID"))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(("TYPE", "NAME", "ID"), widths, strict=True))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append("")
+    lines.append(f"{len(rows)} resources in stack {rendered.stack}; outputs:")
+    shown = rendered.to_json()["outputs"]
+    lines += [f"  {key}: {value}" for key, value in shown.items()]
+    return "\n".join(lines)
+
+
+def main_render(argv_stack: str, as_json: bool) -> int:
+    """The ``nfw-blocklist render`` command: 0 on success, 2 when the stack's config is invalid."""
+    from components.config import InvalidConfig
+
+    try:
+        rendered = render_stack(argv_stack)
+    except (RenderError, InvalidConfig) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rendered.to_json(), indent=2, sort_keys=False) if as_json else _table(rendered))
+    return 0
