@@ -169,6 +169,7 @@ class Sandbox:
         emulator.install()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
+        _forget_cached_services()
         try:
             self.lambdas.start()
             handler_clock.set_clock(self.clock.now)
@@ -199,6 +200,7 @@ class Sandbox:
     def stop(self) -> None:
         """Undo everything ``start`` did, in reverse (safe to call twice, and after a failed start)."""
         handler_clock.set_clock(None)
+        _forget_cached_services()
         self.lambdas.stop()
         if self._mock is not None:
             self._mock.stop()
@@ -427,6 +429,16 @@ class Sandbox:
         spec = self.function(contains)
         with function_environment(spec.environment, spec.region, spec.name):
             yield
+
+
+def _forget_cached_services() -> None:
+    """The entry points cache a service (and its AWS clients) per configuration: one sandbox's
+    clients must not serve the next sandbox, whose moto backends are fresh."""
+    try:
+        from handlers import entry
+    except ImportError:  # the entry points are not importable: the deployment will say so
+        return
+    entry.reset()
 
 
 def _execution_name(prefix: str) -> str:

@@ -95,6 +95,19 @@ def resolve_handler(handler: str) -> Callable[..., Any]:
 
 
 @contextmanager
+def _logging_preserved() -> Iterator[None]:
+    """Undo what a handler does to the root logger (in Lambda it owns the process; here the CLI does)."""
+    root = logging.getLogger()
+    level, formatters = root.level, [(handler, handler.formatter) for handler in root.handlers]
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        for handler, formatter in formatters:
+            handler.setFormatter(formatter)
+
+
+@contextmanager
 def function_environment(
     variables: Mapping[str, str], region: str, function_name: str = ""
 ) -> Iterator[None]:
@@ -173,7 +186,7 @@ class InProcessLambdas:
             function_name=spec.name, invoked_function_arn=spec.arn, timeout_seconds=spec.timeout_seconds
         )
         try:
-            with function_environment(spec.environment, spec.region, spec.name):
+            with function_environment(spec.environment, spec.region, spec.name), _logging_preserved():
                 result = _call(handler, event, context)
             payload = json.dumps(result).encode()
         except Exception as e:

@@ -1,0 +1,652 @@
+"""``nfw-blocklist``: render the program, run it in the sandbox, and operate the blocklist.
+
+Two audiences. Someone evaluating the project runs ``demo`` or ``replay`` and sees the whole
+response work on a laptop, in the sandbox. An operator runs ``list``/``block``/``unblock``/
+``prune``/``status`` against live AWS (``--live``) or the sandbox; those commands call the same
+``handlers.service`` use cases the Lambda functions run, with the same settings, so the CLI can
+never render rules or apply a never-block list differently from the deployed functions.
+
+Sandbox state: each invocation deploys a fresh sandbox (a second to render and deploy). To make
+a sequence of commands meaningful without AWS, ``--state FILE`` saves the ledger, the rule
+group's rules and the sandbox clock after the command and restores them before the next one,
+so ``replay --state s.json finding.json`` followed by ``list --state s.json`` shows the host.
+
+Errors: bad input (arguments, files, configuration, a refused host) prints one line on stderr
+and exits 2, before anything is deployed or changed; a failed execution exits 1.
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+LOG = logging.getLogger("nfw_blocklist.cli")
+
+PROG = "nfw-blocklist"
+SAMPLES = Path(__file__).resolve().parent / "samples"
+REFERENCE_FINDING = SAMPLES / "securityhub-guardduty-c2-finding.json"
+STATE_VERSION = 1
+
+_DURATION = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CONFIG_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*:)?[A-Za-z][A-Za-z0-9_]*$")
+
+
+class UsageError(Exception):
+    """Bad input from the user: one line on stderr, exit 2, nothing processed or changed."""
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int:
+    """``45s``, ``90m``, ``13h``, ``2d`` -> seconds. One number, one unit; anything else is refused."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise UsageError(
+            f"invalid duration {text!r}: use a whole number and one unit, e.g. 45s, 90m, 13h, 2d"
+        )
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def parse_config_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """``-c KEY=VALUE`` as ``pulumi config set`` takes them (key with or without the namespace)."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not _CONFIG_KEY.match(key.strip()):
+            raise UsageError(f"invalid -c {pair!r}: expected KEY=VALUE, e.g. -c findingSource=both")
+        overrides[key.strip()] = value
+    return overrides
+
+
+@dataclass(frozen=True)
+class EventFile:
+    path: str
+    events: list[dict[str, Any]]
+
+
+def load_event_files(paths: Sequence[str]) -> list[EventFile]:
+    """Read and check every file before anything runs: a bad file anywhere means nothing is processed."""
+    loaded = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        events = document if isinstance(document, list) else [document]
+        if not events or not all(isinstance(event, dict) for event in events):
+            raise UsageError(f"{path}: expected an EventBridge event object or a non-empty array of them")
+        loaded.append(EventFile(path, events))
+    return loaded
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line (the contract for bad input), not usage plus message."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Block hosts GuardDuty flags in a Network Firewall rule group.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens on stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    render = commands.add_parser("render", help="run the Pulumi program offline and show what it declares")
+    render.add_argument("--stack", default="dev")
+    render.add_argument("--json", action="store_true")
+
+    demo = commands.add_parser(
+        "demo", help="deploy the dev stack into the sandbox and replay the reference finding"
+    )
+    demo.add_argument("--stack", default="dev")
+
+    replay = commands.add_parser("replay", help="replay EventBridge events through the sandbox")
+    replay.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    replay.add_argument("--stack", default="dev")
+    replay.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
+    replay.add_argument("--prune-after", metavar="DURATION", help="then advance the clock and prune once")
+    replay.add_argument("--state", metavar="FILE", help="restore the sandbox from FILE first, save it after")
+    replay.add_argument("files", nargs="+", metavar="EVENT_FILE")
+
+    def target_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--json", action="store_true")
+        command.add_argument("--live", action="store_true", help="act on real AWS instead of the sandbox")
+        command.add_argument(
+            "--stack-outputs", metavar="FILE", help="with --live: `pulumi stack output --json` of the stack"
+        )
+        command.add_argument("--stack", default="dev", help="sandbox: the stack to render")
+        command.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
+        command.add_argument(
+            "--state", metavar="FILE", help="sandbox: restore from FILE first, save it after"
+        )
+
+    target_options(commands.add_parser("list", help="blocked hosts, oldest first"))
+    block = commands.add_parser("block", help="block a host by hand")
+    block.add_argument("host")
+    block.add_argument("--reason", required=True)
+    block.add_argument("--ttl", metavar="DURATION")
+    target_options(block)
+    unblock = commands.add_parser("unblock", help="remove a host from the ledger and the rule group")
+    unblock.add_argument("host")
+    target_options(unblock)
+    prune = commands.add_parser("prune", help="expire hosts past retention and repair drift")
+    prune.add_argument("--dry-run", action="store_true", help="only show what would expire")
+    target_options(prune)
+    target_options(commands.add_parser("status", help="capacity, hosts by source, drift"))
+    return parser
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (0 ok, 1 an execution or call failed, 2 bad input)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _usage(str(e))
+    _configure_logging(args.verbose)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "render": _render,
+        "demo": _demo,
+        "replay": _replay,
+        "list": _operate,
+        "block": _operate,
+        "unblock": _operate,
+        "prune": _operate,
+        "status": _operate,
+    }
+    try:
+        return commands[args.command](args)
+    except UsageError as e:
+        return _usage(str(e))
+
+
+def _usage(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Quiet by default: stdout is the product, and moto logs expected failures loudly."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
+    for noisy in ("moto", "botocore", "boto3", "urllib3", "localstack"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.CRITICAL)
+
+
+def _render_with(stack: str, overrides: Mapping[str, str]) -> Any:
+    """Render the program; a configuration error is the user's (exit 2), anything else is a bug."""
+    from components.config import InvalidConfig
+    from nfw_blocklist.render import render_stack
+
+    try:
+        return render_stack(stack, overrides or None)
+    except InvalidConfig as e:
+        raise UsageError(str(e).splitlines()[0] if str(e) else "invalid configuration") from None
+    except FileNotFoundError as e:
+        raise UsageError(f"stack {stack!r}: {e}") from None
+
+
+# --- render -------------------------------------------------------------------------------------
+
+
+def _render(args: argparse.Namespace) -> int:
+    from nfw_blocklist.render import main_render
+
+    return main_render(args.stack, args.json)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+def _replay(args: argparse.Namespace) -> int:
+    prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
+    overrides = parse_config_pairs(args.config)
+    files = load_event_files(args.files)
+    state = _read_state(args.state)
+    rendered = _render_with(args.stack, overrides)
+
+    from nfw_blocklist.sandbox import Sandbox
+
+    report: dict[str, Any] = {"events": [], "pruned": [], "ledger": [], "rule_group": {}, "notifications": []}
+    failed = False
+    with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
+        if state:
+            _restore_state(sandbox, state)
+        for event_file in files:
+            for event in event_file.events:
+                delivery = sandbox.deliver(event)
+                failed = failed or any(result.status != "SUCCEEDED" for result in delivery.executions)
+                report["events"].append(
+                    {
+                        "file": event_file.path,
+                        "id": event.get("id") if isinstance(event.get("id"), str) else None,
+                        "matched": bool(delivery.matched_rules),
+                        "executions": [_execution_summary(result) for result in delivery.executions],
+                    }
+                )
+        if prune_after is not None:
+            runs = sandbox.advance(prune_after) or [sandbox.run_pruning()]
+            failed = failed or any(run.status != "SUCCEEDED" for run in runs)
+            report["pruned"] = sorted(
+                {host for run in runs for host in (run.task_output("prune") or {}).get("pruned", [])}
+            )
+        report["ledger"] = [
+            {key: view[key] for key in ("host", "first_seen", "last_seen", "expires", "source")}
+            for view in _ledger_views(sandbox)
+        ]
+        report["rule_group"] = _rule_group_view(sandbox)
+        report["notifications"] = sandbox.notifications()
+        if args.state:
+            _write_state(args.state, sandbox)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=False))
+    else:
+        _print_replay(report)
+    return 1 if failed else 0
+
+
+def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -> float | None:
+    """Start just after the newest event, as if the events had just arrived (or at the saved clock)."""
+    from nfw_blocklist.sandbox import DEFAULT_START
+
+    times = [_event_time(event) for event_file in files for event in event_file.events]
+    candidates = [DEFAULT_START, *(t + 300 for t in times if t is not None)]
+    if state:
+        candidates.append(float(state["clock"]))
+    return max(candidates)
+
+
+def _event_time(event: Mapping[str, Any]) -> float | None:
+    raw = event.get("time")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _execution_summary(result: Any) -> dict[str, Any]:
+    record = result.task_output("record") or {}
+    block = result.task_output("block") or {}
+    return {
+        "name": result.name,
+        "status": result.status,
+        "blocked": list(block.get("blocked", [])),
+        "refreshed": list(block.get("refreshed", record.get("refreshed", []))),
+        "evicted": list(block.get("evicted", [])),
+        "skipped": [
+            {"host": skip.get("host"), "reason": skip.get("reason")} for skip in record.get("skipped", [])
+        ],
+    }
+
+
+def _print_replay(report: Mapping[str, Any]) -> None:
+    for entry in report["events"]:
+        outcome = "matched" if entry["matched"] else "no rule matched"
+        print(f"{entry['file']}  event {entry['id'] or '-'}: {outcome}")
+        for run in entry["executions"]:
+            print(f"  {run['name']}: {run['status']}")
+            for key in ("blocked", "refreshed", "evicted"):
+                if run[key]:
+                    print(f"    {key}: {', '.join(run[key])}")
+            for skip in run["skipped"]:
+                print(f"    skipped {skip['host']}: {skip['reason']}")
+    if report["pruned"]:
+        print(f"pruned: {', '.join(report['pruned'])}")
+    drops = ", ".join(report["rule_group"]["cidrs"]) or "-"
+    print(f"ledger: {len(report['ledger'])} host(s); rule group drops: {drops}")
+    print(f"notifications: {len(report['notifications'])}")
+
+
+# --- views shared by replay, demo and the operator commands ---------------------------------------
+
+
+def _sandbox_service(sandbox: Any) -> Any:
+    """The use cases with the deployed functions' own settings and the sandbox's clients."""
+    from handlers.service import BlocklistService
+    from handlers.settings import Settings
+
+    settings = Settings.from_env(sandbox.function_environment("block"))
+    return BlocklistService.create(
+        settings, dynamodb=sandbox.client("dynamodb"), network_firewall=sandbox.client("network-firewall")
+    )
+
+
+def _ledger_views(sandbox: Any) -> list[dict[str, Any]]:
+    from handlers.service import record_view
+
+    return [record_view(record) for record in _sandbox_service(sandbox).list_hosts()]
+
+
+def _rule_group_view(sandbox: Any) -> dict[str, Any]:
+    return _group_view(_sandbox_service(sandbox))
+
+
+def _group_view(service: Any) -> dict[str, Any]:
+    """The CIDRs our rules drop (read with the writer's own parser) and the rules as the API returns them."""
+    from handlers.rules import blocked_hosts, host_sort_key, split_owned
+
+    snapshot = service.firewall.describe()
+    priorities = (service.settings.rule_priority, service.settings.destination_priority)
+    owned, _ = split_owned(snapshot.rules, priorities)
+    return {"cidrs": sorted(blocked_hosts(owned, *priorities), key=host_sort_key), "rules": snapshot.rules}
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from handlers.service import iso
+    from nfw_blocklist.sandbox import Sandbox
+
+    event = json.loads(REFERENCE_FINDING.read_text())
+    rendered = _render_with(args.stack, {})
+    out = _Printer()
+    with Sandbox(rendered) as sandbox:
+        service = _sandbox_service(sandbox)
+        out.heading(f"Deployed stack {args.stack!r} into the sandbox (moto, in-process)")
+        out.line(f"rule group   {sandbox.rule_group_arn}")
+        out.line(f"table        {sandbox.table_name}")
+        out.line(f"topic        {sandbox.topic_arn}")
+        for info in sandbox.inventory.state_machines.values():
+            out.line(f"workflow     {info.name}: {', '.join(sorted(info.states))}")
+        out.line(f"clock        {sandbox.clock.isoformat()}")
+
+        out.heading(f"Replaying the reference Security Hub finding ({REFERENCE_FINDING.name})")
+        delivery = sandbox.deliver(event)
+        out.line(f"matched rules: {', '.join(delivery.matched_rules) or 'none'}")
+        for result in delivery.executions:
+            out.line(f"execution {result.name}: {result.status}")
+            out.line(f"  states: {' -> '.join(result.entered_states)}")
+
+        out.heading("Ledger (DynamoDB)")
+        for record in service.list_hosts():
+            item = next(i for i in sandbox.ledger_items() if i.get("HostIp") == record.host)
+            out.line(f"{record.host}  source={record.source}  finding={record.last_finding_id}")
+            out.line(f"  first seen {iso(record.first_seen)}  last seen {iso(record.last_seen)}")
+            out.line(f"  expires    {iso(record.expires_at)}")
+            out.line(f"  item: {json.dumps(item, sort_keys=True)}")
+
+        out.heading("Rule group (DescribeRuleGroup)")
+        _print_rules(out, _group_view(service)["rules"])
+
+        out.heading("SNS message")
+        for message in sandbox.notifications():
+            out.line(json.dumps(message, indent=2) if not isinstance(message, str) else message)
+
+        retention = service.settings.retention_seconds
+        out.heading(
+            f"Advancing the clock {retention // 3600}h{(retention % 3600) // 60:02d}m past the retention"
+        )
+        runs = sandbox.advance(retention + 60)
+        for run in runs:
+            pruned = (run.task_output("prune") or {}).get("pruned", [])
+            out.line(f"scheduled {run.state_machine}: {run.status}; pruned {', '.join(pruned) or 'nothing'}")
+            out.line(f"  states: {' -> '.join(run.entered_states)}")
+        remaining = service.list_hosts()
+        out.line(f"ledger now holds {len(remaining)} host(s); clock {sandbox.clock.isoformat()}")
+        view = _group_view(service)
+        out.line(f"rule group drops: {', '.join(view['cidrs']) or 'nothing'}")
+        _print_rules(out, view["rules"])
+        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *runs])
+        gone = not remaining and not view["cidrs"]
+        out.heading(
+            "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
+        )
+    return 0 if gone and not failed else 1
+
+
+class _Printer:
+    """The demo's readable output (this is the product's user-facing text, hence print)."""
+
+    def heading(self, text: str) -> None:
+        print(f"\n== {text}")
+
+    def line(self, text: str) -> None:
+        print(f"   {text}")
+
+
+def _print_rules(out: _Printer, rules: Sequence[Mapping[str, Any]]) -> None:
+    if not rules:
+        out.line("(no rules)")
+    for rule in sorted(rules, key=lambda r: int(r.get("Priority", 0))):
+        definition = rule.get("RuleDefinition", {})
+        match = definition.get("MatchAttributes", {})
+        sources = [a.get("AddressDefinition") for a in match.get("Sources", [])] or ["any"]
+        destinations = [a.get("AddressDefinition") for a in match.get("Destinations", [])] or ["any"]
+        out.line(
+            f"priority {rule.get('Priority')}: from {', '.join(map(str, sources))} "
+            f"to {', '.join(map(str, destinations))} -> {', '.join(definition.get('Actions', []))}"
+        )
+
+
+# --- operator commands --------------------------------------------------------------------------
+
+
+def _operate(args: argparse.Namespace) -> int:
+    ttl = parse_duration(args.ttl) if getattr(args, "ttl", None) else None
+    if args.live:
+        if args.state or args.config:
+            raise UsageError("--state and -c apply to the sandbox, not to --live")
+        with _live_service(args.stack_outputs) as service:
+            return _run_operation(args, service, ttl)
+    if args.stack_outputs:
+        raise UsageError("--stack-outputs needs --live")
+    overrides = parse_config_pairs(args.config)
+    state = _read_state(args.state)
+    rendered = _render_with(args.stack, overrides)
+
+    from nfw_blocklist.sandbox import Sandbox
+
+    with Sandbox(rendered, start=float(state["clock"]) if state else None) as sandbox:
+        if state:
+            _restore_state(sandbox, state)
+        status = _run_operation(args, _sandbox_service(sandbox), ttl)
+        if args.state and status == 0:
+            _write_state(args.state, sandbox)
+    return status
+
+
+def _run_operation(args: argparse.Namespace, service: Any, ttl: int | None) -> int:
+    """One use case, shared by sandbox and live; a refused request (InvalidInput) exits 2, unchanged."""
+    from handlers.errors import BlocklistError, InvalidInput
+    from handlers.service import record_view
+
+    try:
+        if args.command == "list":
+            result: Any = [record_view(record) for record in service.list_hosts()]
+        elif args.command == "block":
+            result = service.manual_block(args.host, args.reason, ttl)
+        elif args.command == "unblock":
+            result = service.unblock(args.host)
+        elif args.command == "prune":
+            result = (
+                {"would_prune": [record_view(r) for r in service.expiring()]}
+                if args.dry_run
+                else service.prune()
+            )
+        else:
+            result = service.status()
+    except InvalidInput as e:
+        raise UsageError(str(e)) from None
+    except BlocklistError as e:
+        print(f"{PROG}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        _print_operation(args.command, result)
+    return 0
+
+
+def _print_operation(command: str, result: Any) -> None:
+    if command == "list":
+        if not result:
+            print("no hosts blocked")
+        for view in result:
+            print(
+                f"{view['host']:<22} first {view['first_seen']}  last {view['last_seen']}  "
+                f"expires {view['expires']}  {view['source']:<7} {view['last_finding'] or view['reason']}"
+            )
+    elif command == "block":
+        print(f"blocked {result['host']} until {result['expires']}" + _evicted(result))
+    elif command == "unblock":
+        print(f"unblocked {result['host']}" if result["was_blocked"] else f"{result['host']} was not blocked")
+    elif command == "prune" and "would_prune" in result:
+        hosts = [view["host"] for view in result["would_prune"]]
+        print(f"would prune: {', '.join(hosts)}" if hosts else "nothing has expired")
+    elif command == "prune":
+        print(f"pruned: {', '.join(result['pruned']) or 'nothing'}" + _evicted(result))
+        drift = result["drift"]
+        if drift["added"] or drift["removed"] or drift["repaired"]:
+            print(f"repaired drift: added {drift['added']}, removed {drift['removed']}")
+    else:
+        capacity, drift = result["capacity"], result["drift"]
+        hosts = f"{result['hosts']} host(s) {result['by_source']}"
+        print(f"capacity {capacity['used']}/{capacity['total']}, {hosts}")
+        problems = [f"{key}: {value}" for key, value in drift.items() if value]
+        print("drift: " + ("; ".join(problems) if problems else "none"))
+
+
+def _evicted(result: Mapping[str, Any]) -> str:
+    return f" (evicted {', '.join(result['evicted'])})" if result.get("evicted") else ""
+
+
+# --- live AWS -----------------------------------------------------------------------------------
+
+OUTPUT_KEYS = ("ruleGroupArn", "stateMachineArn", "tableName")
+
+
+@contextmanager
+def _live_service(outputs_path: str | None) -> Iterator[Any]:
+    """The use cases against real AWS, configured exactly like the deployed functions.
+
+    With ``--stack-outputs`` the settings are read from the deployed record function's environment
+    (found through the response state machine's definition), so the CLI renders rules at the same
+    priorities and honours the same never-block list as the Lambdas. Without it, the same
+    ``NFW_*`` environment variables the functions read must be set.
+    """
+    import boto3
+
+    from handlers.errors import ConfigurationError
+    from handlers.service import BlocklistService
+    from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
+
+    if outputs_path:
+        outputs = _read_outputs(outputs_path)
+        region = outputs["ruleGroupArn"].split(":")[3]
+        env = _deployed_environment(boto3.client("stepfunctions", region_name=region), boto3, region, outputs)
+        env.update({ENV_TABLE_NAME: outputs["tableName"], ENV_RULE_GROUP_ARN: outputs["ruleGroupArn"]})
+    else:
+        env = dict(os.environ)
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+        if not region and env.get(ENV_RULE_GROUP_ARN, "").count(":") >= 3:
+            region = env[ENV_RULE_GROUP_ARN].split(":")[3]
+    try:
+        settings = Settings.from_env(env)
+    except ConfigurationError as e:
+        raise UsageError(f"{e} (pass --stack-outputs FILE or set the NFW_* variables)") from None
+    yield BlocklistService.create(
+        settings,
+        dynamodb=boto3.client("dynamodb", region_name=region or None),
+        network_firewall=boto3.client("network-firewall", region_name=region or None),
+    )
+
+
+def _read_outputs(path: str) -> dict[str, str]:
+    try:
+        outputs = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path}: not a `pulumi stack output --json` file: {e}") from None
+    missing = [
+        key for key in OUTPUT_KEYS if not isinstance(outputs, dict) or not isinstance(outputs.get(key), str)
+    ]
+    if missing:
+        raise UsageError(f"{path}: missing stack output(s) {', '.join(missing)}")
+    return {key: str(value) for key, value in outputs.items() if isinstance(value, str)}
+
+
+def _deployed_environment(sfn: Any, boto3: Any, region: str, outputs: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a function the response workflow invokes: the deployed settings."""
+    from nfw_blocklist.sandbox.wiring import task_references
+
+    definition = json.loads(
+        sfn.describe_state_machine(stateMachineArn=outputs["stateMachineArn"])["definition"]
+    )
+    functions = [ref.target for ref in task_references(definition) if ref.kind == "lambda"]
+    if not functions:
+        raise UsageError(f"{outputs['stateMachineArn']}: the workflow invokes no Lambda function")
+    configuration = boto3.client("lambda", region_name=region).get_function_configuration(
+        FunctionName=functions[0]
+    )
+    variables: dict[str, str] = dict((configuration.get("Environment") or {}).get("Variables") or {})
+    return variables
+
+
+# --- sandbox state files ------------------------------------------------------------------------
+
+
+def _read_state(path: str | None) -> dict[str, Any] | None:
+    """A missing file is a fresh start; a file that is not ours is refused before anything runs."""
+    if not path or not Path(path).exists():
+        return None
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path}: not a sandbox state file: {e}") from None
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "clock" not in state:
+        raise UsageError(f"{path}: not a sandbox state file (version {STATE_VERSION})")
+    return state
+
+
+def _restore_state(sandbox: Any, state: Mapping[str, Any]) -> None:
+    """Put back the ledger items verbatim and the rule group's rules (through the API, with its token)."""
+    dynamodb = sandbox.client("dynamodb")
+    for item in state.get("ledger", []):
+        dynamodb.put_item(TableName=sandbox.table_name, Item=item)
+    firewall = sandbox.client("network-firewall")
+    current = firewall.describe_rule_group(RuleGroupArn=sandbox.rule_group_arn)
+    rule_group = dict(current["RuleGroup"])
+    rule_group["RulesSource"] = state["rules_source"]
+    firewall.update_rule_group(
+        RuleGroupArn=sandbox.rule_group_arn, UpdateToken=current["UpdateToken"], RuleGroup=rule_group
+    )
+
+
+def _write_state(path: str, sandbox: Any) -> None:
+    items = []
+    for page in sandbox.client("dynamodb").get_paginator("scan").paginate(TableName=sandbox.table_name):
+        items.extend(page["Items"])
+    state = {
+        "version": STATE_VERSION,
+        "clock": sandbox.clock.now(),
+        "ledger": items,
+        "rules_source": sandbox.describe_rule_group()["RuleGroup"]["RulesSource"],
+    }
+    Path(path).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

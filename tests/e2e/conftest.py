@@ -1,0 +1,105 @@
+"""End-to-end fixtures: the CLI and the sandbox, plus the session's state-machine state coverage.
+
+Every execution any sandbox finishes is reported to ``nfw_blocklist.sandbox.observers``; the
+collector below keeps which states each state machine entered (from the execution history) and
+which states its definition declares, so ``test_state_coverage.py`` can check, at the end of the
+session, that the e2e tests together walk every state of both workflows.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nfw_blocklist import cli
+from nfw_blocklist.sandbox import ExecutionResult, observers
+
+SAMPLES = Path(cli.__file__).resolve().parent / "samples"
+COVERAGE_TEST = "test_every_state_of_both_workflows_is_entered"
+
+
+@dataclass
+class StateCoverage:
+    """Per state machine (physical name): states declared, and states entered with the tests that did."""
+
+    declared: dict[str, frozenset[str]] = field(default_factory=dict)
+    entered: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    current_test: str = ""
+    all_e2e_selected: bool = False
+
+    def observe(self, result: ExecutionResult) -> None:
+        self.declared[result.state_machine] = result.defined_states
+        states = self.entered.setdefault(result.state_machine, {})
+        for state in result.entered_states:
+            states.setdefault(state, set()).add(self.current_test)
+
+
+COVERAGE = StateCoverage()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    observers.append(COVERAGE.observe)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Run the coverage check last, and only judge coverage when the whole e2e suite was selected."""
+    e2e_dir = Path(__file__).parent
+    e2e_files = {p.name for p in e2e_dir.glob("test_*.py")}
+    selected_files = {
+        Path(str(item.fspath)).name for item in items if Path(str(item.fspath)).parent == e2e_dir
+    }
+    COVERAGE.all_e2e_selected = e2e_files <= selected_files and not config.getoption("keyword")
+    items.sort(key=lambda item: item.name.startswith(COVERAGE_TEST))
+
+
+@pytest.fixture(autouse=True)
+def _name_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    COVERAGE.current_test = request.node.name
+    yield
+    COVERAGE.current_test = ""
+
+
+@pytest.fixture
+def state_coverage() -> StateCoverage:
+    return COVERAGE
+
+
+@pytest.fixture
+def sample() -> Callable[[str], str]:
+    """Path (as a string, the way a user types it) of a shipped event sample."""
+
+    def path(name: str) -> str:
+        found = SAMPLES / name
+        assert found.exists(), f"missing sample {found}"
+        return str(found)
+
+    return path
+
+
+@dataclass
+class CliRun:
+    status: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliRun]:
+    """Run ``nfw-blocklist ARGS`` in-process and capture what it printed."""
+
+    def run(*args: str) -> CliRun:
+        capsys.readouterr()
+        status = cli.main(list(args))
+        captured = capsys.readouterr()
+        return CliRun(status, captured.out, captured.err)
+
+    return run
