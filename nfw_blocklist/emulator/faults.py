@@ -37,7 +37,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class CounterSnapshot:
-    """A consistent copy of the counters (read under the counters' lock)."""
+    """A consistent copy of the counters (read under the counters' lock); `calls` lists every operation."""
 
     calls: Mapping[str, int] = field(default_factory=dict)
     successful_updates: int = 0
@@ -84,7 +84,7 @@ class Counters:
     def snapshot(self) -> CounterSnapshot:
         with self._lock:
             return CounterSnapshot(
-                calls=dict(self._calls),
+                calls={operation: self._calls[operation] for operation in sorted(RULE_GROUP_OPERATIONS)},
                 successful_updates=self._tallies["successful_updates"],
                 token_conflicts=self._tallies["token_conflicts"],
                 injected_token_conflicts=self._tallies["injected_token_conflicts"],
