@@ -185,9 +185,12 @@ def _usage(message: str) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     """Quiet by default: stdout is the product, and moto logs expected failures loudly."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    # The entry points reconfigure the root logger as Lambda's runtime would (JSON, INFO) while
+    # they run in-process; the level on our handler keeps stderr as quiet as asked regardless.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
     for noisy in ("moto", "botocore", "boto3", "urllib3", "localstack"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.CRITICAL)
 
@@ -392,7 +395,9 @@ def _demo(args: argparse.Namespace) -> int:
 
         out.heading("SNS message")
         for message in sandbox.notifications():
-            out.line(json.dumps(message, indent=2) if not isinstance(message, str) else message)
+            text = message if isinstance(message, str) else json.dumps(message, indent=2)
+            for line in text.splitlines():
+                out.line(line)
 
         retention = service.settings.retention_seconds
         out.heading(

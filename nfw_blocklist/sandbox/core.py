@@ -33,7 +33,7 @@ from .deploy import (
     RenderedLike,
     StateMachineInfo,
 )
-from .events import EventRouter, Scheduler, Target
+from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .wiring import WiringError
 
@@ -258,14 +258,15 @@ class Sandbox:
             raise LookupError(f"expected one state machine started by an {what}, found {len(arns)}")
         return self.inventory.state_machines[arns.pop()]
 
-    def function(self, contains: str) -> FunctionSpec:
-        found = [
-            spec
-            for spec in self.inventory.functions.values()
-            if contains in spec.handler or contains in spec.name
-        ]
+    def function(self, entry_point: str) -> FunctionSpec:
+        """The function whose handler is ``entry_point`` (``handlers.entry.block``) or ends in ``.block``."""
+        specs = self.inventory.functions.values()
+        found = [s for s in specs if s.handler == entry_point or s.handler.endswith(f".{entry_point}")]
         if len(found) != 1:
-            raise LookupError(f"expected one function matching {contains!r}, found {len(found)}")
+            handlers = sorted(spec.handler for spec in specs)
+            raise LookupError(
+                f"expected one function running {entry_point!r}, found {len(found)} among {handlers}"
+            )
         return found[0]
 
     @staticmethod
@@ -303,18 +304,26 @@ class Sandbox:
         self.clock.advance(seconds)
         results = []
         for schedule in self.scheduler.due():
-            scheduled_event = {"schedule": schedule.name, "time": self.clock.isoformat()}
-            results.append(self._run_target(schedule.target, scheduled_event, prefix=schedule.name))
+            results.append(self._run_schedule(schedule))
         return results
 
     def run_pruning(self) -> ExecutionResult:
-        """Start the scheduled workflow now, as the schedule would (for ``prune`` and tests)."""
+        """Run the (only) schedule's target now, as the schedule would (for ``replay`` and tests)."""
         schedule = next(iter(self.scheduler.schedules.values()), None)
         if schedule is None:
             raise LookupError("the program declares no schedule")
-        return self._run_target(
-            schedule.target, {"schedule": schedule.name, "time": self.clock.isoformat()}, prefix=schedule.name
-        )
+        return self._run_schedule(schedule)
+
+    def _run_schedule(self, schedule: Schedule) -> ExecutionResult:
+        execution_id = uuid.uuid4().hex
+        context = {
+            "aws.scheduler.execution-id": execution_id,
+            "aws.scheduler.scheduled-time": self.clock.isoformat(),
+            "aws.scheduler.schedule-arn": schedule.arn,
+            "aws.scheduler.attempt-number": "1",
+        }
+        payload = schedule.target.shape({"schedule": schedule.name, "time": self.clock.isoformat()}, context)
+        return self.start_execution(schedule.target.arn, payload, prefix=schedule.name)
 
     def start_execution(
         self, state_machine_arn: str, payload: Any, *, prefix: str = "run"
@@ -419,14 +428,14 @@ class Sandbox:
                 parsed.append(message)
         return parsed
 
-    def function_environment(self, contains: str = "record") -> dict[str, str]:
+    def function_environment(self, entry_point: str = "record") -> dict[str, str]:
         """The recorded environment of a function: the settings the operator commands must share."""
-        return dict(self.function(contains).environment)
+        return dict(self.function(entry_point).environment)
 
     @contextmanager
-    def as_function(self, contains: str = "record") -> Iterator[None]:
+    def as_function(self, entry_point: str = "record") -> Iterator[None]:
         """Run code (the CLI's operator use cases) with a function's environment, as if inside it."""
-        spec = self.function(contains)
+        spec = self.function(entry_point)
         with function_environment(spec.environment, spec.region, spec.name):
             yield
 

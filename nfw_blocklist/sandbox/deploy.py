@@ -141,6 +141,8 @@ class Inventory:
     """State machine ARN -> info."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(URN, why) of resources the sandbox does not emulate."""
+    shared_names: list[tuple[str, str]] = field(default_factory=list)
+    """(URN, physical name) of resources whose rendered name another resource already took."""
 
 
 @dataclass
@@ -160,6 +162,7 @@ class Deployer:
     """Grants a role lacks (only logged when ``strict_iam`` is off)."""
     _role_ids: dict[str, str] = field(default_factory=dict)
     _managed_policies: dict[str, str] = field(default_factory=dict)
+    _inline_policies: dict[str, list[str]] = field(default_factory=dict)
     _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def deploy(self, rendered: RenderedLike) -> Inventory:
@@ -193,6 +196,13 @@ class Deployer:
 
     def _role(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)
+        if name in self._role_ids:
+            # Pulumi auto-names roles with a random suffix; the render's mocks do not, so two
+            # components' "<name>-workflow-role" share one name and one ARN here. Every reference
+            # to that ARN resolves to the one role, which then carries both components' policies.
+            self.inventory.shared_names.append((resource.urn, name))
+            self._role_ids[str(resource.state.get("id") or name)] = name
+            return
         assume = resource.inputs.get("assumeRolePolicy") or "{}"
         assume_text = assume if isinstance(assume, str) else json.dumps(assume)
         created = self.clients("iam").create_role(
@@ -223,9 +233,12 @@ class Deployer:
         role = self._role_name(resource, resource.inputs.get("role"))
         document = resource.inputs.get("policy") or "{}"
         text = document if isinstance(document, str) else json.dumps(document)
-        self.clients("iam").put_role_policy(
-            RoleName=role, PolicyName=physical_name(resource), PolicyDocument=text
-        )
+        policy_name = physical_name(resource)
+        taken = self._inline_policies.setdefault(role, [])
+        if policy_name in taken:  # same-named policies of two components on a shared role: keep both
+            policy_name = f"{policy_name}-{len(taken) + 1}"
+        taken.append(policy_name)
+        self.clients("iam").put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=text)
         self.policies.add_policy(role, text)
 
     def _attachment(self, resource: RenderedResourceLike) -> None:
@@ -265,7 +278,7 @@ class Deployer:
                 projection["NonKeyAttributes"] = index["nonKeyAttributes"]
             spec: dict[str, Any] = {
                 "IndexName": index["name"],
-                "KeySchema": _key_schema(index.get("hashKey"), index.get("rangeKey")),
+                "KeySchema": _index_key_schema(index),
                 "Projection": projection,
             }
             if billing == "PROVISIONED":
@@ -445,6 +458,7 @@ class Deployer:
         try:
             self.scheduler.add(
                 physical_name(resource),
+                str(resource.state.get("arn") or ""),
                 str(inputs.get("scheduleExpression", "")),
                 target,
                 enabled=(inputs.get("state") or "ENABLED") == "ENABLED",
@@ -503,6 +517,16 @@ def _key_schema(hash_key: Any, range_key: Any) -> list[dict[str, str]]:
     if range_key:
         schema.append({"AttributeName": str(range_key), "KeyType": "RANGE"})
     return schema
+
+
+def _index_key_schema(index: Mapping[str, Any]) -> list[dict[str, str]]:
+    """pulumi-aws 7 declares GSI keys as ``keySchemas``; older programs use ``hashKey``/``rangeKey``."""
+    if index.get("keySchemas"):
+        return [
+            {"AttributeName": str(k["attributeName"]), "KeyType": str(k["keyType"])}
+            for k in index["keySchemas"]
+        ]
+    return _key_schema(index.get("hashKey"), index.get("rangeKey"))
 
 
 def _resource_arn(reference: Any, region: str, account: str) -> str:

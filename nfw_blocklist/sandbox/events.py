@@ -9,7 +9,7 @@ target), so what reaches the workflow is what the program's rules and targets sa
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +33,17 @@ class Target:
     input: str | None = None
     input_path: str | None = None
 
-    def shape(self, event: dict[str, Any]) -> Any:
-        """What the target receives: ``Input`` verbatim, else ``InputPath`` of the event, else the event."""
+    def shape(self, event: dict[str, Any], context: Mapping[str, str] | None = None) -> Any:
+        """What the target receives: ``Input`` verbatim, else ``InputPath`` of the event, else the event.
+
+        ``context`` fills Scheduler's context attributes (``<aws.scheduler.scheduled-time>``...) in
+        ``Input``, as Scheduler does before delivering.
+        """
         if self.input is not None:
-            return json.loads(self.input)
+            text = self.input
+            for placeholder, value in (context or {}).items():
+                text = text.replace(f"<{placeholder}>", value)
+            return json.loads(text)
         if self.input_path:
             return select_path(event, self.input_path)
         return event
@@ -115,6 +122,7 @@ def parse_rate(expression: str) -> int:
 @dataclass
 class Schedule:
     name: str
+    arn: str
     interval_seconds: int
     target: Target
     next_run: float
@@ -134,9 +142,9 @@ class Scheduler:
         self._now = now
         self.schedules: dict[str, Schedule] = {}
 
-    def add(self, name: str, expression: str, target: Target, *, enabled: bool = True) -> Schedule:
+    def add(self, name: str, arn: str, expression: str, target: Target, *, enabled: bool = True) -> Schedule:
         interval = parse_rate(expression)
-        schedule = Schedule(name, interval, target, next_run=self._now() + interval, enabled=enabled)
+        schedule = Schedule(name, arn, interval, target, next_run=self._now() + interval, enabled=enabled)
         self.schedules[name] = schedule
         return schedule
 
