@@ -75,20 +75,20 @@ class PruningSchedule(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         logs = aws.cloudwatch.LogGroup(
-            f"{name}-workflow-logs",
+            f"{name}-pruning-logs",
             name=f"/aws/vendedlogs/states/{name}-pruning",
             retention_in_days=args.log_retention_days,
             tags=args.tags,
             opts=child,
         )
         workflow_role = aws.iam.Role(
-            f"{name}-workflow-role",
+            f"{name}-pruning-role",
             assume_role_policy=json.dumps(iam.assume_role_policy(iam.STATES_PRINCIPAL)),
             tags=args.tags,
             opts=child,
         )
         workflow_policy = aws.iam.RolePolicy(
-            f"{name}-workflow-policy",
+            f"{name}-pruning-policy",
             role=workflow_role.id,
             policy=pulumi.Output.json_dumps(
                 iam.state_machine_policy([args.prune_function_arn], args.topic_arn, args.topic_key_arn)

@@ -196,15 +196,15 @@ class ResponseStateMachine(pulumi.ComponentResource):
             )
 
         workflow_logs = aws.cloudwatch.LogGroup(
-            f"{name}-workflow-logs",
+            f"{name}-response-logs",
             name=f"/aws/vendedlogs/states/{name}-response",
             retention_in_days=args.log_retention_days,
             tags=args.tags,
             opts=child,
         )
-        workflow_role = _role(f"{name}-workflow-role", iam.STATES_PRINCIPAL, child, args.tags)
+        workflow_role = _role(f"{name}-response-role", iam.STATES_PRINCIPAL, child, args.tags)
         workflow_policy = _role_policy(
-            f"{name}-workflow-policy",
+            f"{name}-response-policy",
             workflow_role,
             iam.state_machine_policy([functions["record"].arn, functions["block"].arn], topic.arn, key.arn),
             child,

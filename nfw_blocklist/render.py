@@ -13,6 +13,7 @@ one render to the next and ``render_stack`` can be called any number of times in
 
 import asyncio
 import contextvars
+import gc
 import json
 import runpy
 import sys
@@ -62,6 +63,8 @@ class RenderedResource:
     """inputs plus the computed properties the mocks return (arn, name, id, url, ...)."""
     secret_paths: frozenset[tuple[str | int, ...]] = field(default=frozenset(), compare=False)
     """Paths into ``inputs`` whose values were secret; ``to_json`` redacts them."""
+    ignore_changes: tuple[str, ...] = ()
+    """The ``ignore_changes`` option as the engine received it (property paths)."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,7 @@ class _Registration:
     inputs: dict[str, Any]
     state: dict[str, Any]
     secret_paths: frozenset[tuple[str | int, ...]]
+    ignore_changes: tuple[str, ...]
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -245,6 +249,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                         inputs=inputs,
                         state=state,
                         secret_paths=frozenset(secrets),
+                        ignore_changes=tuple(request.ignoreChanges),
                     )
                 )
         return response
@@ -293,6 +298,9 @@ def _unwrap(value: Any, path: tuple[str | int, ...]) -> tuple[Any, list[tuple[st
             items.append(plain)
             found_secrets.extend(found)
         return items, found_secrets
+    if isinstance(value, float) and value.is_integer():
+        # Protobuf carries every number as a double; the provider schema's integers are whole.
+        return int(value), []
     return value, []
 
 
@@ -366,7 +374,9 @@ def render_stack(
     _run_isolated(lambda: _run_program(program, root, project, stack, config, secret_keys, monitor))
 
     resources = [
-        RenderedResource(r.type, r.name, r.urn, r.parent, r.id, r.inputs, r.state, r.secret_paths)
+        RenderedResource(
+            r.type, r.name, r.urn, r.parent, r.id, r.inputs, r.state, r.secret_paths, r.ignore_changes
+        )
         for r in monitor.registrations
     ]
     outputs, secret_outputs = _unwrap(monitor.stack_outputs, ())
@@ -438,6 +448,9 @@ def _run_isolated(work: Callable[[], None]) -> None:
     thread = threading.Thread(target=contextvars.Context().run, args=(target,), name="pulumi-render")
     thread.start()
     thread.join()
+    # The mock monitor gives each executor thread its own event loop and never closes it; collect them
+    # now, while their sockets are still open, rather than at interpreter exit where closing them fails.
+    gc.collect()
     if errors:
         raise errors[0]
 

@@ -11,3 +11,19 @@ def _no_network() -> Iterator[None]:
     disable_socket(allow_unix_socket=True)
     yield
     enable_socket()
+
+
+@pytest.fixture(scope="session")
+def render_dev():
+    """Render this repository's program for a stack, once per set of overrides (~1 s each)."""
+    from nfw_blocklist.render import Rendered, render_stack
+
+    cache: dict[tuple[str, tuple[tuple[str, str], ...]], Rendered] = {}
+
+    def render(stack: str = "dev", **overrides: str) -> "Rendered":
+        key = (stack, tuple(sorted(overrides.items())))
+        if key not in cache:
+            cache[key] = render_stack(stack, overrides)
+        return cache[key]
+
+    return render

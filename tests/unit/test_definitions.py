@@ -1,0 +1,122 @@
+"""The two workflows' definitions: valid ASL, the documented shape, the right resources."""
+
+import pytest
+from statelint.linter import Linter
+
+from components.definitions import (
+    LAMBDA_SERVICE_ERRORS,
+    pruning_definition,
+    response_definition,
+)
+from handlers import errors
+
+RECORD = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-record"
+BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-block"
+PRUNE = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-prune"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:nfw-blocklist-notifications"
+
+
+@pytest.fixture
+def response() -> dict:
+    return response_definition(RECORD, BLOCK, TOPIC)
+
+
+@pytest.fixture
+def pruning() -> dict:
+    return pruning_definition(PRUNE, TOPIC)
+
+
+def test_response_definition_passes_statelint(response):
+    assert Linter.validate(response) == []
+
+
+def test_pruning_definition_passes_statelint(pruning):
+    assert Linter.validate(pruning) == []
+
+
+def test_statelint_rejects_a_definition_with_a_dangling_next(response):
+    response["States"]["BlockHosts"]["Next"] = "NoSuchState"
+
+    problems = Linter.validate(response)
+
+    assert any("NoSuchState" in problem for problem in problems), problems
+
+
+def test_response_runs_record_then_block_then_notify(response):
+    states = response["States"]
+    assert response["StartAt"] == "RecordHosts"
+    assert states["RecordHosts"]["Next"] == "AnythingToBlock"
+    assert states["AnythingToBlock"]["Choices"] == [
+        {"Variable": "$.record.has_hosts", "BooleanEquals": True, "Next": "BlockHosts"}
+    ]
+    assert states["AnythingToBlock"]["Default"] == "NothingToBlock"
+    assert states["BlockHosts"]["Next"] == "AnyNewlyBlocked"
+    assert states["AnyNewlyBlocked"]["Choices"][0]["Variable"] == "$.block.notify"
+    assert states["AnyNewlyBlocked"]["Choices"][0]["Next"] == "NotifySuccess"
+    assert states["AnyNewlyBlocked"]["Default"] == "NothingNew"
+    assert states["NotifySuccess"]["End"] is True
+    assert states["NothingToBlock"]["Type"] == states["NothingNew"]["Type"] == "Succeed"
+
+
+def test_response_tasks_call_the_record_and_block_functions(response):
+    record, block = response["States"]["RecordHosts"], response["States"]["BlockHosts"]
+    assert (record["Resource"], record["InputPath"], record["ResultPath"]) == (RECORD, "$", "$.record")
+    assert (block["Resource"], block["InputPath"], block["ResultPath"]) == (BLOCK, "$.record", "$.block")
+
+
+def test_success_notification_publishes_the_block_notification_to_the_topic(response):
+    notify = response["States"]["NotifySuccess"]
+    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+    assert notify["Parameters"]["TopicArn"] == TOPIC
+    assert notify["Parameters"]["Message.$"] == "States.JsonToString($.block.notification)"
+
+
+@pytest.mark.parametrize("state", ["RecordHosts", "BlockHosts"])
+def test_lambda_tasks_retry_service_errors_and_rule_group_contention(response, state):
+    retry = response["States"][state]["Retry"]
+    assert retry[0] == {
+        "ErrorEquals": list(LAMBDA_SERVICE_ERRORS),
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+    }
+    retryable = [errors.RuleGroupContention.__name__, errors.FirewallUnavailable.__name__]
+    assert retry[1]["ErrorEquals"] == retryable
+    assert retry[1]["JitterStrategy"] == "FULL"
+
+
+@pytest.mark.parametrize("state", ["RecordHosts", "BlockHosts", "NotifySuccess"])
+def test_every_failure_is_caught_into_the_failure_path(response, state):
+    assert response["States"][state]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}
+    ]
+
+
+def test_failure_path_describes_notifies_and_fails(response):
+    states = response["States"]
+    describe = states["DescribeFailure"]
+    assert describe["Type"] == "Pass"
+    assert describe["ResultPath"] == "$.failure"
+    assert describe["Parameters"]["Blocked"] == "false"
+    assert describe["Parameters"]["Error.$"] == "$.error.Error"
+    assert describe["Parameters"]["Cause.$"] == "$.error.Cause"
+    assert describe["Parameters"]["EventId.$"] == "$.id"
+    assert states["NotifyFailure"]["Parameters"]["Message.$"] == "States.JsonToString($.failure)"
+    assert states["NotifyFailure"]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail"
+
+
+def test_pruning_runs_prune_then_notifies_when_anything_changed(pruning):
+    states = pruning["States"]
+    assert pruning["StartAt"] == "PruneExpired"
+    assert states["PruneExpired"]["Resource"] == PRUNE
+    assert states["PruneExpired"]["ResultPath"] == "$.prune"
+    assert states["AnythingPruned"]["Choices"][0]["Variable"] == "$.prune.notify"
+    assert states["AnythingPruned"]["Choices"][0]["Next"] == "NotifyPruned"
+    assert states["AnythingPruned"]["Default"] == "NothingPruned"
+    assert states["NotifyPruned"]["Parameters"]["TopicArn"] == TOPIC
+
+
+def test_pruning_failure_names_the_execution_so_a_start_without_id_still_notifies(pruning):
+    assert pruning["States"]["DescribeFailure"]["Parameters"]["EventId.$"] == "$$.Execution.Id"
+    assert pruning["States"]["PruneExpired"]["Catch"][0]["Next"] == "DescribeFailure"
