@@ -13,6 +13,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.networkfirewall.models import networkfirewall_backends
 from moto.server import ThreadedMotoServer
 
 from nfw_blocklist import emulator
@@ -530,6 +532,31 @@ def test_concurrent_compare_and_swap_updates_all_land(aws: object, group_arn: st
     assert sorted(sources_of(final["RuleGroup"])) == sorted(["198.51.100.7/32", *hosts])
     assert snapshot.successful_updates == len(hosts)
     assert snapshot.all_token_conflicts == sum(attempts) - len(hosts) > 0
+
+
+def test_the_backend_answers_python_callers_like_the_api(aws: object, group_arn: str) -> None:
+    backend = networkfirewall_backends["123456789012"]["us-east-1"]
+
+    group = backend.describe_rule_group(name="blocklist", rule_group_type="STATELESS")
+
+    assert (group.arn, group.version.consumed_capacity) == (group_arn, 1)
+
+
+def test_rule_groups_faults_and_counters_end_with_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    emulator.install()
+    with mock_aws():
+        client: Any = boto3.client("network-firewall", region_name="us-east-1")
+        client.create_rule_group(
+            RuleGroupName="leaky", Type="STATELESS", Capacity=10, RuleGroup=stateless_group()
+        )
+        emulator.faults().set(throttle_next=100)
+
+    with mock_aws():
+        client = boto3.client("network-firewall", region_name="us-east-1", config=NO_RETRIES)
+        assert client.list_rule_groups()["RuleGroups"] == []
+        assert emulator.counters().snapshot().calls["ListRuleGroups"] == 1
 
 
 def test_install_is_idempotent(aws: object) -> None:
