@@ -65,6 +65,8 @@ class RenderedResource:
     """Paths into ``inputs`` whose values were secret; ``to_json`` redacts them."""
     ignore_changes: tuple[str, ...] = ()
     """The ``ignore_changes`` option as the engine received it (property paths)."""
+    outputs: dict[str, Any] = field(default_factory=dict, compare=False)
+    """What a component passed to ``register_outputs`` (empty for custom resources)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.lock = threading.Lock()
         self.registrations: list[_Registration] = []
         self.stack_outputs: dict[str, Any] = {}
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -237,7 +240,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs, secrets = _unwrap(raw_inputs, ())
             registered = self.resources[response.urn]
             state, _ = _unwrap(registered.state, ())
-            parent = request.parent if request.parent and STACK_TYPE not in request.parent else None
+            parent = request.parent if request.parent and _urn_type(request.parent) != STACK_TYPE else None
             with self.lock:
                 self.registrations.append(
                     _Registration(
@@ -255,12 +258,19 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        if f"::{STACK_TYPE}::" in request.urn:
-            pulumi_mocks._ensure_event_loop()
-            outputs = rpc.deserialize_properties(request.outputs)
-            with self.lock:
-                self.stack_outputs = dict(outputs)
+        pulumi_mocks._ensure_event_loop()
+        outputs = dict(rpc.deserialize_properties(request.outputs))
+        with self.lock:
+            if _urn_type(request.urn) == STACK_TYPE:
+                self.stack_outputs = outputs
+            else:
+                self.registered_outputs[request.urn] = _unwrap(outputs, ())[0]
         return super().RegisterResourceOutputs(request)
+
+
+def _urn_type(urn: str) -> str:
+    """The resource's own type in a URN (``urn:pulumi:stack::project::parent$type::name``)."""
+    return urn.split("::")[2].split("$")[-1]
 
 
 def _plain(value: Any) -> Any:
@@ -375,7 +385,16 @@ def render_stack(
 
     resources = [
         RenderedResource(
-            r.type, r.name, r.urn, r.parent, r.id, r.inputs, r.state, r.secret_paths, r.ignore_changes
+            r.type,
+            r.name,
+            r.urn,
+            r.parent,
+            r.id,
+            r.inputs,
+            r.state,
+            r.secret_paths,
+            r.ignore_changes,
+            monitor.registered_outputs.get(r.urn, {}),
         )
         for r in monitor.registrations
     ]

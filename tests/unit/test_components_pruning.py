@@ -1,0 +1,54 @@
+"""PruningSchedule: a schedule that starts the pruning workflow, which calls the prune function."""
+
+import json
+
+import pytest
+
+from components.pruning import PruningScheduleArgs
+
+
+@pytest.fixture(scope="module")
+def dev(render_dev):
+    return render_dev()
+
+
+def test_schedule_runs_every_fifteen_minutes_without_a_flexible_window(dev):
+    (schedule,) = dev.of_type("aws:scheduler/schedule:Schedule")
+    assert schedule.inputs["scheduleExpression"] == "rate(15 minutes)"
+    assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
+
+
+def test_pruning_frequency_comes_from_config(render_dev):
+    (schedule,) = render_dev(pruningFrequencyMinutes="180").of_type("aws:scheduler/schedule:Schedule")
+    assert schedule.inputs["scheduleExpression"] == "rate(180 minutes)"
+
+
+def test_schedule_starts_the_pruning_workflow_as_its_own_role_with_an_id(dev):
+    (schedule,) = dev.of_type("aws:scheduler/schedule:Schedule")
+    target = schedule.inputs["target"]
+    assert target["arn"] == dev.by_name("nfw-blocklist-pruning").state["arn"]
+    assert target["roleArn"] == dev.by_name("nfw-blocklist-schedule-role").state["arn"]
+    assert json.loads(target["input"])["id"] == "<aws.scheduler.execution-id>"
+
+
+def test_pruning_workflow_calls_the_prune_function_and_the_topic(dev):
+    definition = json.loads(dev.by_name("nfw-blocklist-pruning").inputs["definition"])
+    assert definition["States"]["PruneExpired"]["Resource"] == dev.by_name("nfw-blocklist-prune").state["arn"]
+    topic = dev.by_name("nfw-blocklist-notifications").state["arn"]
+    assert definition["States"]["NotifyPruned"]["Parameters"]["TopicArn"] == topic
+
+
+def test_pruning_workflow_logs_to_its_own_group(dev):
+    machine = dev.by_name("nfw-blocklist-pruning")
+    logs = dev.by_name("nfw-blocklist-pruning-logs")
+    assert machine.inputs["loggingConfiguration"]["logDestination"] == f"{logs.state['arn']}:*"
+    assert logs.inputs["name"] == "/aws/vendedlogs/states/nfw-blocklist-pruning"
+
+
+@pytest.mark.parametrize("minutes", [4, 181])
+def test_frequency_outside_five_to_180_minutes_is_refused(minutes):
+    args = PruningScheduleArgs(
+        prune_function_arn="a", topic_arn="t", topic_key_arn="k", frequency_minutes=minutes
+    )
+    with pytest.raises(ValueError, match="frequency_minutes must be from 5 to 180"):
+        args.validate()

@@ -1,0 +1,181 @@
+"""ResponseStateMachine: functions, workflow, topic, event rules, each wired to the right resources."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import handlers
+from components.patterns import guardduty_pattern, security_hub_pattern
+from components.response import ResponseStateMachineArgs, handlers_archive
+from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
+
+FUNCTION = "aws:lambda/function:Function"
+
+
+@pytest.fixture(scope="module")
+def dev(render_dev):
+    return render_dev()
+
+
+@pytest.mark.parametrize(
+    ("key", "handler", "timeout"),
+    [
+        ("record", "handlers.entry.record", 30),
+        ("block", "handlers.entry.block", 120),
+        ("prune", "handlers.entry.prune", 300),
+    ],
+)
+def test_each_function_runs_its_entry_point_on_arm64_python(dev, key, handler, timeout):
+    function = dev.by_name(f"nfw-blocklist-{key}")
+    assert function.inputs["handler"] == handler
+    assert function.inputs["timeout"] == timeout
+    assert function.inputs["runtime"] == "python3.13"
+    assert function.inputs["architectures"] == ["arm64"]
+    assert function.inputs["memorySize"] == 256
+    assert "reservedConcurrentExecutions" not in function.inputs
+
+
+def test_functions_get_the_table_rule_group_and_policy_from_the_environment(dev):
+    table = dev.by_name("nfw-blocklist-ledger")
+    group = dev.by_name("nfw-blocklist-rules")
+    for function in dev.of_type(FUNCTION):
+        variables = function.inputs["environment"]["variables"]
+        assert variables[ENV_TABLE_NAME] == table.state["name"], function.urn
+        assert variables[ENV_RULE_GROUP_ARN] == group.state["arn"], function.urn
+        settings = Settings.from_env(variables)
+        assert (settings.rule_priority, settings.retention_minutes) == (30000, 720)
+
+
+def test_config_overrides_reach_the_functions_environment(render_dev):
+    rendered = render_dev(retentionMinutes="60", onCapacityFull="refuse")
+    settings = Settings.from_env(rendered.by_name("nfw-blocklist-block").inputs["environment"]["variables"])
+    assert (settings.retention_minutes, settings.on_capacity_full.value) == (60, "refuse")
+
+
+def test_archive_holds_only_the_handlers_package_without_caches(dev):
+    assets = dev.by_name("nfw-blocklist-record").inputs["code"]["assets"]
+    package = Path(handlers.__file__).parent
+    expected = {
+        f"handlers/{p.relative_to(package).as_posix()}"
+        for p in package.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert set(assets) >= expected
+    assert all(name.startswith("handlers/") and "__pycache__" not in name for name in assets)
+    assert assets["handlers/settings.py"] == {"path": str(package / "settings.py")}
+
+
+def test_archive_skips_compiled_files(tmp_path):
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"")
+    (tmp_path / "stale.pyc").write_bytes(b"")
+
+    assert set(handlers_archive(str(tmp_path)).assets) == {"handlers/__init__.py"}
+
+
+@pytest.mark.parametrize("key", ["record", "block", "prune"])
+def test_each_function_logs_to_its_own_group_with_retention(dev, key):
+    function = dev.by_name(f"nfw-blocklist-{key}")
+    group = dev.by_name(f"nfw-blocklist-{key}-logs")
+    assert (
+        function.inputs["loggingConfig"]["logGroup"]
+        == group.inputs["name"]
+        == f"/aws/lambda/nfw-blocklist-{key}"
+    )
+    assert group.inputs["retentionInDays"] == 30
+
+
+def test_response_workflow_calls_the_functions_and_topic_it_was_built_with(dev):
+    machine = dev.by_name("nfw-blocklist-response")
+    definition = json.loads(machine.inputs["definition"])
+    assert definition["States"]["RecordHosts"]["Resource"] == dev.by_name("nfw-blocklist-record").state["arn"]
+    assert definition["States"]["BlockHosts"]["Resource"] == dev.by_name("nfw-blocklist-block").state["arn"]
+    topic = dev.by_name("nfw-blocklist-notifications").state["arn"]
+    assert definition["States"]["NotifySuccess"]["Parameters"]["TopicArn"] == topic
+    assert definition["States"]["NotifyFailure"]["Parameters"]["TopicArn"] == topic
+
+
+def test_response_workflow_is_standard_runs_as_its_role_and_logs_errors(dev):
+    machine = dev.by_name("nfw-blocklist-response")
+    logs = dev.by_name("nfw-blocklist-response-logs")
+    assert machine.inputs["type"] == "STANDARD"
+    assert machine.inputs["roleArn"] == dev.by_name("nfw-blocklist-response-role").state["arn"]
+    assert machine.inputs["loggingConfiguration"] == {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "logDestination": f"{logs.state['arn']}:*",
+    }
+
+
+def test_topic_is_encrypted_with_its_own_rotating_key_and_mails_the_admin(dev):
+    (key,) = dev.of_type("aws:kms/key:Key")
+    topic = dev.by_name("nfw-blocklist-notifications")
+    (subscription,) = dev.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert topic.inputs["kmsMasterKeyId"] == key.state["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    assert (
+        subscription.inputs["topic"],
+        subscription.inputs["protocol"],
+        subscription.inputs["endpoint"],
+    ) == (
+        topic.state["arn"],
+        "email",
+        "security-team@example.com",
+    )
+
+
+def test_default_stack_listens_to_security_hub_only(dev):
+    (rule,) = dev.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern()
+
+
+def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_dev):
+    rendered = render_dev(findingSource="both", actionTypes='["rdsLoginAttemptAction"]')
+    opt_in = ["rdsLoginAttemptAction"]
+    patterns = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    assert patterns == {
+        "nfw-blocklist-securityhub": security_hub_pattern(opt_in),
+        "nfw-blocklist-guardduty": guardduty_pattern(opt_in),
+    }
+    assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 2
+
+
+def test_event_target_starts_the_workflow_with_retries_and_a_dead_letter_queue(dev):
+    (target,) = dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    (queue,) = dev.of_type("aws:sqs/queue:Queue")
+    assert target.inputs["rule"] == dev.by_name("nfw-blocklist-securityhub").state["name"]
+    assert target.inputs["arn"] == dev.by_name("nfw-blocklist-response").state["arn"]
+    assert target.inputs["roleArn"] == dev.by_name("nfw-blocklist-securityhub-target-role").state["arn"]
+    assert target.inputs["retryPolicy"] == {"maximumEventAgeInSeconds": 86400, "maximumRetryAttempts": 185}
+    assert target.inputs["deadLetterConfig"] == {"arn": queue.state["arn"]}
+
+
+def test_dead_letter_queue_is_encrypted_and_its_policy_is_attached(dev):
+    (queue,) = dev.of_type("aws:sqs/queue:Queue")
+    (policy,) = dev.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    assert queue.inputs["sqsManagedSseEnabled"] is True
+    assert policy.inputs["queueUrl"] == queue.state["url"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"finding_source": "cloudtrail"}, "finding_source must be one of securityhub, guardduty, both"),
+        ({"log_retention_days": 0}, "log_retention_days must be a positive integer"),
+        ({"handlers_path": "/nonexistent"}, "is not a Python package"),
+    ],
+)
+def test_invalid_arguments_are_refused_before_anything_is_created(changes, message):
+    args = ResponseStateMachineArgs(
+        admin_email="a@example.com", table_name="t", table_arn="arn", rule_group_arn="arn"
+    )
+    for field, value in changes.items():
+        setattr(args, field, value)
+
+    with pytest.raises(ValueError, match=message):
+        args.validate()

@@ -1,0 +1,112 @@
+"""The offline render the sandbox and ``nfw-blocklist render`` consume."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nfw_blocklist import render
+from nfw_blocklist.render import SECRET_MARK, RenderError, main_render, render_stack
+
+REPO = Path(__file__).resolve().parents[2]
+REUSE = REPO / "tests" / "reuse"
+
+
+@pytest.fixture(scope="module")
+def reuse():
+    return render_stack("test", project_dir=REUSE)
+
+
+def test_physical_names_are_the_logical_names_without_random_suffixes(render_dev):
+    function = render_dev().by_name("nfw-blocklist-record")
+    table = render_dev().by_name("nfw-blocklist-ledger")
+    assert (function.id, function.state["name"]) == ("nfw-blocklist-record", "nfw-blocklist-record")
+    assert table.state["arn"] == "arn:aws:dynamodb:us-east-1:123456789012:table/nfw-blocklist-ledger"
+
+
+def test_arns_follow_the_stacks_region(reuse):
+    assert (
+        reuse.outputs["stateMachineArn"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:edge-response"
+    )
+
+
+def test_queue_id_and_url_are_the_moto_queue_url(render_dev):
+    (queue,) = render_dev().of_type("aws:sqs/queue:Queue")
+    expected = "https://sqs.us-east-1.amazonaws.com/123456789012/nfw-blocklist-dead-letters"
+    assert queue.id == queue.state["url"] == expected
+
+
+def test_renders_repeat_in_one_process_with_different_overrides():
+    first = render_stack("dev", {"ruleGroupCapacity": "100"})
+    second = render_stack("dev", {"nfw-blocklist:ruleGroupCapacity": "200"})
+
+    capacities = [
+        r.of_type("aws:networkfirewall/ruleGroup:RuleGroup")[0].inputs["capacity"] for r in (first, second)
+    ]
+    assert capacities == [100, 200]
+    assert len(first.resources) == len(second.resources)
+
+
+def test_an_unknown_override_is_refused_by_name():
+    with pytest.raises(RenderError, match="unknown config key 'retentionHours'"):
+        render_stack("dev", {"retentionHours": "1"})
+
+
+def test_a_missing_stack_file_is_refused():
+    with pytest.raises(RenderError, match=r"no stack file Pulumi\.prod\.yaml"):
+        render_stack("prod")
+
+
+def test_json_lists_type_name_parent_and_inputs_of_every_resource(render_dev):
+    document = render_dev().to_json()
+
+    assert set(document) == {"resources", "outputs"}
+    assert all(set(r) == {"type", "name", "parent", "inputs"} for r in document["resources"])
+    function = next(r for r in document["resources"] if r["name"] == "nfw-blocklist-record")
+    assert function["parent"] == "nfw-blocklist"
+    assert function["inputs"]["code"]["assets"]["handlers/settings.py"] == {
+        "path": str(REPO / "handlers" / "settings.py")
+    }
+    json.dumps(document)
+
+
+def test_json_redacts_secret_inputs_and_outputs(reuse):
+    document = reuse.to_json()
+    (subscription,) = [
+        r for r in document["resources"] if r["type"] == "aws:sns/topicSubscription:TopicSubscription"
+    ]
+
+    assert subscription["inputs"]["endpoint"] == SECRET_MARK
+    assert document["outputs"]["adminEmail"] == SECRET_MARK
+    assert "netops@example.org" not in json.dumps(document)
+    assert reuse.by_name("edge-admin-email").inputs["endpoint"] == "netops@example.org"
+
+
+def test_main_render_prints_the_json_document(capsys):
+    assert main_render("dev", as_json=True) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert document["outputs"]["tableName"] == "nfw-blocklist-ledger"
+
+
+def test_main_render_prints_a_table_by_default(capsys):
+    assert main_render("dev", as_json=False) == 0
+
+    out = capsys.readouterr().out
+    assert "aws:lambda/function:Function" in out
+    assert "37 resources in stack dev" in out
+
+
+def test_main_render_reports_bad_config_on_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, tmp_path / name)
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  nfw-blocklist:adminEmail: nobody\n")
+    monkeypatch.setattr(render, "PROJECT_DIR", tmp_path)
+
+    assert main_render("bad", as_json=True) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().count("\n") == 0
+    assert "nfw-blocklist:adminEmail must be an e-mail address" in captured.err
