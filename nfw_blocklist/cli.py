@@ -198,14 +198,12 @@ def _configure_logging(verbose: bool) -> None:
 def _render_with(stack: str, overrides: Mapping[str, str]) -> Any:
     """Render the program; a configuration error is the user's (exit 2), anything else is a bug."""
     from components.config import InvalidConfig
-    from nfw_blocklist.render import render_stack
+    from nfw_blocklist.render import RenderError, render_stack
 
     try:
         return render_stack(stack, overrides or None)
-    except InvalidConfig as e:
+    except (RenderError, InvalidConfig) as e:
         raise UsageError(str(e).splitlines()[0] if str(e) else "invalid configuration") from None
-    except FileNotFoundError as e:
-        raise UsageError(f"stack {stack!r}: {e}") from None
 
 
 # --- render -------------------------------------------------------------------------------------
@@ -231,6 +229,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     report: dict[str, Any] = {"events": [], "pruned": [], "ledger": [], "rule_group": {}, "notifications": []}
     failed = False
+    errors: dict[str, str] = {}
     with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
         if state:
             _restore_state(sandbox, state)
@@ -238,6 +237,9 @@ def _replay(args: argparse.Namespace) -> int:
             for event in event_file.events:
                 delivery = sandbox.deliver(event)
                 failed = failed or any(result.status != "SUCCEEDED" for result in delivery.executions)
+                errors.update(
+                    {r.name: _failure_of(r) for r in delivery.executions if r.status != "SUCCEEDED"}
+                )
                 report["events"].append(
                     {
                         "file": event_file.path,
@@ -263,8 +265,18 @@ def _replay(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=False))
     else:
-        _print_replay(report)
+        _print_replay(report, errors)
     return 1 if failed else 0
+
+
+def _failure_of(result: Any) -> str:
+    """The error the workflow caught (its failure notification's Error), else the execution's own."""
+    caught = result.task_output("error") or {}
+    return (
+        str(caught.get("Error") or result.error or result.status)
+        if isinstance(caught, dict)
+        else result.status
+    )
 
 
 def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -> float | None:
@@ -303,12 +315,15 @@ def _execution_summary(result: Any) -> dict[str, Any]:
     }
 
 
-def _print_replay(report: Mapping[str, Any]) -> None:
+def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
     for entry in report["events"]:
         outcome = "matched" if entry["matched"] else "no rule matched"
         print(f"{entry['file']}  event {entry['id'] or '-'}: {outcome}")
         for run in entry["executions"]:
-            print(f"  {run['name']}: {run['status']}")
+            print(
+                f"  {run['name']}: {run['status']}"
+                + (f" ({errors[run['name']]})" if run["name"] in errors else "")
+            )
             for key in ("blocked", "refreshed", "evicted"):
                 if run[key]:
                     print(f"    {key}: {', '.join(run[key])}")

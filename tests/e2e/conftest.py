@@ -103,3 +103,37 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliRun]:
         return CliRun(status, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def dev_render() -> Any:
+    """The dev stack rendered once per session (rendering is pure; each test deploys its own sandbox)."""
+    from nfw_blocklist.render import render_stack
+
+    return render_stack("dev")
+
+
+@pytest.fixture
+def dev_sandbox(dev_render: Any) -> Iterator[Any]:
+    from nfw_blocklist.sandbox import Sandbox
+
+    with Sandbox(dev_render) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def reference_event() -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((SAMPLES / "securityhub-guardduty-c2-finding.json").read_text())
+    return event
+
+
+@pytest.fixture
+def write_event(tmp_path: Path) -> Callable[[str, Any], str]:
+    """Write an event (or array of events) to a file and return its path."""
+
+    def write(name: str, content: Any) -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(content))
+        return str(path)
+
+    return write
