@@ -542,8 +542,8 @@ def _print_operation(command: str, result: Any) -> None:
             print(f"repaired drift: added {drift['added']}, removed {drift['removed']}")
     else:
         capacity, drift = result["capacity"], result["drift"]
-        hosts = f"{result['hosts']} host(s) {result['by_source']}"
-        print(f"capacity {capacity['used']}/{capacity['total']}, {hosts}")
+        counts = f"{result['hosts']} host(s) {result['by_source']}"
+        print(f"capacity {capacity['used']}/{capacity['total']}, {counts}")
         problems = [f"{key}: {value}" for key, value in drift.items() if value]
         print("drift: " + ("; ".join(problems) if problems else "none"))
 

@@ -1,0 +1,103 @@
+"""Operator commands: the same use cases as the Lambdas, on the sandbox (kept in a state file) or live."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nfw_blocklist.sandbox import Sandbox
+
+MANUAL_HOST = "203.0.113.9/32"
+
+
+@pytest.fixture
+def state(tmp_path):
+    return str(tmp_path / "sandbox.json")
+
+
+def test_a_manual_block_reaches_the_ledger_and_the_rule_group_and_unblock_removes_it(run_cli, state):
+    blocked = run_cli(
+        "block", "203.0.113.9", "--reason", "incident 42", "--ttl", "2d", "--state", state, "--json"
+    )
+    assert blocked.status == 0, blocked.err
+    assert blocked.json["host"] == MANUAL_HOST
+
+    listed = run_cli("list", "--json", "--state", state).json
+    assert [(row["host"], row["source"], row["reason"]) for row in listed] == [
+        (MANUAL_HOST, "manual", "incident 42")
+    ]
+    status = run_cli("status", "--json", "--state", state).json
+    assert status["by_source"] == {"manual": 1}
+    assert status["drift"]["missing_from_group"] == []
+
+    unblocked = run_cli("unblock", "203.0.113.9", "--state", state, "--json")
+    assert unblocked.status == 0, unblocked.err
+    assert unblocked.json["was_blocked"] is True
+    assert run_cli("list", "--json", "--state", state).json == []
+    assert run_cli("status", "--json", "--state", state).json["hosts"] == 0
+
+
+@pytest.mark.parametrize("host", ["10.1.2.3", "not-an-ip", "169.254.169.254"])
+def test_a_protected_or_invalid_host_is_refused_with_one_line_and_nothing_changes(run_cli, state, host):
+    refused = run_cli("block", host, "--reason", "oops", "--state", state)
+
+    assert refused.status == 2
+    assert len(refused.err.strip().splitlines()) == 1
+    assert refused.out == ""
+
+
+def test_prune_dry_run_shows_what_would_expire_and_prune_removes_it(run_cli, sample, state):
+    run_cli("replay", "--state", state, sample("securityhub-guardduty-c2-finding.json"))
+    assert run_cli("prune", "--dry-run", "--json", "--state", state).json == {"would_prune": []}
+
+    state_doc = json.loads(Path(state).read_text())
+    state_doc["clock"] += 13 * 3600  # thirteen hours pass between two operator commands
+    Path(state).write_text(json.dumps(state_doc))
+
+    dry = run_cli("prune", "--dry-run", "--json", "--state", state).json
+    assert [row["host"] for row in dry["would_prune"]] == ["198.51.100.0/32"]
+    pruned = run_cli("prune", "--json", "--state", state).json
+    assert pruned["pruned"] == ["198.51.100.0/32"]
+    assert run_cli("list", "--json", "--state", state).json == []
+
+
+def test_status_reports_drift_made_behind_the_tools_back(run_cli, sample, state):
+    run_cli("replay", "--state", state, sample("securityhub-guardduty-c2-finding.json"))
+    state_doc = json.loads(Path(state).read_text())
+    stateless = state_doc["rules_source"]["StatelessRulesAndCustomActions"]
+    stateless["StatelessRules"] = [
+        r for r in stateless["StatelessRules"] if r["Priority"] not in (30000, 30100)
+    ]
+    Path(state).write_text(json.dumps(state_doc))
+
+    status = run_cli("status", "--json", "--state", state).json
+    assert status["drift"]["missing_from_group"] == ["198.51.100.0/32"]
+
+    repaired = run_cli("prune", "--json", "--state", state).json
+    assert repaired["drift"]["added"] == ["198.51.100.0/32"]
+    assert run_cli("status", "--json", "--state", state).json["drift"]["missing_from_group"] == []
+
+
+def test_live_mode_reads_the_deployed_settings_through_the_stack_outputs(
+    run_cli, dev_render, reference_event, tmp_path
+):
+    # "Live" AWS here is moto, serving a sandbox deployed in this process: the CLI only sees boto3.
+    with Sandbox(dev_render) as sandbox:
+        sandbox.put_event(reference_event)
+        outputs = tmp_path / "outputs.json"
+        outputs.write_text(json.dumps(dev_render.outputs))
+
+        listed = run_cli("list", "--live", "--stack-outputs", str(outputs), "--json")
+
+    assert listed.status == 0, listed.err
+    assert [row["host"] for row in listed.json] == ["198.51.100.0/32"]
+
+
+def test_live_mode_without_outputs_or_environment_is_refused(run_cli, monkeypatch):
+    monkeypatch.delenv("NFW_TABLE_NAME", raising=False)
+    monkeypatch.delenv("NFW_RULE_GROUP_ARN", raising=False)
+
+    refused = run_cli("status", "--live")
+
+    assert refused.status == 2
+    assert "NFW_TABLE_NAME" in refused.err

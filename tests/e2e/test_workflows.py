@@ -1,0 +1,77 @@
+"""The two workflows driven through the sandbox's API, for what the CLI cannot reach: edits behind
+the tool's back and a rule group that disappears."""
+
+REFERENCE_HOST = "198.51.100.0/32"
+
+
+def _owned_rules(sandbox):
+    rules = sandbox.describe_rule_group()["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]
+    return {rule["Priority"]: rule for rule in rules["StatelessRules"] if rule["Priority"] in (30000, 30100)}
+
+
+def _remove_owned_rules_behind_the_tools_back(sandbox):
+    firewall = sandbox.client("network-firewall")
+    current = firewall.describe_rule_group(RuleGroupArn=sandbox.rule_group_arn)
+    group = current["RuleGroup"]
+    stateless = group["RulesSource"]["StatelessRulesAndCustomActions"]
+    stateless["StatelessRules"] = [
+        r for r in stateless["StatelessRules"] if r["Priority"] not in (30000, 30100)
+    ]
+    firewall.update_rule_group(
+        RuleGroupArn=sandbox.rule_group_arn, UpdateToken=current["UpdateToken"], RuleGroup=group
+    )
+
+
+def test_pruning_repairs_rules_edited_behind_the_tools_back(dev_sandbox, reference_event):
+    dev_sandbox.put_event(reference_event)
+    _remove_owned_rules_behind_the_tools_back(dev_sandbox)
+    assert _owned_rules(dev_sandbox) == {}
+
+    run = dev_sandbox.run_pruning()
+
+    assert run.status == "SUCCEEDED"
+    assert run.entered_states == ["PruneExpired", "AnythingPruned", "NotifyPruned"]
+    assert run.task_output("prune")["drift"]["added"] == [REFERENCE_HOST]
+    assert set(_owned_rules(dev_sandbox)) == {30000, 30100}
+    assert dev_sandbox.notifications()[-1]["DriftRepaired"]["added"] == [REFERENCE_HOST]
+
+
+def test_a_pruning_run_with_nothing_to_do_ends_quietly(dev_sandbox):
+    run = dev_sandbox.run_pruning()
+
+    assert run.status == "SUCCEEDED"
+    assert run.entered_states == ["PruneExpired", "AnythingPruned", "NothingPruned"]
+    assert dev_sandbox.notifications() == []
+
+
+def test_a_missing_rule_group_fails_the_response_through_notify_failure(dev_sandbox, reference_event):
+    dev_sandbox.client("network-firewall").delete_rule_group(RuleGroupArn=dev_sandbox.rule_group_arn)
+
+    [run] = dev_sandbox.put_event(reference_event)
+
+    assert run.status == "FAILED"
+    assert run.entered_states[-3:] == ["DescribeFailure", "NotifyFailure", "Failed"]
+    failure = dev_sandbox.notifications()[-1]
+    assert (failure["Blocked"], failure["Error"]) == ("false", "RuleGroupNotFound")
+
+
+def test_a_missing_rule_group_fails_pruning_through_notify_failure(dev_sandbox):
+    dev_sandbox.client("network-firewall").delete_rule_group(RuleGroupArn=dev_sandbox.rule_group_arn)
+
+    run = dev_sandbox.run_pruning()
+
+    assert run.status == "FAILED"
+    assert run.entered_states == ["PruneExpired", "DescribeFailure", "NotifyFailure", "Failed"]
+    assert dev_sandbox.notifications()[-1]["Error"] == "RuleGroupNotFound"
+
+
+def test_the_sandbox_deploys_every_emulated_resource_and_says_what_it_skipped(dev_sandbox):
+    skipped_types = {urn.split("::")[2].split("$")[-1] for urn, _ in dev_sandbox.inventory.skipped}
+
+    assert len(dev_sandbox.inventory.functions) == 3
+    assert {info.name for info in dev_sandbox.inventory.state_machines.values()} == {
+        "nfw-blocklist-response",
+        "nfw-blocklist-pruning",
+    }
+    assert dev_sandbox.iam_gaps == []
+    assert "aws:lambda/function:Function" not in skipped_types
