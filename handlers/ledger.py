@@ -1,0 +1,383 @@
+"""The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Final
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers import schema
+from handlers.errors import LedgerUnavailable
+
+SOURCE_FINDING: Final = "finding"
+SOURCE_MANUAL: Final = "manual"
+RECENT_FINDINGS: Final = 10
+"""How many finding ids an item keeps: enough to investigate, bounded so items stay small."""
+PURGE_GRACE_SECONDS: Final = 86400
+WRITE_ATTEMPTS: Final = 8
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    host: str
+    first_seen: float
+    last_seen: float
+    expires_at: float
+    source: str
+    finding_ids: tuple[str, ...] = ()
+    finding_type: str = ""
+    severity: float = 0.0
+    account: str = ""
+    region: str = ""
+    reason: str = ""
+    pending: bool = False
+    version: int = 0
+
+    @property
+    def last_finding_id(self) -> str:
+        return self.finding_ids[-1] if self.finding_ids else ""
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            schema.HASH_KEY: self.host,
+            "FirstSeen": _num(self.first_seen),
+            "LastSeen": _num(self.last_seen),
+            schema.EXPIRY_INDEX_RANGE_KEY: _num(self.expires_at),
+            schema.EXPIRY_INDEX_HASH_KEY: schema.SHARD_VALUE,
+            schema.TTL_ATTRIBUTE: int(self.expires_at) + PURGE_GRACE_SECONDS,
+            "Source": self.source,
+            "FindingIds": list(self.finding_ids),
+            "FindingType": self.finding_type,
+            "Severity": _num(self.severity),
+            "AccountId": self.account,
+            "Region": self.region,
+            "Reason": self.reason,
+            "Version": self.version,
+        }
+        if self.pending:
+            item[schema.PENDING_INDEX_HASH_KEY] = schema.PENDING_VALUE
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "HostRecord":
+        return cls(
+            host=str(item[schema.HASH_KEY]),
+            first_seen=float(item.get("FirstSeen", 0)),
+            last_seen=float(item.get("LastSeen", 0)),
+            expires_at=float(item.get(schema.EXPIRY_INDEX_RANGE_KEY, 0)),
+            source=str(item.get("Source", SOURCE_FINDING)),
+            finding_ids=tuple(str(f) for f in item.get("FindingIds", [])),
+            finding_type=str(item.get("FindingType", "")),
+            severity=float(item.get("Severity", 0)),
+            account=str(item.get("AccountId", "")),
+            region=str(item.get("Region", "")),
+            reason=str(item.get("Reason", "")),
+            pending=item.get(schema.PENDING_INDEX_HASH_KEY) == schema.PENDING_VALUE,
+            version=int(item.get("Version", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one finding (or one operator) says about a host."""
+
+    host: str
+    seen_at: float
+    expires_at: float
+    source: str
+    finding_id: str = ""
+    finding_type: str = ""
+    severity: float = 0.0
+    account: str = ""
+    region: str = ""
+    reason: str = ""
+
+
+def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
+    """The record after ``sighting``: times only move forward, a manual block stays manual."""
+    if existing is None:
+        return HostRecord(
+            host=sighting.host,
+            first_seen=sighting.seen_at,
+            last_seen=sighting.seen_at,
+            expires_at=sighting.expires_at,
+            source=sighting.source,
+            finding_ids=(sighting.finding_id,) if sighting.finding_id else (),
+            finding_type=sighting.finding_type,
+            severity=sighting.severity,
+            account=sighting.account,
+            region=sighting.region,
+            reason=sighting.reason,
+            pending=True,
+            version=1,
+        )
+    finding_ids = existing.finding_ids
+    if sighting.finding_id and sighting.finding_id not in finding_ids:
+        finding_ids = (*finding_ids, sighting.finding_id)[-RECENT_FINDINGS:]
+    manual = SOURCE_MANUAL in (existing.source, sighting.source)
+    return replace(
+        existing,
+        first_seen=min(existing.first_seen, sighting.seen_at),
+        last_seen=max(existing.last_seen, sighting.seen_at),
+        expires_at=max(existing.expires_at, sighting.expires_at),
+        source=SOURCE_MANUAL if manual else SOURCE_FINDING,
+        finding_ids=finding_ids,
+        finding_type=sighting.finding_type or existing.finding_type,
+        severity=max(existing.severity, sighting.severity),
+        account=sighting.account or existing.account,
+        region=sighting.region or existing.region,
+        reason=sighting.reason or existing.reason,
+        version=existing.version + 1,
+    )
+
+
+@dataclass
+class LedgerCounts:
+    items_read: int = 0
+    reads: int = 0
+    writes: int = 0
+    write_conflicts: int = 0
+    by_operation: dict[str, int] = field(default_factory=dict)
+
+
+class Ledger:
+    """Conditional writes keep concurrent executions from overwriting each other's sightings."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self.table_name = table_name
+        self._client = client
+        self.counts = LedgerCounts()
+        self.page_size: int | None = None
+        """Items per Query page; None lets DynamoDB fill 1 MB pages (tests set it to force paging)."""
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- per-finding path: O(1) items -------------------------------------------------------------
+    def get(self, host: str) -> HostRecord | None:
+        answer = self._call("GetItem", Key=_key(host), ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        return HostRecord.from_item(_plain(item))
+
+    def record(self, sighting: Sighting) -> tuple[HostRecord, bool]:
+        """Merge ``sighting`` into the host's item; returns (record, created)."""
+        for _ in range(WRITE_ATTEMPTS):
+            existing = self.get(sighting.host)
+            updated = merge(existing, sighting)
+            if existing is None:
+                condition = f"attribute_not_exists({schema.HASH_KEY})"
+                values: dict[str, Any] = {}
+            else:
+                condition = "Version = :version"
+                values = {":version": _serializer.serialize(existing.version)}
+            if self._put_conditionally(updated.to_item(), condition, values):
+                return updated, existing is None
+            self.counts.write_conflicts += 1
+        raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
+
+    def pending_hosts(self) -> set[str]:
+        hosts: set[str] = set()
+        for item in self._query(
+            IndexName=schema.PENDING_INDEX,
+            KeyConditionExpression="#p = :p",
+            ExpressionAttributeNames={"#p": schema.PENDING_INDEX_HASH_KEY},
+            ExpressionAttributeValues={":p": {"S": schema.PENDING_VALUE}},
+        ):
+            hosts.add(str(item[schema.HASH_KEY]))
+        return hosts
+
+    def clear_pending(self, hosts: Iterable[str]) -> None:
+        for host in hosts:
+            try:
+                self._call(
+                    "UpdateItem",
+                    Key=_key(host),
+                    UpdateExpression="REMOVE #p",
+                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
+                    ExpressionAttributeNames={"#p": schema.PENDING_INDEX_HASH_KEY},
+                )
+            except _ConditionFailed:
+                continue
+
+    def existing(self, hosts: Iterable[str]) -> set[str]:
+        """Which of ``hosts`` have an item right now (strongly consistent)."""
+        wanted = sorted(set(hosts))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [_key(host) for host in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "#h",
+                    "ExpressionAttributeNames": {"#h": schema.HASH_KEY},
+                }
+            }
+            while request:
+                answer = self._call("BatchGetItem", RequestItems=request, table=False)
+                items = answer.get("Responses", {}).get(self.table_name, [])
+                self.counts.items_read += len(items)
+                found |= {str(_plain(item)[schema.HASH_KEY]) for item in items}
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    # -- pruning and full reads: index queries, paginated ------------------------------------------
+    def expired(self, now: float) -> list[HostRecord]:
+        return [
+            HostRecord.from_item(item)
+            for item in self._query(
+                IndexName=schema.EXPIRY_INDEX,
+                KeyConditionExpression="#s = :s AND #e <= :now",
+                ExpressionAttributeNames={
+                    "#s": schema.EXPIRY_INDEX_HASH_KEY,
+                    "#e": schema.EXPIRY_INDEX_RANGE_KEY,
+                },
+                ExpressionAttributeValues={
+                    ":s": {"S": schema.SHARD_VALUE},
+                    ":now": _serializer.serialize(_num(now)),
+                },
+            )
+        ]
+
+    def all_records(self) -> list[HostRecord]:
+        return [
+            HostRecord.from_item(item)
+            for item in self._query(
+                IndexName=schema.EXPIRY_INDEX,
+                KeyConditionExpression="#s = :s",
+                ExpressionAttributeNames={"#s": schema.EXPIRY_INDEX_HASH_KEY},
+                ExpressionAttributeValues={":s": {"S": schema.SHARD_VALUE}},
+            )
+        ]
+
+    def delete_expired(self, host: str, now: float) -> bool:
+        """Delete ``host`` only if it is still expired: a sighting since the query keeps it."""
+        return self._delete(
+            host,
+            condition=f"attribute_exists({schema.HASH_KEY}) AND #e <= :now",
+            names={"#e": schema.EXPIRY_INDEX_RANGE_KEY},
+            values={":now": _serializer.serialize(_num(now))},
+        )
+
+    def delete_if_unseen(self, host: str, last_seen: float) -> bool:
+        """Delete ``host`` unless it was seen after ``last_seen`` (used for eviction)."""
+        return self._delete(
+            host,
+            condition=f"attribute_exists({schema.HASH_KEY}) AND LastSeen <= :seen",
+            names={},
+            values={":seen": _serializer.serialize(_num(last_seen))},
+        )
+
+    def delete(self, host: str) -> bool:
+        return self._delete(host, condition=f"attribute_exists({schema.HASH_KEY})", names={}, values={})
+
+    def delete_if_pending(self, host: str) -> bool:
+        """Undo a recording the rule group never took (refused for capacity)."""
+        return self._delete(
+            host,
+            condition="#p = :p",
+            names={"#p": schema.PENDING_INDEX_HASH_KEY},
+            values={":p": {"S": schema.PENDING_VALUE}},
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _delete(self, host: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
+        request: dict[str, Any] = {"Key": _key(host), "ConditionExpression": condition}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._call("DeleteItem", **request)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def _put_conditionally(self, item: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
+        request: dict[str, Any] = {
+            "Item": {name: _serializer.serialize(value) for name, value in item.items()},
+            "ConditionExpression": condition,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = values
+        try:
+            self._call("PutItem", **request)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def _query(self, **request: Any) -> Iterator[dict[str, Any]]:
+        if self.page_size:
+            request["Limit"] = self.page_size
+        while True:
+            answer = self._call("Query", **request)
+            items = answer.get("Items", [])
+            self.counts.items_read += len(items)
+            for item in items:
+                yield _plain(item)
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return
+            request["ExclusiveStartKey"] = last
+
+    def _call(self, operation: str, table: bool = True, **request: Any) -> dict[str, Any]:
+        method = getattr(self.client, _snake(operation))
+        if table:
+            request["TableName"] = self.table_name
+        self.counts.by_operation[operation] = self.counts.by_operation.get(operation, 0) + 1
+        if operation in {"GetItem", "Query", "BatchGetItem"}:
+            self.counts.reads += 1
+        else:
+            self.counts.writes += 1
+        for attempt in range(4):
+            try:
+                answer: dict[str, Any] = method(**request)
+                return answer
+            except ClientError as e:
+                code = e.response.get("Error", {}).get("Code", "")
+                if code == "ConditionalCheckFailedException":
+                    raise _ConditionFailed() from e
+                if code in {
+                    "ProvisionedThroughputExceededException",
+                    "ThrottlingException",
+                    "InternalServerError",
+                }:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise LedgerUnavailable(f"DynamoDB {operation} on {self.table_name} failed: {code}") from e
+            except BotoCoreError as e:
+                raise LedgerUnavailable(f"DynamoDB {operation} on {self.table_name} failed: {e}") from e
+        raise LedgerUnavailable(f"DynamoDB {operation} on {self.table_name} kept being throttled")
+
+
+class _ConditionFailed(Exception):
+    pass
+
+
+def _key(host: str) -> dict[str, Any]:
+    return {schema.HASH_KEY: {"S": host}}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _num(value: float) -> Decimal:
+    # Millisecond precision is plenty for expiry and ordering, and keeps Decimal exact.
+    return Decimal(str(round(value, 3)))
+
+
+def _snake(operation: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")

@@ -1,0 +1,133 @@
+"""Pure rule-group arithmetic: rendering the owned rules, reading them back, capacity, eviction.
+
+The solution owns exactly two stateless rules, at the source priority and at the destination
+priority; every other rule in the group belongs to someone else and is kept as it is.
+"""
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any, Final
+
+METRIC_ACTION_NAME: Final = "BlocklistMetric"
+"""The custom action that publishes a CloudWatch metric for every dropped packet, as the reference does."""
+METRIC_DIMENSION_VALUE: Final = "BlocklistDrop"
+DROP_ACTIONS: Final = ("aws:drop", METRIC_ACTION_NAME)
+HOST_COST: Final = 2
+"""Capacity units one host costs: one entry in the source rule and one in the destination rule."""
+MATCH_SETTINGS: Final = (
+    "Sources",
+    "Destinations",
+    "SourcePorts",
+    "DestinationPorts",
+    "Protocols",
+    "TCPFlags",
+)
+MAX_STATELESS_CAPACITY: Final = 30000
+
+Rule = dict[str, Any]
+"""A stateless rule as the Network Firewall API spells it (Priority, RuleDefinition)."""
+
+
+def metric_custom_action() -> dict[str, Any]:
+    return {
+        "ActionName": METRIC_ACTION_NAME,
+        "ActionDefinition": {"PublishMetricAction": {"Dimensions": [{"Value": METRIC_DIMENSION_VALUE}]}},
+    }
+
+
+def host_sort_key(host: str) -> tuple[int, int]:
+    network = ipaddress.ip_network(host)
+    return (network.version, int(network.network_address))
+
+
+def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:
+    """The two drop rules for ``hosts`` — or none at all for an empty blocklist.
+
+    A stateless rule with no Sources matches every source: rendering an empty list would
+    drop all traffic through the firewall, so an empty blocklist has no owned rules.
+    """
+    ordered = sorted(set(hosts), key=host_sort_key)
+    if not ordered:
+        return []
+    addresses = [{"AddressDefinition": host} for host in ordered]
+    return [
+        _drop_rule(source_priority, {"Sources": addresses}),
+        _drop_rule(destination_priority, {"Destinations": [dict(a) for a in addresses]}),
+    ]
+
+
+def _drop_rule(priority: int, match: dict[str, Any]) -> Rule:
+    return {"Priority": priority, "RuleDefinition": {"MatchAttributes": match, "Actions": list(DROP_ACTIONS)}}
+
+
+def split_owned(rules: Sequence[Rule], owned_priorities: Iterable[int]) -> tuple[list[Rule], list[Rule]]:
+    """(rules at the priorities the solution owns, every other rule)."""
+    owned_set = set(owned_priorities)
+    owned = [rule for rule in rules if rule.get("Priority") in owned_set]
+    foreign = [rule for rule in rules if rule.get("Priority") not in owned_set]
+    return owned, foreign
+
+
+def addresses_of(rule: Rule, setting: str) -> set[str]:
+    match = rule.get("RuleDefinition", {}).get("MatchAttributes", {})
+    return {entry.get("AddressDefinition", "") for entry in match.get(setting, [])}
+
+
+def blocked_hosts(owned: Sequence[Rule], source_priority: int, destination_priority: int) -> set[str]:
+    """Hosts the owned rules drop in both directions (a host in one rule only is not blocked)."""
+    by_priority = {rule.get("Priority"): rule for rule in owned}
+    source_rule = by_priority.get(source_priority)
+    destination_rule = by_priority.get(destination_priority)
+    if source_rule is None or destination_rule is None:
+        return set()
+    return addresses_of(source_rule, "Sources") & addresses_of(destination_rule, "Destinations")
+
+
+def listed_hosts(owned: Sequence[Rule]) -> set[str]:
+    """Every address that appears in any owned rule, whatever its shape."""
+    found: set[str] = set()
+    for rule in owned:
+        for setting in ("Sources", "Destinations"):
+            found |= addresses_of(rule, setting)
+    return found
+
+
+def rule_capacity(rule: Rule) -> int:
+    """Network Firewall's count: the product over the match settings of their sizes, empty counting 1."""
+    match: Mapping[str, Any] = rule.get("RuleDefinition", {}).get("MatchAttributes", {})
+    return prod(max(1, len(match.get(setting) or [])) for setting in MATCH_SETTINGS)
+
+
+def rules_capacity(rules: Iterable[Rule]) -> int:
+    return sum(rule_capacity(rule) for rule in rules)
+
+
+def host_capacity(group_capacity: int, foreign: Sequence[Rule]) -> int:
+    """How many hosts fit beside the rules the solution does not own."""
+    return max(0, (group_capacity - rules_capacity(foreign)) // HOST_COST)
+
+
+def compose(foreign: Sequence[Rule], owned: Sequence[Rule]) -> list[Rule]:
+    return sorted([*foreign, *owned], key=lambda rule: int(rule.get("Priority", 0)))
+
+
+def with_metric_action(custom_actions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The group's custom actions with ours present exactly once, as defined here."""
+    others = [action for action in custom_actions if action.get("ActionName") != METRIC_ACTION_NAME]
+    return [*others, metric_custom_action()]
+
+
+@dataclass(frozen=True)
+class EvictionCandidate:
+    host: str
+    last_seen: float
+
+
+def choose_evictions(candidates: Iterable[EvictionCandidate], count: int) -> list[str]:
+    """The ``count`` hosts seen longest ago (ties broken by address, so the choice is deterministic)."""
+    if count <= 0:
+        return []
+    ordered = sorted(candidates, key=lambda c: (c.last_seen, host_sort_key(c.host)))
+    return [candidate.host for candidate in ordered[:count]]

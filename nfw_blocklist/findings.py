@@ -1,0 +1,48 @@
+"""Synthetic GuardDuty findings built from the shipped samples (tests, benchmarks, demos)."""
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+@cache
+def _sample(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SAMPLES / name).read_text())
+    return loaded
+
+
+def sample(name: str) -> dict[str, Any]:
+    """A fresh copy of ``nfw_blocklist/samples/<name>``."""
+    return copy.deepcopy(_sample(name))
+
+
+def native_finding(host: str, finding_id: str | None = None, seen_at: float | None = None) -> dict[str, Any]:
+    """A native GuardDuty C&C finding event naming ``host`` (IPv4 or IPv6) as the remote host."""
+    event = sample("guardduty-native-ipv4.json")
+    finding_id = finding_id or uuid.uuid4().hex
+    event["id"] = str(uuid.uuid4())
+    detail = event["detail"]
+    detail["id"] = finding_id
+    detail["arn"] = detail["arn"].rsplit("/", 1)[0] + "/" + finding_id
+    remote = detail["service"]["action"]["networkConnectionAction"]["remoteIpDetails"]
+    remote.pop("ipAddressV4", None)
+    remote.pop("ipAddressV6", None)
+    remote["ipAddressV6" if ":" in host else "ipAddressV4"] = host
+    if seen_at is not None:
+        stamp = datetime.fromtimestamp(seen_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        detail["service"]["eventLastSeen"] = stamp
+        detail["updatedAt"] = stamp
+    return event
+
+
+def documentation_hosts(count: int) -> list[str]:
+    """``count`` distinct blockable IPv4 hosts from 198.18.0.0/15 (benchmarking range)."""
+    if count > 131072:
+        raise ValueError("at most 131072 hosts fit in 198.18.0.0/15")
+    return [f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}" for n in range(1, count + 1)]
