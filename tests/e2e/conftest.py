@@ -137,3 +137,17 @@ def write_event(tmp_path: Path) -> Callable[[str, Any], str]:
         return str(path)
 
     return write
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """With -v, list which tests entered each state (the evidence behind the coverage check)."""
+    if not COVERAGE.entered or terminalreporter.config.getoption("verbose") < 1:
+        return
+    terminalreporter.section("workflow states entered by e2e tests")
+    for machine in sorted(COVERAGE.entered):
+        if machine.startswith("toy-"):
+            continue
+        for state in sorted(COVERAGE.declared.get(machine, frozenset())):
+            tests = sorted(COVERAGE.entered[machine].get(state, set()))
+            shown = ", ".join(tests[:3]) + (f" (+{len(tests) - 3} more)" if len(tests) > 3 else "")
+            terminalreporter.write_line(f"{machine} {state}: {shown or 'NEVER ENTERED'}")

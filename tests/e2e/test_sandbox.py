@@ -1,11 +1,13 @@
 """The sandbox machinery on a hand-built toy render: a failure here is the sandbox's, not the program's."""
 
+from typing import Any
+
 import pytest
 
 from nfw_blocklist.sandbox import HandlerImportError, Sandbox, WiringError
 from tests.e2e.toy_stack import toy_render
 
-MATCHING = {
+MATCHING: dict[str, Any] = {
     "id": "e-1",
     "source": "toy",
     "detail-type": "t",
