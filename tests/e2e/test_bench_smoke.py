@@ -1,0 +1,52 @@
+"""The benchmark's machinery on a tiny burst: the report has its shape and no host is lost.
+
+No timing is asserted: figures depend on the machine; ``make bench`` publishes them.
+"""
+
+import json
+
+from nfw_blocklist import bench
+from nfw_blocklist.findings import documentation_hosts
+
+
+def test_quick_burst_reports_every_figure_and_loses_no_host(capsys):
+    assert bench.main(["--quick", "--scenario", "burst", "--json", "--no-package"]) == 0
+
+    payload = json.loads(capsys.readouterr().out)
+    assert {"date", "command", "machine", "latency", "rows", "targets", "curve", "package"} <= set(payload)
+    assert payload["machine"]["nproc"] >= 1
+    (row,) = payload["rows"]
+    for key in (
+        "hosts_requested", "hosts_in_group", "hosts_lost", "failed_executions", "update_calls",
+        "describe_calls", "token_conflicts", "items_read_per_finding", "latency_p50_s", "latency_p95_s",
+        "latency_max_s", "wall_s", "handler_cpu_ms_per_finding", "peak_memory_mb", "max_in_flight",
+    ):  # fmt: skip
+        assert key in row
+    assert row["hosts_requested"] == row["executions"] == 10
+    assert row["hosts_in_group"] == 10
+    assert row["hosts_lost"] == 0
+    assert row["failed_executions"] == 0
+    assert row["update_calls"] >= 1
+    assert row["describe_calls"] >= row["update_calls"]
+    assert len(payload["curve"]) == 10
+    assert [target["name"] for target in payload["targets"]]
+
+
+def test_a_crash_between_ledger_and_group_is_healed_by_the_next_pruning_run():
+    row, _ = bench.run_burst_case(
+        "faults", "crash", documentation_hosts(8), crash_rate=0.25, heal_with_pruning=True
+    )
+
+    assert row.injected_failures == 2
+    assert row.failed_executions == row.injected_failures
+    assert row.extra["pruning_status"] == "SUCCEEDED"
+    assert row.extra["gap_after_pruning"] == 0
+    assert row.hosts_lost == 0
+    assert row.hosts_in_group == 8
+
+
+def test_the_archive_holds_the_handlers_package_alone():
+    archive = bench.archive_size()
+
+    assert archive["files"] >= 10
+    assert 0 < archive["bytes"] < archive["uncompressed_bytes"]
