@@ -16,18 +16,19 @@ from handlers import schema
 POLICY_VERSION: Final = "2012-10-17"
 
 # --- Lambda functions: exactly what handlers/ledger.py and handlers/firewall.py call. ---
-LEDGER_RECORD_ACTIONS: Final = frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
-"""record: writes or refreshes one item per host (conditional put/update)."""
+LEDGER_RECORD_ACTIONS: Final = frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})
+"""record: reads one item per host and writes it back conditionally on its version."""
 LEDGER_SYNC_ACTIONS: Final = frozenset(
     {
         "dynamodb:Query",
-        "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
     }
 )
-"""block and prune: read the indexes, confirm, expire and delete hosts."""
+"""block and prune: read the indexes, flag and confirm pending hosts, expire and evict hosts, and take
+and release the writer lease (a conditional PutItem/DeleteItem of one item)."""
 RULE_GROUP_ACTIONS: Final = frozenset(
     {"network-firewall:DescribeRuleGroup", "network-firewall:UpdateRuleGroup"}
 )

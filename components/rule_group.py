@@ -122,7 +122,8 @@ def ledger_indexes() -> list[dict[str, Any]]:
                 {"attribute_name": schema.PENDING_INDEX_HASH_KEY, "key_type": "HASH"},
                 {"attribute_name": schema.PENDING_INDEX_RANGE_KEY, "key_type": "RANGE"},
             ],
-            "projection_type": "KEYS_ONLY",
+            "projection_type": "INCLUDE",
+            "non_key_attributes": list(schema.PENDING_INDEX_PROJECTED),
         },
     ]
 

@@ -64,16 +64,21 @@ class CallCounts:
 class RuleGroupClient:
     """Reads and replaces one stateless rule group; never retries by itself (the writer decides)."""
 
-    def __init__(self, arn: str, client: Any = None) -> None:
+    def __init__(self, arn: str, client: Any = None, region: str | None = None) -> None:
         self.arn = arn
         self._client = client
+        self._region = region
         self.counts = CallCounts()
 
     @property
     def client(self) -> Any:
         if self._client is None:
             # The writer owns retries and backoff; botocore's own retries would hide conflicts.
-            self._client = boto3.client("network-firewall", config=Config(retries={"total_max_attempts": 1}))
+            self._client = boto3.client(
+                "network-firewall",
+                region_name=self._region,
+                config=Config(retries={"total_max_attempts": 1}),
+            )
         return self._client
 
     def describe(self) -> RuleGroupSnapshot:

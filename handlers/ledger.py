@@ -38,6 +38,7 @@ class HostRecord:
     region: str = ""
     reason: str = ""
     pending: bool = False
+    pending_since: float = 0.0
     version: int = 0
 
     @property
@@ -63,6 +64,7 @@ class HostRecord:
         }
         if self.pending:
             item[schema.PENDING_INDEX_HASH_KEY] = schema.PENDING_VALUE
+            item[schema.PENDING_SINCE] = _num(self.pending_since)
         return item
 
     @classmethod
@@ -80,6 +82,7 @@ class HostRecord:
             region=str(item.get("Region", "")),
             reason=str(item.get("Reason", "")),
             pending=item.get(schema.PENDING_INDEX_HASH_KEY) == schema.PENDING_VALUE,
+            pending_since=float(item.get(schema.PENDING_SINCE, 0)),
             version=int(item.get("Version", 0)),
         )
 
@@ -92,6 +95,8 @@ class Sighting:
     seen_at: float
     expires_at: float
     source: str
+    recorded_at: float = 0.0
+    """When the sighting is being recorded (the clock's now), as opposed to when the host was seen."""
     finding_id: str = ""
     finding_type: str = ""
     severity: float = 0.0
@@ -116,6 +121,7 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
             region=sighting.region,
             reason=sighting.reason,
             pending=True,
+            pending_since=sighting.recorded_at,
             version=1,
         )
     finding_ids = existing.finding_ids
@@ -150,9 +156,10 @@ class LedgerCounts:
 class Ledger:
     """Conditional writes keep concurrent executions from overwriting each other's sightings."""
 
-    def __init__(self, table_name: str, client: Any = None) -> None:
+    def __init__(self, table_name: str, client: Any = None, region: str | None = None) -> None:
         self.table_name = table_name
         self._client = client
+        self._region = region
         self.counts = LedgerCounts()
         self.page_size: int | None = None
         """Items per Query page; None lets DynamoDB fill 1 MB pages (tests set it to force paging)."""
@@ -160,7 +167,7 @@ class Ledger:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("dynamodb")
+            self._client = boto3.client("dynamodb", region_name=self._region)
         return self._client
 
     # -- per-finding path: O(1) items -------------------------------------------------------------
@@ -188,15 +195,16 @@ class Ledger:
             self.counts.write_conflicts += 1
         raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
 
-    def pending_hosts(self) -> set[str]:
-        hosts: set[str] = set()
+    def pending_hosts(self) -> dict[str, float]:
+        """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
+        hosts: dict[str, float] = {}
         for item in self._query(
             IndexName=schema.PENDING_INDEX,
             KeyConditionExpression="#p = :p",
             ExpressionAttributeNames={"#p": schema.PENDING_INDEX_HASH_KEY},
             ExpressionAttributeValues={":p": {"S": schema.PENDING_VALUE}},
         ):
-            hosts.add(str(item[schema.HASH_KEY]))
+            hosts[str(item[schema.HASH_KEY])] = float(item.get(schema.PENDING_SINCE, 0))
         return hosts
 
     def clear_pending(self, hosts: Iterable[str]) -> None:
@@ -205,33 +213,95 @@ class Ledger:
                 self._call(
                     "UpdateItem",
                     Key=_key(host),
-                    UpdateExpression="REMOVE #p",
+                    UpdateExpression="REMOVE #p, #since",
                     ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
-                    ExpressionAttributeNames={"#p": schema.PENDING_INDEX_HASH_KEY},
+                    ExpressionAttributeNames={
+                        "#p": schema.PENDING_INDEX_HASH_KEY,
+                        "#since": schema.PENDING_SINCE,
+                    },
                 )
             except _ConditionFailed:
                 continue
 
-    def existing(self, hosts: Iterable[str]) -> set[str]:
-        """Which of ``hosts`` have an item right now (strongly consistent)."""
+    def mark_pending(self, hosts: Iterable[str], since: float) -> None:
+        """Flag hosts that must go (back) into the group, so a writer holding the lease folds them in."""
+        for host in hosts:
+            try:
+                self._call(
+                    "UpdateItem",
+                    Key=_key(host),
+                    UpdateExpression="SET #p = :p, #since = if_not_exists(#since, :since)",
+                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
+                    ExpressionAttributeNames={
+                        "#p": schema.PENDING_INDEX_HASH_KEY,
+                        "#since": schema.PENDING_SINCE,
+                    },
+                    ExpressionAttributeValues={
+                        ":p": {"S": schema.PENDING_VALUE},
+                        ":since": _serializer.serialize(_num(since)),
+                    },
+                )
+            except _ConditionFailed:
+                continue
+
+    def still_pending(self, hosts: Iterable[str]) -> set[str]:
+        """Which of ``hosts`` no writer has confirmed in the rule group yet (strongly consistent)."""
+        return {record.host for record in self._batch_get(hosts) if record.pending}
+
+    def acquire_lease(self, holder: str, now: float, seconds: float) -> bool:
+        """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe)."""
+        try:
+            self._call(
+                "PutItem",
+                Item={
+                    schema.HASH_KEY: {"S": schema.LEASE_KEY},
+                    "Holder": {"S": holder},
+                    "LeaseUntil": _serializer.serialize(_num(now + seconds)),
+                },
+                ConditionExpression=(
+                    f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
+                ),
+                ExpressionAttributeValues={
+                    ":now": _serializer.serialize(_num(now)),
+                    ":me": {"S": holder},
+                },
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def release_lease(self, holder: str) -> None:
+        try:
+            self._call(
+                "DeleteItem",
+                Key=_key(schema.LEASE_KEY),
+                ConditionExpression="Holder = :me",
+                ExpressionAttributeValues={":me": {"S": holder}},
+            )
+        except _ConditionFailed:
+            return
+
+    def _batch_get(self, hosts: Iterable[str]) -> list[HostRecord]:
         wanted = sorted(set(hosts))
-        found: set[str] = set()
+        found: list[HostRecord] = []
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {
                 self.table_name: {
                     "Keys": [_key(host) for host in wanted[start : start + 100]],
                     "ConsistentRead": True,
-                    "ProjectionExpression": "#h",
-                    "ExpressionAttributeNames": {"#h": schema.HASH_KEY},
                 }
             }
             while request:
                 answer = self._call("BatchGetItem", RequestItems=request, table=False)
                 items = answer.get("Responses", {}).get(self.table_name, [])
                 self.counts.items_read += len(items)
-                found |= {str(_plain(item)[schema.HASH_KEY]) for item in items}
+                found.extend(HostRecord.from_item(_plain(item)) for item in items)
                 request = answer.get("UnprocessedKeys") or {}
         return found
+
+    def existing(self, hosts: Iterable[str]) -> set[str]:
+        """Which of ``hosts`` have an item right now (strongly consistent)."""
+        return {record.host for record in self._batch_get(hosts)}
 
     # -- pruning and full reads: index queries, paginated ------------------------------------------
     def expired(self, now: float) -> list[HostRecord]:

@@ -20,6 +20,13 @@ PENDING_INDEX: Final = "Pending"
 PENDING_INDEX_HASH_KEY: Final = "Pending"
 PENDING_INDEX_RANGE_KEY: Final = HASH_KEY
 PENDING_VALUE: Final = "1"
+PENDING_SINCE: Final = "PendingSince"
+"""When the host was recorded (epoch seconds); projected into the Pending index so a writer can
+tell an execution still in flight from one that crashed between the ledger and the rule group."""
+PENDING_INDEX_PROJECTED: Final = (PENDING_SINCE,)
+
+LEASE_KEY: Final = "#writer-lease"
+"""The item (not a host: no GSI keys, never listed) that lets one writer at a time update the group."""
 
 TTL_ATTRIBUTE: Final = "PurgeAt"
 """DynamoDB TTL attribute: a backstop a day after expiry, in case pruning stops running."""

@@ -52,10 +52,11 @@ class BlocklistService:
         dynamodb: Any = None,
         network_firewall: Any = None,
         sleep: Callable[[float], None] = time.sleep,
+        region: str | None = None,
     ) -> "BlocklistService":
         policy = TargetPolicy.from_settings(settings)
-        ledger = Ledger(settings.table_name, client=dynamodb)
-        firewall = RuleGroupClient(settings.rule_group_arn, client=network_firewall)
+        ledger = Ledger(settings.table_name, client=dynamodb, region=region)
+        firewall = RuleGroupClient(settings.rule_group_arn, client=network_firewall, region=region)
 
         def blockable(host: str) -> bool:
             # The last line of defence: whatever reaches the writer, from any path, a protected or
@@ -173,7 +174,12 @@ class BlocklistService:
             raise InvalidInput(f"ttl must be positive, got {ttl_seconds}")
         now = clock.now()
         sighting = Sighting(
-            host=canonical, seen_at=now, expires_at=now + ttl, source=SOURCE_MANUAL, reason=reason
+            host=canonical,
+            seen_at=now,
+            expires_at=now + ttl,
+            source=SOURCE_MANUAL,
+            recorded_at=now,
+            reason=reason,
         )
         record, created = self.ledger.record(sighting)
         try:
@@ -235,6 +241,7 @@ class BlocklistService:
             seen_at=seen,
             expires_at=now + self.settings.retention_seconds,
             source=SOURCE_FINDING,
+            recorded_at=now,
             finding_id=finding.id,
             finding_type=finding.type,
             severity=finding.severity,

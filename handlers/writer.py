@@ -9,9 +9,11 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from handlers import clock
 from handlers.errors import CapacityExceeded, FirewallUnavailable, RuleGroupContention
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot, StaleToken, Transient
 from handlers.ledger import SOURCE_FINDING, HostRecord, Ledger
@@ -31,6 +33,12 @@ from handlers.settings import CapacityPolicy, Settings
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+LEASE_SECONDS = 15.0
+"""How long a lease holder may take before others may take over (a write takes well under a second)."""
+LEASE_WAIT_SECONDS = 30.0
+LEASE_POLL_SECONDS = 0.2
+STALE_PENDING_SECONDS = 60.0
+"""A host pending this long belongs to an execution that died between the ledger and the group."""
 BASE_DELAY = 0.05
 MAX_DELAY = 2.0
 
@@ -55,6 +63,7 @@ class _Plan:
     snapshot: RuleGroupSnapshot
     current: set[str]
     desired: set[str]
+    """What the group holds once this plan is carried out (``current`` when it writes nothing)."""
     evicted: dict[str, float]
     pending: set[str]
     needs_write: bool
@@ -70,6 +79,7 @@ class RuleGroupWriter:
         blockable: Callable[[str], bool],
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.firewall = firewall
         self.ledger = ledger
@@ -77,6 +87,9 @@ class RuleGroupWriter:
         self.blockable = blockable
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.wall_clock = wall_clock
+        """Real time for the lease (the injectable ``handlers.clock`` drives retention, not execution)."""
+        self.holder = uuid.uuid4().hex
 
     @property
     def priorities(self) -> tuple[int, int]:
@@ -95,9 +108,23 @@ class RuleGroupWriter:
         """
         ensure_set, remove_set = set(ensure) - set(remove), set(remove)
         result = SyncResult()
-        plan = self._apply(ensure_set, remove_set, full, result)
-        confirmed = plan.desired & (ensure_set | plan.pending)
-        self.ledger.clear_pending(sorted(confirmed))
+        if not full and not remove_set:
+            check = self._check(ensure_set, result)
+            if not check.needs_write:
+                self._confirm(check, ensure_set)
+                return result
+            missing = ensure_set - check.current
+            # Flag them so that whichever writer holds the lease folds them into its update.
+            self.ledger.mark_pending(missing - set(check.pending), clock.now())
+            if not self._acquire_lease(waiting_for=missing):
+                return result  # another writer put them in and confirmed them
+        else:
+            self._acquire_lease(waiting_for=set())
+        try:
+            plan = self._apply(ensure_set, remove_set, full, result)
+        finally:
+            self.ledger.release_lease(self.holder)
+        self._confirm(plan, ensure_set)
         for host, last_seen in plan.evicted.items():
             self.ledger.delete_if_unseen(host, last_seen)
         gone = plan.current - plan.desired
@@ -109,6 +136,40 @@ class RuleGroupWriter:
                 self._apply(back, set(), False, result)
                 result.restored = sorted(back)
         return result
+
+    def _check(self, ensure: set[str], result: SyncResult) -> "_Plan":
+        """Plan without writing: are this execution's hosts already in?"""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self._plan(ensure, set(), False)
+            except Transient as e:
+                result.transient_errors += 1
+                logger.info("rule group busy, retrying", extra={"code": e.code, "attempt": attempt})
+                self.sleep(self._backoff(attempt + 2))
+        raise FirewallUnavailable(f"Network Firewall kept failing after {MAX_ATTEMPTS} attempts")
+
+    def _confirm(self, plan: "_Plan", ensure: set[str]) -> None:
+        """Clear the pending flag of every host this plan leaves in the group."""
+        confirmed = plan.desired & (ensure | plan.pending)
+        self.ledger.clear_pending(sorted(confirmed))
+
+    def _acquire_lease(self, waiting_for: set[str]) -> bool:
+        """Wait for the writer lease; False if meanwhile another writer confirmed ``waiting_for``.
+
+        One writer at a time turns a burst into a few large updates instead of many colliding ones.
+        The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
+        and the UpdateToken still keeps every write safe.
+        """
+        deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+        while True:
+            if self.ledger.acquire_lease(self.holder, self.wall_clock(), LEASE_SECONDS):
+                return True
+            self.sleep(self.rng.uniform(LEASE_POLL_SECONDS / 2, LEASE_POLL_SECONDS))
+            if waiting_for and not self.ledger.still_pending(waiting_for):
+                return False
+            if self.wall_clock() >= deadline:
+                logger.warning("writer lease not released in time, writing without it")
+                return True
 
     def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
         for attempt in range(MAX_ATTEMPTS):
@@ -145,20 +206,38 @@ class RuleGroupWriter:
         owned, foreign = split_owned(snapshot.rules, self.priorities)
         current = blocked_hosts(owned, source_priority, destination_priority)
         pending = self.ledger.pending_hosts()
-        base = {record.host for record in self.ledger.all_records()} if full else current | pending
+        actions = with_metric_action(snapshot.custom_actions)
+        actions_broken = _normalized(actions) != _normalized(snapshot.custom_actions)
+        shape_broken = _normalized(owned) != _normalized(
+            render_owned_rules(current, source_priority, destination_priority)
+        ) or any(not self.blockable(host) for host in listed_hosts(owned))
+        if not full and not (actions_broken or shape_broken or remove & current):
+            # Coalescing: when this execution's hosts are already in, it writes nothing; the other
+            # pending hosts belong to executions still in flight, which write them themselves.
+            # Only hosts pending for longer than an execution takes (a crashed one) are taken over.
+            now = clock.now()
+            own_missing = {host for host in ensure - current if self.blockable(host)}
+            abandoned = {
+                host
+                for host, since in pending.items()
+                if host not in current and now - since >= STALE_PENDING_SECONDS and self.blockable(host)
+            }
+            if not own_missing and not abandoned:
+                return _Plan(snapshot, current, current, {}, set(pending), False, False)
+        base = {record.host for record in self.ledger.all_records()} if full else current | set(pending)
         desired = {host for host in (base | ensure) - remove if self.blockable(host)}
         evicted = self._evictions(desired, ensure, host_capacity(snapshot.capacity, foreign))
         desired -= set(evicted)
         owned_rules = render_owned_rules(desired, source_priority, destination_priority)
-        actions = with_metric_action(snapshot.custom_actions)
-        shape_repaired = listed_hosts(owned) != current or _normalized(owned) != _normalized(
-            render_owned_rules(current, source_priority, destination_priority)
-        )
-        needs_write = _normalized(owned) != _normalized(owned_rules) or _normalized(actions) != _normalized(
-            snapshot.custom_actions
-        )
+        needs_write = actions_broken or _normalized(owned) != _normalized(owned_rules)
         return _Plan(
-            snapshot, current, desired, evicted, pending, needs_write, shape_repaired and needs_write
+            snapshot,
+            current,
+            desired if needs_write else current,
+            evicted if needs_write else {},
+            set(pending),
+            needs_write,
+            shape_broken and needs_write,
         )
 
     def _write(self, plan: _Plan) -> None:

@@ -195,6 +195,9 @@ _OPERATION_METHODS = (
 )
 
 
+from .serialized import serialize_moto_services  # noqa: E402
+
+
 def install() -> None:
     """Teach moto's network-firewall service the rule-group operations. Idempotent and thread-safe.
 
@@ -202,6 +205,7 @@ def install() -> None:
     classes, so every backend, existing or future, gains the operations.
     """
     with _install_lock:
+        serialize_moto_services()
         for name in ("_rule_group_call", "_rule_group_target", *_OPERATION_METHODS):
             setattr(NetworkFirewallResponse, name, getattr(_ResponseMethods, name))
         for name in _OPERATION_METHODS:

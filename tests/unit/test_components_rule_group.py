@@ -118,7 +118,8 @@ def test_ledger_is_keyed_by_host_with_the_two_indexes_the_handlers_query(table):
         {"attributeName": schema.EXPIRY_INDEX_HASH_KEY, "keyType": "HASH"},
         {"attributeName": schema.EXPIRY_INDEX_RANGE_KEY, "keyType": "RANGE"},
     ]
-    assert indexes[schema.PENDING_INDEX]["projectionType"] == "KEYS_ONLY"
+    assert indexes[schema.PENDING_INDEX]["projectionType"] == "INCLUDE"
+    assert indexes[schema.PENDING_INDEX]["nonKeyAttributes"] == [schema.PENDING_SINCE]
     assert indexes[schema.PENDING_INDEX]["keySchemas"] == [
         {"attributeName": schema.PENDING_INDEX_HASH_KEY, "keyType": "HASH"},
         {"attributeName": schema.PENDING_INDEX_RANGE_KEY, "keyType": "RANGE"},

@@ -65,7 +65,6 @@ def test_record_function_may_write_ledger_items_and_nothing_else():
     assert {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     } == iam.RECORD_FUNCTION_ACTIONS
@@ -77,7 +76,7 @@ def test_block_and_prune_functions_may_sync_the_rule_group_with_the_ledger():
         "network-firewall:UpdateRuleGroup",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
-        "dynamodb:GetItem",
+        "dynamodb:PutItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchGetItem",
         "logs:CreateLogStream",

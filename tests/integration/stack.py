@@ -1,0 +1,99 @@
+"""Builds the ledger table and rule group the way the components declare them, inside moto."""
+
+from dataclasses import replace
+from typing import Any
+
+import boto3
+
+from handlers import schema
+from handlers.service import BlocklistService
+from handlers.settings import Settings
+
+TABLE = "blocklist-ledger"
+GROUP = "blocklist-rules"
+FOREIGN_RULE = {
+    "Priority": 10,
+    "RuleDefinition": {
+        "MatchAttributes": {"Sources": [{"AddressDefinition": "192.0.2.0/24"}], "Protocols": [6, 17]},
+        "Actions": ["aws:forward_to_sfe"],
+    },
+}
+
+
+def create_table(name: str = TABLE) -> None:
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in schema.KEY_ATTRIBUTES],
+        KeySchema=[{"AttributeName": schema.HASH_KEY, "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": schema.EXPIRY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": schema.EXPIRY_INDEX_HASH_KEY, "KeyType": "HASH"},
+                    {"AttributeName": schema.EXPIRY_INDEX_RANGE_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": schema.PENDING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": schema.PENDING_INDEX_HASH_KEY, "KeyType": "HASH"},
+                    {"AttributeName": schema.PENDING_INDEX_RANGE_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(schema.PENDING_INDEX_PROJECTED),
+                },
+            },
+        ],
+    )
+
+
+def create_rule_group(
+    capacity: int = 2000, rules: list[dict[str, Any]] | None = None, name: str = GROUP
+) -> str:
+    answer = boto3.client("network-firewall").create_rule_group(
+        RuleGroupName=name,
+        Type="STATELESS",
+        Capacity=capacity,
+        RuleGroup={
+            "RulesSource": {
+                "StatelessRulesAndCustomActions": {
+                    "StatelessRules": rules if rules is not None else [FOREIGN_RULE],
+                    "CustomActions": [],
+                }
+            }
+        },
+    )
+    arn: str = answer["RuleGroupResponse"]["RuleGroupArn"]
+    return arn
+
+
+def settings(rule_group_arn: str, **overrides: Any) -> Settings:
+    return replace(Settings(table_name=TABLE, rule_group_arn=rule_group_arn), **overrides)
+
+
+def service(rule_group_arn: str, **overrides: Any) -> BlocklistService:
+    """A service with its own boto3 clients, as one Lambda execution environment has."""
+    return BlocklistService.create(settings(rule_group_arn, **overrides))
+
+
+def describe(rule_group_arn: str) -> dict[str, Any]:
+    answer: dict[str, Any] = boto3.client("network-firewall").describe_rule_group(
+        RuleGroupArn=rule_group_arn, Type="STATELESS"
+    )
+    return answer
+
+
+def rules_of(rule_group_arn: str) -> list[dict[str, Any]]:
+    stateless = describe(rule_group_arn)["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]
+    rules: list[dict[str, Any]] = stateless["StatelessRules"]
+    return rules
+
+
+def blocked_in_group(rule_group_arn: str, priority: int = 30000) -> set[str]:
+    from handlers.rules import blocked_hosts, split_owned
+
+    owned, _ = split_owned(rules_of(rule_group_arn), (priority, priority + 100))
+    return blocked_hosts(owned, priority, priority + 100)
