@@ -3,12 +3,20 @@
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from handlers.service import BlocklistService
 from handlers.settings import Settings
 
-_services: dict[Settings, BlocklistService] = {}
+EnvironmentSource = Callable[[], Mapping[str, str]]
+
+_environment: EnvironmentSource = lambda: os.environ  # noqa: E731
+_lock = threading.Lock()
+_idle: dict[Settings, list[BlocklistService]] = {}
+_built: list[BlocklistService] = []
 
 
 class _JsonFormatter(logging.Formatter):
@@ -22,38 +30,78 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def _configure_logging() -> None:
+def _configure_logging(environment: Mapping[str, str]) -> None:
     root = logging.getLogger()
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if environment.get("AWS_LAMBDA_FUNCTION_NAME"):
         for handler in root.handlers:
             handler.setFormatter(_JsonFormatter())
-        root.setLevel(os.environ.get("NFW_LOG_LEVEL", "INFO"))
+        root.setLevel(environment.get("NFW_LOG_LEVEL", "INFO"))
 
 
-def service() -> BlocklistService:
-    """The service for the current environment, built once per configuration (reused across invocations)."""
-    settings = Settings.from_env(os.environ)
-    existing = _services.get(settings)
-    if existing is None:
-        existing = _services[settings] = BlocklistService.create(settings)
-    return existing
+@contextmanager
+def _environment_service() -> Iterator[BlocklistService]:
+    """A service (with its AWS clients) for this invocation, reused by later invocations.
+
+    In Lambda a process is one execution environment serving one invocation at a time, so this is a
+    plain warm cache. The sandbox runs many concurrent invocations in one process: each checks out an
+    idle service of its own, the way each concurrent Lambda invocation gets an environment of its own
+    (the writer's lease identity lives in the service, and must not be shared).
+    """
+    environment = _environment()
+    _configure_logging(environment)
+    settings = Settings.from_env(environment)
+    with _lock:
+        idle = _idle.setdefault(settings, [])
+        service = idle.pop() if idle else None
+    if service is None:
+        service = BlocklistService.create(settings, region=environment.get("AWS_REGION") or None)
+        with _lock:
+            _built.append(service)
+    try:
+        yield service
+    finally:
+        with _lock:
+            if service in _built:
+                _idle.setdefault(settings, []).append(service)
+
+
+def use_environment(source: EnvironmentSource | None) -> None:
+    """Read the configuration from ``source`` instead of ``os.environ`` (``None`` restores it).
+
+    The sandbox runs several functions in one process at once, each with its own environment.
+    """
+    global _environment
+    _environment = source if source is not None else (lambda: os.environ)
+
+
+def environment() -> Mapping[str, str]:
+    """The environment this invocation runs with (``os.environ`` in Lambda)."""
+    return _environment()
+
+
+def services() -> list[BlocklistService]:
+    """Every service built since the last ``reset`` (for measurements: their ledger and API counts)."""
+    with _lock:
+        return list(_built)
 
 
 def reset() -> None:
     """Forget cached services and their AWS clients (the sandbox calls this between deployments)."""
-    _services.clear()
+    with _lock:
+        _idle.clear()
+        _built.clear()
 
 
 def record(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    _configure_logging()
-    return service().record(event)
+    with _environment_service() as service:
+        return service.record(event)
 
 
 def block(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    _configure_logging()
-    return service().block(event)
+    with _environment_service() as service:
+        return service.block(event)
 
 
 def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    _configure_logging()
-    return service().prune()
+    with _environment_service() as service:
+        return service.prune()

@@ -139,4 +139,6 @@ def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
         return CapacityPolicy(raw)
     except ValueError:
         accepted = ", ".join(policy.value for policy in CapacityPolicy)
-        raise ConfigurationError(f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}") from None
+        raise ConfigurationError(
+            f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
+        ) from None

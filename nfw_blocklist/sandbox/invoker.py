@@ -11,10 +11,10 @@ A handler that raises is reported the way Lambda reports an unhandled error: the
 engine turns that into a task failure named after ``errorType`` (the exception's class name),
 which is what the state machines' Retry and Catch match on.
 
-Environment: a function's recorded ``environment.variables`` are applied to ``os.environ`` for the
-duration of the call, because the handlers read their settings from the environment just as they
-do in Lambda. ``os.environ`` is process-wide, so calls are serialized with one lock; executions
-run in moto's worker threads, but the sandbox waits for each one, so the lock costs nothing.
+Environment: a function's recorded ``environment.variables`` (plus what the Lambda runtime sets) are
+what the handlers read as their environment during the call. ``os.environ`` is process-wide and
+concurrent executions run in moto's worker threads, so each call sees its function's environment
+through a thread-local view (``handlers.entry.use_environment``): calls run concurrently, as in Lambda.
 """
 
 import importlib
@@ -31,10 +31,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+from handlers import entry
+
 LOG = logging.getLogger(__name__)
 
-_ENV_LOCK = threading.RLock()
-"""Serializes every in-process invocation (and the CLI's direct service calls) that patch os.environ."""
+_thread = threading.local()
+
+
+def current_environment() -> Mapping[str, str]:
+    """The environment of the function running on this thread, else the process's."""
+    environment: Mapping[str, str] | None = getattr(_thread, "environment", None)
+    return environment if environment is not None else os.environ
 
 
 class HandlerImportError(Exception):
@@ -115,8 +122,12 @@ def function_environment(
     runtime = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
     if function_name:
         runtime["AWS_LAMBDA_FUNCTION_NAME"] = function_name
-    with _ENV_LOCK, mock.patch.dict(os.environ, {**runtime, **dict(variables)}):
+    previous = getattr(_thread, "environment", None)
+    _thread.environment = {**os.environ, **runtime, **dict(variables)}
+    try:
         yield
+    finally:
+        _thread.environment = previous
 
 
 def _function_name_from(identifier: str) -> str:
@@ -171,8 +182,10 @@ class InProcessLambdas:
 
         self._patcher = mock.patch.object(LambdaSimpleBackend, "invoke", invoke)
         self._patcher.start()
+        entry.use_environment(current_environment)
 
     def stop(self) -> None:
+        entry.use_environment(None)
         if self._patcher is not None:
             self._patcher.stop()
             self._patcher = None

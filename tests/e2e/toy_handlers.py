@@ -1,9 +1,8 @@
 """Toy Lambda handlers for the sandbox's own tests (see toy_stack.py)."""
 
-import os
 from typing import Any
 
-from handlers import clock
+from handlers import clock, entry
 
 
 class ToyFailure(Exception):
@@ -15,8 +14,8 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("detail", {}).get("fail"):
         raise ToyFailure("asked to fail")
     return {
-        "greeting": os.environ.get("TOY_GREETING"),
-        "table": os.environ.get("NFW_TABLE_NAME"),
+        "greeting": entry.environment().get("TOY_GREETING"),
+        "table": entry.environment().get("NFW_TABLE_NAME"),
         "now": clock.now(),
         "function": context.function_name,
         "tick": event.get("tick", False),
