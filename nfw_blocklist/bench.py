@@ -1053,6 +1053,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=2, help="scenarios run at once, each in its own process (default 2)"
     )
+    parser.add_argument("--save", type=Path, help="also write the JSON report to this file")
     parser.add_argument("--no-package", action="store_true", help="skip the archive size and import times")
     args = parser.parse_args(argv)
     scenarios = args.scenario or list(SCENARIOS)
@@ -1079,10 +1080,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "package": package,
         "total_wall_s": round(time.perf_counter() - began, 1),
     }
+    if args.save:
+        args.save.write_text(json.dumps(payload, indent=2) + "\n")
     if args.json:
         print(json.dumps(payload, indent=2))
         return 0
     print(table(report.rows, markdown=args.markdown))
+    print()
+    for row in report.rows:
+        details = {key: value for key, value in row.extra.items() if value not in (None, [], {})}
+        details["cpu_ms_incl_moto"] = row.handler_cpu_ms_per_finding_incl_emulation
+        if row.handler_peak_alloc_mb is not None:
+            details["handler_peak_alloc_mb"] = row.handler_peak_alloc_mb
+        if row.max_in_flight is not None:
+            details["max_in_flight"] = row.max_in_flight
+        print(f"{row.scenario} / {row.case}: {json.dumps(details)}")
     print()
     for target in report.targets:
         print(f"[{'PASS' if target.passed else 'FAIL'}] {target.name}: {target.detail}")
