@@ -40,7 +40,9 @@ class StateCoverage:
 COVERAGE = StateCoverage()
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+# At import, not in pytest_sessionstart: a plain `pytest` run loads this conftest during collection,
+# after session start, so that hook would never run and no execution would be observed.
+if COVERAGE.observe not in observers:
     observers.append(COVERAGE.observe)
 
 
