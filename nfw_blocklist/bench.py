@@ -54,6 +54,8 @@ LATENCY: dict[str, tuple[float, float]] = {
 """Emulator latency (seconds, uniform) for the two calls the writer makes, as Network Firewall answers."""
 STACK_OVERRIDES = {"findingSource": "both", "ruleGroupCapacity": "30000"}
 WINDOW = 50
+STALL_SECONDS = 150.0
+"""A burst gives up when no execution has finished for this long (longer than the retry schedules)."""
 """Executions kept in flight during a burst."""
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20260526
@@ -208,6 +210,7 @@ class Execution:
     started_at: float = 0.0
     blocked_at: float | None = None
     """When its BlockHosts task succeeded (history timestamp, epoch seconds)."""
+    last_event: str = ""
 
 
 class Session:
@@ -300,7 +303,8 @@ class Session:
         inflight: dict[str, Execution] = {}
         finished: list[Execution] = []
         most = 0
-        began = time.time()
+        began = progress = time.time()
+        stuck: list[Execution] = []
         while pending or inflight:
             while pending and len(inflight) < window:
                 host, event = pending.pop(0)
@@ -316,12 +320,22 @@ class Session:
             most = max(most, len(inflight))
             time.sleep(0.2)
             running = self._running(sfn, machine)
-            for arn in [arn for arn in inflight if arn not in running]:
+            done = [arn for arn in inflight if arn not in running]
+            for arn in done:
                 finished.append(inflight.pop(arn))
-        for execution in finished:
+            if done:
+                progress = time.time()
+            elif inflight and time.time() - progress > STALL_SECONDS:
+                # Nothing finished for longer than any retry schedule: record what is stuck where.
+                stuck = list(inflight.values())
+                inflight.clear()
+                pending.clear()
+        for execution in finished + stuck:
             self._complete(sfn, execution)
-        self.executions.extend(finished)
-        return finished, most, began
+        for execution in stuck:
+            execution.status = "STUCK"
+        self.executions.extend(finished + stuck)
+        return finished + stuck, most, began
 
     @staticmethod
     def _running(sfn: Any, machine: str) -> set[str]:
@@ -342,6 +356,10 @@ class Session:
         kwargs: dict[str, Any] = {"executionArn": execution.arn, "maxResults": 1000}
         while True:
             page = sfn.get_execution_history(**kwargs)
+            if page["events"]:
+                last = page["events"][-1]
+                details = last.get("stateEnteredEventDetails") or {}
+                execution.last_event = f"{last['type']} {details.get('name', '')}".strip()
             for event in page["events"]:
                 exited = event.get("stateExitedEventDetails")
                 if exited and exited.get("name") == "BlockHosts" and execution.blocked_at is None:
@@ -542,7 +560,11 @@ def burst_row(
         ),
         peak_memory_mb=round(peak_rss_mb(), 1),
         max_in_flight=most,
-        extra={"errors": sorted({str(e.error) for e in executions if e.error})},
+        extra={
+            "errors": sorted({str(e.error) for e in executions if e.error}),
+            "stuck": len([e for e in executions if e.status == "STUCK"]),
+            "stuck_at": sorted({e.last_event for e in executions if e.status == "STUCK"}),
+        },
     )
 
 
