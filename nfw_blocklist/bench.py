@@ -666,6 +666,12 @@ def run_burst_case(
             row.hosts_in_group = len(requested & after_prune)
             row.hosts_lost = len(requested - after_prune)
             row.extra["gap_after_pruning"] = row.hosts_lost
+        failures = [
+            n for n in session.sandbox.notifications() if isinstance(n, dict) and n.get("Blocked") == "false"
+        ]
+        if failures:
+            row.extra["failure_errors"] = sorted({str(n.get("Error")) for n in failures})
+            row.extra["failure_causes"] = sorted({str(n.get("Cause"))[:300] for n in failures})[:5]
         ledger = {str(item["HostIp"]) for item in session.sandbox.ledger_items()}
         row.extra["in_ledger_not_in_group"] = len((ledger & requested) - session.group_hosts())
         blocked_times = sorted(e.blocked_at - began for e in executions if e.blocked_at is not None)
