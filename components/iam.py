@@ -24,11 +24,10 @@ LEDGER_SYNC_ACTIONS: Final = frozenset(
         "dynamodb:BatchGetItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "dynamodb:PutItem",
     }
 )
 """block and prune: read the indexes, flag and confirm pending hosts, expire and evict hosts, and take
-and release the writer lease (a conditional PutItem/DeleteItem of one item)."""
+and release the writer lease (conditional UpdateItems of one item)."""
 RULE_GROUP_ACTIONS: Final = frozenset(
     {"network-firewall:DescribeRuleGroup", "network-firewall:UpdateRuleGroup"}
 )

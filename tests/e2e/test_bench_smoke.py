@@ -27,7 +27,7 @@ def test_quick_burst_reports_every_figure_and_loses_no_host(capsys):
     assert row["hosts_lost"] == 0
     assert row["failed_executions"] == 0
     assert row["update_calls"] >= 1
-    assert row["describe_calls"] >= row["update_calls"]
+    assert row["describe_calls"] >= 1  # a warm writer that wrote last may update without describing
     assert len(payload["curve"]) == 10
     assert [target["name"] for target in payload["targets"]]
 

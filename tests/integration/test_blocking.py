@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Iterator
 
+import boto3
 import pytest
 
 from handlers import clock
@@ -287,8 +288,6 @@ def test_manual_edits_of_the_owned_rules_are_repaired_by_pruning(group: str) -> 
     token = stack.describe(group)["UpdateToken"]
     described = stack.describe(group)["RuleGroup"]
     described["RulesSource"]["StatelessRulesAndCustomActions"]["StatelessRules"] = tampered
-    import boto3
-
     boto3.client("network-firewall").update_rule_group(
         RuleGroupArn=group, Type="STATELESS", UpdateToken=token, RuleGroup=described
     )
@@ -334,3 +333,52 @@ def test_status_reports_capacity_sources_and_drift(group: str) -> None:
     assert status["capacity"] == {"used": 2 + 2 * 2, "total": 2000}
     assert status["by_source"] == {"finding": 2, "manual": 1}
     assert status["drift"]["missing_from_group"] == ["203.0.113.11/32"]
+
+
+def test_a_re_seen_host_confirmed_in_the_ledger_costs_no_describe(group: str) -> None:
+    block_host(group, "203.0.113.9")
+    before = emulator.counters().snapshot().as_dict()["calls"]
+
+    block_host(group, "203.0.113.9")
+
+    after = emulator.counters().snapshot().as_dict()["calls"]
+    assert after["DescribeRuleGroup"] == before["DescribeRuleGroup"]
+    assert after["UpdateRuleGroup"] == before["UpdateRuleGroup"]
+
+
+def test_the_environment_that_wrote_last_updates_without_describing(group: str) -> None:
+    service = stack.service(group)
+    service.block(service.record(native_finding("203.0.113.1")))
+    before = emulator.counters().snapshot().as_dict()["calls"]
+
+    service.block(service.record(native_finding("203.0.113.2")))
+
+    after = emulator.counters().snapshot().as_dict()["calls"]
+    assert after["DescribeRuleGroup"] == before["DescribeRuleGroup"]
+    assert after["UpdateRuleGroup"] == before["UpdateRuleGroup"] + 1
+    assert stack.blocked_in_group(group) == {"203.0.113.1/32", "203.0.113.2/32"}
+
+
+def test_a_rule_added_by_hand_since_the_last_write_is_kept(group: str) -> None:
+    service = stack.service(group)
+    service.block(service.record(native_finding("203.0.113.1")))
+    theirs = {
+        "Priority": 20,
+        "RuleDefinition": {
+            "MatchAttributes": {"Sources": [{"AddressDefinition": "192.0.2.7/32"}]},
+            "Actions": ["aws:pass"],
+        },
+    }
+    described = stack.describe(group)
+    described["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]["StatelessRules"].append(theirs)
+    boto3.client("network-firewall").update_rule_group(
+        RuleGroupArn=group,
+        Type="STATELESS",
+        UpdateToken=described["UpdateToken"],
+        RuleGroup=described["RuleGroup"],
+    )
+
+    service.block(service.record(native_finding("203.0.113.2")))
+
+    assert theirs in stack.rules_of(group)
+    assert stack.blocked_in_group(group) == {"203.0.113.1/32", "203.0.113.2/32"}

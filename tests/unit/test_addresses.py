@@ -6,6 +6,7 @@ from handlers.addresses import (
     BUILT_IN_PROTECTED,
     InvalidAddress,
     ProtectedNetworks,
+    canonical_address,
     describe_host,
     normalize_host,
 )
@@ -209,3 +210,33 @@ def test_an_extra_ipv4_mapped_cidr_protects_the_ipv4_hosts() -> None:
 def test_an_invalid_extra_cidr_is_a_configuration_error_naming_it(cidr: object, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         ProtectedNetworks.with_extra([cidr])
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("198.51.100.7/32", True),
+        ("0.0.0.0/32", True),
+        ("255.255.255.255/32", True),
+        ("198.51.100.07/32", False),
+        ("198.51.100.256/32", False),
+        ("198.51.100/32", False),
+        ("198.51.100.7.1/32", False),
+        ("198.51.100.7", False),
+        ("198.51.100.7/24", False),
+        (" 198.51.100.7/32", False),
+        ("1.2.3.+4/32", False),
+        ("\u0661\u0669\u0668.51.100.7/32", False),
+        ("2001:db8::1/128", True),
+        ("2001:DB8::1/128", False),
+        ("2001:db8:0::1/128", False),
+        ("::ffff:198.51.100.7/128", False),
+        ("", False),
+    ],
+)
+def test_canonical_address_accepts_exactly_the_text_normalize_host_produces(
+    text: str, canonical: bool
+) -> None:
+    assert (canonical_address(text) is not None) is canonical
+    if canonical:
+        assert normalize_host(text) == text

@@ -76,7 +76,6 @@ def test_block_and_prune_functions_may_sync_the_rule_group_with_the_ledger():
         "network-firewall:UpdateRuleGroup",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
-        "dynamodb:PutItem",
         "dynamodb:DeleteItem",
         "dynamodb:BatchGetItem",
         "logs:CreateLogStream",
