@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components import iam
 from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX
 from components.definitions import pruning_definition
+from components.workflow import standard_workflow
 
 TOKEN: Final = f"{TOKEN_PREFIX}:PruningSchedule"
 MIN_FREQUENCY_MINUTES: Final = 5
@@ -74,43 +75,19 @@ class PruningSchedule(pulumi.ComponentResource):
         args.validate()
         child = pulumi.ResourceOptions(parent=self)
 
-        logs = aws.cloudwatch.LogGroup(
-            f"{name}-pruning-logs",
-            name=f"/aws/vendedlogs/states/{name}-pruning",
-            retention_in_days=args.log_retention_days,
-            tags=args.tags,
-            opts=child,
-        )
-        workflow_role = aws.iam.Role(
-            f"{name}-pruning-role",
-            assume_role_policy=json.dumps(iam.assume_role_policy(iam.STATES_PRINCIPAL)),
-            tags=args.tags,
-            opts=child,
-        )
-        workflow_policy = aws.iam.RolePolicy(
-            f"{name}-pruning-policy",
-            role=workflow_role.id,
-            policy=pulumi.Output.json_dumps(
-                iam.state_machine_policy([args.prune_function_arn], args.topic_arn, args.topic_key_arn)
-            ),
-            opts=child,
-        )
         definition = pulumi.Output.all(args.prune_function_arn, args.topic_arn).apply(
             lambda arns: json.dumps(pruning_definition(arns[0], arns[1]), indent=2)
         )
-        state_machine = aws.sfn.StateMachine(
+        state_machine = standard_workflow(
             f"{name}-pruning",
-            type="STANDARD",
-            role_arn=workflow_role.arn,
-            definition=definition,
-            logging_configuration={
-                "level": "ERROR",
-                "include_execution_data": False,
-                "log_destination": pulumi.Output.concat(logs.arn, ":*"),
-            },
-            tracing_configuration={"enabled": args.tracing},
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[workflow_policy]),
+            self,
+            definition,
+            [args.prune_function_arn],
+            args.topic_arn,
+            args.topic_key_arn,
+            args.log_retention_days,
+            args.tracing,
+            args.tags,
         )
 
         scheduler_role = aws.iam.Role(

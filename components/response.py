@@ -14,6 +14,7 @@ from components import iam
 from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX
 from components.definitions import response_definition
 from components.patterns import patterns_for
+from components.workflow import standard_workflow
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
 
 TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
@@ -195,37 +196,19 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        workflow_logs = aws.cloudwatch.LogGroup(
-            f"{name}-response-logs",
-            name=f"/aws/vendedlogs/states/{name}-response",
-            retention_in_days=args.log_retention_days,
-            tags=args.tags,
-            opts=child,
-        )
-        workflow_role = _role(f"{name}-response-role", iam.STATES_PRINCIPAL, child, args.tags)
-        workflow_policy = _role_policy(
-            f"{name}-response-policy",
-            workflow_role,
-            iam.state_machine_policy([functions["record"].arn, functions["block"].arn], topic.arn, key.arn),
-            child,
-        )
         definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
             lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
         )
-        state_machine = aws.sfn.StateMachine(
+        state_machine = standard_workflow(
             f"{name}-response",
-            type="STANDARD",
-            role_arn=workflow_role.arn,
-            definition=definition,
-            logging_configuration={
-                "level": "ERROR",
-                "include_execution_data": False,
-                "log_destination": pulumi.Output.concat(workflow_logs.arn, ":*"),
-            },
-            tracing_configuration={"enabled": args.tracing},
-            tags=args.tags,
-            # Step Functions checks the log-delivery permissions when the machine is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[workflow_policy]),
+            self,
+            definition,
+            [functions["record"].arn, functions["block"].arn],
+            topic.arn,
+            key.arn,
+            args.log_retention_days,
+            args.tracing,
+            args.tags,
         )
 
         dead_letters = aws.sqs.Queue(
