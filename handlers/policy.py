@@ -9,7 +9,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from handlers.addresses import InvalidAddress, ProtectedNetworks, describe_host, normalize_host
+from handlers.addresses import (
+    InvalidAddress,
+    ProtectedNetworks,
+    canonical_address,
+    describe_host,
+    normalize_host,
+)
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, Settings
@@ -106,6 +112,15 @@ class TargetPolicy:
             else:
                 targets.setdefault(outcome.host, outcome)
         return list(targets.values()), skipped
+
+    def may_rule(self, host: str) -> bool:
+        """May ``host`` stand in a drop rule: canonical host text outside every protected network?
+
+        The writer's last line of defence: whatever reaches it, from any path (a finding, an operator,
+        a hand edit of the group), nothing else is ever written into the owned rules.
+        """
+        address = canonical_address(host)
+        return address is not None and self.protected.protects_address(address) is None
 
     def check_manual_host(self, value: object) -> str:
         """The canonical host an operator asked to block by hand.

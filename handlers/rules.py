@@ -95,13 +95,14 @@ def blocked_hosts(owned: Sequence[Rule], source_priority: int, destination_prior
     return addresses_of(source_rule, "Sources") & addresses_of(destination_rule, "Destinations")
 
 
-def listed_hosts(owned: Sequence[Rule]) -> set[str]:
-    """Every address that appears in any owned rule, whatever its shape."""
-    found: set[str] = set()
-    for rule in owned:
-        for setting in ("Sources", "Destinations"):
-            found |= addresses_of(rule, setting)
-    return found
+def hand_edited(owned: Sequence[Rule], source_priority: int, destination_priority: int) -> bool:
+    """Do the owned rules differ from what rendering the hosts they block would give?
+
+    Extra addresses in one direction, other actions or match settings, a changed order: anything but
+    our own rendering counts, and the next full sync writes it back.
+    """
+    current = blocked_hosts(owned, source_priority, destination_priority)
+    return list(owned) != render_owned_rules(current, source_priority, destination_priority)
 
 
 def rule_capacity(rule: Rule) -> int:

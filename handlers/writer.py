@@ -23,6 +23,7 @@ from handlers.rules import (
     blocked_hosts,
     choose_evictions,
     compose,
+    hand_edited,
     host_capacity,
     render_owned_rules,
     split_owned,
@@ -264,11 +265,7 @@ class RuleGroupWriter:
         needs_write = actions != snapshot.custom_actions or owned != owned_rules
         # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;
         # an additive write renders the right rules anyway, so it does not spend a render on asking.
-        repaired = (
-            full
-            and needs_write
-            and owned != render_owned_rules(current, source_priority, destination_priority)
-        )
+        repaired = full and needs_write and hand_edited(owned, source_priority, destination_priority)
         return _Plan(
             snapshot,
             current,

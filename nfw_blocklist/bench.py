@@ -179,9 +179,7 @@ def items_read() -> int:
     """DynamoDB items read so far by every service the entry points built (their ledgers count reads)."""
     from handlers import entry
 
-    listing = getattr(entry, "services", None)
-    built = listing() if callable(listing) else list(getattr(entry, "_services", {}).values())
-    return sum(service.ledger.counts.items_read for service in built)
+    return sum(service.ledger.counts.items_read for service in entry.services())
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
