@@ -1,4 +1,4 @@
-"""The benchmark's machinery on a tiny burst: the report has its shape and no host is lost.
+"""The benchmark's machinery on tiny bursts: the report has its shape and its figures add up.
 
 No timing is asserted: figures depend on the machine; ``make bench`` publishes them.
 """
@@ -28,6 +28,8 @@ def test_quick_burst_reports_every_figure_and_loses_no_host(capsys):
     assert row["failed_executions"] == 0
     assert row["update_calls"] >= 1
     assert row["describe_calls"] >= 1  # a warm writer that wrote last may update without describing
+    assert row["findings_per_update"] == round(row["executions"] / row["update_calls"], 2)
+    assert row["updates_per_second"] == round(row["update_calls"] / row["wall_s"], 3)
     assert len(payload["curve"]) == 10
     assert [target["name"] for target in payload["targets"]]
 
