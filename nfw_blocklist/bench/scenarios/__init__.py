@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nfw_blocklist.bench.report import Report
-from nfw_blocklist.bench.scenarios import burst, duplicates, faults, scale
+from nfw_blocklist.bench.scenarios import burst, duplicates, faults, scale, storm
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("scale", scale.run, alone=True),
         Scenario("faults", faults.run),
         Scenario("duplicates", duplicates.run),
+        Scenario("storm", storm.run),
     )
 }
