@@ -20,7 +20,7 @@ from nfw_blocklist.bench.measure import (
     ratio,
 )
 from nfw_blocklist.bench.report import Row
-from nfw_blocklist.bench.session import SEED, WINDOW, Events, Execution, Session
+from nfw_blocklist.bench.session import SEED, WINDOW, Events, Execution, Session, span_seconds
 from nfw_blocklist.findings import documentation_hosts, native_finding
 
 
@@ -46,6 +46,7 @@ def burst_row(
     latencies = [e.blocked_at - e.started_at for e in executions if e.blocked_at is not None]
     findings = max(1, len(executions))
     handler_calls = [c for c in calls if c.handler in ("record", "block")]
+    span = span_seconds(executions)
     return Row(
         scenario=scenario,
         case=case,
@@ -74,8 +75,9 @@ def burst_row(
         peak_memory_mb=round(peak_rss_mb(), 1),
         max_in_flight=most,
         findings_per_update=ratio(len(executions), counted.update_calls),
-        updates_per_second=ratio(counted.update_calls, wall, 3),
+        updates_per_second=ratio(counted.update_calls, span or wall, 3),
         extra={
+            "burst_span_s": round(span, 2) if span is not None else None,
             "errors": sorted({str(e.error) for e in executions if e.error}),
             "stuck": len([e for e in executions if e.status == "STUCK"]),
             "stuck_at": sorted({e.last_event for e in executions if e.status == "STUCK"}),

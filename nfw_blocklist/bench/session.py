@@ -40,11 +40,20 @@ class Execution:
     status: str = "RUNNING"
     error: str | None = None
     started_at: float = 0.0
+    stopped_at: float | None = None
     blocked_at: float | None = None
     """When its BlockHosts task succeeded (history timestamp, epoch seconds)."""
     last_event: str = ""
     lambda_states_entered: int = 0
     """How many times it entered a Lambda task state (each entry is one invocation before retries)."""
+
+
+def span_seconds(executions: Sequence[Execution]) -> float | None:
+    """From the first execution's start to the last one's stop (the burst's duration), if all stopped."""
+    stops = [e.stopped_at for e in executions]
+    if not executions or None in stops:
+        return None
+    return max(s for s in stops if s is not None) - min(e.started_at for e in executions)
 
 
 class Session:
@@ -184,6 +193,8 @@ class Session:
         described = sfn.describe_execution(executionArn=execution.arn)
         execution.status, execution.error = described["status"], described.get("error")
         execution.started_at = described["startDate"].timestamp()
+        if described.get("stopDate") is not None:
+            execution.stopped_at = described["stopDate"].timestamp()
         kwargs: dict[str, Any] = {"executionArn": execution.arn, "maxResults": 1000}
         while True:
             page = sfn.get_execution_history(**kwargs)
