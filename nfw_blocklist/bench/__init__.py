@@ -4,7 +4,7 @@ Every scenario deploys the real render into the sandbox (moto running the real s
 rule-group emulator with realistic latency) and drives it the way EventBridge would. The package:
 
 - ``scenarios/``: one module per scenario, and the table that registers them (``scenarios.SCENARIOS``);
-- ``session``: one instrumented sandbox, how a burst drives it, seeding;
+- ``session``: one instrumented sandbox; ``driver``: how a burst drives it; ``seeding``: filling it;
 - ``bursts``: a burst with optional faults, and the row of figures it yields (shared by four scenarios);
 - ``measure``: the measurement (handler-call instrument, counters, percentiles, memory);
 - ``readings``: everything read of the handlers' payloads, counters and ledger items;

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nfw_blocklist.bench import readings
+from nfw_blocklist.bench.driver import WINDOW, Events, Execution, burst, span_seconds
 from nfw_blocklist.bench.measure import (
     Call,
     Tally,
@@ -20,7 +21,8 @@ from nfw_blocklist.bench.measure import (
     ratio,
 )
 from nfw_blocklist.bench.report import Row
-from nfw_blocklist.bench.session import SEED, WINDOW, Events, Execution, Session, span_seconds
+from nfw_blocklist.bench.seeding import seed
+from nfw_blocklist.bench.session import SEED, Session
 from nfw_blocklist.findings import documentation_hosts, native_finding
 
 
@@ -104,7 +106,7 @@ def run_burst_case(
         expired: list[str] = []
         if prune_during:
             expired = documentation_hosts(len(hosts) + prune_during)[len(hosts) :]
-            session.seed(expired, expires_at=session.sandbox.clock.now() - 1)
+            seed(session, expired, expires_at=session.sandbox.clock.now() - 1)
         if faults:
             session.set_faults(**faults)
         chosen_cidrs: set[str] = set()
@@ -129,7 +131,7 @@ def run_burst_case(
         for helper in helpers:
             helper.start()
         wall = time.perf_counter()
-        executions, most, began = session.burst(native_events(hosts) if events is None else events, window)
+        executions, most, began = burst(session, native_events(hosts) if events is None else events, window)
         wall = time.perf_counter() - wall
         stop.set()
         for helper in helpers:
@@ -141,7 +143,7 @@ def run_burst_case(
             (tail,) = documentation_hosts(len(hosts) + 1)[len(hosts) :]
             chosen_cidrs.add(f"{tail}/32")
             requested.add(f"{tail}/32")
-            executions += session.burst(native_events([tail]), 1)[0]
+            executions += burst(session, native_events([tail]), 1)[0]
         session.set_faults()
         counted = session.tally() - before
         row = burst_row(

@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nfw_blocklist.bench.driver import WINDOW
 from nfw_blocklist.bench.package import REPO, archive_size, import_times, machine
 from nfw_blocklist.bench.report import Report, plot, text
 from nfw_blocklist.bench.scenarios import SCENARIOS
-from nfw_blocklist.bench.session import LATENCY, WINDOW
+from nfw_blocklist.bench.session import LATENCY
 
 DESCRIPTION = (
     "make bench: burst, scale, fault, duplicate and storm scenarios against the sandbox, with figures."

@@ -9,6 +9,7 @@ from typing import Any
 
 from nfw_blocklist.bench import readings
 from nfw_blocklist.bench.bursts import burst_row
+from nfw_blocklist.bench.driver import burst
 from nfw_blocklist.bench.report import Report, Target
 from nfw_blocklist.bench.session import SEED, Session
 from nfw_blocklist.findings import documentation_hosts, native_finding, sample
@@ -40,7 +41,7 @@ def run(quick: bool) -> Report:
         before = session.tally()
         session.instrument.take()
         wall = time.perf_counter()
-        executions, most, _ = session.burst(events)
+        executions, most, _ = burst(session, events)
         wall = time.perf_counter() - wall
         counted = session.tally() - before
         requested = {f"{host}/32" for host in hosts}

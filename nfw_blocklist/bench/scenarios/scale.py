@@ -15,6 +15,7 @@ from typing import Any
 from nfw_blocklist.bench.measure import cpu_ms_by_handler, cpu_ms_per_finding, peak_rss_mb, ratio
 from nfw_blocklist.bench.readings import BLOCK_STATE
 from nfw_blocklist.bench.report import Report, Row, Target
+from nfw_blocklist.bench.seeding import seed
 from nfw_blocklist.bench.session import Session
 from nfw_blocklist.findings import documentation_hosts, native_finding
 
@@ -41,7 +42,7 @@ def run(quick: bool) -> Report:
 
         def prune() -> tuple[list[Any], str]:
             victim = next(spare)
-            session.seed([victim], expires_at=session.sandbox.clock.now() - 1)
+            seed(session, [victim], expires_at=session.sandbox.clock.now() - 1)
             return [session.sandbox.run_pruning()], f"{victim}/32"
 
         def expected() -> set[str]:
@@ -54,7 +55,7 @@ def run(quick: bool) -> Report:
         }
         for size in sizes:
             fresh = pool[len(seeded) : size]
-            session.seed(fresh)
+            seed(session, fresh)
             seeded += fresh
             # The first finding after seeding meets a cold environment: the group was written outside
             # the lease, so it describes the whole group and parses every address once. The second is
