@@ -3,6 +3,7 @@
 import copy
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,33 @@ def native_finding(host: str, finding_id: str | None = None, seen_at: float | No
         stamp = datetime.fromtimestamp(seen_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         detail["service"]["eventLastSeen"] = stamp
         detail["updatedAt"] = stamp
+    return event
+
+
+def port_probe_finding(hosts: Sequence[str], finding_id: str | None = None) -> dict[str, Any]:
+    """A native GuardDuty port-probe finding event with one probe from each of ``hosts`` (IPv4 or IPv6).
+
+    It keeps the shipped sample's shape: every probe is the sample's first one with its remote address
+    replaced, as GuardDuty lists one ``portProbeDetails`` entry per probing host.
+    """
+    event = sample("guardduty-native-portprobe.json")
+    finding_id = finding_id or uuid.uuid4().hex
+    event["id"] = str(uuid.uuid4())
+    detail = event["detail"]
+    detail["id"] = finding_id
+    detail["arn"] = detail["arn"].rsplit("/", 1)[0] + "/" + finding_id
+    action = detail["service"]["action"]["portProbeAction"]
+    template = action["portProbeDetails"][0]
+    probes = []
+    for host in hosts:
+        probe = copy.deepcopy(template)
+        remote = probe["remoteIpDetails"]
+        remote.pop("ipAddressV4", None)
+        remote.pop("ipAddressV6", None)
+        remote["ipAddressV6" if ":" in host else "ipAddressV4"] = host
+        probes.append(probe)
+    action["portProbeDetails"] = probes
+    detail["service"]["count"] = len(probes)
     return event
 
 

@@ -1,4 +1,4 @@
-"""The benchmark's machinery on a tiny burst: the report has its shape and no host is lost.
+"""The benchmark's machinery on tiny bursts: the report has its shape and its figures add up.
 
 No timing is asserted: figures depend on the machine; ``make bench`` publishes them.
 """
@@ -28,8 +28,29 @@ def test_quick_burst_reports_every_figure_and_loses_no_host(capsys):
     assert row["failed_executions"] == 0
     assert row["update_calls"] >= 1
     assert row["describe_calls"] >= 1  # a warm writer that wrote last may update without describing
+    assert row["findings_per_update"] == round(row["executions"] / row["update_calls"], 2)
+    span = row["extra"]["burst_span_s"]  # first execution's start to the last one's stop
+    assert 0 < span <= row["wall_s"]
+    assert row["updates_per_second"] == round(row["update_calls"] / span, 3)
     assert len(payload["curve"]) == 10
     assert [target["name"] for target in payload["targets"]]
+
+
+def test_quick_storm_reports_lost_hosts_failures_and_ledger_contention(capsys):
+    assert bench.main(["--quick", "--scenario", "storm", "--json", "--no-package"]) == 0
+
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["scenario"] == "storm"
+    assert row["hosts_requested"] == 11  # the shared host and each finding's own
+    assert row["executions"] == row["max_in_flight"] == 10  # every finding in flight at once
+    assert row["hosts_in_group"] + row["hosts_lost"] == row["hosts_requested"]
+    assert row["failure_notifications"] == row["failed_executions"]  # each failure says "Blocked: false"
+    for key in (
+        "ledger_write_conflicts", "task_retries", "update_calls", "describe_calls",
+        "latency_p50_s", "latency_p95_s", "findings_per_update", "updates_per_second",
+    ):  # fmt: skip
+        assert isinstance(row[key], int | float), key
+    assert row["extra"]["pruning_status"] == "SUCCEEDED"  # "lost" is counted after a pruning run
 
 
 def test_a_crash_between_ledger_and_group_is_healed_by_the_next_pruning_run():
