@@ -25,6 +25,7 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventRule:EventRule": 1,
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
+    "aws:lambda/invocation:Invocation": 1,
 }
 
 
@@ -52,13 +53,14 @@ def test_physical_names_are_unique_so_the_sandbox_can_create_them(dev):
 
 
 def test_stack_exports_what_operators_and_the_cli_need(dev):
+    group = dev.by_name("nfw-blocklist-rules")
     assert dev.outputs == {
-        "ruleGroupArn": "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/nfw-blocklist",
-        "ruleGroupName": "nfw-blocklist",
-        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-response",
-        "pruningStateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-pruning",
-        "tableName": "nfw-blocklist-ledger",
-        "topicArn": "arn:aws:sns:us-east-1:123456789012:nfw-blocklist-notifications",
+        "ruleGroupArn": group.state["arn"],
+        "ruleGroupName": group.state["name"],
+        "stateMachineArn": dev.by_name("nfw-blocklist-response").state["arn"],
+        "pruningStateMachineArn": dev.by_name("nfw-blocklist-pruning").state["arn"],
+        "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
+        "topicArn": dev.by_name("nfw-blocklist-notifications").state["arn"],
     }
 
 
