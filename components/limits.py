@@ -39,7 +39,7 @@ class NameRule:
                 f"{self.what} {name!r} is {len(name)} characters; AWS accepts "
                 f"{self.min_length} to {self.max_length}"
             )
-        bad = sorted(set(re.sub(f"{self.allowed}", "", name)))
+        bad = sorted(set(re.sub(self.allowed, "", name, flags=re.ASCII)))
         if bad:
             return f"{self.what} {name!r} contains {''.join(bad)!r}; AWS accepts only {self.allowed}"
         return None
@@ -111,11 +111,11 @@ COMPONENT_NAME_CHARACTERS: Final = "[A-Za-z0-9-]"
 
 def _longest_allowed_component_name() -> tuple[int, str]:
     """The longest component name every auto-named child still fits, and the child that sets it."""
-    fits = [
-        (NAME_RULES[type_].max_length - AUTONAME_SUFFIX_LENGTH - len(suffix), f"{NAME_RULES[type_].what}"
-         f" '<name>{suffix}-xxxxxxx'")
-        for type_, suffix in AUTONAMED_CHILDREN
-    ]  # fmt: skip
+    fits = []
+    for type_, suffix in AUTONAMED_CHILDREN:
+        rule = NAME_RULES[type_]
+        longest = rule.max_length - AUTONAME_SUFFIX_LENGTH - len(suffix)
+        fits.append((longest, f"{rule.what} '<name>{suffix}-xxxxxxx'"))
     return min(fits)
 
 
@@ -127,7 +127,7 @@ def check_component_name(name: object) -> None:
     """Refuse a component name that would give any child a physical name AWS refuses."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"component name must be a non-empty string, got {name!r}")
-    bad = sorted(set(re.sub(COMPONENT_NAME_CHARACTERS, "", name)))
+    bad = sorted(set(re.sub(COMPONENT_NAME_CHARACTERS, "", name, flags=re.ASCII)))
     if bad:
         raise ValueError(
             f"component name {name!r} contains {''.join(bad)!r}; use only letters, digits and '-' "

@@ -111,6 +111,7 @@ def test_the_longest_component_name_fits_every_auto_named_child():
         ("edge_1", r"contains '_'; use only letters, digits and '-'"),
         ("edge.net", r"contains '\.'; use only letters, digits and '-'"),
         ("edge net/1", r"contains ' /'; use only letters, digits and '-'"),
+        ("b\u00e9ton", "contains '\u00e9'; use only letters, digits and '-'"),
         ("", "component name must be a non-empty string"),
     ],
 )
@@ -142,3 +143,4 @@ def test_derived_log_group_names_are_checked_against_cloudwatch_logs_rules():
         lambda_log_group_name("p", "s" * 500, "edge", "record")
     with pytest.raises(ValueError, match="contains ' '; AWS accepts only"):
         workflow_log_group_name("p", "my stack", "edge-response")
+    assert "AWS accepts only" in str(NAME_RULES["aws:iam/role:Role"].problem("r\u00f4le"))
