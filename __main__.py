@@ -12,6 +12,8 @@ from components.response import ResponseStateMachine, ResponseStateMachineArgs
 from components.rule_group import BlocklistRuleGroup, BlocklistRuleGroupArgs
 
 NAME = "nfw-blocklist"
+"""The components' name, and so the prefix of every child's logical name. Physical names are unique per
+stack anyway: Pulumi auto-names the resources, and the log groups' names carry project and stack."""
 
 config = StackConfig.from_pulumi(pulumi.Config())
 
@@ -19,7 +21,6 @@ rule_group = BlocklistRuleGroup(
     NAME,
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
-        source_priority=config.rule_group_priority,
         create_firewall_policy=config.create_firewall_policy,
     ),
 )

@@ -17,13 +17,24 @@ import pulumi
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
+    LOG_RETENTION_DAYS,
     MAX_SOURCE_PRIORITY,
     MAX_STATELESS_CAPACITY,
     MIN_CAPACITY,
+    log_retention_problem,
 )
+from components.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_overflow
 from handlers.settings import (
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
+    ENV_ACTION_TYPES,
+    ENV_FINDING_TYPE_EXCLUDE,
+    ENV_FINDING_TYPE_INCLUDE,
+    ENV_MIN_SEVERITY,
+    ENV_ON_CAPACITY_FULL,
+    ENV_PROTECTED_CIDRS,
+    ENV_RETENTION_MINUTES,
+    ENV_RULE_PRIORITY,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
@@ -33,9 +44,6 @@ from handlers.settings import (
 
 NAMESPACE: Final = "nfw-blocklist"
 
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS: Final = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                             2192, 2557, 2922, 3288, 3653)  # fmt: skip
 E = TypeVar("E", bound=StrEnum)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -70,6 +78,18 @@ KEYS: Final = (
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
+ENVIRONMENT_KEYS: Final = {
+    ENV_RULE_PRIORITY: "ruleGroupPriority",
+    ENV_RETENTION_MINUTES: "retentionMinutes",
+    ENV_PROTECTED_CIDRS: "protectedCidrs",
+    ENV_MIN_SEVERITY: "minSeverity",
+    ENV_FINDING_TYPE_INCLUDE: "findingTypeInclude",
+    ENV_FINDING_TYPE_EXCLUDE: "findingTypeExclude",
+    ENV_ON_CAPACITY_FULL: "onCapacityFull",
+    ENV_ACTION_TYPES: "actionTypes",
+}
+"""The setting behind each variable of the functions' environment (the names in errors)."""
+
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -101,7 +121,7 @@ class StackConfig:
         unknown = sorted(set(values) - set(KEYS))
         if unknown:
             raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
-        return cls(
+        config = cls(
             admin_email=_email(values, "adminEmail"),
             retention_minutes=_int(
                 values,
@@ -127,6 +147,19 @@ class StackConfig:
             create_firewall_policy=_bool(values, "createFirewallPolicy", False),
             log_retention_days=_log_retention(values, "logRetentionDays"),
         )
+        config._check_function_environment()
+        return config
+
+    def _check_function_environment(self) -> None:
+        """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
+        overflow = environment_overflow(self.handler_settings().policy_environment())
+        if overflow is not None:
+            total, variable = overflow
+            raise InvalidConfig(
+                f"{NAMESPACE}:{ENVIRONMENT_KEYS[variable]} is too long: it makes the functions' environment "
+                f"up to {total} bytes and Lambda accepts {LAMBDA_ENVIRONMENT_LIMIT_BYTES} in all; "
+                "shorten the list (merge CIDRs, drop prefixes)"
+            )
 
     def handler_settings(self, table_name: str = "", rule_group_arn: str = "") -> Settings:
         """The handlers' policy as ``handlers.settings.Settings``; components fill in the resource names."""
@@ -262,8 +295,7 @@ def _action_types(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 def _log_retention(values: Mapping[str, Any], key: str) -> int:
     value = _int(values, key, DEFAULT_LOG_RETENTION_DAYS, 1, max(LOG_RETENTION_DAYS))
-    if value not in LOG_RETENTION_DAYS:
-        raise _fail(
-            key, "a CloudWatch Logs retention: " + ", ".join(map(str, LOG_RETENTION_DAYS)), values[key]
-        )
+    problem = log_retention_problem(value)
+    if problem is not None:
+        raise _fail(key, problem, values[key])
     return value

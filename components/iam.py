@@ -2,8 +2,8 @@
 
 Each role's actions are module-level constants so that tests (and the handlers' author, who owns
 the calls the functions make) can check them in one place. Every statement names exact resources;
-the one exception is CloudWatch Logs log delivery for state machine logging, whose API admits no
-resource other than ``*``.
+the exceptions are CloudWatch Logs log delivery for state machine logging and, with tracing on, X-Ray's
+trace APIs, which admit no resource other than ``*``.
 """
 
 from collections.abc import Sequence
@@ -58,12 +58,22 @@ LOG_DELIVERY_ACTIONS: Final = frozenset(
 )
 """Step Functions logging; these vended-log APIs do not support resource-level permissions."""
 STATE_MACHINE_ACTIONS: Final = INVOKE_ACTIONS | PUBLISH_ACTIONS | TOPIC_KEY_ACTIONS | LOG_DELIVERY_ACTIONS
+TRACING_ACTIONS: Final = frozenset(
+    {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+)
+"""A state machine with X-Ray tracing on sends traces as its role; X-Ray has no resource-level
+permissions for these."""
 
 # --- Starters ---
 START_EXECUTION_ACTIONS: Final = frozenset({"states:StartExecution"})
 """The EventBridge rule targets and the schedule may only start their own state machine."""
 
-WILDCARD_RESOURCE_ACTIONS: Final = LOG_DELIVERY_ACTIONS
+WILDCARD_RESOURCE_ACTIONS: Final = LOG_DELIVERY_ACTIONS | TRACING_ACTIONS
 """The only actions granted on ``*``."""
 
 LAMBDA_PRINCIPAL: Final = "lambda.amazonaws.com"
@@ -124,19 +134,24 @@ def sync_function_policy(
 
 
 def state_machine_policy(
-    function_arns: Sequence[pulumi.Input[str]], topic_arn: pulumi.Input[str], topic_key_arn: pulumi.Input[str]
+    function_arns: Sequence[pulumi.Input[str]],
+    topic_arn: pulumi.Input[str],
+    topic_key_arn: pulumi.Input[str],
+    tracing: bool = False,
 ) -> dict[str, Any]:
-    """A workflow invokes its functions, publishes to the topic and delivers its own logs."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [
-            _statement("InvokeFunctions", INVOKE_ACTIONS, function_arns),
-            _statement("Notify", PUBLISH_ACTIONS, [topic_arn]),
-            _statement("EncryptNotifications", TOPIC_KEY_ACTIONS, [topic_key_arn]),
-            # CloudWatch Logs vended-log delivery has no resource-level permissions: "*" is the only option.
-            _statement("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]),
-        ],
-    }
+    """A workflow invokes its functions, publishes to the topic, delivers its own logs and, with X-Ray
+    tracing on, sends its traces."""
+    statements = [
+        _statement("InvokeFunctions", INVOKE_ACTIONS, function_arns),
+        _statement("Notify", PUBLISH_ACTIONS, [topic_arn]),
+        _statement("EncryptNotifications", TOPIC_KEY_ACTIONS, [topic_key_arn]),
+        # CloudWatch Logs vended-log delivery has no resource-level permissions: "*" is the only option.
+        _statement("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]),
+    ]
+    if tracing:
+        # Nor do X-Ray's trace and sampling APIs.
+        statements.append(_statement("Tracing", TRACING_ACTIONS, ["*"]))
+    return {"Version": POLICY_VERSION, "Statement": statements}
 
 
 def start_execution_policy(state_machine_arn: pulumi.Input[str]) -> dict[str, Any]:

@@ -8,8 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX
+from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX, log_retention_problem
 from components.definitions import pruning_definition
+from components.limits import check_component_name, workflow_log_group_name
 from components.workflow import standard_workflow
 
 TOKEN: Final = f"{TOKEN_PREFIX}:PruningSchedule"
@@ -41,9 +42,9 @@ class PruningScheduleArgs:
     frequency_minutes: int = 15
     """Minutes between runs; default 15, 5..180."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Retention of the workflow's logs; default 30 days."""
+    """Retention of the workflow's logs; default 30 days (a CloudWatch Logs value)."""
     tracing: bool = False
-    """X-Ray tracing of the state machine; default False."""
+    """X-Ray tracing of the state machine (its role may then send traces); default False."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
 
@@ -55,6 +56,9 @@ class PruningScheduleArgs:
                 f"frequency_minutes must be from {MIN_FREQUENCY_MINUTES} to {MAX_FREQUENCY_MINUTES}, "
                 f"got {self.frequency_minutes!r}"
             )
+        problem = log_retention_problem(self.log_retention_days)
+        if problem is not None:
+            raise ValueError(f"log_retention_days must be {problem}; got {self.log_retention_days!r}")
 
 
 def rate_expression(minutes: int) -> str:
@@ -72,14 +76,17 @@ class PruningSchedule(pulumi.ComponentResource):
         self, name: str, args: PruningScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
+        check_component_name(name)
         args.validate()
         child = pulumi.ResourceOptions(parent=self)
+        log_group_name = workflow_log_group_name(pulumi.get_project(), pulumi.get_stack(), f"{name}-pruning")
 
         definition = pulumi.Output.all(args.prune_function_arn, args.topic_arn).apply(
             lambda arns: json.dumps(pruning_definition(arns[0], arns[1]), indent=2)
         )
         state_machine = standard_workflow(
             f"{name}-pruning",
+            log_group_name,
             self,
             definition,
             [args.prune_function_arn],

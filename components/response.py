@@ -11,11 +11,35 @@ import pulumi_aws as aws
 
 import handlers
 from components import iam
-from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX
+from components.constants import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    MAX_SOURCE_PRIORITY,
+    TOKEN_PREFIX,
+    log_retention_problem,
+)
 from components.definitions import response_definition
+from components.limits import (
+    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+    check_component_name,
+    environment_overflow,
+    lambda_log_group_name,
+    workflow_log_group_name,
+)
 from components.patterns import patterns_for
 from components.workflow import standard_workflow
-from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
+from handlers.settings import (
+    ENV_ACTION_TYPES,
+    ENV_FINDING_TYPE_EXCLUDE,
+    ENV_FINDING_TYPE_INCLUDE,
+    ENV_MIN_SEVERITY,
+    ENV_ON_CAPACITY_FULL,
+    ENV_PROTECTED_CIDRS,
+    ENV_RETENTION_MINUTES,
+    ENV_RULE_GROUP_ARN,
+    ENV_RULE_PRIORITY,
+    ENV_TABLE_NAME,
+    Settings,
+)
 
 TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
 RUNTIME: Final = "python3.13"
@@ -43,6 +67,18 @@ EVENT_MAX_AGE_SECONDS: Final = 86400
 EVENT_MAX_RETRIES: Final = 185
 """EventBridge's maximum; what still fails lands in the dead-letter queue rather than vanishing."""
 DEAD_LETTER_RETENTION_SECONDS: Final = 14 * 24 * 3600
+REPOPULATE_SOURCE: Final = "nfw-blocklist.deploy"
+SETTINGS_FIELDS: Final = {
+    ENV_RULE_PRIORITY: "rule_priority",
+    ENV_RETENTION_MINUTES: "retention_minutes",
+    ENV_PROTECTED_CIDRS: "protected_cidrs",
+    ENV_MIN_SEVERITY: "min_severity",
+    ENV_FINDING_TYPE_INCLUDE: "finding_type_include",
+    ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
+    ENV_ON_CAPACITY_FULL: "on_capacity_full",
+    ENV_ACTION_TYPES: "action_types",
+}
+"""The Settings field behind each variable of the functions' environment (the names in errors)."""
 
 
 @dataclass
@@ -59,17 +95,19 @@ class ResponseStateMachineArgs:
     """Rule group ARN (BlocklistRuleGroup.rule_group_arn); required."""
     settings: Settings | None = None
     """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
-    group names are ignored: the functions get table_name and rule_group_arn."""
+    group names are ignored: the functions get table_name and rule_group_arn. ``rule_priority`` (1..65434)
+    is where the functions write the source rule, the destination rule 100 above; changing it moves the
+    owned rules at once (see the repopulation below)."""
     finding_source: str = "securityhub"
     """Events that start the workflow: securityhub, guardduty or both; default securityhub."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
-    """Retention of the functions' and the workflow's logs; default 30 days."""
+    """Retention of the functions' and the workflow's logs; default 30 days (a CloudWatch Logs value)."""
     runtime: str = RUNTIME
     """Lambda runtime; default python3.13."""
     handlers_path: str | None = None
     """Directory of the handlers package to deploy; default the installed ``handlers`` package."""
     tracing: bool = False
-    """X-Ray tracing of the state machine; default False."""
+    """X-Ray tracing of the state machine (its role may then send traces); default False."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
 
@@ -78,12 +116,29 @@ class ResponseStateMachineArgs:
             raise ValueError(
                 f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
             )
-        if isinstance(self.log_retention_days, bool) or self.log_retention_days < 1:
-            raise ValueError(
-                f"log_retention_days must be a positive integer, got {self.log_retention_days!r}"
-            )
+        problem = log_retention_problem(self.log_retention_days)
+        if problem is not None:
+            raise ValueError(f"log_retention_days must be {problem}; got {self.log_retention_days!r}")
         if not Path(self.resolved_handlers_path()).joinpath("__init__.py").is_file():
             raise ValueError(f"handlers_path {self.resolved_handlers_path()} is not a Python package")
+        settings = self.resolved_settings()
+        priority = settings.rule_priority
+        if isinstance(priority, bool) or not 1 <= priority <= MAX_SOURCE_PRIORITY:
+            raise ValueError(
+                f"settings.rule_priority must be from 1 to {MAX_SOURCE_PRIORITY} (the destination rule sits "
+                f"100 above it, below the placeholder at 65535), got {priority!r}"
+            )
+        overflow = environment_overflow(settings.policy_environment())
+        if overflow is not None:
+            total, variable = overflow
+            raise ValueError(
+                f"settings.{SETTINGS_FIELDS[variable]} is too long: it makes the functions' environment "
+                f"up to {total} bytes ({variable} the largest) and Lambda accepts "
+                f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES} in all"
+            )
+
+    def resolved_settings(self) -> Settings:
+        return self.settings or Settings(table_name="", rule_group_arn="")
 
     def resolved_handlers_path(self) -> str:
         return self.handlers_path or str(Path(handlers.__file__).resolve().parent)
@@ -119,12 +174,54 @@ def _role_policy(
     return aws.iam.RolePolicy(name, role=role.id, policy=pulumi.Output.json_dumps(document), opts=opts)
 
 
+def repopulation_triggers(
+    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """What, when it changes, leaves the rule group out of step with the ledger until the next sync.
+
+    A new rule group (a capacity change replaces it) starts with only the placeholder; a new priority leaves
+    the owned rules at the old one; a new protected range may cover blocked hosts; a new table is another
+    ledger. Any of these re-runs the repopulation.
+    """
+    return {
+        "ruleGroupArn": rule_group_arn,
+        "rulePriority": str(settings.rule_priority),
+        "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
+        "tableName": table_name,
+    }
+
+
+def repopulate(
+    name: str,
+    parent: pulumi.Resource,
+    prune_function: aws.lambda_.Function,
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+) -> aws.lambda_.Invocation:
+    """Invoke the prune function during ``pulumi up`` whenever ``repopulation_triggers`` change.
+
+    Its sync is a full reconcile of the ledger into the group: it restores every blocked host into a new
+    group, moves the owned rules to a new priority and removes newly protected hosts, in the same deployment
+    rather than up to one pruning interval later. The invocation depends on the function (and so on its
+    role's policy and the group it names); a failing sync fails the deployment.
+    """
+    return aws.lambda_.Invocation(
+        f"{name}-repopulate",
+        function_name=prune_function.name,
+        input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
+        triggers=repopulation_triggers(settings, table_name, rule_group_arn),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
+    )
+
+
 class ResponseStateMachine(pulumi.ComponentResource):
     """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
 
     Owns the three functions (the prune function too, so one place packages the handlers), their roles and
-    log groups, the KMS-encrypted topic with the admin's e-mail subscription, and the EventBridge rules with
-    their roles, retry policy and dead-letter queue.
+    log groups, the KMS-encrypted topic with the admin's e-mail subscription, the EventBridge rules with
+    their roles, retry policy and dead-letter queue, and the repopulation: a prune invoked during
+    ``pulumi up`` when the rule group, the priority, the protected ranges or the table change.
     """
 
     state_machine_arn: pulumi.Output[str]
@@ -142,9 +239,15 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self, name: str, args: ResponseStateMachineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
+        check_component_name(name)
         args.validate()
         child = pulumi.ResourceOptions(parent=self)
-        settings = args.settings or Settings(table_name="", rule_group_arn="")
+        settings = args.resolved_settings()
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        log_group_names = {
+            spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in FUNCTIONS
+        }
+        workflow_log_name = workflow_log_group_name(project, stack, f"{name}-response")
 
         # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
         # roles can be granted exactly this key (the AWS managed alias/aws/sns key cannot be named that way,
@@ -168,7 +271,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
         for spec in FUNCTIONS:
             log_group = aws.cloudwatch.LogGroup(
                 f"{name}-{spec.key}-logs",
-                name=f"/aws/lambda/{name}-{spec.key}",
+                name=log_group_names[spec.key],
                 retention_in_days=args.log_retention_days,
                 tags=args.tags,
                 opts=child,
@@ -182,7 +285,6 @@ class ResponseStateMachine(pulumi.ComponentResource):
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
-                name=f"{name}-{spec.key}",
                 role=role.arn,
                 runtime=args.runtime,
                 architectures=[ARCHITECTURE],
@@ -196,11 +298,14 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
+        repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
+
         definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
             lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
         )
         state_machine = standard_workflow(
             f"{name}-response",
+            workflow_log_name,
             self,
             definition,
             [functions["record"].arn, functions["block"].arn],

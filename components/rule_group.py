@@ -8,22 +8,27 @@ import pulumi_aws as aws
 
 from components.constants import (
     DEFAULT_CAPACITY,
-    DESTINATION_PRIORITY_OFFSET,
-    MAX_RULE_PRIORITY,
-    MAX_SOURCE_PRIORITY,
     MAX_STATELESS_CAPACITY,
     METRIC_ACTION_NAME,
     MIN_CAPACITY,
     PLACEHOLDER_CIDR,
+    PLACEHOLDER_PRIORITY,
     TOKEN_PREFIX,
 )
+from components.limits import check_component_name
 from handlers import schema
 from handlers.rules import METRIC_DIMENSION_VALUE
-from handlers.settings import DEFAULT_RULE_PRIORITY
 
 TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
 RULES_PROPERTY: Final = "ruleGroup.rulesSource"
 """The engine's path to the rules and custom actions; the handlers own them after creation."""
+UPDATED_WITH_TOKEN: Final = ("ruleGroup", "description", "encryptionConfiguration", "rules")
+"""Every RuleGroup input the provider changes with UpdateRuleGroup, which sends the UpdateToken saved in
+Pulumi's state. That token is stale as soon as a function has written the group, so such an update would
+fail with InvalidTokenException: the component never updates them (``ignore_changes``). ``ruleGroup``
+holds the rules (``RULES_PROPERTY``), which the handlers own anyway. The other inputs either replace the
+group (``capacity``, ``name``, ``type``, ``region``) or are updated without the token (``tags``, through
+TagResource)."""
 PLACEHOLDER_ACTION: Final = "aws:forward_to_sfe"
 """What the placeholder rule does to its (never-seen) address: hand it to the stateful engine, as unmatched
 traffic usually is, so it cannot drop or pass anything a policy would not."""
@@ -34,13 +39,13 @@ class BlocklistRuleGroupArgs:
     """Inputs of BlocklistRuleGroup."""
 
     capacity: int = DEFAULT_CAPACITY
-    """Capacity units (2 per host); default 2000, 2..30000. Changing it REPLACES the rule group."""
-    source_priority: int = DEFAULT_RULE_PRIORITY
-    """Priority of the source rule; default 30000, 1..65435. The destination rule sits 100 above."""
-    rule_group_name: pulumi.Input[str] | None = None
-    """Physical name of the rule group; default the component's name."""
+    """Capacity units (2 per host, 1 for the placeholder); default 2000, 3..30000. Changing it REPLACES the
+    rule group: the new group is created first, then the old one is deleted (or, without
+    create_firewall_policy, kept for you to detach and delete)."""
     create_firewall_policy: bool = False
-    """Also create a firewall policy that references the group; default False (attach it to yours)."""
+    """Also create a firewall policy that references the group; default False (attach it to yours). Also
+    decides what happens to a replaced group: deleted once this policy references the new one, or kept
+    (``retain_on_delete``) when a policy of yours may still reference it."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
 
@@ -50,24 +55,15 @@ class BlocklistRuleGroupArgs:
             raise ValueError(
                 f"capacity must be from {MIN_CAPACITY} to {MAX_STATELESS_CAPACITY}, got {self.capacity}"
             )
-        if isinstance(self.source_priority, bool) or not 1 <= self.source_priority <= MAX_SOURCE_PRIORITY:
-            raise ValueError(
-                f"source_priority must be from 1 to {MAX_SOURCE_PRIORITY}, got {self.source_priority}"
-            )
 
 
-def placeholder_priority(source_priority: int) -> int:
-    """The last priority the handlers do not own: 65535, or 65534 if the destination rule is there."""
-    owned = {source_priority, source_priority + DESTINATION_PRIORITY_OFFSET}
-    return next(p for p in range(MAX_RULE_PRIORITY, 0, -1) if p not in owned)
-
-
-def initial_rules_source(source_priority: int) -> dict[str, Any]:
+def initial_rules_source() -> dict[str, Any]:
     """The rules the group is created with: the metric action and one placeholder rule.
 
     A stateless group needs at least one rule (``stateless_rules`` is required), but the handlers write
     the blocking rules only when there is a host to block. The placeholder matches a documentation-only
-    address and is kept by the handlers, which replace only the priorities they own.
+    address, sits at the last priority (no source priority reaches it) and is kept by the handlers, which
+    replace only the rules they own.
     """
     return {
         "stateless_rules_and_custom_actions": {
@@ -81,7 +77,7 @@ def initial_rules_source(source_priority: int) -> dict[str, Any]:
             ],
             "stateless_rules": [
                 {
-                    "priority": placeholder_priority(source_priority),
+                    "priority": PLACEHOLDER_PRIORITY,
                     "rule_definition": {
                         "actions": [PLACEHOLDER_ACTION],
                         "match_attributes": {"sources": [{"address_definition": PLACEHOLDER_CIDR}]},
@@ -92,13 +88,19 @@ def initial_rules_source(source_priority: int) -> dict[str, Any]:
     }
 
 
-def rule_group_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
-    """Options of the rule group: the live rules belong to the handlers.
+def rule_group_options(parent: pulumi.Resource, owns_policy: bool) -> pulumi.ResourceOptions:
+    """Options of the rule group: the live rules belong to the handlers, and a replacement must succeed.
 
-    Without ``ignore_changes`` a later ``pulumi up`` (or one after ``pulumi refresh``) would reset the
-    group to the placeholder and unblock every host.
+    Without ignoring the rules a later ``pulumi up`` (or one after ``pulumi refresh``) would reset the group
+    to the placeholder and unblock every host; the other token-updated inputs are ignored because the token
+    in Pulumi's state is stale (``UPDATED_WITH_TOKEN``). The group is auto-named, so a replacement (a
+    capacity change) creates the new group before deleting the old one. AWS refuses to delete a group that a
+    policy references: when the component owns the policy, that policy has moved to the new group by then;
+    otherwise the old group is kept (``retain_on_delete``) for the operator to detach and delete.
     """
-    return pulumi.ResourceOptions(parent=parent, ignore_changes=[RULES_PROPERTY])
+    return pulumi.ResourceOptions(
+        parent=parent, ignore_changes=list(UPDATED_WITH_TOKEN), retain_on_delete=not owns_policy
+    )
 
 
 def ledger_attributes() -> list[dict[str, str]]:
@@ -133,8 +135,9 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
 
     Pulumi creates the group with a placeholder rule and the ``BlocklistMetric`` custom action; from then on
     the handlers own its rules (``ignore_changes``). Attach ``rule_group_arn`` to your firewall policy, or set
-    ``create_firewall_policy``. Changing ``capacity`` replaces the group: the new one starts empty, and the
-    next pruning run restores the ledger's hosts into it.
+    ``create_firewall_policy``. Changing ``capacity`` replaces the group: the new one is created first and
+    starts with the placeholder, and ResponseStateMachine's repopulation (a prune invoked during the same
+    ``pulumi up``) restores the ledger's hosts into it.
     """
 
     rule_group_arn: pulumi.Output[str]
@@ -147,18 +150,18 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
+        check_component_name(name)
         args.validate()
         child = pulumi.ResourceOptions(parent=self)
 
         group = aws.networkfirewall.RuleGroup(
             f"{name}-rules",
-            name=args.rule_group_name if args.rule_group_name is not None else name,
             type="STATELESS",
             capacity=args.capacity,
             description="nfw-blocklist: drops hosts GuardDuty flagged; rules are managed by its functions",
-            rule_group={"rules_source": initial_rules_source(args.source_priority)},
+            rule_group={"rules_source": initial_rules_source()},
             tags=args.tags,
-            opts=rule_group_options(self),
+            opts=rule_group_options(self, owns_policy=args.create_firewall_policy),
         )
         table = aws.dynamodb.Table(
             f"{name}-ledger",

@@ -12,6 +12,7 @@ from components import iam
 
 def standard_workflow(
     name: str,
+    log_group_name: str,
     parent: pulumi.Resource,
     definition: pulumi.Input[str],
     invoked_function_arns: Sequence[pulumi.Input[str]],
@@ -21,15 +22,17 @@ def standard_workflow(
     tracing: bool,
     tags: Any,
 ) -> aws.sfn.StateMachine:
-    """A Standard state machine named ``name``, with ``{name}-logs``, ``{name}-role`` and ``{name}-policy``.
+    """A Standard state machine ``name`` (auto-named), with ``{name}-logs``, ``{name}-role`` and
+    ``{name}-policy``.
 
-    The role may invoke exactly ``invoked_function_arns`` and publish to the topic; execution logs (errors
-    only, without execution data, which would copy findings into the logs) go to a log group of its own.
+    The role may invoke exactly ``invoked_function_arns``, publish to the topic and, with ``tracing``, send
+    X-Ray traces; execution logs (errors only, without execution data, which would copy findings into the
+    logs) go to a log group of its own, ``log_group_name`` (see ``limits.workflow_log_group_name``).
     """
     child = pulumi.ResourceOptions(parent=parent)
     logs = aws.cloudwatch.LogGroup(
         f"{name}-logs",
-        name=f"/aws/vendedlogs/states/{name}",
+        name=log_group_name,
         retention_in_days=log_retention_days,
         tags=tags,
         opts=child,
@@ -44,7 +47,7 @@ def standard_workflow(
         f"{name}-policy",
         role=role.id,
         policy=pulumi.Output.json_dumps(
-            iam.state_machine_policy(list(invoked_function_arns), topic_arn, topic_key_arn)
+            iam.state_machine_policy(list(invoked_function_arns), topic_arn, topic_key_arn, tracing=tracing)
         ),
         opts=child,
     )

@@ -125,8 +125,17 @@ def test_a_finding_naming_only_a_protected_host_blocks_nothing(run_cli, write_ev
 
 
 def test_a_failed_execution_exits_one_and_notifies_the_failure(run_cli, sample):
+    # The smallest group (3 units) holds one host; the port probe brings three.
     result = run_cli(
-        "replay", "--json", "-c", "ruleGroupCapacity=2", "-c", "onCapacityFull=refuse", sample(REFERENCE)
+        "replay",
+        "--json",
+        "-c",
+        "ruleGroupCapacity=3",
+        "-c",
+        "onCapacityFull=refuse",
+        "-c",
+        "findingSource=guardduty",
+        sample("guardduty-native-portprobe.json"),
     )
 
     assert result.status == 1

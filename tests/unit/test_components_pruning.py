@@ -42,7 +42,7 @@ def test_pruning_workflow_logs_to_its_own_group(dev):
     machine = dev.by_name("nfw-blocklist-pruning")
     logs = dev.by_name("nfw-blocklist-pruning-logs")
     assert machine.inputs["loggingConfiguration"]["logDestination"] == f"{logs.state['arn']}:*"
-    assert logs.inputs["name"] == "/aws/vendedlogs/states/nfw-blocklist-pruning"
+    assert logs.inputs["name"] == "/aws/vendedlogs/states/nfw-blocklist/dev/nfw-blocklist-pruning"
 
 
 @pytest.mark.parametrize("minutes", [4, 181])
@@ -51,4 +51,13 @@ def test_frequency_outside_five_to_180_minutes_is_refused(minutes):
         prune_function_arn="a", topic_arn="t", topic_key_arn="k", frequency_minutes=minutes
     )
     with pytest.raises(ValueError, match="frequency_minutes must be from 5 to 180"):
+        args.validate()
+
+
+@pytest.mark.parametrize("days", [0, 45, 4000, True])
+def test_a_log_retention_cloudwatch_logs_does_not_accept_is_refused(days):
+    args = PruningScheduleArgs(
+        prune_function_arn="a", topic_arn="t", topic_key_arn="k", log_retention_days=days
+    )
+    with pytest.raises(ValueError, match="log_retention_days must be a CloudWatch Logs retention: 1, 3, 5"):
         args.validate()

@@ -6,11 +6,16 @@ from pathlib import Path
 import pytest
 
 import handlers
+from components.config import InvalidConfig, StackConfig
+from components.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_size
 from components.patterns import guardduty_pattern, security_hub_pattern
-from components.response import ResponseStateMachineArgs, handlers_archive
+from components.response import ResponseStateMachineArgs, function_environment, handlers_archive
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
 
 FUNCTION = "aws:lambda/function:Function"
+INVOCATION = "aws:lambda/invocation:Invocation"
+TOO_MANY_CIDRS = tuple(f"2001:db8:{i:x}::/48" for i in range(200))
+"""200 IPv6 ranges: about 4.6 KB of JSON, over Lambda's 4 KB for the whole environment."""
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +87,46 @@ def test_each_function_logs_to_its_own_group_with_retention(dev, key):
     assert (
         function.inputs["loggingConfig"]["logGroup"]
         == group.inputs["name"]
-        == f"/aws/lambda/nfw-blocklist-{key}"
+        == f"/aws/lambda/nfw-blocklist/dev/nfw-blocklist-{key}"
     )
     assert group.inputs["retentionInDays"] == 30
+
+
+def test_functions_are_auto_named_so_stacks_and_instances_never_collide(dev):
+    for function in dev.of_type(FUNCTION):
+        assert "name" not in function.inputs, function.urn
+
+
+def test_the_prune_function_repopulates_the_group_during_the_deployment(dev):
+    (invocation,) = dev.of_type(INVOCATION)
+    prune = dev.by_name("nfw-blocklist-prune")
+    group = dev.by_name("nfw-blocklist-rules")
+    assert invocation.parent == dev.by_name("nfw-blocklist-response-logs").parent, invocation.urn
+    assert invocation.inputs["functionName"] == prune.state["name"]
+    assert json.loads(invocation.inputs["input"])["source"] == "nfw-blocklist.deploy"
+    assert invocation.inputs.get("lifecycleScope", "CREATE_ONLY") == "CREATE_ONLY"
+    assert invocation.inputs["triggers"] == {
+        "ruleGroupArn": group.state["arn"],
+        "rulePriority": "30000",
+        "protectedCidrs": "[]",
+        "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "trigger", "value"),
+    [
+        ({"ruleGroupPriority": "100"}, "rulePriority", "100"),
+        ({"protectedCidrs": '["203.0.113.0/24"]'}, "protectedCidrs", '["203.0.113.0/24"]'),
+    ],
+)
+def test_a_priority_or_protected_range_change_triggers_the_repopulation(
+    render_dev, overrides, trigger, value
+):
+    # A trigger that changes replaces the invocation, so the prune runs again in that `pulumi up`: the
+    # owned rules move to the new priority and newly protected hosts leave the group at once.
+    (invocation,) = render_dev(**overrides).of_type(INVOCATION)
+    assert invocation.inputs["triggers"][trigger] == value
 
 
 def test_response_workflow_calls_the_functions_and_topic_it_was_built_with(dev):
@@ -166,8 +208,18 @@ def test_dead_letter_queue_is_encrypted_and_its_policy_is_attached(dev):
     ("changes", "message"),
     [
         ({"finding_source": "cloudtrail"}, "finding_source must be one of securityhub, guardduty, both"),
-        ({"log_retention_days": 0}, "log_retention_days must be a positive integer"),
+        ({"log_retention_days": 0}, "log_retention_days must be a CloudWatch Logs retention"),
+        ({"log_retention_days": 45}, "log_retention_days must be a CloudWatch Logs retention: 1, 3, 5"),
+        ({"log_retention_days": True}, "log_retention_days must be a CloudWatch Logs retention"),
         ({"handlers_path": "/nonexistent"}, "is not a Python package"),
+        (
+            {"settings": Settings(table_name="", rule_group_arn="", rule_priority=65435)},
+            "settings.rule_priority must be from 1 to 65434",
+        ),
+        (
+            {"settings": Settings(table_name="", rule_group_arn="", protected_cidrs=TOO_MANY_CIDRS)},
+            "settings.protected_cidrs is too long: it makes the functions' environment up to",
+        ),
     ],
 )
 def test_invalid_arguments_are_refused_before_anything_is_created(changes, message):
@@ -179,3 +231,21 @@ def test_invalid_arguments_are_refused_before_anything_is_created(changes, messa
 
     with pytest.raises(ValueError, match=message):
         args.validate()
+
+
+def test_the_environment_check_counts_every_key_and_value_against_lambdas_limit():
+    settings = Settings(table_name="", rule_group_arn="", protected_cidrs=TOO_MANY_CIDRS[:150])
+    ResponseStateMachineArgs(
+        admin_email="a@example.com", table_name="t", table_arn="arn", rule_group_arn="arn", settings=settings
+    ).validate()
+    # The longest table name and rule group ARN still fit beside the 150 ranges accepted above.
+    environment = function_environment(settings, "t" * 255, "a" * 256)
+    assert environment_size(environment) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+
+
+def test_a_protected_list_too_long_for_the_functions_environment_names_the_setting():
+    with pytest.raises(InvalidConfig, match=r"^nfw-blocklist:protectedCidrs is too long") as raised:
+        StackConfig.from_mapping(
+            {"adminEmail": "a@example.com", "protectedCidrs": json.dumps(list(TOO_MANY_CIDRS))}
+        )
+    assert "\n" not in str(raised.value)

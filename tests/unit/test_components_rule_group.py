@@ -1,18 +1,24 @@
 """BlocklistRuleGroup: the group the handlers own after creation, and the ledger they query."""
 
+import inspect
+import re
+
+import pulumi_aws as aws
 import pytest
 
-from components.rule_group import (
-    RULES_PROPERTY,
-    BlocklistRuleGroupArgs,
-    initial_rules_source,
-    placeholder_priority,
-)
+from components.config import InvalidConfig, StackConfig
+from components.constants import PLACEHOLDER_PRIORITY
+from components.rule_group import RULES_PROPERTY, BlocklistRuleGroupArgs, initial_rules_source
 from handlers import schema
 from handlers.rules import METRIC_ACTION_NAME, metric_custom_action
 
 RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
 TABLE = "aws:dynamodb/table:Table"
+
+REPLACED_ON_CHANGE = {"capacity", "name", "type", "region"}
+"""RuleGroup inputs whose change makes the provider replace the group (ForceNew): no UpdateRuleGroup."""
+UPDATED_WITHOUT_TOKEN = {"tags"}
+"""Updated with TagResource/UntagResource, which take no UpdateToken."""
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +33,41 @@ def table(render_dev):
     return found
 
 
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _ignored(path: str, ignore_changes: tuple[str, ...]) -> bool:
+    return any(path == ignored or path.startswith(f"{ignored}.") for ignored in ignore_changes)
+
+
 def test_rule_group_ignores_changes_to_its_rules_so_updates_never_unblock(group):
-    assert group.ignore_changes == (RULES_PROPERTY,), group.urn
+    assert _ignored(RULES_PROPERTY, group.ignore_changes), group.urn
     assert RULES_PROPERTY == "ruleGroup.rulesSource"
     assert "rulesSource" in group.inputs["ruleGroup"], "the ignored path must exist in the inputs"
 
 
+def test_every_input_the_provider_updates_with_the_stale_token_is_ignored(group):
+    # GIVEN every input of pulumi-aws's own RuleGroupArgs (so an input added in a later SDK is caught)
+    parameters = inspect.signature(aws.networkfirewall.RuleGroupArgs.__init__).parameters
+    inputs = {_camel(p) for p in parameters if p != "__self__"}
+    assert {"capacity", "ruleGroup", "description", "tags"} <= inputs
+    # THEN each one is replaced, tagged without the token, or never updated (ignore_changes): an
+    # UpdateRuleGroup carrying the UpdateToken from Pulumi's state fails once a function has written.
+    updated_with_token = inputs - REPLACED_ON_CHANGE - UPDATED_WITHOUT_TOKEN
+    assert sorted(p for p in updated_with_token if not _ignored(p, group.ignore_changes)) == [], group.urn
+
+
+def test_rule_group_is_auto_named_so_a_replacement_is_created_before_the_old_one_is_deleted(render_dev):
+    # A user-set name forces delete-before-create, which AWS refuses while a policy references the group.
+    for overrides in ({}, {"createFirewallPolicy": "true"}):
+        (found,) = render_dev(**overrides).of_type(RULE_GROUP)
+        assert "name" not in found.inputs, found.urn
+
+
 def test_rule_group_is_stateless_with_the_configured_capacity(group):
-    assert (group.inputs["type"], group.inputs["capacity"], group.inputs["name"]) == (
-        "STATELESS",
-        2000,
-        "nfw-blocklist",
-    )
+    assert (group.inputs["type"], group.inputs["capacity"]) == ("STATELESS", 2000)
 
 
 def test_capacity_override_reaches_the_rule_group(render_dev):
@@ -76,25 +105,74 @@ def test_rule_group_starts_with_one_placeholder_that_matches_only_documentation_
     ]
 
 
-def test_placeholder_moves_aside_when_the_destination_rule_takes_the_last_priority():
-    assert placeholder_priority(30000) == 65535
-    assert placeholder_priority(65435) == 65534
-    rules = initial_rules_source(65435)["stateless_rules_and_custom_actions"]["stateless_rules"]
-    assert rules[0]["priority"] == 65534
+def test_placeholder_stays_at_the_last_priority_whatever_the_configured_priority(render_dev):
+    (highest,) = render_dev(ruleGroupPriority="65434").of_type(RULE_GROUP)
+    rules = highest.inputs["ruleGroup"]["rulesSource"]["statelessRulesAndCustomActions"]["statelessRules"]
+    assert [rule["priority"] for rule in rules] == [PLACEHOLDER_PRIORITY] == [65535]
+    assert (
+        initial_rules_source()["stateless_rules_and_custom_actions"]["stateless_rules"][0]["priority"]
+        == 65535
+    )
+
+
+def test_a_priority_whose_destination_rule_would_reach_the_placeholder_is_refused():
+    # P+100 must stay below the placeholder at 65535, so that a priority change can never overwrite it.
+    assert StackConfig.from_mapping({"adminEmail": "a@example.com", "ruleGroupPriority": "65434"})
+    with pytest.raises(InvalidConfig, match="ruleGroupPriority must be an integer from 1 to 65434"):
+        StackConfig.from_mapping({"adminEmail": "a@example.com", "ruleGroupPriority": "65435"})
+
+
+def test_the_smallest_capacity_holds_the_placeholder_and_one_host():
+    BlocklistRuleGroupArgs(capacity=3).validate()
+    with pytest.raises(ValueError, match=re.escape("capacity must be from 3 to 30000, got 2")):
+        BlocklistRuleGroupArgs(capacity=2).validate()
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (BlocklistRuleGroupArgs(capacity=1), "capacity must be from 2 to 30000"),
-        (BlocklistRuleGroupArgs(capacity=30001), "capacity must be from 2 to 30000"),
-        (BlocklistRuleGroupArgs(source_priority=0), "source_priority must be from 1 to 65435"),
-        (BlocklistRuleGroupArgs(source_priority=65436), "source_priority must be from 1 to 65435"),
+        (BlocklistRuleGroupArgs(capacity=1), "capacity must be from 3 to 30000"),
+        (BlocklistRuleGroupArgs(capacity=30001), "capacity must be from 3 to 30000"),
+        (BlocklistRuleGroupArgs(capacity=True), "capacity must be from 3 to 30000"),
     ],
 )
 def test_invalid_arguments_are_refused_before_anything_is_created(args, message):
     with pytest.raises(ValueError, match=message):
         args.validate()
+
+
+@pytest.fixture
+def rendered_options(monkeypatch):
+    """Render the dev stack and return each resource's ``retain_on_delete`` as the engine received it
+    (the render keeps no resource options besides ignore_changes, so listen to the registrations)."""
+    from nfw_blocklist import render
+
+    def render_options(**overrides: str) -> dict[str, bool]:
+        seen: dict[str, bool] = {}
+        register = render._RecordingMonitor.RegisterResource
+
+        def recording(monitor, request):
+            seen[request.name] = bool(request.retainOnDelete)
+            return register(monitor, request)
+
+        monkeypatch.setattr(render._RecordingMonitor, "RegisterResource", recording)
+        render.render_stack("dev", overrides)
+        monkeypatch.undo()
+        return seen
+
+    return render_options
+
+
+def test_a_replaced_group_is_kept_when_a_policy_of_the_operator_may_reference_it(rendered_options):
+    # Without the program's own policy, AWS would refuse to delete the old group during a capacity change.
+    options = rendered_options()
+    assert options["nfw-blocklist-rules"] is True
+    assert options["nfw-blocklist-ledger"] is False
+
+
+def test_a_replaced_group_is_deleted_once_the_programs_own_policy_references_the_new_one(rendered_options):
+    options = rendered_options(createFirewallPolicy="true")
+    assert options["nfw-blocklist-rules"] is False
 
 
 def test_no_firewall_policy_by_default(render_dev):

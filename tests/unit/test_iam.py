@@ -11,7 +11,6 @@ from handlers import schema
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/nfw-blocklist-ledger"
-RULE_GROUP_ARN = f"arn:aws:network-firewall:{REGION}:{ACCOUNT}:stateless-rulegroup/nfw-blocklist"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:nfw-blocklist-notifications"
 
 
@@ -130,15 +129,16 @@ def test_record_function_reaches_only_the_table(policies):
     assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [TABLE_ARN]
 
 
-def test_sync_functions_update_only_this_rule_group(policies):
+def test_sync_functions_update_only_this_rule_group(render_dev, policies):
+    rule_group_arn = render_dev().by_name("nfw-blocklist-rules").state["arn"]
     for key in ("block", "prune"):
-        assert statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"] == [RULE_GROUP_ARN]
+        assert statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"] == [rule_group_arn]
 
 
 @pytest.mark.parametrize("key", ["record", "block", "prune"])
 def test_each_function_writes_only_its_own_log_group(policies, key):
     own = statement(policies[f"nfw-blocklist-{key}-role"], "OwnLogs")
-    assert own["Resource"] == [log_streams(f"/aws/lambda/nfw-blocklist-{key}")]
+    assert own["Resource"] == [log_streams(f"/aws/lambda/nfw-blocklist/dev/nfw-blocklist-{key}")]
 
 
 def test_workflow_publishes_to_the_topic_with_its_key(render_dev, policies):

@@ -1,8 +1,16 @@
 """The dev stack as ``pulumi up`` would run it: every resource, its parent, and the stack outputs."""
 
+import re
+import shlex
+import tomllib
 from collections import Counter
+from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from nfw_blocklist.render import render_stack
 
@@ -25,6 +33,7 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventRule:EventRule": 1,
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
+    "aws:lambda/invocation:Invocation": 1,
 }
 
 
@@ -52,13 +61,14 @@ def test_physical_names_are_unique_so_the_sandbox_can_create_them(dev):
 
 
 def test_stack_exports_what_operators_and_the_cli_need(dev):
+    group = dev.by_name("nfw-blocklist-rules")
     assert dev.outputs == {
-        "ruleGroupArn": "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/nfw-blocklist",
-        "ruleGroupName": "nfw-blocklist",
-        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-response",
-        "pruningStateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-pruning",
-        "tableName": "nfw-blocklist-ledger",
-        "topicArn": "arn:aws:sns:us-east-1:123456789012:nfw-blocklist-notifications",
+        "ruleGroupArn": group.state["arn"],
+        "ruleGroupName": group.state["name"],
+        "stateMachineArn": dev.by_name("nfw-blocklist-response").state["arn"],
+        "pruningStateMachineArn": dev.by_name("nfw-blocklist-pruning").state["arn"],
+        "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
+        "topicArn": dev.by_name("nfw-blocklist-notifications").state["arn"],
     }
 
 
@@ -99,3 +109,73 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
 def test_components_register_exactly_their_public_outputs(dev, type_, outputs):
     (component,) = dev.of_type(type_)
     assert set(component.outputs) == outputs, component.urn
+
+
+# --- What `pulumi install`, `pulumi config` and `pulumi up` read besides the program ---
+
+REPO = Path(__file__).resolve().parents[2]
+FIRST_PULUMI_AWS_WITH_GSI_KEY_SCHEMAS = Version("7.17.0")
+"""7.16.0's TableGlobalSecondaryIndexArgs has no ``key_schemas``; 7.17.0's has (checked in both wheels)."""
+
+
+def _requirements(lines: list[str]) -> dict[str, Requirement]:
+    parsed = [Requirement(line.split("#")[0]) for line in lines if line.split("#")[0].strip()]
+    return {canonicalize_name(r.name): r for r in parsed}
+
+
+def _project_dependencies() -> dict[str, Requirement]:
+    return _requirements(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
+
+
+def test_requirements_txt_lists_exactly_the_programs_runtime_dependencies():
+    # Pulumi's pip toolchain installs requirements.txt into .venv; without it a fresh checkout has no SDK.
+    listed = _requirements((REPO / "requirements.txt").read_text().splitlines())
+    expected = _project_dependencies()
+    assert {name: str(r) for name, r in listed.items()} == {name: str(r) for name, r in expected.items()}
+    assert {"pulumi", "pulumi-aws"} <= set(listed)
+
+
+def test_pulumi_aws_lower_bound_has_the_gsi_key_schemas_the_ledger_uses():
+    from components.rule_group import ledger_indexes
+
+    assert all("key_schemas" in index for index in ledger_indexes())
+    (bound,) = [s for s in _project_dependencies()["pulumi-aws"].specifier if s.operator == ">="]
+    assert Version(bound.version) >= FIRST_PULUMI_AWS_WITH_GSI_KEY_SCHEMAS
+
+
+def _config_set_commands(text: str) -> list[list[str]]:
+    """Every ``pulumi config set ...`` command in the text, as shell words (not ``set-all``)."""
+    commands = []
+    for match in re.finditer(r"pulumi config set (?:[^`\n])*", text):
+        words = shlex.split(match.group(0).split(" #")[0])
+        if words[:3] == ["pulumi", "config", "set"]:
+            commands.append(words[3:])
+    return commands
+
+
+def test_every_pulumi_config_set_in_the_readme_sets_a_list_element_by_path():
+    # `pulumi config set key '["a"]'` stores a string, which the typed `array` schema then refuses.
+    schema = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    arrays = {key for key, spec in schema.items() if spec.get("type") == "array"}
+    commands = _config_set_commands((REPO / "README.md").read_text())
+    assert len(commands) >= 5
+    wrong = []
+    for words in commands:
+        by_path = "--path" in words
+        key = next(word for word in words if not word.startswith("-"))
+        name = key.split(":")[-1].split("[")[0]
+        if name in arrays and not (by_path and re.fullmatch(rf"(nfw-blocklist:)?{name}\[\d+\]", key)):
+            wrong.append(" ".join(words))
+    assert wrong == []
+
+
+def test_the_readme_states_the_ranges_the_program_enforces():
+    from components.constants import MAX_SOURCE_PRIORITY, MAX_STATELESS_CAPACITY, MIN_CAPACITY
+
+    readme = (REPO / "README.md").read_text()
+    dash = "\N{EN DASH}"
+    assert f"| `ruleGroupCapacity` | `2000` | {MIN_CAPACITY}{dash}{MAX_STATELESS_CAPACITY} |" in readme
+    assert f"| `ruleGroupPriority` | `30000` | 1{dash}{MAX_SOURCE_PRIORITY} |" in readme
+    schema = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    assert f"({MIN_CAPACITY}-{MAX_STATELESS_CAPACITY})" in schema["ruleGroupCapacity"]["description"]
+    assert f"(1-{MAX_SOURCE_PRIORITY})" in schema["ruleGroupPriority"]["description"]
