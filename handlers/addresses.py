@@ -88,7 +88,11 @@ def describe_host(value: object) -> str:
             return shown[:MAX_SHOWN_CHARS] + "..."
         return shown
     # reprlib bounds the output for huge containers and survives a failing __repr__.
-    return reprlib.repr(value)[:MAX_SHOWN_CHARS]
+    try:
+        return reprlib.repr(value)[:MAX_SHOWN_CHARS]
+    except ValueError:
+        # An int past sys.get_int_max_str_digits() refuses repr(), in a container too.
+        return f"{type(value).__name__} too large to show"
 
 
 def parse_host(value: object) -> Address:

@@ -97,6 +97,15 @@ def test_describing_a_huge_container_stays_short() -> None:
     assert len(describe_host(list(range(100_000)))) <= 60
 
 
+@pytest.mark.parametrize("value", [10**5000, [10**5000], {"a": 10**5000}], ids=["int", "list", "dict"])
+def test_describing_an_integer_too_long_to_print_stays_short(value: object) -> None:
+    # Past sys.get_int_max_str_digits() (4,300), repr() of an int raises ValueError.
+    described = describe_host(value)
+
+    assert "too large" in described
+    assert len(described) <= 60
+
+
 BUILT_IN = ProtectedNetworks()
 
 
