@@ -656,7 +656,7 @@ def _aws_error(error: Exception) -> str:
     if isinstance(response, Mapping):
         details = response.get("Error") or {}
         return f"{details.get('Code', type(error).__name__)}: {details.get('Message', '')}".rstrip(": ")
-    return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: " + " ".join(str(error).split())
 
 
 def _read_outputs(path: str) -> dict[str, str]:
@@ -764,7 +764,7 @@ def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
         for record in service.list_hosts():
             record_view(record)
     except (BlocklistError, ArithmeticError, LookupError, TypeError, ValueError) as e:
-        raise UsageError(f"{path}: ledger holds an item the ledger cannot read: {e}") from None
+        raise UsageError(f"{path}: ledger holds an item that cannot be read back: {e}") from None
     try:
         _group_view(service)
     except (BlocklistError, ArithmeticError, LookupError, TypeError, ValueError) as e:
