@@ -217,6 +217,16 @@ def mutated_events(draw: st.DrawFn) -> object:
 
 
 POLICY = TargetPolicy.from_settings(Settings("ledger", "arn", action_types=OPT_IN_ACTIONS))
+FILTERING_POLICY = TargetPolicy.from_settings(
+    Settings(
+        "ledger",
+        "arn",
+        protected_cidrs=("203.0.113.0/24",),
+        min_severity=7.0,
+        finding_type_include=("Backdoor:", "Recon:"),
+        finding_type_exclude=("Recon:EC2/PortProbeEMRUnprotectedPort",),
+    )
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -251,12 +261,15 @@ def _assert_readable(skip: Skip) -> None:
 @given(mutated_events())
 def test_mutated_samples_never_raise_and_yield_only_canonical_blockable_bounded_hosts(event: object) -> None:
     extraction = extract(event)  # type: ignore[arg-type]
-    targets, skipped = POLICY.evaluate_all(extraction.candidates)
-
-    for target in targets:
-        assert target.host not in INTERNAL_HOSTS
-        assert POLICY.may_rule(target.host), target.host
-        assert POLICY.protected.protects(target.host) is None, target.host
-        _assert_carriable(target)
-    for skip in [*extraction.skipped, *skipped]:
+    for skip in extraction.skipped:
         _assert_readable(skip)
+    for policy in (POLICY, FILTERING_POLICY):
+        targets, skipped = policy.evaluate_all(extraction.candidates)
+
+        for target in targets:
+            assert target.host not in INTERNAL_HOSTS
+            assert policy.may_rule(target.host), target.host
+            assert policy.protected.protects(target.host) is None, target.host
+            _assert_carriable(target)
+        for skip in skipped:
+            _assert_readable(skip)
