@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo bench soak clean
 
 install: $(STAMP)
 
@@ -32,6 +32,10 @@ demo: install
 
 bench: install
 	$(BIN)/python -m nfw_blocklist.bench
+
+# The property-based tests with the `soak` Hypothesis profile (tests/conftest.py): minutes, not seconds.
+soak: install
+	$(BIN)/pytest -q --hypothesis-profile=soak tests/unit tests/integration
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -15,6 +15,11 @@ SECURITY_HUB_DETAIL_TYPE: Final = "Security Hub Findings - Imported"
 GUARDDUTY_SOURCE: Final = "aws.guardduty"
 GUARDDUTY_DETAIL_TYPE: Final = "GuardDuty Finding"
 
+GUARDDUTY_PRODUCT_ARN_WILDCARD: Final = "arn:*:securityhub:*::product/aws/guardduty"
+"""GuardDuty's own ProductArn in any partition and region. ``ProductName`` alone proves nothing: a
+custom integration (``product/<account>/default``) may import a finding that calls itself
+GuardDuty. Extraction checks the exact form again (``handlers.extraction.GUARDDUTY_PRODUCT_ARN``)."""
+
 _PRODUCT_FIELD_PREFIX: Final = "aws/guardduty/service/action"
 # Where each action keeps its remote host, relative to the action, as Security Hub flattens it.
 _REMOTE_IP_PARENTS: Final = {
@@ -53,12 +58,13 @@ def remote_ip_product_fields(opt_in: Iterable[str] = ()) -> tuple[str, ...]:
 
 
 def security_hub_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
-    """Active GuardDuty findings imported by Security Hub that name at least one remote host."""
+    """Active findings of GuardDuty's own product, imported by Security Hub, naming a remote host."""
     return {
         "source": [SECURITY_HUB_SOURCE],
         "detail-type": [SECURITY_HUB_DETAIL_TYPE],
         "detail": {
             "findings": {
+                "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
                 "RecordState": ["ACTIVE"],
                 "ProductFields": {
                     "aws/securityhub/ProductName": ["GuardDuty"],

@@ -51,20 +51,33 @@ BUILT_IN_PROTECTED: Final[tuple[Network, ...]] = _networks(
     "100.64.0.0/10",  # carrier-grade NAT, also used inside VPCs
     "127.0.0.0/8",
     "169.254.0.0/16",  # link-local: metadata, Amazon DNS, time sync
+    "192.0.0.0/24",  # IETF protocol assignments: DS-Lite, NAT64/DNS64 discovery, PCP and TURN anycast
+    "192.88.99.0/24",  # 6to4 relay anycast (deprecated, RFC 7526): a relay, never a remote host
     "224.0.0.0/4",
     "240.0.0.0/4",  # reserved, including the limited broadcast 255.255.255.255
     "::/128",
     "::1/128",
+    "64:ff9b:1::/48",  # NAT64 local-use (RFC 8215): where the IPv4 host sits depends on the prefix length
+    "100::/64",  # discard-only
+    "5f00::/16",  # segment-routing SIDs (RFC 9602): inside an SRv6 domain only
     "fe80::/10",
+    "fec0::/10",  # site-local (deprecated, RFC 3879, still routed inside some networks)
     "fc00::/7",  # unique local, including the IPv6 metadata endpoint fd00:ec2::254
     "ff00::/8",
 )
 """Never blocked, whatever the findings or the configuration say: blocking one of these would cut
-the VPC off from itself, its metadata service or its resolver. IPv4-mapped IPv6 (``::ffff:0:0/96``)
-needs no entry: ``normalize_host`` turns it into the IPv4 host it is."""
+the VPC off from itself, its metadata service, its resolver or its translators. IPv4-mapped IPv6
+(``::ffff:0:0/96``) needs no entry: ``normalize_host`` turns it into the IPv4 host it is; the other
+IPv6 spellings of an IPv4 host are checked through ``embedded_ipv4``."""
 
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_TRANSLATED: Final = ipaddress.IPv6Network("::ffff:0:0:0/96")
 _IPV4_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
+_TEREDO: Final = ipaddress.IPv6Network("2001::/32")
+_ISATAP_IDENTIFIER: Final = 0x00005EFE
+"""ISATAP's interface identifier is ``[0-3]00:5efe:a.b.c.d`` (RFC 5214), under any /64 prefix;
+the top byte's universal/group bits vary, hence the mask below."""
+_ISATAP_MASK: Final = 0xFCFFFFFF
 
 
 def describe_host(value: object) -> str:
@@ -75,7 +88,11 @@ def describe_host(value: object) -> str:
             return shown[:MAX_SHOWN_CHARS] + "..."
         return shown
     # reprlib bounds the output for huge containers and survives a failing __repr__.
-    return reprlib.repr(value)[:MAX_SHOWN_CHARS]
+    try:
+        return reprlib.repr(value)[:MAX_SHOWN_CHARS]
+    except ValueError:
+        # An int past sys.get_int_max_str_digits() refuses repr(), in a container too.
+        return f"{type(value).__name__} too large to show"
 
 
 def parse_host(value: object) -> Address:
@@ -130,20 +147,31 @@ def normalize_host(value: object) -> str:
     return f"{address}/{address.max_prefixlen}"
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:
-    """The IPv4 host an IPv6 address is a translation of, with the mechanism's name.
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[ipaddress.IPv4Address, str]]:
+    """Every IPv4 host an IPv6 address embeds, each with the mechanism's name.
 
-    Traffic to these reaches the embedded IPv4 host through a translator or relay, so an internal
-    IPv4 host must not become blockable by being spelled this way. Teredo (2001::/32) is not
-    considered: its embedded client is an obfuscated public NAT mapping, never an internal host.
+    Traffic to these reaches the embedded IPv4 host through a translator, relay or tunnel, so an
+    internal IPv4 host must not become blockable by being spelled this way. Teredo embeds two (its
+    server, and its client's address obfuscated): a real client is a public NAT mapping, but the
+    address comes from an untrusted finding, so both are checked.
     """
+    value = int(address)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    found: list[tuple[ipaddress.IPv4Address, str]] = []
     if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), f"NAT64 {_NAT64}"
+        found.append((low32, f"NAT64 {_NAT64}"))
+    if address in _IPV4_TRANSLATED:
+        found.append((low32, f"SIIT {_IPV4_TRANSLATED}"))
     if address.sixtofour is not None:
-        return address.sixtofour, "6to4 2002::/16"
+        found.append((address.sixtofour, "6to4 2002::/16"))
     if address in _IPV4_COMPATIBLE:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF), f"IPv4-compatible {_IPV4_COMPATIBLE}"
-    return None
+        found.append((low32, f"IPv4-compatible {_IPV4_COMPATIBLE}"))
+    if address in _TEREDO and address.teredo is not None:
+        server, client = address.teredo
+        found += [(server, f"Teredo server {_TEREDO}"), (client, f"Teredo client {_TEREDO}")]
+    if (value >> 32) & _ISATAP_MASK == _ISATAP_IDENTIFIER:
+        found.append((low32, "ISATAP ::5efe:a.b.c.d"))
+    return found
 
 
 def _parse_protected(cidr: object) -> Network:
@@ -187,11 +215,10 @@ class ProtectedNetworks:
         if match is not None:
             return str(match)
         if isinstance(address, ipaddress.IPv6Address):
-            embedded = _embedded_ipv4(address)
-            if embedded is not None:
-                inner = self._match(embedded[0])
+            for embedded, mechanism in embedded_ipv4(address):
+                inner = self._match(embedded)
                 if inner is not None:
-                    return f"{inner} (embedded via {embedded[1]})"
+                    return f"{inner} (embedded via {mechanism})"
         return None
 
     def _match(self, address: Address) -> Network | None:

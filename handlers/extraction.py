@@ -6,6 +6,9 @@ Two shapes arrive: Security Hub's "Findings - Imported" (ASFF, GuardDuty's JSON 
 The event is untrusted input: a malformed event must end as a ``Skip`` the operator can read,
 never as an exception that the state machine would retry and then report as a failure. So every
 field is read with a type check, and nothing here judges the hosts — that is the policy's job.
+What leaves extraction is bounded, so nothing downstream can overflow on it: a severity outside
+GuardDuty's scale and a time outside ``[EARLIEST_TIME, LATEST_TIME)`` count as unknown, exactly
+like a missing one (the next source is tried; an unknown severity is 0, an unknown time "now").
 Duplicate hosts are kept (one candidate per mention): only after normalisation can the policy
 tell that ``::ffff:198.51.100.7`` and ``198.51.100.7`` are the same host.
 """
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from handlers import clock
+from handlers.addresses import describe_host
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
@@ -42,6 +46,20 @@ _PORT_PROBE_KEY: Final = re.compile(
     r"aws/guardduty/service/action/portProbeAction/portProbeDetails\.(?P<index>\d{1,6})_"
     r"/remoteIpDetails/(?P<field>ipAddressV[46])"
 )
+
+GUARDDUTY_PRODUCT_ARN: Final = re.compile(
+    r"arn:aws(?:-[a-z]+)*:securityhub:[a-z]{2}(?:-[a-z]+)+-\d{1,2}::product/aws/guardduty"
+)
+"""GuardDuty's own product in Security Hub. Custom integrations (``product/<account>/default``)
+may set any ``ProductName``, so only this ARN proves a finding came from GuardDuty."""
+
+MAX_SEVERITY: Final = 10.0
+"""Top of GuardDuty's severity scale (1.0-10.0); ASFF ``Severity.Normalized`` is the same times 10."""
+EARLIEST_TIME: Final = 0.0
+"""1970-01-01T00:00:00Z: a finding time before it is a forgery or garbage, not a sighting."""
+LATEST_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+"""Far beyond any real finding, yet far enough below year 9999 that a time plus any retention or
+TTL still renders as a date."""
 
 _SEVERITY_BY_LABEL: Final = {"INFORMATIONAL": 0.0, "LOW": 1.0, "MEDIUM": 4.0, "HIGH": 7.0, "CRITICAL": 9.0}
 """Bottom of GuardDuty's band for each label: a label alone only proves that much."""
@@ -81,8 +99,12 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         return _unsupported(f"finding is {type(finding).__name__}, not an object")
     fields = _mapping(finding.get("ProductFields"))
     finding_id = _text(finding.get("Id"))
-    if not _is_guardduty(finding, fields):
+    if not _claims_guardduty(finding, fields):
         return _unsupported("not a GuardDuty finding", finding_id)
+    product_arn = finding.get("ProductArn")
+    if not isinstance(product_arn, str) or not GUARDDUTY_PRODUCT_ARN.fullmatch(product_arn):
+        detail = f"ProductArn '{describe_host(product_arn)}' is not GuardDuty's"
+        return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_id, detail)])
     ref = FindingRef(
         id=finding_id,
         type=_asff_type(finding.get("Types")),
@@ -106,7 +128,8 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
     )
 
 
-def _is_guardduty(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+def _claims_guardduty(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
+    """Says it is GuardDuty's: whether it is, only its ProductArn can tell."""
     return (
         fields.get("aws/securityhub/ProductName") == "GuardDuty"
         or finding.get("ProductName") == "GuardDuty"
@@ -146,11 +169,11 @@ def _asff_type(types: object) -> str:
 
 
 def _asff_severity(severity: Mapping[str, Any]) -> float:
-    product = _number(severity.get("Product"))
+    product = _severity(severity.get("Product"))
     if product is not None:
         return product
     normalized = _number(severity.get("Normalized"))
-    if normalized is not None:
+    if normalized is not None and 0 <= normalized <= MAX_SEVERITY * 10:
         return normalized / 10
     return _SEVERITY_BY_LABEL.get(_text(severity.get("Label")).upper(), 0.0)
 
@@ -176,7 +199,7 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
     ref = FindingRef(
         id=_text(detail.get("id")),
         type=_text(detail.get("type")),
-        severity=_number(detail.get("severity")) or 0.0,
+        severity=_severity(detail.get("severity")) or 0.0,
         account=_text(detail.get("accountId")) or _text(event.get("account")),
         region=_text(detail.get("region")) or _text(event.get("region")),
         last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
@@ -240,37 +263,47 @@ def _number(value: object) -> float | None:
     """A finite number, from a JSON number or a numeric string; ``None`` for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str) and len(value) <= 32:
-        try:
+    try:
+        if isinstance(value, int | float):
+            # A JSON integer has no size limit: float() of one past 1.8e308 raises OverflowError.
             number = float(value)
-        except ValueError:
+        elif isinstance(value, str) and len(value) <= 32:
+            number = float(value)
+        else:
             return None
-    else:
+    except (OverflowError, ValueError):
         return None
     return number if math.isfinite(number) else None
 
 
-def _epoch(value: object) -> float | None:
+def _severity(value: object) -> float | None:
+    """A severity on GuardDuty's own scale; ``None`` (unknown) for anything off it."""
+    number = _number(value)
+    return number if number is not None and 0 <= number <= MAX_SEVERITY else None
+
+
+def event_time(value: object) -> float | None:
+    """Epoch seconds of an ISO-8601 time in ``[EARLIEST_TIME, LATEST_TIME)``; ``None`` otherwise.
+
+    A time without an offset is UTC. The CLI reads event times with this too, so it cannot start
+    a replay at a time the functions would have refused.
+    """
     if not isinstance(value, str) or len(value) > 64:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.timestamp()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp()
     except (OverflowError, ValueError):
         return None
+    return seconds if EARLIEST_TIME <= seconds < LATEST_TIME else None
 
 
 def _first_time(*values: object) -> float:
-    """The first parseable ISO-8601 time; "now" if none is, so a host is never recorded as long expired."""
+    """The first valid ISO-8601 time; "now" if none is, so a host is never recorded as long expired."""
     for value in values:
-        seconds = _epoch(value)
+        seconds = event_time(value)
         if seconds is not None:
             return seconds
     return clock.now()

@@ -17,6 +17,8 @@ class SkipReason(StrEnum):
     ACTION_NOT_ENABLED = "action-not-enabled"
     NO_REMOTE_IP = "no-remote-ip"
     UNSUPPORTED_EVENT = "unsupported-event"
+    UNTRUSTED_PRODUCT = "untrusted-product"
+    """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""
 
 
 class FindingState(StrEnum):

@@ -8,6 +8,7 @@ what the operator filtered (type, severity), and only then the host itself (malf
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
 from handlers.addresses import (
     InvalidAddress,
@@ -19,6 +20,11 @@ from handlers.addresses import (
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, Settings
+
+MAX_TTL_SECONDS: Final = 365 * 86400
+"""The longest a block may last by hand (``block --ttl``), and the longest the CLI moves a sandbox
+clock (``replay --prune-after``): a year. Longer is a typo, and at some point a date past year
+9999 that nothing can print or compare."""
 
 
 def _type_key(text: str) -> str:

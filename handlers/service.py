@@ -20,7 +20,7 @@ from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, HostRecord, Ledger, Sighting
 from handlers.model import FindingRef, Target
-from handlers.policy import TargetPolicy
+from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, rules_capacity, split_owned
 from handlers.settings import Settings
 from handlers.writer import RuleGroupWriter, SyncResult
@@ -172,8 +172,8 @@ class BlocklistService:
         if not reason.strip():
             raise InvalidInput("a manual block needs a reason")
         ttl = self.settings.retention_seconds if ttl_seconds is None else ttl_seconds
-        if ttl <= 0:
-            raise InvalidInput(f"ttl must be positive, got {ttl_seconds}")
+        if not 0 < ttl <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
+            raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {ttl_seconds}")
         now = clock.now()
         sighting = Sighting(
             host=canonical,

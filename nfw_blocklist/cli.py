@@ -11,22 +11,27 @@ a sequence of commands meaningful without AWS, ``--state FILE`` saves the ledger
 group's rules and the sandbox clock after the command and restores them before the next one,
 so ``replay --state s.json finding.json`` followed by ``list --state s.json`` shows the host.
 
-Errors: bad input (arguments, files, configuration, a refused host) prints one line on stderr
-and exits 2, before anything is deployed or changed; a failed execution exits 1.
+Errors: bad input (arguments, files, configuration, a refused host, stack outputs whose
+resources cannot be read) prints one line on stderr and exits 2, before anything is deployed,
+changed or printed; a failed execution exits 1. Every text the CLI prints from data (finding and
+event ids, reasons, file names) goes through ``printable``: an event cannot drive the terminal.
 """
 
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
+
+from handlers.extraction import EARLIEST_TIME, LATEST_TIME, event_time
+from handlers.policy import MAX_TTL_SECONDS
 
 LOG = logging.getLogger("nfw_blocklist.cli")
 
@@ -35,26 +40,73 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 REFERENCE_FINDING = SAMPLES / "securityhub-guardduty-c2-finding.json"
 STATE_VERSION = 1
 
-_DURATION = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
+_DURATION = re.compile(r"^([1-9][0-9]{0,11})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CONFIG_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*:)?[A-Za-z][A-Za-z0-9_]*$")
+_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:.+"
+)
+_SHOWN_CHARS = 200
+"""Bad values are cut to this many characters in error messages."""
 
 
 class UsageError(Exception):
     """Bad input from the user: one line on stderr, exit 2, nothing processed or changed."""
 
 
+def printable(text: object) -> str:
+    """``text`` with every non-printable character escaped (``\\x1b``, ``\\n``, ``\\u202e``).
+
+    The one gate between data and the terminal: finding and event ids, reasons and file names come
+    from events and state files, and a raw escape sequence in them could rewrite the screen.
+    """
+    shown = str(text)
+    if shown.isprintable():
+        return shown
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in shown)
+
+
 # --- parsing ------------------------------------------------------------------------------------
 
 
 def parse_duration(text: str) -> int:
-    """``45s``, ``90m``, ``13h``, ``2d`` -> seconds. One number, one unit; anything else is refused."""
+    """``45s``, ``90m``, ``13h``, ``2d`` -> seconds, at most a year (``MAX_TTL_SECONDS``)."""
     match = _DURATION.match(text.strip())
     if not match:
         raise UsageError(
-            f"invalid duration {text!r}: use a whole number and one unit, e.g. 45s, 90m, 13h, 2d"
+            f"invalid duration {_shown(text)!r}: use a whole number and one unit, e.g. 45s, 90m, 13h, 2d"
         )
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_TTL_SECONDS:
+        raise UsageError(f"invalid duration {text!r}: at most {MAX_TTL_SECONDS // 86400}d")
+    return seconds
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
+
+
+def load_json(path: str) -> Any:
+    """The JSON document in ``path``; ``UsageError`` naming the file for anything else.
+
+    Beside malformed JSON, Python's parser raises ``RecursionError`` for deep nesting and
+    ``ValueError`` for an integer past 4,300 digits: both are bad input, not crashes.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError as e:
+        # An integer past 4,300 digits: "Exceeds the limit (4300 digits) for integer string conversion...".
+        raise UsageError(f"{path}: invalid JSON: {str(e).split(';')[0]}") from None
 
 
 def parse_config_pairs(pairs: Sequence[str]) -> dict[str, str]:
@@ -78,16 +130,7 @@ def load_event_files(paths: Sequence[str]) -> list[EventFile]:
     """Read and check every file before anything runs: a bad file anywhere means nothing is processed."""
     loaded = []
     for path in paths:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        document = load_json(path)
         events = document if isinstance(document, list) else [document]
         if not events or not all(isinstance(event, dict) for event in events):
             raise UsageError(f"{path}: expected an EventBridge event object or a non-empty array of them")
@@ -179,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _usage(message: str) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -232,7 +275,7 @@ def _replay(args: argparse.Namespace) -> int:
     errors: dict[str, str] = {}
     with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
         if state:
-            _restore_state(sandbox, state)
+            _restore_state(sandbox, state, args.state)
         for event_file in files:
             for event in event_file.events:
                 delivery = sandbox.deliver(event)
@@ -283,21 +326,12 @@ def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -
     """Start just after the newest event, as if the events had just arrived (or at the saved clock)."""
     from nfw_blocklist.sandbox import DEFAULT_START
 
-    times = [_event_time(event) for event_file in files for event in event_file.events]
+    # An event time the functions would not believe (before 1970, after 2099) counts as absent here too.
+    times = [event_time(event.get("time")) for event_file in files for event in event_file.events]
     candidates = [DEFAULT_START, *(t + 300 for t in times if t is not None)]
     if state:
         candidates.append(float(state["clock"]))
     return max(candidates)
-
-
-def _event_time(event: Mapping[str, Any]) -> float | None:
-    raw = event.get("time")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _execution_summary(result: Any) -> dict[str, Any]:
@@ -318,22 +352,27 @@ def _execution_summary(result: Any) -> dict[str, Any]:
 def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
     for entry in report["events"]:
         outcome = "matched" if entry["matched"] else "no rule matched"
-        print(f"{entry['file']}  event {entry['id'] or '-'}: {outcome}")
+        _say(f"{entry['file']}  event {entry['id'] or '-'}: {outcome}")
         for run in entry["executions"]:
-            print(
+            _say(
                 f"  {run['name']}: {run['status']}"
                 + (f" ({errors[run['name']]})" if run["name"] in errors else "")
             )
             for key in ("blocked", "refreshed", "evicted"):
                 if run[key]:
-                    print(f"    {key}: {', '.join(run[key])}")
+                    _say(f"    {key}: {', '.join(run[key])}")
             for skip in run["skipped"]:
-                print(f"    skipped {skip['host']}: {skip['reason']}")
+                _say(f"    skipped {skip['host']}: {skip['reason']}")
     if report["pruned"]:
-        print(f"pruned: {', '.join(report['pruned'])}")
+        _say(f"pruned: {', '.join(report['pruned'])}")
     drops = ", ".join(report["rule_group"]["cidrs"]) or "-"
-    print(f"ledger: {len(report['ledger'])} host(s); rule group drops: {drops}")
-    print(f"notifications: {len(report['notifications'])}")
+    _say(f"ledger: {len(report['ledger'])} host(s); rule group drops: {drops}")
+    _say(f"notifications: {len(report['notifications'])}")
+
+
+def _say(text: str) -> None:
+    """Print one line of the product's text output, data in it escaped (``printable``)."""
+    print(printable(text))
 
 
 # --- views shared by replay, demo and the operator commands ---------------------------------------
@@ -440,10 +479,10 @@ class _Printer:
     """The demo's readable output (this is the product's user-facing text, hence print)."""
 
     def heading(self, text: str) -> None:
-        print(f"\n== {text}")
+        print(f"\n== {printable(text)}")
 
     def line(self, text: str) -> None:
-        print(f"   {text}")
+        print(f"   {printable(text)}")
 
 
 def _print_rules(out: _Printer, rules: Sequence[Mapping[str, Any]]) -> None:
@@ -480,7 +519,7 @@ def _operate(args: argparse.Namespace) -> int:
 
     with Sandbox(rendered, start=float(state["clock"]) if state else None) as sandbox:
         if state:
-            _restore_state(sandbox, state)
+            _restore_state(sandbox, state, args.state)
         status = _run_operation(args, _sandbox_service(sandbox), ttl)
         if args.state and status == 0:
             _write_state(args.state, sandbox)
@@ -510,7 +549,7 @@ def _run_operation(args: argparse.Namespace, service: Any, ttl: int | None) -> i
     except InvalidInput as e:
         raise UsageError(str(e)) from None
     except BlocklistError as e:
-        print(f"{PROG}: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"{PROG}: {type(e).__name__}: {printable(e)}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result, indent=2))
@@ -522,30 +561,30 @@ def _run_operation(args: argparse.Namespace, service: Any, ttl: int | None) -> i
 def _print_operation(command: str, result: Any) -> None:
     if command == "list":
         if not result:
-            print("no hosts blocked")
+            _say("no hosts blocked")
         for view in result:
-            print(
+            _say(
                 f"{view['host']:<22} first {view['first_seen']}  last {view['last_seen']}  "
                 f"expires {view['expires']}  {view['source']:<7} {view['last_finding'] or view['reason']}"
             )
     elif command == "block":
-        print(f"blocked {result['host']} until {result['expires']}" + _evicted(result))
+        _say(f"blocked {result['host']} until {result['expires']}" + _evicted(result))
     elif command == "unblock":
-        print(f"unblocked {result['host']}" if result["was_blocked"] else f"{result['host']} was not blocked")
+        _say(f"unblocked {result['host']}" if result["was_blocked"] else f"{result['host']} was not blocked")
     elif command == "prune" and "would_prune" in result:
         hosts = [view["host"] for view in result["would_prune"]]
-        print(f"would prune: {', '.join(hosts)}" if hosts else "nothing has expired")
+        _say(f"would prune: {', '.join(hosts)}" if hosts else "nothing has expired")
     elif command == "prune":
-        print(f"pruned: {', '.join(result['pruned']) or 'nothing'}" + _evicted(result))
+        _say(f"pruned: {', '.join(result['pruned']) or 'nothing'}" + _evicted(result))
         drift = result["drift"]
         if drift["added"] or drift["removed"] or drift["repaired"]:
-            print(f"repaired drift: added {drift['added']}, removed {drift['removed']}")
+            _say(f"repaired drift: added {drift['added']}, removed {drift['removed']}")
     else:
         capacity, drift = result["capacity"], result["drift"]
         counts = f"{result['hosts']} host(s) {result['by_source']}"
-        print(f"capacity {capacity['used']}/{capacity['total']}, {counts}")
+        _say(f"capacity {capacity['used']}/{capacity['total']}, {counts}")
         problems = [f"{key}: {value}" for key, value in drift.items() if value]
-        print("drift: " + ("; ".join(problems) if problems else "none"))
+        _say("drift: " + ("; ".join(problems) if problems else "none"))
 
 
 def _evicted(result: Mapping[str, Any]) -> str:
@@ -567,6 +606,7 @@ def _live_service(outputs_path: str | None) -> Iterator[Any]:
     ``NFW_*`` environment variables the functions read must be set.
     """
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from handlers.errors import ConfigurationError
     from handlers.service import BlocklistService
@@ -574,37 +614,64 @@ def _live_service(outputs_path: str | None) -> Iterator[Any]:
 
     if outputs_path:
         outputs = _read_outputs(outputs_path)
-        region = outputs["ruleGroupArn"].split(":")[3]
-        env = _deployed_environment(boto3.client("stepfunctions", region_name=region), boto3, region, outputs)
+        region = _arn_region(outputs["ruleGroupArn"])
+        try:
+            env = _deployed_environment(
+                boto3.client("stepfunctions", region_name=region), boto3, region, outputs
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise UsageError(
+                f"cannot read the deployed settings through {outputs['stateMachineArn']}: {_aws_error(e)}"
+            ) from None
         env.update({ENV_TABLE_NAME: outputs["tableName"], ENV_RULE_GROUP_ARN: outputs["ruleGroupArn"]})
     else:
         env = dict(os.environ)
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
-        if not region and env.get(ENV_RULE_GROUP_ARN, "").count(":") >= 3:
-            region = env[ENV_RULE_GROUP_ARN].split(":")[3]
+        match = _ARN.fullmatch(env.get(ENV_RULE_GROUP_ARN, ""))
+        if not region and match:
+            region = match["region"]
     try:
         settings = Settings.from_env(env)
     except ConfigurationError as e:
         raise UsageError(f"{e} (pass --stack-outputs FILE or set the NFW_* variables)") from None
+    if not region:
+        raise UsageError("no AWS region: set AWS_REGION or pass --stack-outputs FILE")
     yield BlocklistService.create(
         settings,
-        dynamodb=boto3.client("dynamodb", region_name=region or None),
-        network_firewall=boto3.client("network-firewall", region_name=region or None),
+        dynamodb=boto3.client("dynamodb", region_name=region),
+        network_firewall=boto3.client("network-firewall", region_name=region),
     )
 
 
+def _arn_region(arn: str) -> str:
+    match = _ARN.fullmatch(arn)
+    if match is None:
+        raise UsageError(f"not an ARN with a region and an account: {_shown(arn)!r}")
+    return match["region"]
+
+
+def _aws_error(error: Exception) -> str:
+    """One line for an AWS error: its code and message, without botocore's traceback."""
+    response = getattr(error, "response", None)
+    if isinstance(response, Mapping):
+        details = response.get("Error") or {}
+        return f"{details.get('Code', type(error).__name__)}: {details.get('Message', '')}".rstrip(": ")
+    return f"{type(error).__name__}: " + " ".join(str(error).split())
+
+
 def _read_outputs(path: str) -> dict[str, str]:
-    try:
-        outputs = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not a `pulumi stack output --json` file: {e}") from None
+    outputs = load_json(path)
     missing = [
         key for key in OUTPUT_KEYS if not isinstance(outputs, dict) or not isinstance(outputs.get(key), str)
     ]
     if missing:
         raise UsageError(f"{path}: missing stack output(s) {', '.join(missing)}")
+    for key, service in (("ruleGroupArn", "network-firewall"), ("stateMachineArn", "states")):
+        match = _ARN.fullmatch(outputs[key])
+        if match is None or match["service"] != service:
+            raise UsageError(f"{path}: {key} is not a {service} ARN: {_shown(outputs[key])!r}")
+    if not outputs["tableName"]:
+        raise UsageError(f"{path}: tableName is empty")
     return {key: str(value) for key, value in outputs.items() if isinstance(value, str)}
 
 
@@ -629,30 +696,79 @@ def _deployed_environment(sfn: Any, boto3: Any, region: str, outputs: Mapping[st
 
 
 def _read_state(path: str | None) -> dict[str, Any] | None:
-    """A missing file is a fresh start; a file that is not ours is refused before anything runs."""
-    if not path or not Path(path).exists():
+    """A missing file is a fresh start; a file that is not ours is refused before anything runs.
+
+    So is a file that could not be saved afterwards: the command would have done its work (and
+    printed it) first.
+    """
+    if not path:
         return None
-    try:
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not a sandbox state file: {e}") from None
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "clock" not in state:
+    folder = Path(path).absolute().parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{path}: not writable")
+    if not Path(path).exists():
+        return None
+    state = load_json(path)
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise UsageError(f"{path}: not a sandbox state file (version {STATE_VERSION})")
+    clock = state.get("clock")
+    if isinstance(clock, bool) or not isinstance(clock, int | float) or not math.isfinite(clock):
+        raise UsageError(f"{path}: clock is not a number of epoch seconds")
+    if not EARLIEST_TIME <= clock < LATEST_TIME:
+        raise UsageError(f"{path}: clock {clock} is not between 1970 and 2100")
+    ledger = state.get("ledger")
+    if not isinstance(ledger, list) or not all(_is_dynamodb_item(item) for item in ledger):
+        raise UsageError(f"{path}: ledger is not a list of DynamoDB items")
+    if not isinstance(state.get("rules_source"), dict):
+        raise UsageError(f"{path}: rules_source is not a RulesSource object")
     return state
 
 
-def _restore_state(sandbox: Any, state: Mapping[str, Any]) -> None:
-    """Put back the ledger items verbatim and the rule group's rules (through the API, with its token)."""
+def _is_dynamodb_item(item: object) -> bool:
+    return isinstance(item, dict) and all(
+        isinstance(name, str) and isinstance(value, dict) and len(value) == 1 for name, value in item.items()
+    )
+
+
+def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
+    """Put back the ledger items verbatim and the rule group's rules (through the API, with its token).
+
+    What the services refuse, or what the use cases cannot read back, is a bad state file (exit 2):
+    the sandbox is thrown away and the file left as it was.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from handlers.errors import BlocklistError
+    from handlers.service import record_view
+
     dynamodb = sandbox.client("dynamodb")
-    for item in state.get("ledger", []):
-        dynamodb.put_item(TableName=sandbox.table_name, Item=item)
+    for index, item in enumerate(state["ledger"]):
+        try:
+            dynamodb.put_item(TableName=sandbox.table_name, Item=item)
+        except (ClientError, BotoCoreError) as e:
+            raise UsageError(f"{path}: ledger item {index} refused: {_aws_error(e)}") from None
     firewall = sandbox.client("network-firewall")
     current = firewall.describe_rule_group(RuleGroupArn=sandbox.rule_group_arn)
     rule_group = dict(current["RuleGroup"])
     rule_group["RulesSource"] = state["rules_source"]
-    firewall.update_rule_group(
-        RuleGroupArn=sandbox.rule_group_arn, UpdateToken=current["UpdateToken"], RuleGroup=rule_group
-    )
+    try:
+        firewall.update_rule_group(
+            RuleGroupArn=sandbox.rule_group_arn, UpdateToken=current["UpdateToken"], RuleGroup=rule_group
+        )
+    except (ClientError, BotoCoreError) as e:
+        raise UsageError(f"{path}: rules_source refused by the rule group: {_aws_error(e)}") from None
+    service = _sandbox_service(sandbox)
+    try:
+        for record in service.list_hosts():
+            record_view(record)
+    except (BlocklistError, ArithmeticError, LookupError, TypeError, ValueError) as e:
+        raise UsageError(f"{path}: ledger holds an item that cannot be read back: {e}") from None
+    try:
+        _group_view(service)
+    except (BlocklistError, ArithmeticError, LookupError, TypeError, ValueError) as e:
+        raise UsageError(f"{path}: rules_source cannot be read back: {e}") from None
 
 
 def _write_state(path: str, sandbox: Any) -> None:

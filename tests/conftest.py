@@ -6,6 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# `make soak`: the property-based tests with a budget for finding what `make test` has not (yet).
+settings.register_profile("soak", max_examples=30_000, deadline=None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = REPO_ROOT / "nfw_blocklist" / "samples"

@@ -11,6 +11,7 @@ from handlers.addresses import (
     normalize_host,
 )
 from handlers.errors import ConfigurationError, InvalidInput
+from handlers.policy import TargetPolicy
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,15 @@ def test_describing_a_huge_container_stays_short() -> None:
     assert len(describe_host(list(range(100_000)))) <= 60
 
 
+@pytest.mark.parametrize("value", [10**5000, [10**5000], {"a": 10**5000}], ids=["int", "list", "dict"])
+def test_describing_an_integer_too_long_to_print_stays_short(value: object) -> None:
+    # Past sys.get_int_max_str_digits() (4,300), repr() of an int raises ValueError.
+    described = describe_host(value)
+
+    assert "too large" in described
+    assert len(described) <= 60
+
+
 BUILT_IN = ProtectedNetworks()
 
 
@@ -140,6 +150,35 @@ def test_built_in_never_block_list_names_the_network_protecting_a_host(host: str
 
 
 @pytest.mark.parametrize(
+    ("host", "network"),
+    [
+        # The three a hostile review got blocked.
+        ("::ffff:0:a00:1", "10.0.0.0/8 (embedded via SIIT ::ffff:0:0:0/96)"),
+        ("64:ff9b:1::a00:1", "64:ff9b:1::/48"),
+        ("fec0::1", "fec0::/10"),
+        # Their siblings: other IPv6 spellings of an internal IPv4 host...
+        ("::ffff:0:169.254.169.254", "169.254.169.254/32 (embedded via SIIT ::ffff:0:0:0/96)"),
+        ("64:ff9b:1:a00:1::", "64:ff9b:1::/48"),  # a /64 NAT64 prefix puts the IPv4 host elsewhere
+        ("2001:0:a00:1::1", "10.0.0.0/8 (embedded via Teredo server 2001::/32)"),
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "10.0.0.0/8 (embedded via Teredo client 2001::/32)"),
+        ("2001:db8::5efe:a00:1", "10.0.0.0/8 (embedded via ISATAP ::5efe:a.b.c.d)"),
+        ("2600:1f18::200:5efe:c0a8:101", "192.168.0.0/16 (embedded via ISATAP ::5efe:a.b.c.d)"),
+        ("2002:a9fe:a9fe::1", "169.254.169.254/32 (embedded via 6to4 2002::/16)"),
+        # ...and special-purpose ranges that are never a remote attacker.
+        ("192.0.0.170", "192.0.0.0/24"),
+        ("192.88.99.1", "192.88.99.0/24"),
+        ("100::1", "100::/64"),
+        ("5f00::1", "5f00::/16"),
+        ("fedc::1", "fec0::/10"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_never_block_list_closes_the_gaps_a_hostile_review_found(host: str, network: str) -> None:
+    assert BUILT_IN.protects(host) == network
+    assert not TargetPolicy().may_rule(normalize_host(host))
+
+
+@pytest.mark.parametrize(
     "host",
     [
         "198.51.100.0",  # the reference finding's host: documentation ranges must stay blockable
@@ -153,6 +192,13 @@ def test_built_in_never_block_list_names_the_network_protecting_a_host(host: str
         "64:ff9b::198.51.100.7",
         "2002:cb00:712d::1",
         "::ffff:198.51.100.7",
+        "::ffff:0:198.51.100.7",
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo: public server, public client
+        "2001:db8::5efe:c633:6407",  # ISATAP around 198.51.100.7
+        "2001:db8::5efe",  # not ISATAP: the identifier is the low bits, not the embedded host
+        "64:ff9b:2::1",
+        "fe00::1",
+        "2001:2::1",  # benchmarking, like 198.18.0.0/15
     ],
 )
 def test_public_and_documentation_hosts_are_not_protected(host: str) -> None:

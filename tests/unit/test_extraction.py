@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from handlers import clock
-from handlers.extraction import extract
+from handlers.extraction import EARLIEST_TIME, LATEST_TIME, event_time, extract
 from handlers.model import FindingState, SkipReason
 
 REFERENCE_FINDING_ID = (
@@ -18,6 +18,10 @@ REFERENCE_FINDING_ID = (
 NETWORK_V4 = "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"
 NETWORK_V6 = "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV6"
 FROZEN_NOW = 1_800_000_000.0
+GUARDDUTY = {"source": "aws.guardduty", "detail-type": "GuardDuty Finding"}
+NATIVE_HOST = {
+    "service": {"action": {"networkConnectionAction": {"remoteIpDetails": {"ipAddressV4": "203.0.113.1"}}}}
+}
 
 
 def epoch(text: str) -> float:
@@ -191,6 +195,83 @@ def test_severity_prefers_product_then_normalized_then_label(
     assert extract(reference_event).candidates[0].finding.severity == expected
 
 
+@pytest.mark.parametrize(
+    ("severity", "expected"),
+    [
+        ({"Product": 10**400, "Normalized": 60}, 6.0),
+        ({"Product": 1e127, "Label": "LOW"}, 1.0),
+        ({"Product": "1e300"}, 0.0),
+        ({"Product": 10.5}, 0.0),
+        ({"Product": -1, "Normalized": 30}, 3.0),
+        ({"Normalized": 10**400, "Label": "HIGH"}, 7.0),
+        ({"Normalized": 1e127}, 0.0),
+        ({"Normalized": -5, "Label": "MEDIUM"}, 4.0),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_a_severity_off_guardduty_scale_counts_as_unknown(
+    severity: dict[str, Any],
+    expected: float,
+    reference_finding: dict[str, Any],
+    reference_event: dict[str, Any],
+) -> None:
+    # Unknown, as if absent: the next source decides, and with none the severity is 0, which a
+    # minSeverity filter skips. A forged scale can neither raise nor outrank a real severity.
+    reference_finding["Severity"] = severity
+
+    assert extract(reference_event).candidates[0].finding.severity == expected
+
+
+@pytest.mark.parametrize("severity", [10**400, -(10**400), 1e127, 11, -0.5, "1e308"], ids=str)
+def test_a_native_severity_off_guardduty_scale_counts_as_zero(
+    load_sample: Callable[[str], Any], severity: object
+) -> None:
+    event = load_sample("guardduty-native-ipv4.json")
+    event["detail"]["severity"] = severity
+
+    assert extract(event).candidates[0].finding.severity == 0.0
+
+
+def test_the_top_of_guardduty_scale_is_a_severity() -> None:
+    event = {**GUARDDUTY, "detail": {"severity": 10, **NATIVE_HOST}}
+
+    assert extract(event).candidates[0].finding.severity == 10.0
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "9999-12-31T23:59:59-05:00",  # past datetime's range once the offset is applied
+        "9999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "1969-12-31T23:59:59Z",
+    ],
+)
+def test_a_time_out_of_range_counts_as_unknown(load_sample: Callable[[str], Any], time: str) -> None:
+    event = load_sample("guardduty-native-ipv4.json")
+    event["detail"]["service"]["eventLastSeen"] = time
+    event["detail"]["updatedAt"] = time
+    event["time"] = time
+
+    assert extract(event).candidates[0].finding.last_seen == FROZEN_NOW
+
+
+def test_an_out_of_range_time_falls_through_to_the_next_source(
+    reference_finding: dict[str, Any], reference_event: dict[str, Any]
+) -> None:
+    reference_finding["ProductFields"]["aws/guardduty/service/eventLastSeen"] = "9999-12-31T23:59:59-05:00"
+    reference_finding["LastObservedAt"] = "2021-01-05T02:00:00Z"
+
+    assert extract(reference_event).candidates[0].finding.last_seen == epoch("2021-01-05T02:00:00")
+
+
+def test_the_last_seen_bounds_are_the_epoch_and_year_2100() -> None:
+    assert event_time("1970-01-01T00:00:00Z") == EARLIEST_TIME == 0.0
+    assert event_time("2099-12-31T23:59:59Z") == LATEST_TIME - 1
+    assert event_time("2100-01-01T00:00:00Z") is None
+
+
 def test_last_seen_falls_back_to_last_observed_at(
     reference_finding: dict[str, Any], reference_event: dict[str, Any]
 ) -> None:
@@ -284,6 +365,60 @@ def test_a_finding_from_another_product_is_skipped_as_unsupported(
     assert [(s.reason, s.finding_id) for s in extraction.skipped] == [
         (SkipReason.UNSUPPORTED_EVENT, REFERENCE_FINDING_ID)
     ]
+
+
+@pytest.mark.parametrize(
+    "product_arn",
+    [
+        "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+        "arn:aws:securityhub:us-east-1:123456789012:product/aws/guardduty",
+        "arn:aws:securityhub:us-east-1::product/aws/guardduty/extra",
+        "x/aws/guardduty",
+        "arn:aws:securityhub:us-east-1::product/aws/guardduty\n",
+        None,
+        ["arn:aws:securityhub:us-east-1::product/aws/guardduty"],
+    ],
+    ids=repr,
+)
+def test_a_finding_named_guardduty_without_guardduty_product_arn_is_skipped_as_untrusted(
+    reference_finding: dict[str, Any], reference_event: dict[str, Any], product_arn: object
+) -> None:
+    # A custom integration (securityhub:BatchImportFindings) may set ProductName "GuardDuty".
+    reference_finding["ProductArn"] = product_arn
+    reference_finding["ProductFields"][NETWORK_V4] = "8.8.8.8"
+
+    extraction = extract(reference_event)
+
+    assert extraction.candidates == []
+    [skip] = extraction.skipped
+    assert (skip.reason, skip.finding_id) == (SkipReason.UNTRUSTED_PRODUCT, REFERENCE_FINDING_ID)
+    assert "ProductArn" in skip.detail
+
+
+@pytest.mark.parametrize(
+    "product_arn",
+    [
+        "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+        "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/guardduty",
+        "arn:aws-cn:securityhub:cn-north-1::product/aws/guardduty",
+        "arn:aws:securityhub:ap-southeast-5::product/aws/guardduty",
+    ],
+)
+def test_guardduty_product_arn_of_any_region_and_partition_is_trusted(
+    reference_finding: dict[str, Any], reference_event: dict[str, Any], product_arn: str
+) -> None:
+    reference_finding["ProductArn"] = product_arn
+
+    assert [c.raw_host for c in extract(reference_event).candidates] == ["198.51.100.0"]
+
+
+def test_every_shipped_security_hub_sample_carries_guardduty_product_arn(
+    load_sample: Callable[[str], Any],
+) -> None:
+    for name in ("securityhub-guardduty-c2-finding.json", "securityhub-multi-findings.json"):
+        extraction = extract(load_sample(name))
+        assert extraction.candidates, name
+        assert SkipReason.UNTRUSTED_PRODUCT not in [s.reason for s in extraction.skipped], name
 
 
 def test_a_security_hub_finding_without_remote_ip_is_skipped_naming_the_action_type(
@@ -401,7 +536,7 @@ def test_unrelated_event_is_skipped_as_unsupported(load_sample: Callable[[str], 
 # --- Hostile shapes --------------------------------------------------------------------------------
 
 SECURITY_HUB = {"source": "aws.securityhub", "detail-type": "Security Hub Findings - Imported"}
-GUARDDUTY = {"source": "aws.guardduty", "detail-type": "GuardDuty Finding"}
+GUARDDUTY_ARN = "arn:aws:securityhub:us-east-1::product/aws/guardduty"
 
 
 @pytest.mark.parametrize(
@@ -429,7 +564,7 @@ GUARDDUTY = {"source": "aws.guardduty", "detail-type": "GuardDuty Finding"}
         (
             {
                 **SECURITY_HUB,
-                "detail": {"findings": [{"ProductArn": "x/aws/guardduty", "ProductFields": "GD"}]},
+                "detail": {"findings": [{"ProductArn": GUARDDUTY_ARN, "ProductFields": "GD"}]},
             },
             SkipReason.NO_REMOTE_IP,
         ),
@@ -439,7 +574,7 @@ GUARDDUTY = {"source": "aws.guardduty", "detail-type": "GuardDuty Finding"}
                 "detail": {
                     "findings": [
                         {
-                            "ProductArn": "x/aws/guardduty",
+                            "ProductArn": GUARDDUTY_ARN,
                             "Types": "Backdoor",
                             "Severity": [8],
                             "Workflow": "RESOLVED",

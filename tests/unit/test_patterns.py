@@ -61,6 +61,46 @@ def test_security_hub_pattern_rejects_archived_findings(reference_event):
     assert not matches(security_hub_pattern(), event)
 
 
+@pytest.mark.parametrize(
+    "product_arn",
+    [
+        "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default",
+        "arn:aws:securityhub:us-east-1::product/aws/inspector",
+        "arn:aws:securityhub:us-east-1::product/aws/guardduty/x",
+    ],
+)
+def test_security_hub_pattern_rejects_a_finding_named_guardduty_from_another_product(
+    reference_event, product_arn
+):
+    # A custom integration may import a finding with ProductName "GuardDuty" naming any address.
+    event = copy.deepcopy(reference_event)
+    event["detail"]["findings"][0]["ProductArn"] = product_arn
+
+    assert not matches(security_hub_pattern(), event)
+
+
+@pytest.mark.parametrize(
+    "product_arn",
+    [
+        "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+        "arn:aws-us-gov:securityhub:us-gov-west-1::product/aws/guardduty",
+        "arn:aws-cn:securityhub:cn-north-1::product/aws/guardduty",
+    ],
+)
+def test_security_hub_pattern_matches_guardduty_of_any_region_and_partition(reference_event, product_arn):
+    event = copy.deepcopy(reference_event)
+    event["detail"]["findings"][0]["ProductArn"] = product_arn
+
+    assert matches(security_hub_pattern(), event)
+
+
+@pytest.mark.parametrize(
+    "sample", ["securityhub-guardduty-c2-finding.json", "securityhub-multi-findings.json"]
+)
+def test_security_hub_pattern_matches_every_shipped_security_hub_sample(load_sample, sample):
+    assert matches(security_hub_pattern(), load_sample(sample))
+
+
 def test_security_hub_pattern_asks_for_ipv4_and_ipv6_of_each_enabled_action():
     assert len(remote_ip_product_fields()) == 4
     assert len(remote_ip_product_fields(["kubernetesApiCallAction", "rdsLoginAttemptAction"])) == 8
