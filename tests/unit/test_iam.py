@@ -10,9 +10,7 @@ from handlers import schema
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/nfw-blocklist-ledger"
 RULE_GROUP_ARN = f"arn:aws:network-firewall:{REGION}:{ACCOUNT}:stateless-rulegroup/nfw-blocklist"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:nfw-blocklist-notifications"
 
 
 def function_arn(key: str) -> str:
@@ -25,12 +23,18 @@ def log_streams(group: str) -> str:
 
 @pytest.fixture(scope="module")
 def policies(render_dev) -> dict[str, dict[str, Any]]:
-    """Role name -> its inline policy document, from the dev stack's render."""
+    """Role logical name -> its inline policy document, from the dev stack's render."""
     rendered = render_dev()
+    logical = {role.id: role.name for role in rendered.of_type("aws:iam/role:Role")}
     return {
-        policy.inputs["role"]: json.loads(policy.inputs["policy"])
+        logical[policy.inputs["role"]]: json.loads(policy.inputs["policy"])
         for policy in rendered.of_type("aws:iam/rolePolicy:RolePolicy")
     }
+
+
+@pytest.fixture(scope="module")
+def table_arn(render_dev) -> str:
+    return str(render_dev().by_name("nfw-blocklist-ledger").state["arn"])
 
 
 def actions(document: dict[str, Any]) -> set[str]:
@@ -117,17 +121,17 @@ def test_wildcard_resources_only_for_log_delivery(policies):
                 assert s["Sid"] == "LogDelivery"
 
 
-def test_sync_functions_reach_the_table_and_exactly_its_two_indexes(policies):
+def test_sync_functions_reach_the_table_and_exactly_its_two_indexes(policies, table_arn):
     ledger = statement(policies["nfw-blocklist-block-role"], "Ledger")
     assert ledger["Resource"] == [
-        TABLE_ARN,
-        f"{TABLE_ARN}/index/{schema.EXPIRY_INDEX}",
-        f"{TABLE_ARN}/index/{schema.PENDING_INDEX}",
+        table_arn,
+        f"{table_arn}/index/{schema.EXPIRY_INDEX}",
+        f"{table_arn}/index/{schema.PENDING_INDEX}",
     ]
 
 
-def test_record_function_reaches_only_the_table(policies):
-    assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [TABLE_ARN]
+def test_record_function_reaches_only_the_table(policies, table_arn):
+    assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [table_arn]
 
 
 def test_sync_functions_update_only_this_rule_group(policies):
@@ -144,7 +148,8 @@ def test_each_function_writes_only_its_own_log_group(policies, key):
 def test_workflow_publishes_to_the_topic_with_its_key(render_dev, policies):
     (key,) = render_dev().of_type("aws:kms/key:Key")
     workflow = policies["nfw-blocklist-response-role"]
-    assert statement(workflow, "Notify")["Resource"] == [TOPIC_ARN]
+    topic = render_dev().by_name("nfw-blocklist-notifications")
+    assert statement(workflow, "Notify")["Resource"] == [topic.state["arn"]]
     assert statement(workflow, "EncryptNotifications")["Resource"] == [key.state["arn"]]
 
 

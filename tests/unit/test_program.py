@@ -52,13 +52,16 @@ def test_physical_names_are_unique_so_the_sandbox_can_create_them(dev):
 
 
 def test_stack_exports_what_operators_and_the_cli_need(dev):
+    def state(logical: str, key: str) -> str:
+        return str(dev.by_name(logical).state[key])
+
     assert dev.outputs == {
         "ruleGroupArn": "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/nfw-blocklist",
         "ruleGroupName": "nfw-blocklist",
-        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-response",
-        "pruningStateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:nfw-blocklist-pruning",
-        "tableName": "nfw-blocklist-ledger",
-        "topicArn": "arn:aws:sns:us-east-1:123456789012:nfw-blocklist-notifications",
+        "stateMachineArn": state("nfw-blocklist-response", "arn"),
+        "pruningStateMachineArn": state("nfw-blocklist-pruning", "arn"),
+        "tableName": state("nfw-blocklist-ledger", "name"),
+        "topicArn": state("nfw-blocklist-notifications", "arn"),
     }
 
 
