@@ -16,8 +16,9 @@ STATE_PAYLOAD_BYTES: Final = 262_144
 """Step Functions: a state's input or output, and an execution's input, as UTF-8 (256 KiB)."""
 SNS_MESSAGE_BYTES: Final = 262_144
 """SNS Publish: the message (256 KB = 262,144 bytes)."""
-LAMBDA_SYNC_RESPONSE_BYTES: Final = 6 * 1024 * 1024
-"""Lambda: a synchronous invocation's response payload (6 MB)."""
+LAMBDA_SYNC_RESPONSE_BYTES: Final = 6_291_556
+"""Lambda: a synchronous invocation's response payload ("6 MB"; Function.ResponseSizeTooLarge says
+"maximum allowed payload size (6291556 bytes)")."""
 LAMBDA_ENVIRONMENT_BYTES: Final = 4096
 """Lambda: all environment variables of a function, keys and values (4 KB)."""
 EVENT_ENTRY_BYTES: Final = 262_144

@@ -160,6 +160,8 @@ class Sandbox:
         self.scheduler = Scheduler(self.clock.now)
         self.inventory = Inventory()
         self.names = NameRegistry()
+        self.machines: dict[str, StateMachineInfo] = {}
+        """Every deployed render's state machines, by ARN (events and schedules may start any of them)."""
         self.limits = PayloadLimits()
         self.executions: list[ExecutionResult] = []
         self.iam_gaps: list[str] = []
@@ -230,7 +232,9 @@ class Sandbox:
             strict_iam=self.strict_iam,
             names=self.names,
         )
-        return deployer.deploy(rendered), deployer.iam_gaps
+        inventory = deployer.deploy(rendered)
+        self.machines.update(inventory.state_machines)
+        return inventory, deployer.iam_gaps
 
     def deploy(self, rendered: RenderedLike) -> "Sandbox":
         """Deploy another render into this running sandbox (same account; its own ``aws:region``).
@@ -393,14 +397,14 @@ class Sandbox:
         self, state_machine_arn: str, payload: Any, *, prefix: str = "run"
     ) -> ExecutionResult:
         """Start an execution and wait for it to finish (Standard workflows are asynchronous)."""
-        if state_machine_arn not in self.inventory.state_machines:
+        if state_machine_arn not in self.machines:
             raise WiringError(f"{state_machine_arn!r} is not a state machine of this sandbox")
         sfn = self.client("stepfunctions")
         name = _execution_name(prefix)
         started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
         description = self._wait(started["executionArn"])
         history = self._history(started["executionArn"])
-        info = self.inventory.state_machines[state_machine_arn]
+        info = self.machines[state_machine_arn]
         result = ExecutionResult(
             name=name,
             arn=started["executionArn"],

@@ -8,6 +8,8 @@ moto already refuses some of what AWS refuses (a state output over 256 KiB, an S
   refuses exactly 262,144 bytes); a Lambda task's payload after ``Parameters`` and an execution's
   input are limited too (moto checks neither).
 - SNS Publish: 262,144 *bytes* of UTF-8 (moto counts characters).
+- Lambda: moto's response check (``sys.getsizeof`` over 6,000,000) is replaced by the invoker's,
+  at the size Lambda reports in its own error.
 
 Lambda's response and environment limits and EventBridge's event limit are enforced where the
 sandbox itself plays those services (``invoker``, ``deploy``, ``core``), with the sizes from
@@ -16,6 +18,7 @@ sandbox itself plays those services (``invoker``, ``deploy``, ``core``), with th
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -88,10 +91,10 @@ class PayloadLimits:
         self._patchers: list[Any] = []
 
     def start(self) -> None:
+        from moto.awslambda import responses as lambda_responses
         from moto.sns.exceptions import InvalidParameterValue
         from moto.sns.models import SNSBackend
         from moto.stepfunctions.exceptions import InvalidExecutionInput
-        from moto.stepfunctions.models import StateMachine
         from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
         from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
             StatesErrorName,
@@ -104,6 +107,7 @@ class PayloadLimits:
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
             state_task_service,
         )
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         data_limit = StatesErrorName(typ=StatesErrorNameType.StatesStatesDataLimitExceeded)
         states_all = StatesErrorName(typ=StatesErrorNameType.StatesALL)
@@ -125,15 +129,16 @@ class PayloadLimits:
             task._verify_size_quota(env=env, value=parameters["Payload"])
             return parameters
 
-        original_validate = StateMachine._validate_execution_input
+        original_start = StepFunctionsParserBackend.start_execution
 
-        def execution_input(machine: Any, text: str) -> None:
+        def start_execution(backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+            text = kwargs.get("execution_input", args[1] if len(args) > 1 else None) or ""
             if utf8_size(text) > STATE_PAYLOAD_BYTES:
                 raise InvalidExecutionInput(
                     f"Invalid State Machine Execution Input: {utf8_size(text)} bytes of UTF-8 "
                     f"exceed the {STATE_PAYLOAD_BYTES}-byte limit"
                 )
-            original_validate(machine, text)
+            return original_start(backend, state_machine_arn, *args, **kwargs)
 
         original_publish = SNSBackend.publish
 
@@ -149,7 +154,10 @@ class PayloadLimits:
         patches: list[tuple[Any, str, Callable[..., Any]]] = [
             (error_equals_decl.ErrorEqualsDecl, "_eval_body", error_equals),
             (state_task_lambda.StateTaskLambda, "_eval_parameters", lambda_parameters),
-            (StateMachine, "_validate_execution_input", execution_input),
+            (StepFunctionsParserBackend, "start_execution", start_execution),
+            # moto refuses any response whose sys.getsizeof passes 6,000,000 (object overhead
+            # included); the sandbox's invoker applies Lambda's own limit before moto sees it.
+            (lambda_responses, "sys", SimpleNamespace(getsizeof=lambda _payload: 0)),
             (SNSBackend, "publish", publish),
             (common_state, "is_within_size_quota", state_payload_within),
             (state_task_lambda, "is_within_size_quota", state_payload_within),
