@@ -16,7 +16,6 @@ sandbox itself plays those services (``invoker``, ``deploy``, ``core``), with th
 ``nfw_blocklist.aws_limits``.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -151,7 +150,7 @@ class PayloadLimits:
             result: str = original_publish(backend, message, *args, **kwargs)
             return result
 
-        patches: list[tuple[Any, str, Callable[..., Any]]] = [
+        patches: list[tuple[Any, str, Any]] = [
             (error_equals_decl.ErrorEqualsDecl, "_eval_body", error_equals),
             (state_task_lambda.StateTaskLambda, "_eval_parameters", lambda_parameters),
             (StepFunctionsParserBackend, "start_execution", start_execution),
