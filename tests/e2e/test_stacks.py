@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nfw_blocklist.render import render_stack
+from nfw_blocklist.render import RenderError, render_stack
 from nfw_blocklist.sandbox import Sandbox
 from nfw_blocklist.sandbox.limits import NameTaken
 
@@ -65,3 +65,10 @@ def test_instances_sharing_a_fixed_name_collide_naming_the_second_and_the_name()
 
     with pytest.raises(NameTaken, match=r"Instance\$aws:lambda/function:Function::beta-fn: .*'blocklist-fn'"):
         Sandbox(rendered).start()
+
+
+def test_a_component_name_too_long_for_pulumis_auto_names_fails_the_render_naming_the_resource():
+    with pytest.raises(
+        RenderError, match=r"::a{57}-role: auto-name of 'a{57}-role' would exceed the IAM role"
+    ):
+        render_stack("test", {"firstName": "a" * 57}, project_dir=INSTANCES)

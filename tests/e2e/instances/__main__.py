@@ -43,6 +43,7 @@ class Instance(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-fixed = pulumi.Config().get("functionName") or None
-Instance("alpha", fixed)
+config = pulumi.Config()
+fixed = config.get("functionName") or None
+Instance(config.get("firstName") or "alpha", fixed)
 Instance("beta", fixed)
