@@ -5,7 +5,7 @@ moto already refuses some of what AWS refuses (a state output over 256 KiB, an S
 
 - Step Functions: ``States.DataLimitExceeded`` is terminal, ``States.ALL`` neither retries nor
   catches it (moto's ``States.ALL`` matches every error); the limit is 256 KiB inclusive (moto
-  refuses exactly 262,144 bytes); a Lambda task's payload after ``Parameters`` and an execution's
+  refuses exactly 262,144 bytes); a task's effective input after ``Parameters`` and an execution's
   input are limited too (moto checks neither).
 - SNS Publish: 262,144 *bytes* of UTF-8 (moto counts characters).
 - Lambda: moto's response check (``sys.getsizeof`` over 6,000,000) is replaced by the invoker's,
@@ -102,7 +102,10 @@ class PayloadLimits:
             StatesErrorNameType,
         )
         from moto.stepfunctions.parser.asl.component.state import state as common_state
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+            state_task,
+            state_task_lambda,
+        )
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
             state_task_service,
         )
@@ -120,12 +123,19 @@ class PayloadLimits:
                 return
             original_equals(decl, env)
 
-        original_parameters = state_task_lambda.StateTaskLambda._eval_parameters
+        original_lambda_parameters = state_task_lambda.StateTaskLambda._eval_parameters
+        original_task_parameters = state_task.StateTask._eval_parameters
 
+        # A task's effective input (after Parameters) counts against the quota too: the request of
+        # an integration (arn:aws:states:::lambda:invoke...), the payload of a Lambda ARN resource.
         def lambda_parameters(task: Any, env: Any) -> dict[str, Any]:
-            parameters: dict[str, Any] = original_parameters(task, env)
-            # The state's effective input (after Parameters) counts against the quota too.
+            parameters: dict[str, Any] = original_lambda_parameters(task, env)
             task._verify_size_quota(env=env, value=parameters["Payload"])
+            return parameters
+
+        def task_parameters(task: Any, env: Any) -> dict[str, Any]:
+            parameters: dict[str, Any] = original_task_parameters(task, env)
+            task._verify_size_quota(env=env, value=parameters)
             return parameters
 
         original_start = StepFunctionsParserBackend.start_execution
@@ -153,6 +163,7 @@ class PayloadLimits:
         patches: list[tuple[Any, str, Any]] = [
             (error_equals_decl.ErrorEqualsDecl, "_eval_body", error_equals),
             (state_task_lambda.StateTaskLambda, "_eval_parameters", lambda_parameters),
+            (state_task.StateTask, "_eval_parameters", task_parameters),
             (StepFunctionsParserBackend, "start_execution", start_execution),
             # moto refuses any response whose sys.getsizeof passes 6,000,000 (object overhead
             # included); the sandbox's invoker applies Lambda's own limit before moto sees it.

@@ -203,6 +203,23 @@ def test_a_state_output_over_256_kib_fails_the_execution_although_each_part_fits
     assert run.entered_states == ["Work"]
 
 
+@pytest.mark.parametrize(("pad", "status"), [(132_000, "FAILED"), (130_000, "SUCCEEDED")])
+def test_a_lambda_payload_over_256_kib_after_parameters_fails_before_the_function_runs(pad, status):
+    # The state's input holds the pad once; Parameters sends it twice.
+    rendered = toy_render(
+        handler="tests.e2e.toy_handlers.count", work_payload="States.Array($.detail.pad, $.detail.pad)"
+    )
+    with Sandbox(rendered) as sandbox:
+        [run] = sandbox.put_event({**MATCHING, "detail": {**MATCHING["detail"], "pad": "p" * pad}})
+
+        assert run.status == status, run.cause
+        if status == "FAILED":
+            assert run.error == "States.DataLimitExceeded"
+            assert sandbox.lambdas.invocations == []
+        else:
+            assert run.output["work"]["value"] == {"items": 2}
+
+
 def test_an_execution_input_over_256_kib_is_refused_and_one_at_the_limit_starts(sized):
     machine = sized.response_state_machine.arn
     sfn = sized.client("stepfunctions")

@@ -58,13 +58,15 @@ def toy_render(
     prefix: str = "toy",
     environment: dict[str, str] | None = None,
     log_group: str | None = None,
+    work_payload: str = "$",
     extra: tuple[ToyResource, ...] = (),
 ) -> ToyRendered:
     """The toy stack.
 
     ``function_override`` replaces the ARN the definition calls (a wiring mistake); ``prefix``
     starts every physical name (``toy``); ``environment`` adds function variables; ``log_group``
-    replaces the log group the function logs to; ``extra`` resources are appended.
+    replaces the log group the function logs to; ``work_payload`` is the path (or intrinsic) the Work
+    state sends as the Lambda payload; ``extra`` resources are appended.
     """
     topic = _arn("sns", f"{prefix}-topic")
     fn = _arn("lambda", f"function:{prefix}-fn")
@@ -73,7 +75,7 @@ def toy_render(
     response = {
         "StartAt": "Work",
         "States": {
-            "Work": {**_task(function_override or fn, "$.work"), "Next": "Notify"},
+            "Work": {**_task(function_override or fn, "$.work", work_payload), "Next": "Notify"},
             "Notify": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
