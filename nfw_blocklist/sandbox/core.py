@@ -401,7 +401,9 @@ class Sandbox:
             raise WiringError(f"{state_machine_arn!r} is not a state machine of this sandbox")
         sfn = self.client("stepfunctions")
         name = _execution_name(prefix)
-        started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
+        # Compact, as EventBridge and Scheduler deliver it: the 256 KiB input limit counts these bytes.
+        text = json.dumps(payload, separators=(",", ":"))
+        started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=text)
         description = self._wait(started["executionArn"])
         history = self._history(started["executionArn"])
         info = self.machines[state_machine_arn]

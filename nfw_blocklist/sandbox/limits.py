@@ -16,6 +16,7 @@ sandbox itself plays those services (``invoker``, ``deploy``, ``core``), with th
 ``nfw_blocklist.aws_limits``.
 """
 
+import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -76,10 +77,14 @@ class NameRegistry:
 
 
 def state_payload_within(value: Any) -> bool:
-    """Step Functions' quota: at most 256 KiB of UTF-8 (moto's own check stops one byte short)."""
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
-
-    text = value if isinstance(value, str) else to_json_str(value)
+    """Step Functions' quota: at most 256 KiB of UTF-8, inclusive, of the JSON as Step Functions holds
+    it: compact and unescaped (moto measures ``json.dumps`` with spaces and ``\\u`` escapes, and stops
+    one byte short)."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    )
     return utf8_size(text) <= STATE_PAYLOAD_BYTES
 
 

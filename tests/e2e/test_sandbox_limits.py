@@ -203,6 +203,20 @@ def test_a_state_output_over_256_kib_fails_the_execution_although_each_part_fits
     assert run.entered_states == ["Work"]
 
 
+def test_state_data_is_measured_as_compact_json_as_step_functions_holds_it():
+    # 21,000 small keys: about 231 KB compact, over 256 KiB if measured with json.dumps' spaces.
+    detail = {"items": [{"kind": "match"}], **{f"k{index:05d}": 1 for index in range(21_000)}}
+    event = {**MATCHING, "detail": detail}
+    assert (
+        len(json.dumps(event).encode()) > STATE_PAYLOAD_BYTES > len(json.dumps(event, separators=(",", ":")))
+    )
+
+    with Sandbox(toy_render()) as sandbox:
+        [run] = sandbox.put_event(event)
+
+    assert run.status == "SUCCEEDED", run.cause
+
+
 @pytest.mark.parametrize(("pad", "status"), [(132_000, "FAILED"), (130_000, "SUCCEEDED")])
 def test_a_lambda_payload_over_256_kib_after_parameters_fails_before_the_function_runs(pad, status):
     # The state's input holds the pad once; Parameters sends it twice.

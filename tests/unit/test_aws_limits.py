@@ -113,6 +113,14 @@ def test_state_payloads_are_measured_in_utf8_bytes_up_to_256_kib_inclusive():
     assert not state_payload_within("é" * (STATE_PAYLOAD_BYTES // 2 + 1))
 
 
+def test_state_data_is_measured_as_compact_unescaped_json():
+    # {"a":"é…"} compact: 8 bytes around the value; with spaces or \u escapes it would be more.
+    at_limit = {"a": "é" * ((STATE_PAYLOAD_BYTES - 8) // 2)}
+
+    assert state_payload_within(at_limit)
+    assert not state_payload_within({"a": "é" * ((STATE_PAYLOAD_BYTES - 8) // 2 + 1)})
+
+
 def test_the_putevents_entry_size_counts_time_source_detail_type_detail_and_resources():
     event = {
         "id": "not counted",
