@@ -3,7 +3,9 @@
 Nothing here knows what the program "should" contain: every name, key schema, environment,
 definition and pattern comes from the render, so a mistake in a component is deployed as is and
 shows up when the sandbox runs (or, for references to things that do not exist, here, as a
-``WiringError`` naming the URN).
+``WiringError`` naming the URN). Every physical name is checked as AWS checks it at create time
+(length, characters, not taken in its account or region: ``limits.NameRegistry``), and
+``aws:lambda/invocation:Invocation`` resources run once everything else exists.
 """
 
 import io
@@ -171,7 +173,6 @@ class Deployer:
     """Grants a role lacks (only logged when ``strict_iam`` is off)."""
     _role_ids: dict[str, str] = field(default_factory=dict)
     _managed_policies: dict[str, str] = field(default_factory=dict)
-    _inline_policies: dict[str, list[str]] = field(default_factory=dict)
     _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def deploy(self, rendered: RenderedLike) -> Inventory:
@@ -259,7 +260,6 @@ class Deployer:
         document = resource.inputs.get("policy") or "{}"
         text = document if isinstance(document, str) else json.dumps(document)
         policy_name = physical_name(resource)
-        self._inline_policies.setdefault(role, []).append(policy_name)
         self.clients("iam").put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=text)
         self.policies.add_policy(role, text)
 
