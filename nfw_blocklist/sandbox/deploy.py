@@ -193,15 +193,14 @@ class Deployer:
             EVENT_TARGET: self._event_target,
             SCHEDULE: self._schedule,
         }
+        self._claim_names(rendered)
         for type_ in DEPLOY_ORDER:
             for resource in rendered.resources:
                 if resource.type == type_:
-                    self._claim_name(resource)
                     handlers_by_type[type_](resource)
         for resource in rendered.resources:
             if resource.type.startswith("aws:") and resource.type not in {*handlers_by_type, INVOCATION}:
-                # Not emulated, but AWS would still create it: its name is taken all the same.
-                self._claim_name(resource)
+                # Not emulated; its name is claimed all the same, as AWS would create it.
                 self.inventory.skipped.append((resource.urn, f"{resource.type} is not emulated"))
         self._check_iam()
         for resource in rendered.resources:
@@ -209,21 +208,39 @@ class Deployer:
                 self._invocation(resource)
         return self.inventory
 
-    def _claim_name(self, resource: RenderedResourceLike) -> None:
-        """AWS's checks at create time: the name's length and characters, and that nobody holds it."""
-        if resource.type not in NAME_RULES:
-            return
-        within = ""
-        if resource.type == ROLE_POLICY:
-            within = self._role_name(resource, resource.inputs.get("role"))
-        self.names.claim(
-            resource.type,
-            physical_name(resource),
-            resource.urn,
-            account=self.account,
-            region=self.region,
-            within=within,
-        )
+    def _claim_names(self, rendered: RenderedLike) -> None:
+        """AWS's checks at create time, for every named resource before any is created: the name's
+        length and characters, and that nobody holds it. A refused render creates nothing and
+        holds no name, so the sandbox it was deployed into carries on unchanged."""
+        roles: dict[str, str] = {}
+        for resource in rendered.resources:
+            if resource.type == ROLE:
+                for reference in (
+                    resource.state.get("id"),
+                    resource.state.get("arn"),
+                    physical_name(resource),
+                ):
+                    if reference:
+                        roles[str(reference)] = physical_name(resource)
+        claimed: list[tuple[str, ...]] = []
+        try:
+            for resource in rendered.resources:
+                if resource.type not in NAME_RULES:
+                    continue
+                role = str(resource.inputs.get("role", ""))
+                key = self.names.claim(
+                    resource.type,
+                    physical_name(resource),
+                    resource.urn,
+                    account=self.account,
+                    region=self.region,
+                    within=roles.get(role, role) if resource.type == ROLE_POLICY else "",
+                )
+                if key is not None:
+                    claimed.append(key)
+        except WiringError:
+            self.names.release(claimed)
+            raise
 
     # --- IAM -------------------------------------------------------------------------------------
 

@@ -45,14 +45,17 @@ class NameRegistry:
 
     holders: dict[tuple[str, ...], str] = field(default_factory=dict)
 
-    def claim(self, type_: str, name: str, urn: str, *, account: str, region: str, within: str = "") -> None:
+    def claim(
+        self, type_: str, name: str, urn: str, *, account: str, region: str, within: str = ""
+    ) -> tuple[str, ...] | None:
         """Check ``name`` as AWS would at create time and record it; raise if refused or taken.
 
         ``within`` names the parent resource for names scoped to one (an IAM role's inline policies).
+        Returns the claim's key (None for a type without a name rule), for ``release``.
         """
         rule = NAME_RULES.get(type_)
         if rule is None:
-            return
+            return None
         problem = rule.problem(name)
         if problem is not None:
             raise NameRefused(f"{urn}: {problem}")
@@ -74,6 +77,12 @@ class NameRegistry:
                 f"(AWS: {rule.conflict})"
             )
         self.holders[key] = urn
+        return key
+
+    def release(self, keys: list[tuple[str, ...]]) -> None:
+        """Forget claims (those of a render whose deployment was refused before it created anything)."""
+        for key in keys:
+            self.holders.pop(key, None)
 
 
 def state_payload_within(value: Any) -> bool:

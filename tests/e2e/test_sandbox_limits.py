@@ -85,9 +85,25 @@ def test_a_second_resource_with_a_taken_name_fails_the_deployment_naming_both(lo
 def test_the_same_stack_deployed_twice_into_one_sandbox_collides_on_its_first_fixed_name():
     with (
         Sandbox(toy_render()) as sandbox,
-        pytest.raises(NameTaken, match=r"IAM role name 'toy-role' is already taken in account 123456789012"),
+        pytest.raises(
+            NameTaken,
+            match=r"log group name '/aws/lambda/toy-fn' is already taken in account 123456789012 region us-east-1",
+        ),
     ):
         sandbox.deploy(toy_render())
+
+
+def test_a_refused_render_creates_nothing_and_the_sandbox_carries_on():
+    clashing = toy_render(prefix="other", extra=_with_copy(toy_render(), "toy-fn").resources[-1:])
+
+    with Sandbox(toy_render()) as sandbox:
+        with pytest.raises(NameTaken, match="'toy-fn' is already taken"):
+            sandbox.deploy(clashing)
+        other = sandbox.deploy(toy_render(prefix="other"))
+
+        roles = sorted(role["RoleName"] for role in sandbox.client("iam").list_roles()["Roles"])
+        assert roles == ["other-role", "toy-role"]
+        assert other.table_name == "other-table"
 
 
 def test_a_second_render_with_its_own_names_deploys_beside_the_first_and_both_receive_events():
