@@ -1,8 +1,9 @@
 """The Pulumi program rendered offline, under Pulumi's mocks: every resource it declares, with its inputs.
 
 ``render_stack`` runs ``__main__.py`` exactly as ``pulumi up`` would (same config, same code), but
-against ``BlocklistMocks`` instead of the engine and AWS. The mocks name every resource the way the
-sandbox creates it in moto (``inputs["name"]`` if set, else the logical name) and give it a
+against ``BlocklistMocks`` instead of the engine and AWS. The mocks name every resource the way
+pulumi-aws does (``inputs["name"]`` if set, else Pulumi's auto-name: the logical name, ``-`` and 7
+lowercase hex characters, here derived from the URN so that renders repeat) and give it a
 moto-compatible ARN for account 123456789012 and the stack's region, so the ARNs the program wires
 into definitions, environments and targets point at the sandbox's resources.
 
@@ -14,6 +15,7 @@ one render to the next and ``render_stack`` can be called any number of times in
 import asyncio
 import contextvars
 import gc
+import hashlib
 import json
 import runpy
 import sys
@@ -30,6 +32,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import configure
 from pulumi.runtime.stack import run_in_stack
+
+from nfw_blocklist.aws_limits import AUTONAME_RANDOM_CHARS, NAME_RULES
 
 ACCOUNT_ID: Final = "123456789012"
 DEFAULT_REGION: Final = "us-east-1"
@@ -135,8 +139,33 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
     return arns.get(type_)
 
 
+def auto_name(type_: str, logical_name: str, urn: str) -> str:
+    """Pulumi's auto-name for a resource without an explicit ``name``: ``<logical>-<7 lowercase hex>``.
+
+    The provider draws the suffix at random; here it is derived from the URN (which holds the stack,
+    the project, the parent's type and the logical name), so a render repeats and two stacks or two
+    component instances differ exactly where Pulumi's names would. Types without a name rule have
+    no name AWS checks; they keep the logical name.
+    """
+    rule = NAME_RULES.get(type_)
+    if rule is None:
+        return logical_name
+    limit = rule.max_length - AUTONAME_RANDOM_CHARS - 1
+    if len(logical_name) > limit:
+        raise RenderError(
+            f"{urn}: auto-name of {logical_name!r} would exceed the {rule.what} name's "
+            f"{rule.max_length} characters; shorten the name (at most {limit}) or set one"
+        )
+    suffix = hashlib.sha256(urn.encode()).hexdigest()[:AUTONAME_RANDOM_CHARS]
+    return f"{logical_name}-{suffix}"
+
+
+_registering = threading.local()
+"""The URN being registered on this thread (the monitor knows it, ``MockResourceArgs`` does not)."""
+
+
 class BlocklistMocks(pulumi_mocks.Mocks):
-    """Deterministic provider stand-in: names without random suffixes, moto-compatible ARNs, no invokes."""
+    """Deterministic provider stand-in: Pulumi's auto-names (seeded by URN), moto's ARNs, no invokes."""
 
     def __init__(self, region: str = DEFAULT_REGION) -> None:
         self.region = region
@@ -145,7 +174,9 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        name = str(_plain(inputs.get("name")) or args.name)
+        explicit = _plain(inputs.get("name"))
+        urn = getattr(_registering, "urn", None) or f"urn:pulumi:::::{args.typ}::{args.name}"
+        name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
         arn = arn_for(args.typ, name, physical_id, self.region)
@@ -234,7 +265,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registered_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        _registering.urn = self.make_urn(request.parent, request.type, request.name)
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            _registering.urn = None
         if request.type != STACK_TYPE:
             raw_inputs = rpc.deserialize_properties(request.object)
             inputs, secrets = _unwrap(raw_inputs, ())
@@ -336,9 +371,12 @@ def _config_value(value: Any) -> str:
 
 
 def stack_config(
-    stack: str, overrides: Mapping[str, str] | None, project_dir: Path
+    stack: str, overrides: Mapping[str, str] | None, project_dir: Path, stack_file: Path | None = None
 ) -> tuple[str, dict[str, str], set[str]]:
-    """The project name, the full config (``ns:key`` -> text) and the keys that are secret."""
+    """The project name, the full config (``ns:key`` -> text) and the keys that are secret.
+
+    ``stack_file`` defaults to ``Pulumi.<stack>.yaml`` in ``project_dir``.
+    """
     project_file = project_dir / "Pulumi.yaml"
     if not project_file.is_file():
         raise RenderError(f"no Pulumi.yaml in {project_dir}")
@@ -353,7 +391,7 @@ def stack_config(
             config[full] = _config_value(spec["default"])
         elif not isinstance(spec, dict):
             config[full] = _config_value(spec)
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    stack_file = stack_file or project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise RenderError(f"no stack file {stack_file.name} in {project_dir}")
     stack_doc = yaml.safe_load(stack_file.read_text()) or {}
@@ -373,11 +411,18 @@ def stack_config(
 
 
 def render_stack(
-    stack: str = "dev", overrides: Mapping[str, str] | None = None, project_dir: Path | None = None
+    stack: str = "dev",
+    overrides: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
+    stack_file: Path | None = None,
 ) -> Rendered:
-    """Run the program of ``project_dir`` (default this repository) for ``stack`` under the mocks."""
+    """Run the program of ``project_dir`` (default this repository) for ``stack`` under the mocks.
+
+    ``stack_file`` is the stack's config file, default ``Pulumi.<stack>.yaml`` in ``project_dir``
+    (tests render stacks the repository does not ship).
+    """
     root = (project_dir or PROJECT_DIR).resolve()
-    project, config, secret_keys = stack_config(stack, overrides, root)
+    project, config, secret_keys = stack_config(stack, overrides, root, stack_file)
     region = config.get("aws:region", DEFAULT_REGION)
     monitor = _RecordingMonitor(BlocklistMocks(region))
     program = root / "__main__.py"

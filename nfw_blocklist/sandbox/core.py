@@ -1,12 +1,20 @@
 """The sandbox: the rendered program deployed into moto, in this process, with a clock you can move.
 
 A ``Sandbox`` is a context manager. Entering it starts moto (Step Functions executing for real,
-Lambda without Docker), grafts the rule-group emulator on, routes Lambda invocations to the real
-handlers in-process and installs the sandbox clock as ``handlers.clock``; then it creates
-everything the render recorded. Leaving it undoes all of that, so sandboxes can run one after
-another in one process (the tests do), but not two at once: moto's mock is process-wide.
+Lambda without Docker), grafts the rule-group emulator on, puts back the AWS payload limits moto
+misses (``limits``), routes Lambda invocations to the real handlers in-process and installs the
+sandbox clock as ``handlers.clock``; then it creates everything the render recorded. Leaving it
+undoes all of that, so sandboxes can run one after another in one process (the tests do), but not
+two at once: moto's mock is process-wide.
+
+More renders (other stacks, other programs) can be deployed into a running sandbox with
+``deploy``: they share its account, its physical-name registry (a name taken by one stack fails
+the other's deployment, as in AWS), its event bus, its scheduler and its clock; ``deploy`` returns
+a view whose accessors (``table_name``, ``ledger_items``, ``response_state_machine``...) answer
+for that render's resources.
 """
 
+import copy
 import json
 import logging
 import re
@@ -24,6 +32,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from handlers import clock as handler_clock
 from handlers import schema
+from nfw_blocklist.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 
 from .clock import SandboxClock
 from .deploy import (
@@ -35,6 +44,7 @@ from .deploy import (
 )
 from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
+from .limits import NameRegistry, PayloadLimits
 from .wiring import WiringError
 
 LOG = logging.getLogger(__name__)
@@ -53,6 +63,23 @@ observers: list[ExecutionObserver] = []
 
 class ExecutionTimeout(Exception):
     """An execution was still running when the sandbox stopped waiting for it."""
+
+
+class EventTooLarge(ValueError):
+    """An event EventBridge's PutEvents would refuse (an entry over 256 KB): no source can deliver it."""
+
+
+def event_entry_size(event: Mapping[str, Any]) -> int:
+    """PutEvents' entry size as EventBridge computes it: Time (14 bytes if set), Source, DetailType,
+    Detail (the JSON text) and each Resources ARN, in UTF-8 bytes."""
+    detail = event.get("detail")
+    detail_text = detail if isinstance(detail, str) else json.dumps(detail or {}, separators=(",", ":"))
+    size = 14 if event.get("time") else 0
+    size += utf8_size(str(event.get("source") or ""))
+    size += utf8_size(str(event.get("detail-type") or ""))
+    size += utf8_size(detail_text)
+    size += sum(utf8_size(str(resource)) for resource in event.get("resources") or [])
+    return size
 
 
 @dataclass(frozen=True)
@@ -132,6 +159,10 @@ class Sandbox:
         self.router = EventRouter()
         self.scheduler = Scheduler(self.clock.now)
         self.inventory = Inventory()
+        self.names = NameRegistry()
+        self.machines: dict[str, StateMachineInfo] = {}
+        """Every deployed render's state machines, by ARN (events and schedules may start any of them)."""
+        self.limits = PayloadLimits()
         self.executions: list[ExecutionResult] = []
         self.iam_gaps: list[str] = []
         self._mock: Any = None
@@ -171,19 +202,10 @@ class Sandbox:
         self._mock.start()
         _forget_cached_services()
         try:
+            self.limits.start()
             self.lambdas.start()
             handler_clock.set_clock(self.clock.now)
-            deployer = Deployer(
-                clients=self.client,
-                region=self.region,
-                account=self.account,
-                lambdas=self.lambdas,
-                router=self.router,
-                scheduler=self.scheduler,
-                strict_iam=self.strict_iam,
-            )
-            self.inventory = deployer.deploy(self.rendered)
-            self.iam_gaps = deployer.iam_gaps
+            self.inventory, self.iam_gaps = self._deploy(self.rendered, self.region, self.client)
         except BaseException:
             self.stop()
             raise
@@ -197,11 +219,46 @@ class Sandbox:
             },
         )
 
+    def _deploy(
+        self, rendered: RenderedLike, region: str, clients: Callable[[str], Any]
+    ) -> tuple[Inventory, list[str]]:
+        deployer = Deployer(
+            clients=clients,
+            region=region,
+            account=self.account,
+            lambdas=self.lambdas,
+            router=self.router,
+            scheduler=self.scheduler,
+            strict_iam=self.strict_iam,
+            names=self.names,
+        )
+        inventory = deployer.deploy(rendered)
+        self.machines.update(inventory.state_machines)
+        return inventory, deployer.iam_gaps
+
+    def deploy(self, rendered: RenderedLike) -> "Sandbox":
+        """Deploy another render into this running sandbox (same account; its own ``aws:region``).
+
+        Returns a view of this sandbox for that render: same moto, bus, scheduler, clock and
+        execution log, its own inventory and region. Leave the sandbox through the original, not
+        through a view. A physical name the render shares with a deployed one fails with
+        ``NameTaken``, naming both URNs.
+        """
+        if self._mock is None:
+            raise RuntimeError("start the sandbox before deploying another render into it")
+        view = copy.copy(self)
+        view.rendered = rendered
+        view.region = str(rendered.config.get("aws:region") or "us-east-1")
+        view._clients = {}
+        view.inventory, view.iam_gaps = self._deploy(rendered, view.region, view.client)
+        return view
+
     def stop(self) -> None:
         """Undo everything ``start`` did, in reverse (safe to call twice, and after a failed start)."""
         handler_clock.set_clock(None)
         _forget_cached_services()
         self.lambdas.stop()
+        self.limits.stop()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -254,6 +311,7 @@ class Sandbox:
         return self._machine_among(arns, "schedule")
 
     def _machine_among(self, arns: set[str], what: str) -> StateMachineInfo:
+        arns &= set(self.inventory.state_machines)  # other renders' machines are not this view's
         if len(arns) != 1:
             raise LookupError(f"expected one state machine started by an {what}, found {len(arns)}")
         return self.inventory.state_machines[arns.pop()]
@@ -282,6 +340,13 @@ class Sandbox:
         return self.deliver(event).executions
 
     def deliver(self, event: dict[str, Any], *, bus: str = "default") -> Delivery:
+        """Deliver ``event`` to every matching rule of every render deployed here, as the bus would."""
+        size = event_entry_size(event)
+        if size > EVENT_ENTRY_BYTES:
+            raise EventTooLarge(
+                f"event {event.get('id')!r} is {size} bytes as a PutEvents entry; "
+                f"EventBridge refuses entries over {EVENT_ENTRY_BYTES}"
+            )
         rules = self.router.matching(event, bus=bus)
         delivery = Delivery(event=event, matched_rules=[rule.name for rule in rules])
         for rule in rules:
@@ -309,7 +374,10 @@ class Sandbox:
 
     def run_pruning(self) -> ExecutionResult:
         """Run the (only) schedule's target now, as the schedule would (for ``replay`` and tests)."""
-        schedule = next(iter(self.scheduler.schedules.values()), None)
+        schedule = next(
+            (s for s in self.scheduler.schedules.values() if s.target.arn in self.inventory.state_machines),
+            None,
+        )
         if schedule is None:
             raise LookupError("the program declares no schedule")
         return self._run_schedule(schedule)
@@ -329,14 +397,16 @@ class Sandbox:
         self, state_machine_arn: str, payload: Any, *, prefix: str = "run"
     ) -> ExecutionResult:
         """Start an execution and wait for it to finish (Standard workflows are asynchronous)."""
-        if state_machine_arn not in self.inventory.state_machines:
+        if state_machine_arn not in self.machines:
             raise WiringError(f"{state_machine_arn!r} is not a state machine of this sandbox")
         sfn = self.client("stepfunctions")
         name = _execution_name(prefix)
-        started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
+        # Compact, as EventBridge and Scheduler deliver it: the 256 KiB input limit counts these bytes.
+        text = json.dumps(payload, separators=(",", ":"))
+        started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=text)
         description = self._wait(started["executionArn"])
         history = self._history(started["executionArn"])
-        info = self.inventory.state_machines[state_machine_arn]
+        info = self.machines[state_machine_arn]
         result = ExecutionResult(
             name=name,
             arn=started["executionArn"],

@@ -3,7 +3,9 @@
 Nothing here knows what the program "should" contain: every name, key schema, environment,
 definition and pattern comes from the render, so a mistake in a component is deployed as is and
 shows up when the sandbox runs (or, for references to things that do not exist, here, as a
-``WiringError`` naming the URN).
+``WiringError`` naming the URN). Every physical name is checked as AWS checks it at create time
+(length, characters, not taken in its account or region: ``limits.NameRegistry``), and
+``aws:lambda/invocation:Invocation`` resources run once everything else exists.
 """
 
 import io
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from handlers import settings as env_contract
+from nfw_blocklist.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, utf8_size
 
 from .events import EventRouter, Scheduler, Target, UnsupportedTarget
 from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
+from .limits import LimitExceeded, NameRegistry
 from .wiring import PolicyBook, WiringError, state_names, task_references
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +69,8 @@ STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+INVOCATION = "aws:lambda/invocation:Invocation"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -76,19 +82,20 @@ DEPLOY_ORDER = (
     QUEUE,
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
+    LOG_GROUP,
     FUNCTION,
     STATE_MACHINE,
     EVENT_RULE,
     EVENT_TARGET,
     SCHEDULE,
 )
-"""Dependencies first, as the Pulumi engine would order them."""
+"""Dependencies first, as the Pulumi engine would order them. Invocations run after all of these."""
 
 _PASCAL_EXCEPTIONS = {"ipSets": "IPSets", "ipSet": "IPSet", "definitions": "Definition"}
 
 
 def physical_name(resource: RenderedResourceLike) -> str:
-    """The render's contract: ``inputs["name"]`` if set, else the logical name (state may echo either)."""
+    """The render's contract: the name the mocks report (an explicit ``name`` or Pulumi's auto-name)."""
     return str(resource.state.get("name") or resource.inputs.get("name") or resource.name)
 
 
@@ -139,10 +146,12 @@ class Inventory:
     """Function ARN -> spec."""
     state_machines: dict[str, StateMachineInfo] = field(default_factory=dict)
     """State machine ARN -> info."""
+    log_groups: dict[str, str] = field(default_factory=dict)
+    """Log group name -> URN."""
+    invocations: dict[str, Any] = field(default_factory=dict)
+    """Invocation URN -> what the function returned (parsed JSON)."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(URN, why) of resources the sandbox does not emulate."""
-    shared_names: list[tuple[str, str]] = field(default_factory=list)
-    """(URN, physical name) of resources whose rendered name another resource already took."""
 
 
 @dataclass
@@ -156,13 +165,14 @@ class Deployer:
     router: EventRouter
     scheduler: Scheduler
     strict_iam: bool = True
+    names: NameRegistry = field(default_factory=NameRegistry)
+    """Physical names taken in the sandbox's account; shared by every render deployed into it."""
     inventory: Inventory = field(default_factory=Inventory)
     policies: PolicyBook = field(default_factory=PolicyBook)
     iam_gaps: list[str] = field(default_factory=list)
     """Grants a role lacks (only logged when ``strict_iam`` is off)."""
     _role_ids: dict[str, str] = field(default_factory=dict)
     _managed_policies: dict[str, str] = field(default_factory=dict)
-    _inline_policies: dict[str, list[str]] = field(default_factory=dict)
     _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def deploy(self, rendered: RenderedLike) -> Inventory:
@@ -176,33 +186,66 @@ class Deployer:
             QUEUE: self._queue,
             TOPIC_SUBSCRIPTION: self._subscription,
             RULE_GROUP: self._rule_group,
+            LOG_GROUP: self._log_group,
             FUNCTION: self._function,
             STATE_MACHINE: self._state_machine,
             EVENT_RULE: self._event_rule,
             EVENT_TARGET: self._event_target,
             SCHEDULE: self._schedule,
         }
+        self._claim_names(rendered)
         for type_ in DEPLOY_ORDER:
             for resource in rendered.resources:
                 if resource.type == type_:
                     handlers_by_type[type_](resource)
         for resource in rendered.resources:
-            if resource.type.startswith("aws:") and resource.type not in handlers_by_type:
+            if resource.type.startswith("aws:") and resource.type not in {*handlers_by_type, INVOCATION}:
+                # Not emulated; its name is claimed all the same, as AWS would create it.
                 self.inventory.skipped.append((resource.urn, f"{resource.type} is not emulated"))
         self._check_iam()
+        for resource in rendered.resources:
+            if resource.type == INVOCATION:
+                self._invocation(resource)
         return self.inventory
+
+    def _claim_names(self, rendered: RenderedLike) -> None:
+        """AWS's checks at create time, for every named resource before any is created: the name's
+        length and characters, and that nobody holds it. A refused render creates nothing and
+        holds no name, so the sandbox it was deployed into carries on unchanged."""
+        roles: dict[str, str] = {}
+        for resource in rendered.resources:
+            if resource.type == ROLE:
+                for reference in (
+                    resource.state.get("id"),
+                    resource.state.get("arn"),
+                    physical_name(resource),
+                ):
+                    if reference:
+                        roles[str(reference)] = physical_name(resource)
+        claimed: list[tuple[str, ...]] = []
+        try:
+            for resource in rendered.resources:
+                if resource.type not in NAME_RULES:
+                    continue
+                role = str(resource.inputs.get("role", ""))
+                key = self.names.claim(
+                    resource.type,
+                    physical_name(resource),
+                    resource.urn,
+                    account=self.account,
+                    region=self.region,
+                    within=roles.get(role, role) if resource.type == ROLE_POLICY else "",
+                )
+                if key is not None:
+                    claimed.append(key)
+        except WiringError:
+            self.names.release(claimed)
+            raise
 
     # --- IAM -------------------------------------------------------------------------------------
 
     def _role(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)
-        if name in self._role_ids:
-            # Pulumi auto-names roles with a random suffix; the render's mocks do not, so two
-            # components' "<name>-workflow-role" share one name and one ARN here. Every reference
-            # to that ARN resolves to the one role, which then carries both components' policies.
-            self.inventory.shared_names.append((resource.urn, name))
-            self._role_ids[str(resource.state.get("id") or name)] = name
-            return
         assume = resource.inputs.get("assumeRolePolicy") or "{}"
         assume_text = assume if isinstance(assume, str) else json.dumps(assume)
         created = self.clients("iam").create_role(
@@ -234,10 +277,6 @@ class Deployer:
         document = resource.inputs.get("policy") or "{}"
         text = document if isinstance(document, str) else json.dumps(document)
         policy_name = physical_name(resource)
-        taken = self._inline_policies.setdefault(role, [])
-        if policy_name in taken:  # same-named policies of two components on a shared role: keep both
-            policy_name = f"{policy_name}-{len(taken) + 1}"
-        taken.append(policy_name)
         self.clients("iam").put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=text)
         self.policies.add_policy(role, text)
 
@@ -338,6 +377,15 @@ class Deployer:
         self._expect_arn(resource, created["RuleGroupArn"])
         self.inventory.rule_groups[created["RuleGroupArn"]] = name
 
+    def _log_group(self, resource: RenderedResourceLike) -> None:
+        name = physical_name(resource)
+        logs = self.clients("logs")
+        logs.create_log_group(logGroupName=name)
+        retention = resource.inputs.get("retentionInDays")
+        if retention:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(retention))
+        self.inventory.log_groups[name] = resource.urn
+
     # --- compute ---------------------------------------------------------------------------------
 
     def _function(self, resource: RenderedResourceLike) -> None:
@@ -350,6 +398,12 @@ class Deployer:
             str(k): str(v) for k, v in ((inputs.get("environment") or {}).get("variables") or {}).items()
         }
         self._check_environment(resource, variables)
+        log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
+        if log_group is not None and log_group not in self.inventory.log_groups:
+            raise WiringError(
+                f"{resource.urn}: loggingConfig.logGroup {log_group!r} "
+                "is not a log group this program creates"
+            )
         created = self.clients("lambda").create_function(
             FunctionName=name,
             Runtime=inputs.get("runtime") or "python3.12",
@@ -377,6 +431,14 @@ class Deployer:
         self.inventory.functions[spec.arn] = spec
 
     def _check_environment(self, resource: RenderedResourceLike, variables: Mapping[str, str]) -> None:
+        measured = json.dumps(dict(variables), separators=(",", ":"))
+        if utf8_size(measured) > LAMBDA_ENVIRONMENT_BYTES:
+            # CreateFunction's InvalidParameterValueException, which measures the variables as JSON.
+            raise LimitExceeded(
+                f"{resource.urn}: Lambda was unable to configure your environment variables because the "
+                f"environment variables you have provided exceeded the 4KB limit "
+                f"({utf8_size(measured)} bytes measured, {LAMBDA_ENVIRONMENT_BYTES} allowed)"
+            )
         table = variables.get(env_contract.ENV_TABLE_NAME)
         if table is not None and table not in self.inventory.tables:
             raise WiringError(
@@ -397,6 +459,12 @@ class Deployer:
         role = str(inputs.get("roleArn", ""))
         if role not in self.inventory.roles:
             raise WiringError(f"{resource.urn}: role {role!r} is not a role this program creates")
+        destination = (inputs.get("loggingConfiguration") or {}).get("logDestination")
+        if destination and _log_group_name(str(destination)) not in self.inventory.log_groups:
+            raise WiringError(
+                f"{resource.urn}: loggingConfiguration.logDestination {destination!r} "
+                "is not a log group this program creates"
+            )
         created: dict[str, set[str]] = {
             "lambda": set(self.inventory.functions),
             "sns": set(self.inventory.topics),
@@ -483,6 +551,37 @@ class Deployer:
             input_path=spec.get("inputPath"),
         )
 
+    # --- after everything else ---------------------------------------------------------------------
+
+    def _invocation(self, resource: RenderedResourceLike) -> None:
+        """What the provider does for ``aws.lambda_.Invocation``: invoke once, fail the deploy on an error."""
+        inputs = resource.inputs
+        function = str(inputs.get("functionName", ""))
+        known = {spec.name for spec in self.inventory.functions.values()} | set(self.inventory.functions)
+        if function not in known:
+            raise WiringError(
+                f"{resource.urn}: invokes {function!r}, which is not a function this program creates"
+            )
+        text = inputs.get("input")
+        payload = text if isinstance(text, str) else json.dumps(text if text is not None else {})
+        try:
+            json.loads(payload)
+        except json.JSONDecodeError as e:
+            raise WiringError(f"{resource.urn}: input is not JSON: {e}") from e
+        request: dict[str, Any] = {"FunctionName": function, "Payload": payload.encode()}
+        if inputs.get("qualifier"):
+            request["Qualifier"] = str(inputs["qualifier"])
+        response = self.clients("lambda").invoke(**request)
+        body = response["Payload"].read().decode()
+        result = json.loads(body) if body else None
+        if response.get("FunctionError"):
+            error = result if isinstance(result, dict) else {}
+            raise InvocationFailed(
+                f"{resource.urn}: Lambda function {function!r} returned an error: "
+                f"{error.get('errorType')}: {error.get('errorMessage')}"
+            )
+        self.inventory.invocations[resource.urn] = result
+
     # --- checks ----------------------------------------------------------------------------------
 
     def _expect_arn(self, resource: RenderedResourceLike, actual: str) -> None:
@@ -527,6 +626,16 @@ def _index_key_schema(index: Mapping[str, Any]) -> list[dict[str, str]]:
             for k in index["keySchemas"]
         ]
     return _key_schema(index.get("hashKey"), index.get("rangeKey"))
+
+
+class InvocationFailed(WiringError):
+    """An ``aws.lambda_.Invocation``'s function raised: the provider fails the deployment."""
+
+
+def _log_group_name(arn: str) -> str:
+    """``arn:aws:logs:region:account:log-group:NAME[:*]`` -> NAME."""
+    _, _, rest = arn.partition(":log-group:")
+    return rest.removesuffix(":*")
 
 
 def _resource_arn(reference: Any, region: str, account: str) -> str:

@@ -7,7 +7,8 @@ running, and for a function the sandbox created we import its recorded ``handler
 (``handlers.entry.record``) and call it. Everything else about the invocation stays moto's.
 
 A handler that raises is reported the way Lambda reports an unhandled error: the
-``x-amz-function-error`` header and a ``{"errorType", "errorMessage"}`` body. The Step Functions
+``x-amz-function-error`` header and a ``{"errorType", "errorMessage"}`` body. So is a response
+over Lambda's 6 MB synchronous limit (``Function.ResponseSizeTooLarge``). The Step Functions
 engine turns that into a task failure named after ``errorType`` (the exception's class name),
 which is what the state machines' Retry and Catch match on.
 
@@ -32,10 +33,13 @@ from typing import Any
 from unittest import mock
 
 from handlers import entry
+from nfw_blocklist.aws_limits import LAMBDA_SYNC_RESPONSE_BYTES
 
 LOG = logging.getLogger(__name__)
 
 _thread = threading.local()
+
+RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 
 
 def current_environment() -> Mapping[str, str]:
@@ -222,6 +226,14 @@ class InProcessLambdas:
                     "stackTrace": traceback.format_exception(e)[-3:],
                 }
             ).encode()
+        if len(payload) > LAMBDA_SYNC_RESPONSE_BYTES:
+            message = (
+                f"Response payload size ({len(payload)} bytes) exceeded maximum allowed payload size "
+                f"({LAMBDA_SYNC_RESPONSE_BYTES} bytes)."
+            )
+            self.invocations.append(Invocation(spec.name, spec.handler, RESPONSE_TOO_LARGE, message))
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": RESPONSE_TOO_LARGE, "errorMessage": message}).encode()
         self.invocations.append(Invocation(spec.name, spec.handler, None))
         return payload
 

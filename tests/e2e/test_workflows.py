@@ -69,7 +69,7 @@ def test_the_sandbox_deploys_every_emulated_resource_and_says_what_it_skipped(de
     skipped_types = {urn.split("::")[2].split("$")[-1] for urn, _ in dev_sandbox.inventory.skipped}
 
     assert len(dev_sandbox.inventory.functions) == 3
-    assert {info.name for info in dev_sandbox.inventory.state_machines.values()} == {
+    assert {info.logical_name for info in dev_sandbox.inventory.state_machines.values()} == {
         "nfw-blocklist-response",
         "nfw-blocklist-pruning",
     }

@@ -20,3 +20,14 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "function": context.function_name,
         "tick": event.get("tick", False),
     }
+
+
+def sized(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Return ``{"blob": "x" * size}`` for the event's ``size`` (or ``detail.size``): payload limits."""
+    size = int(event.get("size") or event.get("detail", {}).get("size") or 0)
+    return {"blob": "x" * size}
+
+
+def count(event: Any, context: Any) -> dict[str, Any]:
+    """Return how many items the payload has: for payloads that are not an event."""
+    return {"items": len(event)}

@@ -52,17 +52,30 @@ def _task(function_arn: str, result_path: str, payload: str = "$") -> dict[str, 
 
 
 def toy_render(
-    *, function_override: str | None = None, handler: str = "tests.e2e.toy_handlers.echo"
+    *,
+    function_override: str | None = None,
+    handler: str = "tests.e2e.toy_handlers.echo",
+    prefix: str = "toy",
+    environment: dict[str, str] | None = None,
+    log_group: str | None = None,
+    work_payload: str = "$",
+    extra: tuple[ToyResource, ...] = (),
 ) -> ToyRendered:
-    """The toy stack; ``function_override`` replaces the ARN the definition calls (a wiring mistake)."""
-    topic = _arn("sns", "toy-topic")
-    fn = _arn("lambda", "function:toy-fn")
-    rule_group = _arn("network-firewall", "stateless-rulegroup/toy-rg")
-    role = f"arn:aws:iam::{ACCOUNT}:role/toy-role"
+    """The toy stack.
+
+    ``function_override`` replaces the ARN the definition calls (a wiring mistake); ``prefix``
+    starts every physical name (``toy``); ``environment`` adds function variables; ``log_group``
+    replaces the log group the function logs to; ``work_payload`` is the path (or intrinsic) the Work
+    state sends as the Lambda payload; ``extra`` resources are appended.
+    """
+    topic = _arn("sns", f"{prefix}-topic")
+    fn = _arn("lambda", f"function:{prefix}-fn")
+    rule_group = _arn("network-firewall", f"stateless-rulegroup/{prefix}-rg")
+    role = f"arn:aws:iam::{ACCOUNT}:role/{prefix}-role"
     response = {
         "StartAt": "Work",
         "States": {
-            "Work": {**_task(function_override or fn, "$.work"), "Next": "Notify"},
+            "Work": {**_task(function_override or fn, "$.work", work_payload), "Next": "Notify"},
             "Notify": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::sns:publish",
@@ -89,28 +102,38 @@ def toy_render(
     }
     resources = [
         ToyResource(
-            "aws:iam/role:Role", "toy-role", {"name": "toy-role", "assumeRolePolicy": "{}"}, {"arn": role}
+            "aws:cloudwatch/logGroup:LogGroup",
+            f"{prefix}-fn-logs",
+            {"name": f"/aws/lambda/{prefix}-fn", "retentionInDays": 7},
         ),
         ToyResource(
-            "aws:iam/rolePolicy:RolePolicy", "toy-policy", {"role": "toy-role", "policy": json.dumps(policy)}
+            "aws:iam/role:Role",
+            f"{prefix}-role",
+            {"name": f"{prefix}-role", "assumeRolePolicy": "{}"},
+            {"arn": role},
+        ),
+        ToyResource(
+            "aws:iam/rolePolicy:RolePolicy",
+            f"{prefix}-policy",
+            {"role": f"{prefix}-role", "policy": json.dumps(policy)},
         ),
         ToyResource(
             "aws:dynamodb/table:Table",
-            "toy-table",
+            f"{prefix}-table",
             {
-                "name": "toy-table",
+                "name": f"{prefix}-table",
                 "billingMode": "PAY_PER_REQUEST",
                 "hashKey": "HostIp",
                 "attributes": [{"name": "HostIp", "type": "S"}],
                 "ttl": {"attributeName": "PurgeAt", "enabled": True},
             },
         ),
-        ToyResource("aws:sns/topic:Topic", "toy-topic", {"name": "toy-topic"}, {"arn": topic}),
+        ToyResource("aws:sns/topic:Topic", f"{prefix}-topic", {"name": f"{prefix}-topic"}, {"arn": topic}),
         ToyResource(
             "aws:networkfirewall/ruleGroup:RuleGroup",
-            "toy-rg",
+            f"{prefix}-rg",
             {
-                "name": "toy-rg",
+                "name": f"{prefix}-rg",
                 "capacity": 100,
                 "type": "STATELESS",
                 "ruleGroup": {
@@ -135,55 +158,66 @@ def toy_render(
         ),
         ToyResource(
             "aws:lambda/function:Function",
-            "toy-fn",
+            f"{prefix}-fn",
             {
-                "name": "toy-fn",
+                "name": f"{prefix}-fn",
                 "role": role,
                 "handler": handler,
                 "runtime": "python3.12",
-                "environment": {"variables": {"NFW_TABLE_NAME": "toy-table", "TOY_GREETING": "hello"}},
+                "environment": {
+                    "variables": {
+                        "NFW_TABLE_NAME": f"{prefix}-table",
+                        "TOY_GREETING": "hello",
+                        **(environment or {}),
+                    }
+                },
+                "loggingConfig": {"logFormat": "JSON", "logGroup": log_group or f"/aws/lambda/{prefix}-fn"},
             },
             {"arn": fn},
         ),
         ToyResource(
             "aws:sfn/stateMachine:StateMachine",
-            "toy-response",
-            {"name": "toy-response", "roleArn": role, "definition": json.dumps(response)},
-            {"arn": _arn("states", "stateMachine:toy-response")},
+            f"{prefix}-response",
+            {"name": f"{prefix}-response", "roleArn": role, "definition": json.dumps(response)},
+            {"arn": _arn("states", f"stateMachine:{prefix}-response")},
         ),
         ToyResource(
             "aws:sfn/stateMachine:StateMachine",
-            "toy-pruning",
-            {"name": "toy-pruning", "roleArn": role, "definition": json.dumps(response)},
-            {"arn": _arn("states", "stateMachine:toy-pruning")},
+            f"{prefix}-pruning",
+            {"name": f"{prefix}-pruning", "roleArn": role, "definition": json.dumps(response)},
+            {"arn": _arn("states", f"stateMachine:{prefix}-pruning")},
         ),
         ToyResource(
             "aws:cloudwatch/eventRule:EventRule",
-            "toy-rule",
+            f"{prefix}-rule",
             {
-                "name": "toy-rule",
+                "name": f"{prefix}-rule",
                 "eventPattern": json.dumps({"source": ["toy"], "detail": {"items": {"kind": ["match"]}}}),
             },
         ),
         ToyResource(
             "aws:cloudwatch/eventTarget:EventTarget",
-            "toy-target",
-            {"rule": "toy-rule", "arn": _arn("states", "stateMachine:toy-response"), "roleArn": role},
+            f"{prefix}-target",
+            {
+                "rule": f"{prefix}-rule",
+                "arn": _arn("states", f"stateMachine:{prefix}-response"),
+                "roleArn": role,
+            },
         ),
         ToyResource(
             "aws:scheduler/schedule:Schedule",
-            "toy-schedule",
+            f"{prefix}-schedule",
             {
-                "name": "toy-schedule",
+                "name": f"{prefix}-schedule",
                 "scheduleExpression": "rate(15 minutes)",
                 "flexibleTimeWindow": {"mode": "OFF"},
                 "target": {
-                    "arn": _arn("states", "stateMachine:toy-pruning"),
+                    "arn": _arn("states", f"stateMachine:{prefix}-pruning"),
                     "roleArn": role,
                     "input": '{"tick": true}',
                 },
             },
         ),
-        ToyResource("nfw:index:Toy", "toy-component", {}),
+        ToyResource("nfw:index:Toy", f"{prefix}-component", {}),
     ]
-    return ToyRendered(stack="toy", config={"aws:region": REGION}, resources=resources)
+    return ToyRendered(stack=prefix, config={"aws:region": REGION}, resources=[*resources, *extra])

@@ -10,12 +10,12 @@ from handlers import schema
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/nfw-blocklist-ledger"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:nfw-blocklist-notifications"
 
 
-def function_arn(key: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nfw-blocklist-{key}"
+@pytest.fixture(scope="module")
+def function_arn(render_dev) -> Any:
+    """The ARN of the dev stack's function ``key`` (auto-named, so read from the render)."""
+    return lambda key: str(render_dev().by_name(f"nfw-blocklist-{key}").state["arn"])
 
 
 def log_streams(group: str) -> str:
@@ -24,12 +24,18 @@ def log_streams(group: str) -> str:
 
 @pytest.fixture(scope="module")
 def policies(render_dev) -> dict[str, dict[str, Any]]:
-    """Role name -> its inline policy document, from the dev stack's render."""
+    """Role logical name -> its inline policy document, from the dev stack's render."""
     rendered = render_dev()
+    logical = {role.id: role.name for role in rendered.of_type("aws:iam/role:Role")}
     return {
-        policy.inputs["role"]: json.loads(policy.inputs["policy"])
+        logical[policy.inputs["role"]]: json.loads(policy.inputs["policy"])
         for policy in rendered.of_type("aws:iam/rolePolicy:RolePolicy")
     }
+
+
+@pytest.fixture(scope="module")
+def table_arn(render_dev) -> str:
+    return str(render_dev().by_name("nfw-blocklist-ledger").state["arn"])
 
 
 def actions(document: dict[str, Any]) -> set[str]:
@@ -83,13 +89,13 @@ def test_block_and_prune_functions_may_sync_the_rule_group_with_the_ledger():
     assert expected == iam.BLOCK_FUNCTION_ACTIONS == iam.PRUNE_FUNCTION_ACTIONS
 
 
-def test_response_workflow_invokes_only_record_and_block(policies):
+def test_response_workflow_invokes_only_record_and_block(policies, function_arn):
     workflow = policies["nfw-blocklist-response-role"]
     invoked = statement(workflow, "InvokeFunctions")["Resource"]
     assert invoked == [function_arn("record"), function_arn("block")]
 
 
-def test_pruning_workflow_invokes_only_prune(policies):
+def test_pruning_workflow_invokes_only_prune(policies, function_arn):
     workflow = policies["nfw-blocklist-pruning-role"]
     assert actions(workflow) == set(iam.STATE_MACHINE_ACTIONS)
     assert statement(workflow, "InvokeFunctions")["Resource"] == [function_arn("prune")]
@@ -116,17 +122,17 @@ def test_wildcard_resources_only_for_log_delivery(policies):
                 assert s["Sid"] == "LogDelivery"
 
 
-def test_sync_functions_reach_the_table_and_exactly_its_two_indexes(policies):
+def test_sync_functions_reach_the_table_and_exactly_its_two_indexes(policies, table_arn):
     ledger = statement(policies["nfw-blocklist-block-role"], "Ledger")
     assert ledger["Resource"] == [
-        TABLE_ARN,
-        f"{TABLE_ARN}/index/{schema.EXPIRY_INDEX}",
-        f"{TABLE_ARN}/index/{schema.PENDING_INDEX}",
+        table_arn,
+        f"{table_arn}/index/{schema.EXPIRY_INDEX}",
+        f"{table_arn}/index/{schema.PENDING_INDEX}",
     ]
 
 
-def test_record_function_reaches_only_the_table(policies):
-    assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [TABLE_ARN]
+def test_record_function_reaches_only_the_table(policies, table_arn):
+    assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [table_arn]
 
 
 def test_sync_functions_update_only_this_rule_group(render_dev, policies):
@@ -144,7 +150,8 @@ def test_each_function_writes_only_its_own_log_group(policies, key):
 def test_workflow_publishes_to_the_topic_with_its_key(render_dev, policies):
     (key,) = render_dev().of_type("aws:kms/key:Key")
     workflow = policies["nfw-blocklist-response-role"]
-    assert statement(workflow, "Notify")["Resource"] == [TOPIC_ARN]
+    topic = render_dev().by_name("nfw-blocklist-notifications")
+    assert statement(workflow, "Notify")["Resource"] == [topic.state["arn"]]
     assert statement(workflow, "EncryptNotifications")["Resource"] == [key.state["arn"]]
 
 

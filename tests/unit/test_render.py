@@ -1,13 +1,14 @@
 """The offline render the sandbox and ``nfw-blocklist render`` consume."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from nfw_blocklist import render
-from nfw_blocklist.render import SECRET_MARK, RenderError, main_render, render_stack
+from nfw_blocklist.render import SECRET_MARK, RenderError, auto_name, main_render, render_stack
 
 REPO = Path(__file__).resolve().parents[2]
 REUSE = REPO / "tests" / "reuse"
@@ -18,22 +19,59 @@ def reuse():
     return render_stack("test", project_dir=REUSE)
 
 
-def test_physical_names_are_the_logical_names_without_random_suffixes(render_dev):
-    function = render_dev().by_name("nfw-blocklist-record")
+AUTO_NAME = r"-[0-9a-f]{7}"
+
+
+def test_an_explicit_name_is_kept(render_dev):
+    logs = render_dev().by_name("nfw-blocklist-record-logs")
+    name = "/aws/lambda/nfw-blocklist/dev/nfw-blocklist-record"
+    assert (logs.id, logs.state["name"]) == (name, name), logs.urn
+
+
+def test_a_resource_without_a_name_gets_pulumis_auto_name(render_dev):
     table = render_dev().by_name("nfw-blocklist-ledger")
-    assert (function.id, function.state["name"]) == ("nfw-blocklist-record", "nfw-blocklist-record")
-    assert table.state["arn"] == "arn:aws:dynamodb:us-east-1:123456789012:table/nfw-blocklist-ledger"
+    assert re.fullmatch("nfw-blocklist-ledger" + AUTO_NAME, table.state["name"]), table.urn
+    assert table.state["arn"] == f"arn:aws:dynamodb:us-east-1:123456789012:table/{table.state['name']}"
+
+
+def test_auto_names_repeat_for_one_urn_and_differ_between_stacks_and_parents():
+    urn = "urn:pulumi:dev::nfw-blocklist::nfw-blocklist:index:BlocklistRuleGroup$aws:dynamodb/table:Table::x"
+    table = "aws:dynamodb/table:Table"
+    names = {
+        auto_name(table, "x", urn),
+        auto_name(table, "x", urn.replace(":dev::", ":prod::")),
+        auto_name(table, "x", urn.replace("BlocklistRuleGroup$", "Other$")),
+    }
+    assert auto_name(table, "x", urn) == auto_name(table, "x", urn)
+    assert len(names) == 3
+
+
+def test_types_without_a_name_rule_keep_the_logical_name():
+    assert auto_name("aws:kms/key:Key", "k", "urn:pulumi:dev::p::aws:kms/key:Key::k") == "k"
+
+
+@pytest.mark.parametrize(
+    ("type_", "limit"),
+    [("aws:iam/role:Role", 64), ("aws:sfn/stateMachine:StateMachine", 80), ("aws:dynamodb/table:Table", 255)],
+)
+def test_an_auto_name_must_fit_the_types_maximum_length(type_, limit):
+    fits, overflows = "r" * (limit - 8), "r" * (limit - 7)
+
+    assert len(auto_name(type_, fits, "urn:x")) == limit
+    with pytest.raises(RenderError, match=rf"urn:y: auto-name of 'r+' would exceed .* {limit} characters"):
+        auto_name(type_, overflows, "urn:y")
 
 
 def test_arns_follow_the_stacks_region(reuse):
-    assert (
-        reuse.outputs["stateMachineArn"] == "arn:aws:states:eu-west-1:123456789012:stateMachine:edge-response"
+    assert re.fullmatch(
+        "arn:aws:states:eu-west-1:123456789012:stateMachine:edge-response" + AUTO_NAME,
+        reuse.outputs["stateMachineArn"],
     )
 
 
 def test_queue_id_and_url_are_the_moto_queue_url(render_dev):
     (queue,) = render_dev().of_type("aws:sqs/queue:Queue")
-    expected = "https://sqs.us-east-1.amazonaws.com/123456789012/nfw-blocklist-dead-letters"
+    expected = f"https://sqs.us-east-1.amazonaws.com/123456789012/{queue.state['name']}"
     assert queue.id == queue.state["url"] == expected
 
 
@@ -89,7 +127,7 @@ def test_main_render_prints_the_json_document(capsys):
     assert main_render("dev", as_json=True) == 0
 
     document = json.loads(capsys.readouterr().out)
-    assert document["outputs"]["tableName"] == "nfw-blocklist-ledger"
+    assert re.fullmatch("nfw-blocklist-ledger" + AUTO_NAME, document["outputs"]["tableName"])
 
 
 def test_main_render_prints_a_table_by_default(capsys):

@@ -1,0 +1,169 @@
+"""The AWS limits the render and the sandbox enforce: physical-name rules and payload sizes.
+
+One table of name rules, read by the render's mocks (Pulumi's auto-naming must fit the maximum
+length) and by the sandbox's deployer (every name is checked before the resource is created, and
+must not be taken in its scope). Lengths and character sets come from botocore's service models
+(``botocore/data/<service>/*/service-2.json``: the name shape's ``min``/``max``/``pattern``), or,
+where the model leaves them out (SQS, SNS, Step Functions, Lambda's name inside a 140-character
+ARN shape), from the documentation quoted in that model. docs/LIMITS.md lists them with sources.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+STATE_PAYLOAD_BYTES: Final = 262_144
+"""Step Functions: a state's input or output, and an execution's input, as UTF-8 (256 KiB)."""
+SNS_MESSAGE_BYTES: Final = 262_144
+"""SNS Publish: the message (256 KB = 262,144 bytes)."""
+LAMBDA_SYNC_RESPONSE_BYTES: Final = 6_291_556
+"""Lambda: a synchronous invocation's response payload ("6 MB"; Function.ResponseSizeTooLarge says
+"maximum allowed payload size (6291556 bytes)")."""
+LAMBDA_ENVIRONMENT_BYTES: Final = 4096
+"""Lambda: all environment variables of a function, keys and values (4 KB)."""
+EVENT_ENTRY_BYTES: Final = 262_144
+"""EventBridge PutEvents: one entry (256 KB)."""
+
+AUTONAME_RANDOM_CHARS: Final = 7
+"""Pulumi's auto-naming appends ``-`` and 7 random lowercase hex characters to the logical name."""
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """How AWS constrains one resource type's physical name, and where the name must be unique."""
+
+    what: str
+    """The kind of resource, for messages (``IAM role``)."""
+    min_length: int
+    max_length: int
+    allowed: re.Pattern[str]
+    """The whole name must match (a full match)."""
+    scope: str
+    """``account`` (IAM) or ``region``: two resources of this kind in one scope need distinct names."""
+    conflict: str
+    """The error AWS (or the provider) reports for a taken name."""
+    charset: str
+    """The allowed characters, as the API documents them, for messages."""
+
+    def problem(self, name: str) -> str | None:
+        """Why AWS would refuse ``name`` for this kind of resource, or None."""
+        if not self.min_length <= len(name) <= self.max_length:
+            return (
+                f"{self.what} name {name!r} is {len(name)} characters; "
+                f"AWS allows {self.min_length} to {self.max_length}"
+            )
+        if not self.allowed.fullmatch(name):
+            return f"{self.what} name {name!r} has characters AWS refuses; allowed: {self.charset}"
+        return None
+
+
+_IAM = re.compile(r"[\w+=,.@-]+", re.ASCII)
+# Step Functions documents what a name must not contain rather than what it may.
+_STATE_MACHINE = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+")
+
+NAME_RULES: Final[dict[str, NameRule]] = {
+    "aws:iam/role:Role": NameRule(
+        "IAM role", 1, 64, _IAM, "account", "EntityAlreadyExists", "letters, digits and +=,.@_-"
+    ),
+    "aws:iam/policy:Policy": NameRule(
+        "IAM policy", 1, 128, _IAM, "account", "EntityAlreadyExists", "letters, digits and +=,.@_-"
+    ),
+    "aws:iam/rolePolicy:RolePolicy": NameRule(
+        "IAM role policy", 1, 128, _IAM, "role", "a silent overwrite", "letters, digits and +=,.@_-"
+    ),
+    "aws:lambda/function:Function": NameRule(
+        "Lambda function",
+        1,
+        64,
+        re.compile(r"[A-Za-z0-9_-]+"),
+        "region",
+        "ResourceConflictException",
+        "letters, digits, - and _",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": NameRule(
+        "CloudWatch Logs log group",
+        1,
+        512,
+        re.compile(r"[._/#A-Za-z0-9-]+"),
+        "region",
+        "ResourceAlreadyExistsException",
+        "letters, digits and ._/#-",
+    ),
+    "aws:sfn/stateMachine:StateMachine": NameRule(
+        "Step Functions state machine",
+        1,
+        80,
+        _STATE_MACHINE,
+        "region",
+        "StateMachineAlreadyExists",
+        'no white space, brackets, wildcards or "#%\\^|~`$&,;:/',
+    ),
+    "aws:networkfirewall/ruleGroup:RuleGroup": NameRule(
+        "Network Firewall rule group",
+        1,
+        128,
+        re.compile(r"[A-Za-z0-9-]+"),
+        "region",
+        "InvalidRequestException",
+        "letters, digits and -",
+    ),
+    "aws:networkfirewall/firewallPolicy:FirewallPolicy": NameRule(
+        "Network Firewall policy",
+        1,
+        128,
+        re.compile(r"[A-Za-z0-9-]+"),
+        "region",
+        "InvalidRequestException",
+        "letters, digits and -",
+    ),
+    "aws:dynamodb/table:Table": NameRule(
+        "DynamoDB table",
+        3,
+        255,
+        re.compile(r"[A-Za-z0-9_.-]+"),
+        "region",
+        "ResourceInUseException",
+        "letters, digits and _.-",
+    ),
+    "aws:sqs/queue:Queue": NameRule(
+        "SQS queue",
+        1,
+        80,
+        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
+        "region",
+        "QueueAlreadyExists (or a queue silently shared)",
+        "letters, digits, - and _ (.fifo suffix for FIFO)",
+    ),
+    "aws:sns/topic:Topic": NameRule(
+        "SNS topic",
+        1,
+        256,
+        re.compile(r"[A-Za-z0-9_-]+(\.fifo)?"),
+        "region",
+        "a topic silently shared (CreateTopic is idempotent)",
+        "letters, digits, - and _ (.fifo suffix for FIFO)",
+    ),
+    "aws:cloudwatch/eventRule:EventRule": NameRule(
+        "EventBridge rule",
+        1,
+        64,
+        re.compile(r"[.A-Za-z0-9_-]+"),
+        "region",
+        "a rule silently overwritten (PutRule is an upsert)",
+        "letters, digits and ._-",
+    ),
+    "aws:scheduler/schedule:Schedule": NameRule(
+        "EventBridge Scheduler schedule",
+        1,
+        64,
+        re.compile(r"[0-9A-Za-z_.-]+"),
+        "region",
+        "ConflictException",
+        "letters, digits and ._-",
+    ),
+}
+"""Every named resource type the sandbox deploys (name property ``name`` in pulumi-aws for all of them)."""
+
+
+def utf8_size(text: str) -> int:
+    return len(text.encode("utf-8"))
