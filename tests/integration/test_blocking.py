@@ -8,6 +8,7 @@ import pytest
 
 from handlers import clock
 from handlers.errors import CapacityExceeded, InvalidInput
+from handlers.payloads import SAMPLE_SIZE
 from handlers.rules import METRIC_ACTION_NAME
 from handlers.settings import CapacityPolicy
 from handlers.writer import STALE_PENDING_SECONDS
@@ -158,14 +159,25 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
             except BaseException as error:  # collected and re-raised by the test below
                 failures.append(error)
 
+    services: list = []
+    original = stack.service
+
+    def tracked(arn: str, **overrides: object):
+        built = original(arn, **overrides)
+        services.append(built)
+        return built
+
+    stack.service = tracked  # type: ignore[assignment]
     threads = [threading.Thread(target=environment) for _ in range(32)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
+    stack.service = original  # type: ignore[assignment]
     counts = emulator.counters().snapshot().as_dict()
-    print(f"\nconcurrency: hosts=500 threads=32 {counts}")
+    items_read = sum(s.ledger.counts.items_read for s in services)
+    print(f"\nconcurrency: hosts=500 threads=32 {counts} items_read_per_finding={items_read / len(hosts):.1f}")
     assert failures == []
     assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
     assert counts["calls"]["UpdateRuleGroup"] < len(hosts)
@@ -218,7 +230,8 @@ def test_pruning_removes_every_expired_host_across_pages(group: str, fake_clock:
 
     outcome = service.prune()
 
-    assert outcome["pruned"] == sorted(f"{host}/32" for host in hosts)
+    assert outcome["counts"]["pruned"] == len(hosts)
+    assert outcome["pruned"] == sorted(f"{host}/32" for host in hosts)[:SAMPLE_SIZE]
     assert service.ledger.counts.by_operation["Query"] >= 4
     assert stack.blocked_in_group(group) == {"203.0.113.200/32"}
     assert [record.host for record in service.list_hosts()] == ["203.0.113.200/32"]
@@ -280,8 +293,13 @@ def test_manual_edits_of_the_owned_rules_are_repaired_by_pruning(group: str) -> 
         {
             "Priority": 30100,
             "RuleDefinition": {
-                "MatchAttributes": {"Destinations": [{"AddressDefinition": "10.0.0.0/8"}]},
-                "Actions": ["aws:pass"],
+                "MatchAttributes": {
+                    "Destinations": [{"AddressDefinition": "10.0.0.0/8"}],
+                    "DestinationPorts": [{"FromPort": 443, "ToPort": 443}],
+                },
+                # Our actions: a rule with other actions at an owned priority is someone else's (see
+                # test_a_foreign_rule_at_a_configured_priority_is_refused_not_overwritten).
+                "Actions": ["aws:drop", METRIC_ACTION_NAME],
             },
         }
     )
