@@ -90,6 +90,9 @@ class BlocklistService:
         """
         if not isinstance(event, Mapping):
             raise InvalidInput(f"expected an EventBridge event object, got {type(event).__name__}")
+        if not isinstance(event.get("id"), str) or not event["id"]:
+            # EventBridge always sets one: this execution was started by hand with something else.
+            raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
         extraction = extract(event)
         targets, policy_skips = self.policy.evaluate_all(extraction.candidates)
         skipped = [*extraction.skipped, *policy_skips]
@@ -108,9 +111,8 @@ class BlocklistService:
             if record.pending:
                 unconfirmed.append(target.host)
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
-        event_id = event.get("id")
         outcome = RecordOutcome(
-            event_id=event_id if isinstance(event_id, str) else "",
+            event_id=str(event["id"]),
             finding=finding,
             new=sorted(new),
             refreshed=sorted(refreshed),
