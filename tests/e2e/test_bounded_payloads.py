@@ -3,6 +3,7 @@ without an event id still notifies (issue 8 item 8). Sizes are read from the exe
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,3 +112,72 @@ def test_a_response_started_by_hand_with_an_empty_object_ends_in_a_failure_notif
     [failure] = dev_sandbox.notifications()
     assert (failure["Blocked"], failure["Error"], failure["EventId"]) == ("false", "InvalidInput", None)
     assert "no 'id'" in failure["Cause"]
+
+
+def seed_confirmed_hosts(sandbox: Any, hosts: list[str], now: float) -> None:
+    """Put ``hosts`` in the ledger as confirmed finding hosts (what a replaced, emptied group lost)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    from handlers.ledger import HostRecord
+
+    serializer = TypeSerializer()
+    dynamodb = sandbox.client("dynamodb")
+    for start in range(0, len(hosts), 25):
+        requests = []
+        for host in hosts[start : start + 25]:
+            item = HostRecord(
+                host=f"{host}/32", first_seen=now, last_seen=now, expires_at=now + 86400, source="finding"
+            ).to_item()
+            requests.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in item.items()}}})
+        dynamodb.batch_write_item(RequestItems={sandbox.table_name: requests})
+
+
+def largest_probe_under_the_event_limit(hosts: list[str]) -> dict[str, Any]:
+    """The port probe with the most remote hosts (minimal details each) that stays under 256 KB."""
+    event = port_probe([])
+    probe = event["detail"]["service"]["action"]["portProbeAction"]
+    entries = []
+    size = len(json.dumps(event))
+    for host in hosts:
+        entry = {
+            "localPortDetails": {"port": 22, "portName": "SSH"},
+            "remoteIpDetails": {"ipAddressV4": host},
+        }
+        size += len(json.dumps(entry)) + 2
+        if size >= EVENT_LIMIT - 1024:
+            break
+        entries.append(entry)
+    probe["portProbeDetails"] = entries
+    return event
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NFW_TOP_OF_RANGE"),
+    reason="opt-in (about a minute): NFW_TOP_OF_RANGE=1 pytest tests/e2e/test_bounded_payloads.py",
+)
+def test_at_the_top_of_the_range_a_full_restore_and_the_largest_probe_stay_under_every_limit(large_sandbox):
+    """14,999 hosts (capacity 30,000 less the placeholder) restored into an emptied group by the real
+    pruning workflow, then the largest port probe EventBridge accepts, evicting thousands."""
+    hosts = documentation_hosts(14_999 + 4_000)
+    seed_confirmed_hosts(large_sandbox, hosts[:14_999], large_sandbox.clock.now())
+
+    restore = large_sandbox.run_pruning()
+    event = largest_probe_under_the_event_limit(hosts[14_999:])
+    [probe] = large_sandbox.put_event(event)
+
+    figures = {
+        "restore_hosts": restore.task_output("prune")["drift"]["added_count"],
+        "probe_hosts": len(event["detail"]["service"]["action"]["portProbeAction"]["portProbeDetails"]),
+        "probe_event_bytes": len(json.dumps(event)),
+        "largest_state_bytes": max(largest_state_payload(restore), largest_state_payload(probe)),
+        "largest_lambda_result_bytes": max(largest_lambda_result(restore), largest_lambda_result(probe)),
+        "largest_sns_message_bytes": largest_message(large_sandbox),
+    }
+    print(f"\ntop of range: {figures}")
+    assert (restore.status, probe.status) == ("SUCCEEDED", "SUCCEEDED"), (restore.error, probe.error)
+    assert figures["restore_hosts"] == 14_999
+    assert figures["probe_hosts"] > 2_000
+    assert figures["largest_state_bytes"] < STATE_LIMIT
+    assert figures["largest_sns_message_bytes"] < SNS_LIMIT
+    assert figures["largest_lambda_result_bytes"] < 6 * 1024 * 1024
+    assert probe.task_output("block")["counts"]["blocked"] == figures["probe_hosts"]
