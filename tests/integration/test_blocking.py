@@ -10,6 +10,7 @@ from handlers import clock
 from handlers.errors import CapacityExceeded, InvalidInput
 from handlers.payloads import SAMPLE_SIZE
 from handlers.rules import METRIC_ACTION_NAME
+from handlers.service import BlocklistService
 from handlers.settings import CapacityPolicy
 from handlers.writer import STALE_PENDING_SECONDS
 from nfw_blocklist import emulator
@@ -147,8 +148,11 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
     lock = threading.Lock()
     failures: list[BaseException] = []
 
+    services: list[BlocklistService] = []
+
     def environment() -> None:
         service = stack.service(group)
+        services.append(service)
         while True:
             with lock:
                 if not queue:
@@ -159,25 +163,15 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
             except BaseException as error:  # collected and re-raised by the test below
                 failures.append(error)
 
-    services: list = []
-    original = stack.service
-
-    def tracked(arn: str, **overrides: object):
-        built = original(arn, **overrides)
-        services.append(built)
-        return built
-
-    stack.service = tracked  # type: ignore[assignment]
     threads = [threading.Thread(target=environment) for _ in range(32)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    stack.service = original  # type: ignore[assignment]
     counts = emulator.counters().snapshot().as_dict()
-    items_read = sum(s.ledger.counts.items_read for s in services)
-    print(f"\nconcurrency: hosts=500 threads=32 {counts} items_read_per_finding={items_read / len(hosts):.1f}")
+    read_per_finding = sum(s.ledger.counts.items_read for s in services) / len(hosts)
+    print(f"\nconcurrency: hosts=500 threads=32 {counts} items read per finding {read_per_finding:.1f}")
     assert failures == []
     assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
     assert counts["calls"]["UpdateRuleGroup"] < len(hosts)
