@@ -177,6 +177,7 @@ class LeaseState:
     """How many plans have been announced: a plan numbered higher reads every host pending now."""
     folded: int
     """The number of the last plan whose holder wrote (or found nothing to write) and confirmed its hosts."""
+    last_write_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,7 @@ class Ledger:
             generation=int(item.get("Generation", 0)),
             planned=int(item.get("Planned", 0)),
             folded=int(item.get("Folded", 0)),
+            last_write_at=float(item.get("LastWriteAt", 0)),
         )
 
     def announce_plan(self) -> int:

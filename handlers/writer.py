@@ -202,6 +202,9 @@ class RuleGroupWriter:
         now = clock.now()
         return any(now - since >= STALE_PENDING_SECONDS for since in self.ledger.pending_hosts().values())
 
+    def _others_pending(self, ours: set[str]) -> bool:
+        return bool(set(self.ledger.pending_hosts()) - ours)
+
     def _keep_lease(self) -> None:
         now = self.wall_clock()
         if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
@@ -231,13 +234,17 @@ class RuleGroupWriter:
                 self._lease_renewed_at = now
                 if self._known is not None and self._known.token != lease.group_token:
                     self._known = None  # another writer has been here since: describe again
-                if waited and lease.last_write_at:
-                    # A burst is on (we had to queue): let the pending hosts gather so that one
-                    # update carries many, instead of updating again right behind the last writer.
-                    pause_before_plan = coalescing_pause(self.wall_clock() - lease.last_write_at)
-                    if pause_before_plan > 0:
-                        self.sleep(pause_before_plan)
-                        self._keep_lease()
+                pause_before_plan = coalescing_pause(self.wall_clock() - lease.last_write_at)
+                if (
+                    lease.last_write_at
+                    and pause_before_plan > 0
+                    and (waited or self._others_pending(waiting_for))
+                ):
+                    # A burst is on (we had to queue, or others' hosts wait right behind the last
+                    # write): let the pending hosts gather so that one update carries many, instead
+                    # of updating again right behind the last writer.
+                    self.sleep(pause_before_plan)
+                    self._keep_lease()
                 return None
             waited = True
             state = self.ledger.read_lease()
@@ -255,7 +262,13 @@ class RuleGroupWriter:
                 self._known = None
                 return None
             if state.lease_until >= self.wall_clock():
-                self.sleep(self.rng.uniform(pause / 2, pause))
+                if state.planned < target:
+                    # No plan has read our hosts yet, and the holder plans no sooner than 2 s after
+                    # the last write: sleep until then instead of polling (clamped, as clocks differ).
+                    until_plan = coalescing_pause(self.wall_clock() - state.last_write_at)
+                    self.sleep(max(self.rng.uniform(pause / 2, pause), until_plan))
+                else:
+                    self.sleep(self.rng.uniform(pause / 2, pause))
                 pause = min(LEASE_POLL_MAX_SECONDS, pause * 1.5)
 
     def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
