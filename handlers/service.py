@@ -37,6 +37,8 @@ from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_ca
 from handlers.settings import Settings
 from handlers.writer import RuleGroupWriter
 
+LAST_PRINTABLE_EPOCH = 253_402_300_799
+"""9999-12-31T23:59:59Z."""
 MAX_BATCH_ITEMS = 64
 """More batch items than any event EventBridge accepts (256 KB) can fill at ``BATCH_CHUNK`` hosts each."""
 
@@ -340,9 +342,10 @@ def _first_finding(candidates: Sequence[Any]) -> FindingRef | None:
 
 
 def _epoch(value: object) -> float:
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0.0
-    )
+    """A last-seen time ``iso`` can print: after the group write, nothing may raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 < value < LAST_PRINTABLE_EPOCH else 0.0
 
 
 def _batch_items(payload: Mapping[str, Any]) -> int:
