@@ -18,7 +18,11 @@ LAMBDA_SERVICE_ERRORS: Final = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
-RETRYABLE_HANDLER_ERRORS: Final = (errors.RuleGroupContention.__name__, errors.FirewallUnavailable.__name__)
+RETRYABLE_HANDLER_ERRORS: Final = (
+    errors.RuleGroupContention.__name__,
+    errors.FirewallUnavailable.__name__,
+    errors.LedgerUnavailable.__name__,
+)
 SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 
 SUCCESS_SUBJECT: Final = "nfw-blocklist: hosts blocked"
@@ -52,21 +56,38 @@ def sns_retry() -> list[dict[str, Any]]:
     return [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}]
 
 
-def _catch() -> list[dict[str, Any]]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}]
+def _catch(next_state: str = "DescribeFailure") -> list[dict[str, Any]]:
+    # The caught error replaces the state (ResultPath "$"): added beside an input of up to 256 KiB (the
+    # EventBridge event) it could itself exceed Step Functions' limit, and States.DataLimitExceeded is
+    # terminal, so no failure notification would go out.
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": next_state}]
 
 
-def _lambda_task(function_arn: str, input_path: str, result_path: str, next_state: str) -> dict[str, Any]:
-    return {
+def _lambda_task(
+    function_arn: str,
+    input_path: str,
+    result_key: str,
+    next_state: str,
+    catch_next: str,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """A Lambda task whose result lands at ``$.<result_key>``; with ``replace`` it becomes the whole state
+    (``{"<result_key>": result}``), dropping the input (RecordHosts drops the event it has read)."""
+    task: dict[str, Any] = {
         "Type": "Task",
         "Resource": function_arn,
         "InputPath": input_path,
-        "ResultPath": result_path,
         "TimeoutSeconds": 900,
         "Retry": lambda_retry(),
-        "Catch": _catch(),
+        "Catch": _catch(catch_next),
         "Next": next_state,
     }
+    if replace:
+        task["ResultSelector"] = {f"{result_key}.$": "$"}
+        task["ResultPath"] = "$"
+    else:
+        task["ResultPath"] = f"$.{result_key}"
+    return task
 
 
 def _publish(topic_arn: str, message_path: str, subject: str) -> dict[str, Any]:
@@ -83,27 +104,53 @@ def _publish(topic_arn: str, message_path: str, subject: str) -> dict[str, Any]:
     }
 
 
-def _failure_states(topic_arn: str, event_id_path: str, subject: str) -> dict[str, dict[str, Any]]:
-    """Describe the caught error, tell the admin, then fail the execution so it shows as failed."""
+def _describe_failure(event_id: dict[str, Any]) -> dict[str, Any]:
+    """The caught ``{"Error", "Cause"}`` as the failure notification (and kept at ``$.error``)."""
     return {
-        "DescribeFailure": {
-            "Type": "Pass",
-            "Parameters": {
+        "Type": "Pass",
+        "Parameters": {
+            "error": {"Error.$": "$.Error", "Cause.$": "$.Cause"},
+            "failure": {
                 "Blocked": "false",
-                "Error.$": "$.error.Error",
-                "Cause.$": "$.error.Cause",
-                "EventId.$": event_id_path,
+                "Error.$": "$.Error",
+                "Cause.$": "$.Cause",
+                **event_id,
                 "ExecutionId.$": "$$.Execution.Id",
             },
-            "ResultPath": "$.failure",
-            "Next": "NotifyFailure",
         },
+        "ResultPath": "$",
+        "Next": "NotifyFailure",
+    }
+
+
+def _failure_tail(topic_arn: str, subject: str) -> dict[str, dict[str, Any]]:
+    return {
         "NotifyFailure": {**_publish(topic_arn, "$.failure", subject), "Next": "Failed"},
         "Failed": {
             "Type": "Fail",
             "Error": FAILURE_ERROR,
             "Cause": "A step failed; the failure notification carries its error and cause.",
         },
+    }
+
+
+def _response_failure_states(topic_arn: str) -> dict[str, dict[str, Any]]:
+    """Describe the caught error, tell the admin, then fail the execution so it shows as failed.
+
+    The event's ``id`` names it in the notification; an execution started by hand with ``{}`` (or
+    anything without an ``id``) has none, and must still get its notification out.
+    """
+    return {
+        "FailureNamesEvent": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$$.Execution.Input.id", "IsPresent": True, "Next": "DescribeFailure"},
+            ],
+            "Default": "DescribeFailureWithoutEvent",
+        },
+        "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Input.id"}),
+        "DescribeFailureWithoutEvent": _describe_failure({"EventId": None}),
+        **_failure_tail(topic_arn, FAILURE_SUBJECT),
     }
 
 
@@ -118,24 +165,27 @@ def _choice(variable: str, then: str, otherwise: str) -> dict[str, Any]:
 def response_definition(record_arn: str, block_arn: str, topic_arn: str) -> dict[str, Any]:
     """Record the finding's hosts, block them, notify; any failure is published and fails the run.
 
-    The input is the EventBridge event, whose ``id`` names it in the failure notification.
+    The input is the EventBridge event (up to 256 KB). RecordHosts replaces it with its own bounded
+    result at ``$.record``, so no later state carries the event; BlockHosts adds its bounded result at
+    ``$.block`` (docs/DESIGN.md has both contracts).
     """
+    failure = "FailureNamesEvent"
     return {
         "Comment": "nfw-blocklist: block the remote hosts of a GuardDuty finding in the rule group",
         "StartAt": "RecordHosts",
         "States": {
-            "RecordHosts": _lambda_task(record_arn, "$", "$.record", "AnythingToBlock"),
+            "RecordHosts": _lambda_task(record_arn, "$", "record", "AnythingToBlock", failure, replace=True),
             "AnythingToBlock": _choice("$.record.has_hosts", "BlockHosts", "NothingToBlock"),
             "NothingToBlock": {"Type": "Succeed"},
-            "BlockHosts": _lambda_task(block_arn, "$.record", "$.block", "AnyNewlyBlocked"),
+            "BlockHosts": _lambda_task(block_arn, "$.record", "block", "AnyNewlyBlocked", failure),
             "AnyNewlyBlocked": _choice("$.block.notify", "NotifySuccess", "NothingNew"),
             "NothingNew": {"Type": "Succeed"},
             "NotifySuccess": {
                 **_publish(topic_arn, "$.block.notification", SUCCESS_SUBJECT),
-                "Catch": _catch(),
+                "Catch": _catch(failure),
                 "End": True,
             },
-            **_failure_states(topic_arn, "$.id", FAILURE_SUBJECT),
+            **_response_failure_states(topic_arn),
         },
     }
 
@@ -150,7 +200,7 @@ def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:
         "Comment": "nfw-blocklist: unblock expired hosts, repair drift between ledger and rule group",
         "StartAt": "PruneExpired",
         "States": {
-            "PruneExpired": _lambda_task(prune_arn, "$", "$.prune", "AnythingPruned"),
+            "PruneExpired": _lambda_task(prune_arn, "$", "prune", "AnythingPruned", "DescribeFailure"),
             "AnythingPruned": _choice("$.prune.notify", "NotifyPruned", "NothingPruned"),
             "NothingPruned": {"Type": "Succeed"},
             "NotifyPruned": {
@@ -158,6 +208,7 @@ def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:
                 "Catch": _catch(),
                 "End": True,
             },
-            **_failure_states(topic_arn, "$$.Execution.Id", PRUNE_FAILURE_SUBJECT),
+            "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Id"}),
+            **_failure_tail(topic_arn, PRUNE_FAILURE_SUBJECT),
         },
     }

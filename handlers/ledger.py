@@ -1,7 +1,8 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
+import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
@@ -18,7 +19,18 @@ SOURCE_MANUAL: Final = "manual"
 RECENT_FINDINGS: Final = 10
 """How many finding ids an item keeps: enough to investigate, bounded so items stay small."""
 PURGE_GRACE_SECONDS: Final = 86400
-WRITE_ATTEMPTS: Final = 8
+WRITE_ATTEMPTS: Final = 25
+"""Conditional-write rounds for one host before giving up: a scanner naming one host in dozens of
+concurrent findings makes every one of them contend on that item."""
+WRITE_BACKOFF_BASE: Final = 0.01
+WRITE_BACKOFF_CAP: Final = 0.5
+"""Full jitter between rounds, from 10 ms up to 0.5 s: the rounds of 25 writers spread instead of colliding
+again (about 6 s in the worst case, well inside the record function's timeout)."""
+BATCH_PREFIX: Final = "#batch#"
+"""Items (no GSI keys, never listed) that park an execution's host lists between its record and block
+steps, so that the state between them stays small however many hosts a finding names."""
+BATCH_CHUNK: Final = 1000
+"""Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -149,6 +161,30 @@ class Lease:
     acquired: bool
     group_token: str | None = None
     last_write_at: float = 0.0
+    generation: int = 0
+    """Bumped by every acquisition: a holder whose generation is higher than what a waiter saw took the
+    lease after the waiter's hosts were pending, so it read them when it planned."""
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """The lease item as a waiter sees it: one small item, however long the wait."""
+
+    holder: str | None
+    lease_until: float
+    generation: int
+    planned: int
+    """How many plans have been announced: a plan numbered higher reads every host pending now."""
+    folded: int
+    """The number of the last plan whose holder wrote (or found nothing to write) and confirmed its hosts."""
+    last_write_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchHosts:
+    new: list[str]
+    unconfirmed: list[str]
+    refreshed: list[str]
 
 
 @dataclass
@@ -163,10 +199,19 @@ class LedgerCounts:
 class Ledger:
     """Conditional writes keep concurrent executions from overwriting each other's sightings."""
 
-    def __init__(self, table_name: str, client: Any = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: Any = None,
+        region: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self.table_name = table_name
         self._client = client
         self._region = region
+        self.sleep = sleep
+        self.rng = rng or random.Random()
         self.counts = LedgerCounts()
         self.page_size: int | None = None
         """Items per Query page; None lets DynamoDB fill 1 MB pages (tests set it to force paging)."""
@@ -188,7 +233,9 @@ class Ledger:
 
     def record(self, sighting: Sighting) -> tuple[HostRecord, bool]:
         """Merge ``sighting`` into the host's item; returns (record, created)."""
-        for _ in range(WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
             existing = self.get(sighting.host)
             updated = merge(existing, sighting)
             if existing is None:
@@ -234,6 +281,49 @@ class Ledger:
         """Which of ``hosts`` no writer has confirmed in the rule group yet (strongly consistent)."""
         return {record.host for record in self._batch_get(hosts) if record.pending}
 
+    def records(self, hosts: Iterable[str]) -> dict[str, HostRecord]:
+        """The items of ``hosts`` that exist right now (strongly consistent)."""
+        return {record.host: record for record in self._batch_get(hosts)}
+
+    # -- an execution's host lists, parked between its record and block steps ----------------------
+    def put_batch(
+        self, batch: str, new: Sequence[str], unconfirmed: Sequence[str], refreshed: Sequence[str], now: float
+    ) -> int:
+        """Park the lists under ``batch``; returns how many items hold them."""
+        hosts = sorted({*new, *unconfirmed, *refreshed})
+        new_set, unconfirmed_set, refreshed_set = set(new), set(unconfirmed), set(refreshed)
+        chunks = [hosts[start : start + BATCH_CHUNK] for start in range(0, len(hosts), BATCH_CHUNK)] or [[]]
+        for index, chunk in enumerate(chunks):
+            item = {
+                schema.HASH_KEY: {"S": f"{BATCH_PREFIX}{batch}#{index}"},
+                "New": {"L": [{"S": h} for h in chunk if h in new_set]},
+                "Unconfirmed": {"L": [{"S": h} for h in chunk if h in unconfirmed_set]},
+                "Refreshed": {"L": [{"S": h} for h in chunk if h in refreshed_set]},
+                schema.TTL_ATTRIBUTE: {"N": str(int(now) + PURGE_GRACE_SECONDS)},
+            }
+            self._call("PutItem", Item=item)
+        return len(chunks)
+
+    def read_batch(self, batch: str, items: int) -> BatchHosts:
+        keys = [f"{BATCH_PREFIX}{batch}#{index}" for index in range(items)]
+        new: list[str] = []
+        unconfirmed: list[str] = []
+        refreshed: list[str] = []
+        for item in self._batch_get_items(keys):
+            new.extend(str(h) for h in item.get("New", []))
+            unconfirmed.extend(str(h) for h in item.get("Unconfirmed", []))
+            refreshed.extend(str(h) for h in item.get("Refreshed", []))
+        return BatchHosts(sorted(new), sorted(unconfirmed), sorted(refreshed))
+
+    def delete_batch(self, batch: str, items: int) -> None:
+        for index in range(items):
+            self._delete(
+                f"{BATCH_PREFIX}{batch}#{index}",
+                condition=f"attribute_exists({schema.HASH_KEY})",
+                names={},
+                values={},
+            )
+
     def acquire_lease(self, holder: str, now: float, seconds: float) -> "Lease":
         """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe).
 
@@ -244,7 +334,7 @@ class Ledger:
             answer = self._call(
                 "UpdateItem",
                 Key=_key(schema.LEASE_KEY),
-                UpdateExpression="SET Holder = :me, LeaseUntil = :until",
+                UpdateExpression="SET Holder = :me, LeaseUntil = :until ADD Generation :one",
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
                 ),
@@ -252,22 +342,71 @@ class Ledger:
                     ":now": _serializer.serialize(_num(now)),
                     ":until": _serializer.serialize(_num(now + seconds)),
                     ":me": {"S": holder},
+                    ":one": {"N": "1"},
                 },
-                ReturnValues="ALL_OLD",
+                ReturnValues="ALL_NEW",
             )
         except _ConditionFailed:
             return Lease(acquired=False)
-        previous = _plain(answer.get("Attributes", {}))
+        current = _plain(answer.get("Attributes", {}))
         return Lease(
             acquired=True,
-            group_token=str(previous["LastToken"]) if "LastToken" in previous else None,
-            last_write_at=float(previous.get("LastWriteAt", 0)),
+            group_token=str(current["LastToken"]) if "LastToken" in current else None,
+            last_write_at=float(current.get("LastWriteAt", 0)),
+            generation=int(current.get("Generation", 0)),
         )
 
-    def release_lease(self, holder: str, group_token: str | None, wrote_at: float | None) -> None:
-        """Free the lease, leaving the group's current UpdateToken and the time of our last write."""
+    def extend_lease(self, holder: str, now: float, seconds: float) -> bool:
+        """Push our lease's end out (a long write must not lose it); False if it is no longer ours."""
+        try:
+            self._call(
+                "UpdateItem",
+                Key=_key(schema.LEASE_KEY),
+                UpdateExpression="SET LeaseUntil = :until",
+                ConditionExpression="Holder = :me",
+                ExpressionAttributeValues={
+                    ":until": _serializer.serialize(_num(now + seconds)),
+                    ":me": {"S": holder},
+                },
+            )
+        except _ConditionFailed:
+            return False
+        return True
+
+    def read_lease(self) -> LeaseState:
+        """The lease item (one strongly consistent read of one small item)."""
+        items = self._batch_get_items([schema.LEASE_KEY])
+        item = items[0] if items else {}
+        return LeaseState(
+            holder=str(item["Holder"]) if "Holder" in item else None,
+            lease_until=float(item.get("LeaseUntil", 0)),
+            generation=int(item.get("Generation", 0)),
+            planned=int(item.get("Planned", 0)),
+            folded=int(item.get("Folded", 0)),
+            last_write_at=float(item.get("LastWriteAt", 0)),
+        )
+
+    def announce_plan(self) -> int:
+        """Number the plan a writer is about to make (before it reads the pending hosts)."""
+        answer = self._call(
+            "UpdateItem",
+            Key=_key(schema.LEASE_KEY),
+            UpdateExpression="ADD Planned :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(_plain(answer.get("Attributes", {})).get("Planned", 0))
+
+    def release_lease(
+        self, holder: str, group_token: str | None, wrote_at: float | None, folded: int | None = None
+    ) -> None:
+        """Free the lease, leaving the group's current UpdateToken and the time of our last write, and
+        (``folded``) the generation whose holder folded in every host pending when it took the lease."""
         values: dict[str, Any] = {":me": {"S": holder}, ":free": {"N": "0"}}
         assignments = ["LeaseUntil = :free"]
+        if folded is not None:
+            values[":folded"] = {"N": str(folded)}
+            assignments.append("Folded = :folded")
         removals = ["Holder"]
         if group_token:
             values[":token"] = {"S": group_token}
@@ -289,8 +428,11 @@ class Ledger:
             return
 
     def _batch_get(self, hosts: Iterable[str]) -> list[HostRecord]:
-        wanted = sorted(set(hosts))
-        found: list[HostRecord] = []
+        return [HostRecord.from_item(item) for item in self._batch_get_items(hosts)]
+
+    def _batch_get_items(self, keys: Iterable[str]) -> list[dict[str, Any]]:
+        wanted = sorted(set(keys))
+        found: list[dict[str, Any]] = []
         for start in range(0, len(wanted), 100):
             request: dict[str, Any] = {
                 self.table_name: {
@@ -302,7 +444,7 @@ class Ledger:
                 answer = self._call("BatchGetItem", RequestItems=request, table=False)
                 items = answer.get("Responses", {}).get(self.table_name, [])
                 self.counts.items_read += len(items)
-                found.extend(HostRecord.from_item(_plain(item)) for item in items)
+                found.extend(_plain(item) for item in items)
                 request = answer.get("UnprocessedKeys") or {}
         return found
 
@@ -348,13 +490,22 @@ class Ledger:
             values={":now": _serializer.serialize(_num(now))},
         )
 
-    def delete_if_unseen(self, host: str, last_seen: float) -> bool:
-        """Delete ``host`` unless it was seen after ``last_seen`` (used for eviction)."""
+    def delete_if_evictable(self, host: str, last_seen: float) -> bool:
+        """Delete ``host`` for eviction: only a confirmed finding host not seen since ``last_seen``.
+
+        A host seen again, blocked by hand or pending (another execution is still recording it) stays.
+        """
         return self._delete(
             host,
-            condition=f"attribute_exists({schema.HASH_KEY}) AND LastSeen <= :seen",
-            names={},
-            values={":seen": _serializer.serialize(_num(last_seen))},
+            condition=(
+                f"attribute_exists({schema.HASH_KEY}) AND LastSeen <= :seen AND #source = :finding "
+                f"AND attribute_not_exists(#p)"
+            ),
+            names={"#source": "Source", "#p": schema.PENDING_INDEX_HASH_KEY},
+            values={
+                ":seen": _serializer.serialize(_num(last_seen)),
+                ":finding": {"S": SOURCE_FINDING},
+            },
         )
 
     def delete(self, host: str) -> bool:
@@ -431,7 +582,7 @@ class Ledger:
                     "ThrottlingException",
                     "InternalServerError",
                 }:
-                    time.sleep(0.05 * 2**attempt)
+                    self.sleep(self.rng.uniform(0, 0.05 * 2 ** (attempt + 1)))
                     continue
                 raise LedgerUnavailable(f"DynamoDB {operation} on {self.table_name} failed: {code}") from e
             except BotoCoreError as e:

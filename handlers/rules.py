@@ -80,6 +80,48 @@ def split_owned(rules: Sequence[Rule], owned_priorities: Iterable[int]) -> tuple
     return owned, foreign
 
 
+def is_our_rendering(rule: Rule) -> bool:
+    """Is this a rule the solution renders (its actions are exactly ours), whatever its priority?"""
+    return list(rule.get("RuleDefinition", {}).get("Actions", [])) == list(DROP_ACTIONS)
+
+
+@dataclass(frozen=True)
+class GroupRules:
+    """A group's rules seen from the solution: the two it owns, older ones of its own, the rest."""
+
+    owned: list[Rule]
+    """Our rules at the configured priorities."""
+    legacy: list[Rule]
+    """Our rendering at other priorities (an earlier ``ruleGroupPriority``): migrated, then removed."""
+    foreign: list[Rule]
+    """Everybody else's rules, kept as they are."""
+    collisions: list[Rule]
+    """Foreign rules sitting at a configured priority: never overwritten, the writer refuses to run."""
+
+    @property
+    def legacy_hosts(self) -> set[str]:
+        """Every address our older rules name, in either direction: they stay blocked once migrated."""
+        hosts: set[str] = set()
+        for rule in self.legacy:
+            hosts |= addresses_of(rule, "Sources") | addresses_of(rule, "Destinations")
+        return {host for host in hosts if host}
+
+
+def partition_rules(rules: Sequence[Rule], source_priority: int, destination_priority: int) -> GroupRules:
+    configured = {source_priority, destination_priority}
+    owned: list[Rule] = []
+    legacy: list[Rule] = []
+    foreign: list[Rule] = []
+    collisions: list[Rule] = []
+    for rule in rules:
+        ours = is_our_rendering(rule)
+        if rule.get("Priority") in configured:
+            (owned if ours else collisions).append(rule)
+        else:
+            (legacy if ours else foreign).append(rule)
+    return GroupRules(owned, legacy, foreign, collisions)
+
+
 def addresses_of(rule: Rule, setting: str) -> set[str]:
     match = rule.get("RuleDefinition", {}).get("MatchAttributes", {})
     return {entry.get("AddressDefinition", "") for entry in match.get(setting, [])}

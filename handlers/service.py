@@ -7,23 +7,40 @@ injected (or created lazily by the adapters) and time comes from ``handlers.cloc
 import functools
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from handlers import clock
 from handlers.addresses import normalize_host
-from handlers.errors import CapacityExceeded, InvalidInput
+from handlers.errors import CapacityExceeded, InvalidInput, LedgerUnavailable
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
-from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, HostRecord, Ledger, Sighting
+from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
 from handlers.model import FindingRef, Target
+from handlers.payloads import (
+    SAMPLE_SIZE,
+    BlockOutcome,
+    PruneOutcome,
+    RecordOutcome,
+    count_of,
+    log_hosts,
+    sample,
+    skip_payload,
+    truncate,
+)
 from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
-from handlers.rules import blocked_hosts, hand_edited, rules_capacity, split_owned
+from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import Settings
-from handlers.writer import RuleGroupWriter, SyncResult
+from handlers.writer import RuleGroupWriter
+
+LAST_PRINTABLE_EPOCH = 253_402_300_799
+"""9999-12-31T23:59:59Z."""
+MAX_BATCH_ITEMS = 64
+"""More batch items than any event EventBridge accepts (256 KB) can fill at ``BATCH_CHUNK`` hosts each."""
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +73,7 @@ class BlocklistService:
         region: str | None = None,
     ) -> "BlocklistService":
         policy = TargetPolicy.from_settings(settings)
-        ledger = Ledger(settings.table_name, client=dynamodb, region=region)
+        ledger = Ledger(settings.table_name, client=dynamodb, region=region, sleep=sleep)
         firewall = RuleGroupClient(settings.rule_group_arn, client=network_firewall, region=region)
 
         # Cached: the writer asks it of every host in the group (up to 15,000) on every run.
@@ -66,9 +83,18 @@ class BlocklistService:
 
     # -- the response workflow -------------------------------------------------------------------
     def record(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Extract the finding's hosts, apply the target policy, and record the accepted ones."""
+        """Extract the finding's hosts, apply the target policy, and record the accepted ones.
+
+        Returns the bounded payload the block step reads (``RecordOutcome.to_payload``): counts and
+        samples; when the hosts outnumber the sample, their lists are parked in the ledger under a
+        batch key. Every host is attempted even if one fails (a host that dozens of concurrent findings
+        name is contended); the step fails afterwards, naming how many, so the workflow retries it.
+        """
         if not isinstance(event, Mapping):
             raise InvalidInput(f"expected an EventBridge event object, got {type(event).__name__}")
+        if not isinstance(event.get("id"), str) or not event["id"]:
+            # EventBridge always sets one: this execution was started by hand with something else.
+            raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
         extraction = extract(event)
         targets, policy_skips = self.policy.evaluate_all(extraction.candidates)
         skipped = [*extraction.skipped, *policy_skips]
@@ -76,65 +102,72 @@ class BlocklistService:
         new: list[str] = []
         refreshed: list[str] = []
         unconfirmed: list[str] = []
+        failed: list[str] = []
         for target in targets:
-            record, created = self.ledger.record(self._sighting(target, now))
+            try:
+                record, created = self.ledger.record(self._sighting(target, now))
+            except LedgerUnavailable:
+                failed.append(target.host)
+                continue
             (new if created else refreshed).append(target.host)
             if record.pending:
                 unconfirmed.append(target.host)
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
-        logger.info(
-            "recorded finding",
-            extra={"new": new, "refreshed": refreshed, "skipped": [s.as_dict() for s in skipped]},
+        outcome = RecordOutcome(
+            event_id=str(event["id"]),
+            finding=finding,
+            new=sorted(new),
+            refreshed=sorted(refreshed),
+            unconfirmed=sorted(unconfirmed),
+            skipped=skipped,
         )
-        return {
-            "hosts": sorted(new + refreshed),
-            "new": sorted(new),
-            "refreshed": sorted(refreshed),
-            "unconfirmed": sorted(unconfirmed),
-            "skipped": [skip.as_dict() for skip in skipped],
-            "has_hosts": bool(targets),
-            "finding": _finding_dict(finding) if finding else None,
-        }
+        self._log_record(outcome, failed)
+        if failed:
+            raise LedgerUnavailable(
+                f"could not record {len(failed)} of {len(targets)} hosts (first {failed[0]}): "
+                "too many concurrent writers; the others are recorded"
+            )
+        if len(outcome.hosts) > SAMPLE_SIZE:
+            batch = uuid.uuid4().hex
+            items = self.ledger.put_batch(batch, outcome.new, outcome.unconfirmed, outcome.refreshed, now)
+            outcome = replace(outcome, batch=batch, batch_items=items)
+        return outcome.to_payload()
 
     def block(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """Put the recorded hosts (and any pending ones) into the rule group."""
-        hosts = _host_list(recorded, "hosts")
-        new = _host_list(recorded, "new")
-        # Hosts the ledger has confirmed in the group need no DescribeRuleGroup; an input without the
-        # key (an older record step) has every host checked.
-        unconfirmed = _host_list(recorded, "unconfirmed") if "unconfirmed" in recorded else hosts
+        hosts = self._recorded_hosts(recorded)
         try:
-            sync = self.writer.sync(ensure=unconfirmed)
+            sync = self.writer.sync(ensure=hosts.unconfirmed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
-            for host in new:
+            for host in hosts.new:
                 self.ledger.delete_if_pending(host)
             raise
-        blocked = [host for host in new if host not in sync.evicted]
-        finding = recorded.get("finding") if isinstance(recorded.get("finding"), Mapping) else {}
-        notification = {
-            "Blocked": "true",
-            "Input": {
-                "HostIp": plain_ip(blocked[0]) if blocked else "",
-                "FindingId": str((finding or {}).get("id", "")),
-                "Timestamp": iso(float((finding or {}).get("last_seen") or clock.now())),
-                "AccountId": str((finding or {}).get("account", "")),
-                "Region": str((finding or {}).get("region", "")),
-            },
-            "Hosts": blocked,
-            "Evicted": sync.evicted,
-        }
-        return {
-            "blocked": blocked,
-            "refreshed": _host_list(recorded, "refreshed"),
-            "coalesced": sorted(set(sync.added) - set(hosts)),
-            "evicted": sync.evicted,
-            "restored": sync.restored,
-            "updates": sync.updates,
-            "conflicts": sync.conflicts,
-            "notify": bool(blocked),
-            "notification": notification,
-        }
+        # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
+        # before this execution (nothing of ours to wait for), unblocked ones are not.
+        blocked = sorted(host for host in hosts.new if host in sync.confirmed)
+        finding = recorded.get("finding") if isinstance(recorded.get("finding"), Mapping) else None
+        last_seen = (finding or {}).get("last_seen")
+        outcome = BlockOutcome(
+            finding=finding or {},
+            timestamp=iso(_epoch(last_seen) or clock.now()),
+            blocked=blocked,
+            refreshed=hosts.refreshed,
+            refreshed_count=count_of(recorded, "refreshed"),
+            evicted=sync.evicted,
+            coalesced=sorted(set(sync.added) - set(hosts.new) - set(hosts.refreshed)),
+            restored=sync.restored,
+            updates=sync.updates,
+            conflicts=sync.conflicts,
+        )
+        log_hosts(
+            logger, "blocked hosts", outcome.blocked, finding_id=truncate((finding or {}).get("id", ""))
+        )
+        if outcome.evicted:
+            log_hosts(logger, "evicted hosts", outcome.evicted)
+        if isinstance(recorded.get("batch"), str):
+            self.ledger.delete_batch(str(recorded["batch"]), _batch_items(recorded))
+        return outcome.to_payload()
 
     # -- the pruning workflow --------------------------------------------------------------------
     def prune(self) -> dict[str, Any]:
@@ -144,23 +177,27 @@ class BlocklistService:
             record.host for record in self.ledger.expired(now) if self.ledger.delete_expired(record.host, now)
         )
         sync = self.writer.sync(remove=pruned, full=True)
-        drift = _drift(sync, pruned)
-        changed = bool(pruned or drift["added"] or drift["removed"] or drift["repaired"] or sync.evicted)
-        return {
-            "pruned": pruned,
-            "restored": sync.restored,
-            "evicted": sync.evicted,
-            "drift": drift,
-            "updates": sync.updates,
-            "conflicts": sync.conflicts,
-            "notify": changed,
-            "notification": {
-                "Pruned": pruned,
-                "Evicted": sync.evicted,
-                "DriftRepaired": drift,
-                "At": iso(now),
-            },
-        }
+        outcome = PruneOutcome(
+            at=iso(now),
+            pruned=pruned,
+            restored=sync.restored,
+            evicted=sync.evicted,
+            protected=sync.protected,
+            added=sync.added,
+            removed=sorted(set(sync.removed) - set(pruned) - set(sync.protected)),
+            repaired=sync.repaired,
+            updates=sync.updates,
+            conflicts=sync.conflicts,
+        )
+        for message, hosts in (
+            ("pruned expired hosts", outcome.pruned),
+            ("unblocked hosts now protected", outcome.protected),
+            ("restored hosts missing from the group", outcome.added),
+            ("removed hosts the ledger does not hold", outcome.removed),
+            ("evicted hosts", outcome.evicted),
+        ):
+            log_hosts(logger, message, hosts)
+        return outcome.to_payload()
 
     def expiring(self) -> list[HostRecord]:
         """What a prune would remove now (``prune --dry-run``); changes nothing."""
@@ -217,8 +254,9 @@ class BlocklistService:
             self.settings.rule_priority,
             self.settings.destination_priority,
         )
-        owned, _ = split_owned(snapshot.rules, (source_priority, destination_priority))
-        in_group = blocked_hosts(owned, source_priority, destination_priority)
+        rules = partition_rules(snapshot.rules, source_priority, destination_priority)
+        owned = rules.owned
+        in_group = blocked_hosts(owned, source_priority, destination_priority) | rules.legacy_hosts
         records = self.ledger.all_records()
         in_ledger = {record.host for record in records}
         edited = hand_edited(owned, source_priority, destination_priority)
@@ -232,6 +270,41 @@ class BlocklistService:
                 "owned_rules_edited": edited,
             },
         }
+
+    def _recorded_hosts(self, recorded: Mapping[str, Any]) -> BatchHosts:
+        """The record step's host lists: from its payload when they fit the sample, else the ledger."""
+        if not isinstance(recorded, Mapping):
+            raise InvalidInput(f"expected the record step's output object, got {type(recorded).__name__}")
+        batch = recorded.get("batch")
+        if batch is None:
+            return BatchHosts(
+                new=_host_list(recorded, "new"),
+                unconfirmed=_host_list(recorded, "unconfirmed"),
+                refreshed=_host_list(recorded, "refreshed"),
+            )
+        if not isinstance(batch, str) or not batch.isalnum() or len(batch) > 64:
+            raise InvalidInput("'batch' must be the record step's batch key")
+        return self.ledger.read_batch(batch, _batch_items(recorded))
+
+    def _log_record(self, outcome: RecordOutcome, failed: Sequence[str]) -> None:
+        """One bounded summary line, then every recorded host in chunks; skips by reason, sampled."""
+        reasons = Counter(str(skip.reason) for skip in outcome.skipped)
+        logger.info(
+            "recorded finding",
+            extra={
+                "event_id": truncate(outcome.event_id),
+                "finding_id": truncate(outcome.finding.id) if outcome.finding else "",
+                "new": len(outcome.new),
+                "refreshed": len(outcome.refreshed),
+                "failed": len(failed),
+                "skipped": dict(reasons),
+                "skipped_sample": [skip_payload(skip) for skip in outcome.skipped[:SAMPLE_SIZE]],
+            },
+        )
+        if len(outcome.hosts) > SAMPLE_SIZE:
+            log_hosts(logger, "recorded hosts", outcome.hosts, event_id=truncate(outcome.event_id))
+        if failed:
+            logger.warning("hosts not recorded", extra={"count": len(failed), "sample": sample(failed)})
 
     def _sighting(self, target: Target, now: float) -> Sighting:
         finding = target.finding
@@ -264,27 +337,22 @@ def record_view(record: HostRecord) -> dict[str, Any]:
     }
 
 
-def _drift(sync: SyncResult, pruned: Sequence[str]) -> dict[str, Any]:
-    return {
-        "added": sync.added,
-        "removed": sorted(set(sync.removed) - set(pruned)),
-        "repaired": sync.repaired,
-    }
-
-
 def _first_finding(candidates: Sequence[Any]) -> FindingRef | None:
     return candidates[0].finding if candidates else None
 
 
-def _finding_dict(finding: FindingRef) -> dict[str, Any]:
-    return {
-        "id": finding.id,
-        "type": finding.type,
-        "severity": finding.severity,
-        "account": finding.account,
-        "region": finding.region,
-        "last_seen": finding.last_seen,
-    }
+def _epoch(value: object) -> float:
+    """A last-seen time ``iso`` can print: after the group write, nothing may raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if 0 < value < LAST_PRINTABLE_EPOCH else 0.0
+
+
+def _batch_items(payload: Mapping[str, Any]) -> int:
+    items = payload.get("batch_items")
+    if not isinstance(items, int) or isinstance(items, bool) or not 0 <= items <= MAX_BATCH_ITEMS:
+        raise InvalidInput(f"'batch_items' must be a whole number from 0 to {MAX_BATCH_ITEMS}")
+    return items
 
 
 def _host_list(payload: Mapping[str, Any], key: str) -> list[str]:

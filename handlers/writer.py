@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import clock
-from handlers.errors import CapacityExceeded, FirewallUnavailable, RuleGroupContention
+from handlers.errors import CapacityExceeded, ConfigurationError, FirewallUnavailable, RuleGroupContention
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot, StaleToken, Transient
 from handlers.ledger import SOURCE_FINDING, HostRecord, Ledger
+from handlers.payloads import sample
 from handlers.rules import (
     EvictionCandidate,
     Rule,
@@ -25,8 +26,8 @@ from handlers.rules import (
     compose,
     hand_edited,
     host_capacity,
+    partition_rules,
     render_owned_rules,
-    split_owned,
     with_metric_action,
 )
 from handlers.settings import CapacityPolicy, Settings
@@ -35,9 +36,14 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 LEASE_SECONDS = 15.0
-"""How long a lease holder may take before others may take over (a write takes well under a second)."""
+"""How long a lease holder may go without extending its lease before others may take over."""
+LEASE_EXTEND_AFTER_SECONDS = LEASE_SECONDS / 3
+"""A holder extends its lease between phases once this much of it has passed: it never loses it while
+working (a write at 15,000 hosts takes seconds under load)."""
 LEASE_WAIT_SECONDS = 30.0
-LEASE_POLL_SECONDS = 0.2
+LEASE_POLL_SECONDS = 0.1
+"""First pause of a waiter; it grows by half each time, up to ``LEASE_POLL_MAX_SECONDS``."""
+LEASE_POLL_MAX_SECONDS = 0.5
 MIN_WRITE_INTERVAL_SECONDS = 2.0
 """Under contention, a lease holder updates no sooner than this after the previous update: bursts
 coalesce into fewer, larger updates (and stay clear of the API's rate limits) for at most 2 s more
@@ -51,6 +57,15 @@ TRANSIENT_BUDGET_SECONDS = 60.0
 """How long a writer keeps retrying throttling and 5xx (the block function's timeout is 120 s)."""
 
 
+def coalescing_pause(since_last_write: float) -> float:
+    """How long a queued holder waits before planning, ``since_last_write`` after the last update.
+
+    Clamped to [0, MIN_WRITE_INTERVAL_SECONDS]: a peer whose clock runs ahead (``since`` < 0) must not make
+    us sleep its skew while we hold the lease.
+    """
+    return min(MIN_WRITE_INTERVAL_SECONDS, max(0.0, MIN_WRITE_INTERVAL_SECONDS - since_last_write))
+
+
 @dataclass
 class SyncResult:
     """What one sync did; lists are sorted canonical CIDRs."""
@@ -59,6 +74,10 @@ class SyncResult:
     removed: list[str] = field(default_factory=list)
     evicted: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+    """Ledger hosts the never-block list now covers, taken out of the group and the ledger (full syncs)."""
+    confirmed: set[str] = field(default_factory=set)
+    """Which of the hosts asked for (``ensure``) are in the group now, confirmed in the ledger."""
     repaired: bool = False
     updates: int = 0
     conflicts: int = 0
@@ -72,8 +91,11 @@ class _Plan:
     current: set[str]
     desired: set[str]
     """What the group holds once this plan is carried out (``current`` when it writes nothing)."""
-    evicted: dict[str, float]
+    evicted: set[str]
     pending: set[str]
+    ensure: set[str]
+    """The hosts asked for that the ledger still holds (re-read after describing)."""
+    protected: set[str]
     needs_write: bool
     shape_repaired: bool
     rules: list[Rule]
@@ -102,6 +124,9 @@ class RuleGroupWriter:
         """Real time for the lease (the injectable ``handlers.clock`` drives retention, not execution)."""
         self.holder = uuid.uuid4().hex
         self._known: RuleGroupSnapshot | None = None
+        self._generation = 0
+        self._lease_renewed_at = 0.0
+        self._planned_generation: int | None = None
 
     @property
     def priorities(self) -> tuple[int, int]:
@@ -117,7 +142,8 @@ class RuleGroupWriter:
 
         ``ensure`` holds the hosts whose ledger items are not yet confirmed in the group; a host the
         ledger has confirmed is in it (only a hand edit can take it out, and every prune repairs
-        those), so confirmed hosts cost no DescribeRuleGroup at all.
+        those), so confirmed hosts cost no DescribeRuleGroup at all. A host of ``ensure`` that the
+        ledger no longer holds (unblocked meanwhile) is not written.
         With ``full`` the desired set is the whole ledger instead: hosts missing from the group
         come back, hosts the ledger no longer has go, and hand edits of the owned rules are undone.
         """
@@ -127,71 +153,123 @@ class RuleGroupWriter:
             if not ensure_set and not self._abandoned_pending():
                 return result
             # They are pending in the ledger, so whichever writer holds the lease folds them in.
-            if self._acquire_lease(waiting_for=ensure_set) is None:
+            confirmed = self._acquire_lease(waiting_for=ensure_set)
+            if confirmed is not None:
+                result.confirmed = confirmed
                 return result  # another writer put them in and confirmed them
         else:
             self._acquire_lease(waiting_for=set())
+        self._planned_generation = None
+        wrote = False
         try:
             plan = self._apply(ensure_set, remove_set, full, result)
+            self._finish(plan, result)
+            wrote = True
         finally:
             self.ledger.release_lease(
                 self.holder,
                 self._known.token if self._known else None,
                 self.wall_clock() if result.updates else None,
+                folded=self._planned_generation if wrote else None,
             )
-        self._confirm(plan, ensure_set)
-        for host, last_seen in plan.evicted.items():
-            self.ledger.delete_if_unseen(host, last_seen)
-        gone = plan.current - plan.desired
-        if gone:
-            # A sighting recorded while we removed these would be lost until the next prune:
-            # whatever is back in the ledger now goes straight back into the group.
-            back = self.ledger.existing(gone - set(plan.evicted))
-            if back:
-                self._apply(back, set(), False, result)
-                result.restored = sorted(back)
         return result
+
+    def _finish(self, plan: "_Plan", result: SyncResult) -> None:
+        """After the write, still under the lease: confirm, forget what left, put back what came back."""
+        self._keep_lease()
+        confirmed = plan.desired & (plan.ensure | plan.pending)
+        self.ledger.clear_pending(sorted(confirmed))
+        result.confirmed = plan.desired & plan.ensure
+        if plan.protected:
+            for host in sorted(plan.protected):
+                self.ledger.delete(host)
+            result.protected = sorted(plan.protected)
+        gone = plan.current - plan.desired - plan.protected
+        if gone:
+            # A sighting recorded while we removed these (or evicted them: their ledger item went
+            # first, so an item now is a new sighting) would be lost until the next prune: whatever is
+            # back in the ledger now goes straight back into the group.
+            self._keep_lease()
+            back = self.ledger.existing(gone)
+            if back:
+                again = self._apply(back, set(), False, result)
+                self.ledger.clear_pending(sorted(again.desired & (again.ensure | again.pending)))
+                result.restored = sorted(back & again.desired)
+                result.evicted = sorted(set(result.evicted) - back)
 
     def _abandoned_pending(self) -> bool:
         """Is any host pending for longer than an execution takes (its execution crashed)?"""
         now = clock.now()
         return any(now - since >= STALE_PENDING_SECONDS for since in self.ledger.pending_hosts().values())
 
-    def _confirm(self, plan: "_Plan", ensure: set[str]) -> None:
-        """Clear the pending flag of every host this plan leaves in the group."""
-        confirmed = plan.desired & (ensure | plan.pending)
-        self.ledger.clear_pending(sorted(confirmed))
+    def _others_pending(self, ours: set[str]) -> bool:
+        return bool(set(self.ledger.pending_hosts()) - ours)
 
-    def _acquire_lease(self, waiting_for: set[str]) -> bool | None:
-        """Wait for the writer lease: False if it was free at once, True after waiting for it, and
-        None if meanwhile another writer confirmed ``waiting_for`` (nothing left to do).
+    def _keep_lease(self) -> None:
+        now = self.wall_clock()
+        if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
+            self.ledger.extend_lease(self.holder, now, LEASE_SECONDS)
+            self._lease_renewed_at = now
+
+    def _acquire_lease(self, waiting_for: set[str]) -> set[str] | None:
+        """Wait for the writer lease. Returns None once we hold it (or gave up waiting, see below), or
+        the hosts of ``waiting_for`` another writer confirmed meanwhile when it confirmed them all.
 
         One writer at a time turns a burst into a few large updates instead of many colliding ones.
+        A waiter's cost does not grow with how long it waits: it polls the one lease item, with a
+        growing pause, until a holder that took the lease after our hosts were pending (a higher
+        generation) has finished; only then does it read its own hosts, once.
         The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
         and the UpdateToken still keeps every write safe.
         """
         deadline = self.wall_clock() + LEASE_WAIT_SECONDS
         waited = False
+        target: int | None = None
+        pause = LEASE_POLL_SECONDS
         while True:
-            lease = self.ledger.acquire_lease(self.holder, self.wall_clock(), LEASE_SECONDS)
+            now = self.wall_clock()
+            lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS)
             if lease.acquired:
+                self._generation = lease.generation
+                self._lease_renewed_at = now
                 if self._known is not None and self._known.token != lease.group_token:
                     self._known = None  # another writer has been here since: describe again
-                if waited and lease.last_write_at:
-                    # A burst is on (we had to queue): let the pending hosts gather so that one
-                    # update carries many, instead of updating again right behind the last writer.
-                    since = self.wall_clock() - lease.last_write_at
-                    if since < MIN_WRITE_INTERVAL_SECONDS:
-                        self.sleep(MIN_WRITE_INTERVAL_SECONDS - since)
-                return waited
-            waited = True
-            self.sleep(self.rng.uniform(LEASE_POLL_SECONDS / 2, LEASE_POLL_SECONDS))
-            if waiting_for and not self.ledger.still_pending(waiting_for):
+                pause_before_plan = coalescing_pause(self.wall_clock() - lease.last_write_at)
+                if (
+                    lease.last_write_at
+                    and pause_before_plan > 0
+                    and (waited or self._others_pending(waiting_for))
+                ):
+                    # A burst is on (we had to queue, or others' hosts wait right behind the last
+                    # write): let the pending hosts gather so that one update carries many, instead
+                    # of updating again right behind the last writer.
+                    self.sleep(pause_before_plan)
+                    self._keep_lease()
                 return None
+            waited = True
+            state = self.ledger.read_lease()
+            if target is None:
+                target = state.planned + 1
+            elif waiting_for and state.folded >= target:
+                # A holder that took the lease after our hosts were pending has planned and written:
+                # it folded them in (unless the index lagged, which this one read shows).
+                records = self.ledger.records(waiting_for)
+                if not any(record.pending for record in records.values()):
+                    return {host for host, record in records.items() if not record.pending}
+                target = state.planned + 1
             if self.wall_clock() >= deadline:
                 logger.warning("writer lease not released in time, writing without it")
                 self._known = None
-                return True
+                return None
+            if state.lease_until >= self.wall_clock():
+                if state.planned < target:
+                    # No plan has read our hosts yet, and the holder plans no sooner than 2 s after
+                    # the last write: sleep until then instead of polling (clamped, as clocks differ).
+                    until_plan = coalescing_pause(self.wall_clock() - state.last_write_at)
+                    self.sleep(max(self.rng.uniform(pause / 2, pause), until_plan))
+                else:
+                    self.sleep(self.rng.uniform(pause / 2, pause))
+                pause = min(LEASE_POLL_MAX_SECONDS, pause * 1.5)
 
     def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
         conflicts = transients = 0
@@ -203,6 +281,9 @@ class RuleGroupWriter:
             # a writer outside the lease (a hand edit) can make the guess stale; that costs one
             # rejected update. A guess that says "nothing to write" is never trusted.
             known, self._known = self._known, None
+            # Announce the plan before reading the pending hosts: a waiter that saw a lower number
+            # knows this plan reads its hosts.
+            self._planned_generation = self.ledger.announce_plan()
             try:
                 plan = self._plan(ensure, remove, full, known if not full else None)
                 if not plan.needs_write and known is not None:
@@ -210,6 +291,7 @@ class RuleGroupWriter:
                 if not plan.needs_write:
                     self._known = plan.snapshot
                     return plan
+                self._keep_lease()
                 token = self._write(plan)
             except StaleToken:
                 if known is None:
@@ -233,13 +315,15 @@ class RuleGroupWriter:
                     ) from None
                 logger.info("rule group busy, retrying", extra={"code": e.code, "attempt": transients})
                 self.sleep(self._backoff(transients + 2, MAX_TRANSIENT_DELAY))
-                self.ledger.acquire_lease(self.holder, self.wall_clock(), LEASE_SECONDS)  # extend ours
+                self._keep_lease()
                 continue
             self._known = plan.snapshot.replaced(token, plan.rules, plan.actions)
             result.updates += 1
             result.added = sorted(set(result.added) | (plan.desired - plan.current))
-            result.removed = sorted(set(result.removed) | (plan.current - plan.desired - set(plan.evicted)))
-            result.evicted = sorted(set(result.evicted) | set(plan.evicted))
+            result.removed = sorted(
+                set(result.removed) | (plan.current - plan.desired - plan.evicted - plan.protected)
+            )
+            result.evicted = sorted(set(result.evicted) | plan.evicted)
             result.repaired = result.repaired or plan.shape_repaired
             return plan
 
@@ -251,56 +335,100 @@ class RuleGroupWriter:
         # snapshot is as good: its token proves the group has not changed since.)
         snapshot = known or self.firewall.describe()
         source_priority, destination_priority = self.priorities
-        owned, foreign = split_owned(snapshot.rules, self.priorities)
-        current = blocked_hosts(owned, source_priority, destination_priority)
-        pending = self.ledger.pending_hosts()
-        base = {record.host for record in self.ledger.all_records()} if full else current | set(pending)
+        rules = partition_rules(snapshot.rules, source_priority, destination_priority)
+        if rules.collisions:
+            taken = ", ".join(
+                f"priority {rule.get('Priority')} (actions {rule.get('RuleDefinition', {}).get('Actions')})"
+                for rule in rules.collisions
+            )
+            raise ConfigurationError(
+                f"ruleGroupPriority {source_priority} needs priorities {source_priority} and "
+                f"{destination_priority}, but the rule group holds another rule there: {taken}"
+            )
+        current = blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
+        # The index may lag: every host it names is re-read, and so is every host asked for (one
+        # unblocked since its execution recorded it is not written back).
+        indexed = set(self.ledger.pending_hosts()) | ensure
+        records = self.ledger.records(indexed) if indexed else {}
+        pending = {host for host, record in records.items() if record.pending}
+        ensure = {host for host in ensure if host in records}
+        protected: set[str] = set()
+        if full:
+            ledger_records = {record.host: record for record in self.ledger.all_records()}
+            records = {**ledger_records, **records}
+            protected = {host for host in ledger_records if not self.blockable(host)}
+            base = set(ledger_records)
+        else:
+            base = current | pending
         # Every address is checked, those already in the group too: whatever put them there, a
         # protected or malformed address is never written back.
         desired = {host for host in (base | ensure) - remove if self.blockable(host)}
-        evicted = self._evictions(desired, ensure, host_capacity(snapshot.capacity, foreign))
-        desired -= set(evicted)
+        evicted = self._evict(
+            desired, ensure | pending, records, host_capacity(snapshot.capacity, rules.foreign)
+        )
+        desired -= evicted
         owned_rules = render_owned_rules(desired, source_priority, destination_priority)
         actions = with_metric_action(snapshot.custom_actions)
-        needs_write = actions != snapshot.custom_actions or owned != owned_rules
+        needs_write = actions != snapshot.custom_actions or rules.owned != owned_rules or bool(rules.legacy)
         # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;
         # an additive write renders the right rules anyway, so it does not spend a render on asking.
-        repaired = full and needs_write and hand_edited(owned, source_priority, destination_priority)
+        repaired = full and needs_write and hand_edited(rules.owned, source_priority, destination_priority)
         return _Plan(
             snapshot,
             current,
             desired if needs_write else current,
-            evicted if needs_write else {},
-            set(pending),
+            evicted if needs_write else set(),
+            pending,
+            ensure,
+            protected,
             needs_write,
             repaired,
-            compose(foreign, owned_rules),
+            compose(rules.foreign, owned_rules),
             actions,
         )
 
     def _write(self, plan: _Plan) -> str:
         return self.firewall.replace(plan.snapshot, plan.rules, plan.actions)
 
-    def _evictions(self, desired: set[str], ensure: set[str], fits: int) -> dict[str, float]:
+    def _evict(
+        self, desired: set[str], keep: set[str], records: dict[str, HostRecord], fits: int
+    ) -> set[str]:
+        """Choose and take out of the ledger the hosts that make room, oldest last sighting first.
+
+        Only a confirmed ``finding`` host (or one the ledger no longer holds) may go: never a manual
+        block, never a host some execution is still recording (``keep``: ours and every pending one).
+        Each ledger item goes first, conditionally, so a host seen again or blocked by hand meanwhile
+        is never taken out of the group while the ledger says it is blocked.
+        """
         excess = len(desired) - fits
         if excess <= 0:
-            return {}
+            return set()
         if self.settings.on_capacity_full is CapacityPolicy.REFUSE:
             raise CapacityExceeded(f"{len(desired)} hosts do not fit: the rule group holds {fits}")
-        records: dict[str, HostRecord] = {r.host: r for r in self.ledger.all_records()}
-        evictable = [
+        if len(records) < len(desired):
+            records = {**{r.host: r for r in self.ledger.all_records()}, **records}
+        candidates = [
             EvictionCandidate(host, records[host].last_seen if host in records else 0.0)
-            for host in desired - ensure
-            if host not in records or records[host].source == SOURCE_FINDING
+            for host in desired - keep
+            if host not in records or (records[host].source == SOURCE_FINDING and not records[host].pending)
         ]
-        if len(evictable) < excess:
+        ordered = choose_evictions(candidates, len(candidates))
+        evicted: set[str] = set()
+        for host in ordered:
+            if len(evicted) == excess:
+                break
+            record = records.get(host)
+            if record is None or self.ledger.delete_if_evictable(host, record.last_seen):
+                evicted.add(host)
+        if len(evicted) < excess:
             raise CapacityExceeded(
-                f"{len(desired)} hosts do not fit: the rule group holds {fits} "
-                f"and only {len(evictable)} can be evicted (manual blocks are never evicted)"
+                f"{len(desired)} hosts do not fit: the rule group holds {fits} and only "
+                f"{len(evicted)} can be evicted (manual blocks and hosts being recorded are never evicted)"
             )
-        chosen = choose_evictions(evictable, excess)
-        logger.warning("rule group full, evicting oldest hosts", extra={"evicted": chosen})
-        return {host: (records[host].last_seen if host in records else 0.0) for host in chosen}
+        logger.warning(
+            "rule group full, evicting oldest hosts", extra={"count": len(evicted), "sample": sample(evicted)}
+        )
+        return evicted
 
     def _backoff(self, attempt: int, cap: float) -> float:
         # Full jitter: spreads writers that collided so the next round does not collide again.

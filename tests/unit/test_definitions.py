@@ -60,8 +60,16 @@ def test_response_runs_record_then_block_then_notify(response):
 
 def test_response_tasks_call_the_record_and_block_functions(response):
     record, block = response["States"]["RecordHosts"], response["States"]["BlockHosts"]
-    assert (record["Resource"], record["InputPath"], record["ResultPath"]) == (RECORD, "$", "$.record")
+    assert (record["Resource"], record["InputPath"], record["ResultPath"]) == (RECORD, "$", "$")
+    assert record["ResultSelector"] == {"record.$": "$"}
     assert (block["Resource"], block["InputPath"], block["ResultPath"]) == (BLOCK, "$.record", "$.block")
+
+
+def test_the_state_after_record_hosts_no_longer_carries_the_event(response):
+    """The event may be ~256 KB: kept beside the record result it would overflow the state limit."""
+    record = response["States"]["RecordHosts"]
+
+    assert record["ResultPath"] == "$" and set(record["ResultSelector"]) == {"record.$"}
 
 
 def test_success_notification_publishes_the_block_notification_to_the_topic(response):
@@ -80,27 +88,45 @@ def test_lambda_tasks_retry_service_errors_and_rule_group_contention(response, s
         "MaxAttempts": 6,
         "BackoffRate": 2.0,
     }
-    retryable = [errors.RuleGroupContention.__name__, errors.FirewallUnavailable.__name__]
+    retryable = [
+        errors.RuleGroupContention.__name__,
+        errors.FirewallUnavailable.__name__,
+        errors.LedgerUnavailable.__name__,
+    ]
     assert retry[1]["ErrorEquals"] == retryable
     assert retry[1]["JitterStrategy"] == "FULL"
 
 
 @pytest.mark.parametrize("state", ["RecordHosts", "BlockHosts", "NotifySuccess"])
-def test_every_failure_is_caught_into_the_failure_path(response, state):
+def test_every_failure_is_caught_into_the_failure_path_replacing_the_state(response, state):
+    # ResultPath "$": the error added beside a ~256 KB event could itself exceed the state limit.
     assert response["States"][state]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DescribeFailure"}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$", "Next": "FailureNamesEvent"}
     ]
 
 
-def test_failure_path_describes_notifies_and_fails(response):
+def test_failure_path_names_the_event_only_when_the_input_has_an_id(response):
     states = response["States"]
-    describe = states["DescribeFailure"]
+    assert states["FailureNamesEvent"]["Choices"] == [
+        {"Variable": "$$.Execution.Input.id", "IsPresent": True, "Next": "DescribeFailure"}
+    ]
+    assert states["FailureNamesEvent"]["Default"] == "DescribeFailureWithoutEvent"
+    assert states["DescribeFailure"]["Parameters"]["failure"]["EventId.$"] == "$$.Execution.Input.id"
+    assert states["DescribeFailureWithoutEvent"]["Parameters"]["failure"]["EventId"] is None
+
+
+@pytest.mark.parametrize("state", ["DescribeFailure", "DescribeFailureWithoutEvent"])
+def test_failure_path_describes_notifies_and_fails(response, state):
+    states = response["States"]
+    describe = states[state]
     assert describe["Type"] == "Pass"
-    assert describe["ResultPath"] == "$.failure"
-    assert describe["Parameters"]["Blocked"] == "false"
-    assert describe["Parameters"]["Error.$"] == "$.error.Error"
-    assert describe["Parameters"]["Cause.$"] == "$.error.Cause"
-    assert describe["Parameters"]["EventId.$"] == "$.id"
+    assert describe["ResultPath"] == "$"
+    assert describe["Next"] == "NotifyFailure"
+    failure = describe["Parameters"]["failure"]
+    assert failure["Blocked"] == "false"
+    assert (failure["Error.$"], failure["Cause.$"]) == ("$.Error", "$.Cause")
+    assert failure["ExecutionId.$"] == "$$.Execution.Id"
+    assert describe["Parameters"]["error"] == {"Error.$": "$.Error", "Cause.$": "$.Cause"}
     assert states["NotifyFailure"]["Parameters"]["Message.$"] == "States.JsonToString($.failure)"
     assert states["NotifyFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
@@ -118,5 +144,5 @@ def test_pruning_runs_prune_then_notifies_when_anything_changed(pruning):
 
 
 def test_pruning_failure_names_the_execution_so_a_start_without_id_still_notifies(pruning):
-    assert pruning["States"]["DescribeFailure"]["Parameters"]["EventId.$"] == "$$.Execution.Id"
+    assert pruning["States"]["DescribeFailure"]["Parameters"]["failure"]["EventId.$"] == "$$.Execution.Id"
     assert pruning["States"]["PruneExpired"]["Catch"][0]["Next"] == "DescribeFailure"

@@ -10,6 +10,7 @@ from handlers.rules import (
     choose_evictions,
     compose,
     host_capacity,
+    partition_rules,
     render_owned_rules,
     rule_capacity,
     rules_capacity,
@@ -149,3 +150,37 @@ def test_finding_ids_are_kept_once_each_and_bounded() -> None:
 
     assert record is not None
     assert record.finding_ids == tuple(f"f{n}" for n in range(5, 15))
+
+
+def _rule(priority: int, actions: list[str]) -> dict:
+    return {
+        "Priority": priority,
+        "RuleDefinition": {
+            "MatchAttributes": {"Sources": [{"AddressDefinition": "192.0.2.1/32"}]},
+            "Actions": actions,
+        },
+    }
+
+
+def test_our_rendering_at_another_priority_is_legacy_and_its_hosts_migrate() -> None:
+    old_source, old_destination = render_owned_rules(["203.0.113.1/32"], 20000, 20100)
+    foreign = _rule(10, ["aws:pass"])
+
+    rules = partition_rules([foreign, old_source, old_destination], 30000, 30100)
+
+    assert (rules.owned, rules.legacy, rules.foreign, rules.collisions) == (
+        [],
+        [old_source, old_destination],
+        [foreign],
+        [],
+    )
+    assert rules.legacy_hosts == {"203.0.113.1/32"}
+
+
+def test_a_foreign_rule_at_a_configured_priority_is_a_collision_not_owned() -> None:
+    theirs = _rule(30100, ["aws:drop"])
+    [ours, _] = render_owned_rules(["203.0.113.1/32"], 30000, 30100)
+
+    rules = partition_rules([ours, theirs], 30000, 30100)
+
+    assert (rules.owned, rules.collisions, rules.foreign) == ([ours], [theirs], [])

@@ -1,0 +1,234 @@
+"""What each step hands to the next: one type and one builder per payload, bounded in size.
+
+Step Functions refuses a state input or output over 256 KiB (``States.DataLimitExceeded``, which no
+``Catch`` sees), SNS a message over 256 KB and Lambda a response over 6 MB. So no payload grows with the
+number of hosts: lists are a sorted sample of at most ``SAMPLE_SIZE`` hosts beside their full count, and
+every free-text value a finding controls is cut to ``MAX_TEXT``. The full lists go to the logs (in
+chunks of ``LOG_CHUNK`` hosts per line) and the ledger.
+"""
+
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from handlers.model import FindingRef, Skip
+
+SAMPLE_SIZE: Final = 20
+"""Hosts a payload lists by name; the count says how many there are in all."""
+MAX_TEXT: Final = 256
+"""Characters kept of any id, type or reason a finding supplies (a GuardDuty finding ARN is ~130)."""
+LOG_CHUNK: Final = 500
+"""Hosts per log line: a line stays well under CloudWatch Logs' 256 KB event limit."""
+
+
+def sample(hosts: Iterable[str]) -> list[str]:
+    """The first ``SAMPLE_SIZE`` of ``hosts`` in sorted order (deterministic, so tests can read it)."""
+    return sorted(hosts)[:SAMPLE_SIZE]
+
+
+def truncate(text: object, limit: int = MAX_TEXT) -> str:
+    value = str(text)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def log_hosts(logger: logging.Logger, message: str, hosts: Collection[str], **context: Any) -> None:
+    """Log every host of ``hosts``, ``LOG_CHUNK`` to a line, with ``context`` on each line."""
+    ordered = sorted(hosts)
+    for start in range(0, len(ordered), LOG_CHUNK):
+        logger.info(
+            message,
+            extra={
+                **context,
+                "hosts": ordered[start : start + LOG_CHUNK],
+                "offset": start,
+                "total": len(ordered),
+            },
+        )
+
+
+def finding_payload(finding: FindingRef | None) -> dict[str, Any] | None:
+    if finding is None:
+        return None
+    return {
+        "id": truncate(finding.id),
+        "type": truncate(finding.type),
+        "severity": finding.severity,
+        "account": truncate(finding.account, 64),
+        "region": truncate(finding.region, 64),
+        "last_seen": finding.last_seen,
+    }
+
+
+def skip_payload(skip: Skip) -> dict[str, str]:
+    return {
+        "host": truncate(skip.host, 64),
+        "reason": str(skip.reason),
+        "finding_id": truncate(skip.finding_id),
+    }
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """What RecordHosts did with one event. The full lists stay here; ``to_payload`` is bounded."""
+
+    event_id: str
+    finding: FindingRef | None
+    new: list[str] = field(default_factory=list)
+    refreshed: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)
+    """Hosts whose ledger item is pending: the block step must see them into the group."""
+    skipped: list[Skip] = field(default_factory=list)
+    batch: str | None = None
+    """The ledger key prefix under which the host lists were parked when they exceed the sample."""
+    batch_items: int = 0
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted({*self.new, *self.refreshed})
+
+    def to_payload(self) -> dict[str, Any]:
+        """The record step's output and the block step's input (docs/DESIGN.md, "RecordHosts")."""
+        return {
+            "event_id": truncate(self.event_id),
+            "has_hosts": bool(self.new or self.refreshed),
+            "finding": finding_payload(self.finding),
+            "counts": {
+                "hosts": len(self.hosts),
+                "new": len(self.new),
+                "refreshed": len(self.refreshed),
+                "unconfirmed": len(self.unconfirmed),
+                "skipped": len(self.skipped),
+            },
+            "new": sample(self.new),
+            "refreshed": sample(self.refreshed),
+            "unconfirmed": sample(self.unconfirmed),
+            "skipped": [skip_payload(skip) for skip in self.skipped[:SAMPLE_SIZE]],
+            "batch": self.batch,
+            "batch_items": self.batch_items,
+        }
+
+
+def count_of(payload: Mapping[str, Any], key: str) -> int:
+    counts = payload.get("counts")
+    value = counts.get(key) if isinstance(counts, Mapping) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+@dataclass(frozen=True)
+class BlockOutcome:
+    """What BlockHosts did; ``notification`` is the reference's success message."""
+
+    finding: Mapping[str, Any]
+    timestamp: str
+    blocked: list[str] = field(default_factory=list)
+    """This execution's new hosts that are in the group now."""
+    refreshed: Sequence[str] = ()
+    refreshed_count: int = 0
+    evicted: list[str] = field(default_factory=list)
+    coalesced: list[str] = field(default_factory=list)
+    """Pending hosts of other executions that this execution's write carried."""
+    restored: list[str] = field(default_factory=list)
+    updates: int = 0
+    conflicts: int = 0
+
+    def notification(self) -> dict[str, Any]:
+        """The reference's message, with bounded ``Hosts`` / ``Evicted`` samples and their counts."""
+        first = sorted(self.blocked)[0].split("/", 1)[0] if self.blocked else ""
+        return {
+            "Blocked": "true",
+            "Input": {
+                "HostIp": first,
+                "FindingId": truncate(self.finding.get("id", "")),
+                "Timestamp": self.timestamp,
+                "AccountId": truncate(self.finding.get("account", ""), 64),
+                "Region": truncate(self.finding.get("region", ""), 64),
+            },
+            "Hosts": sample(self.blocked),
+            "HostCount": len(self.blocked),
+            "Evicted": sample(self.evicted),
+            "EvictedCount": len(self.evicted),
+        }
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "counts": {
+                "blocked": len(self.blocked),
+                "refreshed": self.refreshed_count,
+                "evicted": len(self.evicted),
+                "coalesced": len(self.coalesced),
+                "restored": len(self.restored),
+            },
+            "blocked": sample(self.blocked),
+            "refreshed": sample(self.refreshed),
+            "evicted": sample(self.evicted),
+            "coalesced": sample(self.coalesced),
+            "restored": sample(self.restored),
+            "updates": self.updates,
+            "conflicts": self.conflicts,
+            "notify": bool(self.blocked),
+            "notification": self.notification(),
+        }
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    """What one pruning run did: expiries, evictions, drift repaired, hosts now protected."""
+
+    at: str
+    pruned: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    evicted: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+    """Hosts the never-block list now covers: taken out of the group and the ledger."""
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    repaired: bool = False
+    updates: int = 0
+    conflicts: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.pruned or self.added or self.removed or self.repaired or self.evicted or self.protected
+        )
+
+    def drift(self) -> dict[str, Any]:
+        return {
+            "added": sample(self.added),
+            "added_count": len(self.added),
+            "removed": sample(self.removed),
+            "removed_count": len(self.removed),
+            "repaired": self.repaired,
+        }
+
+    def notification(self) -> dict[str, Any]:
+        return {
+            "Pruned": sample(self.pruned),
+            "PrunedCount": len(self.pruned),
+            "Evicted": sample(self.evicted),
+            "EvictedCount": len(self.evicted),
+            "Protected": sample(self.protected),
+            "ProtectedCount": len(self.protected),
+            "DriftRepaired": self.drift(),
+            "At": self.at,
+        }
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "counts": {
+                "pruned": len(self.pruned),
+                "restored": len(self.restored),
+                "evicted": len(self.evicted),
+                "protected": len(self.protected),
+            },
+            "pruned": sample(self.pruned),
+            "restored": sample(self.restored),
+            "evicted": sample(self.evicted),
+            "protected": sample(self.protected),
+            "drift": self.drift(),
+            "updates": self.updates,
+            "conflicts": self.conflicts,
+            "notify": self.changed,
+            "notification": self.notification(),
+        }

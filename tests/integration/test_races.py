@@ -1,0 +1,347 @@
+"""Lose nothing (issue 9 items 1-5, 7, 11, 14) and migrate owned rules (issue 8 item 4): each test drives
+one interleaving of the ledger+firewall protocols written down in docs/DESIGN.md."""
+
+import copy
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from handlers import clock, schema
+from handlers.errors import ConfigurationError
+from handlers.ledger import SOURCE_MANUAL, Sighting
+from handlers.payloads import MAX_TEXT, SAMPLE_SIZE
+from handlers.service import BlocklistService
+from handlers.writer import LEASE_SECONDS, LEASE_WAIT_SECONDS, MIN_WRITE_INTERVAL_SECONDS
+from nfw_blocklist.findings import documentation_hosts, native_finding, sample
+from tests.integration import stack
+
+START = 1_800_000_000.0
+DAY = 86400.0
+
+
+class FakeTime:
+    """One clock for retention and the lease; ``sleep`` moves it instead of waiting."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> Iterator[FakeTime]:
+    fake = FakeTime(START)
+    clock.set_clock(fake)
+    yield fake
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def group(aws: object, fake_time: FakeTime) -> str:
+    stack.create_table()
+    return stack.create_rule_group()
+
+
+def service_on(arn: str, fake: FakeTime, **overrides: Any) -> BlocklistService:
+    """A service whose writer and ledger sleep on the fake clock, and whose lease runs on it too."""
+    built = BlocklistService.create(stack.settings(arn, **overrides), sleep=fake.sleep)
+    built.writer.wall_clock = fake
+    return built
+
+
+def port_probe(hosts: list[str], finding_id: str = "probe") -> dict[str, Any]:
+    event = sample("guardduty-native-portprobe.json")
+    event["detail"]["id"] = finding_id
+    probe = event["detail"]["service"]["action"]["portProbeAction"]
+    template = probe["portProbeDetails"][0]
+    probe["portProbeDetails"] = [
+        {**copy.deepcopy(template), "remoteIpDetails": {**template["remoteIpDetails"], "ipAddressV4": host}}
+        for host in hosts
+    ]
+    return event
+
+
+def ledger_hosts(arn: str) -> dict[str, bool]:
+    """host -> pending, for every host item."""
+    return {record.host: record.pending for record in stack.service(arn).ledger.all_records()}
+
+
+def assert_ledger_agrees_with_group(arn: str) -> None:
+    """No host the ledger says is blocked (confirmed or manual) is missing from the group, and the
+    group holds nothing the ledger does not."""
+    ledger = ledger_hosts(arn)
+    group = stack.blocked_in_group(arn)
+    assert {host for host, pending in ledger.items() if not pending} <= group
+    assert group <= set(ledger)
+
+
+# --- item 1: a scanner storm ----------------------------------------------------------------------
+def test_a_scanner_storm_sharing_one_host_records_and_blocks_every_host(aws: object) -> None:
+    """40 concurrent port probes, each naming one shared host and one of its own."""
+    stack.create_table()
+    arn = stack.create_rule_group()
+    shared = "203.0.113.77"
+    unique = documentation_hosts(40)
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(unique))
+
+    def execution(host: str) -> None:
+        service = stack.service(arn)
+        start.wait()
+        try:
+            service.block(service.record(port_probe([shared, host], finding_id=f"probe-{host}")))
+        except BaseException as error:  # collected and asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=execution, args=(host,)) for host in unique]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert stack.blocked_in_group(arn) == {f"{host}/32" for host in [shared, *unique]}
+    assert not any(ledger_hosts(arn).values())
+
+
+# --- item 2: eviction never takes a host another execution is recording ----------------------------
+def test_an_eviction_never_takes_a_host_another_execution_is_still_recording(
+    aws: object, fake_time: FakeTime
+) -> None:
+    stack.create_table()
+    arn = stack.create_rule_group(capacity=2 + 2 * 3)  # the foreign rule costs 2: room for 3 hosts
+    for host in documentation_hosts(3):
+        fake_time.now += 60
+        service_on(arn, fake_time).block(
+            stack.service(arn).record(native_finding(host, seen_at=fake_time.now))
+        )
+    a, b = service_on(arn, fake_time), service_on(arn, fake_time)
+    # A's host was last seen long ago: the oldest host of all, but A has not blocked it yet.
+    recorded_by_a = a.record(native_finding("203.0.113.1", seen_at=START - DAY))
+
+    outcome_b = b.block(b.record(native_finding("203.0.113.2", seen_at=fake_time.now)))
+    outcome_a = a.block(recorded_by_a)
+
+    assert "203.0.113.1/32" not in outcome_b["evicted"]
+    assert outcome_a["blocked"] == ["203.0.113.1/32"]
+    assert {"203.0.113.1/32", "203.0.113.2/32"} <= stack.blocked_in_group(arn)
+    assert_ledger_agrees_with_group(arn)
+
+
+# --- item 3: a host seen again or blocked by hand during its eviction stays blocked ----------------
+@pytest.mark.parametrize("source", ["finding", SOURCE_MANUAL])
+def test_a_host_seen_again_or_blocked_by_hand_while_it_is_evicted_stays_in_the_group(
+    aws: object, fake_time: FakeTime, source: str
+) -> None:
+    stack.create_table()
+    arn = stack.create_rule_group(capacity=2 + 2 * 3)
+    hosts = documentation_hosts(3)
+    for host in hosts:
+        fake_time.now += 60
+        service_on(arn, fake_time).block(
+            stack.service(arn).record(native_finding(host, seen_at=fake_time.now))
+        )
+    victim = f"{hosts[0]}/32"
+    evictor = service_on(arn, fake_time)
+    sighter = service_on(arn, fake_time)
+    real_replace = evictor.firewall.replace
+
+    def replace_after_a_sighting(*args: Any) -> str:
+        if not getattr(replace_after_a_sighting, "done", False):
+            replace_after_a_sighting.done = True  # type: ignore[attr-defined]
+            fake_time.now += 1
+            sighter.ledger.record(
+                Sighting(
+                    host=victim,
+                    seen_at=fake_time.now,
+                    expires_at=fake_time.now + DAY,
+                    source=source,
+                    recorded_at=fake_time.now,
+                    reason="by hand" if source == SOURCE_MANUAL else "",
+                )
+            )
+        return real_replace(*args)
+
+    evictor.firewall.replace = replace_after_a_sighting  # type: ignore[method-assign]
+    evictor.block(evictor.record(native_finding("203.0.113.9", seen_at=fake_time.now)))
+    sighter.writer.sync()  # whatever is still pending (a new sighting) is written by the next writer
+
+    assert victim in stack.blocked_in_group(arn)
+    assert victim in ledger_hosts(arn)
+    assert_ledger_agrees_with_group(arn)
+
+
+# --- item 4: an unblock between RecordHosts and BlockHosts is not undone ---------------------------
+def test_a_host_unblocked_between_record_and_block_is_not_written_back(group: str) -> None:
+    execution, operator = stack.service(group), stack.service(group)
+    recorded = execution.record(native_finding("203.0.113.5"))
+
+    operator.unblock("203.0.113.5")
+    outcome = execution.block(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+    assert ledger_hosts(group) == {}
+    assert (outcome["blocked"], outcome["notify"]) == ([], False)
+
+
+# --- item 5: clock skew ------------------------------------------------------------------------------
+def test_a_peer_clock_an_hour_ahead_does_not_stall_the_next_writer(group: str, fake_time: FakeTime) -> None:
+    """The previous holder wrote 'an hour from now' by our clock; we queue behind it, then must not
+    sleep that hour (plus 2 s) while holding the lease."""
+    waiter = service_on(group, fake_time)
+    recorded = waiter.record(native_finding("203.0.113.6"))
+    boto3.client("dynamodb").put_item(
+        TableName=stack.TABLE,
+        Item={
+            schema.HASH_KEY: {"S": schema.LEASE_KEY},
+            "Holder": {"S": "peer-with-a-fast-clock"},
+            "LeaseUntil": {"N": str(fake_time.now + 1)},
+            "LastWriteAt": {"N": str(fake_time.now + 3600)},
+        },
+    )
+
+    waiter.block(recorded)
+
+    assert max(fake_time.sleeps) <= MIN_WRITE_INTERVAL_SECONDS
+    assert stack.blocked_in_group(group) == {"203.0.113.6/32"}
+
+
+# --- item 7: what the record step logs and returns is bounded ---------------------------------------
+def test_the_record_step_bounds_what_it_logs_and_returns_for_thousands_of_skips(
+    group: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = port_probe([f"10.0.{n // 250}.{n % 250 + 1}" for n in range(2000)], finding_id="x" * 100_000)
+
+    with caplog.at_level(logging.INFO):
+        recorded = stack.service(group).record(event)
+
+    lines = [json.dumps(vars(record), default=str) for record in caplog.records]
+    assert lines and max(len(line) for line in lines) < 64_000
+    assert len(json.dumps(recorded)) < 16_000
+    assert len(recorded["skipped"]) == SAMPLE_SIZE
+    assert all(len(skip["finding_id"]) <= MAX_TEXT for skip in recorded["skipped"])
+    assert recorded["counts"]["skipped"] == 2000
+
+
+# --- item 11: a host the never-block list now covers ------------------------------------------------
+def test_a_host_newly_protected_is_removed_from_group_and_ledger_once(group: str) -> None:
+    stack.service(group).block(stack.service(group).record(native_finding("203.0.113.44")))
+    protecting = stack.service(group, protected_cidrs=("203.0.113.0/24",))
+
+    first = protecting.prune()
+    second = protecting.prune()
+
+    assert stack.blocked_in_group(group) == set()
+    assert protecting.list_hosts() == []
+    assert protecting.status()["drift"] == {
+        "missing_from_group": [],
+        "not_in_ledger": [],
+        "owned_rules_edited": False,
+    }
+    assert first["restored"] == [] and first["drift"]["removed"] == []
+    assert second["notify"] is False
+    assert first["counts"]["protected"] == 1 and first["protected"] == ["203.0.113.44/32"]
+
+
+# --- item 14: waiting costs O(1), the holder keeps its lease -----------------------------------------
+def test_a_waiter_reads_one_small_item_per_poll_however_many_hosts_it_waits_for(
+    group: str, fake_time: FakeTime
+) -> None:
+    waiter = service_on(group, fake_time)
+    recorded = waiter.record(port_probe(documentation_hosts(20)))
+    boto3.client("dynamodb").put_item(
+        TableName=stack.TABLE,
+        Item={
+            schema.HASH_KEY: {"S": schema.LEASE_KEY},
+            "Holder": {"S": "a-holder-that-crashed"},
+            "LeaseUntil": {"N": str(fake_time.now + LEASE_WAIT_SECONDS + 60)},
+        },
+    )
+    before = waiter.ledger.counts.items_read
+
+    waiter.block(recorded)  # waits the whole LEASE_WAIT_SECONDS, then writes without the lease
+
+    polls = len(fake_time.sleeps)
+    read_while_waiting_and_writing = waiter.ledger.counts.items_read - before
+    assert polls >= 10
+    # One lease item per poll, plus reading its own 20 hosts a few times to plan and confirm.
+    assert read_while_waiting_and_writing <= polls + 3 * 20
+    assert len(stack.blocked_in_group(group)) == 20
+
+
+def test_a_holder_keeps_its_lease_through_a_slow_describe_and_update(group: str, fake_time: FakeTime) -> None:
+    holder = service_on(group, fake_time)
+    intruder = stack.service(group)
+    seen: list[bool] = []
+    real_describe, real_replace = holder.firewall.describe, holder.firewall.replace
+
+    def slow_describe() -> Any:
+        fake_time.now += LEASE_SECONDS * 0.7
+        return real_describe()
+
+    def slow_replace(*args: Any) -> str:
+        fake_time.now += LEASE_SECONDS * 0.7
+        seen.append(intruder.ledger.acquire_lease("intruder", fake_time.now, LEASE_SECONDS).acquired)
+        return real_replace(*args)
+
+    holder.firewall.describe = slow_describe  # type: ignore[method-assign]
+    holder.firewall.replace = slow_replace  # type: ignore[method-assign]
+
+    holder.block(holder.record(native_finding("203.0.113.8")))
+
+    assert seen == [False]
+
+
+# --- issue 8 item 4: a priority change migrates the owned rules ----------------------------------------
+def _write_rules(arn: str, rules: list[dict[str, Any]]) -> None:
+    described = stack.describe(arn)
+    described["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]["StatelessRules"] = rules
+    boto3.client("network-firewall").update_rule_group(
+        RuleGroupArn=arn,
+        Type="STATELESS",
+        UpdateToken=described["UpdateToken"],
+        RuleGroup=described["RuleGroup"],
+    )
+
+
+def test_owned_rules_left_at_an_old_priority_are_migrated_and_their_capacity_freed(aws: object) -> None:
+    stack.create_table()
+    arn = stack.create_rule_group(capacity=2 + 2 * 2)  # room for 2 hosts beside the foreign rule
+    old = stack.service(arn, rule_priority=20000)
+    old.block(old.record(native_finding("203.0.113.1")))
+    new = stack.service(arn)  # ruleGroupPriority back to the default 30000
+
+    outcome = new.block(new.record(native_finding("203.0.113.2")))
+
+    priorities = sorted(rule["Priority"] for rule in stack.rules_of(arn))
+    assert priorities == [10, 30000, 30100]
+    assert stack.blocked_in_group(arn) == {"203.0.113.1/32", "203.0.113.2/32"}
+    assert outcome["evicted"] == []
+
+
+def test_a_foreign_rule_at_a_configured_priority_is_refused_not_overwritten(group: str) -> None:
+    theirs = {
+        "Priority": 30100,
+        "RuleDefinition": {
+            "MatchAttributes": {"Sources": [{"AddressDefinition": "192.0.2.0/24"}]},
+            "Actions": ["aws:pass"],
+        },
+    }
+    _write_rules(group, [stack.FOREIGN_RULE, theirs])
+    service = stack.service(group)
+
+    with pytest.raises(ConfigurationError, match=r"30000.*priority 30100 \(actions \['aws:pass'\]\)"):
+        service.block(service.record(native_finding("203.0.113.3")))
+
+    assert stack.rules_of(group) == [stack.FOREIGN_RULE, theirs]
