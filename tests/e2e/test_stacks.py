@@ -64,7 +64,8 @@ def test_instances_sharing_a_fixed_name_collide_naming_both_and_the_name():
     rendered = render_stack("test", {"functionName": "blocklist-fn"}, project_dir=INSTANCES)
 
     # Pulumi registers sibling components concurrently: either instance may be the one refused.
-    with pytest.raises(NameTaken, match=r"Function::(alpha|beta)-fn: .*'blocklist-fn'.* by urn:\S+Function::(alpha|beta)-fn"):
+    refused = r"Function::(alpha|beta)-fn: .*'blocklist-fn'.* by urn:\S+Function::(alpha|beta)-fn"
+    with pytest.raises(NameTaken, match=refused):
         Sandbox(rendered).start()
 
 
