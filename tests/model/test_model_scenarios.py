@@ -1,0 +1,110 @@
+"""Issue 9's races, items 2-4, as scripted interleavings of the model (the same scheduler and checks).
+
+Each scenario pauses operations only at points every version of the writer has ("parked before
+UpdateRuleGroup"), not after a count of calls, so it keeps its meaning when the writer changes. Each must
+hold every invariant; on the code the issue was filed against, each breaks the one it names.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.model.conftest import World
+from tests.model.scheduler import Operation
+from tests.model.test_model_concurrency import BLOCKABLE, BlocklistModel
+
+pytestmark = pytest.mark.model
+
+OLD, H1, H2, H3, H4, NEW = BLOCKABLE
+
+
+@pytest.fixture
+def model(world: World) -> Iterator[BlocklistModel]:
+    machine = BlocklistModel(world)
+    yield machine
+    machine.teardown()
+
+
+def record(model: BlocklistModel, hosts: list[str], seen_ago: float = 0.0) -> Operation:
+    model.start_record(hosts=hosts, seen_ago=seen_ago, env=0)
+    op = model.in_flight[-1]
+    model.finish(pick=model.in_flight.index(op))
+    return op
+
+
+def start_block_of(model: BlocklistModel, recording_op: Operation) -> Operation:
+    blockable = model._blockable()
+    model.start_block(pick=[r.op for r in blockable].index(recording_op), env=1)
+    return model.in_flight[-1]
+
+
+def block(model: BlocklistModel, hosts: list[str], seen_ago: float = 0.0) -> None:
+    op = start_block_of(model, record(model, hosts, seen_ago))
+    model.finish(pick=model.in_flight.index(op))
+
+
+def finish(model: BlocklistModel, op: Operation) -> None:
+    model.finish(pick=model.in_flight.index(op))
+
+
+def fill_the_group(model: BlocklistModel) -> None:
+    """Four confirmed finding hosts, OLD seen longest ago: the next host evicts OLD."""
+    block(model, [OLD], seen_ago=3600.0)
+    for host in (H1, H2, H3):
+        model.advance_clock(seconds=2.0)
+        block(model, [host])
+    model.check_invariants()
+
+
+def test_issue_9_item_2_an_execution_never_evicts_a_host_another_is_still_recording(
+    model: BlocklistModel,
+) -> None:
+    fill_the_group(model)
+    # A's host was last seen two hours ago (a batched repeat): the oldest host anywhere.
+    a_recording = record(model, [H4], seen_ago=7200.0)
+    b_recording = record(model, [NEW])
+    start_block_of(model, a_recording)
+    b = start_block_of(model, b_recording)
+
+    model.run_until(b, "nfw.update_rule_group")  # B holds the lease and has planned its eviction
+    model.settle()
+
+    model.check_invariants()
+
+
+def test_issue_9_item_3_a_host_seen_again_during_an_eviction_stays_in_the_group(
+    model: BlocklistModel,
+) -> None:
+    fill_the_group(model)
+    evictor = start_block_of(model, record(model, [NEW]))
+    model.run_until(evictor, "nfw.update_rule_group")  # planned: OLD goes
+
+    again = record(model, [OLD])
+    finish(model, start_block_of(model, again))
+    finish(model, evictor)
+
+    model.check_invariants()
+
+
+def test_issue_9_item_3_a_host_blocked_by_hand_during_an_eviction_is_never_evicted(
+    model: BlocklistModel,
+) -> None:
+    fill_the_group(model)
+    evictor = start_block_of(model, record(model, [NEW]))
+    model.run_until(evictor, "nfw.update_rule_group")  # planned: OLD goes
+
+    model.start_manual_block(host=OLD)
+    finish(model, model.in_flight[-1])
+    finish(model, evictor)
+
+    model.check_invariants()
+
+
+def test_issue_9_item_4_an_unblock_between_record_and_block_is_not_undone(model: BlocklistModel) -> None:
+    recording = record(model, [H1])
+    model.start_unblock(host=H1)
+    finish(model, model.in_flight[-1])
+
+    finish(model, start_block_of(model, recording))
+
+    model.check_invariants()
