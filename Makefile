@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench clean
+.PHONY: install test lint typecheck pytest demo bench soak clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ demo: install
 
 bench: install
 	$(BIN)/python -m nfw_blocklist.bench
+
+# The model-based concurrency test with a large, randomised budget (~10 minutes); `make test` runs a
+# small derandomised one. NFW_MODEL_EXAMPLES=<n> changes the budget.
+soak: install
+	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

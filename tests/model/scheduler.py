@@ -210,8 +210,9 @@ class ScheduledClient:
 def _summary(request: dict[str, Any]) -> str:
     """A short, stable description of a request for the trace (the host a ledger call names)."""
     for part in ("Key", "Item"):
-        host = request.get(part, {}).get(schema.HASH_KEY, {}).get("S")
-        if host:
-            return f"({host})"
+        value = request.get(part)
+        host = value.get(schema.HASH_KEY) if isinstance(value, dict) else None
+        if isinstance(host, dict) and "S" in host:
+            return f"({host['S']})"
     index = request.get("IndexName")
     return f"({index})" if index else ""

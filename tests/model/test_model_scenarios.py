@@ -16,6 +16,7 @@ from tests.model.test_model_concurrency import BLOCKABLE, BlocklistModel
 pytestmark = pytest.mark.model
 
 OLD, H1, H2, H3, H4, NEW = BLOCKABLE
+"""fill_the_group blocks OLD, H1, H2 and H3; H4 and NEW do not fit."""
 
 
 @pytest.fixture
@@ -25,22 +26,15 @@ def model(world: World) -> Iterator[BlocklistModel]:
     machine.teardown()
 
 
-def record(model: BlocklistModel, hosts: list[str], seen_ago: float = 0.0) -> Operation:
-    model.start_record(hosts=hosts, seen_ago=seen_ago, env=0)
+def execution(model: BlocklistModel, hosts: list[str], seen_ago: float = 0.0) -> Operation:
+    """A response execution, started and run to the start of its BlockHosts step."""
+    model.start_execution(hosts=hosts, seen_ago=seen_ago, env=0)
     op = model.in_flight[-1]
-    model.finish(pick=model.in_flight.index(op))
-    return op
-
-
-def start_block_of(model: BlocklistModel, recording_op: Operation) -> Operation:
-    blockable = model._blockable()
-    model.start_block(pick=[r.op for r in blockable].index(recording_op), env=1)
-    return model.in_flight[-1]
-
-
-def block(model: BlocklistModel, hosts: list[str], seen_ago: float = 0.0) -> None:
-    op = start_block_of(model, record(model, hosts, seen_ago))
-    model.finish(pick=model.in_flight.index(op))
+    for _ in range(100):
+        if op.kind == "block" or op.done:
+            return op
+        model.advance(pick=model.in_flight.index(op), calls=1)
+    raise AssertionError(f"{op.label} never reached BlockHosts")
 
 
 def finish(model: BlocklistModel, op: Operation) -> None:
@@ -49,11 +43,8 @@ def finish(model: BlocklistModel, op: Operation) -> None:
 
 def fill_the_group(model: BlocklistModel) -> None:
     """Four confirmed finding hosts, OLD seen longest ago: the next host evicts OLD."""
-    block(model, [OLD], seen_ago=3600.0)
-    for host in (H1, H2, H3):
-        model.advance_clock(seconds=2.0)
-        block(model, [host])
-    model.check_invariants()
+    model.fill(prefill=4)
+    model.assert_invariants()
 
 
 def test_issue_9_item_2_an_execution_never_evicts_a_host_another_is_still_recording(
@@ -61,50 +52,48 @@ def test_issue_9_item_2_an_execution_never_evicts_a_host_another_is_still_record
 ) -> None:
     fill_the_group(model)
     # A's host was last seen two hours ago (a batched repeat): the oldest host anywhere.
-    a_recording = record(model, [H4], seen_ago=7200.0)
-    b_recording = record(model, [NEW])
-    start_block_of(model, a_recording)
-    b = start_block_of(model, b_recording)
+    execution(model, [H4], seen_ago=7200.0)
+    b = execution(model, [NEW])
 
     model.run_until(b, "nfw.update_rule_group")  # B holds the lease and has planned its eviction
     model.settle()
 
-    model.check_invariants()
+    model.assert_invariants()
 
 
 def test_issue_9_item_3_a_host_seen_again_during_an_eviction_stays_in_the_group(
     model: BlocklistModel,
 ) -> None:
     fill_the_group(model)
-    evictor = start_block_of(model, record(model, [NEW]))
+    evictor = execution(model, [NEW])
     model.run_until(evictor, "nfw.update_rule_group")  # planned: OLD goes
 
-    again = record(model, [OLD])
-    finish(model, start_block_of(model, again))
+    finish(model, execution(model, [OLD]))
     finish(model, evictor)
 
-    model.check_invariants()
+    model.assert_invariants()
 
 
 def test_issue_9_item_3_a_host_blocked_by_hand_during_an_eviction_is_never_evicted(
     model: BlocklistModel,
 ) -> None:
     fill_the_group(model)
-    evictor = start_block_of(model, record(model, [NEW]))
+    evictor = execution(model, [NEW])
     model.run_until(evictor, "nfw.update_rule_group")  # planned: OLD goes
 
     model.start_manual_block(host=OLD)
     finish(model, model.in_flight[-1])
     finish(model, evictor)
 
-    model.check_invariants()
+    model.manual_blocks_are_never_evicted()
+    model.assert_invariants()
 
 
 def test_issue_9_item_4_an_unblock_between_record_and_block_is_not_undone(model: BlocklistModel) -> None:
-    recording = record(model, [H1])
+    recorded = execution(model, [H1])  # RecordHosts done, BlockHosts not started
     model.start_unblock(host=H1)
     finish(model, model.in_flight[-1])
 
-    finish(model, start_block_of(model, recording))
+    finish(model, recorded)
 
-    model.check_invariants()
+    model.assert_invariants()
