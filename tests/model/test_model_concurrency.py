@@ -114,7 +114,7 @@ PROFILES = {
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     ),
     "soak": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "4000")),
+        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "800")),
         stateful_step_count=60,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

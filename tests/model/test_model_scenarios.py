@@ -97,3 +97,43 @@ def test_issue_9_item_4_an_unblock_between_record_and_block_is_not_undone(model:
     finish(model, recorded)
 
     model.assert_invariants()
+
+
+def test_a_host_evicted_to_restore_a_re_recorded_host_loses_its_ledger_item_too(
+    model: BlocklistModel,
+) -> None:
+    """Found by the model test, not in the issue: a removal's restore pass may evict, and must then
+    reconcile the evicted hosts with the ledger as every other eviction does."""
+    fill_the_group(model)
+    model.start_unblock(host=H1)
+    unblock = model.in_flight[-1]
+    model.run_until(unblock, "nfw.update_rule_group")  # H1's item is gone, its removal planned
+    execution(model, [H1])  # seen again meanwhile: the unblock must put it back
+    execution(model, [H4])  # and one more pending host: putting H1 back evicts OLD
+
+    finish(model, unblock)
+    model.settle()
+
+    model.confirmed_ledger_hosts_are_in_the_group()
+    model.assert_invariants()
+
+
+def test_an_execution_waiting_for_the_lease_never_reports_an_unblocked_host_as_blocked(
+    model: BlocklistModel,
+) -> None:
+    """Found by the model test, the waiting side of items 2 and 4: a waiter whose host's item vanished
+    (unblocked, evicted) took that as "another writer confirmed it" and notified "Blocked: true"."""
+    model.start_prune(env=1)
+    prune = model.in_flight[-1]
+    model.run_until(prune, "nfw.update_rule_group")  # the prune holds the writer lease
+    waiter = execution(model, [H4])
+    model.run_until(waiter, "sleep")  # waiting for the lease
+    model.start_unblock(host=H4)
+    unblock = model.in_flight[-1]
+    model.run_until(unblock, "dynamodb.update_item(#writer-lease)")  # H4's item deleted
+
+    finish(model, waiter)
+    model.settle()
+
+    model.completed_operations_tell_the_truth()
+    model.assert_invariants()
