@@ -95,6 +95,11 @@ class Scheduler:
         self._by_thread: dict[int, Operation] = {}
         self._numbers = 0
 
+    @property
+    def started(self) -> int:
+        """How many operations have been started (operation numbers run from 1)."""
+        return self._numbers
+
     # -- the controlling thread ----------------------------------------------------------------
     def start(self, kind: str, label: str, body: Callable[[], Any], **facts: Any) -> Operation:
         """Start ``body`` in a new thread, parked before it does anything."""

@@ -82,6 +82,8 @@ HOST_CAPACITY = 4
 BLOCKABLE = ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5", "2001:db8::7")
 PROTECTED_BUILT_IN = "10.0.0.1"
 PROTECTED_CONFIGURED = "203.0.113.9"
+PROTECTED_CIDRS = ("203.0.113.0/24",)
+"""The stack's own never-block ranges, besides the built-in ones (which cover PROTECTED_BUILT_IN)."""
 POOL = (*BLOCKABLE, PROTECTED_BUILT_IN, PROTECTED_CONFIGURED)
 PROTECTED = frozenset({f"{PROTECTED_BUILT_IN}/32", f"{PROTECTED_CONFIGURED}/32"})
 CLOCK_STEPS = (0.5, 2.0, 16.0, 31.0, 61.0, RETENTION_MINUTES * 60 + 60.0)
@@ -155,7 +157,7 @@ class BlocklistModel(RuleBasedStateMachine):
             stack.settings(arn),
             table_name=f"ledger-{suffix}",
             retention_minutes=RETENTION_MINUTES,
-            protected_cidrs=("203.0.113.0/24",),
+            protected_cidrs=PROTECTED_CIDRS,
         )
         self.clock = VirtualClock(START)
         clock.set_clock(self.clock)
@@ -199,7 +201,7 @@ class BlocklistModel(RuleBasedStateMachine):
         if env is not None and env not in self.busy:
             service = self.environments[env]
         else:
-            service = self._service(1000 + self.scheduler._numbers)  # a cold environment
+            service = self._service(1000 + self.scheduler.started)  # a cold environment
         for other in self.in_flight:
             other.facts["alone"] = False
         op = self.scheduler.start(kind, label, lambda: body(service), alone=not self.in_flight, **facts)
