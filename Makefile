@@ -33,9 +33,14 @@ demo: install
 bench: install
 	$(BIN)/python -m nfw_blocklist.bench
 
-# The property-based tests with the `soak` Hypothesis profile (tests/conftest.py): minutes, not seconds.
+# The long cases `make test` runs small (~20 minutes in all): the extraction fuzz with the `soak`
+# Hypothesis profile (tests/conftest.py), the model-based concurrency test with a large randomised budget
+# (NFW_MODEL_EXAMPLES=<n> changes it), and the top-of-range payload test (14,999 hosts restored, the
+# largest port probe EventBridge accepts).
 soak: install
 	$(BIN)/pytest -q --hypothesis-profile=soak tests/unit tests/integration
+	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py
+	NFW_TOP_OF_RANGE=1 $(BIN)/pytest -q -s tests/e2e/test_bounded_payloads.py -k top_of_the_range
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
