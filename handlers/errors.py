@@ -37,5 +37,9 @@ class CapacityExceeded(BlocklistError):
     """The hosts do not fit in the rule group and the policy is to refuse rather than evict."""
 
 
+class HostNotBlocked(BlocklistError):
+    """A manual block did not reach the group: its ledger item was unblocked or refused meanwhile."""
+
+
 class LedgerUnavailable(BlocklistError):
     """DynamoDB throttled or failed past boto3's retries."""

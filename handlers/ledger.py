@@ -140,8 +140,13 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
     if sighting.finding_id and sighting.finding_id not in finding_ids:
         finding_ids = (*finding_ids, sighting.finding_id)[-RECENT_FINDINGS:]
     manual = SOURCE_MANUAL in (existing.source, sighting.source)
+    # An operator's block is checked against the group, whatever the ledger believed: a hand edit may
+    # have taken a confirmed host out, and "blocked by hand" must be true when the command returns.
+    recheck = sighting.source == SOURCE_MANUAL and not existing.pending
     return replace(
         existing,
+        pending=existing.pending or recheck,
+        pending_since=sighting.recorded_at if recheck else existing.pending_since,
         first_seen=min(existing.first_seen, sighting.seen_at),
         last_seen=max(existing.last_seen, sighting.seen_at),
         expires_at=max(existing.expires_at, sighting.expires_at),
@@ -511,14 +516,24 @@ class Ledger:
     def delete(self, host: str) -> bool:
         return self._delete(host, condition=f"attribute_exists({schema.HASH_KEY})", names={}, values={})
 
-    def delete_if_pending(self, host: str) -> bool:
-        """Undo a recording the rule group never took (refused for capacity)."""
-        return self._delete(
-            host,
-            condition="#p = :p",
-            names={"#p": schema.PENDING_INDEX_HASH_KEY},
-            values={":p": {"S": schema.PENDING_VALUE}},
-        )
+    def delete_if_pending(self, host: str, source: str | None = None) -> bool:
+        """Undo a recording the rule group never took (refused for capacity).
+
+        With ``source``, only an item still of that source goes: an execution refused for capacity must
+        not take back a manual block that an operator added to its pending item meanwhile.
+        """
+        names = {"#p": schema.PENDING_INDEX_HASH_KEY}
+        values: dict[str, Any] = {":p": {"S": schema.PENDING_VALUE}}
+        condition = "#p = :p"
+        if source is not None:
+            names["#source"] = "Source"
+            values[":source"] = {"S": source}
+            condition += " AND #source = :source"
+        return self._delete(host, condition=condition, names=names, values=values)
+
+    def put_back(self, record: HostRecord) -> bool:
+        """Re-create ``record``'s item unless the host has one again (undoing an eviction's delete)."""
+        return self._put_conditionally(record.to_item(), f"attribute_not_exists({schema.HASH_KEY})", {})
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _delete(self, host: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:

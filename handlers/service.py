@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers import clock
 from handlers.addresses import normalize_host
-from handlers.errors import CapacityExceeded, InvalidInput, LedgerUnavailable
+from handlers.errors import CapacityExceeded, HostNotBlocked, InvalidInput, LedgerUnavailable
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
@@ -141,7 +141,7 @@ class BlocklistService:
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
             for host in hosts.new:
-                self.ledger.delete_if_pending(host)
+                self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
             raise
         # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
         # before this execution (nothing of ours to wait for), unblocked ones are not.
@@ -222,11 +222,24 @@ class BlocklistService:
         )
         record, created = self.ledger.record(sighting)
         try:
-            sync = self.writer.sync(ensure=[canonical] if record.pending else [])
+            # Always checked against the group (the ledger marks a manual sighting pending): a host
+            # confirmed earlier may have been taken out by a hand edit.
+            sync = self.writer.sync(ensure=[canonical])
         except CapacityExceeded:
-            if created:
-                self.ledger.delete_if_pending(canonical)
+            if canonical in self._blocked_now():
+                # Others' hosts do not fit; ours is in the group: the block by hand holds.
+                self.ledger.clear_pending([canonical])
+                raise
+            # Not in the group and no room: take the item back, whoever recorded it first (an
+            # execution refused alongside leaves a manual item to us), so no unplaceable host stays
+            # pending for every writer to trip over.
+            self.ledger.delete_if_pending(canonical)
             raise
+        if canonical not in sync.confirmed:
+            raise HostNotBlocked(
+                f"{canonical} was not blocked: its ledger item was removed while the block was being "
+                "written (an unblock, or a refusal for capacity); run the block again"
+            )
         return {
             "host": canonical,
             "created": created,
@@ -246,6 +259,12 @@ class BlocklistService:
 
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)
+
+    def _blocked_now(self) -> set[str]:
+        """The hosts the owned rules drop right now (one DescribeRuleGroup)."""
+        source_priority, destination_priority = self.writer.priorities
+        rules = partition_rules(self.firewall.describe().rules, source_priority, destination_priority)
+        return blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
 
     def status(self) -> dict[str, Any]:
         """Capacity used, hosts by source, and drift between the ledger and the rule group."""

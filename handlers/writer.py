@@ -412,6 +412,12 @@ class RuleGroupWriter:
             for host in desired - keep
             if host not in records or (records[host].source == SOURCE_FINDING and not records[host].pending)
         ]
+        refusal = (
+            f"{len(desired)} hosts do not fit: the rule group holds {fits} and only {{}} can be evicted "
+            "(manual blocks and hosts being recorded are never evicted)"
+        )
+        if len(candidates) < excess:
+            raise CapacityExceeded(refusal.format(len(candidates)))  # before any ledger item goes
         ordered = choose_evictions(candidates, len(candidates))
         evicted: set[str] = set()
         for host in ordered:
@@ -421,10 +427,12 @@ class RuleGroupWriter:
             if record is None or self.ledger.delete_if_evictable(host, record.last_seen):
                 evicted.add(host)
         if len(evicted) < excess:
-            raise CapacityExceeded(
-                f"{len(desired)} hosts do not fit: the rule group holds {fits} and only "
-                f"{len(evicted)} can be evicted (manual blocks and hosts being recorded are never evicted)"
-            )
+            # Hosts seen again meanwhile kept their items: the eviction fails, and the items it did
+            # delete come back, since their hosts stay in the group (unless one was re-recorded).
+            for host in evicted:
+                if host in records:
+                    self.ledger.put_back(records[host])
+            raise CapacityExceeded(refusal.format(len(evicted)))
         logger.warning(
             "rule group full, evicting oldest hosts", extra={"count": len(evicted), "sample": sample(evicted)}
         )

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from handlers import clock, schema
-from handlers.errors import ConfigurationError
+from handlers.errors import CapacityExceeded, ConfigurationError
 from handlers.ledger import SOURCE_MANUAL, Sighting
 from handlers.payloads import MAX_TEXT, SAMPLE_SIZE
 from handlers.service import BlocklistService
@@ -179,6 +179,40 @@ def test_a_host_seen_again_or_blocked_by_hand_while_it_is_evicted_stays_in_the_g
 
     assert victim in stack.blocked_in_group(arn)
     assert victim in ledger_hosts(arn)
+    assert_ledger_agrees_with_group(arn)
+
+
+def test_an_eviction_that_cannot_make_room_gives_back_the_ledger_items_it_took(
+    aws: object, fake_time: FakeTime
+) -> None:
+    """Two hosts must go to make room and only two may: when the second is seen again mid-eviction, the
+    first one's ledger item comes back (its host never left the group) and the execution is refused."""
+    stack.create_table()
+    arn = stack.create_rule_group(capacity=2 + 2 * 3)
+    first, second, kept = documentation_hosts(3)
+    for host in (first, second):
+        fake_time.now += 60
+        service_on(arn, fake_time).block(
+            stack.service(arn).record(native_finding(host, seen_at=fake_time.now))
+        )
+    service_on(arn, fake_time).manual_block(kept, "by hand")
+    evictor = service_on(arn, fake_time)
+    real_delete = evictor.ledger.delete_if_evictable
+
+    def seen_again_before_its_delete(host: str, last_seen: float) -> bool:
+        if host == f"{second}/32":
+            fake_time.now += 1
+            stack.service(arn).ledger.record(
+                Sighting(host=host, seen_at=fake_time.now, expires_at=fake_time.now + DAY, source="finding")
+            )
+        return real_delete(host, last_seen)
+
+    evictor.ledger.delete_if_evictable = seen_again_before_its_delete  # type: ignore[method-assign]
+    with pytest.raises(CapacityExceeded):
+        evictor.block(evictor.record(port_probe(["203.0.113.8", "203.0.113.9"])))
+
+    assert stack.blocked_in_group(arn) == {f"{host}/32" for host in (first, second, kept)}
+    assert set(ledger_hosts(arn)) == {f"{host}/32" for host in (first, second, kept)}
     assert_ledger_agrees_with_group(arn)
 
 

@@ -137,3 +137,37 @@ def test_an_execution_waiting_for_the_lease_never_reports_an_unblocked_host_as_b
 
     model.completed_operations_tell_the_truth()
     model.assert_invariants()
+
+
+def test_a_manual_block_of_a_host_taken_out_by_hand_puts_it_back_in_the_group(model: BlocklistModel) -> None:
+    """Found by the model test on the merged core: a manual block of a host the ledger had confirmed
+    returned "blocked by hand" without looking at the group, which a hand edit had changed."""
+    fill_the_group(model)
+    model.start_hand_edit(host=H1, add=False)
+    finish(model, model.in_flight[-1])
+
+    model.start_manual_block(host=H1)
+    finish(model, model.in_flight[-1])
+
+    model.completed_operations_tell_the_truth()
+    model.operations_end_with_a_result_or_a_domain_error()
+
+
+def test_a_refused_execution_never_takes_back_a_manual_block_added_to_its_host(model: BlocklistModel) -> None:
+    """Found by the model test on the merged core: with the group full of manual blocks, an execution
+    refused for capacity deleted its pending item although an operator had meanwhile blocked the same
+    host by hand, and the manual block then reported a host in neither the group nor the ledger."""
+    for host in (OLD, H1, H2, H3):
+        model.start_manual_block(host=host)
+        finish(model, model.in_flight[-1])
+    refused = execution(model, [H4])  # H4 recorded, pending; it cannot fit
+    model.start_manual_block(host=H4)
+    by_hand = model.in_flight[-1]
+    model.run_until(by_hand, "dynamodb.update_item(#writer-lease)")  # merged into the pending item
+
+    finish(model, refused)
+    finish(model, by_hand)
+    model.settle()
+
+    model.completed_operations_tell_the_truth()
+    model.assert_invariants()
