@@ -14,6 +14,7 @@ one render to the next and ``render_stack`` can be called any number of times in
 
 import asyncio
 import contextvars
+import faulthandler
 import gc
 import hashlib
 import json
@@ -44,6 +45,11 @@ STACK_TYPE: Final = "pulumi:pulumi:Stack"
 
 class RenderError(ValueError):
     """The stack cannot be rendered as configured (unknown key, bad value, missing file)."""
+
+
+RENDER_TIMEOUT_SECONDS: Final = 300.0
+"""A render takes well under a second; one that has not finished after minutes is hung in the mocks'
+runtime, and fails with every thread's stack on stderr rather than stalling a test run for good."""
 
 
 @dataclass(frozen=True)
@@ -509,9 +515,17 @@ def _run_isolated(work: Callable[[], None]) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    thread = threading.Thread(target=contextvars.Context().run, args=(target,), name="pulumi-render")
+    thread = threading.Thread(
+        target=contextvars.Context().run, args=(target,), name="pulumi-render", daemon=True
+    )
     thread.start()
-    thread.join()
+    thread.join(RENDER_TIMEOUT_SECONDS)
+    if thread.is_alive():
+        faulthandler.dump_traceback(all_threads=True)
+        raise RenderError(
+            f"the program did not finish under Pulumi's mocks within {RENDER_TIMEOUT_SECONDS:g} s "
+            "(every thread's stack is on stderr)"
+        )
     # The mock monitor gives each executor thread its own event loop and never closes it; collect them
     # now, while their sockets are still open, rather than at interpreter exit where closing them fails.
     gc.collect()
