@@ -23,7 +23,7 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
-from components.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_overflow
+from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow
 from handlers.settings import (
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
@@ -157,7 +157,7 @@ class StackConfig:
             total, variable = overflow
             raise InvalidConfig(
                 f"{NAMESPACE}:{ENVIRONMENT_KEYS[variable]} is too long: it makes the functions' environment "
-                f"up to {total} bytes and Lambda accepts {LAMBDA_ENVIRONMENT_LIMIT_BYTES} in all; "
+                f"up to {total} bytes and Lambda accepts {LAMBDA_ENVIRONMENT_BYTES} in all; "
                 "shorten the list (merge CIDRs, drop prefixes)"
             )
 

@@ -13,36 +13,18 @@ and component name make them unique per stack and per instance.
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Final
 
+from components.aws_limits import (
+    AUTONAME_RANDOM_CHARS,
+    LAMBDA_ENVIRONMENT_BYTES,
+    NAME_RULES,
+    environment_size,
+)
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME
 
-AUTONAME_SUFFIX_LENGTH: Final = 8
+AUTONAME_SUFFIX_LENGTH: Final = 1 + AUTONAME_RANDOM_CHARS
 """Pulumi's auto-name appends ``-`` and 7 random hex characters to the logical name."""
-
-
-@dataclass(frozen=True)
-class NameRule:
-    """AWS's rule for the name of one resource type."""
-
-    what: str
-    max_length: int
-    allowed: str
-    """A regular-expression character class: the characters AWS accepts."""
-    min_length: int = 1
-
-    def problem(self, name: str) -> str | None:
-        """Why AWS would refuse ``name`` as this kind of name, or None."""
-        if not self.min_length <= len(name) <= self.max_length:
-            return (
-                f"{self.what} {name!r} is {len(name)} characters; AWS accepts "
-                f"{self.min_length} to {self.max_length}"
-            )
-        bad = sorted(set(re.sub(self.allowed, "", name, flags=re.ASCII)))
-        if bad:
-            return f"{self.what} {name!r} contains {''.join(bad)!r}; AWS accepts only {self.allowed}"
-        return None
 
 
 RULE_GROUP: Final = "aws:networkfirewall/ruleGroup:RuleGroup"
@@ -58,23 +40,10 @@ TOPIC: Final = "aws:sns/topic:Topic"
 TABLE: Final = "aws:dynamodb/table:Table"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 
-NAME_RULES: Final[Mapping[str, NameRule]] = {
-    RULE_GROUP: NameRule("Network Firewall rule group name", 128, "[A-Za-z0-9-]"),
-    FIREWALL_POLICY: NameRule("Network Firewall policy name", 128, "[A-Za-z0-9-]"),
-    FUNCTION: NameRule("Lambda function name", 64, "[A-Za-z0-9_-]"),
-    ROLE: NameRule("IAM role name", 64, r"[\w+=,.@-]"),
-    ROLE_POLICY: NameRule("IAM role policy name", 128, r"[\w+=,.@-]"),
-    # Step Functions accepts more characters, but CloudWatch logging needs [A-Za-z0-9_-].
-    STATE_MACHINE: NameRule("state machine name", 80, "[A-Za-z0-9_-]"),
-    EVENT_RULE: NameRule("EventBridge rule name", 64, r"[A-Za-z0-9._-]"),
-    SCHEDULE: NameRule("EventBridge Scheduler schedule name", 64, r"[A-Za-z0-9._-]"),
-    QUEUE: NameRule("SQS queue name", 80, "[A-Za-z0-9_-]"),
-    TOPIC: NameRule("SNS topic name", 256, "[A-Za-z0-9_-]"),
-    TABLE: NameRule("DynamoDB table name", 255, r"[A-Za-z0-9_.-]", min_length=3),
-    LOG_GROUP: NameRule("CloudWatch log group name", 512, r"[A-Za-z0-9._/#-]"),
-}
+NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, STATE_MACHINE, EVENT_RULE,
+                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP)  # fmt: skip
 """Every named resource type the components create (KMS keys, subscriptions, targets, invocations and
-queue policies carry no name)."""
+queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
 _FUNCTION_KEYS: Final = ("record", "block", "prune")
 _EVENT_SOURCES: Final = ("securityhub", "guardduty")
@@ -115,7 +84,7 @@ def _longest_allowed_component_name() -> tuple[int, str]:
     for type_, suffix in AUTONAMED_CHILDREN:
         rule = NAME_RULES[type_]
         longest = rule.max_length - AUTONAME_SUFFIX_LENGTH - len(suffix)
-        fits.append((longest, f"{rule.what} '<name>{suffix}-xxxxxxx'"))
+        fits.append((longest, f"{rule.what} name '<name>{suffix}-xxxxxxx'"))
     return min(fits)
 
 
@@ -160,16 +129,9 @@ def workflow_log_group_name(project: str, stack: str, workflow: str) -> str:
 
 
 # --- Lambda environment ---
-LAMBDA_ENVIRONMENT_LIMIT_BYTES: Final = 4096
-"""Lambda refuses a function whose environment variables (keys and values) exceed 4 KB in all."""
 MAX_TABLE_NAME_BYTES: Final = 255
 MAX_RULE_GROUP_ARN_BYTES: Final = 256
 """``arn:<partition>:network-firewall:<region>:<account>:stateless-rulegroup/<name of up to 128>`` fits."""
-
-
-def environment_size(variables: Mapping[str, str]) -> int:
-    """Bytes Lambda counts against its limit: every key and value, UTF-8 encoded."""
-    return sum(len(key.encode()) + len(value.encode()) for key, value in variables.items())
 
 
 RESOURCE_NAME_VARIABLES: Final = (
@@ -184,8 +146,9 @@ def environment_overflow(
 ) -> tuple[int, str] | None:
     """(total bytes, largest policy variable) if the ``policy`` variables plus the ``reserved`` (name, most
     bytes of its value) variables could exceed Lambda's limit; None if they always fit."""
-    total = environment_size(policy) + sum(len(name.encode()) + most for name, most in reserved)
-    if total <= LAMBDA_ENVIRONMENT_LIMIT_BYTES:
+    largest_names = {name: "x" * most for name, most in reserved}
+    total = environment_size({**policy, **largest_names})
+    if total <= LAMBDA_ENVIRONMENT_BYTES:
         return None
     largest = max(policy, key=lambda key: len(key.encode()) + len(policy[key].encode()))
     return total, largest

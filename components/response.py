@@ -19,7 +19,7 @@ from components.constants import (
 )
 from components.definitions import response_definition
 from components.limits import (
-    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+    LAMBDA_ENVIRONMENT_BYTES,
     check_component_name,
     environment_overflow,
     lambda_log_group_name,
@@ -134,7 +134,7 @@ class ResponseStateMachineArgs:
             raise ValueError(
                 f"settings.{SETTINGS_FIELDS[variable]} is too long: it makes the functions' environment "
                 f"up to {total} bytes ({variable} the largest) and Lambda accepts "
-                f"{LAMBDA_ENVIRONMENT_LIMIT_BYTES} in all"
+                f"{LAMBDA_ENVIRONMENT_BYTES} in all"
             )
 
     def resolved_settings(self) -> Settings:

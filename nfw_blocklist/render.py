@@ -34,7 +34,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import configure
 from pulumi.runtime.stack import run_in_stack
 
-from nfw_blocklist.aws_limits import AUTONAME_RANDOM_CHARS, NAME_RULES
+from components.aws_limits import AUTONAME_RANDOM_CHARS, NAME_RULES
 
 ACCOUNT_ID: Final = "123456789012"
 DEFAULT_REGION: Final = "us-east-1"

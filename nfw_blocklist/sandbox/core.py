@@ -30,9 +30,9 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 from handlers import clock as handler_clock
 from handlers import schema
-from nfw_blocklist.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 
 from .clock import SandboxClock
 from .deploy import (

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from components.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
 from handlers import settings as env_contract
-from nfw_blocklist.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, utf8_size
 
 from .events import EventRouter, Scheduler, Target, UnsupportedTarget
 from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
@@ -431,13 +431,13 @@ class Deployer:
         self.inventory.functions[spec.arn] = spec
 
     def _check_environment(self, resource: RenderedResourceLike, variables: Mapping[str, str]) -> None:
-        measured = json.dumps(dict(variables), separators=(",", ":"))
-        if utf8_size(measured) > LAMBDA_ENVIRONMENT_BYTES:
+        measured = environment_size(variables)
+        if measured > LAMBDA_ENVIRONMENT_BYTES:
             # CreateFunction's InvalidParameterValueException, which measures the variables as JSON.
             raise LimitExceeded(
                 f"{resource.urn}: Lambda was unable to configure your environment variables because the "
                 f"environment variables you have provided exceeded the 4KB limit "
-                f"({utf8_size(measured)} bytes measured, {LAMBDA_ENVIRONMENT_BYTES} allowed)"
+                f"({measured} bytes measured, {LAMBDA_ENVIRONMENT_BYTES} allowed)"
             )
         table = variables.get(env_contract.ENV_TABLE_NAME)
         if table is not None and table not in self.inventory.tables:

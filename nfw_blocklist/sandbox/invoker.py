@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+from components.aws_limits import LAMBDA_SYNC_RESPONSE_BYTES
 from handlers import entry
-from nfw_blocklist.aws_limits import LAMBDA_SYNC_RESPONSE_BYTES
 
 LOG = logging.getLogger(__name__)
 

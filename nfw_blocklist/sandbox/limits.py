@@ -13,7 +13,7 @@ moto already refuses some of what AWS refuses (a state output over 256 KiB, an S
 
 Lambda's response and environment limits and EventBridge's event limit are enforced where the
 sandbox itself plays those services (``invoker``, ``deploy``, ``core``), with the sizes from
-``nfw_blocklist.aws_limits``.
+``components.aws_limits``.
 """
 
 import json
@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
-from nfw_blocklist.aws_limits import NAME_RULES, SNS_MESSAGE_BYTES, STATE_PAYLOAD_BYTES, utf8_size
+from components.aws_limits import NAME_RULES, SNS_MESSAGE_BYTES, STATE_PAYLOAD_BYTES, utf8_size
 
 from .wiring import WiringError
 

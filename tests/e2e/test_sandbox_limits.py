@@ -1,7 +1,7 @@
 """The sandbox refuses what AWS refuses: taken and malformed names, and payloads over AWS's limits.
 
 Each limit is shown from both sides on the toy stack: just over is refused the way AWS refuses it,
-just under goes through. The limits themselves are in ``nfw_blocklist.aws_limits``.
+just under goes through. The limits themselves are in ``components.aws_limits``.
 """
 
 import dataclasses
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from nfw_blocklist.aws_limits import (
+from components.aws_limits import (
     EVENT_ENTRY_BYTES,
     LAMBDA_ENVIRONMENT_BYTES,
     LAMBDA_SYNC_RESPONSE_BYTES,

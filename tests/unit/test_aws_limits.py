@@ -5,7 +5,7 @@ import re
 import botocore.loaders
 import pytest
 
-from nfw_blocklist.aws_limits import NAME_RULES, STATE_PAYLOAD_BYTES
+from components.aws_limits import NAME_RULES, STATE_PAYLOAD_BYTES
 from nfw_blocklist.sandbox.core import event_entry_size
 from nfw_blocklist.sandbox.limits import NameRefused, NameRegistry, NameTaken, state_payload_within
 

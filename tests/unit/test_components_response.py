@@ -7,7 +7,7 @@ import pytest
 
 import handlers
 from components.config import InvalidConfig, StackConfig
-from components.limits import LAMBDA_ENVIRONMENT_LIMIT_BYTES, environment_size
+from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_size
 from components.patterns import guardduty_pattern, security_hub_pattern
 from components.response import ResponseStateMachineArgs, function_environment, handlers_archive
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
@@ -240,7 +240,7 @@ def test_the_environment_check_counts_every_key_and_value_against_lambdas_limit(
     ).validate()
     # The longest table name and rule group ARN still fit beside the 150 ranges accepted above.
     environment = function_environment(settings, "t" * 255, "a" * 256)
-    assert environment_size(environment) <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+    assert environment_size(environment) <= LAMBDA_ENVIRONMENT_BYTES
 
 
 def test_a_protected_list_too_long_for_the_functions_environment_names_the_setting():

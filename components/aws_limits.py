@@ -1,14 +1,18 @@
-"""The AWS limits the render and the sandbox enforce: physical-name rules and payload sizes.
+"""The AWS limits the components meet and the sandbox enforces: physical-name rules and payload sizes.
 
-One table of name rules, read by the render's mocks (Pulumi's auto-naming must fit the maximum
-length) and by the sandbox's deployer (every name is checked before the resource is created, and
-must not be taken in its scope). Lengths and character sets come from botocore's service models
+One table of name rules, read by the components (a component name whose children's names AWS would
+refuse is refused before anything exists), by the render's mocks (Pulumi's auto-naming must fit the
+maximum length) and by the sandbox's deployer (every name is checked before the resource is created,
+and must not be taken in its scope). A wrong rule cannot hide in one of them: tests check the table
+against botocore's models. Lengths and character sets come from botocore's service models
 (``botocore/data/<service>/*/service-2.json``: the name shape's ``min``/``max``/``pattern``), or,
 where the model leaves them out (SQS, SNS, Step Functions, Lambda's name inside a 140-character
 ARN shape), from the documentation quoted in that model. docs/LIMITS.md lists them with sources.
 """
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -58,9 +62,6 @@ class NameRule:
 
 
 _IAM = re.compile(r"[\w+=,.@-]+", re.ASCII)
-# Step Functions documents what a name must not contain rather than what it may.
-_STATE_MACHINE = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]+")
-
 NAME_RULES: Final[dict[str, NameRule]] = {
     "aws:iam/role:Role": NameRule(
         "IAM role", 1, 64, _IAM, "account", "EntityAlreadyExists", "letters, digits and +=,.@_-"
@@ -89,14 +90,16 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "ResourceAlreadyExistsException",
         "letters, digits and ._/#-",
     ),
+    # Step Functions accepts more characters in a name, but not for a state machine that logs to
+    # CloudWatch Logs, as every one of ours does: then only letters, digits, - and _.
     "aws:sfn/stateMachine:StateMachine": NameRule(
         "Step Functions state machine",
         1,
         80,
-        _STATE_MACHINE,
+        re.compile(r"[A-Za-z0-9_-]+"),
         "region",
         "StateMachineAlreadyExists",
-        'no white space, brackets, wildcards or "#%\\^|~`$&,;:/',
+        "letters, digits, - and _ (a state machine logging to CloudWatch Logs)",
     ),
     "aws:networkfirewall/ruleGroup:RuleGroup": NameRule(
         "Network Firewall rule group",
@@ -167,3 +170,11 @@ NAME_RULES: Final[dict[str, NameRule]] = {
 
 def utf8_size(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def environment_size(variables: Mapping[str, str]) -> int:
+    """Bytes Lambda counts against ``LAMBDA_ENVIRONMENT_BYTES``: the variables as compact JSON, UTF-8.
+
+    Keys, values and their encoding overhead all count (CreateFunction refuses "exceeded the 4KB limit").
+    """
+    return utf8_size(json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False))
