@@ -48,6 +48,8 @@ MIN_WRITE_INTERVAL_SECONDS = 2.0
 """Under contention, a lease holder updates no sooner than this after the previous update: bursts
 coalesce into fewer, larger updates (and stay clear of the API's rate limits) for at most 2 s more
 latency. A writer that finds the lease free writes at once."""
+CONFIRM_CHUNK = 25
+"""Pending flags a holder clears between two checks of its lease."""
 STALE_PENDING_SECONDS = 60.0
 """A host pending this long belongs to an execution that died between the ledger and the group."""
 BASE_DELAY = 0.05
@@ -178,7 +180,7 @@ class RuleGroupWriter:
         """After the write, still under the lease: confirm, forget what left, put back what came back."""
         self._keep_lease()
         confirmed = plan.desired & (plan.ensure | plan.pending)
-        self.ledger.clear_pending(sorted(confirmed))
+        self._clear_pending(confirmed)
         result.confirmed = plan.desired & plan.ensure
         if plan.protected:
             for host in sorted(plan.protected):
@@ -193,9 +195,17 @@ class RuleGroupWriter:
             back = self.ledger.existing(gone)
             if back:
                 again = self._apply(back, set(), False, result)
-                self.ledger.clear_pending(sorted(again.desired & (again.ensure | again.pending)))
+                self._clear_pending(again.desired & (again.ensure | again.pending))
                 result.restored = sorted(back & again.desired)
                 result.evicted = sorted(set(result.evicted) - back)
+
+    def _clear_pending(self, hosts: set[str]) -> None:
+        """Confirm ``hosts`` (one UpdateItem each), extending the lease as we go: after a burst there may be
+        hundreds, and a holder whose lease lapsed mid-way would let the next writer in beside it."""
+        ordered = sorted(hosts)
+        for start in range(0, len(ordered), CONFIRM_CHUNK):
+            self.ledger.clear_pending(ordered[start : start + CONFIRM_CHUNK])
+            self._keep_lease()
 
     def _abandoned_pending(self) -> bool:
         """Is any host pending for longer than an execution takes (its execution crashed)?"""
@@ -225,6 +235,7 @@ class RuleGroupWriter:
         deadline = self.wall_clock() + LEASE_WAIT_SECONDS
         waited = False
         target: int | None = None
+        progress: tuple[int, int, int] | None = None
         pause = LEASE_POLL_SECONDS
         while True:
             now = self.wall_clock()
@@ -248,6 +259,12 @@ class RuleGroupWriter:
                 return None
             waited = True
             state = self.ledger.read_lease()
+            if (state.generation, state.planned, state.folded) != progress:
+                # Holders are taking turns and planning: the queue moves, so keep our place in it. Only
+                # a lease that stays with one holder that plans nothing (stuck, not crashed: a crashed
+                # holder's lease lapses in LEASE_SECONDS) makes us go around it.
+                progress = (state.generation, state.planned, state.folded)
+                deadline = self.wall_clock() + LEASE_WAIT_SECONDS
             if target is None:
                 target = state.planned + 1
             elif waiting_for and state.folded >= target:

@@ -314,6 +314,46 @@ def test_a_waiter_reads_one_small_item_per_poll_however_many_hosts_it_waits_for(
     assert len(stack.blocked_in_group(group)) == 20
 
 
+def test_a_waiter_keeps_its_place_while_holders_take_turns_longer_than_the_wait_limit(
+    group: str, fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the 200-finding storm: waiters that went around a lease which live holders kept passing
+    on (queue moving, just long) collided on the token hundreds of times. Only a lease that stops
+    moving is gone around."""
+    waiter = service_on(group, fake_time)
+    recorded = waiter.record(native_finding("203.0.113.44"))
+    dynamodb = boto3.client("dynamodb")
+    queue_ends = fake_time.now + 3 * LEASE_WAIT_SECONDS
+    turns = iter(range(1, 1_000))
+
+    def hand_on_the_lease() -> None:
+        free = fake_time.now >= queue_ends
+        dynamodb.put_item(
+            TableName=stack.TABLE,
+            Item={
+                schema.HASH_KEY: {"S": schema.LEASE_KEY},
+                "Holder": {"S": f"holder-{next(turns)}"},
+                "LeaseUntil": {"N": "0" if free else str(fake_time.now + LEASE_SECONDS)},
+                "Generation": {"N": str(next(turns))},
+            },
+        )
+
+    hand_on_the_lease()
+    real_sleep = fake_time.sleep
+
+    def sleep_while_others_hold_it(seconds: float) -> None:
+        real_sleep(seconds)
+        hand_on_the_lease()
+
+    waiter.writer.sleep = sleep_while_others_hold_it
+    with caplog.at_level(logging.WARNING, logger="handlers.writer"):
+        outcome = waiter.block(recorded)
+
+    assert "writing without it" not in caplog.text
+    assert fake_time.now >= queue_ends
+    assert outcome["blocked"] == ["203.0.113.44/32"]
+
+
 def test_a_holder_keeps_its_lease_through_a_slow_describe_and_update(group: str, fake_time: FakeTime) -> None:
     holder = service_on(group, fake_time)
     intruder = stack.service(group)
