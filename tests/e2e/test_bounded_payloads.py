@@ -163,7 +163,7 @@ def largest_probe_under_the_event_limit(hosts: list[str]) -> dict[str, Any]:
 
 @pytest.mark.skipif(
     not os.environ.get("NFW_TOP_OF_RANGE"),
-    reason="opt-in (about a minute; make soak runs it): NFW_TOP_OF_RANGE=1 pytest tests/e2e/test_bounded_payloads.py",
+    reason="opt-in, about a minute (make soak): NFW_TOP_OF_RANGE=1 pytest tests/e2e/test_bounded_payloads.py",
 )
 def test_at_the_top_of_the_range_a_full_restore_and_the_largest_probe_stay_under_every_limit(large_sandbox):
     """14,999 hosts (capacity 30,000 less the placeholder) restored into an emptied group by the real
