@@ -180,6 +180,8 @@ def test_at_the_top_of_the_range_a_full_restore_and_the_largest_probe_stay_under
         "probe_hosts": len(event["detail"]["service"]["action"]["portProbeAction"]["portProbeDetails"]),
         "probe_event_bytes": len(json.dumps(event, separators=(",", ":")).encode()),
         "probe_entry_bytes": event_entry_size(event),
+        "restore_largest_state_bytes": largest_state_payload(restore),
+        "restore_largest_lambda_result_bytes": largest_lambda_result(restore),
         "largest_state_bytes": max(largest_state_payload(restore), largest_state_payload(probe)),
         "largest_lambda_result_bytes": max(largest_lambda_result(restore), largest_lambda_result(probe)),
         "largest_sns_message_bytes": largest_message(large_sandbox),
