@@ -5,7 +5,10 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from handlers import clock
 from nfw_blocklist import emulator
+from tests.integration import stack
+from tests.integration.stack import FakeTime
 
 
 @pytest.fixture
@@ -23,3 +26,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     emulator.install()
     with mock_aws() as mock:
         yield mock
+
+
+@pytest.fixture
+def fake_time() -> Iterator[FakeTime]:
+    """``handlers.clock`` on a fake time starting at ``stack.START``."""
+    fake = FakeTime()
+    clock.set_clock(fake)
+    yield fake
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def group(aws: object, fake_time: FakeTime) -> str:
+    """The ledger table and an empty rule group, on fake time; the group's ARN."""
+    stack.create_table()
+    return stack.create_rule_group()

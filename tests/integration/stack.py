@@ -97,3 +97,25 @@ def blocked_in_group(rule_group_arn: str, priority: int = 30000) -> set[str]:
 
     owned, _ = split_owned(rules_of(rule_group_arn), (priority, priority + 100))
     return blocked_hosts(owned, priority, priority + 100)
+
+
+START = 1_800_000_000.0
+"""Where the integration tests' fake time starts (2027-01-15)."""
+
+
+class FakeTime:
+    """One clock for retention and the lease; ``sleep`` moves it instead of waiting."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -1,7 +1,6 @@
 """The handlers' use cases against moto's DynamoDB and the rule-group emulator."""
 
 import threading
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -16,34 +15,9 @@ from handlers.writer import STALE_PENDING_SECONDS
 from nfw_blocklist import emulator
 from nfw_blocklist.findings import documentation_hosts, native_finding, sample
 from tests.integration import stack
+from tests.integration.stack import START, FakeTime
 
-START = 1_800_000_000.0
 HOUR = 3600.0
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_clock() -> Iterator[FakeClock]:
-    fake = FakeClock(START)
-    clock.set_clock(fake)
-    yield fake
-    clock.set_clock(None)
-
-
-@pytest.fixture
-def group(aws: object, fake_clock: FakeClock) -> str:
-    stack.create_table()
-    return stack.create_rule_group()
 
 
 def block_host(arn: str, host: str, **overrides: object) -> dict[str, object]:
@@ -102,10 +76,10 @@ def test_port_probe_blocks_every_remote_host(group: str) -> None:
     assert len(stack.blocked_in_group(group)) == 3
 
 
-def test_a_re_seen_host_is_refreshed_not_duplicated(group: str, fake_clock: FakeClock) -> None:
+def test_a_re_seen_host_is_refreshed_not_duplicated(group: str, fake_time: FakeTime) -> None:
     service = stack.service(group)
     service.block(service.record(native_finding("203.0.113.9", finding_id="first")))
-    fake_clock.advance(HOUR)
+    fake_time.advance(HOUR)
 
     again = service.record(native_finding("203.0.113.9", finding_id="second"))
     outcome = service.block(again)
@@ -192,11 +166,11 @@ def test_injected_token_conflicts_and_throttling_still_converge(group: str) -> N
 
 
 def test_a_crash_after_the_ledger_write_is_healed_by_the_next_blocking_run(
-    group: str, fake_clock: FakeClock
+    group: str, fake_time: FakeTime
 ) -> None:
     crashed = stack.service(group)
     crashed.record(native_finding("203.0.113.1"))  # the block step never runs
-    fake_clock.advance(STALE_PENDING_SECONDS)
+    fake_time.advance(STALE_PENDING_SECONDS)
 
     block_host(group, "203.0.113.2")
 
@@ -212,13 +186,13 @@ def test_a_crash_after_the_ledger_write_is_healed_by_the_next_prune(group: str) 
     assert stack.blocked_in_group(group) == {"203.0.113.1/32"}
 
 
-def test_pruning_removes_every_expired_host_across_pages(group: str, fake_clock: FakeClock) -> None:
+def test_pruning_removes_every_expired_host_across_pages(group: str, fake_time: FakeTime) -> None:
     hosts = documentation_hosts(25)
     for host in hosts:
         block_host(group, host)
-    fake_clock.advance(HOUR)
+    fake_time.advance(HOUR)
     block_host(group, "203.0.113.200")
-    fake_clock.advance(720 * 60 - HOUR / 2)
+    fake_time.advance(720 * 60 - HOUR / 2)
     service = stack.service(group)
     service.ledger.page_size = 7
 
@@ -231,9 +205,9 @@ def test_pruning_removes_every_expired_host_across_pages(group: str, fake_clock:
     assert [record.host for record in service.list_hosts()] == ["203.0.113.200/32"]
 
 
-def test_pruning_the_last_host_leaves_no_owned_rule(group: str, fake_clock: FakeClock) -> None:
+def test_pruning_the_last_host_leaves_no_owned_rule(group: str, fake_time: FakeTime) -> None:
     block_host(group, "203.0.113.9")
-    fake_clock.advance(721 * 60)
+    fake_time.advance(721 * 60)
 
     stack.service(group).prune()
 
@@ -251,12 +225,12 @@ def test_a_host_recorded_again_while_it_is_removed_is_restored(group: str) -> No
     assert stack.blocked_in_group(group) == {"203.0.113.9/32"}
 
 
-def test_a_full_group_evicts_the_host_seen_longest_ago(aws: object, fake_clock: FakeClock) -> None:
+def test_a_full_group_evicts_the_host_seen_longest_ago(aws: object, fake_time: FakeTime) -> None:
     stack.create_table()
     arn = stack.create_rule_group(capacity=8 + 6)  # the foreign rule costs 2x1x..x2 = 2: room for 6 hosts
     for host in documentation_hosts(6):
         block_host(arn, host)
-        fake_clock.advance(60)
+        fake_time.advance(60)
 
     outcome = block_host(arn, "203.0.113.9")
 
@@ -267,7 +241,7 @@ def test_a_full_group_evicts_the_host_seen_longest_ago(aws: object, fake_clock: 
 
 
 def test_a_full_group_under_the_refuse_policy_fails_and_keeps_ledger_and_group_equal(
-    aws: object, fake_clock: FakeClock
+    aws: object, fake_time: FakeTime
 ) -> None:
     stack.create_table()
     arn = stack.create_rule_group(capacity=4, rules=[])

@@ -5,13 +5,12 @@ import copy
 import json
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from handlers import clock, schema
+from handlers import schema
 from handlers.errors import CapacityExceeded, ConfigurationError
 from handlers.ledger import SOURCE_MANUAL, Sighting
 from handlers.payloads import MAX_TEXT, SAMPLE_SIZE
@@ -19,38 +18,9 @@ from handlers.service import BlocklistService
 from handlers.writer import LEASE_SECONDS, LEASE_WAIT_SECONDS, MIN_WRITE_INTERVAL_SECONDS
 from nfw_blocklist.findings import documentation_hosts, native_finding, sample
 from tests.integration import stack
+from tests.integration.stack import START, FakeTime
 
-START = 1_800_000_000.0
 DAY = 86400.0
-
-
-class FakeTime:
-    """One clock for retention and the lease; ``sleep`` moves it instead of waiting."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def fake_time() -> Iterator[FakeTime]:
-    fake = FakeTime(START)
-    clock.set_clock(fake)
-    yield fake
-    clock.set_clock(None)
-
-
-@pytest.fixture
-def group(aws: object, fake_time: FakeTime) -> str:
-    stack.create_table()
-    return stack.create_rule_group()
 
 
 def service_on(arn: str, fake: FakeTime, **overrides: Any) -> BlocklistService:
