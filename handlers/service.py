@@ -140,8 +140,12 @@ class BlocklistService:
             sync = self.writer.sync(ensure=hosts.unconfirmed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
-            for host in hosts.new:
-                self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
+            taken_back = [
+                host for host in hosts.new if self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
+            ]
+            if taken_back:
+                # Another writer may have folded them into the group while we were refused: out too.
+                self.writer.sync(remove=taken_back)
             raise
         # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
         # before this execution (nothing of ours to wait for), unblocked ones are not.
@@ -231,9 +235,10 @@ class BlocklistService:
                 self.ledger.clear_pending([canonical])
                 raise
             # Not in the group and no room: take the item back, whoever recorded it first (an
-            # execution refused alongside leaves a manual item to us), so no unplaceable host stays
-            # pending for every writer to trip over.
-            self.ledger.delete_if_pending(canonical)
+            # execution refused alongside leaves a manual item to us), and the host out of the group
+            # if another writer folded it in meanwhile.
+            if self.ledger.delete_if_pending(canonical):
+                self.writer.sync(remove=[canonical])
             raise
         if canonical not in sync.confirmed:
             raise HostNotBlocked(

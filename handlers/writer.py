@@ -10,7 +10,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from handlers import clock
@@ -26,6 +26,7 @@ from handlers.rules import (
     compose,
     hand_edited,
     host_capacity,
+    host_sort_key,
     partition_rules,
     render_owned_rules,
     with_metric_action,
@@ -380,9 +381,10 @@ class RuleGroupWriter:
         # Every address is checked, those already in the group too: whatever put them there, a
         # protected or malformed address is never written back.
         desired = {host for host in (base | ensure) - remove if self.blockable(host)}
-        evicted = self._evict(
-            desired, ensure | pending, records, host_capacity(snapshot.capacity, rules.foreign)
-        )
+        fits = host_capacity(snapshot.capacity, rules.foreign)
+        records = self._with_every_record(records, desired, fits)
+        desired -= self._deferred(desired, pending - ensure - current, ensure | pending, records, fits)
+        evicted = self._evict(desired, ensure | pending, records, fits)
         desired -= evicted
         owned_rules = render_owned_rules(desired, source_priority, destination_priority)
         actions = with_metric_action(snapshot.custom_actions)
@@ -422,13 +424,7 @@ class RuleGroupWriter:
             return set()
         if self.settings.on_capacity_full is CapacityPolicy.REFUSE:
             raise CapacityExceeded(f"{len(desired)} hosts do not fit: the rule group holds {fits}")
-        if len(records) < len(desired):
-            records = {**{r.host: r for r in self.ledger.all_records()}, **records}
-        candidates = [
-            EvictionCandidate(host, records[host].last_seen if host in records else 0.0)
-            for host in desired - keep
-            if host not in records or (records[host].source == SOURCE_FINDING and not records[host].pending)
-        ]
+        candidates = self._evictable(desired, keep, records)
         refusal = (
             f"{len(desired)} hosts do not fit: the rule group holds {fits} and only {{}} can be evicted "
             "(manual blocks and hosts being recorded are never evicted)"
@@ -446,14 +442,56 @@ class RuleGroupWriter:
         if len(evicted) < excess:
             # Hosts seen again meanwhile kept their items: the eviction fails, and the items it did
             # delete come back, since their hosts stay in the group (unless one was re-recorded).
+            # Pending, not confirmed: another writer may have taken a host out of the group since we
+            # deleted its item (the item was gone), so the next writer checks it against the group.
             for host in evicted:
                 if host in records:
-                    self.ledger.put_back(records[host])
+                    self.ledger.put_back(replace(records[host], pending=True, pending_since=clock.now()))
             raise CapacityExceeded(refusal.format(len(evicted)))
         logger.warning(
             "rule group full, evicting oldest hosts", extra={"count": len(evicted), "sample": sample(evicted)}
         )
         return evicted
+
+    def _with_every_record(
+        self, records: dict[str, HostRecord], desired: set[str], fits: int
+    ) -> dict[str, HostRecord]:
+        """``records`` completed with the whole ledger when an eviction may have to choose among them."""
+        if len(desired) <= fits or len(records) >= len(desired):
+            return records
+        return {**{r.host: r for r in self.ledger.all_records()}, **records}
+
+    def _evictable(
+        self, desired: set[str], keep: set[str], records: dict[str, HostRecord]
+    ) -> list[EvictionCandidate]:
+        """The hosts an eviction may choose: confirmed ``finding`` hosts (or hosts no ledger item names)."""
+        if self.settings.on_capacity_full is CapacityPolicy.REFUSE:
+            return []
+        return [
+            EvictionCandidate(host, records[host].last_seen if host in records else 0.0)
+            for host in desired - keep
+            if host not in records or (records[host].source == SOURCE_FINDING and not records[host].pending)
+        ]
+
+    def _deferred(
+        self,
+        desired: set[str],
+        optional: set[str],
+        keep: set[str],
+        records: dict[str, HostRecord],
+        fits: int,
+    ) -> set[str]:
+        """Others' pending hosts (not ours, not in the group yet) that this write leaves out for lack of room.
+
+        A writer folds in every pending host it can, evicting to make room; but it is refused only for its
+        own hosts: pending hosts of other executions, or put back after a failed eviction, that no eviction
+        can make room for stay pending (their own writers decide), so one unplaceable host never makes
+        every writer, and every prune, fail.
+        """
+        shortfall = len(desired) - fits - len(self._evictable(desired, keep, records))
+        if shortfall <= 0:
+            return set()
+        return set(sorted(desired & optional, key=host_sort_key)[-shortfall:])
 
     def _backoff(self, attempt: int, cap: float) -> float:
         # Full jitter: spreads writers that collided so the next round does not collide again.
