@@ -491,6 +491,7 @@ def _run_program(
         added_path = str(root) not in sys.path
         if added_path:
             sys.path.insert(0, str(root))
+        _keep_waking(loop)
         try:
             loop.run_until_complete(run_in_stack(lambda: _run_main(program)))
         finally:
@@ -499,6 +500,25 @@ def _run_program(
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+
+
+WAKE_SECONDS: Final = 0.05
+
+
+def _keep_waking(loop: asyncio.AbstractEventLoop) -> None:
+    """Wake the render's loop every ``WAKE_SECONDS`` even when nothing is scheduled.
+
+    The mocks resolve each registration from an executor thread with ``call_soon_threadsafe``, which
+    wakes the loop by writing to its self-pipe and ignores a failed write. Two full suite runs hung with
+    the render loop asleep in ``select()`` with no timeout while every executor thread was idle: a lost
+    wake-up. A loop that never sleeps longer than this runs such a callback on its next tick.
+    """
+
+    def tick() -> None:
+        if not loop.is_closed():
+            loop.call_later(WAKE_SECONDS, tick)
+
+    loop.call_soon(tick)
 
 
 def _run_main(program: Path) -> None:
