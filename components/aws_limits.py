@@ -27,6 +27,15 @@ LAMBDA_ENVIRONMENT_BYTES: Final = 4096
 """Lambda: all environment variables of a function, keys and values (4 KB)."""
 EVENT_ENTRY_BYTES: Final = 262_144
 """EventBridge PutEvents: one entry (256 KB)."""
+EVENT_PATTERN_CHARS: Final = 2048
+"""EventBridge: a rule's event pattern, in characters of the string PutRule receives ("Event pattern size",
+2,048 by default, adjustable to 4,096: the EventBridge quotas page; botocore's ``EventPattern`` shape allows
+4,096). The default is what an account has unless it asked for more."""
+EVENT_BUS_POLICY_CHARS: Final = 10_240
+"""EventBridge: an event bus's resource policy, in characters ("Event bus policy size", 10,240 by default:
+the EventBridge quotas page)."""
+TARGETS_PER_RULE: Final = 5
+"""EventBridge: at most five targets per rule (PutTargets refuses a sixth with LimitExceededException)."""
 
 AUTONAME_RANDOM_CHARS: Final = 7
 """Pulumi's auto-naming appends ``-`` and 7 random lowercase hex characters to the logical name."""
@@ -154,6 +163,17 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "region",
         "a rule silently overwritten (PutRule is an upsert)",
         "letters, digits and ._-",
+    ),
+    # CreateEventBus: a custom bus's name may not contain "/" (only partner buses' names do), nor be
+    # "default" (botocore's ``NonPartnerEventBusName``: 1-256 of [.-_A-Za-z0-9]).
+    "aws:cloudwatch/eventBus:EventBus": NameRule(
+        "EventBridge event bus",
+        1,
+        256,
+        re.compile(r"(?!default$)[.A-Za-z0-9_-]+"),
+        "region",
+        "ResourceAlreadyExistsException",
+        "letters, digits and ._- (not 'default')",
     ),
     "aws:scheduler/schedule:Schedule": NameRule(
         "EventBridge Scheduler schedule",

@@ -140,6 +140,7 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         "aws:kms/key:Key": prefix.format("kms") + f"key/{physical_id}",
         "aws:cloudwatch/logGroup:LogGroup": prefix.format("logs") + f"log-group:{name}",
         "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
+        "aws:cloudwatch/eventBus:EventBus": prefix.format("events") + f"event-bus/{name}",
         "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
     }
     return arns.get(type_)
@@ -199,6 +200,15 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             state["qualifiedArn"] = f"{arn}:$LATEST"
         elif args.typ == "aws:networkfirewall/ruleGroup:RuleGroup":
             state["updateToken"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/token"))
+        elif args.typ == "aws:cloudwatch/eventRule:EventRule" and _plain(inputs.get("eventBusName")) not in (
+            None,
+            "",
+            "default",
+        ):
+            # A rule on a custom bus: EventBridge puts the bus's name in the rule's ARN.
+            state["arn"] = (
+                f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{_plain(inputs['eventBusName'])}/{name}"
+            )
         elif args.typ == "aws:iam/role:Role":
             state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
         return physical_id, state
