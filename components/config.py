@@ -393,4 +393,7 @@ def namespaced(namespace: str) -> Iterator[None]:
     try:
         yield
     except InvalidConfig as error:
-        raise InvalidConfig(f"{namespace}:{str(error).removeprefix(NAMESPACE + ':')}") from None
+        message = str(error)
+        if not message.startswith(f"{NAMESPACE}:"):
+            raise
+        raise InvalidConfig(f"{namespace}:{message.removeprefix(NAMESPACE + ':')}") from None

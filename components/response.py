@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 import handlers
 from components import iam
+from components.aws_limits import EVENT_PATTERN_CHARS
 from components.constants import (
     DEFAULT_LOG_RETENTION_DAYS,
     MAX_SOURCE_PRIORITY,
@@ -25,8 +26,8 @@ from components.limits import (
     lambda_log_group_name,
     workflow_log_group_name,
 )
-from components.organization import finding_bus_policy_json, is_principal
-from components.patterns import event_pattern_json, scoped_patterns_for
+from components.organization import ACCOUNT_ID, REGION, finding_bus_policy_json, is_principal
+from components.patterns import event_pattern_json, oversized_patterns, scoped_patterns_for
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
@@ -153,6 +154,26 @@ class ResponseStateMachineArgs:
                 f"up to {total} bytes ({variable} the largest) and Lambda accepts "
                 f"{LAMBDA_ENVIRONMENT_BYTES} in all"
             )
+        bad_region = next((r for r in settings.finding_regions if not REGION.fullmatch(str(r))), None)
+        if bad_region is not None:
+            raise ValueError(f"settings.finding_regions must be AWS region names, got {bad_region!r}")
+        bad_account = next((a for a in settings.finding_accounts if not ACCOUNT_ID.fullmatch(str(a))), None)
+        if bad_account is not None:
+            raise ValueError(f"settings.finding_accounts must be 12-digit account IDs, got {bad_account!r}")
+        oversized = oversized_patterns(self.patterns())
+        if oversized:
+            source, length = next(iter(oversized.items()))
+            raise ValueError(
+                f"settings.finding_accounts and finding_regions make the {source} event pattern {length} "
+                f"characters and EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota)"
+            )
+
+    def patterns(self) -> dict[str, dict[str, Any]]:
+        """Every rule's pattern, on every bus: the finding source narrowed by the settings' filters."""
+        settings = self.resolved_settings()
+        return scoped_patterns_for(
+            self.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
+        )
 
     def resolved_settings(self) -> Settings:
         return self.settings or Settings(table_name="", rule_group_arn="")
@@ -389,9 +410,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        patterns = scoped_patterns_for(
-            args.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
-        )
+        patterns = args.patterns()
         target_roles = {
             source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, args.tags)
             for source in patterns
