@@ -227,7 +227,7 @@ def test_a_bad_forwarder_config_stops_the_render_before_any_resource():
         ({"action_types": ["dnsRequestAction"]}, "action_types must be drawn from"),
         ({"finding_regions": ["Europe"]}, "finding_regions must be AWS region names"),
         ({"finding_accounts": ["1"]}, "finding_accounts must be 12-digit account IDs"),
-        ({"finding_accounts": [f"{n:012d}" for n in range(200)]}, "make the securityhub event pattern"),
+        ({"finding_accounts": [f"{n:012d}" for n in range(200)]}, "it makes the securityhub event pattern"),
     ],
 )
 def test_invalid_forwarder_arguments_are_refused_before_anything_is_created(changes, message):

@@ -122,7 +122,7 @@ def test_an_account_filter_alone_too_long_for_the_environment_names_itself():
         ),
         (
             {"settings": Settings("", "", finding_accounts=tuple(MANY_ACCOUNTS[:100]))},
-            "settings.finding_accounts and finding_regions make the securityhub event pattern",
+            "settings.finding_accounts and finding_regions: together with the rest, it makes the securityhub",
         ),
     ],
 )
