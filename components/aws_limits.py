@@ -20,6 +20,8 @@ STATE_PAYLOAD_BYTES: Final = 262_144
 """Step Functions: a state's input or output, and an execution's input, as UTF-8 (256 KiB)."""
 SNS_MESSAGE_BYTES: Final = 262_144
 """SNS Publish: the message (256 KB = 262,144 bytes)."""
+MAX_SUBJECT_CHARS: Final = 100
+"""SNS Publish: a Subject is 1-100 characters of printable ASCII, without line breaks."""
 LAMBDA_SYNC_RESPONSE_BYTES: Final = 6_291_556
 """Lambda: a synchronous invocation's response payload ("6 MB"; Function.ResponseSizeTooLarge says
 "maximum allowed payload size (6291556 bytes)")."""
