@@ -148,6 +148,25 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "a topic silently shared (CreateTopic is idempotent)",
         "letters, digits, - and _ (.fifo suffix for FIFO)",
     ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule(
+        "CloudWatch alarm",
+        1,
+        255,
+        re.compile(r"[^\x00-\x1f\x7f]+"),
+        "region",
+        "a silent overwrite (PutMetricAlarm replaces it)",
+        "any characters but ASCII control characters",
+    ),
+    # Dashboards are global to the account, not regional.
+    "aws:cloudwatch/dashboard:Dashboard": NameRule(
+        "CloudWatch dashboard",
+        1,
+        255,
+        re.compile(r"[A-Za-z0-9_-]+"),
+        "account",
+        "a silent overwrite (PutDashboard replaces it)",
+        "letters, digits, - and _",
+    ),
     "aws:cloudwatch/eventRule:EventRule": NameRule(
         "EventBridge rule",
         1,

@@ -14,6 +14,7 @@ from typing import Any, Final, TypeVar
 
 import pulumi
 
+from components.alarms import DEFAULT_CAPACITY_ALARM_PERCENT
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -75,6 +76,8 @@ KEYS: Final = (
     "actionTypes",
     "createFirewallPolicy",
     "logRetentionDays",
+    "alarms",
+    "capacityAlarmPercent",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -109,6 +112,8 @@ class StackConfig:
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    alarms: bool = True
+    capacity_alarm_percent: int = DEFAULT_CAPACITY_ALARM_PERCENT
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -146,6 +151,10 @@ class StackConfig:
             action_types=_action_types(values, "actionTypes"),
             create_firewall_policy=_bool(values, "createFirewallPolicy", False),
             log_retention_days=_log_retention(values, "logRetentionDays"),
+            alarms=_bool(values, "alarms", True),
+            capacity_alarm_percent=_int(
+                values, "capacityAlarmPercent", DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100
+            ),
         )
         config._check_function_environment()
         return config

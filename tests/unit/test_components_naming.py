@@ -76,7 +76,10 @@ def test_two_instances_in_one_program_deployed_as_two_stacks_share_no_physical_n
     assert sorted(set(named(test)) & set(named(prod))) == []
 
 
-def test_only_log_groups_get_names_and_every_other_named_type_is_auto_named(render_dev):
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+
+
+def test_only_log_groups_and_the_dashboard_get_names_and_every_other_named_type_is_auto_named(render_dev):
     # The list the component-name limit is computed from must cover every auto-named child.
     rendered = render_dev(**EVERY_FEATURE)
     components = {r.urn: r.name for r in rendered.resources if r.type.startswith("nfw-blocklist:index:")}
@@ -85,6 +88,10 @@ def test_only_log_groups_get_names_and_every_other_named_type_is_auto_named(rend
             continue
         if resource.type == LOG_GROUP:
             assert "name" in resource.inputs, resource.urn
+            continue
+        if resource.type == DASHBOARD:
+            # The provider does not auto-name dashboards: the program derives the name from project+stack.
+            assert resource.inputs["dashboardName"] == "nfw-blocklist-dev", resource.urn
             continue
         assert "name" not in resource.inputs, resource.urn
         component = components[resource.parent or ""]
