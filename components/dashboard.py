@@ -314,14 +314,17 @@ def _series_problems(series: object) -> list[str]:
     return []
 
 
-def dashboard_name(project: str, stack: str) -> str:
-    """``<project>-<stack>`` in CloudWatch's dashboard name characters (``[A-Za-z0-9_-]``, <= 255).
+def dashboard_name(project: str, stack: str, component: str) -> str:
+    """``<project>-<stack>`` (plus ``-<component>`` unless the component is named after the project, so
+    two instances in one program differ), in CloudWatch's dashboard name characters (``[A-Za-z0-9_-]``,
+    at most 255). Dashboards are global to the account, so the region is no help.
 
-    A stack or project name may hold characters a dashboard name may not (``.``); those become ``-``,
-    and then a short digest of the original pair keeps ``a.b`` and ``a-b`` apart.
+    A project or stack name may hold characters a dashboard name may not (``.``); those become ``-``,
+    and then a short digest of the original names keeps ``a.b`` and ``a-b`` apart.
     """
-    raw = f"{project}-{stack}"
+    raw = f"{project}-{stack}" if component == project else f"{project}-{stack}-{component}"
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", raw)
     if cleaned != raw:
-        cleaned = f"{cleaned}-{hashlib.sha256(f'{project}/{stack}'.encode()).hexdigest()[:7]}"
+        digest = hashlib.sha256(f"{project}/{stack}/{component}".encode()).hexdigest()[:7]
+        cleaned = f"{cleaned[:247]}-{digest}"
     return cleaned[:255]

@@ -111,7 +111,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=dashboard_name(pulumi.get_project(), pulumi.get_stack()),
+            dashboard_name=dashboard_name(pulumi.get_project(), pulumi.get_stack(), name),
             dashboard_body=body,
             opts=child,
         )

@@ -20,7 +20,7 @@ from components.limits import (
     lambda_log_group_name,
     workflow_log_group_name,
 )
-from nfw_blocklist.render import PROJECT_DIR, Rendered, render_stack
+from nfw_blocklist.render import NAME_INPUTS, PROJECT_DIR, Rendered, render_stack
 
 REUSE = Path(__file__).resolve().parents[1] / "reuse"
 EVERY_FEATURE = {"findingSource": "both", "createFirewallPolicy": "true"}
@@ -43,9 +43,9 @@ def _second_stack(project_dir: Path, tmp_path: Path, stack: str, region: str) ->
 def named(rendered: Rendered) -> dict[str, str]:
     """Physical name -> URN for every AWS resource the program names itself."""
     return {
-        r.inputs["name"]: r.urn
+        r.inputs[NAME_INPUTS.get(r.type, "name")]: r.urn
         for r in rendered.resources
-        if r.type.startswith("aws:") and "name" in r.inputs
+        if r.type.startswith("aws:") and NAME_INPUTS.get(r.type, "name") in r.inputs
     }
 
 
