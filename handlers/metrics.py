@@ -8,9 +8,11 @@ CloudWatch API set: at most 100 metrics per directive, 30 dimensions per set, na
 dimension values ASCII without control characters, 1-1024 characters ("Specification: Embedded metric
 format", Amazon CloudWatch User Guide; ``Dimension`` and ``Metric`` in the CloudWatch API Reference).
 
-The lines go to stdout, as Powertools does: Lambda sends stdout to the function's log group as is, with
-the JSON log format too, so CloudWatch extracts them. The one dimension is the rule group's name, so a
-stack has one series per metric (low cardinality) and two stacks never mix.
+The lines go to stdout as they are, as Powertools does: in Lambda "anything logged to STDOUT is sent to
+CloudWatch Logs" (CloudWatch User Guide, "Creating logs in embedded metric format using the client
+libraries"), also with the functions' JSON log format, which wraps only the ``logging`` module's
+records. The one dimension is the rule group's name, so a stack has one series per metric (low
+cardinality) and two stacks never mix.
 """
 
 import json

@@ -270,7 +270,14 @@ def _replay(args: argparse.Namespace) -> int:
 
     from nfw_blocklist.sandbox import Sandbox
 
-    report: dict[str, Any] = {"events": [], "pruned": [], "ledger": [], "rule_group": {}, "notifications": []}
+    report: dict[str, Any] = {
+        "events": [],
+        "pruned": [],
+        "ledger": [],
+        "rule_group": {},
+        "notifications": [],
+        "emails": [],
+    }
     failed = False
     errors: dict[str, str] = {}
     with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
@@ -303,6 +310,7 @@ def _replay(args: argparse.Namespace) -> int:
         ]
         report["rule_group"] = _rule_group_view(sandbox)
         report["notifications"] = sandbox.notifications()
+        report["emails"] = sandbox.email_notifications()
         if args.state:
             _write_state(args.state, sandbox)
     if args.json:
