@@ -1,12 +1,13 @@
 """nfw-blocklist: block the hosts Amazon GuardDuty flags in an AWS Network Firewall rule group.
 
 Thin on purpose: validate the stack's configuration (a bad value stops here, before any resource),
-then wire the three components together and export what operators and the CLI need.
+then wire the four components together and export what operators and the CLI need.
 """
 
 import pulumi
 
 from components.config import StackConfig
+from components.monitoring import Monitoring, MonitoringArgs
 from components.pruning import PruningSchedule, PruningScheduleArgs
 from components.response import ResponseStateMachine, ResponseStateMachineArgs
 from components.rule_group import BlocklistRuleGroup, BlocklistRuleGroupArgs
@@ -48,12 +49,31 @@ pruning = PruningSchedule(
     ),
 )
 
+monitoring = Monitoring(
+    NAME,
+    MonitoringArgs(
+        topic_arn=response.topic_arn,
+        rule_group_name=rule_group.rule_group_name,
+        response_state_machine_arn=response.state_machine_arn,
+        pruning_state_machine_arn=pruning.pruning_state_machine_arn,
+        dead_letter_queue_arn=response.dead_letter_queue_arn,
+        function_names={
+            "record": response.record_function_name,
+            "block": response.block_function_name,
+            "prune": response.prune_function_name,
+        },
+        alarms=config.alarms,
+        capacity_alarm_percent=config.capacity_alarm_percent,
+    ),
+)
+
 pulumi.export("ruleGroupArn", rule_group.rule_group_arn)
 pulumi.export("ruleGroupName", rule_group.rule_group_name)
 pulumi.export("stateMachineArn", response.state_machine_arn)
 pulumi.export("pruningStateMachineArn", pruning.pruning_state_machine_arn)
 pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
+pulumi.export("dashboardUrl", monitoring.dashboard_url)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)
 if response.finding_bus_arn is not None:

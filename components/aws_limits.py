@@ -20,6 +20,8 @@ STATE_PAYLOAD_BYTES: Final = 262_144
 """Step Functions: a state's input or output, and an execution's input, as UTF-8 (256 KiB)."""
 SNS_MESSAGE_BYTES: Final = 262_144
 """SNS Publish: the message (256 KB = 262,144 bytes)."""
+MAX_SUBJECT_CHARS: Final = 100
+"""SNS Publish: a Subject is 1-100 characters of printable ASCII, without line breaks."""
 LAMBDA_SYNC_RESPONSE_BYTES: Final = 6_291_556
 """Lambda: a synchronous invocation's response payload ("6 MB"; Function.ResponseSizeTooLarge says
 "maximum allowed payload size (6291556 bytes)")."""
@@ -154,6 +156,25 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "region",
         "a topic silently shared (CreateTopic is idempotent)",
         "letters, digits, - and _ (.fifo suffix for FIFO)",
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": NameRule(
+        "CloudWatch alarm",
+        1,
+        255,
+        re.compile(r"[^\x00-\x1f\x7f]+"),
+        "region",
+        "a silent overwrite (PutMetricAlarm replaces it)",
+        "any characters but ASCII control characters",
+    ),
+    # Dashboards are global to the account, not regional.
+    "aws:cloudwatch/dashboard:Dashboard": NameRule(
+        "CloudWatch dashboard",
+        1,
+        255,
+        re.compile(r"[A-Za-z0-9_-]+"),
+        "account",
+        "a silent overwrite (PutDashboard replaces it)",
+        "letters, digits, - and _",
     ),
     "aws:cloudwatch/eventRule:EventRule": NameRule(
         "EventBridge rule",

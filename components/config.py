@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar
 import pulumi
 
 from components.aws_limits import EVENT_BUS_POLICY_CHARS
+from components.alarms import DEFAULT_CAPACITY_ALARM_PERCENT
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -92,6 +93,8 @@ KEYS: Final = (
     "acceptFindingsFrom",
     "findingRegions",
     "findingAccounts",
+    "alarms",
+    "capacityAlarmPercent",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -134,6 +137,8 @@ class StackConfig:
     """Act only on findings found in these regions; empty: every region."""
     finding_accounts: tuple[str, ...] = ()
     """Act only on findings of these accounts; empty: every account."""
+    alarms: bool = True
+    capacity_alarm_percent: int = DEFAULT_CAPACITY_ALARM_PERCENT
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -174,6 +179,10 @@ class StackConfig:
             accept_findings_from=_principals(values, "acceptFindingsFrom"),
             finding_regions=_regions(values, "findingRegions"),
             finding_accounts=_accounts(values, "findingAccounts"),
+            alarms=_bool(values, "alarms", True),
+            capacity_alarm_percent=_int(
+                values, "capacityAlarmPercent", DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100
+            ),
         )
         config._check_function_environment()
         check_event_patterns(

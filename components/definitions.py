@@ -25,8 +25,6 @@ RETRYABLE_HANDLER_ERRORS: Final = (
 )
 SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 
-SUCCESS_SUBJECT: Final = "nfw-blocklist: hosts blocked"
-PRUNED_SUBJECT: Final = "nfw-blocklist: hosts unblocked"
 FAILURE_SUBJECT: Final = "nfw-blocklist: blocking failed"
 PRUNE_FAILURE_SUBJECT: Final = "nfw-blocklist: pruning failed"
 FAILURE_ERROR: Final = "BlocklistWorkflowFailed"
@@ -91,16 +89,72 @@ def _lambda_task(
 
 
 def _publish(topic_arn: str, message_path: str, subject: str) -> dict[str, Any]:
+    """Publish ``message_path`` (``{"default": <JSON text>, "email": <plain text>}``) per protocol.
+
+    ``subject`` is a literal, or a ``$`` path to the step's own bounded subject.
+    """
     return {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": topic_arn,
-            "Subject": subject,
+            **({"Subject.$": subject} if subject.startswith("$") else {"Subject": subject}),
+            "MessageStructure": "json",
             "Message.$": f"States.JsonToString({message_path})",
         },
         "ResultPath": None,
         "Retry": sns_retry(),
+    }
+
+
+FAILURE_EMAIL_LINES: Final = (
+    ("The nfw-blocklist {workflow} workflow failed: {{}}", ("$.failure.Error",)),
+    ("", ()),
+    ("Cause: {{}}", ("$.failure.Cause",)),
+    ("", ()),
+    ("Execution: {{}}", ("$.failure.ExecutionId",)),
+    ("Event: {{}}", ("$.failure.EventId",)),
+    ("", ()),
+    ("The execution history in the Step Functions console shows the failing step.", ()),
+)
+"""The failure e-mail, line by line, with the paths each line's ``{}`` take. It holds no quote, brace or
+backslash of its own (those need escaping in an intrinsic's string literal)."""
+NEWLINE_PATH: Final = "$.newline"
+
+
+def failure_email(workflow: str) -> str:
+    """``States.Format`` of the failure e-mail. Line breaks are arguments (``$.newline``, a literal
+    newline the describing state sets): a raw one inside the intrinsic is not valid ASL to statelint."""
+    template_parts: list[str] = []
+    arguments: list[str] = []
+    for index, (line, paths) in enumerate(FAILURE_EMAIL_LINES):
+        if index:
+            template_parts.append("{}")
+            arguments.append(NEWLINE_PATH)
+        template_parts.append(line.format(workflow=workflow))
+        arguments.extend(paths)
+    return f"States.Format('{''.join(template_parts)}', {', '.join(arguments)})"
+
+
+def _format_failure(workflow: str) -> dict[str, Any]:
+    """The failure notification per protocol: ``default`` its JSON, ``email`` a plain-text account.
+
+    A Pass state, not a Lambda: the caught error may be the functions' own (throttled, misconfigured),
+    and the failure notice must still go out. ``States.Format`` cannot cut the Cause, but Step Functions
+    already bounds it (32,768 characters), so the message stays far below SNS's 256 KB.
+    """
+    return {
+        "Type": "Pass",
+        "Parameters": {
+            "error.$": "$.error",
+            "failure.$": "$.failure",
+            "message": {
+                "default.$": "States.JsonToString($.failure)",
+                "email.$": failure_email(workflow),
+            },
+        },
+        "ResultPath": "$",
+        "Next": "NotifyFailure",
     }
 
 
@@ -117,15 +171,17 @@ def _describe_failure(event_id: dict[str, Any]) -> dict[str, Any]:
                 **event_id,
                 "ExecutionId.$": "$$.Execution.Id",
             },
+            "newline": "\n",
         },
         "ResultPath": "$",
-        "Next": "NotifyFailure",
+        "Next": "FormatFailure",
     }
 
 
-def _failure_tail(topic_arn: str, subject: str) -> dict[str, dict[str, Any]]:
+def _failure_tail(topic_arn: str, subject: str, workflow: str) -> dict[str, dict[str, Any]]:
     return {
-        "NotifyFailure": {**_publish(topic_arn, "$.failure", subject), "Next": "Failed"},
+        "FormatFailure": _format_failure(workflow),
+        "NotifyFailure": {**_publish(topic_arn, "$.message", subject), "Next": "Failed"},
         "Failed": {
             "Type": "Fail",
             "Error": FAILURE_ERROR,
@@ -150,7 +206,7 @@ def _response_failure_states(topic_arn: str) -> dict[str, dict[str, Any]]:
         },
         "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Input.id"}),
         "DescribeFailureWithoutEvent": _describe_failure({"EventId": None}),
-        **_failure_tail(topic_arn, FAILURE_SUBJECT),
+        **_failure_tail(topic_arn, FAILURE_SUBJECT, "response"),
     }
 
 
@@ -181,7 +237,7 @@ def response_definition(record_arn: str, block_arn: str, topic_arn: str) -> dict
             "AnyNewlyBlocked": _choice("$.block.notify", "NotifySuccess", "NothingNew"),
             "NothingNew": {"Type": "Succeed"},
             "NotifySuccess": {
-                **_publish(topic_arn, "$.block.notification", SUCCESS_SUBJECT),
+                **_publish(topic_arn, "$.block.message", "$.block.subject"),
                 "Catch": _catch(failure),
                 "End": True,
             },
@@ -204,11 +260,11 @@ def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:
             "AnythingPruned": _choice("$.prune.notify", "NotifyPruned", "NothingPruned"),
             "NothingPruned": {"Type": "Succeed"},
             "NotifyPruned": {
-                **_publish(topic_arn, "$.prune.notification", PRUNED_SUBJECT),
+                **_publish(topic_arn, "$.prune.message", "$.prune.subject"),
                 "Catch": _catch(),
                 "End": True,
             },
             "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Id"}),
-            **_failure_tail(topic_arn, PRUNE_FAILURE_SUBJECT),
+            **_failure_tail(topic_arn, PRUNE_FAILURE_SUBJECT, "pruning"),
         },
     }

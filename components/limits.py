@@ -40,6 +40,7 @@ QUEUE: Final = "aws:sqs/queue:Queue"
 TOPIC: Final = "aws:sns/topic:Topic"
 TABLE: Final = "aws:dynamodb/table:Table"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, STATE_MACHINE, EVENT_RULE,
                       SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP, EVENT_BUS)  # fmt: skip
@@ -74,6 +75,11 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     (SCHEDULE, "-schedule"),
     (ROLE, "-schedule-role"),
     (ROLE_POLICY, "-schedule-policy"),
+    # Monitoring (components.alarms.alarm_specs: one alarm per key)
+    *((METRIC_ALARM, f"-{workflow}-failed") for workflow in _WORKFLOWS),
+    (METRIC_ALARM, "-dead-letters"),
+    (METRIC_ALARM, "-capacity"),
+    *((METRIC_ALARM, f"-{key}-{metric}") for key in _FUNCTION_KEYS for metric in ("errors", "throttles")),
 )
 """Every child the three components let Pulumi auto-name, as (type, logical-name suffix after the component
 name). tests/unit/test_components_naming.py checks this against the rendered program."""

@@ -334,11 +334,21 @@ class ResponseStateMachine(pulumi.ComponentResource):
         # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
         # roles can be granted exactly this key (the AWS managed alias/aws/sns key cannot be named that way,
         # and a dedicated key leaves room to add service publishers to its policy later).
+        # Its policy keeps the default's delegation to IAM and lets this account's CloudWatch alarms use
+        # it: an alarm cannot publish to a KMS-encrypted topic otherwise.
+        identity = aws.get_caller_identity_output()
         key = aws.kms.Key(
             f"{name}-topic-key",
             description=f"nfw-blocklist {name}: encrypts the notification topic",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=pulumi.Output.json_dumps(
+                iam.topic_key_policy(
+                    identity.account_id,
+                    aws.get_partition_output().partition,
+                    aws.get_region_output().region,
+                )
+            ),
             tags=args.tags,
             opts=child,
         )

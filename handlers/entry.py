@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from handlers import metrics
 from handlers.service import BlocklistService
 from handlers.settings import Settings
 
@@ -99,9 +100,13 @@ def record(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 def block(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with _environment_service() as service:
-        return service.block(event)
+        payload = service.block(event)
+        metrics.emit(metrics.block_values(payload), service.settings.rule_group_arn)
+        return payload
 
 
 def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with _environment_service() as service:
-        return service.prune()
+        payload = service.prune()
+        metrics.emit(metrics.prune_values(payload), service.settings.rule_group_arn)
+        return payload

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from handlers import messages
 from handlers.model import FindingRef, Skip
 
 SAMPLE_SIZE: Final = 20
@@ -69,6 +70,18 @@ def skip_payload(skip: Skip) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class GroupUsage:
+    """The rule group after a sync: capacity units used of its capacity, and the hosts it blocks."""
+
+    used: int
+    total: int
+    hosts: int
+
+    def to_payload(self) -> dict[str, int]:
+        return {"used": self.used, "total": self.total, "hosts": self.hosts}
+
+
+@dataclass(frozen=True)
 class RecordOutcome:
     """What RecordHosts did with one event. The full lists stay here; ``to_payload`` is bounded."""
 
@@ -82,6 +95,8 @@ class RecordOutcome:
     batch: str | None = None
     """The ledger key prefix under which the host lists were parked when they exceed the sample."""
     batch_items: int = 0
+    expires_at: float = 0.0
+    """When the hosts recorded now expire (epoch seconds), unless seen again."""
 
     @property
     def hosts(self) -> list[str]:
@@ -106,6 +121,7 @@ class RecordOutcome:
             "skipped": [skip_payload(skip) for skip in self.skipped[:SAMPLE_SIZE]],
             "batch": self.batch,
             "batch_items": self.batch_items,
+            "expires_at": self.expires_at,
         }
 
 
@@ -131,6 +147,11 @@ class BlockOutcome:
     restored: list[str] = field(default_factory=list)
     updates: int = 0
     conflicts: int = 0
+    expires_at: float = 0.0
+    """When this execution's hosts expire (the record step's retention), for the e-mail."""
+    rule_group: str = ""
+    usage: GroupUsage | None = None
+    """The group after this execution's sync; None when it did not read the group."""
 
     def notification(self) -> dict[str, Any]:
         """The reference's message, with bounded ``Hosts`` / ``Evicted`` samples and their counts."""
@@ -151,6 +172,9 @@ class BlockOutcome:
         }
 
     def to_payload(self) -> dict[str, Any]:
+        """The block step's result; ``message`` is what NotifySuccess publishes (``default`` + ``email``)."""
+        notification = self.notification()
+        capacity = (self.usage.used, self.usage.total) if self.usage else None
         return {
             "counts": {
                 "blocked": len(self.blocked),
@@ -167,7 +191,13 @@ class BlockOutcome:
             "updates": self.updates,
             "conflicts": self.conflicts,
             "notify": bool(self.blocked),
-            "notification": self.notification(),
+            "notification": notification,
+            "subject": messages.block_subject(notification),
+            "message": messages.per_protocol(
+                notification,
+                messages.block_email(notification, self.finding, self.expires_at, self.rule_group, capacity),
+            ),
+            "capacity": self.usage.to_payload() if self.usage else None,
         }
 
 
@@ -186,6 +216,9 @@ class PruneOutcome:
     repaired: bool = False
     updates: int = 0
     conflicts: int = 0
+    at_epoch: float = 0.0
+    rule_group: str = ""
+    usage: GroupUsage | None = None
 
     @property
     def changed(self) -> bool:
@@ -215,6 +248,9 @@ class PruneOutcome:
         }
 
     def to_payload(self) -> dict[str, Any]:
+        """The prune step's result; ``message`` is what NotifyPruned publishes (``default`` + ``email``)."""
+        notification = self.notification()
+        capacity = (self.usage.used, self.usage.total) if self.usage else None
         return {
             "counts": {
                 "pruned": len(self.pruned),
@@ -230,5 +266,10 @@ class PruneOutcome:
             "updates": self.updates,
             "conflicts": self.conflicts,
             "notify": self.changed,
-            "notification": self.notification(),
+            "notification": notification,
+            "subject": messages.prune_subject(notification),
+            "message": messages.per_protocol(
+                notification, messages.prune_email(notification, self.at_epoch, self.rule_group, capacity)
+            ),
+            "capacity": self.usage.to_payload() if self.usage else None,
         }

@@ -20,10 +20,12 @@ from handlers.errors import CapacityExceeded, HostNotBlocked, InvalidInput, Ledg
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
+from handlers.metrics import rule_group_name
 from handlers.model import FindingRef, Target
 from handlers.payloads import (
     SAMPLE_SIZE,
     BlockOutcome,
+    GroupUsage,
     PruneOutcome,
     RecordOutcome,
     count_of,
@@ -35,7 +37,7 @@ from handlers.payloads import (
 from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import Settings
-from handlers.writer import RuleGroupWriter
+from handlers.writer import RuleGroupWriter, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
 """9999-12-31T23:59:59Z."""
@@ -120,6 +122,7 @@ class BlocklistService:
             refreshed=sorted(refreshed),
             unconfirmed=sorted(unconfirmed),
             skipped=skipped,
+            expires_at=now + self.settings.retention_seconds,
         )
         self._log_record(outcome, failed)
         if failed:
@@ -163,6 +166,9 @@ class BlocklistService:
             restored=sync.restored,
             updates=sync.updates,
             conflicts=sync.conflicts,
+            expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
+            rule_group=rule_group_name(self.settings.rule_group_arn),
+            usage=_usage(sync),
         )
         log_hosts(
             logger, "blocked hosts", outcome.blocked, finding_id=truncate((finding or {}).get("id", ""))
@@ -192,6 +198,9 @@ class BlocklistService:
             repaired=sync.repaired,
             updates=sync.updates,
             conflicts=sync.conflicts,
+            at_epoch=now,
+            rule_group=rule_group_name(self.settings.rule_group_arn),
+            usage=_usage(sync),
         )
         for message, hosts in (
             ("pruned expired hosts", outcome.pruned),
@@ -345,6 +354,13 @@ class BlocklistService:
             account=finding.account,
             region=finding.region,
         )
+
+
+def _usage(sync: SyncResult) -> GroupUsage | None:
+    """The group's capacity and hosts after ``sync``, if it read the group."""
+    if sync.capacity_used is None or sync.capacity is None or sync.hosts_in_group is None:
+        return None
+    return GroupUsage(sync.capacity_used, sync.capacity, sync.hosts_in_group)
 
 
 def record_view(record: HostRecord) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from handlers.rules import (
     host_sort_key,
     partition_rules,
     render_owned_rules,
+    rules_capacity,
     with_metric_action,
 )
 from handlers.settings import CapacityPolicy, Settings
@@ -86,6 +87,12 @@ class SyncResult:
     conflicts: int = 0
     transient_errors: int = 0
     attempts: int = 0
+    capacity_used: int | None = None
+    """Capacity units the whole group uses after this sync (None: the group was not read)."""
+    capacity: int | None = None
+    """The group's capacity (None: the group was not read)."""
+    hosts_in_group: int | None = None
+    """Hosts the owned rules block after this sync (None: the group was not read)."""
 
 
 @dataclass(frozen=True)
@@ -308,6 +315,9 @@ class RuleGroupWriter:
                     plan = self._plan(ensure, remove, full)
                 if not plan.needs_write:
                     self._known = plan.snapshot
+                    result.capacity_used = rules_capacity(plan.snapshot.rules)
+                    result.capacity = plan.snapshot.capacity
+                    result.hosts_in_group = len(plan.current)
                     return plan
                 self._keep_lease()
                 token = self._write(plan)
@@ -336,6 +346,9 @@ class RuleGroupWriter:
                 self._keep_lease()
                 continue
             self._known = plan.snapshot.replaced(token, plan.rules, plan.actions)
+            result.capacity_used = rules_capacity(plan.rules)
+            result.capacity = plan.snapshot.capacity
+            result.hosts_in_group = len(plan.desired)
             result.updates += 1
             result.added = sorted(set(result.added) | (plan.desired - plan.current))
             result.removed = sorted(

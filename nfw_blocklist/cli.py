@@ -270,7 +270,14 @@ def _replay(args: argparse.Namespace) -> int:
 
     from nfw_blocklist.sandbox import Sandbox
 
-    report: dict[str, Any] = {"events": [], "pruned": [], "ledger": [], "rule_group": {}, "notifications": []}
+    report: dict[str, Any] = {
+        "events": [],
+        "pruned": [],
+        "ledger": [],
+        "rule_group": {},
+        "notifications": [],
+        "emails": [],
+    }
     failed = False
     errors: dict[str, str] = {}
     with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
@@ -303,6 +310,7 @@ def _replay(args: argparse.Namespace) -> int:
         ]
         report["rule_group"] = _rule_group_view(sandbox)
         report["notifications"] = sandbox.notifications()
+        report["emails"] = sandbox.email_notifications()
         if args.state:
             _write_state(args.state, sandbox)
     if args.json:
@@ -447,7 +455,12 @@ def _demo(args: argparse.Namespace) -> int:
         out.heading("Rule group (DescribeRuleGroup)")
         _print_rules(out, _group_view(service)["rules"])
 
-        out.heading("SNS message")
+        out.heading("SNS message, as e-mail subscribers receive it")
+        for email in sandbox.email_notifications():
+            out.line(f"Subject: {email['subject']}")
+            for line in str(email["text"]).splitlines():
+                out.line(line)
+        out.heading("SNS message, as every other protocol receives it (JSON)")
         for message in sandbox.notifications():
             text = message if isinstance(message, str) else json.dumps(message, indent=2)
             for line in text.splitlines():
@@ -467,6 +480,10 @@ def _demo(args: argparse.Namespace) -> int:
         view = _group_view(service)
         out.line(f"rule group drops: {', '.join(view['cidrs']) or 'nothing'}")
         _print_rules(out, view["rules"])
+        for email in sandbox.email_notifications()[1:]:
+            out.line(f"e-mail: {email['subject']}")
+            for line in str(email["text"]).splitlines():
+                out.line(f"  {line}")
         failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *runs])
         gone = not remaining and not view["cidrs"]
         out.heading(

@@ -142,8 +142,15 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
         "aws:cloudwatch/eventBus:EventBus": prefix.format("events") + f"event-bus/{name}",
         "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
+        "aws:cloudwatch/metricAlarm:MetricAlarm": prefix.format("cloudwatch") + f"alarm:{name}",
+        # Dashboards are global to the account: no region in their ARN.
+        "aws:cloudwatch/dashboard:Dashboard": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}",
     }
     return arns.get(type_)
+
+
+NAME_INPUTS: Final = {"aws:cloudwatch/dashboard:Dashboard": "dashboardName"}
+"""Types whose physical name is an input other than ``name`` (and that the provider does not auto-name)."""
 
 
 def auto_name(type_: str, logical_name: str, urn: str) -> str:
@@ -181,7 +188,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        explicit = _plain(inputs.get("name"))
+        explicit = _plain(inputs.get(NAME_INPUTS.get(args.typ, "name")))
         urn = getattr(_registering, "urn", None) or f"urn:pulumi:::::{args.typ}::{args.name}"
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
@@ -241,19 +248,20 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return arn
         return name
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        """The program calls no invokes; answer the common identity ones anyway, for reusing programs."""
+    def call(self, args: pulumi_mocks.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        """The identity invokes (the topic key's policy names the account, partition and region)."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/render",
                 "userId": "AIDARENDER",
                 "id": ACCOUNT_ID,
-            }, None
+            }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, None
+            # A bare dict: the mock monitor iterates a tuple's second element (the failures).
+            return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         raise NotImplementedError(f"the render mocks do not answer invoke {args.token}")
 
 

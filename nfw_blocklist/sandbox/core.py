@@ -32,6 +32,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 from handlers import clock as handler_clock
+from handlers import metrics as handler_metrics
 from handlers import schema
 
 from .clock import SandboxClock
@@ -165,6 +166,8 @@ class Sandbox:
         self.limits = PayloadLimits()
         self.executions: list[ExecutionResult] = []
         self.iam_gaps: list[str] = []
+        self.metric_lines: list[str] = []
+        """Every EMF line the functions wrote (stdout in Lambda), oldest first: ``metric_documents``."""
         self._mock: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -205,6 +208,7 @@ class Sandbox:
             self.limits.start()
             self.lambdas.start()
             handler_clock.set_clock(self.clock.now)
+            handler_metrics.use_sink(self.metric_lines.append)
             self.inventory, self.iam_gaps = self._deploy(self.rendered, self.region, self.client)
         except BaseException:
             self.stop()
@@ -256,6 +260,7 @@ class Sandbox:
     def stop(self) -> None:
         """Undo everything ``start`` did, in reverse (safe to call twice, and after a failed start)."""
         handler_clock.set_clock(None)
+        handler_metrics.use_sink(None)
         _forget_cached_services()
         self.lambdas.stop()
         self.limits.stop()
@@ -478,15 +483,22 @@ class Sandbox:
         )
         return response
 
-    def sns_messages(self) -> list[str]:
-        """Every message published to the program's topics, oldest first (moto keeps them per topic)."""
+    def published(self) -> list[tuple[str, str | None]]:
+        """Every (Message, Subject) published to the program's topics, oldest first, as sent."""
         from moto.sns.models import sns_backends
 
         backend = sns_backends[self.account][self.region]
-        messages: list[str] = []
+        sent: list[tuple[str, str | None]] = []
         for arn in self.inventory.topics:
-            messages.extend(message for _, message, *_ in backend.topics[arn].sent_notifications)
-        return messages
+            sent.extend(
+                (message, subject) for _, message, subject, *_ in backend.topics[arn].sent_notifications
+            )
+        return sent
+
+    def sns_messages(self) -> list[str]:
+        """What every protocol without a key of its own receives (the ``default`` of a per-protocol
+        message, else the message itself), oldest first: the JSON form."""
+        return [_for_protocol(message, "default") for message, _ in self.published()]
 
     def notifications(self) -> list[Any]:
         """The published messages parsed as JSON (a message that is not JSON is kept as text)."""
@@ -498,6 +510,17 @@ class Sandbox:
                 parsed.append(message)
         return parsed
 
+    def metric_documents(self) -> list[dict[str, Any]]:
+        """The functions' EMF documents (CloudWatch Logs would extract metrics from these), oldest first."""
+        return [json.loads(line) for line in self.metric_lines]
+
+    def email_notifications(self) -> list[dict[str, str | None]]:
+        """What an e-mail subscriber receives of each message, oldest first: ``subject`` and ``text``."""
+        return [
+            {"subject": subject, "text": _for_protocol(message, "email")}
+            for message, subject in self.published()
+        ]
+
     def function_environment(self, entry_point: str = "record") -> dict[str, str]:
         """The recorded environment of a function: the settings the operator commands must share."""
         return dict(self.function(entry_point).environment)
@@ -508,6 +531,18 @@ class Sandbox:
         spec = self.function(entry_point)
         with function_environment(spec.environment, spec.region, spec.name):
             yield
+
+
+def _for_protocol(message: str, protocol: str) -> str:
+    """What a ``protocol`` subscriber receives of ``message``: its own key of a per-protocol message (the
+    sandbox's SNS accepted only valid ones), else ``default``; a plain message as it is."""
+    try:
+        parsed = json.loads(message)
+    except json.JSONDecodeError:
+        return message
+    if isinstance(parsed, dict) and isinstance(parsed.get("default"), str):
+        return str(parsed.get(protocol, parsed["default"]))
+    return message
 
 
 def _forget_cached_services() -> None:

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from components.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
+from components.dashboard import MetricReference, body_problems, referenced_metrics
 from handlers import settings as env_contract
 
 from .events import EventRouter, Scheduler, Target, UnsupportedTarget
 from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
 from .limits import LimitExceeded, NameRegistry
+from .monitoring import KnownResources, key_lets_cloudwatch_publish
 from .wiring import PolicyBook, WiringError, state_names, task_references
 
 LOG = logging.getLogger(__name__)
@@ -71,6 +73,9 @@ EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 INVOCATION = "aws:lambda/invocation:Invocation"
+KMS_KEY = "aws:kms/key:Key"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -88,6 +93,8 @@ DEPLOY_ORDER = (
     EVENT_RULE,
     EVENT_TARGET,
     SCHEDULE,
+    METRIC_ALARM,
+    DASHBOARD,
 )
 """Dependencies first, as the Pulumi engine would order them. Invocations run after all of these."""
 
@@ -148,6 +155,10 @@ class Inventory:
     """State machine ARN -> info."""
     log_groups: dict[str, str] = field(default_factory=dict)
     """Log group name -> URN."""
+    alarms: dict[str, str] = field(default_factory=dict)
+    """Alarm name -> URN."""
+    dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Dashboard name -> its body (parsed)."""
     invocations: dict[str, Any] = field(default_factory=dict)
     """Invocation URN -> what the function returned (parsed JSON)."""
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -174,6 +185,10 @@ class Deployer:
     _role_ids: dict[str, str] = field(default_factory=dict)
     _managed_policies: dict[str, str] = field(default_factory=dict)
     _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
+    _topic_keys: dict[str, str] = field(default_factory=dict)
+    """Topic ARN -> its kmsMasterKeyId as rendered."""
+    _key_policies: dict[str, Any] = field(default_factory=dict)
+    """KMS key ARN (and id) -> its rendered policy (None: the default key policy)."""
 
     def deploy(self, rendered: RenderedLike) -> Inventory:
         handlers_by_type: dict[str, Callable[[RenderedResourceLike], None]] = {
@@ -192,8 +207,19 @@ class Deployer:
             EVENT_RULE: self._event_rule,
             EVENT_TARGET: self._event_target,
             SCHEDULE: self._schedule,
+            METRIC_ALARM: self._metric_alarm,
+            DASHBOARD: self._dashboard,
         }
         self._claim_names(rendered)
+        for resource in rendered.resources:
+            if resource.type == KMS_KEY:
+                for reference in (
+                    resource.state.get("arn"),
+                    resource.state.get("keyId"),
+                    resource.state.get("id"),
+                ):
+                    if reference:
+                        self._key_policies[str(reference)] = resource.inputs.get("policy")
         for type_ in DEPLOY_ORDER:
             for resource in rendered.resources:
                 if resource.type == type_:
@@ -342,6 +368,8 @@ class Deployer:
         arn = self.clients("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
         self._expect_arn(resource, arn)
         self.inventory.topics[arn] = resource.urn
+        if resource.inputs.get("kmsMasterKeyId"):
+            self._topic_keys[arn] = str(resource.inputs["kmsMasterKeyId"])
 
     def _queue(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)
@@ -491,6 +519,87 @@ class Deployer:
             definition=definition,
             states=state_names(definition),
         )
+
+    # --- monitoring ------------------------------------------------------------------------------
+
+    def _known_resources(self) -> KnownResources:
+        return KnownResources(
+            state_machine_arns=frozenset(self.inventory.state_machines),
+            queue_names=frozenset(url.rsplit("/", 1)[-1] for url in self.inventory.queues),
+            function_names=frozenset(spec.name for spec in self.inventory.functions.values()),
+            rule_group_names=frozenset(self.inventory.rule_groups.values()),
+        )
+
+    def _metric_alarm(self, resource: RenderedResourceLike) -> None:
+        """PutMetricAlarm, after CloudWatch's silent failures are checked: an action it cannot deliver
+        (a topic the program does not create, or whose KMS key CloudWatch may not use), a metric that
+        never has data."""
+        inputs = resource.inputs
+        name = physical_name(resource)
+        alarm_arn = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{name}"
+        actions = [
+            str(action)
+            for key in ("alarmActions", "okActions", "insufficientDataActions")
+            for action in inputs.get(key) or []
+        ]
+        if not actions:
+            raise WiringError(f"{resource.urn}: the alarm notifies nobody (no alarmActions)")
+        for action in actions:
+            if action not in self.inventory.topics:
+                raise WiringError(
+                    f"{resource.urn}: alarm action {action!r} is not a topic this program creates"
+                )
+            key = self._topic_keys.get(action)
+            if key is not None and not key_lets_cloudwatch_publish(
+                self._key_policies.get(key), self.account, self.region, alarm_arn
+            ):
+                raise WiringError(
+                    f"{resource.urn}: CloudWatch cannot publish to {action}: the policy of its KMS key {key} "
+                    "does not let cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey* for "
+                    "this alarm, so every notification would be dropped"
+                )
+        dimensions = {str(k): str(v) for k, v in (inputs.get("dimensions") or {}).items()}
+        metric = MetricReference(
+            str(inputs.get("namespace")), str(inputs.get("metricName")), tuple(sorted(dimensions.items()))
+        )
+        problem = self._known_resources().metric_problem(metric)
+        if problem is not None:
+            raise WiringError(f"{resource.urn}: the alarm watches a metric that never has data: {problem}")
+        self.clients("cloudwatch").put_metric_alarm(
+            AlarmName=name,
+            AlarmDescription=str(inputs.get("alarmDescription", "")),
+            Namespace=metric.namespace,
+            MetricName=metric.name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            Statistic=str(inputs.get("statistic")),
+            Period=int(inputs.get("period", 300)),
+            EvaluationPeriods=int(inputs.get("evaluationPeriods", 1)),
+            Threshold=float(inputs.get("threshold", 0)),
+            ComparisonOperator=str(inputs.get("comparisonOperator")),
+            TreatMissingData=str(inputs.get("treatMissingData", "missing")),
+            AlarmActions=[str(action) for action in inputs.get("alarmActions") or []],
+        )
+        self.inventory.alarms[name] = resource.urn
+
+    def _dashboard(self, resource: RenderedResourceLike) -> None:
+        """PutDashboard: CloudWatch refuses a malformed body (InvalidParameterInput); the sandbox also
+        refuses a widget reading a metric that never has data for this program."""
+        name = str(resource.inputs.get("dashboardName", ""))
+        text = str(resource.inputs.get("dashboardBody", ""))
+        problems = body_problems(text)
+        if problems:
+            raise WiringError(f"{resource.urn}: InvalidParameterInput: {problems[0]}")
+        body = json.loads(text)
+        known = self._known_resources()
+        plain, expressions = referenced_metrics(body)
+        for problem in [
+            *(known.metric_problem(metric) for metric in plain),
+            *(known.expression_problem(expression) for expression in expressions),
+        ]:
+            if problem is not None:
+                raise WiringError(f"{resource.urn}: a widget reads a metric that never has data: {problem}")
+        self.clients("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=text)
+        self.inventory.dashboards[name] = body
 
     # --- triggers --------------------------------------------------------------------------------
 

@@ -22,7 +22,13 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
-from components.aws_limits import NAME_RULES, SNS_MESSAGE_BYTES, STATE_PAYLOAD_BYTES, utf8_size
+from components.aws_limits import (
+    MAX_SUBJECT_CHARS,
+    NAME_RULES,
+    SNS_MESSAGE_BYTES,
+    STATE_PAYLOAD_BYTES,
+    utf8_size,
+)
 
 from .wiring import WiringError
 
@@ -83,6 +89,34 @@ class NameRegistry:
         """Forget claims (those of a render whose deployment was refused before it created anything)."""
         for key in keys:
             self.holders.pop(key, None)
+
+
+def publish_problem(message: str, subject: str | None, message_structure: str | None) -> str | None:
+    """What SNS Publish refuses (``InvalidParameter``) in ``subject`` and a per-protocol ``message``.
+
+    SNS: a Subject is 1-100 characters of printable ASCII with no line break; with
+    ``MessageStructure: json`` the Message must be a JSON object with a ``default`` key, each value a
+    plain JSON string (PublishRequest in the SNS API Reference). The 256 KB limit counts the whole
+    Message, the JSON wrapping included.
+    """
+    if subject is not None and not (
+        1 <= len(subject) <= MAX_SUBJECT_CHARS and all(" " <= char <= "~" for char in subject)
+    ):
+        return "Invalid parameter: Subject"
+    if message_structure is None:
+        return None
+    if message_structure != "json":
+        return "Invalid parameter: MessageStructure"
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return "Invalid parameter: Message Structure - JSON message body failed to parse"
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("default"), str):
+        return "Invalid parameter: Message Structure - No default entry in JSON message body"
+    for key, value in parsed.items():
+        if not isinstance(value, str):
+            return f"Invalid parameter: Message Structure - the value of {key!r} is not a string"
+    return None
 
 
 def state_payload_within(value: Any) -> bool:
@@ -170,6 +204,11 @@ class PayloadLimits:
                 raise InvalidParameterValue(
                     "An error occurred (InvalidParameter) when calling the Publish operation: "
                     "Invalid parameter: Message too long"
+                )
+            problem = publish_problem(message, kwargs.get("subject"), kwargs.get("message_structure"))
+            if problem is not None:
+                raise InvalidParameterValue(
+                    f"An error occurred (InvalidParameter) when calling the Publish operation: {problem}"
                 )
             result: str = original_publish(backend, message, *args, **kwargs)
             return result

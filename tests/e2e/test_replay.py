@@ -33,12 +33,15 @@ def test_the_reference_finding_is_blocked_both_ways_and_notified_in_the_referenc
     assert notification["Blocked"] == "true"
     assert notification["Input"]["HostIp"] == "198.51.100.0"
     assert notification["Input"]["FindingId"].endswith("/finding/1234680e481690b44f7cc7e221abcdef")
+    [email] = report["emails"]
+    assert email["subject"] == "nfw-blocklist: blocked 198.51.100.0/32"
+    assert email["text"].startswith("Blocked 198.51.100.0/32 (Backdoor:EC2.C&CActivity.B, severity 8.0, ")
 
 
 def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
     report = run_cli("replay", "--json", sample(REFERENCE)).json
 
-    assert set(report) == {"events", "pruned", "ledger", "rule_group", "notifications"}
+    assert set(report) == {"events", "pruned", "ledger", "rule_group", "notifications", "emails"}
     assert set(report["events"][0]) == {"file", "id", "matched", "executions"}
     assert set(report["events"][0]["executions"][0]) == {
         "name", "status", "blocked", "refreshed", "evicted", "skipped"

@@ -50,7 +50,7 @@ def test_a_missing_rule_group_fails_the_response_through_notify_failure(dev_sand
     [run] = dev_sandbox.put_event(reference_event)
 
     assert run.status == "FAILED"
-    assert run.entered_states[-3:] == ["DescribeFailure", "NotifyFailure", "Failed"]
+    assert run.entered_states[-4:] == ["DescribeFailure", "FormatFailure", "NotifyFailure", "Failed"]
     failure = dev_sandbox.notifications()[-1]
     assert (failure["Blocked"], failure["Error"]) == ("false", "RuleGroupNotFound")
 
@@ -61,7 +61,13 @@ def test_a_missing_rule_group_fails_pruning_through_notify_failure(dev_sandbox):
     run = dev_sandbox.run_pruning()
 
     assert run.status == "FAILED"
-    assert run.entered_states == ["PruneExpired", "DescribeFailure", "NotifyFailure", "Failed"]
+    assert run.entered_states == [
+        "PruneExpired",
+        "DescribeFailure",
+        "FormatFailure",
+        "NotifyFailure",
+        "Failed",
+    ]
     assert dev_sandbox.notifications()[-1]["Error"] == "RuleGroupNotFound"
 
 

@@ -22,6 +22,7 @@ BOTOCORE_SHAPES = {
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "LogGroupName"),
     "aws:dynamodb/table:Table": ("dynamodb", "TableName"),
     "aws:sfn/stateMachine:StateMachine": ("stepfunctions", "Name"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "AlarmName"),
 }
 """Lambda, SQS and SNS names are documented in prose only (Lambda's shape is the 140-character ARN)."""
 

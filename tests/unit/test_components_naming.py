@@ -20,7 +20,7 @@ from components.limits import (
     lambda_log_group_name,
     workflow_log_group_name,
 )
-from nfw_blocklist.render import PROJECT_DIR, Rendered, render_stack
+from nfw_blocklist.render import NAME_INPUTS, PROJECT_DIR, Rendered, render_stack
 
 REUSE = Path(__file__).resolve().parents[1] / "reuse"
 EVERY_FEATURE = {
@@ -47,9 +47,9 @@ def _second_stack(project_dir: Path, tmp_path: Path, stack: str, region: str) ->
 def named(rendered: Rendered) -> dict[str, str]:
     """Physical name -> URN for every AWS resource the program names itself."""
     return {
-        r.inputs["name"]: r.urn
+        r.inputs[NAME_INPUTS.get(r.type, "name")]: r.urn
         for r in rendered.resources
-        if r.type.startswith("aws:") and "name" in r.inputs
+        if r.type.startswith("aws:") and NAME_INPUTS.get(r.type, "name") in r.inputs
     }
 
 
@@ -80,7 +80,10 @@ def test_two_instances_in_one_program_deployed_as_two_stacks_share_no_physical_n
     assert sorted(set(named(test)) & set(named(prod))) == []
 
 
-def test_only_log_groups_get_names_and_every_other_named_type_is_auto_named(render_dev):
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+
+
+def test_only_log_groups_and_the_dashboard_get_names_and_every_other_named_type_is_auto_named(render_dev):
     # The list the component-name limit is computed from must cover every auto-named child.
     rendered = render_dev(**EVERY_FEATURE)
     components = {r.urn: r.name for r in rendered.resources if r.type.startswith("nfw-blocklist:index:")}
@@ -89,6 +92,10 @@ def test_only_log_groups_get_names_and_every_other_named_type_is_auto_named(rend
             continue
         if resource.type == LOG_GROUP:
             assert "name" in resource.inputs, resource.urn
+            continue
+        if resource.type == DASHBOARD:
+            # The provider does not auto-name dashboards: the program derives the name from project+stack.
+            assert resource.inputs["dashboardName"] == "nfw-blocklist-dev", resource.urn
             continue
         assert "name" not in resource.inputs, resource.urn
         component = components[resource.parent or ""]

@@ -72,11 +72,24 @@ def test_the_state_after_record_hosts_no_longer_carries_the_event(response):
     assert record["ResultPath"] == "$" and set(record["ResultSelector"]) == {"record.$"}
 
 
-def test_success_notification_publishes_the_block_notification_to_the_topic(response):
+def test_success_notification_publishes_the_block_steps_message_per_protocol_to_the_topic(response):
     notify = response["States"]["NotifySuccess"]
     assert notify["Resource"] == "arn:aws:states:::sns:publish"
-    assert notify["Parameters"]["TopicArn"] == TOPIC
-    assert notify["Parameters"]["Message.$"] == "States.JsonToString($.block.notification)"
+    assert notify["Parameters"] == {
+        "TopicArn": TOPIC,
+        "Subject.$": "$.block.subject",
+        "MessageStructure": "json",
+        "Message.$": "States.JsonToString($.block.message)",
+    }
+
+
+def test_pruning_notification_publishes_the_prune_steps_message_per_protocol(pruning):
+    assert pruning["States"]["NotifyPruned"]["Parameters"] == {
+        "TopicArn": TOPIC,
+        "Subject.$": "$.prune.subject",
+        "MessageStructure": "json",
+        "Message.$": "States.JsonToString($.prune.message)",
+    }
 
 
 @pytest.mark.parametrize("state", ["RecordHosts", "BlockHosts"])
@@ -121,13 +134,16 @@ def test_failure_path_describes_notifies_and_fails(response, state):
     describe = states[state]
     assert describe["Type"] == "Pass"
     assert describe["ResultPath"] == "$"
-    assert describe["Next"] == "NotifyFailure"
+    assert describe["Next"] == "FormatFailure"
     failure = describe["Parameters"]["failure"]
     assert failure["Blocked"] == "false"
     assert (failure["Error.$"], failure["Cause.$"]) == ("$.Error", "$.Cause")
     assert failure["ExecutionId.$"] == "$$.Execution.Id"
     assert describe["Parameters"]["error"] == {"Error.$": "$.Error", "Cause.$": "$.Cause"}
-    assert states["NotifyFailure"]["Parameters"]["Message.$"] == "States.JsonToString($.failure)"
+    assert states["FormatFailure"]["Next"] == "NotifyFailure"
+    assert states["FormatFailure"]["Parameters"]["message"]["default.$"] == "States.JsonToString($.failure)"
+    assert states["NotifyFailure"]["Parameters"]["MessageStructure"] == "json"
+    assert states["NotifyFailure"]["Parameters"]["Message.$"] == "States.JsonToString($.message)"
     assert states["NotifyFailure"]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 

@@ -18,6 +18,7 @@ EXPECTED_TYPES = {
     "nfw-blocklist:index:BlocklistRuleGroup": 1,
     "nfw-blocklist:index:ResponseStateMachine": 1,
     "nfw-blocklist:index:PruningSchedule": 1,
+    "nfw-blocklist:index:Monitoring": 1,
     "aws:networkfirewall/ruleGroup:RuleGroup": 1,
     "aws:dynamodb/table:Table": 1,
     "aws:kms/key:Key": 1,
@@ -34,6 +35,8 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 10,
+    "aws:cloudwatch/dashboard:Dashboard": 1,
 }
 
 
@@ -46,7 +49,7 @@ def test_dev_stack_declares_the_expected_resources(dev):
     assert Counter(r.type for r in dev.resources) == EXPECTED_TYPES
 
 
-def test_every_aws_resource_is_parented_to_one_of_the_three_components(dev):
+def test_every_aws_resource_is_parented_to_one_of_the_four_components(dev):
     components = {r.urn for r in dev.resources if r.type.startswith("nfw-blocklist:index:")}
     for resource in dev.resources:
         if resource.type.startswith("aws:"):
@@ -69,6 +72,9 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
         "pruningStateMachineArn": dev.by_name("nfw-blocklist-pruning").state["arn"],
         "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
         "topicArn": dev.by_name("nfw-blocklist-notifications").state["arn"],
+        "dashboardUrl": (
+            "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/nfw-blocklist-dev"
+        ),
     }
 
 

@@ -1,0 +1,109 @@
+"""The notifications' two forms: the JSON the reference defines, and the e-mail text built from it."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from handlers import messages
+from handlers.payloads import SAMPLE_SIZE, BlockOutcome, GroupUsage, PruneOutcome
+
+FINDING = {
+    "id": "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f",
+    "type": "Backdoor:EC2/C&CActivity.B",
+    "severity": 8,
+    "account": "123456789012",
+    "region": "us-east-1",
+    "last_seen": 1609809301,
+}
+EXPIRES = datetime(2021, 1, 5, 13, 25, tzinfo=UTC).timestamp()
+
+
+def block(hosts: list[str], evicted: list[str] | None = None) -> dict:
+    return BlockOutcome(
+        finding=FINDING,
+        timestamp="2021-01-05T01:15:01Z",
+        blocked=hosts,
+        evicted=evicted or [],
+        expires_at=EXPIRES,
+        rule_group="nfw-blocklist-rules-3098a1b",
+        usage=GroupUsage(used=3, total=2000, hosts=1),
+    ).to_payload()
+
+
+def test_a_single_block_reads_as_one_sentence_naming_host_finding_and_expiry():
+    payload = block(["198.51.100.0/32"])
+
+    assert payload["subject"] == "nfw-blocklist: blocked 198.51.100.0/32"
+    assert payload["message"]["email"].splitlines()[0] == (
+        "Blocked 198.51.100.0/32 (Backdoor:EC2/C&CActivity.B, severity 8.0, account 123456789012, "
+        "us-east-1) until 2021-01-05 13:25 UTC."
+    )
+    assert (
+        "Rule group: nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)"
+        in payload["message"]["email"]
+    )
+
+
+def test_the_default_message_is_the_reference_json_unchanged():
+    payload = block(["198.51.100.0/32"])
+
+    assert json.loads(payload["message"]["default"]) == payload["notification"]
+    assert payload["notification"]["Blocked"] == "true"
+    assert payload["notification"]["Input"]["HostIp"] == "198.51.100.0"
+
+
+def test_a_burst_lists_the_same_bounded_sample_as_the_json_and_counts_the_rest():
+    hosts = [f"198.51.100.{i}/32" for i in range(SAMPLE_SIZE + 5)]
+    payload = block(hosts, evicted=[f"203.0.113.{i}/32" for i in range(3)])
+
+    email = payload["message"]["email"]
+    assert payload["subject"] == "nfw-blocklist: blocked 25 hosts, evicted 3"
+    for host in payload["notification"]["Hosts"]:
+        assert host in email
+    assert f"Blocked 25 hosts: {', '.join(sorted(hosts)[:SAMPLE_SIZE])} and 5 more (" in email
+    assert "Evicted to make room (least recently seen first): 3 hosts: 203.0.113.0/32, " in email
+
+
+def test_the_email_text_stays_bounded_whatever_the_number_of_hosts():
+    # The longest canonical host spelling (43 characters), 15,000 blocked and as many evicted.
+    longest = [f"2001:db8:ffff:ffff:ffff:ffff:ffff:{i:04x}/128" for i in range(15_000)]
+    payload = block(longest, evicted=longest)
+
+    assert len(payload["message"]["email"].encode()) < 4096
+    assert "and 14980 more" in payload["message"]["email"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nfw-blocklist: blocked 198.51.100.0/32", "nfw-blocklist: blocked 198.51.100.0/32"),
+        ("line\nbreak", "line?break"),
+        ("caf\u00e9 \u202e", "caf? ?"),
+        ("x" * 150, "x" * 97 + "..."),
+    ],
+)
+def test_a_subject_is_printable_ascii_of_at_most_100_characters(text, expected):
+    assert messages.subject(text) == expected
+    assert len(messages.subject(text)) <= messages.MAX_SUBJECT
+
+
+def test_a_prune_reads_as_what_changed_and_when():
+    payload = PruneOutcome(
+        at="2021-01-05T13:26:00Z",
+        pruned=["198.51.100.0/32"],
+        added=["203.0.113.7/32"],
+        at_epoch=datetime(2021, 1, 5, 13, 26, tzinfo=UTC).timestamp(),
+        rule_group="nfw-blocklist-rules-3098a1b",
+        usage=GroupUsage(used=3, total=2000, hosts=1),
+    ).to_payload()
+
+    assert payload["subject"] == "nfw-blocklist: unblocked 198.51.100.0/32, repaired drift"
+    assert payload["message"]["email"].splitlines() == [
+        "Unblocked 198.51.100.0/32 (retention expired).",
+        "Restored 203.0.113.7/32 missing from the rule group (drift).",
+        "",
+        "Rule group: nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)",
+        "Pruning run at 2021-01-05 13:26 UTC",
+    ]
+    assert json.loads(payload["message"]["default"]) == payload["notification"]
