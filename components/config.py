@@ -15,8 +15,8 @@ from typing import Any, Final, TypeVar
 
 import pulumi
 
-from components.aws_limits import EVENT_BUS_POLICY_CHARS
 from components.alarms import DEFAULT_CAPACITY_ALARM_PERCENT
+from components.aws_limits import EVENT_BUS_POLICY_CHARS
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
