@@ -1,14 +1,17 @@
 """Stack configuration: read, validated and turned into typed values before any resource exists.
 
 Every check here is pure, so a bad ``pulumi config`` value stops the program with a one-line message
-naming the key and what it accepts, and tests can exercise every rule without Pulumi.
+naming the key and what it accepts, and tests can exercise every rule without Pulumi. The components
+validate their inputs with the same checks (``policy_settings`` and the ``read_*`` functions), under
+their own labels (``labelled``): a message names the stack's key, or the component's input.
 """
 
 import ipaddress
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, TypeVar
@@ -58,6 +61,7 @@ from handlers.settings import (
 )
 
 NAMESPACE: Final = "nfw-blocklist"
+DEFAULT_PRUNING_FREQUENCY_MINUTES: Final = 15
 
 E = TypeVar("E", bound=StrEnum)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -67,8 +71,11 @@ class FindingSource(StrEnum):
     """Which EventBridge events start the response workflow."""
 
     SECURITY_HUB = "securityhub"
+    """GuardDuty findings imported by Security Hub."""
     GUARDDUTY = "guardduty"
+    """Native GuardDuty findings."""
     BOTH = "both"
+    """Both; a finding that arrives both ways is recorded once per host."""
 
 
 class InvalidConfig(ValueError):
@@ -110,7 +117,30 @@ ENVIRONMENT_KEYS: Final = {
     ENV_FINDING_REGIONS: "findingRegions",
     ENV_FINDING_ACCOUNTS: "findingAccounts",
 }
-"""The setting behind each variable of the functions' environment (the names in errors)."""
+"""The setting behind each variable of the functions' environment (the names in errors): the stack's
+config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
+
+POLICY_KEYS: Final = tuple(ENVIRONMENT_KEYS.values())
+"""The functions' policy: the keys ``policy_settings`` reads."""
+
+_LABEL: ContextVar[Callable[[str], str]] = ContextVar("label", default=lambda key: f"{NAMESPACE}:{key}")
+"""How a message names a key: ``nfw-blocklist:<key>`` by default; see ``labelled``."""
+
+
+def label(key: str) -> str:
+    """The name of ``key`` as the current messages give it."""
+    return _LABEL.get()(key)
+
+
+@contextmanager
+def labelled(naming: Callable[[str], str]) -> Iterator[None]:
+    """Within this block, every message names a key as ``naming(key)``: another project's namespace (the
+    forwarder's), or a component's input (``components.inputs``)."""
+    token = _LABEL.set(naming)
+    try:
+        yield
+    finally:
+        _LABEL.reset(token)
 
 
 @dataclass(frozen=True)
@@ -119,7 +149,7 @@ class StackConfig:
 
     admin_email: str
     retention_minutes: int = DEFAULT_RETENTION_MINUTES
-    pruning_frequency_minutes: int = 15
+    pruning_frequency_minutes: int = DEFAULT_PRUNING_FREQUENCY_MINUTES
     rule_group_capacity: int = DEFAULT_CAPACITY
     rule_group_priority: int = DEFAULT_RULE_PRIORITY
     protected_cidrs: tuple[str, ...] = ()
@@ -151,56 +181,32 @@ class StackConfig:
         unknown = sorted(set(values) - set(KEYS))
         if unknown:
             raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
+        admin_email = read_email(values, "adminEmail")
+        finding_source = read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB)
+        policy = policy_settings(values, finding_source.value)
         config = cls(
-            admin_email=_email(values, "adminEmail"),
-            retention_minutes=_int(
-                values,
-                "retentionMinutes",
-                DEFAULT_RETENTION_MINUTES,
-                MIN_RETENTION_MINUTES,
-                MAX_RETENTION_MINUTES,
-            ),
-            pruning_frequency_minutes=_int(values, "pruningFrequencyMinutes", 15, 5, 180),
-            rule_group_capacity=_int(
-                values, "ruleGroupCapacity", DEFAULT_CAPACITY, MIN_CAPACITY, MAX_STATELESS_CAPACITY
-            ),
-            rule_group_priority=_int(
-                values, "ruleGroupPriority", DEFAULT_RULE_PRIORITY, 1, MAX_SOURCE_PRIORITY
-            ),
-            protected_cidrs=_cidrs(values, "protectedCidrs"),
-            finding_source=_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
-            min_severity=_severity(values, "minSeverity"),
-            finding_type_include=_prefixes(values, "findingTypeInclude"),
-            finding_type_exclude=_prefixes(values, "findingTypeExclude"),
-            on_capacity_full=_choice(values, "onCapacityFull", CapacityPolicy, CapacityPolicy.EVICT_OLDEST),
-            action_types=_action_types(values, "actionTypes"),
-            create_firewall_policy=_bool(values, "createFirewallPolicy", False),
-            log_retention_days=_log_retention(values, "logRetentionDays"),
-            accept_findings_from=_principals(values, "acceptFindingsFrom"),
-            finding_regions=_regions(values, "findingRegions"),
-            finding_accounts=_accounts(values, "findingAccounts"),
-            alarms=_bool(values, "alarms", True),
-            capacity_alarm_percent=_int(
-                values, "capacityAlarmPercent", DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100
-            ),
+            admin_email=admin_email,
+            retention_minutes=policy.retention_minutes,
+            pruning_frequency_minutes=read_pruning_frequency(values, "pruningFrequencyMinutes"),
+            rule_group_capacity=read_capacity(values, "ruleGroupCapacity"),
+            rule_group_priority=policy.rule_priority,
+            protected_cidrs=policy.protected_cidrs,
+            finding_source=finding_source,
+            min_severity=policy.min_severity,
+            finding_type_include=policy.finding_type_include,
+            finding_type_exclude=policy.finding_type_exclude,
+            on_capacity_full=policy.on_capacity_full,
+            action_types=policy.action_types,
+            create_firewall_policy=read_bool(values, "createFirewallPolicy", False),
+            log_retention_days=read_log_retention(values, "logRetentionDays"),
+            accept_findings_from=read_principals(values, "acceptFindingsFrom"),
+            finding_regions=policy.finding_regions,
+            finding_accounts=policy.finding_accounts,
+            alarms=read_bool(values, "alarms", True),
+            capacity_alarm_percent=read_capacity_alarm_percent(values, "capacityAlarmPercent"),
         )
-        config._check_function_environment()
-        check_event_patterns(
-            config.finding_source.value, config.action_types, config.finding_regions, config.finding_accounts
-        )
-        _check_bus_policy(config.accept_findings_from)
+        check_bus_policy(config.accept_findings_from)
         return config
-
-    def _check_function_environment(self) -> None:
-        """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
-        overflow = environment_overflow(self.handler_settings().policy_environment())
-        if overflow is not None:
-            total, variable = overflow
-            raise InvalidConfig(
-                f"{NAMESPACE}:{ENVIRONMENT_KEYS[variable]} is too long: it makes the functions' environment "
-                f"up to {total} bytes and Lambda accepts {LAMBDA_ENVIRONMENT_BYTES} in all; "
-                "shorten the list (merge CIDRs, drop prefixes)"
-            )
 
     def handler_settings(self, table_name: str = "", rule_group_arn: str = "") -> Settings:
         """The handlers' policy as ``handlers.settings.Settings``; components fill in the resource names."""
@@ -220,15 +226,73 @@ class StackConfig:
         )
 
 
+def policy_settings(
+    values: Mapping[str, Any], finding_source: str, table_name: str = "", rule_group_arn: str = ""
+) -> Settings:
+    """The functions' policy from raw values by key (``POLICY_KEYS``; a missing key takes its default),
+    checked as a whole: Lambda's 4 KB environment and EventBridge's pattern size with ``finding_source``."""
+    settings = Settings(
+        table_name=table_name,
+        rule_group_arn=rule_group_arn,
+        rule_priority=read_rule_priority(values, "ruleGroupPriority"),
+        retention_minutes=read_retention_minutes(values, "retentionMinutes"),
+        protected_cidrs=read_cidrs(values, "protectedCidrs"),
+        min_severity=read_severity(values, "minSeverity"),
+        finding_type_include=read_prefixes(values, "findingTypeInclude"),
+        finding_type_exclude=read_prefixes(values, "findingTypeExclude"),
+        on_capacity_full=read_choice(values, "onCapacityFull", CapacityPolicy, CapacityPolicy.EVICT_OLDEST),
+        action_types=read_action_types(values, "actionTypes"),
+        finding_regions=read_regions(values, "findingRegions"),
+        finding_accounts=read_accounts(values, "findingAccounts"),
+    )
+    check_function_environment(settings)
+    check_event_patterns(
+        finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
+    )
+    return settings
+
+
+def check_function_environment(settings: Settings) -> None:
+    """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
+    overflow = environment_overflow(settings.policy_environment())
+    if overflow is not None:
+        total, variable = overflow
+        raise InvalidConfig(
+            f"{label(ENVIRONMENT_KEYS[variable])} is too long: it makes the functions' environment "
+            f"up to {total} bytes and Lambda accepts {LAMBDA_ENVIRONMENT_BYTES} in all; "
+            "shorten the list (merge CIDRs, drop prefixes)"
+        )
+
+
+def read_rule_priority(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_RULE_PRIORITY, 1, MAX_SOURCE_PRIORITY)
+
+
+def read_retention_minutes(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_RETENTION_MINUTES, MIN_RETENTION_MINUTES, MAX_RETENTION_MINUTES)
+
+
+def read_capacity(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_STATELESS_CAPACITY)
+
+
+def read_pruning_frequency(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_PRUNING_FREQUENCY_MINUTES, 5, 180)
+
+
+def read_capacity_alarm_percent(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100)
+
+
 def _fail(key: str, accepts: str, raw: Any) -> InvalidConfig:
-    return InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}, got {raw!r}")
+    return InvalidConfig(f"{label(key)} must be {accepts}, got {raw!r}")
 
 
-def _email(values: Mapping[str, Any], key: str) -> str:
+def read_email(values: Mapping[str, Any], key: str) -> str:
     raw = values.get(key)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise InvalidConfig(
-            f"{NAMESPACE}:{key} is required: the e-mail address that receives notifications "
+            f"{label(key)} is required: the e-mail address that receives notifications "
             f"(pulumi config set {key} you@example.com)"
         )
     if not isinstance(raw, str) or not _EMAIL.match(raw.strip()):
@@ -236,7 +300,7 @@ def _email(values: Mapping[str, Any], key: str) -> str:
     return raw.strip()
 
 
-def _int(values: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def read_int(values: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
     raw = values.get(key)
     if raw is None:
         return default
@@ -254,7 +318,7 @@ def _int(values: Mapping[str, Any], key: str, default: int, low: int, high: int)
     return value
 
 
-def _severity(values: Mapping[str, Any], key: str) -> float:
+def read_severity(values: Mapping[str, Any], key: str) -> float:
     raw = values.get(key)
     if raw is None:
         return 0.0
@@ -268,7 +332,7 @@ def _severity(values: Mapping[str, Any], key: str) -> float:
     return value
 
 
-def _bool(values: Mapping[str, Any], key: str, default: bool) -> bool:
+def read_bool(values: Mapping[str, Any], key: str, default: bool) -> bool:
     raw = values.get(key)
     if raw is None:
         return default
@@ -279,7 +343,7 @@ def _bool(values: Mapping[str, Any], key: str, default: bool) -> bool:
     raise _fail(key, "true or false", raw)
 
 
-def _choice(values: Mapping[str, Any], key: str, enum: type[E], default: E) -> E:
+def read_choice(values: Mapping[str, Any], key: str, enum: type[E], default: E) -> E:
     raw = values.get(key)
     if raw is None:
         return default
@@ -289,7 +353,7 @@ def _choice(values: Mapping[str, Any], key: str, enum: type[E], default: E) -> E
         raise _fail(key, "one of " + ", ".join(member.value for member in enum), raw) from None
 
 
-def _string_list(values: Mapping[str, Any], key: str, accepts: str) -> tuple[str, ...]:
+def read_string_list(values: Mapping[str, Any], key: str, accepts: str) -> tuple[str, ...]:
     raw = values.get(key)
     if raw is None:
         return ()
@@ -308,9 +372,9 @@ def _string_list(values: Mapping[str, Any], key: str, accepts: str) -> tuple[str
     return tuple(item.strip() for item in items)
 
 
-def _cidrs(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def read_cidrs(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     accepts = 'a list of IPv4 or IPv6 CIDRs such as ["10.0.0.0/8"]'
-    cidrs = _string_list(values, key, accepts)
+    cidrs = read_string_list(values, key, accepts)
     for cidr in cidrs:
         try:
             ipaddress.ip_network(cidr, strict=False)
@@ -319,25 +383,25 @@ def _cidrs(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return cidrs
 
 
-def _prefixes(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def read_prefixes(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     accepts = 'a list of non-empty finding-type prefixes such as ["Backdoor:", "CryptoCurrency:"]'
-    prefixes = _string_list(values, key, accepts)
+    prefixes = read_string_list(values, key, accepts)
     if any(not prefix for prefix in prefixes):
         raise _fail(key, accepts, values.get(key))
     return prefixes
 
 
-def _action_types(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def read_action_types(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     accepts = "a list drawn from " + ", ".join(OPT_IN_ACTIONS)
-    actions = _string_list(values, key, accepts)
+    actions = read_string_list(values, key, accepts)
     unknown = [action for action in actions if action not in OPT_IN_ACTIONS]
     if unknown:
         raise _fail(key, accepts, unknown[0])
     return tuple(dict.fromkeys(actions))
 
 
-def _log_retention(values: Mapping[str, Any], key: str) -> int:
-    value = _int(values, key, DEFAULT_LOG_RETENTION_DAYS, 1, max(LOG_RETENTION_DAYS))
+def read_log_retention(values: Mapping[str, Any], key: str) -> int:
+    value = read_int(values, key, DEFAULT_LOG_RETENTION_DAYS, 1, max(LOG_RETENTION_DAYS))
     problem = log_retention_problem(value)
     if problem is not None:
         raise _fail(key, problem, values[key])
@@ -347,58 +411,47 @@ def _log_retention(values: Mapping[str, Any], key: str) -> int:
 # --- Organization scale: who may send findings, and which findings a stack acts on ---
 
 
-def _identifiers(values: Mapping[str, Any], key: str, accepts: str, valid: Any) -> tuple[str, ...]:
+def read_identifiers(values: Mapping[str, Any], key: str, accepts: str, valid: Any) -> tuple[str, ...]:
     """A list of identifiers each accepted by ``valid``, without duplicates, in the order given."""
-    items = _string_list(values, key, f"a list of {accepts}")
+    items = read_string_list(values, key, f"a list of {accepts}")
     bad = next((item for item in items if not valid(item)), None)
     if bad is not None:
         raise _fail(key, f"a list of {accepts}", bad)
     return tuple(dict.fromkeys(items))
 
 
-def _principals(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    return _identifiers(values, key, ACCEPTS, is_principal)
+def read_principals(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return read_identifiers(values, key, ACCEPTS, is_principal)
 
 
-def _regions(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    return _identifiers(values, key, REGIONS, REGION.fullmatch)
+def read_regions(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return read_identifiers(values, key, REGIONS, REGION.fullmatch)
 
 
-def _accounts(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    return _identifiers(values, key, ACCOUNTS, ACCOUNT_ID.fullmatch)
+def read_accounts(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return read_identifiers(values, key, ACCOUNTS, ACCOUNT_ID.fullmatch)
 
 
 def check_event_patterns(
-    finding_source: str,
-    action_types: Sequence[str],
-    regions: Sequence[str],
-    accounts: Sequence[str],
-    namespace: str = NAMESPACE,
+    finding_source: str, action_types: Sequence[str], regions: Sequence[str], accounts: Sequence[str]
 ) -> None:
     """EventBridge refuses a rule whose pattern exceeds its quota: name the list to shorten."""
     problem = pattern_size_problem(scoped_patterns_for(finding_source, action_types, regions, accounts))
     if problem is not None:
         key = "findingAccounts" if len(",".join(accounts)) >= len(",".join(regions)) else "findingRegions"
-        raise InvalidConfig(f"{namespace}:{key} is too long: it {problem}; list fewer accounts or regions")
+        raise InvalidConfig(f"{label(key)} is too long: it {problem}; list fewer accounts or regions")
 
 
-def _check_bus_policy(principals: Sequence[str]) -> None:
+def check_bus_policy(principals: Sequence[str]) -> None:
     length = finding_bus_policy_overflow(principals)
     if length is not None:
         raise InvalidConfig(
-            f"{NAMESPACE}:acceptFindingsFrom is too long: it makes the finding bus's policy up to {length} "
+            f"{label('acceptFindingsFrom')} is too long: it makes the finding bus's policy up to {length} "
             f"characters and EventBridge accepts {EVENT_BUS_POLICY_CHARS}; accept the organization ID "
             "instead of its accounts"
         )
 
 
-@contextmanager
-def namespaced(namespace: str) -> Iterator[None]:
+def namespaced(namespace: str) -> AbstractContextManager[None]:
     """Errors of the validators above, for a key of another project (the forwarder's), name its namespace."""
-    try:
-        yield
-    except InvalidConfig as error:
-        message = str(error)
-        if not message.startswith(f"{NAMESPACE}:"):
-            raise
-        raise InvalidConfig(f"{namespace}:{message.removeprefix(NAMESPACE + ':')}") from None
+    return labelled(lambda key: f"{namespace}:{key}")

@@ -12,13 +12,13 @@ import pulumi
 from components.config import (
     FindingSource,
     InvalidConfig,
-    _accounts,
-    _action_types,
-    _choice,
-    _regions,
-    _string_list,
     check_event_patterns,
     namespaced,
+    read_accounts,
+    read_action_types,
+    read_choice,
+    read_regions,
+    read_string_list,
 )
 from components.organization import BUS_ARNS, bus_arn_problem
 
@@ -59,24 +59,25 @@ class ForwarderConfig:
         with namespaced(NAMESPACE):
             config = cls(
                 target_bus_arns=_target_bus_arns(values, "targetBusArns"),
-                finding_source=_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
-                action_types=_action_types(values, "actionTypes"),
-                finding_regions=_regions(values, "findingRegions"),
-                finding_accounts=_accounts(values, "findingAccounts"),
+                finding_source=read_choice(
+                    values, "findingSource", FindingSource, FindingSource.SECURITY_HUB
+                ),
+                action_types=read_action_types(values, "actionTypes"),
+                finding_regions=read_regions(values, "findingRegions"),
+                finding_accounts=read_accounts(values, "findingAccounts"),
             )
-        check_event_patterns(
-            config.finding_source.value,
-            config.action_types,
-            config.finding_regions,
-            config.finding_accounts,
-            namespace=NAMESPACE,
-        )
+            check_event_patterns(
+                config.finding_source.value,
+                config.action_types,
+                config.finding_regions,
+                config.finding_accounts,
+            )
         return config
 
 
 def _target_bus_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     accepts = f"a list of {BUS_ARNS}"
-    arns = _string_list(values, key, accepts)
+    arns = read_string_list(values, key, accepts)
     if not arns:
         raise InvalidConfig(
             f"{NAMESPACE}:{key} is required: the findingBusArn outputs of the blocklist stacks to forward to "
