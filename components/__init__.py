@@ -14,11 +14,23 @@ _EXPORTS = {
     "ResponseStateMachineArgs": "components.response",
     "PruningSchedule": "components.pruning",
     "PruningScheduleArgs": "components.pruning",
+    "Monitoring": "components.monitoring",
+    "MonitoringArgs": "components.monitoring",
     "FindingForwarder": "components.forwarder",
     "FindingForwarderArgs": "components.forwarder",
+    "FindingSource": "components.config",
+    "CapacityPolicy": "handlers.settings",
     "StackConfig": "components.config",
     "InvalidConfig": "components.config",
 }
+COMPONENTS = (
+    "BlocklistRuleGroup",
+    "ResponseStateMachine",
+    "PruningSchedule",
+    "Monitoring",
+    "FindingForwarder",
+)
+"""Every component the package hosts (``provider/__main__.py``) and the schema describes."""
 __all__ = sorted(_EXPORTS)
 
 

@@ -7,92 +7,65 @@ region where findings arrive. Its rules match with the blocklist's own patterns
 """
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
 from components.aws_limits import TARGETS_PER_RULE
-from components.constants import TOKEN_PREFIX
-from components.limits import check_component_name
-from components.organization import (
-    ACCOUNT_ID,
-    REGION,
-    bus_arn_problem,
-    chunks,
-    first_invalid,
-    forwarder_role_policy,
-    forwarder_trust_policy,
+from components.config import (
+    FindingSource,
+    check_event_patterns,
+    read_accounts,
+    read_action_types,
+    read_choice,
+    read_regions,
 )
-from components.patterns import event_pattern_json, pattern_size_problem, scoped_patterns_for
+from components.constants import TOKEN_PREFIX
+from components.forwarder_config import read_target_bus_arns
+from components.inputs import ArgsReader
+from components.limits import check_component_name
+from components.organization import chunks, forwarder_role_policy, forwarder_trust_policy
+from components.patterns import patterns_for, scoped_patterns_for
 from components.response import (
     DEAD_LETTER_RETENTION_SECONDS,
     EVENT_MAX_AGE_SECONDS,
     EVENT_MAX_RETRIES,
-    FINDING_SOURCES,
+    pattern_json_of,
 )
-from handlers.settings import OPT_IN_ACTIONS
 
 TOKEN: Final = f"{TOKEN_PREFIX}:FindingForwarder"
 
 
-@dataclass
-class FindingForwarderArgs:
+class FindingForwarderArgs(TypedDict):
     """Inputs of FindingForwarder. The filters must equal the receiving stacks' own (or be wider): a
     finding the forwarder does not match never reaches them."""
 
     target_bus_arns: Sequence[str]
-    """Event bus ARNs to forward to (the blocklist stacks' ``findingBusArn``); required, plain strings (the
-    component splits them into rules of at most 5 targets, EventBridge's limit)."""
-    finding_source: str = "securityhub"
-    """Events to forward: securityhub, guardduty or both; default securityhub."""
-    action_types: Sequence[str] = ()
-    """Opt-in GuardDuty actions, as the blocklist's ``actionTypes``; default none."""
-    finding_regions: Sequence[str] = ()
+    """Event bus ARNs to forward to (the blocklist stacks' findingBusArn); required. Plain: the component
+    splits them into rules of at most 5 targets, EventBridge's limit."""
+    finding_source: NotRequired[FindingSource]
+    """Events to forward: securityhub, guardduty or both; default securityhub. Plain: it decides which
+    rules exist."""
+    action_types: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Opt-in GuardDuty actions, as the blocklist's actionTypes; default none."""
+    finding_regions: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Forward only findings found in these regions; default every region."""
-    finding_accounts: Sequence[str] = ()
-    """Forward only findings of these accounts; default every account."""
-    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    finding_accounts: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Forward only findings of these 12-digit accounts; default every account."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
 
-    def validate(self) -> None:
-        """Reject what EventBridge would reject, or what would forward nothing, before anything exists."""
-        if isinstance(self.target_bus_arns, str) or not self.target_bus_arns:
-            raise ValueError(
-                f"target_bus_arns must be a non-empty list of event bus ARNs, got {self.target_bus_arns!r}"
-            )
-        for arn in self.target_bus_arns:
-            problem = bus_arn_problem(arn) if isinstance(arn, str) else "is not a string"
-            if problem is not None:
-                raise ValueError(f"target_bus_arns: {arn!r} {problem}")
-        if self.finding_source not in FINDING_SOURCES:
-            raise ValueError(
-                f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
-            )
-        unknown = [a for a in self.action_types if a not in OPT_IN_ACTIONS]
-        if unknown or isinstance(self.action_types, str):
-            raise ValueError(f"action_types must be drawn from {', '.join(OPT_IN_ACTIONS)}, got {unknown!r}")
-        bad_region = first_invalid(self.finding_regions, REGION)
-        if bad_region is not None:
-            raise ValueError(f"finding_regions must be AWS region names, got {bad_region!r}")
-        bad_account = first_invalid(self.finding_accounts, ACCOUNT_ID)
-        if bad_account is not None:
-            raise ValueError(f"finding_accounts must be 12-digit account IDs, got {bad_account!r}")
-        problem = pattern_size_problem(self.patterns())
-        if problem is not None:
-            raise ValueError(f"finding_accounts and finding_regions: together with the rest, it {problem}")
 
-    def patterns(self) -> dict[str, dict[str, Any]]:
-        """The blocklist's own patterns for these filters (one source for both sides)."""
-        return scoped_patterns_for(
-            self.finding_source, self.action_types, self.finding_regions, self.finding_accounts
-        )
-
-    def unique_arns(self) -> list[str]:
-        return list(dict.fromkeys(self.target_bus_arns))
+def forwarded_patterns(values: Mapping[str, Any], finding_source: str) -> dict[str, dict[str, Any]]:
+    """The blocklist's own patterns for these filters (one source for both sides), checked for size."""
+    action_types = read_action_types(values, "actionTypes")
+    regions = read_regions(values, "findingRegions")
+    accounts = read_accounts(values, "findingAccounts")
+    check_event_patterns(finding_source, action_types, regions, accounts)
+    return scoped_patterns_for(finding_source, action_types, regions, accounts)
 
 
 class FindingForwarder(pulumi.ComponentResource):
@@ -105,28 +78,43 @@ class FindingForwarder(pulumi.ComponentResource):
     """
 
     rule_arns: pulumi.Output[list[str]]
+    """The forwarding rules on the default bus."""
     role_arn: pulumi.Output[str]
+    """The role EventBridge assumes to put events on the target buses."""
     dead_letter_queue_arn: pulumi.Output[str]
+    """Where events that cannot be delivered end up."""
     dead_letter_queue_url: pulumi.Output[str]
+    """The dead-letter queue's URL."""
 
     def __init__(
         self, name: str, args: FindingForwarderArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
-        args.validate()
+        reader = ArgsReader("FindingForwarder", name, args)
+        arns = list(
+            reader.check(["target_bus_arns"], lambda values: read_target_bus_arns(values, "targetBusArns"))
+        )
+        finding_source = reader.check(
+            ["finding_source"],
+            lambda values: read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
+        ).value
+        patterns = reader.settle(
+            ["action_types", "finding_regions", "finding_accounts"],
+            lambda values: forwarded_patterns(values, finding_source),
+        )
+        tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
-        arns = args.unique_arns()
 
         rules: list[tuple[str, aws.cloudwatch.EventRule, list[str]]] = []
-        for source, pattern in args.patterns().items():
+        for source in patterns_for(finding_source):
             for number, group in enumerate(chunks(arns, TARGETS_PER_RULE), start=1):
                 rule_name = f"{name}-{source}-{number}"
                 rule = aws.cloudwatch.EventRule(
                     rule_name,
                     description=f"nfw-blocklist forwarder: {source} findings to {len(group)} finding bus(es)",
-                    event_pattern=event_pattern_json(pattern),
-                    tags=args.tags,
+                    event_pattern=pattern_json_of(patterns, source),
+                    tags=tags,
                     opts=child,
                 )
                 rules.append((rule_name, rule, group))
@@ -137,7 +125,7 @@ class FindingForwarder(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=pulumi.Output.json_dumps(forwarder_trust_policy(account)),
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         role_policy = aws.iam.RolePolicy(
@@ -151,7 +139,7 @@ class FindingForwarder(pulumi.ComponentResource):
             f"{name}-dead-letters",
             sqs_managed_sse_enabled=True,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         for rule_name, rule, group in rules:

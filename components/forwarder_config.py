@@ -13,6 +13,7 @@ from components.config import (
     FindingSource,
     InvalidConfig,
     check_event_patterns,
+    label,
     namespaced,
     read_accounts,
     read_action_types,
@@ -58,7 +59,7 @@ class ForwarderConfig:
             raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
         with namespaced(NAMESPACE):
             config = cls(
-                target_bus_arns=_target_bus_arns(values, "targetBusArns"),
+                target_bus_arns=read_target_bus_arns(values, "targetBusArns"),
                 finding_source=read_choice(
                     values, "findingSource", FindingSource, FindingSource.SECURITY_HUB
                 ),
@@ -75,16 +76,16 @@ class ForwarderConfig:
         return config
 
 
-def _target_bus_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+def read_target_bus_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The buses to forward to, without duplicates (also FindingForwarder's targetBusArns)."""
     accepts = f"a list of {BUS_ARNS}"
     arns = read_string_list(values, key, accepts)
     if not arns:
         raise InvalidConfig(
-            f"{NAMESPACE}:{key} is required: the findingBusArn outputs of the blocklist stacks to forward to "
-            f"(pulumi config set --path '{key}[0]' <arn>)"
+            f"{label(key)} is required: the findingBusArn outputs of the blocklist stacks to forward to"
         )
     for arn in arns:
         problem = bus_arn_problem(arn)
         if problem is not None:
-            raise InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}; {arn!r} {problem}")
+            raise InvalidConfig(f"{label(key)} must be {accepts}; {arn!r} {problem}")
     return tuple(dict.fromkeys(arns))

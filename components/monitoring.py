@@ -2,74 +2,95 @@
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import DEFAULT_CAPACITY_ALARM_PERCENT, alarm_specs
+from components.alarms import alarm_specs
+from components.config import read_bool, read_capacity_alarm_percent
 from components.constants import TOKEN_PREFIX
 from components.dashboard import DashboardTargets, dashboard_body, dashboard_name
+from components.inputs import ArgsReader
 from components.limits import check_component_name
 
 TOKEN: Final = f"{TOKEN_PREFIX}:Monitoring"
 
 
-@dataclass
-class MonitoringArgs:
+class MonitoringArgs(TypedDict):
     """Inputs of Monitoring."""
 
     topic_arn: pulumi.Input[str]
-    """The notification topic every alarm notifies (ResponseStateMachine.topic_arn); required."""
+    """The notification topic every alarm notifies (ResponseStateMachine's topicArn); required."""
     rule_group_name: pulumi.Input[str]
     """The rule group's name, the dimension of the functions' metrics; required."""
     response_state_machine_arn: pulumi.Input[str]
-    """The response workflow; required."""
+    """The response workflow (ResponseStateMachine's stateMachineArn); required."""
     pruning_state_machine_arn: pulumi.Input[str]
-    """The pruning workflow; required."""
+    """The pruning workflow (PruningSchedule's pruningStateMachineArn); required."""
     dead_letter_queue_arn: pulumi.Input[str]
-    """The event rules' dead-letter queue; required."""
-    function_names: Mapping[str, pulumi.Input[str]]
-    """Function key (record, block, prune) -> name; required."""
-    alarms: bool = True
-    """Create the alarms; default True (the dashboard is always created)."""
-    capacity_alarm_percent: int = DEFAULT_CAPACITY_ALARM_PERCENT
-    """Alarm when the rule group's capacity used reaches this percentage (1-100); default 80."""
-    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    """The event rules' dead-letter queue (ResponseStateMachine's deadLetterQueueArn); required."""
+    record_function_name: pulumi.Input[str]
+    """The record function (ResponseStateMachine's recordFunctionName); required."""
+    block_function_name: pulumi.Input[str]
+    """The block function (ResponseStateMachine's blockFunctionName); required."""
+    prune_function_name: pulumi.Input[str]
+    """The prune function (ResponseStateMachine's pruneFunctionName); required."""
+    alarms: NotRequired[bool]
+    """Create the alarms; default true (the dashboard is always created). Plain: it decides what exists."""
+    capacity_alarm_percent: NotRequired[int]
+    """Alarm when the rule group's capacity used reaches this percentage (1-100); default 80. Plain: the
+    alarm's description states it."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for the alarms (dashboards take none); default none."""
 
-    def validate(self) -> None:
-        percent = self.capacity_alarm_percent
-        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
-            raise ValueError(f"capacity_alarm_percent must be an integer from 1 to 100, got {percent!r}")
+
+FUNCTION_NAME_FIELDS: Final = {
+    "record": "record_function_name",
+    "block": "block_function_name",
+    "prune": "prune_function_name",
+}
+"""Function key (as the alarms and the dashboard name them) -> the input that names the function."""
 
 
 class Monitoring(pulumi.ComponentResource):
     """Alarms on failed executions, dead letters, capacity, function errors and throttles; a dashboard."""
 
     dashboard_name: pulumi.Output[str]
+    """The CloudWatch dashboard's name (``<project>-<stack>[-<component>]``)."""
     dashboard_url: pulumi.Output[str]
+    """The dashboard in the CloudWatch console."""
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
-        args.validate()
+        reader = ArgsReader("Monitoring", name, args)
+        alarms = reader.check(["alarms"], lambda values: read_bool(values, "alarms", True))
+        capacity_percent = reader.check(
+            ["capacity_alarm_percent"],
+            lambda values: read_capacity_alarm_percent(values, "capacityAlarmPercent"),
+        )
+        topic_arn = reader.required("topic_arn")
+        rule_group_name = reader.required("rule_group_name")
+        response_state_machine_arn = reader.required("response_state_machine_arn")
+        pruning_state_machine_arn = reader.required("pruning_state_machine_arn")
+        function_names = {key: reader.required(field) for key, field in FUNCTION_NAME_FIELDS.items()}
+        tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output().region
-        queue_name = pulumi.Output.from_input(args.dead_letter_queue_arn).apply(
+        queue_name = pulumi.Output.from_input(reader.required("dead_letter_queue_arn")).apply(
             lambda arn: arn.rsplit(":", 1)[-1]
         )
         targets = DashboardTargets(
             region=region,
-            rule_group_name=args.rule_group_name,
-            response_state_machine_arn=args.response_state_machine_arn,
-            pruning_state_machine_arn=args.pruning_state_machine_arn,
+            rule_group_name=rule_group_name,
+            response_state_machine_arn=response_state_machine_arn,
+            pruning_state_machine_arn=pruning_state_machine_arn,
             dead_letter_queue_name=queue_name,
-            function_names=dict(args.function_names),
+            function_names=function_names,
         )
-        if args.alarms:
-            for spec in alarm_specs(targets, args.capacity_alarm_percent):
+        if alarms:
+            for spec in alarm_specs(targets, capacity_percent):
                 aws.cloudwatch.MetricAlarm(
                     f"{name}-{spec.key}",
                     alarm_description=spec.description,
@@ -82,19 +103,19 @@ class Monitoring(pulumi.ComponentResource):
                     threshold=spec.threshold,
                     comparison_operator=spec.comparison,
                     treat_missing_data=spec.treat_missing_data,
-                    alarm_actions=[args.topic_arn],
-                    tags=args.tags,
+                    alarm_actions=[topic_arn],
+                    tags=tags,
                     opts=child,
                 )
 
-        keys = sorted(args.function_names)
+        keys = sorted(function_names)
         body = pulumi.Output.all(
             region,
-            args.rule_group_name,
-            args.response_state_machine_arn,
-            args.pruning_state_machine_arn,
+            rule_group_name,
+            response_state_machine_arn,
+            pruning_state_machine_arn,
             queue_name,
-            *[args.function_names[key] for key in keys],
+            *[function_names[key] for key in keys],
         ).apply(
             lambda values: json.dumps(
                 dashboard_body(

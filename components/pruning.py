@@ -1,21 +1,21 @@
 """PruningSchedule: the pruning workflow and the EventBridge Scheduler schedule that starts it."""
 
 import json
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.constants import DEFAULT_LOG_RETENTION_DAYS, TOKEN_PREFIX, log_retention_problem
+from components.config import read_bool, read_log_retention, read_pruning_frequency
+from components.constants import TOKEN_PREFIX
 from components.definitions import pruning_definition
+from components.inputs import ArgsReader
 from components.limits import check_component_name, workflow_log_group_name
 from components.workflow import standard_workflow
 
 TOKEN: Final = f"{TOKEN_PREFIX}:PruningSchedule"
-MIN_FREQUENCY_MINUTES: Final = 5
-MAX_FREQUENCY_MINUTES: Final = 180
 SCHEDULE_SOURCE: Final = "nfw-blocklist.schedule"
 
 
@@ -29,36 +29,24 @@ def schedule_input() -> dict[str, Any]:
     }
 
 
-@dataclass
-class PruningScheduleArgs:
+class PruningScheduleArgs(TypedDict):
     """Inputs of PruningSchedule."""
 
     prune_function_arn: pulumi.Input[str]
-    """ARN of the prune function (ResponseStateMachine.prune_function_arn); required."""
+    """ARN of the prune function (ResponseStateMachine's pruneFunctionArn); required."""
     topic_arn: pulumi.Input[str]
-    """Notification topic (ResponseStateMachine.topic_arn); required."""
+    """Notification topic (ResponseStateMachine's topicArn); required."""
     topic_key_arn: pulumi.Input[str]
-    """KMS key of the topic (ResponseStateMachine.topic_key_arn); required."""
-    frequency_minutes: int = 15
+    """KMS key of the topic (ResponseStateMachine's topicKeyArn); required."""
+    frequency_minutes: NotRequired[pulumi.Input[int]]
     """Minutes between runs; default 15, 5..180."""
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    log_retention_days: NotRequired[pulumi.Input[int]]
     """Retention of the workflow's logs; default 30 days (a CloudWatch Logs value)."""
-    tracing: bool = False
-    """X-Ray tracing of the state machine (its role may then send traces); default False."""
-    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    tracing: NotRequired[bool]
+    """X-Ray tracing of the state machine (its role may then send traces); default false. Plain: it
+    decides the role's policy."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
-
-    def validate(self) -> None:
-        if isinstance(self.frequency_minutes, bool) or not (
-            MIN_FREQUENCY_MINUTES <= self.frequency_minutes <= MAX_FREQUENCY_MINUTES
-        ):
-            raise ValueError(
-                f"frequency_minutes must be from {MIN_FREQUENCY_MINUTES} to {MAX_FREQUENCY_MINUTES}, "
-                f"got {self.frequency_minutes!r}"
-            )
-        problem = log_retention_problem(self.log_retention_days)
-        if problem is not None:
-            raise ValueError(f"log_retention_days must be {problem}; got {self.log_retention_days!r}")
 
 
 def rate_expression(minutes: int) -> str:
@@ -70,18 +58,31 @@ class PruningSchedule(pulumi.ComponentResource):
     """Every N minutes: unblock expired hosts, reconcile rule group and ledger, notify on change/failure."""
 
     pruning_state_machine_arn: pulumi.Output[str]
+    """The pruning workflow."""
     schedule_name: pulumi.Output[str]
+    """The EventBridge Scheduler schedule that starts it."""
 
     def __init__(
         self, name: str, args: PruningScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
-        args.validate()
+        reader = ArgsReader("PruningSchedule", name, args)
+        frequency = reader.settle(
+            ["frequency_minutes"], lambda values: read_pruning_frequency(values, "frequencyMinutes")
+        )
+        log_retention_days = reader.settle(
+            ["log_retention_days"], lambda values: read_log_retention(values, "logRetentionDays")
+        )
+        tracing = reader.check(["tracing"], lambda values: read_bool(values, "tracing", False))
+        tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
         log_group_name = workflow_log_group_name(pulumi.get_project(), pulumi.get_stack(), f"{name}-pruning")
 
-        definition = pulumi.Output.all(args.prune_function_arn, args.topic_arn).apply(
+        prune_function_arn = reader.required("prune_function_arn")
+        topic_arn = reader.required("topic_arn")
+        topic_key_arn = reader.required("topic_key_arn")
+        definition = pulumi.Output.all(prune_function_arn, topic_arn).apply(
             lambda arns: json.dumps(pruning_definition(arns[0], arns[1]), indent=2)
         )
         state_machine = standard_workflow(
@@ -89,18 +90,18 @@ class PruningSchedule(pulumi.ComponentResource):
             log_group_name,
             self,
             definition,
-            [args.prune_function_arn],
-            args.topic_arn,
-            args.topic_key_arn,
-            args.log_retention_days,
-            args.tracing,
-            args.tags,
+            [prune_function_arn],
+            topic_arn,
+            topic_key_arn,
+            log_retention_days,
+            tracing,
+            tags,
         )
 
         scheduler_role = aws.iam.Role(
             f"{name}-schedule-role",
             assume_role_policy=json.dumps(iam.assume_role_policy(iam.SCHEDULER_PRINCIPAL)),
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         scheduler_policy = aws.iam.RolePolicy(
@@ -112,7 +113,7 @@ class PruningSchedule(pulumi.ComponentResource):
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
             description="nfw-blocklist: prune expired hosts and repair rule-group drift",
-            schedule_expression=rate_expression(args.frequency_minutes),
+            schedule_expression=pulumi.Output.from_input(frequency).apply(rate_expression),
             flexible_time_window={"mode": "OFF"},
             target={
                 "arn": state_machine.arn,

@@ -4,45 +4,33 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 import handlers
 from components import iam
-from components.constants import (
-    DEFAULT_LOG_RETENTION_DAYS,
-    MAX_SOURCE_PRIORITY,
-    TOKEN_PREFIX,
-    log_retention_problem,
+from components.config import (
+    FindingSource,
+    InvalidConfig,
+    check_bus_policy,
+    label,
+    policy_settings,
+    read_bool,
+    read_choice,
+    read_email,
+    read_log_retention,
+    read_principals,
 )
+from components.constants import TOKEN_PREFIX
 from components.definitions import response_definition
-from components.limits import (
-    LAMBDA_ENVIRONMENT_BYTES,
-    check_component_name,
-    environment_overflow,
-    lambda_log_group_name,
-    workflow_log_group_name,
-)
-from components.organization import ACCOUNT_ID, PRINCIPAL, REGION, finding_bus_policy_json, first_invalid
-from components.patterns import event_pattern_json, pattern_size_problem, scoped_patterns_for
+from components.inputs import ArgsReader
+from components.limits import check_component_name, lambda_log_group_name, workflow_log_group_name
+from components.organization import finding_bus_policy_json
+from components.patterns import event_pattern_json, patterns_for, scoped_patterns_for
 from components.workflow import standard_workflow
-from handlers.settings import (
-    ENV_ACTION_TYPES,
-    ENV_FINDING_ACCOUNTS,
-    ENV_FINDING_REGIONS,
-    ENV_FINDING_TYPE_EXCLUDE,
-    ENV_FINDING_TYPE_INCLUDE,
-    ENV_MIN_SEVERITY,
-    ENV_ON_CAPACITY_FULL,
-    ENV_PROTECTED_CIDRS,
-    ENV_RETENTION_MINUTES,
-    ENV_RULE_GROUP_ARN,
-    ENV_RULE_PRIORITY,
-    ENV_TABLE_NAME,
-    Settings,
-)
+from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, CapacityPolicy, Settings
 
 TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
 RUNTIME: Final = "python3.13"
@@ -64,117 +52,101 @@ FUNCTIONS: Final = (
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
 )
-FINDING_SOURCES: Final = ("securityhub", "guardduty", "both")
 EVENT_MAX_AGE_SECONDS: Final = 86400
 """EventBridge's maximum: a flagged host is still worth blocking after an outage of a few hours."""
 EVENT_MAX_RETRIES: Final = 185
 """EventBridge's maximum; what still fails lands in the dead-letter queue rather than vanishing."""
 DEAD_LETTER_RETENTION_SECONDS: Final = 14 * 24 * 3600
 REPOPULATE_SOURCE: Final = "nfw-blocklist.deploy"
-SETTINGS_FIELDS: Final = {
-    ENV_RULE_PRIORITY: "rule_priority",
-    ENV_RETENTION_MINUTES: "retention_minutes",
-    ENV_PROTECTED_CIDRS: "protected_cidrs",
-    ENV_MIN_SEVERITY: "min_severity",
-    ENV_FINDING_TYPE_INCLUDE: "finding_type_include",
-    ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
-    ENV_ON_CAPACITY_FULL: "on_capacity_full",
-    ENV_ACTION_TYPES: "action_types",
-    ENV_FINDING_REGIONS: "finding_regions",
-    ENV_FINDING_ACCOUNTS: "finding_accounts",
-}
-"""The Settings field behind each variable of the functions' environment (the names in errors)."""
+POLICY_FIELDS: Final = (
+    "rule_group_priority",
+    "retention_minutes",
+    "protected_cidrs",
+    "min_severity",
+    "finding_type_include",
+    "finding_type_exclude",
+    "on_capacity_full",
+    "action_types",
+    "finding_regions",
+    "finding_accounts",
+)
+"""The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
+(``components.config.POLICY_KEYS``) in Python's spelling."""
 
 
-@dataclass
-class ResponseStateMachineArgs:
-    """Inputs of ResponseStateMachine."""
+class ResponseStateMachineArgs(TypedDict):
+    """Inputs of ResponseStateMachine. Every value is given once: the component derives the functions'
+    settings (their environment) from these fields."""
 
     admin_email: pulumi.Input[str]
     """E-mail address subscribed to the notification topic; required (AWS asks it to confirm)."""
     table_name: pulumi.Input[str]
-    """Ledger table name (BlocklistRuleGroup.table_name); required."""
+    """Ledger table name (BlocklistRuleGroup's tableName); required."""
     table_arn: pulumi.Input[str]
-    """Ledger table ARN (BlocklistRuleGroup.table_arn); required."""
+    """Ledger table ARN (BlocklistRuleGroup's tableArn); required."""
     rule_group_arn: pulumi.Input[str]
-    """Rule group ARN (BlocklistRuleGroup.rule_group_arn); required."""
-    settings: Settings | None = None
-    """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
-    group names are ignored: the functions get table_name and rule_group_arn. ``rule_priority`` (1..65434)
-    is where the functions write the source rule, the destination rule 100 above; changing it moves the
-    owned rules at once (see the repopulation below)."""
-    finding_source: str = "securityhub"
-    """Events that start the workflow: securityhub, guardduty or both; default securityhub."""
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    """Rule group ARN (BlocklistRuleGroup's ruleGroupArn); required."""
+    rule_group_priority: NotRequired[pulumi.Input[int]]
+    """Priority of the source rule the functions write, 1..65434; the destination rule sits 100 above it
+    and the placeholder at 65535; default 30000. A change moves the owned rules during the deployment (the
+    repopulation)."""
+    retention_minutes: NotRequired[pulumi.Input[int]]
+    """How long a host stays blocked after its last sighting, 5..10080; default 720."""
+    protected_cidrs: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """IPv4/IPv6 CIDRs never blocked, beside the built-in list; default none."""
+    min_severity: NotRequired[pulumi.Input[float]]
+    """Ignore findings below this GuardDuty severity, 0..10; default 0."""
+    finding_type_include: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Block only for finding types starting with one of these prefixes; default none (every type)."""
+    finding_type_exclude: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Never block for finding types starting with one of these prefixes (wins over include); default
+    none."""
+    on_capacity_full: NotRequired[pulumi.Input[CapacityPolicy]]
+    """What to do when the rule group is full: evict-oldest or refuse; default evict-oldest."""
+    action_types: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Opt-in GuardDuty actions (awsApiCallAction, kubernetesApiCallAction, rdsLoginAttemptAction) beside
+    network connections and port probes; default none."""
+    finding_regions: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Act only on findings found in these regions (the finding's own); default every region."""
+    finding_accounts: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Act only on findings of these 12-digit accounts (the finding's own); default every account."""
+    finding_source: NotRequired[FindingSource]
+    """Events that start the workflow: securityhub, guardduty or both; default securityhub. Plain: it
+    decides which event rules exist."""
+    accept_findings_from: NotRequired[Sequence[str]]
+    """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
+    component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
+    decides whether the bus exists."""
+    log_retention_days: NotRequired[pulumi.Input[int]]
     """Retention of the functions' and the workflow's logs; default 30 days (a CloudWatch Logs value)."""
-    runtime: str = RUNTIME
+    runtime: NotRequired[pulumi.Input[str]]
     """Lambda runtime; default python3.13."""
-    handlers_path: str | None = None
-    """Directory of the handlers package to deploy; default the installed ``handlers`` package."""
-    tracing: bool = False
-    """X-Ray tracing of the state machine (its role may then send traces); default False."""
-    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    handlers_path: NotRequired[str]
+    """Directory of the handlers package to deploy; default the installed handlers package (found from
+    this module, whatever the working directory)."""
+    tracing: NotRequired[bool]
+    """X-Ray tracing of the state machine (its role may then send traces); default false. Plain: it decides
+    the role's policy."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
-    accept_findings_from: Sequence[str] = ()
-    """Account IDs and organization IDs (``o-...``) allowed to put findings on a finding bus of this
-    component's own, which gets the same rules as the default bus; default none: no finding bus. Which
-    findings the rules match is ``settings.finding_regions`` / ``finding_accounts``."""
 
-    def validate(self) -> None:
-        bad = first_invalid(self.accept_findings_from, PRINCIPAL)
-        if bad is not None:
-            raise ValueError(
-                "accept_findings_from must be a list of 12-digit account IDs or organization IDs (o-...), "
-                f"got {bad!r}"
-            )
-        if self.finding_source not in FINDING_SOURCES:
-            raise ValueError(
-                f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
-            )
-        problem = log_retention_problem(self.log_retention_days)
-        if problem is not None:
-            raise ValueError(f"log_retention_days must be {problem}; got {self.log_retention_days!r}")
-        if not Path(self.resolved_handlers_path()).joinpath("__init__.py").is_file():
-            raise ValueError(f"handlers_path {self.resolved_handlers_path()} is not a Python package")
-        settings = self.resolved_settings()
-        priority = settings.rule_priority
-        if isinstance(priority, bool) or not 1 <= priority <= MAX_SOURCE_PRIORITY:
-            raise ValueError(
-                f"settings.rule_priority must be from 1 to {MAX_SOURCE_PRIORITY} (the destination rule sits "
-                f"100 above it, below the placeholder at 65535), got {priority!r}"
-            )
-        overflow = environment_overflow(settings.policy_environment())
-        if overflow is not None:
-            total, variable = overflow
-            raise ValueError(
-                f"settings.{SETTINGS_FIELDS[variable]} is too long: it makes the functions' environment "
-                f"up to {total} bytes ({variable} the largest) and Lambda accepts "
-                f"{LAMBDA_ENVIRONMENT_BYTES} in all"
-            )
-        bad_region = first_invalid(settings.finding_regions, REGION)
-        if bad_region is not None:
-            raise ValueError(f"settings.finding_regions must be AWS region names, got {bad_region!r}")
-        bad_account = first_invalid(settings.finding_accounts, ACCOUNT_ID)
-        if bad_account is not None:
-            raise ValueError(f"settings.finding_accounts must be 12-digit account IDs, got {bad_account!r}")
-        problem = pattern_size_problem(self.patterns())
-        if problem is not None:
-            raise ValueError(
-                f"settings.finding_accounts and finding_regions: together with the rest, it {problem}"
-            )
 
-    def patterns(self) -> dict[str, dict[str, Any]]:
-        """Every rule's pattern, on every bus: the finding source narrowed by the settings' filters."""
-        settings = self.resolved_settings()
-        return scoped_patterns_for(
-            self.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
-        )
+def installed_handlers_path() -> str:
+    """The handlers package beside the components, wherever the program (or the provider) runs from."""
+    return str(Path(handlers.__file__).resolve().parent)
 
-    def resolved_settings(self) -> Settings:
-        return self.settings or Settings(table_name="", rule_group_arn="")
 
-    def resolved_handlers_path(self) -> str:
-        return self.handlers_path or str(Path(handlers.__file__).resolve().parent)
+def read_handlers_path(values: Mapping[str, Any], key: str) -> str:
+    path = values.get(key) or installed_handlers_path()
+    if not isinstance(path, str) or not Path(path).joinpath("__init__.py").is_file():
+        raise InvalidConfig(f"{label(key)} must be the directory of a Python package, got {path!r}")
+    return path
+
+
+def read_accepted_principals(values: Mapping[str, Any]) -> tuple[str, ...]:
+    principals = read_principals(values, "acceptFindingsFrom")
+    check_bus_policy(principals)
+    return principals
 
 
 def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
@@ -228,7 +200,7 @@ def repopulate(
     name: str,
     parent: pulumi.Resource,
     prune_function: aws.lambda_.Function,
-    settings: Settings,
+    settings: pulumi.Input[Settings],
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
 ) -> aws.lambda_.Invocation:
@@ -243,7 +215,9 @@ def repopulate(
         f"{name}-repopulate",
         function_name=prune_function.name,
         input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
-        triggers=repopulation_triggers(settings, table_name, rule_group_arn),
+        triggers=pulumi.Output.all(settings, table_name, rule_group_arn).apply(
+            lambda values: repopulation_triggers(values[0], values[1], values[2])
+        ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
     )
 
@@ -252,7 +226,9 @@ def repopulate(
 class RuleWiring:
     """What every finding rule of one component shares, whichever bus it is on."""
 
-    patterns: Mapping[str, Mapping[str, Any]]
+    sources: Sequence[str]
+    """The short source names, one rule each (``components.patterns.patterns_for``)."""
+    patterns: pulumi.Output[dict[str, dict[str, Any]]]
     """Short source name -> event pattern (``components.patterns.scoped_patterns_for``)."""
     state_machine_arn: pulumi.Input[str]
     target_roles: Mapping[str, aws.iam.Role]
@@ -263,17 +239,24 @@ class RuleWiring:
     tags: Any
 
 
+def pattern_json_of(
+    patterns: pulumi.Input[Mapping[str, Mapping[str, Any]]], source: str
+) -> pulumi.Output[str]:
+    """One source's event pattern as its rule receives it, from every source's (checked when known)."""
+    return pulumi.Output.from_input(patterns).apply(lambda chosen: event_pattern_json(chosen[source]))
+
+
 def finding_rules(
     prefix: str, bus_name: pulumi.Input[str] | None, wiring: RuleWiring, parent: pulumi.Resource
 ) -> list[aws.cloudwatch.EventRule]:
     """One rule per pattern on one bus (None: the default bus), each starting the workflow with the same
     retry policy and dead-letter queue: every bus of a component gets exactly these rules."""
     rules = []
-    for source, pattern in wiring.patterns.items():
+    for source in wiring.sources:
         rule = aws.cloudwatch.EventRule(
             f"{prefix}-{source}",
             description=f"nfw-blocklist: {source} findings with a remote host start the workflow",
-            event_pattern=event_pattern_json(pattern),
+            event_pattern=pattern_json_of(wiring.patterns, source),
             event_bus_name=bus_name,
             tags=wiring.tags,
             opts=pulumi.ResourceOptions(parent=parent),
@@ -305,26 +288,54 @@ class ResponseStateMachine(pulumi.ComponentResource):
     """
 
     state_machine_arn: pulumi.Output[str]
+    """The response workflow (Step Functions Standard)."""
     topic_arn: pulumi.Output[str]
+    """The KMS-encrypted notification topic (PruningSchedule's and Monitoring's topicArn)."""
     topic_key_arn: pulumi.Output[str]
+    """The topic's KMS key (PruningSchedule's topicKeyArn)."""
     record_function_name: pulumi.Output[str]
+    """The record function's name."""
     record_function_arn: pulumi.Output[str]
+    """The record function's ARN."""
     block_function_name: pulumi.Output[str]
+    """The block function's name."""
     block_function_arn: pulumi.Output[str]
+    """The block function's ARN."""
     prune_function_name: pulumi.Output[str]
+    """The prune function's name."""
     prune_function_arn: pulumi.Output[str]
+    """The prune function's ARN (PruningSchedule's pruneFunctionArn)."""
     dead_letter_queue_arn: pulumi.Output[str]
+    """The event rules' dead-letter queue."""
     finding_bus_arn: pulumi.Output[str] | None
-    """Only with ``accept_findings_from``: the bus other accounts' forwarders send findings to."""
+    """Only with acceptFindingsFrom: the bus other accounts' forwarders send findings to."""
 
     def __init__(
         self, name: str, args: ResponseStateMachineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
-        args.validate()
+        reader = ArgsReader("ResponseStateMachine", name, args)
+        finding_source = reader.check(
+            ["finding_source"],
+            lambda values: read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
+        ).value
+        accept_findings_from = reader.check(["accept_findings_from"], read_accepted_principals)
+        tracing = reader.check(["tracing"], lambda values: read_bool(values, "tracing", False))
+        handlers_path = reader.check(
+            ["handlers_path"], lambda values: read_handlers_path(values, "handlersPath")
+        )
+        settings = reader.settle(POLICY_FIELDS, lambda values: policy_settings(values, finding_source))
+        admin_email = reader.settle(["admin_email"], lambda values: read_email(values, "adminEmail"))
+        log_retention_days = reader.settle(
+            ["log_retention_days"], lambda values: read_log_retention(values, "logRetentionDays")
+        )
+        table_name = reader.required("table_name")
+        table_arn = reader.required("table_arn")
+        rule_group_arn = reader.required("rule_group_arn")
+        runtime = reader.get("runtime") or RUNTIME
+        tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
-        settings = args.resolved_settings()
         project, stack = pulumi.get_project(), pulumi.get_stack()
         log_group_names = {
             spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in FUNCTIONS
@@ -349,36 +360,38 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     aws.get_region_output().region,
                 )
             ),
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
-        topic = aws.sns.Topic(f"{name}-notifications", kms_master_key_id=key.arn, tags=args.tags, opts=child)
+        topic = aws.sns.Topic(f"{name}-notifications", kms_master_key_id=key.arn, tags=tags, opts=child)
         aws.sns.TopicSubscription(
-            f"{name}-admin-email", topic=topic.arn, protocol="email", endpoint=args.admin_email, opts=child
+            f"{name}-admin-email", topic=topic.arn, protocol="email", endpoint=admin_email, opts=child
         )
 
-        code = handlers_archive(args.resolved_handlers_path())
-        environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        code = handlers_archive(handlers_path)
+        environment = pulumi.Output.all(settings, table_name, rule_group_arn).apply(
+            lambda values: function_environment(values[0], values[1], values[2])
+        )
         functions: dict[str, aws.lambda_.Function] = {}
         for spec in FUNCTIONS:
             log_group = aws.cloudwatch.LogGroup(
                 f"{name}-{spec.key}-logs",
                 name=log_group_names[spec.key],
-                retention_in_days=args.log_retention_days,
-                tags=args.tags,
+                retention_in_days=log_retention_days,
+                tags=tags,
                 opts=child,
             )
-            role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, args.tags)
+            role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, tags)
             document = (
-                iam.record_function_policy(args.table_arn, log_group.arn)
+                iam.record_function_policy(table_arn, log_group.arn)
                 if spec.key == "record"
-                else iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
+                else iam.sync_function_policy(table_arn, rule_group_arn, log_group.arn)
             )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
                 role=role.arn,
-                runtime=args.runtime,
+                runtime=runtime,
                 architectures=[ARCHITECTURE],
                 handler=spec.handler,
                 code=code,
@@ -386,11 +399,11 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 memory_size=MEMORY_MB,
                 environment={"variables": environment},
                 logging_config={"log_format": "JSON", "log_group": log_group.name},
-                tags=args.tags,
+                tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
+        repopulate(name, self, functions["prune"], settings, table_name, rule_group_arn)
 
         definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
             lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
@@ -403,25 +416,30 @@ class ResponseStateMachine(pulumi.ComponentResource):
             [functions["record"].arn, functions["block"].arn],
             topic.arn,
             key.arn,
-            args.log_retention_days,
-            args.tracing,
-            args.tags,
+            log_retention_days,
+            tracing,
+            tags,
         )
 
         dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
             sqs_managed_sse_enabled=True,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
-        patterns = args.patterns()
+        sources = list(patterns_for(finding_source))
         target_roles = {
-            source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, args.tags)
-            for source in patterns
+            source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, tags)
+            for source in sources
         }
         wiring = RuleWiring(
-            patterns=patterns,
+            sources=sources,
+            patterns=pulumi.Output.from_input(settings).apply(
+                lambda policy: scoped_patterns_for(
+                    finding_source, policy.action_types, policy.finding_regions, policy.finding_accounts
+                )
+            ),
             state_machine_arn=state_machine.arn,
             target_roles=target_roles,
             target_policies={
@@ -434,18 +452,18 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 for source, role in target_roles.items()
             },
             dead_letter_queue_arn=dead_letters.arn,
-            tags=args.tags,
+            tags=tags,
         )
         rules = finding_rules(name, None, wiring, self)
         self.finding_bus_arn = None
-        if args.accept_findings_from:
+        if accept_findings_from:
             # Findings forwarded from other accounts and regions arrive on a bus of their own, whose policy
             # lets only the accepted accounts and organizations put events; the same rules route them.
-            bus = aws.cloudwatch.EventBus(f"{name}-findings", tags=args.tags, opts=child)
+            bus = aws.cloudwatch.EventBus(f"{name}-findings", tags=tags, opts=child)
             aws.cloudwatch.EventBusPolicy(
                 f"{name}-findings-policy",
                 event_bus_name=bus.name,
-                policy=bus.arn.apply(lambda arn: finding_bus_policy_json(arn, args.accept_findings_from)),
+                policy=bus.arn.apply(lambda arn: finding_bus_policy_json(arn, accept_findings_from)),
                 opts=child,
             )
             rules += finding_rules(f"{name}-findings", bus.name, wiring, self)

@@ -1,20 +1,19 @@
 """BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
 
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from components.config import read_bool, read_capacity
 from components.constants import (
-    DEFAULT_CAPACITY,
-    MAX_STATELESS_CAPACITY,
     METRIC_ACTION_NAME,
-    MIN_CAPACITY,
     PLACEHOLDER_CIDR,
     PLACEHOLDER_PRIORITY,
     TOKEN_PREFIX,
 )
+from components.inputs import ArgsReader
 from components.limits import check_component_name
 from handlers import schema
 from handlers.rules import METRIC_DIMENSION_VALUE
@@ -34,27 +33,19 @@ PLACEHOLDER_ACTION: Final = "aws:forward_to_sfe"
 traffic usually is, so it cannot drop or pass anything a policy would not."""
 
 
-@dataclass
-class BlocklistRuleGroupArgs:
+class BlocklistRuleGroupArgs(TypedDict):
     """Inputs of BlocklistRuleGroup."""
 
-    capacity: int = DEFAULT_CAPACITY
+    capacity: NotRequired[pulumi.Input[int]]
     """Capacity units (2 per host, 1 for the placeholder); default 2000, 3..30000. Changing it REPLACES the
     rule group: the new group is created first, then the old one is deleted (or, without
-    create_firewall_policy, kept for you to detach and delete)."""
-    create_firewall_policy: bool = False
-    """Also create a firewall policy that references the group; default False (attach it to yours). Also
+    createFirewallPolicy, kept for you to detach and delete)."""
+    create_firewall_policy: NotRequired[bool]
+    """Also create a firewall policy that references the group; default false (attach it to yours). Also
     decides what happens to a replaced group: deleted once this policy references the new one, or kept
-    (``retain_on_delete``) when a policy of yours may still reference it."""
-    tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
+    (retainOnDelete) when a policy of yours may still reference it. Plain: it decides what exists."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
-
-    def validate(self) -> None:
-        """Reject what Network Firewall would reject, before anything is created."""
-        if isinstance(self.capacity, bool) or not MIN_CAPACITY <= self.capacity <= MAX_STATELESS_CAPACITY:
-            raise ValueError(
-                f"capacity must be from {MIN_CAPACITY} to {MAX_STATELESS_CAPACITY}, got {self.capacity}"
-            )
 
 
 def initial_rules_source() -> dict[str, Any]:
@@ -141,27 +132,37 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
     """
 
     rule_group_arn: pulumi.Output[str]
+    """The rule group: attach it to your firewall policy (or set createFirewallPolicy)."""
     rule_group_name: pulumi.Output[str]
+    """The rule group's name (auto-named), the dimension of the functions' metrics."""
     table_name: pulumi.Output[str]
+    """The ledger table's name (ResponseStateMachine's tableName)."""
     table_arn: pulumi.Output[str]
+    """The ledger table's ARN (ResponseStateMachine's tableArn)."""
     firewall_policy_arn: pulumi.Output[str] | None
+    """Only with createFirewallPolicy: the firewall policy that references the group."""
 
     def __init__(
         self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
-        args.validate()
+        reader = ArgsReader("BlocklistRuleGroup", name, args)
+        capacity = reader.settle(["capacity"], lambda values: read_capacity(values, "capacity"))
+        owns_policy = reader.check(
+            ["create_firewall_policy"], lambda values: read_bool(values, "createFirewallPolicy", False)
+        )
+        tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
 
         group = aws.networkfirewall.RuleGroup(
             f"{name}-rules",
             type="STATELESS",
-            capacity=args.capacity,
+            capacity=capacity,
             description="nfw-blocklist: drops hosts GuardDuty flagged; rules are managed by its functions",
             rule_group={"rules_source": initial_rules_source()},
-            tags=args.tags,
-            opts=rule_group_options(self, owns_policy=args.create_firewall_policy),
+            tags=tags,
+            opts=rule_group_options(self, owns_policy=owns_policy),
         )
         table = aws.dynamodb.Table(
             f"{name}-ledger",
@@ -172,7 +173,7 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
             ttl={"attribute_name": schema.TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True},
-            tags=args.tags,
+            tags=tags,
             opts=child,
         )
         self.rule_group_arn = group.arn
@@ -180,7 +181,7 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self.table_name = table.name
         self.table_arn = table.arn
         self.firewall_policy_arn = None
-        if args.create_firewall_policy:
+        if owns_policy:
             policy = aws.networkfirewall.FirewallPolicy(
                 f"{name}-policy",
                 firewall_policy={
@@ -188,7 +189,7 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
                     "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
                     "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
                 },
-                tags=args.tags,
+                tags=tags,
                 opts=child,
             )
             self.firewall_policy_arn = policy.arn

@@ -18,7 +18,7 @@ def standard_workflow(
     invoked_function_arns: Sequence[pulumi.Input[str]],
     topic_arn: pulumi.Input[str],
     topic_key_arn: pulumi.Input[str],
-    log_retention_days: int,
+    log_retention_days: pulumi.Input[int],
     tracing: bool,
     tags: Any,
 ) -> aws.sfn.StateMachine:

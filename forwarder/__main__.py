@@ -25,7 +25,7 @@ forwarder = FindingForwarder(
     NAME,
     FindingForwarderArgs(
         target_bus_arns=config.target_bus_arns,
-        finding_source=config.finding_source.value,
+        finding_source=config.finding_source,
         action_types=config.action_types,
         finding_regions=config.finding_regions,
         finding_accounts=config.finding_accounts,

@@ -447,10 +447,31 @@ def render_stack(
     """
     root = (project_dir or PROJECT_DIR).resolve()
     project, config, secret_keys = stack_config(stack, overrides, root, stack_file)
+    program = root / "__main__.py"
+    return _render(lambda: _run_main(program), root, project, stack, config, secret_keys)
+
+
+def render_function(
+    program: Callable[[], None], stack: str = "test", project: str = "test", region: str = DEFAULT_REGION
+) -> Rendered:
+    """Run ``program``, a function that declares resources, under the same mocks as ``render_stack``:
+    what a test needs to construct components itself (as another program or the component provider
+    would), without a project directory or stack file."""
+    config = {"aws:region": region}
+    return _render(program, PROJECT_DIR, project, stack, config, set())
+
+
+def _render(
+    main: Callable[[], None],
+    root: Path,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: set[str],
+) -> Rendered:
     region = config.get("aws:region", DEFAULT_REGION)
     monitor = _RecordingMonitor(BlocklistMocks(region))
-    program = root / "__main__.py"
-    _run_isolated(lambda: _run_program(program, root, project, stack, config, secret_keys, monitor))
+    _run_isolated(lambda: _run_program(main, root, project, stack, config, secret_keys, monitor))
 
     resources = [
         RenderedResource(
@@ -479,7 +500,7 @@ def render_stack(
 
 
 def _run_program(
-    program: Path,
+    main: Callable[[], None],
     root: Path,
     project: str,
     stack: str,
@@ -511,7 +532,7 @@ def _run_program(
             sys.path.insert(0, str(root))
         _keep_waking(loop)
         try:
-            loop.run_until_complete(run_in_stack(lambda: _run_main(program)))
+            loop.run_until_complete(run_in_stack(main))
         finally:
             if added_path:
                 sys.path.remove(str(root))

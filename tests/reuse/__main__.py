@@ -11,12 +11,12 @@ import pulumi
 from components import (
     BlocklistRuleGroup,
     BlocklistRuleGroupArgs,
+    FindingSource,
     PruningSchedule,
     PruningScheduleArgs,
     ResponseStateMachine,
     ResponseStateMachineArgs,
 )
-from handlers.settings import Settings
 
 tags = {"team": "netops"}
 config = pulumi.Config()
@@ -33,8 +33,9 @@ edge = ResponseStateMachine(
         table_name=edge_group.table_name,
         table_arn=edge_group.table_arn,
         rule_group_arn=edge_group.rule_group_arn,
-        settings=Settings(table_name="", rule_group_arn="", rule_priority=100, retention_minutes=60),
-        finding_source="both",
+        rule_group_priority=100,
+        retention_minutes=60,
+        finding_source=FindingSource.BOTH,
         log_retention_days=7,
         tags=tags,
     ),
@@ -59,8 +60,8 @@ core = ResponseStateMachine(
         table_name=core_group.table_name,
         table_arn=core_group.table_arn,
         rule_group_arn=core_group.rule_group_arn,
-        settings=Settings(table_name="", rule_group_arn="", rule_priority=200),
-        finding_source="guardduty",
+        rule_group_priority=200,
+        finding_source=FindingSource.GUARDDUTY,
         log_retention_days=14,
         tracing=True,
         tags=tags,

@@ -27,3 +27,15 @@ def render_dev():
         return cache[key]
 
     return render
+
+
+@pytest.fixture(scope="session")
+def construct():
+    """Construct one component under the render's mocks, as a program would: ``construct(Type, args)``
+    returns the Rendered resources and raises what the constructor (or an apply) raises."""
+    from nfw_blocklist.render import Rendered, render_function
+
+    def run(component: type, args: dict, name: str = "x") -> "Rendered":
+        return render_function(lambda: component(name, args))
+
+    return run

@@ -1,13 +1,14 @@
 """The sending side: the forwarder project rendered as ``pulumi up`` would run it from forwarder/."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.config import InvalidConfig
-from components.forwarder import FindingForwarderArgs
+from components.forwarder import FindingForwarder
 from components.forwarder_config import ForwarderConfig
 from nfw_blocklist.render import Rendered, render_stack
 
@@ -220,21 +221,19 @@ def test_a_bad_forwarder_config_stops_the_render_before_any_resource():
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"target_bus_arns": []}, "target_bus_arns must be a non-empty list"),
-        ({"target_bus_arns": BUSES[0]}, "target_bus_arns must be a non-empty list"),
+        ({"target_bus_arns": []}, "targetBusArns (target_bus_arns) is required"),
+        ({"target_bus_arns": BUSES[0]}, "targetBusArns (target_bus_arns) must be a list of"),
         ({"target_bus_arns": ["arn:aws:events:us-east-1:1:event-bus/b"]}, "is not an event bus ARN"),
-        ({"finding_source": "cloudtrail"}, "finding_source must be one of"),
-        ({"action_types": ["dnsRequestAction"]}, "action_types must be drawn from"),
-        ({"finding_regions": ["Europe"]}, "finding_regions must be AWS region names"),
-        ({"finding_accounts": ["1"]}, "finding_accounts must be 12-digit account IDs"),
-        ({"finding_accounts": [f"{n:012d}" for n in range(200)]}, "it makes the securityhub event pattern"),
+        ({"finding_source": "cloudtrail"}, "findingSource (finding_source) must be one of"),
+        ({"action_types": ["dnsRequestAction"]}, "actionTypes (action_types) must be a list drawn from"),
+        ({"finding_regions": ["Europe"]}, "findingRegions (finding_regions) must be a list of AWS region"),
+        ({"finding_accounts": ["1"]}, "findingAccounts (finding_accounts) must be a list of 12-digit"),
+        (
+            {"finding_accounts": [f"{n:012d}" for n in range(200)]},
+            "findingAccounts (finding_accounts) is too long: it makes the securityhub event pattern",
+        ),
     ],
 )
-def test_invalid_forwarder_arguments_are_refused_before_anything_is_created(changes, message):
-    args = FindingForwarderArgs(target_bus_arns=BUSES)
-    args.validate()
-    for name, value in changes.items():
-        setattr(args, name, value)
-
-    with pytest.raises(ValueError, match=message):
-        args.validate()
+def test_invalid_forwarder_arguments_are_refused_naming_the_input(construct, changes, message):
+    with pytest.raises(ValueError, match=r"^FindingForwarder 'x': .*" + re.escape(message)):
+        construct(FindingForwarder, {"target_bus_arns": BUSES, **changes})

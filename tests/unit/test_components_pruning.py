@@ -1,10 +1,11 @@
 """PruningSchedule: a schedule that starts the pruning workflow, which calls the prune function."""
 
 import json
+import re
 
 import pytest
 
-from components.pruning import PruningScheduleArgs
+from components.pruning import PruningSchedule
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +46,25 @@ def test_pruning_workflow_logs_to_its_own_group(dev):
     assert logs.inputs["name"] == "/aws/vendedlogs/states/nfw-blocklist/dev/nfw-blocklist-pruning"
 
 
+REQUIRED = {"prune_function_arn": "a", "topic_arn": "t", "topic_key_arn": "k"}
+
+
 @pytest.mark.parametrize("minutes", [4, 181])
-def test_frequency_outside_five_to_180_minutes_is_refused(minutes):
-    args = PruningScheduleArgs(
-        prune_function_arn="a", topic_arn="t", topic_key_arn="k", frequency_minutes=minutes
-    )
-    with pytest.raises(ValueError, match="frequency_minutes must be from 5 to 180"):
-        args.validate()
+def test_frequency_outside_five_to_180_minutes_is_refused(construct, minutes):
+    with pytest.raises(
+        ValueError, match=re.escape("frequencyMinutes (frequency_minutes) must be an integer from 5 to 180")
+    ):
+        construct(PruningSchedule, {**REQUIRED, "frequency_minutes": minutes})
 
 
 @pytest.mark.parametrize("days", [0, 45, 4000, True])
-def test_a_log_retention_cloudwatch_logs_does_not_accept_is_refused(days):
-    args = PruningScheduleArgs(
-        prune_function_arn="a", topic_arn="t", topic_key_arn="k", log_retention_days=days
-    )
-    with pytest.raises(ValueError, match="log_retention_days must be a CloudWatch Logs retention: 1, 3, 5"):
-        args.validate()
+def test_a_log_retention_cloudwatch_logs_does_not_accept_is_refused(construct, days):
+    with pytest.raises(
+        ValueError, match=re.escape("PruningSchedule 'x': logRetentionDays (log_retention_days) must be")
+    ):
+        construct(PruningSchedule, {**REQUIRED, "log_retention_days": days})
+
+
+def test_a_missing_required_input_is_named(construct):
+    with pytest.raises(ValueError, match=re.escape("PruningSchedule 'x': topicArn (topic_arn) is required")):
+        construct(PruningSchedule, {"prune_function_arn": "a", "topic_key_arn": "k"})

@@ -1,6 +1,7 @@
 """ResponseStateMachine: functions, workflow, topic, event rules, each wired to the right resources."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import handlers
 from components.config import InvalidConfig, StackConfig
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_size
 from components.patterns import guardduty_pattern, security_hub_pattern
-from components.response import ResponseStateMachineArgs, function_environment, handlers_archive
+from components.response import ResponseStateMachine, function_environment, handlers_archive
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
 
 FUNCTION = "aws:lambda/function:Function"
@@ -204,40 +205,49 @@ def test_dead_letter_queue_is_encrypted_and_its_policy_is_attached(dev):
     assert policy.inputs["queueUrl"] == queue.state["url"]
 
 
+REQUIRED = {"admin_email": "a@example.com", "table_name": "t", "table_arn": "arn", "rule_group_arn": "arn"}
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"finding_source": "cloudtrail"}, "finding_source must be one of securityhub, guardduty, both"),
-        ({"log_retention_days": 0}, "log_retention_days must be a CloudWatch Logs retention"),
-        ({"log_retention_days": 45}, "log_retention_days must be a CloudWatch Logs retention: 1, 3, 5"),
-        ({"log_retention_days": True}, "log_retention_days must be a CloudWatch Logs retention"),
-        ({"handlers_path": "/nonexistent"}, "is not a Python package"),
         (
-            {"settings": Settings(table_name="", rule_group_arn="", rule_priority=65435)},
-            "settings.rule_priority must be from 1 to 65434",
+            {"finding_source": "cloudtrail"},
+            "findingSource (finding_source) must be one of securityhub",
+        ),
+        ({"log_retention_days": 0}, "logRetentionDays (log_retention_days) must be"),
+        (
+            {"log_retention_days": 45},
+            "logRetentionDays (log_retention_days) must be a CloudWatch Logs retention: 1, 3, 5",
+        ),
+        ({"log_retention_days": True}, "logRetentionDays (log_retention_days) must be"),
+        ({"handlers_path": "/nonexistent"}, "handlersPath (handlers_path) must be the directory of a Python"),
+        (
+            {"rule_group_priority": 65435},
+            "ruleGroupPriority (rule_group_priority) must be an integer",
+        ),
+        ({"admin_email": "nobody"}, "adminEmail (admin_email) must be an e-mail address"),
+        (
+            {"on_capacity_full": "drop"},
+            "onCapacityFull (on_capacity_full) must be one of evict-oldest",
         ),
         (
-            {"settings": Settings(table_name="", rule_group_arn="", protected_cidrs=TOO_MANY_CIDRS)},
-            "settings.protected_cidrs is too long: it makes the functions' environment up to",
+            {"protected_cidrs": TOO_MANY_CIDRS},
+            "protectedCidrs (protected_cidrs) is too long: it makes the functions' environment up to",
         ),
     ],
 )
-def test_invalid_arguments_are_refused_before_anything_is_created(changes, message):
-    args = ResponseStateMachineArgs(
-        admin_email="a@example.com", table_name="t", table_arn="arn", rule_group_arn="arn"
-    )
-    for field, value in changes.items():
-        setattr(args, field, value)
-
-    with pytest.raises(ValueError, match=message):
-        args.validate()
+def test_invalid_arguments_are_refused_naming_the_input(construct, changes, message):
+    with pytest.raises(ValueError, match=re.escape(f"ResponseStateMachine 'x': {message}")):
+        construct(ResponseStateMachine, {**REQUIRED, **changes})
 
 
-def test_the_environment_check_counts_every_key_and_value_against_lambdas_limit():
+def test_the_environment_check_counts_every_key_and_value_against_lambdas_limit(construct):
+    rendered = construct(ResponseStateMachine, {**REQUIRED, "protected_cidrs": TOO_MANY_CIDRS[:150]})
     settings = Settings(table_name="", rule_group_arn="", protected_cidrs=TOO_MANY_CIDRS[:150])
-    ResponseStateMachineArgs(
-        admin_email="a@example.com", table_name="t", table_arn="arn", rule_group_arn="arn", settings=settings
-    ).validate()
+    assert rendered.by_name("x-record").inputs["environment"]["variables"] == function_environment(
+        settings, "t", "arn"
+    )
     # The longest table name and rule group ARN still fit beside the 150 ranges accepted above.
     environment = function_environment(settings, "t" * 255, "a" * 256)
     assert environment_size(environment) <= LAMBDA_ENVIRONMENT_BYTES

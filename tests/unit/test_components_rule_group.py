@@ -8,7 +8,7 @@ import pytest
 
 from components.config import InvalidConfig, StackConfig
 from components.constants import PLACEHOLDER_PRIORITY
-from components.rule_group import RULES_PROPERTY, BlocklistRuleGroupArgs, initial_rules_source
+from components.rule_group import RULES_PROPERTY, BlocklistRuleGroup, initial_rules_source
 from handlers import schema
 from handlers.rules import METRIC_ACTION_NAME, metric_custom_action
 
@@ -122,23 +122,27 @@ def test_a_priority_whose_destination_rule_would_reach_the_placeholder_is_refuse
         StackConfig.from_mapping({"adminEmail": "a@example.com", "ruleGroupPriority": "65435"})
 
 
-def test_the_smallest_capacity_holds_the_placeholder_and_one_host():
-    BlocklistRuleGroupArgs(capacity=3).validate()
-    with pytest.raises(ValueError, match=re.escape("capacity must be from 3 to 30000, got 2")):
-        BlocklistRuleGroupArgs(capacity=2).validate()
+def test_the_smallest_capacity_holds_the_placeholder_and_one_host(construct):
+    assert construct(BlocklistRuleGroup, {"capacity": 3}).by_name("x-rules").inputs["capacity"] == 3
+    with pytest.raises(ValueError, match=re.escape("capacity must be an integer from 3 to 30000, got 2")):
+        construct(BlocklistRuleGroup, {"capacity": 2})
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (BlocklistRuleGroupArgs(capacity=1), "capacity must be from 3 to 30000"),
-        (BlocklistRuleGroupArgs(capacity=30001), "capacity must be from 3 to 30000"),
-        (BlocklistRuleGroupArgs(capacity=True), "capacity must be from 3 to 30000"),
+        ({"capacity": 1}, "BlocklistRuleGroup 'x': capacity must be an integer from 3 to 30000"),
+        ({"capacity": 30001}, "BlocklistRuleGroup 'x': capacity must be an integer from 3 to 30000"),
+        ({"capacity": True}, "BlocklistRuleGroup 'x': capacity must be an integer from 3 to 30000"),
+        (
+            {"create_firewall_policy": "yes"},
+            re.escape("BlocklistRuleGroup 'x': createFirewallPolicy (create_firewall_policy) must be true"),
+        ),
     ],
 )
-def test_invalid_arguments_are_refused_before_anything_is_created(args, message):
+def test_invalid_arguments_are_refused_naming_the_input(construct, args, message):
     with pytest.raises(ValueError, match=message):
-        args.validate()
+        construct(BlocklistRuleGroup, args)
 
 
 @pytest.fixture

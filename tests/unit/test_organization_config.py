@@ -1,12 +1,12 @@
 """The blocklist's organization keys: acceptFindingsFrom, findingRegions, findingAccounts."""
 
 import json
+import re
 
 import pytest
 
 from components.config import InvalidConfig, StackConfig
-from components.response import ResponseStateMachineArgs
-from handlers.settings import Settings
+from components.response import ResponseStateMachine
 
 EMAIL = {"adminEmail": "security-team@example.com"}
 MANY_ACCOUNTS = [f"{n:012d}" for n in range(1, 301)]
@@ -95,43 +95,38 @@ def test_the_functions_environment_budget_counts_the_account_filter():
         StackConfig.from_mapping({**values, "findingAccounts": json.dumps(MANY_ACCOUNTS[:100])})
 
 
-def test_an_account_filter_alone_too_long_for_the_environment_names_itself():
-    settings = Settings(table_name="", rule_group_arn="", finding_accounts=tuple(MANY_ACCOUNTS[:240]))
-    args = ResponseStateMachineArgs(
-        admin_email="a@example.com", table_name="t", table_arn="a", rule_group_arn="g", settings=settings
-    )
+def test_an_account_filter_alone_too_long_for_the_environment_names_itself(construct):
+    args = {**REQUIRED, "finding_accounts": MANY_ACCOUNTS[:240]}
 
     with pytest.raises(
-        ValueError, match=r"^settings\.finding_accounts is too long: it makes the functions' env"
+        ValueError,
+        match=r"^ResponseStateMachine 'x': findingAccounts \(finding_accounts\) is too long: it makes the f",
     ):
-        args.validate()
+        construct(ResponseStateMachine, args)
+
+
+REQUIRED = {"admin_email": "a@example.com", "table_name": "t", "table_arn": "a", "rule_group_arn": "g"}
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"accept_findings_from": ["1"]}, "accept_findings_from must be a list of 12-digit account IDs"),
-        ({"accept_findings_from": "111122223333"}, "accept_findings_from must be a list"),
         (
-            {"settings": Settings("", "", finding_regions=("Europe",))},
-            "settings.finding_regions must be AWS reg",
+            {"accept_findings_from": ["1"]},
+            "acceptFindingsFrom (accept_findings_from) must be a list of 12-digit AWS account IDs",
         ),
         (
-            {"settings": Settings("", "", finding_accounts=("1",))},
-            "settings.finding_accounts must be 12-digit",
+            {"accept_findings_from": "111122223333"},
+            "acceptFindingsFrom (accept_findings_from) must be a list",
         ),
+        ({"finding_regions": ["Europe"]}, "findingRegions (finding_regions) must be a list of AWS region"),
+        ({"finding_accounts": ["1"]}, "findingAccounts (finding_accounts) must be a list of 12-digit"),
         (
-            {"settings": Settings("", "", finding_accounts=tuple(MANY_ACCOUNTS[:100]))},
-            "settings.finding_accounts and finding_regions: together with the rest, it makes the securityhub",
+            {"finding_accounts": MANY_ACCOUNTS[:100]},
+            "findingAccounts (finding_accounts) is too long: it makes the securityhub event pattern",
         ),
     ],
 )
-def test_invalid_organization_arguments_of_the_component_are_refused(changes, message):
-    args = ResponseStateMachineArgs(
-        admin_email="a@example.com", table_name="t", table_arn="a", rule_group_arn="g"
-    )
-    for name, value in changes.items():
-        setattr(args, name, value)
-
-    with pytest.raises(ValueError, match=message):
-        args.validate()
+def test_invalid_organization_arguments_of_the_component_are_refused(construct, changes, message):
+    with pytest.raises(ValueError, match=re.escape(f"ResponseStateMachine 'x': {message}")):
+        construct(ResponseStateMachine, {**REQUIRED, **changes})
