@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo bench soak dashboard-png clean
+.PHONY: install test lint typecheck pytest demo bench soak dashboard-png schema clean
 
 install: $(STAMP)
 
@@ -21,13 +21,19 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy __main__.py components handlers nfw_blocklist
-	# The forwarder's program is a second __main__ module: mypy checks it on its own.
+	# The forwarder's program and the component provider are more __main__ modules: mypy checks each alone.
 	$(BIN)/mypy forwarder/__main__.py
+	$(BIN)/mypy provider/__main__.py
 
 pytest: install
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# provider/schema.json: the component package's schema as `pulumi package add` infers it from the Args.
+# tests/unit/test_package.py fails until it is regenerated after an API change.
+schema: install
+	$(BIN)/python -m components.package
 
 demo: install
 	$(BIN)/nfw-blocklist demo

@@ -38,8 +38,12 @@ OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLogi
 
 
 class CapacityPolicy(StrEnum):
+    """What the block step does when the rule group has no room for a new host."""
+
     EVICT_OLDEST = "evict-oldest"
+    """Unblock the least recently seen finding hosts (never a manual block) to make room."""
     REFUSE = "refuse"
+    """Fail the execution (CapacityExceeded) and leave the group as it is."""
 
 
 @dataclass(frozen=True)
