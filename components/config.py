@@ -309,6 +309,10 @@ def read_int(values: Mapping[str, Any], key: str, default: int, low: int, high: 
         raise _fail(key, accepts, raw)
     if isinstance(raw, int):
         value = raw
+    elif isinstance(raw, float) and raw.is_integer():
+        # A component input from another language: protobuf carries every number as a double, and the
+        # SDK's component provider hands an integer input on as that float.
+        value = int(raw)
     elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d+\s*", raw):
         value = int(raw)
     else:

@@ -31,7 +31,7 @@ import yaml  # type: ignore[import-untyped]
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import configure
+from pulumi.runtime.settings import SETTINGS, configure
 from pulumi.runtime.stack import run_in_stack
 
 from components.aws_limits import AUTONAME_RANDOM_CHARS, NAME_RULES
@@ -527,6 +527,10 @@ def _run_program(
                 root_directory=str(root),
             )
         )
+        # The Outputs awaited before the program ends: a set of this render's own. The settings bag's
+        # default is one set for every context, so a render that failed inside an apply would leave its
+        # pending tasks, bound to its closed loop, for the next render to wait on.
+        SETTINGS.outputs = set()
         added_path = str(root) not in sys.path
         if added_path:
             sys.path.insert(0, str(root))

@@ -1,0 +1,273 @@
+"""The component package: its schema as the analyzer infers it, and the provider path a YAML program takes.
+
+``pulumi package add`` runs ``provider/__main__.py``, which hosts the components with the SDK's
+``ComponentProvider``: it infers the schema from the Args TypedDicts and, for each component a program
+declares, maps the program's camelCase inputs onto the Args and calls the constructor. These tests run
+that same provider in-process, under the render's mocks, with the inputs a YAML program sends: plain
+values (integers as the floats the wire carries), secrets and other resources' outputs as Outputs.
+"""
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.errors import InputPropertyError
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.server import ComponentInitError
+
+from components import package
+from components.forwarder import FindingForwarder
+from components.monitoring import Monitoring
+from components.pruning import PruningSchedule
+from components.response import ResponseStateMachine
+from components.rule_group import BlocklistRuleGroup
+from nfw_blocklist.render import Rendered, render_function
+
+REPO = Path(__file__).resolve().parents[2]
+BUS = "arn:aws:events:eu-west-1:222233334444:event-bus/nfw-blocklist-findings-0a1b2c3"
+
+
+@pytest.fixture(scope="module")
+def provider() -> ComponentProvider:
+    return ComponentProvider(package.component_types(), package.PACKAGE_NAME, None, package.version())
+
+
+def test_the_checked_in_schema_is_what_the_analyzer_infers_from_the_components():
+    checked_in = (REPO / "provider" / "schema.json").read_text()
+
+    assert checked_in == package.schema_text(), (
+        "provider/schema.json differs from the schema the components' Args and outputs give: "
+        "run `make schema` and review the diff (an API change must be deliberate)"
+    )
+
+
+def test_the_package_is_versioned_with_the_python_package():
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+
+    assert package.version() == pyproject["project"]["version"]
+    assert package.package_schema()["version"] == pyproject["project"]["version"]
+
+
+def test_each_component_registers_under_the_type_its_schema_gives_it(provider):
+    for component in package.component_types():
+        rendered = render_function(lambda component=component: component("x", minimal_args(component)))
+        (registered,) = [r for r in rendered.resources if r.name == "x" and r.parent is None]
+        assert registered.type == f"nfw-blocklist:index:{component.__name__}"
+
+
+def test_every_input_and_output_of_the_schema_is_described():
+    schema = package.package_schema()
+    undescribed = [
+        f"{token}.{name}"
+        for token, resource in schema["resources"].items()
+        for section in ("inputProperties", "properties")
+        for name, prop in resource[section].items()
+        if not (prop.get("description") or "").strip()
+    ]
+
+    assert undescribed == []
+
+
+# --- The provider path: a YAML program's inputs, mapped by the SDK, build what the Python API builds ---
+
+PYTHON_ARGS: dict[type, dict[str, Any]] = {
+    BlocklistRuleGroup: {"capacity": 500, "create_firewall_policy": True, "tags": {"team": "netops"}},
+    ResponseStateMachine: {
+        "admin_email": "netops@example.org",
+        "table_name": "ledger",
+        "table_arn": "arn:aws:dynamodb:us-east-1:123456789012:table/ledger",
+        "rule_group_arn": "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/rules",
+        "rule_group_priority": 100,
+        "retention_minutes": 60,
+        "protected_cidrs": ["203.0.113.0/24"],
+        "min_severity": 4.5,
+        "finding_type_exclude": ["Recon:"],
+        "on_capacity_full": "refuse",
+        "action_types": ["awsApiCallAction"],
+        "finding_regions": ["us-east-1", "eu-west-1"],
+        "finding_accounts": ["111122223333"],
+        "finding_source": "both",
+        "accept_findings_from": ["111122223333"],
+        "log_retention_days": 7,
+        "tracing": True,
+    },
+    PruningSchedule: {
+        "prune_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:prune",
+        "topic_arn": "arn:aws:sns:us-east-1:123456789012:topic",
+        "topic_key_arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "frequency_minutes": 5,
+        "log_retention_days": 14,
+    },
+    Monitoring: {
+        "topic_arn": "arn:aws:sns:us-east-1:123456789012:topic",
+        "rule_group_name": "rules",
+        "response_state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:response",
+        "pruning_state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:pruning",
+        "dead_letter_queue_arn": "arn:aws:sqs:us-east-1:123456789012:dead-letters",
+        "record_function_name": "record",
+        "block_function_name": "block",
+        "prune_function_name": "prune",
+        "capacity_alarm_percent": 90,
+    },
+    FindingForwarder: {
+        "target_bus_arns": [BUS],
+        "finding_source": "guardduty",
+        "finding_regions": ["us-east-1"],
+    },
+}
+"""Non-default values for every component, as a Python program passes them."""
+
+FROM_OTHER_RESOURCES = {
+    "table_name",
+    "table_arn",
+    "rule_group_arn",
+    "prune_function_arn",
+    "topic_arn",
+    "topic_key_arn",
+    "rule_group_name",
+    "response_state_machine_arn",
+    "pruning_state_machine_arn",
+    "dead_letter_queue_arn",
+    "record_function_name",
+    "block_function_name",
+    "prune_function_name",
+}
+"""Inputs a program takes from another component's outputs: the provider receives them as Outputs."""
+
+
+def minimal_args(component: type) -> dict[str, Any]:
+    required = component.__init__.__annotations__["args"].__required_keys__
+    return {field: value for field, value in PYTHON_ARGS[component].items() if field in required}
+
+
+def yaml_inputs(args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the provider receives for ``args`` from a YAML program: camelCase names, every number a float
+    (protobuf's only number), another resource's output and a secret as Outputs."""
+
+    def sent(field: str, value: Any) -> Any:
+        if field == "admin_email":
+            return pulumi.Output.secret(value)
+        if field in FROM_OTHER_RESOURCES:
+            return pulumi.Output.from_input(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+    return {camel(field): sent(field, value) for field, value in args.items()}
+
+
+def camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def construct_through_provider(provider: ComponentProvider, component: type, inputs: dict[str, Any]) -> Any:
+    return provider.construct("x", f"nfw-blocklist:index:{component.__name__}", inputs, None)
+
+
+def resources(rendered: Rendered) -> list[tuple[str, str, str | None, str]]:
+    names = {r.urn: r.name for r in rendered.resources}
+    return sorted(
+        (r.type, r.name, names.get(r.parent or ""), json.dumps(r.inputs, sort_keys=True))
+        for r in rendered.resources
+    )
+
+
+@pytest.mark.parametrize("component", list(PYTHON_ARGS), ids=lambda component: component.__name__)
+def test_a_yaml_programs_inputs_build_what_the_python_api_builds(provider, component):
+    args = PYTHON_ARGS[component]
+
+    through_python = render_function(lambda: component("x", args))
+    through_provider = render_function(
+        lambda: construct_through_provider(provider, component, yaml_inputs(args))
+    )
+
+    assert resources(through_provider) == resources(through_python)
+    assert len(through_python.resources) > 1
+
+
+def test_the_provider_returns_the_outputs_under_their_schema_names(provider):
+    states: list[dict[str, Any]] = []
+    render_function(
+        lambda: states.append(
+            construct_through_provider(
+                provider, BlocklistRuleGroup, yaml_inputs(PYTHON_ARGS[BlocklistRuleGroup])
+            ).state
+        )
+    )
+    outputs = package.package_schema()["resources"]["nfw-blocklist:index:BlocklistRuleGroup"]["properties"]
+
+    assert set(states[0]) == set(outputs)
+
+
+@pytest.mark.parametrize(
+    ("component", "bad", "message"),
+    [
+        (
+            BlocklistRuleGroup,
+            {"capacity": 2.0},
+            "BlocklistRuleGroup 'x': capacity must be an integer from 3 to 30000, got 2.0",
+        ),
+        (
+            ResponseStateMachine,
+            {"retentionMinutes": 3.0},
+            "ResponseStateMachine 'x': retentionMinutes (retention_minutes) must be an integer from 5 to",
+        ),
+        (
+            PruningSchedule,
+            {"frequencyMinutes": 181.0},
+            "PruningSchedule 'x': frequencyMinutes (frequency_minutes) must be an integer from 5 to 180",
+        ),
+    ],
+)
+def test_a_bad_plain_value_from_a_yaml_program_is_refused_naming_the_input(provider, component, bad, message):
+    # Outputs belong to the render's runtime: the inputs are made inside it, never at import.
+    with pytest.raises(ComponentInitError, match=re.escape(message)):
+        render_function(
+            lambda: construct_through_provider(
+                provider, component, {**yaml_inputs(minimal_args(component)), **bad}
+            )
+        )
+
+
+def test_a_bad_value_known_only_at_deployment_fails_it_naming_the_input(provider):
+    def program() -> None:
+        inputs = {
+            **yaml_inputs(minimal_args(ResponseStateMachine)),
+            "protectedCidrs": [pulumi.Output.from_input("not-a-cidr")],
+        }
+        construct_through_provider(provider, ResponseStateMachine, inputs)
+
+    with pytest.raises(
+        ValueError, match=re.escape("ResponseStateMachine 'x': protectedCidrs (protected_cidrs) must be")
+    ):
+        render_function(program)
+
+
+def test_an_input_that_decides_which_resources_exist_must_be_plain(provider):
+    def program() -> None:
+        inputs = {
+            **yaml_inputs(minimal_args(ResponseStateMachine)),
+            "acceptFindingsFrom": pulumi.Output.from_input(["111122223333"]),
+        }
+        construct_through_provider(provider, ResponseStateMachine, inputs)
+
+    with pytest.raises(
+        ComponentInitError, match=re.escape("acceptFindingsFrom (accept_findings_from) must be a plain value")
+    ):
+        render_function(program)
+
+
+def test_a_missing_required_input_is_named_by_the_provider(provider):
+    def program() -> None:
+        inputs = yaml_inputs(minimal_args(PruningSchedule))
+        del inputs["topicArn"]
+        construct_through_provider(provider, PruningSchedule, inputs)
+
+    with pytest.raises(InputPropertyError, match="Missing required input 'topicArn' on 'PruningSchedule'"):
+        render_function(program)
