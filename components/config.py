@@ -29,6 +29,7 @@ from handlers.settings import (
     DEFAULT_RULE_PRIORITY,
     ENV_ACTION_TYPES,
     ENV_FINDING_TYPE_EXCLUDE,
+    ENV_FINDING_WORKFLOW_STATUS,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
@@ -40,6 +41,7 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     CapacityPolicy,
     Settings,
+    WorkflowStatus,
 )
 
 NAMESPACE: Final = "nfw-blocklist"
@@ -75,6 +77,8 @@ KEYS: Final = (
     "actionTypes",
     "createFirewallPolicy",
     "logRetentionDays",
+    "updateFindings",
+    "findingWorkflowStatus",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -87,6 +91,7 @@ ENVIRONMENT_KEYS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "findingTypeExclude",
     ENV_ON_CAPACITY_FULL: "onCapacityFull",
     ENV_ACTION_TYPES: "actionTypes",
+    ENV_FINDING_WORKFLOW_STATUS: "findingWorkflowStatus",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
 
@@ -109,6 +114,9 @@ class StackConfig:
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    update_findings: bool = True
+    """Annotate the Security Hub findings the workflow acts on (BatchUpdateFindings)."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -146,6 +154,10 @@ class StackConfig:
             action_types=_action_types(values, "actionTypes"),
             create_firewall_policy=_bool(values, "createFirewallPolicy", False),
             log_retention_days=_log_retention(values, "logRetentionDays"),
+            update_findings=_update_findings(values, "updateFindings"),
+            finding_workflow_status=_choice(
+                values, "findingWorkflowStatus", WorkflowStatus, WorkflowStatus.NOTIFIED
+            ),
         )
         config._check_function_environment()
         return config
@@ -174,6 +186,7 @@ class StackConfig:
             finding_type_exclude=self.finding_type_exclude,
             on_capacity_full=self.on_capacity_full,
             action_types=self.action_types,
+            finding_workflow_status=self.finding_workflow_status,
         )
 
 
@@ -298,4 +311,17 @@ def _log_retention(values: Mapping[str, Any], key: str) -> int:
     problem = log_retention_problem(value)
     if problem is not None:
         raise _fail(key, problem, values[key])
+    return value
+
+
+def _update_findings(values: Mapping[str, Any], key: str) -> bool:
+    """On by default when Security Hub findings start the workflow; native findings have none to update."""
+    source = _choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB)
+    reads_security_hub = source is not FindingSource.GUARDDUTY
+    value = _bool(values, key, reads_security_hub)
+    if value and not reads_security_hub:
+        raise InvalidConfig(
+            f"{NAMESPACE}:{key} needs Security Hub findings (findingSource securityhub or both): "
+            "native GuardDuty findings have no Security Hub finding to update"
+        )
     return value

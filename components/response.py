@@ -31,6 +31,7 @@ from handlers.settings import (
     ENV_ACTION_TYPES,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
+    ENV_FINDING_WORKFLOW_STATUS,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
@@ -61,6 +62,9 @@ FUNCTIONS: Final = (
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
 )
+ANNOTATE_FUNCTION: Final = FunctionSpec("annotate", "handlers.entry.annotate", 60)
+"""Only with ``update_findings``: the one function allowed securityhub:BatchUpdateFindings. Its
+backoff (5 attempts, at most 2 s apart) ends well inside the timeout."""
 FINDING_SOURCES: Final = ("securityhub", "guardduty", "both")
 EVENT_MAX_AGE_SECONDS: Final = 86400
 """EventBridge's maximum: a flagged host is still worth blocking after an outage of a few hours."""
@@ -77,6 +81,7 @@ SETTINGS_FIELDS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
     ENV_ON_CAPACITY_FULL: "on_capacity_full",
     ENV_ACTION_TYPES: "action_types",
+    ENV_FINDING_WORKFLOW_STATUS: "finding_workflow_status",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -108,6 +113,9 @@ class ResponseStateMachineArgs:
     """Directory of the handlers package to deploy; default the installed ``handlers`` package."""
     tracing: bool = False
     """X-Ray tracing of the state machine (its role may then send traces); default False."""
+    update_findings: bool | None = None
+    """Annotate the Security Hub findings acted on (an ``annotate`` function and two workflow states);
+    default on when finding_source is securityhub or both. On with guardduty alone is refused."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
 
@@ -115,6 +123,11 @@ class ResponseStateMachineArgs:
         if self.finding_source not in FINDING_SOURCES:
             raise ValueError(
                 f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
+            )
+        if self.update_findings and self.finding_source == "guardduty":
+            raise ValueError(
+                "update_findings needs Security Hub findings (finding_source securityhub or both): "
+                "native GuardDuty findings have no Security Hub finding to update"
             )
         problem = log_retention_problem(self.log_retention_days)
         if problem is not None:
@@ -136,6 +149,11 @@ class ResponseStateMachineArgs:
                 f"up to {total} bytes ({variable} the largest) and Lambda accepts "
                 f"{LAMBDA_ENVIRONMENT_BYTES} in all"
             )
+
+    def annotates(self) -> bool:
+        if self.update_findings is None:
+            return self.finding_source != "guardduty"
+        return self.update_findings
 
     def resolved_settings(self) -> Settings:
         return self.settings or Settings(table_name="", rule_group_arn="")
@@ -244,9 +262,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings = args.resolved_settings()
         project, stack = pulumi.get_project(), pulumi.get_stack()
-        log_group_names = {
-            spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in FUNCTIONS
-        }
+        specs = (*FUNCTIONS, ANNOTATE_FUNCTION) if args.annotates() else FUNCTIONS
+        log_group_names = {spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in specs}
         workflow_log_name = workflow_log_group_name(project, stack, f"{name}-response")
 
         # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
@@ -268,7 +285,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
         code = handlers_archive(args.resolved_handlers_path())
         environment = function_environment(settings, args.table_name, args.rule_group_arn)
         functions: dict[str, aws.lambda_.Function] = {}
-        for spec in FUNCTIONS:
+        for spec in specs:
             log_group = aws.cloudwatch.LogGroup(
                 f"{name}-{spec.key}-logs",
                 name=log_group_names[spec.key],
@@ -277,11 +294,14 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=child,
             )
             role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, args.tags)
-            document = (
-                iam.record_function_policy(args.table_arn, log_group.arn)
-                if spec.key == "record"
-                else iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
-            )
+            if spec.key == "record":
+                document = iam.record_function_policy(args.table_arn, log_group.arn)
+            elif spec.key == ANNOTATE_FUNCTION.key:
+                document = iam.annotate_function_policy(
+                    iam.security_hub_resource(args.rule_group_arn), log_group.arn
+                )
+            else:
+                document = iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
@@ -300,15 +320,20 @@ class ResponseStateMachine(pulumi.ComponentResource):
 
         repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
 
-        definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
-            lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
+        workflow_functions = [functions["record"].arn, functions["block"].arn]
+        if ANNOTATE_FUNCTION.key in functions:
+            workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
+        definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
+            lambda arns: json.dumps(
+                response_definition(arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None), indent=2
+            )
         )
         state_machine = standard_workflow(
             f"{name}-response",
             workflow_log_name,
             self,
             definition,
-            [functions["record"].arn, functions["block"].arn],
+            workflow_functions,
             topic.arn,
             key.arn,
             args.log_retention_days,

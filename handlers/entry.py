@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from handlers.securityhub import FindingAnnotator, annotate_execution
 from handlers.service import BlocklistService
 from handlers.settings import Settings
 
@@ -17,6 +18,7 @@ _environment: EnvironmentSource = lambda: os.environ  # noqa: E731
 _lock = threading.Lock()
 _idle: dict[Settings, list[BlocklistService]] = {}
 _built: list[BlocklistService] = []
+_annotators: dict[str | None, FindingAnnotator] = {}
 
 
 class _JsonFormatter(logging.Formatter):
@@ -90,6 +92,7 @@ def reset() -> None:
     with _lock:
         _idle.clear()
         _built.clear()
+        _annotators.clear()
 
 
 def record(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -105,3 +108,16 @@ def block(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     with _environment_service() as service:
         return service.prune()
+
+
+def annotate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """AnnotateFinding: the workflow state (``record`` and ``block`` or ``error``) -> the annotation outcome."""
+    environment = _environment()
+    _configure_logging(environment)
+    settings = Settings.from_env(environment)
+    region = environment.get("AWS_REGION") or None
+    with _lock:
+        annotator = _annotators.get(region)
+        if annotator is None:
+            annotator = _annotators[region] = FindingAnnotator(region=region)
+    return annotate_execution(event, settings, annotator)

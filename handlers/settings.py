@@ -22,6 +22,7 @@ ENV_FINDING_TYPE_INCLUDE: Final = "NFW_FINDING_TYPE_INCLUDE"
 ENV_FINDING_TYPE_EXCLUDE: Final = "NFW_FINDING_TYPE_EXCLUDE"
 ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
 ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
+ENV_FINDING_WORKFLOW_STATUS: Final = "NFW_FINDING_WORKFLOW_STATUS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -33,6 +34,15 @@ MAX_RETENTION_MINUTES: Final = 10080
 
 ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
 OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
+
+
+class WorkflowStatus(StrEnum):
+    """What the annotation sets ``Workflow.Status`` of an annotated Security Hub finding to."""
+
+    NOTIFIED = "NOTIFIED"
+    RESOLVED = "RESOLVED"
+    NONE = "NONE"
+    """Leave the finding's workflow status alone."""
 
 
 class CapacityPolicy(StrEnum):
@@ -54,6 +64,8 @@ class Settings:
     on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
     action_types: tuple[str, ...] = ()
     """Opt-in GuardDuty action types besides networkConnectionAction and portProbeAction."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
+    """``Workflow.Status`` the annotation sets on a Security Hub finding it annotates."""
 
     @property
     def destination_priority(self) -> int:
@@ -77,6 +89,7 @@ class Settings:
             finding_type_exclude=_str_list(env, ENV_FINDING_TYPE_EXCLUDE),
             on_capacity_full=_capacity_policy(env),
             action_types=_str_list(env, ENV_ACTION_TYPES),
+            finding_workflow_status=_workflow_status(env),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -90,6 +103,7 @@ class Settings:
             ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
+            ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status),
         }
 
 
@@ -141,4 +155,15 @@ def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
         accepted = ", ".join(policy.value for policy in CapacityPolicy)
         raise ConfigurationError(
             f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
+        ) from None
+
+
+def _workflow_status(env: Mapping[str, str]) -> WorkflowStatus:
+    raw = env.get(ENV_FINDING_WORKFLOW_STATUS, "").strip() or WorkflowStatus.NOTIFIED.value
+    try:
+        return WorkflowStatus(raw)
+    except ValueError:
+        accepted = ", ".join(status.value for status in WorkflowStatus)
+        raise ConfigurationError(
+            f"environment variable {ENV_FINDING_WORKFLOW_STATUS} must be one of {accepted}"
         ) from None
