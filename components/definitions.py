@@ -180,7 +180,9 @@ def annotation_states(annotate_arn: str, failure: str) -> dict[str, dict[str, An
             "ResultPath": "$.annotation",
             "TimeoutSeconds": 900,
             "Retry": lambda_retry(),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "AnyNewlyBlocked"}],
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "AnyNewlyBlocked"}
+            ],
             "Next": "AnyNewlyBlocked",
         },
         "ShouldAnnotateFailure": _choice("$.record.annotate", "AnnotateFailure", "BlockFailed"),

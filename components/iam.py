@@ -148,9 +148,7 @@ def security_hub_resource(rule_group_arn: pulumi.Input[str]) -> pulumi.Output[st
     return pulumi.Output.from_input(rule_group_arn).apply(hub)
 
 
-def annotate_function_policy(
-    hub_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
-) -> dict[str, Any]:
+def annotate_function_policy(hub_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
     """The annotate function updates findings in Security Hub and nothing else: no ledger, no rule group."""
     return {
         "Version": POLICY_VERSION,

@@ -120,7 +120,9 @@ def blocked_annotation(
     return Annotation(note=note, fields=fields, workflow_status=workflow)
 
 
-def failure_annotation(hosts: Sequence[str], count: int, error: str, cause: str, rule_group: str) -> Annotation:
+def failure_annotation(
+    hosts: Sequence[str], count: int, error: str, cause: str, rule_group: str
+) -> Annotation:
     """A Note saying the block failed and why; the workflow status is left to the analyst."""
     reason = f"{truncate(error, 64)}: {cause_message(cause)}" if error else cause_message(cause)
     head = f"{TOOL} could not block the {count} host{'s' if count != 1 else ''} of this finding ("
@@ -218,7 +220,9 @@ class FindingAnnotator:
             workflow_status=annotation.workflow_status,
         )
         for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
-            self._annotate_chunk(list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome)
+            self._annotate_chunk(
+                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome
+            )
         if outcome.annotated == 0:
             outcome.status = "failed"
         elif outcome.annotated < outcome.findings:
@@ -259,7 +263,9 @@ class FindingAnnotator:
         outcome.unprocessed.extend(retrying)
         if outcome.unprocessed:
             first = outcome.unprocessed[0]
-            outcome.error = f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
+            outcome.error = (
+                f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
+            )
 
 
 def _error_of(error: Exception) -> tuple[str, str]:
@@ -300,7 +306,9 @@ def identifiers_of(record: Mapping[str, Any]) -> list[dict[str, str]]:
     return identifiers
 
 
-def annotate_execution(state: Mapping[str, Any], settings: Settings, annotator: FindingAnnotator) -> dict[str, Any]:
+def annotate_execution(
+    state: Mapping[str, Any], settings: Settings, annotator: FindingAnnotator
+) -> dict[str, Any]:
     """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``."""
     if not isinstance(state, Mapping) or not isinstance(state.get("record"), Mapping):
         raise InvalidInput("expected the workflow state with the record step's output at 'record'")
@@ -318,7 +326,9 @@ def annotate_execution(state: Mapping[str, Any], settings: Settings, annotator: 
         expires_at = record["security_hub"].get("expires_at")
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float) or expires_at <= 0:
             raise InvalidInput("'record.security_hub.expires_at' must be epoch seconds")
-        annotation = blocked_annotation(blocked, count, expires_at, rule_group, settings.finding_workflow_status)
+        annotation = blocked_annotation(
+            blocked, count, expires_at, rule_group, settings.finding_workflow_status
+        )
     elif isinstance(state.get("error"), Mapping):
         error = state["error"]
         annotation = failure_annotation(
