@@ -29,7 +29,6 @@ from handlers.settings import (
     DEFAULT_RULE_PRIORITY,
     ENV_ACTION_TYPES,
     ENV_FINDING_TYPE_EXCLUDE,
-    ENV_FINDING_WORKFLOW_STATUS,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
@@ -91,7 +90,6 @@ ENVIRONMENT_KEYS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "findingTypeExclude",
     ENV_ON_CAPACITY_FULL: "onCapacityFull",
     ENV_ACTION_TYPES: "actionTypes",
-    ENV_FINDING_WORKFLOW_STATUS: "findingWorkflowStatus",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
 

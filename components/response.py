@@ -31,7 +31,6 @@ from handlers.settings import (
     ENV_ACTION_TYPES,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
-    ENV_FINDING_WORKFLOW_STATUS,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
@@ -81,7 +80,6 @@ SETTINGS_FIELDS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
     ENV_ON_CAPACITY_FULL: "on_capacity_full",
     ENV_ACTION_TYPES: "action_types",
-    ENV_FINDING_WORKFLOW_STATUS: "finding_workflow_status",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -284,6 +282,12 @@ class ResponseStateMachine(pulumi.ComponentResource):
 
         code = handlers_archive(args.resolved_handlers_path())
         environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        # The annotate function reads none of the policy: its environment stays small whatever the list sizes.
+        annotate_environment = {
+            ENV_TABLE_NAME: args.table_name,
+            ENV_RULE_GROUP_ARN: args.rule_group_arn,
+            **settings.annotation_environment(),
+        }
         functions: dict[str, aws.lambda_.Function] = {}
         for spec in specs:
             log_group = aws.cloudwatch.LogGroup(
@@ -312,7 +316,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 code=code,
                 timeout=spec.timeout_seconds,
                 memory_size=MEMORY_MB,
-                environment={"variables": environment},
+                environment={"variables": annotate_environment if spec is ANNOTATE_FUNCTION else environment},
                 logging_config={"log_format": "JSON", "log_group": log_group.name},
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),

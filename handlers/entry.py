@@ -111,7 +111,7 @@ def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def annotate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """AnnotateFinding: the workflow state (``record`` and ``block`` or ``error``) -> the annotation outcome."""
+    """AnnotateFinding: the state (``record`` and ``block`` or ``error``) -> the annotation outcome."""
     environment = _environment()
     _configure_logging(environment)
     settings = Settings.from_env(environment)

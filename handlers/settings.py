@@ -103,8 +103,11 @@ class Settings:
             ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
-            ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status),
         }
+
+    def annotation_environment(self) -> dict[str, str]:
+        """What the annotate function reads besides the resource names (it needs none of the policy)."""
+        return {ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status)}
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -44,7 +44,13 @@ FIELDS_MAX_PAIRS: Final = 50
 FIELD_KEY_MAX: Final = 128
 FIELD_VALUE_MAX: Final = 1024
 WORKFLOW_STATUSES: Final = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
-CUSTOMER_FIELDS: Final[tuple[str, ...]] = ("Note", "UserDefinedFields", "Workflow", "WorkflowState", "VerificationState")
+CUSTOMER_FIELDS: Final[tuple[str, ...]] = (
+    "Note",
+    "UserDefinedFields",
+    "Workflow",
+    "WorkflowState",
+    "VerificationState",
+)
 """What BatchImportFindings cannot change once a finding exists (Security Hub keeps the customer's)."""
 ACTION: Final = "securityhub:BatchUpdateFindings"
 IMPORTED: Final = "Security Hub Findings - Imported"
