@@ -269,8 +269,16 @@ def _replay(args: argparse.Namespace) -> int:
     rendered = _render_with(args.stack, overrides)
 
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
-    report: dict[str, Any] = {"events": [], "pruned": [], "ledger": [], "rule_group": {}, "notifications": []}
+    report: dict[str, Any] = {
+        "events": [],
+        "pruned": [],
+        "ledger": [],
+        "rule_group": {},
+        "notifications": [],
+        "finding_updates": [],
+    }
     failed = False
     errors: dict[str, str] = {}
     with Sandbox(rendered, start=_replay_start(files, state)) as sandbox:
@@ -279,16 +287,24 @@ def _replay(args: argparse.Namespace) -> int:
         for event_file in files:
             for event in event_file.events:
                 delivery = sandbox.deliver(event)
-                failed = failed or any(result.status != "SUCCEEDED" for result in delivery.executions)
-                errors.update(
-                    {r.name: _failure_of(r) for r in delivery.executions if r.status != "SUCCEEDED"}
-                )
+                follow_ups = _follow_ups(delivery)
+                executions = [*delivery.executions, *(r for d in follow_ups for r in d.executions)]
+                failed = failed or any(result.status != "SUCCEEDED" for result in executions)
+                errors.update({r.name: _failure_of(r) for r in executions if r.status != "SUCCEEDED"})
                 report["events"].append(
                     {
                         "file": event_file.path,
                         "id": event.get("id") if isinstance(event.get("id"), str) else None,
                         "matched": bool(delivery.matched_rules),
                         "executions": [_execution_summary(result) for result in delivery.executions],
+                        "follow_ups": [
+                            {
+                                "id": follow_up.event.get("id"),
+                                "matched": bool(follow_up.matched_rules),
+                                "executions": [_execution_summary(r) for r in follow_up.executions],
+                            }
+                            for follow_up in follow_ups
+                        ],
                     }
                 )
         if prune_after is not None:
@@ -303,6 +319,7 @@ def _replay(args: argparse.Namespace) -> int:
         ]
         report["rule_group"] = _rule_group_view(sandbox)
         report["notifications"] = sandbox.notifications()
+        report["finding_updates"] = finding_update_views(sandbox.security_hub.calls())
         if args.state:
             _write_state(args.state, sandbox)
     if args.json:
@@ -334,6 +351,14 @@ def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -
     return max(candidates)
 
 
+def _follow_ups(delivery: Any) -> list[Any]:
+    """The Security Hub events a delivery's BatchUpdateFindings caused, and theirs, in order."""
+    found = []
+    for follow_up in delivery.follow_ups:
+        found.extend([follow_up, *_follow_ups(follow_up)])
+    return found
+
+
 def _execution_summary(result: Any) -> dict[str, Any]:
     record = result.task_output("record") or {}
     block = result.task_output("block") or {}
@@ -363,6 +388,19 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
                     _say(f"    {key}: {', '.join(run[key])}")
             for skip in run["skipped"]:
                 _say(f"    skipped {skip['host']}: {skip['reason']}")
+        for follow_up in entry["follow_ups"]:
+            statuses = ", ".join(run["status"] for run in follow_up["executions"]) or "no execution"
+            skips = sorted({skip["reason"] for run in follow_up["executions"] for skip in run["skipped"]})
+            _say(
+                f"  Security Hub follow-up event {follow_up['id']} (after BatchUpdateFindings): {statuses}"
+                + (f", skipped: {', '.join(skips)}" if skips else "")
+            )
+    for update in report["finding_updates"]:
+        if update["status"] == "processed":
+            status = f" -> {update['workflow_status']}" if update["workflow_status"] else ""
+            _say(f"annotated finding {update['finding_id']}{status}: {update['note']}")
+        else:
+            _say(f"annotation of finding {update['finding_id']} not applied: {update['status']}")
     if report["pruned"]:
         _say(f"pruned: {', '.join(report['pruned'])}")
     drops = ", ".join(report["rule_group"]["cidrs"]) or "-"

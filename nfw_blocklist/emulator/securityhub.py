@@ -215,7 +215,13 @@ def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) 
     with store.lock:
         if store.throttle_next > 0:
             store.throttle_next -= 1
-            store.calls.append({"request": copy.deepcopy(dict(body)), "error": "LimitExceededException"})
+            store.calls.append(
+                {
+                    "request": copy.deepcopy(dict(body)),
+                    "error": "LimitExceededException",
+                    "at": _iso(store.clock()),
+                }
+            )
             raise SecurityHubError("LimitExceededException", "Rate exceeded")
     identifiers = validate_request(body)
     now = store.clock()

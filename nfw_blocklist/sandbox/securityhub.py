@@ -108,3 +108,37 @@ class SecurityHubLoop:
         for region in sorted(self.regions):
             calls.extend(emulated.finding_updates(region, self.account).calls)
         return calls
+
+
+def finding_update_views(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per finding per BatchUpdateFindings call, oldest first: replay's ``finding_updates``.
+
+    ``status`` is ``processed``, or why Security Hub did not update it (an ``UnprocessedFindings``
+    ErrorCode, or the error the whole call got, such as ``LimitExceededException``).
+    """
+    views = []
+    for call in calls:
+        request = call["request"]
+        outcome: dict[tuple[str, str], str] = {}
+        for identifier in call.get("processed", []):
+            outcome[(identifier["Id"], identifier["ProductArn"])] = "processed"
+        for item in call.get("unprocessed", []):
+            identifier = item["FindingIdentifier"]
+            outcome[(identifier["Id"], identifier["ProductArn"])] = item["ErrorCode"]
+        note = request.get("Note") or {}
+        workflow = request.get("Workflow") or {}
+        for identifier in request.get("FindingIdentifiers", []):
+            key = (identifier.get("Id"), identifier.get("ProductArn"))
+            views.append(
+                {
+                    "finding_id": key[0],
+                    "product_arn": key[1],
+                    "status": call.get("error") or outcome.get(key, "unknown"),
+                    "note": note.get("Text"),
+                    "updated_by": note.get("UpdatedBy"),
+                    "user_defined_fields": request.get("UserDefinedFields"),
+                    "workflow_status": workflow.get("Status"),
+                    "at": call.get("at"),
+                }
+            )
+    return views

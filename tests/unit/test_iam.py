@@ -107,11 +107,11 @@ def test_only_the_annotate_function_may_update_findings_and_only_on_the_accounts
     assert granted == {
         "nfw-blocklist-annotate-role": ["arn:aws:securityhub:us-east-1:123456789012:hub/default"]
     }
-    assert iam.ANNOTATE_FUNCTION_ACTIONS == {
+    assert {
         "securityhub:BatchUpdateFindings",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
-    }
+    } == iam.ANNOTATE_FUNCTION_ACTIONS
 
 
 def test_pruning_workflow_invokes_only_prune(policies, function_arn):
