@@ -38,10 +38,15 @@ def test_the_reference_finding_is_blocked_both_ways_and_notified_in_the_referenc
 def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
     report = run_cli("replay", "--json", sample(REFERENCE)).json
 
-    assert set(report) == {"events", "pruned", "ledger", "rule_group", "notifications"}
-    assert set(report["events"][0]) == {"file", "id", "matched", "executions"}
+    assert set(report) == {"events", "pruned", "ledger", "rule_group", "notifications", "finding_updates"}
+    assert set(report["events"][0]) == {"file", "id", "matched", "executions", "follow_ups"}
     assert set(report["events"][0]["executions"][0]) == {
         "name", "status", "blocked", "refreshed", "evicted", "skipped"
+    }  # fmt: skip
+    assert set(report["events"][0]["follow_ups"][0]) == {"id", "matched", "executions"}
+    assert set(report["finding_updates"][0]) == {
+        "finding_id", "product_arn", "status", "note", "updated_by", "user_defined_fields",
+        "workflow_status", "at",
     }  # fmt: skip
     assert set(report["ledger"][0]) == {"host", "first_seen", "last_seen", "expires", "source"}
     assert set(report["rule_group"]) == {"cidrs", "rules"}
@@ -71,8 +76,10 @@ def test_a_native_guardduty_finding_matches_nothing_with_the_default_finding_sou
         "id": result.json["events"][0]["id"],
         "matched": False,
         "executions": [],
+        "follow_ups": [],
     }
     assert result.json["ledger"] == []
+    assert result.json["finding_updates"] == []
 
 
 def test_an_unrelated_event_matches_nothing_and_exits_zero(run_cli, sample):
@@ -101,13 +108,35 @@ def test_hosts_within_the_retention_survive_a_pruning_run(run_cli, sample):
     assert result.json["rule_group"]["cidrs"] == [REFERENCE_HOST]
 
 
-def test_a_repeated_finding_refreshes_the_host_without_a_second_notification(run_cli, sample):
-    result = run_cli("replay", "--json", sample(REFERENCE), sample(REFERENCE))
+def resighted(event: dict, minutes: int) -> dict:
+    """``event`` as GuardDuty's update of the finding ``minutes`` later: a new event, a newer UpdatedAt."""
+    later = copy.deepcopy(event)
+    later["id"] = f"{event['id'][:-4]}{minutes:04d}"
+    later["time"] = later["detail"]["findings"][0]["UpdatedAt"] = f"2021-01-05T01:{20 + minutes:02d}:33Z"
+    return later
+
+
+def test_a_repeated_finding_refreshes_the_host_without_a_second_notification(
+    run_cli, sample, write_event, reference_event
+):
+    result = run_cli(
+        "replay", "--json", sample(REFERENCE), write_event("later.json", resighted(reference_event, 5))
+    )
 
     assert result.status == 0, result.err
     first, second = (event["executions"][0] for event in result.json["events"])
     assert first["blocked"] == [REFERENCE_HOST]
     assert (second["blocked"], second["refreshed"]) == ([], [REFERENCE_HOST])
+    assert len(result.json["notifications"]) == 1
+
+
+def test_the_same_finding_delivered_twice_is_not_a_new_sighting(run_cli, sample):
+    result = run_cli("replay", "--json", sample(REFERENCE), sample(REFERENCE))
+
+    assert result.status == 0, result.err
+    second = result.json["events"][1]["executions"][0]
+    assert (second["blocked"], second["refreshed"]) == ([], [])
+    assert second["skipped"] == [{"host": "198.51.100.0", "reason": "own-update"}]
     assert len(result.json["notifications"]) == 1
 
 
