@@ -86,18 +86,14 @@ def when(epoch: float) -> str:
 
 def host_list(hosts: Sequence[str], count: int, limit: int) -> str:
     """As many whole hosts as fit in ``limit`` characters, then how many more there are."""
-    shown: list[str] = []
-    for host in hosts:
-        rest = count - len(shown) - 1
-        candidate = ", ".join([*shown, host]) + (f" (+{rest} more)" if rest > 0 else "")
-        if len(candidate) > limit:
-            break
-        shown.append(host)
-    rest = count - len(shown)
-    text = ", ".join(shown)
-    if rest > 0:
-        text = f"{text} (+{rest} more)" if text else f"{rest} hosts"
-    return text
+    for shown in range(min(len(hosts), count), -1, -1):
+        rest = count - shown
+        text = ", ".join(hosts[:shown])
+        if rest > 0:
+            text = f"{text} (+{rest} more)" if text else f"{rest} host{'s' if rest != 1 else ''}"
+        if len(text) <= limit:
+            return text
+    return truncate(f"{count} hosts", limit)
 
 
 def blocked_annotation(
