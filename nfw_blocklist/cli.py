@@ -453,6 +453,7 @@ def _group_view(service: Any) -> dict[str, Any]:
 def _demo(args: argparse.Namespace) -> int:
     from handlers.service import iso
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
     event = json.loads(REFERENCE_FINDING.read_text())
     rendered = _render_with(args.stack, {})
@@ -473,6 +474,18 @@ def _demo(args: argparse.Namespace) -> int:
         for result in delivery.executions:
             out.line(f"execution {result.name}: {result.status}")
             out.line(f"  states: {' -> '.join(result.entered_states)}")
+
+        out.heading("Security Hub finding (BatchUpdateFindings)")
+        for update in finding_update_views(sandbox.security_hub.calls()):
+            out.line(f"{update['status']}: workflow {update['workflow_status'] or 'unchanged'}")
+            out.line(f"  note: {update['note']}")
+        for follow_up in _follow_ups(delivery):
+            for result in follow_up.executions:
+                skips = sorted({s["reason"] for s in (result.task_output("record") or {}).get("skipped", [])})
+                out.line(
+                    f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {', '.join(skips)}"
+                )
+                out.line(f"  states: {' -> '.join(result.entered_states)}")
 
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
@@ -505,7 +518,8 @@ def _demo(args: argparse.Namespace) -> int:
         view = _group_view(service)
         out.line(f"rule group drops: {', '.join(view['cidrs']) or 'nothing'}")
         _print_rules(out, view["rules"])
-        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *runs])
+        echoes = [r for follow_up in _follow_ups(delivery) for r in follow_up.executions]
+        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *runs])
         gone = not remaining and not view["cidrs"]
         out.heading(
             "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
