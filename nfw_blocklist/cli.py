@@ -481,10 +481,9 @@ def _demo(args: argparse.Namespace) -> int:
             out.line(f"  note: {update['note']}")
         for follow_up in _follow_ups(delivery):
             for result in follow_up.executions:
-                skips = sorted({s["reason"] for s in (result.task_output("record") or {}).get("skipped", [])})
-                out.line(
-                    f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {', '.join(skips)}"
-                )
+                record = result.task_output("record") or {}
+                skips = ", ".join(sorted({skip["reason"] for skip in record.get("skipped", [])}))
+                out.line(f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {skips}")
                 out.line(f"  states: {' -> '.join(result.entered_states)}")
 
         out.heading("Ledger (DynamoDB)")
