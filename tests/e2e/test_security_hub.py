@@ -306,3 +306,15 @@ def test_annotating_native_findings_is_a_configuration_error(run_cli, sample):
     assert result.status == 2
     assert result.err.count("\n") == 1
     assert "updateFindings needs Security Hub findings" in result.err
+
+
+def test_with_update_findings_off_nothing_is_annotated_and_the_workflow_has_no_annotation_state(
+    sandbox_with, reference_event
+):
+    sandbox = sandbox_with({"updateFindings": "false"})
+
+    [run] = sandbox.put_event(reference_event)
+
+    assert run.task_output("block")["blocked"] == [HOST]
+    assert "ShouldAnnotate" not in sandbox.response_state_machine.states
+    assert updates(sandbox) == []
