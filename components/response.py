@@ -234,7 +234,8 @@ def repopulate(
 class ResponseStateMachine(pulumi.ComponentResource):
     """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
 
-    Owns the three functions (the prune function too, so one place packages the handlers), their roles and
+    Owns the functions (the prune function too, so one place packages the handlers; the annotate function
+    with ``update_findings``), their roles and
     log groups, the KMS-encrypted topic with the admin's e-mail subscription, the EventBridge rules with
     their roles, retry policy and dead-letter queue, and the repopulation: a prune invoked during
     ``pulumi up`` when the rule group, the priority, the protected ranges or the table change.
