@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from nfw_blocklist.findings import provider_update
+
 REFERENCE = "securityhub-guardduty-c2-finding.json"
 REFERENCE_HOST = "198.51.100.0/32"
 IP_FIELD = "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"
@@ -108,19 +110,14 @@ def test_hosts_within_the_retention_survive_a_pruning_run(run_cli, sample):
     assert result.json["rule_group"]["cidrs"] == [REFERENCE_HOST]
 
 
-def resighted(event: dict, minutes: int) -> dict:
-    """``event`` as GuardDuty's update of the finding ``minutes`` later: a new event, a newer UpdatedAt."""
-    later = copy.deepcopy(event)
-    later["id"] = f"{event['id'][:-4]}{minutes:04d}"
-    later["time"] = later["detail"]["findings"][0]["UpdatedAt"] = f"2021-01-05T01:{20 + minutes:02d}:33Z"
-    return later
-
-
 def test_a_repeated_finding_refreshes_the_host_without_a_second_notification(
     run_cli, sample, write_event, reference_event
 ):
     result = run_cli(
-        "replay", "--json", sample(REFERENCE), write_event("later.json", resighted(reference_event, 5))
+        "replay",
+        "--json",
+        sample(REFERENCE),
+        write_event("later.json", provider_update(reference_event, "2021-01-05T01:25:33Z")),
     )
 
     assert result.status == 0, result.err

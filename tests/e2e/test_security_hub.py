@@ -5,7 +5,6 @@ the follow-up "Security Hub Findings - Imported" event on the sandbox's bus, whe
 rule sees it: so the echo of every annotation really reaches the workflow here.
 """
 
-import copy
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -14,23 +13,13 @@ from typing import Any
 import pytest
 
 from nfw_blocklist.emulator import securityhub as emulated
-from nfw_blocklist.findings import native_finding
+from nfw_blocklist.findings import native_finding, provider_update
 from nfw_blocklist.render import render_stack
 from nfw_blocklist.sandbox import Sandbox
 from nfw_blocklist.sandbox.securityhub import finding_update_views
 
 HOST = "198.51.100.0/32"
 HOUR = 3600
-
-
-def resighted(event: dict[str, Any], minutes: int) -> dict[str, Any]:
-    """GuardDuty's update of the same finding ``minutes`` later: a new event and a newer UpdatedAt."""
-    later = copy.deepcopy(event)
-    later["id"] = f"{event['id'][:-4]}{minutes:04d}"
-    later["time"] = later["detail"]["findings"][0]["UpdatedAt"] = (
-        f"2021-01-05T{1 + minutes // 60:02d}:{minutes % 60:02d}:00Z"
-    )
-    return later
 
 
 def updates(sandbox: Sandbox) -> list[dict[str, Any]]:
@@ -104,7 +93,7 @@ def test_a_genuine_resighting_refreshes_the_retention_and_is_annotated_again(dev
     first_expiry = expiry(dev_sandbox)
     dev_sandbox.clock.advance(HOUR)
 
-    delivery = dev_sandbox.deliver(resighted(reference_event, 90))
+    delivery = dev_sandbox.deliver(provider_update(reference_event, "2021-01-05T02:30:00Z"))
 
     [run] = delivery.executions
     assert run.task_output("block")["refreshed"] == [HOST]
@@ -199,7 +188,7 @@ def test_workflow_status_resolved_resolves_it_and_a_later_sighting_still_refresh
     assert held(sandbox)["Workflow"]["Status"] == "RESOLVED"
     sandbox.clock.advance(HOUR)
 
-    [run] = sandbox.put_event(resighted(reference_event, 90))
+    [run] = sandbox.put_event(provider_update(reference_event, "2021-01-05T02:30:00Z"))
 
     # The event carries the finding as Security Hub holds it: RESOLVED, by the tool itself.
     assert run.input["detail"]["findings"][0]["Workflow"]["Status"] == "RESOLVED"
@@ -216,7 +205,7 @@ def test_an_analysts_resolution_is_still_respected(dev_sandbox, reference_event)
     )
     dev_sandbox.deliver(dev_sandbox.security_hub.follow_ups()[0])
 
-    [run] = dev_sandbox.put_event(resighted(reference_event, 90))
+    [run] = dev_sandbox.put_event(provider_update(reference_event, "2021-01-05T02:30:00Z"))
 
     assert run.task_output("record")["skipped"][0]["reason"] == "suppressed"
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from handlers.securityhub import ATTEMPTS, BACKOFF_CAP, FindingAnnotator, blocked_annotation
 from handlers.settings import WorkflowStatus
 from nfw_blocklist.emulator import securityhub as emulated
+from nfw_blocklist.findings import provider_update
 from tests.integration import stack
 
 SAMPLE = (
@@ -184,24 +185,16 @@ def test_an_update_leaves_updated_at_emits_the_imported_event_and_survives_a_pro
 # --- the loop guard in the record step: the ledger remembers each finding's last provider UpdatedAt ----
 
 
-def at(event: dict[str, Any], updated_at: str) -> dict[str, Any]:
-    """The same finding in another event, as Security Hub sends it with ``UpdatedAt``."""
-    copied = copy.deepcopy(event)
-    copied["id"] = f"{event['id']}-{updated_at}"
-    copied["detail"]["findings"][0]["UpdatedAt"] = updated_at
-    return copied
-
-
 def reasons(recorded: dict[str, Any]) -> list[str]:
     return [skip["reason"] for skip in recorded["skipped"]]
 
 
 def test_an_echo_arriving_after_a_newer_sighting_was_recorded_is_still_an_echo(group, reference_event):
     service = stack.service(group)
-    service.record(at(reference_event, "2021-01-05T01:15:01.549Z"))
-    newer = service.record(at(reference_event, "2021-01-05T02:00:00Z"))
+    service.record(provider_update(reference_event, "2021-01-05T01:15:01.549Z"))
+    newer = service.record(provider_update(reference_event, "2021-01-05T02:00:00Z"))
 
-    late_echo = service.record(at(reference_event, "2021-01-05T01:15:01.549Z"))
+    late_echo = service.record(provider_update(reference_event, "2021-01-05T01:15:01.549Z"))
 
     assert newer["refreshed"] == ["198.51.100.0/32"]
     assert (late_echo["has_hosts"], reasons(late_echo)) == (False, ["own-update"])
