@@ -11,7 +11,9 @@ BatchUpdateFindings. This module adds it the way ``api`` adds the rule-group ope
 - ``UserDefinedFields``: at most 50 pairs, keys 1-128 and values up to 1,024 characters;
 - ``Workflow.Status``: NEW, NOTIFIED, RESOLVED or SUPPRESSED;
 - a finding it does not hold -> ``UnprocessedFindings`` with ``FindingNotFound``; the same identifier twice
-  -> ``DuplicatedFindingIdentifier``.
+  -> ``DuplicatedFindingIdentifier``;
+- a hub that is not enabled -> InvalidAccessException (``import_findings`` enables it: a provider's import
+  implies an enabled hub).
 
 It leaves ``UpdatedAt`` alone (only the provider moves it), sets ``ProcessedAt``, and, as Security Hub
 does, emits a "Security Hub Findings - Imported" event carrying the updated finding: the events wait in
@@ -120,6 +122,8 @@ def import_findings(backend: SecurityHubBackend, findings: list[Any]) -> list[di
     """BatchImportFindings' upsert of the findings that have an ``Id`` and a ``ProductArn``; returns the
     stored findings (copies), as Security Hub would put them in its event."""
     stored = []
+    # A provider imports findings only into an enabled hub.
+    backend.enable_security_hub(enable_default_standards=False)
     with store_for(backend).lock:
         for finding in findings:
             if not (
@@ -208,6 +212,11 @@ def _other_updates(body: Mapping[str, Any]) -> bool:
 def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) -> dict[str, Any]:
     """Apply one BatchUpdateFindings request to the backend's findings (see the module docstring)."""
     store = store_for(backend)
+    if not backend.enabled:
+        raise SecurityHubError(
+            "InvalidAccessException",
+            f"Account {backend.account_id} is not subscribed to AWS Security Hub",
+        )
     if store.authorizer is not None:
         refusal = store.authorizer(ACTION, hub_arn(backend.region_name, backend.account_id))
         if refusal is not None:

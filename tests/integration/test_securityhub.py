@@ -220,3 +220,10 @@ def test_an_echo_writes_nothing_to_the_ledger(group, reference_event):
 
     assert reasons(echo) == ["own-update"]
     assert boto3.client("dynamodb").scan(TableName=stack.TABLE)["Items"] == before
+
+
+def test_an_account_without_security_hub_refuses_the_update(client):
+    with pytest.raises(ClientError) as raised:
+        client.batch_update_findings(**ANNOTATION.request([{"Id": "f", "ProductArn": GUARDDUTY}]))
+
+    assert raised.value.response["Error"]["Code"] == "InvalidAccessException"
