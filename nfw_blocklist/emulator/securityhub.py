@@ -321,8 +321,29 @@ class _ResponseMethods:
         return json.dumps(batch_update_findings(self.securityhub_backend, body))
 
 
+_original_batch_import = SecurityHubBackend.batch_import_findings
+
+
+def _batch_import_keeping_customer_fields(
+    backend: SecurityHubBackend, findings: list[dict[str, Any]]
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """moto's BatchImportFindings, except that an update keeps what only BatchUpdateFindings may change."""
+    kept = {
+        finding.id: {name: finding.data[name] for name in CUSTOMER_FIELDS if name in finding.data}
+        for finding in backend.findings
+    }
+    answer = _original_batch_import(backend, findings)
+    for finding in backend.findings:
+        if finding.id in kept:
+            for name in CUSTOMER_FIELDS:
+                finding.data.pop(name, None)
+            finding.data.update(kept[finding.id])
+    return answer
+
+
 def install() -> None:
     """Teach moto's Security Hub BatchUpdateFindings. Idempotent; call before the first request."""
     with _lock:
         securityhub_urls.url_paths.setdefault("{0}/findings/batchupdate$", SecurityHubResponse.dispatch)
         SecurityHubResponse.batch_update_findings = _ResponseMethods.batch_update_findings
+        SecurityHubBackend.batch_import_findings = _batch_import_keeping_customer_fields

@@ -16,6 +16,7 @@ from handlers.settings import WorkflowStatus
 from nfw_blocklist.emulator import securityhub as emulated
 from nfw_blocklist.findings import provider_update
 from tests.integration import stack
+from tests.integration.test_emulator import moto_server  # noqa: F401 (a fixture)
 
 SAMPLE = (
     Path(__file__).resolve().parents[2]
@@ -227,3 +228,17 @@ def test_an_account_without_security_hub_refuses_the_update(client):
         client.batch_update_findings(**ANNOTATION.request([{"Id": "f", "ProductArn": GUARDDUTY}]))
 
     assert raised.value.response["Error"]["Code"] == "InvalidAccessException"
+
+
+def test_batch_update_findings_works_through_the_standalone_server(moto_server):  # noqa: F811
+    client = boto3.client("securityhub", region_name="us-east-1", endpoint_url=moto_server)
+    found = json.loads(SAMPLE.read_text())["detail"]["findings"][0]
+    client.enable_security_hub(EnableDefaultStandards=False)
+    client.batch_import_findings(Findings=[found])
+
+    answer = client.batch_update_findings(**ANNOTATION.request([identifier(found)]))
+    client.batch_import_findings(Findings=[{**found, "UpdatedAt": "2021-01-05T02:00:00.000Z"}])
+
+    assert answer["ProcessedFindings"] == [identifier(found)]
+    (held,) = client.get_findings()["Findings"]
+    assert (held["UpdatedAt"], held["Note"]["Text"]) == ("2021-01-05T02:00:00.000Z", ANNOTATION.note)
