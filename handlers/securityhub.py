@@ -32,11 +32,9 @@ TOOL: Final = "nfw-blocklist"
 """``Note.UpdatedBy``: who wrote the note."""
 MAX_FINDINGS_PER_CALL: Final = 100
 NOTE_TEXT_MAX: Final = 512
-NOTE_UPDATED_BY_MAX: Final = 512
 FIELDS_MAX_PAIRS: Final = 50
 FIELD_KEY_MAX: Final = 128
 FIELD_VALUE_MAX: Final = 1024
-WORKFLOW_STATUSES: Final = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
 
 STATUS_KEY: Final = "nfw-blocklist:status"
 HOSTS_KEY: Final = "nfw-blocklist:hosts"
