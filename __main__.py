@@ -34,6 +34,7 @@ response = ResponseStateMachine(
         rule_group_arn=rule_group.rule_group_arn,
         settings=config.handler_settings(),
         finding_source=config.finding_source.value,
+        update_findings=config.update_findings,
         log_retention_days=config.log_retention_days,
         accept_findings_from=config.accept_findings_from,
     ),

@@ -55,6 +55,7 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     CapacityPolicy,
     Settings,
+    WorkflowStatus,
 )
 
 NAMESPACE: Final = "nfw-blocklist"
@@ -95,6 +96,8 @@ KEYS: Final = (
     "findingAccounts",
     "alarms",
     "capacityAlarmPercent",
+    "updateFindings",
+    "findingWorkflowStatus",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -139,6 +142,9 @@ class StackConfig:
     """Act only on findings of these accounts; empty: every account."""
     alarms: bool = True
     capacity_alarm_percent: int = DEFAULT_CAPACITY_ALARM_PERCENT
+    update_findings: bool = True
+    """Annotate the Security Hub findings the workflow acts on (BatchUpdateFindings)."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -183,6 +189,10 @@ class StackConfig:
             capacity_alarm_percent=_int(
                 values, "capacityAlarmPercent", DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100
             ),
+            update_findings=_update_findings(values, "updateFindings"),
+            finding_workflow_status=_choice(
+                values, "findingWorkflowStatus", WorkflowStatus, WorkflowStatus.NOTIFIED
+            ),
         )
         config._check_function_environment()
         check_event_patterns(
@@ -217,6 +227,7 @@ class StackConfig:
             action_types=self.action_types,
             finding_regions=self.finding_regions,
             finding_accounts=self.finding_accounts,
+            finding_workflow_status=self.finding_workflow_status,
         )
 
 
@@ -402,3 +413,16 @@ def namespaced(namespace: str) -> Iterator[None]:
         if not message.startswith(f"{NAMESPACE}:"):
             raise
         raise InvalidConfig(f"{namespace}:{message.removeprefix(NAMESPACE + ':')}") from None
+
+
+def _update_findings(values: Mapping[str, Any], key: str) -> bool:
+    """On by default when Security Hub findings start the workflow; native findings have none to update."""
+    source = _choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB)
+    reads_security_hub = source is not FindingSource.GUARDDUTY
+    value = _bool(values, key, reads_security_hub)
+    if value and not reads_security_hub:
+        raise InvalidConfig(
+            f"{NAMESPACE}:{key} needs Security Hub findings (findingSource securityhub or both): "
+            "native GuardDuty findings have no Security Hub finding to update"
+        )
+    return value

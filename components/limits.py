@@ -47,7 +47,7 @@ NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, 
 """Every named resource type the components create (KMS keys, subscriptions, targets, invocations and
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
-_FUNCTION_KEYS: Final = ("record", "block", "prune")
+_FUNCTION_KEYS: Final = ("record", "block", "prune", "annotate")
 _EVENT_SOURCES: Final = ("securityhub", "guardduty")
 _WORKFLOWS: Final = ("response", "pruning")
 

@@ -64,6 +64,9 @@ FUNCTIONS: Final = (
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
 )
+ANNOTATE_FUNCTION: Final = FunctionSpec("annotate", "handlers.entry.annotate", 60)
+"""Only with ``update_findings``: the one function allowed securityhub:BatchUpdateFindings. Its
+backoff (5 attempts, at most 2 s apart) ends well inside the timeout."""
 FINDING_SOURCES: Final = ("securityhub", "guardduty", "both")
 EVENT_MAX_AGE_SECONDS: Final = 86400
 """EventBridge's maximum: a flagged host is still worth blocking after an outage of a few hours."""
@@ -113,6 +116,9 @@ class ResponseStateMachineArgs:
     """Directory of the handlers package to deploy; default the installed ``handlers`` package."""
     tracing: bool = False
     """X-Ray tracing of the state machine (its role may then send traces); default False."""
+    update_findings: bool | None = None
+    """Annotate the Security Hub findings acted on (an ``annotate`` function and two workflow states);
+    default on when finding_source is securityhub or both. On with guardduty alone is refused."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
     accept_findings_from: Sequence[str] = ()
@@ -130,6 +136,11 @@ class ResponseStateMachineArgs:
         if self.finding_source not in FINDING_SOURCES:
             raise ValueError(
                 f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
+            )
+        if self.update_findings and self.finding_source == "guardduty":
+            raise ValueError(
+                "update_findings needs Security Hub findings (finding_source securityhub or both): "
+                "native GuardDuty findings have no Security Hub finding to update"
             )
         problem = log_retention_problem(self.log_retention_days)
         if problem is not None:
@@ -169,6 +180,11 @@ class ResponseStateMachineArgs:
         return scoped_patterns_for(
             self.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
         )
+
+    def annotates(self) -> bool:
+        if self.update_findings is None:
+            return self.finding_source != "guardduty"
+        return self.update_findings
 
     def resolved_settings(self) -> Settings:
         return self.settings or Settings(table_name="", rule_group_arn="")
@@ -298,7 +314,8 @@ def finding_rules(
 class ResponseStateMachine(pulumi.ComponentResource):
     """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
 
-    Owns the three functions (the prune function too, so one place packages the handlers), their roles and
+    Owns the functions (the prune function too, so one place packages the handlers; the annotate function
+    with ``update_findings``), their roles and
     log groups, the KMS-encrypted topic with the admin's e-mail subscription, the EventBridge rules with
     their roles, retry policy and dead-letter queue, and the repopulation: a prune invoked during
     ``pulumi up`` when the rule group, the priority, the protected ranges or the table change.
@@ -326,9 +343,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings = args.resolved_settings()
         project, stack = pulumi.get_project(), pulumi.get_stack()
-        log_group_names = {
-            spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in FUNCTIONS
-        }
+        specs = (*FUNCTIONS, ANNOTATE_FUNCTION) if args.annotates() else FUNCTIONS
+        log_group_names = {spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in specs}
         workflow_log_name = workflow_log_group_name(project, stack, f"{name}-response")
 
         # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
@@ -359,8 +375,14 @@ class ResponseStateMachine(pulumi.ComponentResource):
 
         code = handlers_archive(args.resolved_handlers_path())
         environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        # The annotate function reads none of the policy: its environment stays small whatever the list sizes.
+        annotate_environment = {
+            ENV_TABLE_NAME: args.table_name,
+            ENV_RULE_GROUP_ARN: args.rule_group_arn,
+            **settings.annotation_environment(),
+        }
         functions: dict[str, aws.lambda_.Function] = {}
-        for spec in FUNCTIONS:
+        for spec in specs:
             log_group = aws.cloudwatch.LogGroup(
                 f"{name}-{spec.key}-logs",
                 name=log_group_names[spec.key],
@@ -369,11 +391,14 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=child,
             )
             role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, args.tags)
-            document = (
-                iam.record_function_policy(args.table_arn, log_group.arn)
-                if spec.key == "record"
-                else iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
-            )
+            if spec.key == "record":
+                document = iam.record_function_policy(args.table_arn, log_group.arn)
+            elif spec.key == ANNOTATE_FUNCTION.key:
+                document = iam.annotate_function_policy(
+                    iam.security_hub_resource(args.rule_group_arn), log_group.arn
+                )
+            else:
+                document = iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
@@ -384,7 +409,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 code=code,
                 timeout=spec.timeout_seconds,
                 memory_size=MEMORY_MB,
-                environment={"variables": environment},
+                environment={"variables": annotate_environment if spec is ANNOTATE_FUNCTION else environment},
                 logging_config={"log_format": "JSON", "log_group": log_group.name},
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
@@ -392,15 +417,20 @@ class ResponseStateMachine(pulumi.ComponentResource):
 
         repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
 
-        definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
-            lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
+        workflow_functions = [functions["record"].arn, functions["block"].arn]
+        if ANNOTATE_FUNCTION.key in functions:
+            workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
+        definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
+            lambda arns: json.dumps(
+                response_definition(arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None), indent=2
+            )
         )
         state_machine = standard_workflow(
             f"{name}-response",
             workflow_log_name,
             self,
             definition,
-            [functions["record"].arn, functions["block"].arn],
+            workflow_functions,
             topic.arn,
             key.arn,
             args.log_retention_days,

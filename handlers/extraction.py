@@ -22,6 +22,7 @@ from typing import Any, Final
 from handlers import clock
 from handlers.addresses import describe_host
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
+from handlers.securityhub import RESOLVED_MARKER_KEY
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -118,6 +119,8 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
             event.get("time"),
         ),
         state=_asff_state(finding, fields),
+        product_arn=product_arn,
+        updated_at=event_time(finding.get("UpdatedAt")),
     )
     hosts = _asff_hosts(fields)
     if not hosts:
@@ -182,9 +185,18 @@ def _asff_state(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> Findin
     if finding.get("RecordState") == "ARCHIVED" or _is_true(fields.get(_GUARDDUTY_PREFIX + "archived")):
         return FindingState.ARCHIVED
     workflow_status = _mapping(finding.get("Workflow")).get("Status") or finding.get("WorkflowState")
+    if workflow_status == "RESOLVED" and resolved_by_tool(finding):
+        # findingWorkflowStatus=RESOLVED: the tool's own resolution must not hide a new sighting.
+        return FindingState.ACTIVE
     if workflow_status in ("SUPPRESSED", "RESOLVED"):
         return FindingState.SUPPRESSED
     return FindingState.ACTIVE
+
+
+def resolved_by_tool(finding: Mapping[str, Any]) -> bool:
+    """The finding carries the marker the tool writes when it sets ``Workflow.Status`` RESOLVED."""
+    fields = _mapping(finding.get("UserDefinedFields"))
+    return fields.get(RESOLVED_MARKER_KEY) == "RESOLVED"
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +30,9 @@ again (about 6 s in the worst case, well inside the record function's timeout)."
 BATCH_PREFIX: Final = "#batch#"
 """Items (no GSI keys, never listed) that park an execution's host lists between its record and block
 steps, so that the state between them stays small however many hosts a finding names."""
+FINDING_PREFIX: Final = "#finding#"
+"""Items (no GSI keys, never listed) remembering, per Security Hub finding, the provider's last
+``UpdatedAt`` the record step acted on: an event that brings no newer one is an echo (docs/DESIGN.md)."""
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
@@ -253,6 +257,28 @@ class Ledger:
                 return updated, existing is None
             self.counts.write_conflicts += 1
         raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
+
+    def provider_update_seen(self, finding_id: str) -> float | None:
+        """The last provider ``UpdatedAt`` recorded for ``finding_id``, if any."""
+        answer = self._call("GetItem", Key=_key(finding_key(finding_id)), ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        return float(_plain(item)["UpdatedAt"])
+
+    def remember_provider_update(self, finding_id: str, updated_at: float, purge_at: float) -> None:
+        """Remember ``updated_at`` for ``finding_id`` unless a newer one is remembered already."""
+        item = {
+            schema.HASH_KEY: finding_key(finding_id),
+            "UpdatedAt": _num(updated_at),
+            schema.TTL_ATTRIBUTE: int(purge_at),
+        }
+        self._put_conditionally(
+            item,
+            f"attribute_not_exists({schema.HASH_KEY}) OR UpdatedAt < :updated",
+            {":updated": _serializer.serialize(_num(updated_at))},
+        )
 
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
@@ -607,6 +633,11 @@ class Ledger:
 
 class _ConditionFailed(Exception):
     pass
+
+
+def finding_key(finding_id: str) -> str:
+    """A bounded key whatever the id's length (an id is untrusted and DynamoDB keys are 2 KB at most)."""
+    return FINDING_PREFIX + hashlib.sha256(finding_id.encode()).hexdigest()
 
 
 def _key(host: str) -> dict[str, Any]:

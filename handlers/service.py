@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers import clock
-from handlers.addresses import normalize_host
+from handlers.addresses import describe_host, normalize_host
 from handlers.errors import CapacityExceeded, HostNotBlocked, InvalidInput, LedgerUnavailable
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
 from handlers.metrics import rule_group_name
-from handlers.model import FindingRef, Target
+from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target
 from handlers.payloads import (
     SAMPLE_SIZE,
     BlockOutcome,
@@ -98,8 +98,9 @@ class BlocklistService:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
         extraction = extract(event)
-        targets, policy_skips = self.policy.evaluate_all(extraction.candidates)
-        skipped = [*extraction.skipped, *policy_skips]
+        candidates, echoes = self._new_sightings(extraction.candidates)
+        targets, policy_skips = self.policy.evaluate_all(candidates)
+        skipped = [*extraction.skipped, *echoes, *policy_skips]
         now = clock.now()
         new: list[str] = []
         refreshed: list[str] = []
@@ -115,6 +116,7 @@ class BlocklistService:
             if record.pending:
                 unconfirmed.append(target.host)
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
+        sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(
             event_id=str(event["id"]),
             finding=finding,
@@ -122,6 +124,7 @@ class BlocklistService:
             refreshed=sorted(refreshed),
             unconfirmed=sorted(unconfirmed),
             skipped=skipped,
+            security_hub=sighted,
             expires_at=now + self.settings.retention_seconds,
         )
         self._log_record(outcome, failed)
@@ -134,7 +137,37 @@ class BlocklistService:
             batch = uuid.uuid4().hex
             items = self.ledger.put_batch(batch, outcome.new, outcome.unconfirmed, outcome.refreshed, now)
             outcome = replace(outcome, batch=batch, batch_items=items)
+        # Last, once every host is recorded: a retried record step must not take itself for an echo.
+        for sighting in sighted:
+            if sighting.updated_at is not None:
+                self.ledger.remember_provider_update(
+                    sighting.id, sighting.updated_at, now + self.settings.retention_seconds + 86400
+                )
         return outcome.to_payload()
+
+    def _new_sightings(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Skip]]:
+        """Drop the candidates of Security Hub findings the provider has not updated since the tool last
+        recorded them (``UpdatedAt`` not newer than the one remembered): the echo of a BatchUpdateFindings,
+        the tool's own or anyone's, is not a sighting (docs/DESIGN.md, "Loop guard")."""
+        echoes: set[FindingRef] = set()
+        for finding in dict.fromkeys(candidate.finding for candidate in candidates):
+            if not finding.product_arn or finding.updated_at is None:
+                continue
+            seen = self.ledger.provider_update_seen(finding.id)
+            if seen is not None and finding.updated_at <= seen:
+                echoes.add(finding)
+        kept = [candidate for candidate in candidates if candidate.finding not in echoes]
+        skips = [
+            Skip(
+                truncate(describe_host(candidate.raw_host), 64),
+                SkipReason.OWN_UPDATE,
+                finding_id=candidate.finding.id,
+                detail="the finding's UpdatedAt is not newer than the one already recorded",
+            )
+            for candidate in candidates
+            if candidate.finding in echoes
+        ]
+        return kept, skips
 
     def block(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """Put the recorded hosts (and any pending ones) into the rule group."""

@@ -24,6 +24,7 @@ ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
 ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
 ENV_FINDING_REGIONS: Final = "NFW_FINDING_REGIONS"
 ENV_FINDING_ACCOUNTS: Final = "NFW_FINDING_ACCOUNTS"
+ENV_FINDING_WORKFLOW_STATUS: Final = "NFW_FINDING_WORKFLOW_STATUS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -35,6 +36,15 @@ MAX_RETENTION_MINUTES: Final = 10080
 
 ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
 OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
+
+
+class WorkflowStatus(StrEnum):
+    """What the annotation sets ``Workflow.Status`` of an annotated Security Hub finding to."""
+
+    NOTIFIED = "NOTIFIED"
+    RESOLVED = "RESOLVED"
+    NONE = "NONE"
+    """Leave the finding's workflow status alone."""
 
 
 class CapacityPolicy(StrEnum):
@@ -60,6 +70,8 @@ class Settings:
     """Act only on findings found in these regions (the finding's own region); empty means every region."""
     finding_accounts: tuple[str, ...] = ()
     """Act only on findings of these accounts (the finding's own account); empty means every account."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
+    """``Workflow.Status`` the annotation sets on a Security Hub finding it annotates."""
 
     @property
     def destination_priority(self) -> int:
@@ -85,6 +97,7 @@ class Settings:
             action_types=_str_list(env, ENV_ACTION_TYPES),
             finding_regions=_str_list(env, ENV_FINDING_REGIONS),
             finding_accounts=_str_list(env, ENV_FINDING_ACCOUNTS),
+            finding_workflow_status=_workflow_status(env),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -112,6 +125,10 @@ class Settings:
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
             **scope,
         }
+
+    def annotation_environment(self) -> dict[str, str]:
+        """What the annotate function reads besides the resource names (it needs none of the policy)."""
+        return {ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status)}
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -162,4 +179,15 @@ def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
         accepted = ", ".join(policy.value for policy in CapacityPolicy)
         raise ConfigurationError(
             f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
+        ) from None
+
+
+def _workflow_status(env: Mapping[str, str]) -> WorkflowStatus:
+    raw = env.get(ENV_FINDING_WORKFLOW_STATUS, "").strip() or WorkflowStatus.NOTIFIED.value
+    try:
+        return WorkflowStatus(raw)
+    except ValueError:
+        accepted = ", ".join(status.value for status in WorkflowStatus)
+        raise ConfigurationError(
+            f"environment variable {ENV_FINDING_WORKFLOW_STATUS} must be one of {accepted}"
         ) from None

@@ -269,6 +269,7 @@ def _replay(args: argparse.Namespace) -> int:
     rendered = _render_with(args.stack, overrides)
 
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
     report: dict[str, Any] = {
         "events": [],
@@ -277,6 +278,7 @@ def _replay(args: argparse.Namespace) -> int:
         "rule_group": {},
         "notifications": [],
         "emails": [],
+        "finding_updates": [],
     }
     failed = False
     errors: dict[str, str] = {}
@@ -286,16 +288,24 @@ def _replay(args: argparse.Namespace) -> int:
         for event_file in files:
             for event in event_file.events:
                 delivery = sandbox.deliver(event)
-                failed = failed or any(result.status != "SUCCEEDED" for result in delivery.executions)
-                errors.update(
-                    {r.name: _failure_of(r) for r in delivery.executions if r.status != "SUCCEEDED"}
-                )
+                follow_ups = _follow_ups(delivery)
+                executions = [*delivery.executions, *(r for d in follow_ups for r in d.executions)]
+                failed = failed or any(result.status != "SUCCEEDED" for result in executions)
+                errors.update({r.name: _failure_of(r) for r in executions if r.status != "SUCCEEDED"})
                 report["events"].append(
                     {
                         "file": event_file.path,
                         "id": event.get("id") if isinstance(event.get("id"), str) else None,
                         "matched": bool(delivery.matched_rules),
                         "executions": [_execution_summary(result) for result in delivery.executions],
+                        "follow_ups": [
+                            {
+                                "id": follow_up.event.get("id"),
+                                "matched": bool(follow_up.matched_rules),
+                                "executions": [_execution_summary(r) for r in follow_up.executions],
+                            }
+                            for follow_up in follow_ups
+                        ],
                     }
                 )
         if prune_after is not None:
@@ -311,6 +321,7 @@ def _replay(args: argparse.Namespace) -> int:
         report["rule_group"] = _rule_group_view(sandbox)
         report["notifications"] = sandbox.notifications()
         report["emails"] = sandbox.email_notifications()
+        report["finding_updates"] = finding_update_views(sandbox.security_hub.calls())
         if args.state:
             _write_state(args.state, sandbox)
     if args.json:
@@ -342,6 +353,14 @@ def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -
     return max(candidates)
 
 
+def _follow_ups(delivery: Any) -> list[Any]:
+    """The Security Hub events a delivery's BatchUpdateFindings caused, and theirs, in order."""
+    found = []
+    for follow_up in delivery.follow_ups:
+        found.extend([follow_up, *_follow_ups(follow_up)])
+    return found
+
+
 def _execution_summary(result: Any) -> dict[str, Any]:
     record = result.task_output("record") or {}
     block = result.task_output("block") or {}
@@ -371,6 +390,19 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
                     _say(f"    {key}: {', '.join(run[key])}")
             for skip in run["skipped"]:
                 _say(f"    skipped {skip['host']}: {skip['reason']}")
+        for follow_up in entry["follow_ups"]:
+            statuses = ", ".join(run["status"] for run in follow_up["executions"]) or "no execution"
+            skips = sorted({skip["reason"] for run in follow_up["executions"] for skip in run["skipped"]})
+            _say(
+                f"  Security Hub follow-up event {follow_up['id']} (after BatchUpdateFindings): {statuses}"
+                + (f", skipped: {', '.join(skips)}" if skips else "")
+            )
+    for update in report["finding_updates"]:
+        if update["status"] == "processed":
+            status = f" -> {update['workflow_status']}" if update["workflow_status"] else ""
+            _say(f"annotated finding {update['finding_id']}{status}: {update['note']}")
+        else:
+            _say(f"annotation of finding {update['finding_id']} not applied: {update['status']}")
     if report["pruned"]:
         _say(f"pruned: {', '.join(report['pruned'])}")
     drops = ", ".join(report["rule_group"]["cidrs"]) or "-"
@@ -423,6 +455,7 @@ def _group_view(service: Any) -> dict[str, Any]:
 def _demo(args: argparse.Namespace) -> int:
     from handlers.service import iso
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
     event = json.loads(REFERENCE_FINDING.read_text())
     rendered = _render_with(args.stack, {})
@@ -443,6 +476,17 @@ def _demo(args: argparse.Namespace) -> int:
         for result in delivery.executions:
             out.line(f"execution {result.name}: {result.status}")
             out.line(f"  states: {' -> '.join(result.entered_states)}")
+
+        out.heading("Security Hub finding (BatchUpdateFindings)")
+        for update in finding_update_views(sandbox.security_hub.calls()):
+            out.line(f"{update['status']}: workflow {update['workflow_status'] or 'unchanged'}")
+            out.line(f"  note: {update['note']}")
+        for follow_up in _follow_ups(delivery):
+            for result in follow_up.executions:
+                record = result.task_output("record") or {}
+                skips = ", ".join(sorted({skip["reason"] for skip in record.get("skipped", [])}))
+                out.line(f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {skips}")
+                out.line(f"  states: {' -> '.join(result.entered_states)}")
 
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
@@ -484,7 +528,8 @@ def _demo(args: argparse.Namespace) -> int:
             out.line(f"e-mail: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(f"  {line}")
-        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *runs])
+        echoes = [r for follow_up in _follow_ups(delivery) for r in follow_up.executions]
+        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *runs])
         gone = not remaining and not view["cidrs"]
         out.heading(
             "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"

@@ -74,3 +74,14 @@ def documentation_hosts(count: int) -> list[str]:
     if count > 131072:
         raise ValueError("at most 131072 hosts fit in 198.18.0.0/15")
     return [f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}" for n in range(1, count + 1)]
+
+
+def provider_update(event: dict[str, Any], updated_at: str) -> dict[str, Any]:
+    """``event`` (Security Hub) as GuardDuty's later update of the same finding would come: another
+    event, delivered at ``updated_at``, whose finding's ``UpdatedAt`` is ``updated_at``."""
+    updated = copy.deepcopy(event)
+    updated["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event.get('id')}/{updated_at}"))
+    updated["time"] = updated_at
+    for finding in updated["detail"]["findings"]:
+        finding["UpdatedAt"] = updated_at
+    return updated

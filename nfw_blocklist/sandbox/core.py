@@ -46,6 +46,7 @@ from .deploy import (
 from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
+from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
 
 LOG = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ class Delivery:
     event: dict[str, Any]
     matched_rules: list[str]
     executions: list[ExecutionResult] = field(default_factory=list)
+    follow_ups: list["Delivery"] = field(default_factory=list)
+    """The "Security Hub Findings - Imported" events this delivery's BatchUpdateFindings caused."""
 
 
 class Sandbox:
@@ -168,6 +171,7 @@ class Sandbox:
         self.iam_gaps: list[str] = []
         self.metric_lines: list[str] = []
         """Every EMF line the functions wrote (stdout in Lambda), oldest first: ``metric_documents``."""
+        self.security_hub = SecurityHubLoop(ACCOUNT, strict_iam=strict_iam)
         self._mock: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -238,6 +242,9 @@ class Sandbox:
         )
         inventory = deployer.deploy(rendered)
         self.machines.update(inventory.state_machines)
+        self.security_hub.attach(
+            region, self.clock.now, inventory.functions, inventory.roles, deployer.policies
+        )
         return inventory, deployer.iam_gaps
 
     def deploy(self, rendered: RenderedLike) -> "Sandbox":
@@ -344,14 +351,20 @@ class Sandbox:
         """Deliver ``event`` on the default bus; wait for and return the executions it started."""
         return self.deliver(event).executions
 
-    def deliver(self, event: dict[str, Any], *, bus: str = "default") -> Delivery:
-        """Deliver ``event`` to every matching rule of every render deployed here, as the bus would."""
+    def deliver(self, event: dict[str, Any], *, bus: str = "default", _round: int = 0) -> Delivery:
+        """Deliver ``event`` to every matching rule of every render deployed here, as the bus would.
+
+        A Security Hub event's findings are imported into the sandbox's Security Hub first, and the
+        event carries them as it holds them; the "Findings - Imported" events that the executions'
+        BatchUpdateFindings caused are delivered afterwards, as ``follow_ups``.
+        """
         size = event_entry_size(event)
         if size > EVENT_ENTRY_BYTES:
             raise EventTooLarge(
                 f"event {event.get('id')!r} is {size} bytes as a PutEvents entry; "
                 f"EventBridge refuses entries over {EVENT_ENTRY_BYTES}"
             )
+        event = self.security_hub.imported(event, self.region)
         rules = self.router.matching(event, bus=bus)
         delivery = Delivery(event=event, matched_rules=[rule.name for rule in rules])
         for rule in rules:
@@ -367,6 +380,14 @@ class Sandbox:
                 "executions": len(delivery.executions),
             },
         )
+        follow_ups = self.security_hub.follow_ups()
+        if follow_ups and _round >= MAX_ROUNDS:
+            raise FindingUpdateLoop(
+                f"BatchUpdateFindings still causing more after {MAX_ROUNDS} rounds of follow-up events"
+            )
+        delivery.follow_ups = [
+            self.deliver(follow_up, bus=bus, _round=_round + 1) for follow_up in follow_ups
+        ]
         return delivery
 
     def advance(self, seconds: float) -> list[ExecutionResult]:

@@ -451,6 +451,7 @@ class Deployer:
             region=self.region,
             account=self.account,
             timeout_seconds=int(inputs.get("timeout") or 3),
+            role=role,
         )
         try:
             self.lambdas.register(spec)

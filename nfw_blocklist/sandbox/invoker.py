@@ -63,6 +63,8 @@ class FunctionSpec:
     region: str
     account: str
     timeout_seconds: int = 3
+    role: str = ""
+    """The execution role's ARN (the sandbox's strict IAM checks the calls the function makes)."""
 
 
 @dataclass(frozen=True)
