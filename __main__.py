@@ -62,6 +62,7 @@ monitoring = Monitoring(
             "record": response.record_function_name,
             "block": response.block_function_name,
             "prune": response.prune_function_name,
+            **({"annotate": response.annotate_function_name} if response.annotate_function_name else {}),
         },
         alarms=config.alarms,
         capacity_alarm_percent=config.capacity_alarm_percent,

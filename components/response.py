@@ -330,6 +330,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
     block_function_arn: pulumi.Output[str]
     prune_function_name: pulumi.Output[str]
     prune_function_arn: pulumi.Output[str]
+    annotate_function_name: pulumi.Output[str] | None
+    """Only with ``update_findings``: the function that annotates Security Hub findings."""
     dead_letter_queue_arn: pulumi.Output[str]
     finding_bus_arn: pulumi.Output[str] | None
     """Only with ``accept_findings_from``: the bus other accounts' forwarders send findings to."""
@@ -498,6 +500,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self.block_function_arn = functions["block"].arn
         self.prune_function_name = functions["prune"].name
         self.prune_function_arn = functions["prune"].arn
+        annotate = functions.get(ANNOTATE_FUNCTION.key)
+        self.annotate_function_name = annotate.name if annotate is not None else None
         self.dead_letter_queue_arn = dead_letters.arn
         outputs: dict[str, Any] = {
             "state_machine_arn": self.state_machine_arn,
@@ -513,4 +517,6 @@ class ResponseStateMachine(pulumi.ComponentResource):
         }
         if self.finding_bus_arn is not None:
             outputs["finding_bus_arn"] = self.finding_bus_arn
+        if self.annotate_function_name is not None:
+            outputs["annotate_function_name"] = self.annotate_function_name
         self.register_outputs(outputs)

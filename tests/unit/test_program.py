@@ -35,7 +35,7 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 10,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
     "aws:cloudwatch/dashboard:Dashboard": 1,
 }
 
@@ -121,6 +121,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
                 "block_function_arn",
                 "prune_function_name",
                 "prune_function_arn",
+                "annotate_function_name",
                 "dead_letter_queue_arn",
             },
         ),
