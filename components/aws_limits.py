@@ -27,6 +27,11 @@ LAMBDA_ENVIRONMENT_BYTES: Final = 4096
 """Lambda: all environment variables of a function, keys and values (4 KB)."""
 EVENT_ENTRY_BYTES: Final = 262_144
 """EventBridge PutEvents: one entry (256 KB)."""
+EVENT_BUS_POLICY_BYTES: Final = 10_240
+"""EventBridge: an event bus's resource policy ("cannot exceed 10 KB", PutPermission;
+PolicyLengthExceededException)."""
+EVENT_RULE_TARGETS: Final = 5
+"""EventBridge: targets per rule (PutTargets' LimitExceededException past 5)."""
 
 AUTONAME_RANDOM_CHARS: Final = 7
 """Pulumi's auto-naming appends ``-`` and 7 random lowercase hex characters to the logical name."""
@@ -154,6 +159,16 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "region",
         "a rule silently overwritten (PutRule is an upsert)",
         "letters, digits and ._-",
+    ),
+    # A custom bus: the name "default" is the default bus's, and "/" is for partner buses only.
+    "aws:cloudwatch/eventBus:EventBus": NameRule(
+        "EventBridge event bus",
+        1,
+        256,
+        re.compile(r"(?!default$)[.A-Za-z0-9_-]+"),
+        "region",
+        "ResourceAlreadyExistsException",
+        "letters, digits and ._- (not 'default')",
     ),
     "aws:scheduler/schedule:Schedule": NameRule(
         "EventBridge Scheduler schedule",

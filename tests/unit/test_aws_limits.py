@@ -17,6 +17,7 @@ BOTOCORE_SHAPES = {
     "aws:networkfirewall/ruleGroup:RuleGroup": ("network-firewall", "ResourceName"),
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": ("network-firewall", "ResourceName"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "RuleName"),
+    "aws:cloudwatch/eventBus:EventBus": ("events", "NonPartnerEventBusName"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "Name"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "LogGroupName"),
     "aws:dynamodb/table:Table": ("dynamodb", "TableName"),
@@ -59,6 +60,8 @@ def test_a_name_of_the_maximum_length_is_accepted_and_one_more_character_is_refu
         ("aws:dynamodb/table:Table", "ta ble"),
         ("aws:scheduler/schedule:Schedule", "s/1"),
         ("aws:cloudwatch/eventRule:EventRule", "r:1"),
+        ("aws:cloudwatch/eventBus:EventBus", "partner/bus"),
+        ("aws:cloudwatch/eventBus:EventBus", "default"),
     ],
 )
 def test_characters_outside_the_types_charset_are_refused(type_, name):
