@@ -283,7 +283,7 @@ class Sandbox:
         view.region = str(rendered.config.get("aws:region") or "us-east-1")
         view.account = account or self.account
         view._clients = {}
-        view.inventory, view.iam_gaps = self._deploy(rendered, view.region, view.client)
+        view.inventory, view.iam_gaps = view._deploy(rendered, view.region, view.client)
         return view
 
     def stop(self) -> None:
