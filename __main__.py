@@ -34,6 +34,7 @@ response = ResponseStateMachine(
         settings=config.handler_settings(),
         finding_source=config.finding_source.value,
         log_retention_days=config.log_retention_days,
+        accept_findings_from=config.accept_findings_from,
     ),
 )
 pruning = PruningSchedule(
@@ -55,3 +56,5 @@ pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)
+if response.finding_bus_arn is not None:
+    pulumi.export("findingBusArn", response.finding_bus_arn)

@@ -14,6 +14,8 @@ _EXPORTS = {
     "ResponseStateMachineArgs": "components.response",
     "PruningSchedule": "components.pruning",
     "PruningScheduleArgs": "components.pruning",
+    "FindingForwarder": "components.forwarder",
+    "FindingForwarderArgs": "components.forwarder",
     "StackConfig": "components.config",
     "InvalidConfig": "components.config",
 }

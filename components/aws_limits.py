@@ -27,11 +27,15 @@ LAMBDA_ENVIRONMENT_BYTES: Final = 4096
 """Lambda: all environment variables of a function, keys and values (4 KB)."""
 EVENT_ENTRY_BYTES: Final = 262_144
 """EventBridge PutEvents: one entry (256 KB)."""
-EVENT_BUS_POLICY_BYTES: Final = 10_240
-"""EventBridge: an event bus's resource policy ("cannot exceed 10 KB", PutPermission;
-PolicyLengthExceededException)."""
-EVENT_RULE_TARGETS: Final = 5
-"""EventBridge: targets per rule (PutTargets' LimitExceededException past 5)."""
+EVENT_PATTERN_CHARS: Final = 2048
+"""EventBridge: a rule's event pattern, in characters of the string PutRule receives ("Event pattern size",
+2,048 by default, adjustable to 4,096: the EventBridge quotas page; botocore's ``EventPattern`` shape allows
+4,096). The default is what an account has unless it asked for more."""
+EVENT_BUS_POLICY_CHARS: Final = 10_240
+"""EventBridge: an event bus's resource policy, in characters ("Event bus policy size", 10,240 by default:
+the EventBridge quotas page)."""
+TARGETS_PER_RULE: Final = 5
+"""EventBridge: at most five targets per rule (PutTargets refuses a sixth with LimitExceededException)."""
 
 AUTONAME_RANDOM_CHARS: Final = 7
 """Pulumi's auto-naming appends ``-`` and 7 random lowercase hex characters to the logical name."""
@@ -160,7 +164,8 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "a rule silently overwritten (PutRule is an upsert)",
         "letters, digits and ._-",
     ),
-    # A custom bus: the name "default" is the default bus's, and "/" is for partner buses only.
+    # CreateEventBus: a custom bus's name may not contain "/" (only partner buses' names do), nor be
+    # "default" (botocore's ``NonPartnerEventBusName``: 1-256 of [.-_A-Za-z0-9]).
     "aws:cloudwatch/eventBus:EventBus": NameRule(
         "EventBridge event bus",
         1,

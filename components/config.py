@@ -7,13 +7,15 @@ naming the key and what it accepts, and tests can exercise every rule without Pu
 import ipaddress
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
 import pulumi
 
+from components.aws_limits import EVENT_BUS_POLICY_CHARS, EVENT_PATTERN_CHARS
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -24,10 +26,22 @@ from components.constants import (
     log_retention_problem,
 )
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow
+from components.organization import (
+    ACCEPTS,
+    ACCOUNT_ID,
+    ACCOUNTS,
+    REGION,
+    REGIONS,
+    finding_bus_policy_overflow,
+    is_principal,
+)
+from components.patterns import oversized_patterns, scoped_patterns_for
 from handlers.settings import (
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
     ENV_ACTION_TYPES,
+    ENV_FINDING_ACCOUNTS,
+    ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
@@ -75,6 +89,9 @@ KEYS: Final = (
     "actionTypes",
     "createFirewallPolicy",
     "logRetentionDays",
+    "acceptFindingsFrom",
+    "findingRegions",
+    "findingAccounts",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -87,6 +104,8 @@ ENVIRONMENT_KEYS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "findingTypeExclude",
     ENV_ON_CAPACITY_FULL: "onCapacityFull",
     ENV_ACTION_TYPES: "actionTypes",
+    ENV_FINDING_REGIONS: "findingRegions",
+    ENV_FINDING_ACCOUNTS: "findingAccounts",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
 
@@ -109,6 +128,12 @@ class StackConfig:
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    accept_findings_from: tuple[str, ...] = ()
+    """Accounts and organizations whose findings may arrive on this stack's finding bus; empty: no bus."""
+    finding_regions: tuple[str, ...] = ()
+    """Act only on findings found in these regions; empty: every region."""
+    finding_accounts: tuple[str, ...] = ()
+    """Act only on findings of these accounts; empty: every account."""
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -146,8 +171,15 @@ class StackConfig:
             action_types=_action_types(values, "actionTypes"),
             create_firewall_policy=_bool(values, "createFirewallPolicy", False),
             log_retention_days=_log_retention(values, "logRetentionDays"),
+            accept_findings_from=_principals(values, "acceptFindingsFrom"),
+            finding_regions=_regions(values, "findingRegions"),
+            finding_accounts=_accounts(values, "findingAccounts"),
         )
         config._check_function_environment()
+        check_event_patterns(
+            config.finding_source.value, config.action_types, config.finding_regions, config.finding_accounts
+        )
+        _check_bus_policy(config.accept_findings_from)
         return config
 
     def _check_function_environment(self) -> None:
@@ -174,6 +206,8 @@ class StackConfig:
             finding_type_exclude=self.finding_type_exclude,
             on_capacity_full=self.on_capacity_full,
             action_types=self.action_types,
+            finding_regions=self.finding_regions,
+            finding_accounts=self.finding_accounts,
         )
 
 
@@ -299,3 +333,67 @@ def _log_retention(values: Mapping[str, Any], key: str) -> int:
     if problem is not None:
         raise _fail(key, problem, values[key])
     return value
+
+
+# --- Organization scale: who may send findings, and which findings a stack acts on ---
+
+
+def _identifiers(values: Mapping[str, Any], key: str, accepts: str, valid: Any) -> tuple[str, ...]:
+    """A list of identifiers each accepted by ``valid``, without duplicates, in the order given."""
+    items = _string_list(values, key, f"a list of {accepts}")
+    bad = next((item for item in items if not valid(item)), None)
+    if bad is not None:
+        raise _fail(key, f"a list of {accepts}", bad)
+    return tuple(dict.fromkeys(items))
+
+
+def _principals(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return _identifiers(values, key, ACCEPTS, is_principal)
+
+
+def _regions(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return _identifiers(values, key, REGIONS, REGION.fullmatch)
+
+
+def _accounts(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    return _identifiers(values, key, ACCOUNTS, ACCOUNT_ID.fullmatch)
+
+
+def check_event_patterns(
+    finding_source: str,
+    action_types: Sequence[str],
+    regions: Sequence[str],
+    accounts: Sequence[str],
+    namespace: str = NAMESPACE,
+) -> None:
+    """EventBridge refuses a rule whose pattern exceeds its quota: name the list to shorten."""
+    oversized = oversized_patterns(scoped_patterns_for(finding_source, action_types, regions, accounts))
+    if oversized:
+        source, length = next(iter(oversized.items()))
+        key = "findingAccounts" if len(",".join(accounts)) >= len(",".join(regions)) else "findingRegions"
+        raise InvalidConfig(
+            f"{namespace}:{key} is too long: it makes the {source} event pattern {length} characters and "
+            f"EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota); list fewer accounts or regions"
+        )
+
+
+def _check_bus_policy(principals: Sequence[str]) -> None:
+    length = finding_bus_policy_overflow(principals)
+    if length is not None:
+        raise InvalidConfig(
+            f"{NAMESPACE}:acceptFindingsFrom is too long: it makes the finding bus's policy up to {length} "
+            f"characters and EventBridge accepts {EVENT_BUS_POLICY_CHARS}; accept the organization ID "
+            "instead of its accounts"
+        )
+
+
+@contextmanager
+def namespaced(namespace: str) -> Iterator[None]:
+    """Errors of the validators above, for a key of another project (the forwarder's), name its namespace."""
+    try:
+        yield
+    except InvalidConfig as error:
+        message = str(error)
+        if not message.startswith(f"{NAMESPACE}:"):
+            raise
+        raise InvalidConfig(f"{namespace}:{message.removeprefix(NAMESPACE + ':')}") from None

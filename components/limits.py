@@ -34,6 +34,7 @@ ROLE: Final = "aws:iam/role:Role"
 ROLE_POLICY: Final = "aws:iam/rolePolicy:RolePolicy"
 STATE_MACHINE: Final = "aws:sfn/stateMachine:StateMachine"
 EVENT_RULE: Final = "aws:cloudwatch/eventRule:EventRule"
+EVENT_BUS: Final = "aws:cloudwatch/eventBus:EventBus"
 SCHEDULE: Final = "aws:scheduler/schedule:Schedule"
 QUEUE: Final = "aws:sqs/queue:Queue"
 TOPIC: Final = "aws:sns/topic:Topic"
@@ -41,7 +42,7 @@ TABLE: Final = "aws:dynamodb/table:Table"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 
 NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, STATE_MACHINE, EVENT_RULE,
-                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP)  # fmt: skip
+                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP, EVENT_BUS)  # fmt: skip
 """Every named resource type the components create (KMS keys, subscriptions, targets, invocations and
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
@@ -63,6 +64,9 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     *((EVENT_RULE, f"-{source}") for source in _EVENT_SOURCES),
     *((ROLE, f"-{source}-target-role") for source in _EVENT_SOURCES),
     *((ROLE_POLICY, f"-{source}-target-policy") for source in _EVENT_SOURCES),
+    # ResponseStateMachine with acceptFindingsFrom: the finding bus and its rules
+    (EVENT_BUS, "-findings"),
+    *((EVENT_RULE, f"-findings-{source}") for source in _EVENT_SOURCES),
     # Both workflows (components.workflow), and PruningSchedule's schedule
     *((STATE_MACHINE, f"-{workflow}") for workflow in _WORKFLOWS),
     *((ROLE, f"-{workflow}-role") for workflow in _WORKFLOWS),

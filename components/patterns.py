@@ -5,9 +5,12 @@ the GuardDuty finding into ``ProductFields`` keys with slashes; a finding is onl
 when one of the remote-IP keys exists, so the pattern asks for any of them with ``$or``.
 """
 
-from collections.abc import Iterable
+import copy
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from components.aws_limits import EVENT_PATTERN_CHARS
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -95,3 +98,60 @@ def patterns_for(finding_source: str, opt_in: Iterable[str] = ()) -> dict[str, d
     if not chosen:
         raise ValueError(f"finding source must be securityhub, guardduty or both, got {finding_source!r}")
     return chosen
+
+
+# --- Which accounts' and regions' findings a pattern admits (organization scale) ---
+
+FINDING_SCOPE_FIELDS: Final = {
+    # source short name: (where the finding sits in the event, its account field, its region field)
+    "securityhub": (("detail", "findings"), "AwsAccountId", "Region"),
+    "guardduty": (("detail",), "accountId", "region"),
+}
+"""Where each event shape names the finding's own account and region. A forwarded event keeps its original
+top-level ``account`` and ``region``, and with Security Hub cross-region aggregation the event's ``region``
+is the aggregation region while the finding's ``Region`` is where it was found: so the patterns filter on
+the finding's fields, as ``handlers.policy`` does. (EventBridge matches a field inside ``detail.findings``
+if any finding of the array has it; the record step re-checks each finding.)"""
+
+
+def scope_pattern(
+    source: str, pattern: dict[str, Any], regions: Iterable[str] = (), accounts: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``pattern`` narrowed to findings of ``accounts`` in ``regions`` (each empty: any); a new dict."""
+    regions, accounts = list(dict.fromkeys(regions)), list(dict.fromkeys(accounts))
+    path, account_field, region_field = FINDING_SCOPE_FIELDS[source]
+    scoped = copy.deepcopy(pattern)
+    holder = scoped
+    for key in path:
+        holder = holder.setdefault(key, {})
+    if accounts:
+        holder[account_field] = accounts
+    if regions:
+        holder[region_field] = regions
+    return scoped
+
+
+def scoped_patterns_for(
+    finding_source: str,
+    opt_in: Iterable[str] = (),
+    regions: Iterable[str] = (),
+    accounts: Iterable[str] = (),
+) -> dict[str, dict[str, Any]]:
+    """``patterns_for`` narrowed to the findings of ``accounts`` in ``regions``: what every rule of a
+    blocklist stack (on any bus) and of a forwarder matches, from this one function."""
+    regions, accounts = tuple(regions), tuple(accounts)
+    return {
+        source: scope_pattern(source, pattern, regions, accounts)
+        for source, pattern in patterns_for(finding_source, opt_in).items()
+    }
+
+
+def event_pattern_json(pattern: Mapping[str, Any]) -> str:
+    """The exact string a rule's ``event_pattern`` receives (and EventBridge's size quota counts)."""
+    return json.dumps(pattern)
+
+
+def oversized_patterns(patterns: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """The patterns (by short name) longer than EventBridge's default quota, with their lengths."""
+    lengths = {source: len(event_pattern_json(pattern)) for source, pattern in patterns.items()}
+    return {source: length for source, length in lengths.items() if length > EVENT_PATTERN_CHARS}

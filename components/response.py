@@ -1,7 +1,7 @@
 """ResponseStateMachine: the functions, the response workflow, the notification topic and the event rules."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 import handlers
 from components import iam
+from components.aws_limits import EVENT_PATTERN_CHARS
 from components.constants import (
     DEFAULT_LOG_RETENTION_DAYS,
     MAX_SOURCE_PRIORITY,
@@ -25,10 +26,13 @@ from components.limits import (
     lambda_log_group_name,
     workflow_log_group_name,
 )
-from components.patterns import patterns_for
+from components.organization import ACCOUNT_ID, REGION, finding_bus_policy_json, is_principal
+from components.patterns import event_pattern_json, oversized_patterns, scoped_patterns_for
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
+    ENV_FINDING_ACCOUNTS,
+    ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
@@ -77,6 +81,8 @@ SETTINGS_FIELDS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
     ENV_ON_CAPACITY_FULL: "on_capacity_full",
     ENV_ACTION_TYPES: "action_types",
+    ENV_FINDING_REGIONS: "finding_regions",
+    ENV_FINDING_ACCOUNTS: "finding_accounts",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -110,8 +116,20 @@ class ResponseStateMachineArgs:
     """X-Ray tracing of the state machine (its role may then send traces); default False."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
+    accept_findings_from: Sequence[str] = ()
+    """Account IDs and organization IDs (``o-...``) allowed to put findings on a finding bus of this
+    component's own, which gets the same rules as the default bus; default none: no finding bus. Which
+    findings the rules match is ``settings.finding_regions`` / ``finding_accounts``."""
 
     def validate(self) -> None:
+        bad = next(
+            (p for p in self.accept_findings_from if not isinstance(p, str) or not is_principal(p)), None
+        )
+        if bad is not None or isinstance(self.accept_findings_from, str):
+            raise ValueError(
+                "accept_findings_from must be a list of 12-digit account IDs or organization IDs (o-...), "
+                f"got {bad if bad is not None else self.accept_findings_from!r}"
+            )
         if self.finding_source not in FINDING_SOURCES:
             raise ValueError(
                 f"finding_source must be one of {', '.join(FINDING_SOURCES)}, got {self.finding_source!r}"
@@ -136,6 +154,26 @@ class ResponseStateMachineArgs:
                 f"up to {total} bytes ({variable} the largest) and Lambda accepts "
                 f"{LAMBDA_ENVIRONMENT_BYTES} in all"
             )
+        bad_region = next((r for r in settings.finding_regions if not REGION.fullmatch(str(r))), None)
+        if bad_region is not None:
+            raise ValueError(f"settings.finding_regions must be AWS region names, got {bad_region!r}")
+        bad_account = next((a for a in settings.finding_accounts if not ACCOUNT_ID.fullmatch(str(a))), None)
+        if bad_account is not None:
+            raise ValueError(f"settings.finding_accounts must be 12-digit account IDs, got {bad_account!r}")
+        oversized = oversized_patterns(self.patterns())
+        if oversized:
+            source, length = next(iter(oversized.items()))
+            raise ValueError(
+                f"settings.finding_accounts and finding_regions make the {source} event pattern {length} "
+                f"characters and EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota)"
+            )
+
+    def patterns(self) -> dict[str, dict[str, Any]]:
+        """Every rule's pattern, on every bus: the finding source narrowed by the settings' filters."""
+        settings = self.resolved_settings()
+        return scoped_patterns_for(
+            self.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
+        )
 
     def resolved_settings(self) -> Settings:
         return self.settings or Settings(table_name="", rule_group_arn="")
@@ -215,6 +253,53 @@ def repopulate(
     )
 
 
+@dataclass(frozen=True)
+class RuleWiring:
+    """What every finding rule of one component shares, whichever bus it is on."""
+
+    patterns: Mapping[str, Mapping[str, Any]]
+    """Short source name -> event pattern (``components.patterns.scoped_patterns_for``)."""
+    state_machine_arn: pulumi.Input[str]
+    target_roles: Mapping[str, aws.iam.Role]
+    """Per source: the role the target starts the workflow as."""
+    target_policies: Mapping[str, Any]
+    """Per source: the role's policy, which a target must wait for."""
+    dead_letter_queue_arn: pulumi.Input[str]
+    tags: Any
+
+
+def finding_rules(
+    prefix: str, bus_name: pulumi.Input[str] | None, wiring: RuleWiring, parent: pulumi.Resource
+) -> list[aws.cloudwatch.EventRule]:
+    """One rule per pattern on one bus (None: the default bus), each starting the workflow with the same
+    retry policy and dead-letter queue: every bus of a component gets exactly these rules."""
+    rules = []
+    for source, pattern in wiring.patterns.items():
+        rule = aws.cloudwatch.EventRule(
+            f"{prefix}-{source}",
+            description=f"nfw-blocklist: {source} findings with a remote host start the workflow",
+            event_pattern=event_pattern_json(pattern),
+            event_bus_name=bus_name,
+            tags=wiring.tags,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{prefix}-{source}-target",
+            rule=rule.name,
+            event_bus_name=bus_name,
+            arn=wiring.state_machine_arn,
+            role_arn=wiring.target_roles[source].arn,
+            retry_policy={
+                "maximum_event_age_in_seconds": EVENT_MAX_AGE_SECONDS,
+                "maximum_retry_attempts": EVENT_MAX_RETRIES,
+            },
+            dead_letter_config={"arn": wiring.dead_letter_queue_arn},
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[wiring.target_policies[source]]),
+        )
+        rules.append(rule)
+    return rules
+
+
 class ResponseStateMachine(pulumi.ComponentResource):
     """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
 
@@ -234,6 +319,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
     prune_function_name: pulumi.Output[str]
     prune_function_arn: pulumi.Output[str]
     dead_letter_queue_arn: pulumi.Output[str]
+    finding_bus_arn: pulumi.Output[str] | None
+    """Only with ``accept_findings_from``: the bus other accounts' forwarders send findings to."""
 
     def __init__(
         self, name: str, args: ResponseStateMachineArgs, opts: pulumi.ResourceOptions | None = None
@@ -323,35 +410,41 @@ class ResponseStateMachine(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        rules = []
-        for source, pattern in patterns_for(args.finding_source, settings.action_types).items():
-            rule = aws.cloudwatch.EventRule(
-                f"{name}-{source}",
-                description=f"nfw-blocklist: {source} findings with a remote host start the workflow",
-                event_pattern=json.dumps(pattern),
-                tags=args.tags,
+        patterns = args.patterns()
+        target_roles = {
+            source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, args.tags)
+            for source in patterns
+        }
+        wiring = RuleWiring(
+            patterns=patterns,
+            state_machine_arn=state_machine.arn,
+            target_roles=target_roles,
+            target_policies={
+                source: _role_policy(
+                    f"{name}-{source}-target-policy",
+                    role,
+                    iam.start_execution_policy(state_machine.arn),
+                    child,
+                )
+                for source, role in target_roles.items()
+            },
+            dead_letter_queue_arn=dead_letters.arn,
+            tags=args.tags,
+        )
+        rules = finding_rules(name, None, wiring, self)
+        self.finding_bus_arn = None
+        if args.accept_findings_from:
+            # Findings forwarded from other accounts and regions arrive on a bus of their own, whose policy
+            # lets only the accepted accounts and organizations put events; the same rules route them.
+            bus = aws.cloudwatch.EventBus(f"{name}-findings", tags=args.tags, opts=child)
+            aws.cloudwatch.EventBusPolicy(
+                f"{name}-findings-policy",
+                event_bus_name=bus.name,
+                policy=bus.arn.apply(lambda arn: finding_bus_policy_json(arn, args.accept_findings_from)),
                 opts=child,
             )
-            target_role = _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, args.tags)
-            target_policy = _role_policy(
-                f"{name}-{source}-target-policy",
-                target_role,
-                iam.start_execution_policy(state_machine.arn),
-                child,
-            )
-            aws.cloudwatch.EventTarget(
-                f"{name}-{source}-target",
-                rule=rule.name,
-                arn=state_machine.arn,
-                role_arn=target_role.arn,
-                retry_policy={
-                    "maximum_event_age_in_seconds": EVENT_MAX_AGE_SECONDS,
-                    "maximum_retry_attempts": EVENT_MAX_RETRIES,
-                },
-                dead_letter_config={"arn": dead_letters.arn},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[target_policy]),
-            )
-            rules.append(rule)
+            rules += finding_rules(f"{name}-findings", bus.name, wiring, self)
+            self.finding_bus_arn = bus.arn
         aws.sqs.QueuePolicy(
             f"{name}-dead-letters-policy",
             queue_url=dead_letters.url,
@@ -371,17 +464,18 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self.prune_function_name = functions["prune"].name
         self.prune_function_arn = functions["prune"].arn
         self.dead_letter_queue_arn = dead_letters.arn
-        self.register_outputs(
-            {
-                "state_machine_arn": self.state_machine_arn,
-                "topic_arn": self.topic_arn,
-                "topic_key_arn": self.topic_key_arn,
-                "record_function_name": self.record_function_name,
-                "record_function_arn": self.record_function_arn,
-                "block_function_name": self.block_function_name,
-                "block_function_arn": self.block_function_arn,
-                "prune_function_name": self.prune_function_name,
-                "prune_function_arn": self.prune_function_arn,
-                "dead_letter_queue_arn": self.dead_letter_queue_arn,
-            }
-        )
+        outputs: dict[str, Any] = {
+            "state_machine_arn": self.state_machine_arn,
+            "topic_arn": self.topic_arn,
+            "topic_key_arn": self.topic_key_arn,
+            "record_function_name": self.record_function_name,
+            "record_function_arn": self.record_function_arn,
+            "block_function_name": self.block_function_name,
+            "block_function_arn": self.block_function_arn,
+            "prune_function_name": self.prune_function_name,
+            "prune_function_arn": self.prune_function_arn,
+            "dead_letter_queue_arn": self.dead_letter_queue_arn,
+        }
+        if self.finding_bus_arn is not None:
+            outputs["finding_bus_arn"] = self.finding_bus_arn
+        self.register_outputs(outputs)

@@ -19,6 +19,10 @@ class SkipReason(StrEnum):
     UNSUPPORTED_EVENT = "unsupported-event"
     UNTRUSTED_PRODUCT = "untrusted-product"
     """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""
+    REGION_NOT_INCLUDED = "region-not-included"
+    """The finding's own region is not one of the stack's ``findingRegions``."""
+    ACCOUNT_NOT_INCLUDED = "account-not-included"
+    """The finding's own account is not one of the stack's ``findingAccounts``."""
 
 
 class FindingState(StrEnum):

@@ -1,8 +1,9 @@
 """Which candidate hosts get blocked, and why the others do not.
 
-The checks run in a fixed order so a skip always carries the most fundamental reason: what the
-operator switched off (action type), what the finding's owner decided (archived, suppressed),
-what the operator filtered (type, severity), and only then the host itself (malformed, protected).
+The checks run in a fixed order so a skip always carries the most fundamental reason: whose finding
+it is (a region or account this stack does not act on), what the operator switched off (action
+type), what the finding's owner decided (archived, suppressed), what the operator filtered (type,
+severity), and only then the host itself (malformed, protected).
 """
 
 import math
@@ -42,6 +43,10 @@ class TargetPolicy:
     exclude_types: tuple[str, ...] = ()
     """Finding-type prefixes never acted on; wins over ``include_types``."""
     enabled_actions: frozenset[str] = frozenset(ALWAYS_ENABLED_ACTIONS)
+    regions: frozenset[str] = frozenset()
+    """The finding's own region must be one of these; empty means every region."""
+    accounts: frozenset[str] = frozenset()
+    """The finding's own account must be one of these; empty means every account."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TargetPolicy":
@@ -66,6 +71,8 @@ class TargetPolicy:
             include_types=settings.finding_type_include,
             exclude_types=settings.finding_type_exclude,
             enabled_actions=frozenset(ALWAYS_ENABLED_ACTIONS + settings.action_types),
+            regions=frozenset(settings.finding_regions),
+            accounts=frozenset(settings.finding_accounts),
         )
 
     def evaluate(self, candidate: Candidate) -> Target | Skip:
@@ -76,6 +83,18 @@ class TargetPolicy:
         def skip(reason: SkipReason, detail: str) -> Skip:
             return Skip(host=shown, reason=reason, finding_id=finding.id, detail=detail)
 
+        # The finding's own region and account (Security Hub's Region/AwsAccountId, GuardDuty's
+        # region/accountId), not the event's: a forwarded or aggregated event keeps the sender's. One Security
+        # Hub event may carry several findings and the rule's pattern matched if any one did, so each is
+        # checked here.
+        if self.regions and finding.region not in self.regions:
+            return skip(
+                SkipReason.REGION_NOT_INCLUDED, f"region {describe_host(finding.region)!r} is not included"
+            )
+        if self.accounts and finding.account not in self.accounts:
+            return skip(
+                SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
+            )
         if candidate.action not in self.enabled_actions:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
         if finding.state == FindingState.ARCHIVED:

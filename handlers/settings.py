@@ -22,6 +22,8 @@ ENV_FINDING_TYPE_INCLUDE: Final = "NFW_FINDING_TYPE_INCLUDE"
 ENV_FINDING_TYPE_EXCLUDE: Final = "NFW_FINDING_TYPE_EXCLUDE"
 ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
 ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
+ENV_FINDING_REGIONS: Final = "NFW_FINDING_REGIONS"
+ENV_FINDING_ACCOUNTS: Final = "NFW_FINDING_ACCOUNTS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -54,6 +56,10 @@ class Settings:
     on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
     action_types: tuple[str, ...] = ()
     """Opt-in GuardDuty action types besides networkConnectionAction and portProbeAction."""
+    finding_regions: tuple[str, ...] = ()
+    """Act only on findings found in these regions (the finding's own region); empty means every region."""
+    finding_accounts: tuple[str, ...] = ()
+    """Act only on findings of these accounts (the finding's own account); empty means every account."""
 
     @property
     def destination_priority(self) -> int:
@@ -77,10 +83,24 @@ class Settings:
             finding_type_exclude=_str_list(env, ENV_FINDING_TYPE_EXCLUDE),
             on_capacity_full=_capacity_policy(env),
             action_types=_str_list(env, ENV_ACTION_TYPES),
+            finding_regions=_str_list(env, ENV_FINDING_REGIONS),
+            finding_accounts=_str_list(env, ENV_FINDING_ACCOUNTS),
         )
 
     def policy_environment(self) -> dict[str, str]:
-        """Every variable except the resource names, as the components write them."""
+        """Every variable except the resource names, as the components write them.
+
+        The organization filters are written only when set, so a stack without them keeps all of Lambda's
+        4 KB environment for the lists it had before (``from_env`` reads a missing one as empty).
+        """
+        scope = {
+            name: json.dumps(list(values))
+            for name, values in (
+                (ENV_FINDING_REGIONS, self.finding_regions),
+                (ENV_FINDING_ACCOUNTS, self.finding_accounts),
+            )
+            if values
+        }
         return {
             ENV_RULE_PRIORITY: str(self.rule_priority),
             ENV_RETENTION_MINUTES: str(self.retention_minutes),
@@ -90,6 +110,7 @@ class Settings:
             ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
+            **scope,
         }
 
 

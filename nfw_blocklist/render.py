@@ -201,6 +201,15 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             state["qualifiedArn"] = f"{arn}:$LATEST"
         elif args.typ == "aws:networkfirewall/ruleGroup:RuleGroup":
             state["updateToken"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/token"))
+        elif args.typ == "aws:cloudwatch/eventRule:EventRule" and _plain(inputs.get("eventBusName")) not in (
+            None,
+            "",
+            "default",
+        ):
+            # A rule on a custom bus: EventBridge puts the bus's name in the rule's ARN.
+            state["arn"] = (
+                f"arn:aws:events:{self.region}:{self.account}:rule/{_plain(inputs['eventBusName'])}/{name}"
+            )
         elif args.typ == "aws:iam/role:Role":
             state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
         return physical_id, state

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.aws_limits import EVENT_BUS_POLICY_BYTES, utf8_size
+from components.aws_limits import EVENT_BUS_POLICY_CHARS
 
 DEFAULT_BUS = "default"
 EVENTS_PRINCIPAL = "events.amazonaws.com"
@@ -141,13 +141,12 @@ class BusBook:
 
 
 def parse_bus_policy(document: Any) -> dict[str, Any]:
-    """An EventBusPolicy's ``policy`` input as PutPermission checks it: JSON, at most 10 KB."""
+    """An EventBusPolicy's ``policy`` input as PutPermission checks it: JSON, at most 10,240 characters."""
     text = document if isinstance(document, str) else json.dumps(document)
-    size = utf8_size(text)
-    if size > EVENT_BUS_POLICY_BYTES:
+    if len(text) > EVENT_BUS_POLICY_CHARS:
         raise PolicyRefused(
-            f"PolicyLengthExceededException: the event bus policy is {size} bytes; "
-            f"EventBridge allows {EVENT_BUS_POLICY_BYTES}"
+            f"PolicyLengthExceededException: the event bus policy is {len(text)} characters; "
+            f"EventBridge allows {EVENT_BUS_POLICY_CHARS}"
         )
     try:
         parsed = json.loads(text)

@@ -15,7 +15,7 @@ from typing import Any
 
 from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine
 
-from components.aws_limits import EVENT_RULE_TARGETS
+from components.aws_limits import TARGETS_PER_RULE
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -131,10 +131,10 @@ class EventRouter:
                 f"event target {target.target_id!r} names rule {rule_name!r} on bus {bus!r}, "
                 "which was not created"
             )
-        if len(rule.targets) >= EVENT_RULE_TARGETS:
+        if len(rule.targets) >= TARGETS_PER_RULE:
             raise TooManyTargets(
                 f"LimitExceededException: rule {rule_name!r} already has {len(rule.targets)} targets; "
-                f"EventBridge allows {EVENT_RULE_TARGETS} per rule (target {target.target_id!r})"
+                f"EventBridge allows {TARGETS_PER_RULE} per rule (target {target.target_id!r})"
             )
         rule.targets.append(target)
 

@@ -60,7 +60,7 @@ def test_a_name_of_the_maximum_length_is_accepted_and_one_more_character_is_refu
         ("aws:dynamodb/table:Table", "ta ble"),
         ("aws:scheduler/schedule:Schedule", "s/1"),
         ("aws:cloudwatch/eventRule:EventRule", "r:1"),
-        ("aws:cloudwatch/eventBus:EventBus", "partner/bus"),
+        ("aws:cloudwatch/eventBus:EventBus", "a/b"),
         ("aws:cloudwatch/eventBus:EventBus", "default"),
     ],
 )

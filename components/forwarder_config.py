@@ -1,0 +1,89 @@
+"""The forwarder project's configuration (``forwarder/``), validated by the same code as the blocklist's.
+
+Its keys live in the ``nfw-blocklist-forwarder`` namespace; every message names that namespace and the key.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+
+from components.config import (
+    FindingSource,
+    InvalidConfig,
+    _accounts,
+    _action_types,
+    _choice,
+    _regions,
+    _string_list,
+    check_event_patterns,
+    namespaced,
+)
+from components.organization import BUS_ARNS, bus_arn_problem
+
+NAMESPACE: Final = "nfw-blocklist-forwarder"
+
+KEYS: Final = (
+    "targetBusArns",
+    "findingSource",
+    "actionTypes",
+    "findingRegions",
+    "findingAccounts",
+)
+"""Every key the forwarder program reads, in the namespace ``nfw-blocklist-forwarder``."""
+
+
+@dataclass(frozen=True)
+class ForwarderConfig:
+    """The validated configuration of one forwarder stack (one security-tooling account and region)."""
+
+    target_bus_arns: tuple[str, ...]
+    """The ``findingBusArn`` outputs of the blocklist stacks to send findings to (required)."""
+    finding_source: FindingSource = FindingSource.SECURITY_HUB
+    action_types: tuple[str, ...] = ()
+    finding_regions: tuple[str, ...] = ()
+    finding_accounts: tuple[str, ...] = ()
+
+    @classmethod
+    def from_pulumi(cls, config: pulumi.Config) -> "ForwarderConfig":
+        """Read every key from the stack's configuration (values arrive as strings)."""
+        return cls.from_mapping({key: value for key in KEYS if (value := config.get(key)) is not None})
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "ForwarderConfig":
+        """Validate raw values (strings as ``pulumi config`` stores them, or native Python values)."""
+        unknown = sorted(set(values) - set(KEYS))
+        if unknown:
+            raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
+        with namespaced(NAMESPACE):
+            config = cls(
+                target_bus_arns=_target_bus_arns(values, "targetBusArns"),
+                finding_source=_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
+                action_types=_action_types(values, "actionTypes"),
+                finding_regions=_regions(values, "findingRegions"),
+                finding_accounts=_accounts(values, "findingAccounts"),
+            )
+        check_event_patterns(
+            config.finding_source.value,
+            config.action_types,
+            config.finding_regions,
+            config.finding_accounts,
+            namespace=NAMESPACE,
+        )
+        return config
+
+
+def _target_bus_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = f"a list of {BUS_ARNS}"
+    arns = _string_list(values, key, accepts)
+    if not arns:
+        raise InvalidConfig(
+            f"{NAMESPACE}:{key} is required: the findingBusArn outputs of the blocklist stacks to forward to "
+            f"(pulumi config set --path '{key}[0]' <arn>)"
+        )
+    for arn in arns:
+        problem = bus_arn_problem(arn)
+        if problem is not None:
+            raise InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}; {arn!r} {problem}")
+    return tuple(dict.fromkeys(arns))
