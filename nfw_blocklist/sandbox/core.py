@@ -143,6 +143,7 @@ class Delivery:
     executions: list[ExecutionResult] = field(default_factory=list)
     bus: str = ""
     """The ARN of the bus the event was put on."""
+    matched_rule_arns: list[str] = field(default_factory=list)
     forwarded: list["Delivery"] = field(default_factory=list)
     """What happened on each bus a matching rule sent the event to (that accepted it)."""
     rejected: list[Rejection] = field(default_factory=list)
@@ -151,6 +152,10 @@ class Delivery:
     def all_executions(self) -> list[ExecutionResult]:
         """This bus's executions, then those of every bus it was forwarded to."""
         return [*self.executions, *(run for hop in self.forwarded for run in hop.all_executions())]
+
+    def hops(self) -> list["Delivery"]:
+        """This delivery and every one it led to, in order."""
+        return [self, *(hop for forwarded in self.forwarded for hop in forwarded.hops())]
 
     def all_rejected(self) -> list[Rejection]:
         return [*self.rejected, *(refusal for hop in self.forwarded for refusal in hop.all_rejected())]
@@ -408,7 +413,12 @@ class Sandbox:
         if bus is None:
             raise LookupError(f"ResourceNotFoundException: event bus {arn} does not exist")
         rules = self.router.matching(event, bus=bus.name, account=bus.account, region=bus.region)
-        delivery = Delivery(event=event, matched_rules=[rule.name for rule in rules], bus=bus.arn)
+        delivery = Delivery(
+            event=event,
+            matched_rules=[rule.name for rule in rules],
+            bus=bus.arn,
+            matched_rule_arns=[rule.arn for rule in rules],
+        )
         for rule in rules:
             for target in rule.targets:
                 if target.is_bus:

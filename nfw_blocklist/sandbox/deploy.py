@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from components.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
+from components.aws_limits import EVENT_PATTERN_CHARS, LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
 from handlers import settings as env_contract
 
 from .accounts import Accounts
@@ -154,6 +154,8 @@ class Inventory:
     """Queue ARN -> URL."""
     buses: dict[str, str] = field(default_factory=dict)
     """Event bus ARN -> URN (the buses this render creates)."""
+    rules: dict[str, str] = field(default_factory=dict)
+    """Event rule ARN -> URN."""
     rule_groups: dict[str, str] = field(default_factory=dict)
     """Rule group ARN -> name."""
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
@@ -528,10 +530,17 @@ class Deployer:
             return
         enabled = inputs.get("state", "ENABLED") == "ENABLED" and inputs.get("isEnabled", True) is not False
         bus = self._own_bus(resource, inputs.get("eventBusName"))
+        pattern = inputs.get("eventPattern") or "{}"
+        pattern_text = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        if len(pattern_text) > EVENT_PATTERN_CHARS:
+            raise LimitExceeded(
+                f"{resource.urn}: LimitExceededException: the event pattern is {len(pattern_text)} "
+                f"characters; EventBridge allows {EVENT_PATTERN_CHARS} by default"
+            )
         try:
-            self.router.add_rule(
+            rule = self.router.add_rule(
                 physical_name(resource),
-                inputs.get("eventPattern") or "{}",
+                pattern,
                 bus=bus.name,
                 enabled=enabled,
                 account=self.account,
@@ -539,6 +548,8 @@ class Deployer:
             )
         except Exception as e:  # LocalStack raises its own InvalidEventPatternException
             raise WiringError(f"{resource.urn}: invalid event pattern: {e}") from e
+        self._expect_arn(resource, rule.arn)
+        self.inventory.rules[rule.arn] = resource.urn
 
     def _event_target(self, resource: RenderedResourceLike) -> None:
         inputs = resource.inputs
