@@ -96,8 +96,7 @@ class Accounts:
     # --- the patches --------------------------------------------------------------------------
 
     def start(self) -> None:
-        import moto.stepfunctions.parser.asl.utils.boto_client  # noqa: F401  (so the engine is loaded)
-
+        _import_engine()
         original = sys.modules[_ENGINE_CLIENT_MODULE].boto_client_for
         accounts = self
 
@@ -114,7 +113,8 @@ class Accounts:
                 region_name=region,
             ).client(service, config=client.meta.config, endpoint_url=client.meta.endpoint_url)  # type: ignore[call-overload]
 
-        # Each engine module imported the function by name: patch every binding of it.
+        # Each engine module imported the function by name: patch every binding of it (all of them
+        # are imported above, so none binds a patched one after the sandbox stops).
         for name, module in list(sys.modules.items()):
             if (
                 name.startswith("moto.stepfunctions.parser")
@@ -151,6 +151,17 @@ class Accounts:
     def _issued_keys(self) -> set[str]:
         with self._lock:
             return {credentials.access_key_id for credentials in self._credentials.values()}
+
+
+def _import_engine() -> None:
+    """Import every module of moto's Step Functions engine that may call ``boto_client_for``."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module("moto.stepfunctions.parser.asl.component")
+    for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        importlib.import_module(module.name)
+    importlib.import_module(_ENGINE_CLIENT_MODULE)
 
 
 def _process_environment() -> Mapping[str, str]:
