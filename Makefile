@@ -21,6 +21,8 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy __main__.py components handlers nfw_blocklist
+	# The forwarder's program is a second __main__ module: mypy checks it on its own.
+	$(BIN)/mypy forwarder/__main__.py
 
 pytest: install
 	$(BIN)/pytest

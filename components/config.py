@@ -15,7 +15,7 @@ from typing import Any, Final, TypeVar
 
 import pulumi
 
-from components.aws_limits import EVENT_BUS_POLICY_CHARS, EVENT_PATTERN_CHARS
+from components.aws_limits import EVENT_BUS_POLICY_CHARS
 from components.constants import (
     DEFAULT_CAPACITY,
     DEFAULT_LOG_RETENTION_DAYS,
@@ -35,7 +35,7 @@ from components.organization import (
     finding_bus_policy_overflow,
     is_principal,
 )
-from components.patterns import oversized_patterns, scoped_patterns_for
+from components.patterns import pattern_size_problem, scoped_patterns_for
 from handlers.settings import (
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
@@ -367,14 +367,10 @@ def check_event_patterns(
     namespace: str = NAMESPACE,
 ) -> None:
     """EventBridge refuses a rule whose pattern exceeds its quota: name the list to shorten."""
-    oversized = oversized_patterns(scoped_patterns_for(finding_source, action_types, regions, accounts))
-    if oversized:
-        source, length = next(iter(oversized.items()))
+    problem = pattern_size_problem(scoped_patterns_for(finding_source, action_types, regions, accounts))
+    if problem is not None:
         key = "findingAccounts" if len(",".join(accounts)) >= len(",".join(regions)) else "findingRegions"
-        raise InvalidConfig(
-            f"{namespace}:{key} is too long: it makes the {source} event pattern {length} characters and "
-            f"EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota); list fewer accounts or regions"
-        )
+        raise InvalidConfig(f"{namespace}:{key} is too long: it {problem}; list fewer accounts or regions")
 
 
 def _check_bus_policy(principals: Sequence[str]) -> None:

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.aws_limits import EVENT_PATTERN_CHARS, TARGETS_PER_RULE
+from components.aws_limits import TARGETS_PER_RULE
 from components.constants import TOKEN_PREFIX
 from components.limits import check_component_name
 from components.organization import (
@@ -23,10 +23,11 @@ from components.organization import (
     REGION,
     bus_arn_problem,
     chunks,
+    first_invalid,
     forwarder_role_policy,
     forwarder_trust_policy,
 )
-from components.patterns import event_pattern_json, oversized_patterns, scoped_patterns_for
+from components.patterns import event_pattern_json, pattern_size_problem, scoped_patterns_for
 from components.response import (
     DEAD_LETTER_RETENTION_SECONDS,
     EVENT_MAX_AGE_SECONDS,
@@ -74,19 +75,15 @@ class FindingForwarderArgs:
         unknown = [a for a in self.action_types if a not in OPT_IN_ACTIONS]
         if unknown or isinstance(self.action_types, str):
             raise ValueError(f"action_types must be drawn from {', '.join(OPT_IN_ACTIONS)}, got {unknown!r}")
-        bad_region = next((r for r in self.finding_regions if not REGION.fullmatch(str(r))), None)
-        if bad_region is not None or isinstance(self.finding_regions, str):
+        bad_region = first_invalid(self.finding_regions, REGION)
+        if bad_region is not None:
             raise ValueError(f"finding_regions must be AWS region names, got {bad_region!r}")
-        bad_account = next((a for a in self.finding_accounts if not ACCOUNT_ID.fullmatch(str(a))), None)
-        if bad_account is not None or isinstance(self.finding_accounts, str):
+        bad_account = first_invalid(self.finding_accounts, ACCOUNT_ID)
+        if bad_account is not None:
             raise ValueError(f"finding_accounts must be 12-digit account IDs, got {bad_account!r}")
-        oversized = oversized_patterns(self.patterns())
-        if oversized:
-            source, length = next(iter(oversized.items()))
-            raise ValueError(
-                f"finding_accounts and finding_regions make the {source} event pattern {length} characters "
-                f"and EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota)"
-            )
+        problem = pattern_size_problem(self.patterns())
+        if problem is not None:
+            raise ValueError(f"finding_accounts and finding_regions: together with the rest, it {problem}")
 
     def patterns(self) -> dict[str, dict[str, Any]]:
         """The blocklist's own patterns for these filters (one source for both sides)."""

@@ -11,7 +11,7 @@ The identifiers are checked here once, for the stack config of both projects and
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 import pulumi
@@ -25,6 +25,8 @@ ACCOUNT_ID: Final = re.compile(r"\d{12}")
 """An AWS account ID: exactly 12 digits (botocore's ``AccountId``)."""
 ORGANIZATION_ID: Final = re.compile(r"o-[a-z0-9]{10,32}")
 """An AWS Organizations ID (the Organizations API's ``OrganizationId`` pattern)."""
+PRINCIPAL: Final = re.compile(f"{ACCOUNT_ID.pattern}|{ORGANIZATION_ID.pattern}")
+"""What ``acceptFindingsFrom`` takes: an account ID or an organization ID."""
 REGION: Final = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}")
 """An AWS region name: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5..."""
 EVENT_BUS_ARN: Final = re.compile(
@@ -47,9 +49,19 @@ LONGEST_BUS_ARN: Final = "arn:aws-us-gov:events:ap-southeast-5:123456789012:even
 finding bus's ARN is known only at deploy time, so the policy-size check measures with this one."""
 
 
+def first_invalid(values: object, pattern: re.Pattern[str]) -> object | None:
+    """The first of ``values`` that is not a string ``pattern`` matches in full; ``values`` itself when it
+    is a string rather than a list of them; None when all are good."""
+    if isinstance(values, str):
+        return values
+    if not isinstance(values, Iterable):
+        return values
+    return next((v for v in values if not isinstance(v, str) or not pattern.fullmatch(v)), None)
+
+
 def is_principal(value: str) -> bool:
     """An account ID or an organization ID, as ``acceptFindingsFrom`` takes them."""
-    return bool(ACCOUNT_ID.fullmatch(value) or ORGANIZATION_ID.fullmatch(value))
+    return bool(PRINCIPAL.fullmatch(value))
 
 
 def bus_arn_problem(value: str) -> str | None:

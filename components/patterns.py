@@ -151,7 +151,13 @@ def event_pattern_json(pattern: Mapping[str, Any]) -> str:
     return json.dumps(pattern)
 
 
-def oversized_patterns(patterns: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """The patterns (by short name) longer than EventBridge's default quota, with their lengths."""
-    lengths = {source: len(event_pattern_json(pattern)) for source, pattern in patterns.items()}
-    return {source: length for source, length in lengths.items() if length > EVENT_PATTERN_CHARS}
+def pattern_size_problem(patterns: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Why EventBridge would refuse one of ``patterns`` (by short name) for its length, or None."""
+    for source, pattern in patterns.items():
+        length = len(event_pattern_json(pattern))
+        if length > EVENT_PATTERN_CHARS:
+            return (
+                f"makes the {source} event pattern {length} characters and EventBridge accepts "
+                f"{EVENT_PATTERN_CHARS} (its default quota)"
+            )
+    return None

@@ -11,7 +11,6 @@ import pulumi_aws as aws
 
 import handlers
 from components import iam
-from components.aws_limits import EVENT_PATTERN_CHARS
 from components.constants import (
     DEFAULT_LOG_RETENTION_DAYS,
     MAX_SOURCE_PRIORITY,
@@ -26,8 +25,8 @@ from components.limits import (
     lambda_log_group_name,
     workflow_log_group_name,
 )
-from components.organization import ACCOUNT_ID, REGION, finding_bus_policy_json, is_principal
-from components.patterns import event_pattern_json, oversized_patterns, scoped_patterns_for
+from components.organization import ACCOUNT_ID, PRINCIPAL, REGION, finding_bus_policy_json, first_invalid
+from components.patterns import event_pattern_json, pattern_size_problem, scoped_patterns_for
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
@@ -122,13 +121,11 @@ class ResponseStateMachineArgs:
     findings the rules match is ``settings.finding_regions`` / ``finding_accounts``."""
 
     def validate(self) -> None:
-        bad = next(
-            (p for p in self.accept_findings_from if not isinstance(p, str) or not is_principal(p)), None
-        )
-        if bad is not None or isinstance(self.accept_findings_from, str):
+        bad = first_invalid(self.accept_findings_from, PRINCIPAL)
+        if bad is not None:
             raise ValueError(
                 "accept_findings_from must be a list of 12-digit account IDs or organization IDs (o-...), "
-                f"got {bad if bad is not None else self.accept_findings_from!r}"
+                f"got {bad!r}"
             )
         if self.finding_source not in FINDING_SOURCES:
             raise ValueError(
@@ -154,18 +151,16 @@ class ResponseStateMachineArgs:
                 f"up to {total} bytes ({variable} the largest) and Lambda accepts "
                 f"{LAMBDA_ENVIRONMENT_BYTES} in all"
             )
-        bad_region = next((r for r in settings.finding_regions if not REGION.fullmatch(str(r))), None)
+        bad_region = first_invalid(settings.finding_regions, REGION)
         if bad_region is not None:
             raise ValueError(f"settings.finding_regions must be AWS region names, got {bad_region!r}")
-        bad_account = next((a for a in settings.finding_accounts if not ACCOUNT_ID.fullmatch(str(a))), None)
+        bad_account = first_invalid(settings.finding_accounts, ACCOUNT_ID)
         if bad_account is not None:
             raise ValueError(f"settings.finding_accounts must be 12-digit account IDs, got {bad_account!r}")
-        oversized = oversized_patterns(self.patterns())
-        if oversized:
-            source, length = next(iter(oversized.items()))
+        problem = pattern_size_problem(self.patterns())
+        if problem is not None:
             raise ValueError(
-                f"settings.finding_accounts and finding_regions make the {source} event pattern {length} "
-                f"characters and EventBridge accepts {EVENT_PATTERN_CHARS} (its default quota)"
+                f"settings.finding_accounts and finding_regions: together with the rest, it {problem}"
             )
 
     def patterns(self) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,11 @@ from components.limits import (
 from nfw_blocklist.render import PROJECT_DIR, Rendered, render_stack
 
 REUSE = Path(__file__).resolve().parents[1] / "reuse"
-EVERY_FEATURE = {"findingSource": "both", "createFirewallPolicy": "true"}
+EVERY_FEATURE = {
+    "findingSource": "both",
+    "createFirewallPolicy": "true",
+    "acceptFindingsFrom": '["111122223333"]',
+}
 
 
 def _second_stack(project_dir: Path, tmp_path: Path, stack: str, region: str) -> Path:

@@ -198,6 +198,15 @@ def test_security_hub_scope_filters_on_the_findings_own_account_and_region(load_
     assert not matches(pattern, event)
 
 
+def test_a_security_hub_finding_without_a_region_matches_no_region_filter(reference_event):
+    # The reference sample predates ASFF's Region field; the envelope's region must not stand in for it.
+    assert "Region" not in reference_event["detail"]["findings"][0]
+    (scoped,) = scoped_patterns_for("securityhub", (), [reference_event["region"]]).values()
+
+    assert matches(patterns_for("securityhub")["securityhub"], reference_event)
+    assert not matches(scoped, reference_event)
+
+
 def test_a_forwarded_event_is_filtered_on_the_finding_not_on_the_envelope(load_sample):
     # The security account forwards from its aggregation region: the envelope names it, the finding does not.
     event = load_sample("securityhub-multi-findings.json")

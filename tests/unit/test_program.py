@@ -72,6 +72,21 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
     }
 
 
+def test_accepting_findings_adds_a_finding_bus_with_its_policy_and_rules_and_exports_it(render_dev):
+    rendered = render_dev(acceptFindingsFrom='["111122223333"]')
+    expected = EXPECTED_TYPES | {
+        "aws:cloudwatch/eventBus:EventBus": 1,
+        "aws:cloudwatch/eventBusPolicy:EventBusPolicy": 1,
+        "aws:cloudwatch/eventRule:EventRule": 2,
+        "aws:cloudwatch/eventTarget:EventTarget": 2,
+    }
+
+    assert Counter(r.type for r in rendered.resources) == expected
+    (bus,) = rendered.of_type("aws:cloudwatch/eventBus:EventBus")
+    assert set(rendered.outputs) - set(render_dev().outputs) == {"findingBusArn"}
+    assert rendered.outputs["findingBusArn"] == bus.state["arn"]
+
+
 def test_a_bad_config_value_stops_the_program_before_any_resource():
     from components.config import InvalidConfig
 
@@ -155,8 +170,10 @@ def _config_set_commands(text: str) -> list[list[str]]:
 
 def test_every_pulumi_config_set_in_the_readme_sets_a_list_element_by_path():
     # `pulumi config set key '["a"]'` stores a string, which the typed `array` schema then refuses.
-    schema = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
-    arrays = {key for key, spec in schema.items() if spec.get("type") == "array"}
+    arrays = set()
+    for project in ("Pulumi.yaml", "forwarder/Pulumi.yaml"):
+        schema = yaml.safe_load((REPO / project).read_text())["config"]
+        arrays |= {key for key, spec in schema.items() if spec.get("type") == "array"}
     commands = _config_set_commands((REPO / "README.md").read_text())
     assert len(commands) >= 5
     wrong = []
@@ -164,7 +181,8 @@ def test_every_pulumi_config_set_in_the_readme_sets_a_list_element_by_path():
         by_path = "--path" in words
         key = next(word for word in words if not word.startswith("-"))
         name = key.split(":")[-1].split("[")[0]
-        if name in arrays and not (by_path and re.fullmatch(rf"(nfw-blocklist:)?{name}\[\d+\]", key)):
+        namespace = "(nfw-blocklist:|nfw-blocklist-forwarder:)?"
+        if name in arrays and not (by_path and re.fullmatch(rf"{namespace}{name}\[\d+\]", key)):
             wrong.append(" ".join(words))
     assert wrong == []
 
