@@ -16,7 +16,9 @@ module, in the three places a call is made:
   ``os.environ`` once per process, is replaced on that thread by a session built from them.
 
 Credentials are assumed once per role and kept (as Lambda keeps an execution environment's), so a
-long run does not pile up access keys for moto to search on every request.
+long run does not pile up access keys for moto to search on every request. In moto's default
+account (123456789012, the single-stack sandbox's) calls keep the process's default credentials,
+which moto already places there: single-account runs are unchanged.
 """
 
 import sys
@@ -30,6 +32,9 @@ import boto3
 
 from .invoker import current_environment
 
+DEFAULT_ACCOUNT = "123456789012"
+"""moto's default account: what any credentials it did not issue belong to. Calls in it keep the
+process's default credentials (and boto3's default session, whose hooks tests observe)."""
 OPERATOR_ROLE = "OrganizationAccountAccessRole"
 """The role an operator assumes in a member account (the name AWS Organizations gives it)."""
 
@@ -80,6 +85,12 @@ class Accounts:
         with self._lock:
             return self._credentials.setdefault(role_arn, credentials)
 
+    def function_environment(self, role_arn: str) -> dict[str, str]:
+        """The credentials the Lambda runtime gives a function with this execution role, as variables."""
+        if account_of(role_arn) == DEFAULT_ACCOUNT:
+            return {}
+        return self.credentials(role_arn).environment()
+
     def operator_credentials(self, account: str) -> Credentials:
         return self.credentials(f"arn:aws:iam::{account}:role/{OPERATOR_ROLE}")
 
@@ -103,7 +114,7 @@ class Accounts:
         def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
             client = original(region=region, service=service, state_credentials=state_credentials)
             role_arn = getattr(state_credentials, "role_arn", None)
-            if not role_arn:
+            if not role_arn or account_of(str(role_arn)) == DEFAULT_ACCOUNT:
                 return client
             credentials = accounts.credentials(str(role_arn))
             return boto3.Session(

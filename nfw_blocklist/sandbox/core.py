@@ -37,7 +37,7 @@ from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 from handlers import clock as handler_clock
 from handlers import schema
 
-from .accounts import Accounts, account_of
+from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
 from .buses import BusBook, EventBus, Rejection, bus_arn, trusts_events
 from .clock import SandboxClock
 from .deploy import (
@@ -54,7 +54,7 @@ from .wiring import WiringError
 
 LOG = logging.getLogger(__name__)
 
-ACCOUNT = "123456789012"
+ACCOUNT = DEFAULT_ACCOUNT
 MOTO_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},

@@ -451,7 +451,7 @@ class Deployer:
             region=self.region,
             account=self.account,
             timeout_seconds=int(inputs.get("timeout") or 3),
-            credentials=self.accounts.credentials(role).environment() if self.accounts else {},
+            credentials=self.accounts.function_environment(role) if self.accounts else {},
         )
         try:
             self.lambdas.register(spec)
