@@ -161,10 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="replay EventBridge events through the sandbox")
     replay.add_argument("--json", action="store_true", help="print exactly one JSON object")
-    replay.add_argument("--stack", default="dev")
+    replay.add_argument("--stack", help="the stack to render (default dev)")
     replay.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
     replay.add_argument("--prune-after", metavar="DURATION", help="then advance the clock and prune once")
     replay.add_argument("--state", metavar="FILE", help="restore the sandbox from FILE first, save it after")
+    replay.add_argument(
+        "--topology",
+        metavar="FILE",
+        help="deploy each deployment of FILE (YAML or JSON) into its account and region, not one stack",
+    )
     replay.add_argument("files", nargs="+", metavar="EVENT_FILE")
 
     def target_options(command: argparse.ArgumentParser) -> None:
@@ -262,11 +267,15 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.topology is not None:
+        from nfw_blocklist.topology_replay import replay_topology
+
+        return replay_topology(args)
     prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
     overrides = parse_config_pairs(args.config)
     files = load_event_files(args.files)
     state = _read_state(args.state)
-    rendered = _render_with(args.stack, overrides)
+    rendered = _render_with(args.stack or "dev", overrides)
 
     from nfw_blocklist.sandbox import Sandbox
     from nfw_blocklist.sandbox.securityhub import finding_update_views
@@ -390,14 +399,14 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
                     _say(f"    {key}: {', '.join(run[key])}")
             for skip in run["skipped"]:
                 _say(f"    skipped {skip['host']}: {skip['reason']}")
-        for follow_up in entry["follow_ups"]:
+        for follow_up in entry.get("follow_ups", ()):  # a topology's report has none (README)
             statuses = ", ".join(run["status"] for run in follow_up["executions"]) or "no execution"
             skips = sorted({skip["reason"] for run in follow_up["executions"] for skip in run["skipped"]})
             _say(
                 f"  Security Hub follow-up event {follow_up['id']} (after BatchUpdateFindings): {statuses}"
                 + (f", skipped: {', '.join(skips)}" if skips else "")
             )
-    for update in report["finding_updates"]:
+    for update in report.get("finding_updates", ()):
         if update["status"] == "processed":
             status = f" -> {update['workflow_status']}" if update["workflow_status"] else ""
             _say(f"annotated finding {update['finding_id']}{status}: {update['note']}")

@@ -122,9 +122,9 @@ class Rendered:
         }
 
 
-def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
+def arn_for(type_: str, name: str, physical_id: str, region: str, account: str = ACCOUNT_ID) -> str | None:
     """The ARN the real provider (and moto) would report for a resource of this type."""
-    prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
+    prefix = f"arn:aws:{{}}:{region}:{account}:"
     arns: dict[str, str] = {
         "aws:lambda/function:Function": prefix.format("lambda") + f"function:{name}",
         "aws:sfn/stateMachine:StateMachine": prefix.format("states") + f"stateMachine:{name}",
@@ -136,7 +136,7 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         + f"stateless-rulegroup/{name}",
         "aws:networkfirewall/firewallPolicy:FirewallPolicy": prefix.format("network-firewall")
         + f"firewall-policy/{name}",
-        "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+        "aws:iam/role:Role": f"arn:aws:iam::{account}:role/{name}",
         "aws:kms/key:Key": prefix.format("kms") + f"key/{physical_id}",
         "aws:cloudwatch/logGroup:LogGroup": prefix.format("logs") + f"log-group:{name}",
         "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
@@ -181,8 +181,9 @@ _registering = threading.local()
 class BlocklistMocks(pulumi_mocks.Mocks):
     """Deterministic provider stand-in: Pulumi's auto-names (seeded by URN), moto's ARNs, no invokes."""
 
-    def __init__(self, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, region: str = DEFAULT_REGION, account: str = ACCOUNT_ID) -> None:
         self.region = region
+        self.account = account
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
@@ -193,7 +194,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
-        arn = arn_for(args.typ, name, physical_id, self.region)
+        arn = arn_for(args.typ, name, physical_id, self.region, self.account)
         if arn is not None:
             state["arn"] = arn
         if args.typ == "aws:sqs/queue:Queue":
@@ -214,7 +215,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         ):
             # A rule on a custom bus: EventBridge puts the bus's name in the rule's ARN.
             state["arn"] = (
-                f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{_plain(inputs['eventBusName'])}/{name}"
+                f"arn:aws:events:{self.region}:{self.account}:rule/{_plain(inputs['eventBusName'])}/{name}"
             )
         elif args.typ == "aws:iam/role:Role":
             state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
@@ -223,7 +224,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
     def _physical_id(self, type_: str, name: str, inputs: Mapping[str, Any]) -> str:
         """What the provider uses as the resource id: a name, an ARN, a URL or a generated id."""
         if type_ == "aws:sqs/queue:Queue":
-            return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
         if type_ == "aws:kms/key:Key":
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms/{self.region}/{name}"))
         if type_ == "aws:sns/topicSubscription:TopicSubscription":
@@ -234,7 +235,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
         if type_ == "aws:sqs/queuePolicy:QueuePolicy":
             return str(_plain(inputs.get("queueUrl")))
-        arn = arn_for(type_, name, name, self.region)
+        arn = arn_for(type_, name, name, self.region, self.account)
         if (
             type_
             in {
@@ -252,10 +253,10 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         """The identity invokes (the topic key's policy names the account, partition and region)."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/render",
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/render",
                 "userId": "AIDARENDER",
-                "id": ACCOUNT_ID,
+                "id": self.account,
             }
         if args.token == "aws:index/getRegion:getRegion":
             # A bare dict: the mock monitor iterates a tuple's second element (the failures).
@@ -439,16 +440,18 @@ def render_stack(
     overrides: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
     stack_file: Path | None = None,
+    account: str = ACCOUNT_ID,
 ) -> Rendered:
     """Run the program of ``project_dir`` (default this repository) for ``stack`` under the mocks.
 
     ``stack_file`` is the stack's config file, default ``Pulumi.<stack>.yaml`` in ``project_dir``
-    (tests render stacks the repository does not ship).
+    (tests render stacks the repository does not ship). ``account`` is the AWS account the stack is
+    deployed into: it is in every ARN the mocks report (the sandbox deploys the render there).
     """
     root = (project_dir or PROJECT_DIR).resolve()
     project, config, secret_keys = stack_config(stack, overrides, root, stack_file)
     region = config.get("aws:region", DEFAULT_REGION)
-    monitor = _RecordingMonitor(BlocklistMocks(region))
+    monitor = _RecordingMonitor(BlocklistMocks(region, account))
     program = root / "__main__.py"
     _run_isolated(lambda: _run_program(program, root, project, stack, config, secret_keys, monitor))
 
