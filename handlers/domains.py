@@ -23,6 +23,8 @@ from typing import Final
 from handlers.addresses import describe_host
 from handlers.errors import ConfigurationError, InvalidInput
 
+DNS_REQUEST_ACTION: Final = "dnsRequestAction"
+"""The GuardDuty action whose ``domain`` names what a DNS finding's instance looked up."""
 MAX_DOMAIN_CHARS: Final = 253
 """The longest name DNS can carry (RFC 1035: 255 octets on the wire, 253 characters written)."""
 MAX_LABEL_CHARS: Final = 63

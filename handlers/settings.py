@@ -121,8 +121,15 @@ class Settings:
             ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
-            ENV_DOMAIN_BLOCKING: str(self.domain_blocking),
-            ENV_PROTECTED_DOMAINS: json.dumps(list(self.protected_domains)),
+            # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
+            **(
+                {
+                    ENV_DOMAIN_BLOCKING: str(self.domain_blocking),
+                    ENV_PROTECTED_DOMAINS: json.dumps(list(self.protected_domains)),
+                }
+                if self.domain_blocking is not DomainBlocking.OFF
+                else {}
+            ),
         }
 
 
