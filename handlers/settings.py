@@ -22,6 +22,9 @@ ENV_FINDING_TYPE_INCLUDE: Final = "NFW_FINDING_TYPE_INCLUDE"
 ENV_FINDING_TYPE_EXCLUDE: Final = "NFW_FINDING_TYPE_EXCLUDE"
 ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
 ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
+ENV_DOMAIN_BLOCKING: Final = "NFW_DOMAIN_BLOCKING"
+ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
+ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -33,6 +36,24 @@ MAX_RETENTION_MINUTES: Final = 10080
 
 ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
 OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
+
+
+class DomainBlocking(StrEnum):
+    """Config ``domainBlocking``: which enforcement points block the domains DNS findings name."""
+
+    NETWORK_FIREWALL = "network-firewall"
+    DNS_FIREWALL = "dns-firewall"
+    BOTH = "both"
+    OFF = "off"
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        """The names of the enforcement points this mode writes, in the order the writer calls them."""
+        if self is DomainBlocking.BOTH:
+            return (DomainBlocking.NETWORK_FIREWALL.value, DomainBlocking.DNS_FIREWALL.value)
+        if self is DomainBlocking.OFF:
+            return ()
+        return (self.value,)
 
 
 class CapacityPolicy(StrEnum):
@@ -54,6 +75,13 @@ class Settings:
     on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
     action_types: tuple[str, ...] = ()
     """Opt-in GuardDuty action types besides networkConnectionAction and portProbeAction."""
+    domain_blocking: DomainBlocking = DomainBlocking.OFF
+    """Where DNS findings' domains are blocked; off when the variable is unset (the stack's default is
+    network-firewall, which the components always write)."""
+    domain_rule_group_arn: str = ""
+    """The stateful domain-list rule group (needed when ``domain_blocking`` includes network-firewall)."""
+    protected_domains: tuple[str, ...] = ()
+    """Never-block domains added to the built-in list; each also protects its subdomains."""
 
     @property
     def destination_priority(self) -> int:
@@ -77,6 +105,9 @@ class Settings:
             finding_type_exclude=_str_list(env, ENV_FINDING_TYPE_EXCLUDE),
             on_capacity_full=_capacity_policy(env),
             action_types=_str_list(env, ENV_ACTION_TYPES),
+            domain_blocking=_domain_blocking(env),
+            domain_rule_group_arn=env.get(ENV_DOMAIN_RULE_GROUP_ARN, "").strip(),
+            protected_domains=_str_list(env, ENV_PROTECTED_DOMAINS),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -90,6 +121,15 @@ class Settings:
             ENV_FINDING_TYPE_EXCLUDE: json.dumps(list(self.finding_type_exclude)),
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
+            # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
+            **(
+                {
+                    ENV_DOMAIN_BLOCKING: str(self.domain_blocking),
+                    ENV_PROTECTED_DOMAINS: json.dumps(list(self.protected_domains)),
+                }
+                if self.domain_blocking is not DomainBlocking.OFF
+                else {}
+            ),
         }
 
 
@@ -141,4 +181,15 @@ def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
         accepted = ", ".join(policy.value for policy in CapacityPolicy)
         raise ConfigurationError(
             f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
+        ) from None
+
+
+def _domain_blocking(env: Mapping[str, str]) -> DomainBlocking:
+    raw = env.get(ENV_DOMAIN_BLOCKING, "").strip() or DomainBlocking.OFF.value
+    try:
+        return DomainBlocking(raw)
+    except ValueError:
+        accepted = ", ".join(mode.value for mode in DomainBlocking)
+        raise ConfigurationError(
+            f"environment variable {ENV_DOMAIN_BLOCKING} must be one of {accepted}"
         ) from None
