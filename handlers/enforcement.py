@@ -21,6 +21,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.dns_firewall import DnsFirewallDomains
 from handlers.errors import ConfigurationError, FirewallRejected, FirewallUnavailable, RuleGroupNotFound
 from handlers.firewall import TRANSIENT_CODES, StaleToken, Transient
 from handlers.settings import DomainBlocking, Settings
@@ -211,14 +212,10 @@ def _nfw_client(region: str | None) -> Callable[[], Any]:
 # -- The registry ------------------------------------------------------------------------------------
 
 
-def _dns_firewall(settings: Settings, clients: Clients) -> DomainEnforcementPoint:
-    raise ConfigurationError("domainBlocking dns-firewall is not available in this build")
-
-
 PointFactory = Callable[[Settings, Clients], DomainEnforcementPoint]
 POINT_FACTORIES: dict[str, PointFactory] = {
     NETWORK_FIREWALL: NetworkFirewallDomains.from_settings,
-    DNS_FIREWALL: _dns_firewall,
+    DNS_FIREWALL: DnsFirewallDomains.from_settings,
 }
 """One factory per point name: ``(settings, clients) -> point``."""
 

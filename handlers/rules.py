@@ -12,6 +12,7 @@ from math import prod
 from typing import Any, Final
 
 from handlers.addresses import canonical_address
+from handlers.domains import is_domain
 
 METRIC_ACTION_NAME: Final = "BlocklistMetric"
 """The custom action that publishes a CloudWatch metric for every dropped packet, as the reference does."""
@@ -40,9 +41,16 @@ def metric_custom_action() -> dict[str, Any]:
     }
 
 
-def host_sort_key(host: str) -> tuple[int, int]:
+def host_sort_key(host: str) -> tuple[int, int, str]:
+    """IPv4 by address, then IPv6, then domains by name (a ledger holds both kinds)."""
+    if is_domain(host):
+        return (DOMAIN_SORT_RANK, 0, host)
     address = canonical_address(host) or ipaddress.ip_network(host).network_address
-    return (address.version, int(address))
+    return (address.version, int(address), "")
+
+
+DOMAIN_SORT_RANK = 255
+"""Above any IP version: domains sort after every address."""
 
 
 def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:

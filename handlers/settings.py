@@ -25,6 +25,8 @@ ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
 ENV_DOMAIN_BLOCKING: Final = "NFW_DOMAIN_BLOCKING"
 ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
 ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
+ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
+ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -33,6 +35,10 @@ MAX_RULE_PRIORITY: Final = 65535
 DEFAULT_RETENTION_MINUTES: Final = 720
 MIN_RETENTION_MINUTES: Final = 5
 MAX_RETENTION_MINUTES: Final = 10080
+DEFAULT_DNS_FIREWALL_MAX_DOMAINS: Final = 10_000
+"""``dnsFirewallMaxDomains`` unless configured: a tenth of the account's 100,000-domain DNS Firewall
+quota, which every domain list of the account and region shares."""
+DNS_FIREWALL_ACCOUNT_QUOTA: Final = 100_000
 
 ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
 OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
@@ -82,6 +88,10 @@ class Settings:
     """The stateful domain-list rule group (needed when ``domain_blocking`` includes network-firewall)."""
     protected_domains: tuple[str, ...] = ()
     """Never-block domains added to the built-in list; each also protects its subdomains."""
+    dns_firewall_domain_list_id: str = ""
+    """The DNS Firewall domain list (needed when ``domain_blocking`` includes dns-firewall)."""
+    dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+    """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
 
     @property
     def destination_priority(self) -> int:
@@ -108,6 +118,10 @@ class Settings:
             domain_blocking=_domain_blocking(env),
             domain_rule_group_arn=env.get(ENV_DOMAIN_RULE_GROUP_ARN, "").strip(),
             protected_domains=_str_list(env, ENV_PROTECTED_DOMAINS),
+            dns_firewall_domain_list_id=env.get(ENV_DNS_FIREWALL_DOMAIN_LIST_ID, "").strip(),
+            dns_firewall_max_domains=_int(
+                env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+            ),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -126,6 +140,11 @@ class Settings:
                 {
                     ENV_DOMAIN_BLOCKING: str(self.domain_blocking),
                     ENV_PROTECTED_DOMAINS: json.dumps(list(self.protected_domains)),
+                    **(
+                        {ENV_DNS_FIREWALL_MAX_DOMAINS: str(self.dns_firewall_max_domains)}
+                        if DomainBlocking.DNS_FIREWALL.value in self.domain_blocking.points
+                        else {}
+                    ),
                 }
                 if self.domain_blocking is not DomainBlocking.OFF
                 else {}
