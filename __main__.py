@@ -22,6 +22,8 @@ rule_group = BlocklistRuleGroup(
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
+        domain_capacity=config.domain_group_capacity,
+        home_net_cidrs=config.home_net_cidrs,
     ),
 )
 response = ResponseStateMachine(
@@ -31,6 +33,7 @@ response = ResponseStateMachine(
         table_name=rule_group.table_name,
         table_arn=rule_group.table_arn,
         rule_group_arn=rule_group.rule_group_arn,
+        domain_rule_group_arn=rule_group.domain_rule_group_arn,
         settings=config.handler_settings(),
         finding_source=config.finding_source.value,
         log_retention_days=config.log_retention_days,
@@ -53,5 +56,7 @@ pulumi.export("stateMachineArn", response.state_machine_arn)
 pulumi.export("pruningStateMachineArn", pruning.pruning_state_machine_arn)
 pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
+if rule_group.domain_rule_group_arn is not None:
+    pulumi.export("domainRuleGroupArn", rule_group.domain_rule_group_arn)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)

@@ -23,22 +23,28 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
-from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow
+from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow, reserved_names
+from handlers.domains import ProtectedDomains
+from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
+from handlers.errors import ConfigurationError
 from handlers.settings import (
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
     ENV_ACTION_TYPES,
+    ENV_DOMAIN_BLOCKING,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
+    ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
     CapacityPolicy,
+    DomainBlocking,
     Settings,
 )
 
@@ -75,6 +81,10 @@ KEYS: Final = (
     "actionTypes",
     "createFirewallPolicy",
     "logRetentionDays",
+    "domainBlocking",
+    "domainRuleGroupCapacity",
+    "homeNetCidrs",
+    "protectedDomains",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -87,6 +97,8 @@ ENVIRONMENT_KEYS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "findingTypeExclude",
     ENV_ON_CAPACITY_FULL: "onCapacityFull",
     ENV_ACTION_TYPES: "actionTypes",
+    ENV_DOMAIN_BLOCKING: "domainBlocking",
+    ENV_PROTECTED_DOMAINS: "protectedDomains",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
 
@@ -109,6 +121,17 @@ class StackConfig:
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    domain_blocking: DomainBlocking = DomainBlocking.NETWORK_FIREWALL
+    domain_rule_group_capacity: int = DEFAULT_DOMAIN_CAPACITY
+    home_net_cidrs: tuple[str, ...] = ()
+    protected_domains: tuple[str, ...] = ()
+
+    @property
+    def domain_group_capacity(self) -> int | None:
+        """The domain rule group's capacity when the stack blocks domains in Network Firewall, else None."""
+        if DomainBlocking.NETWORK_FIREWALL.value in self.domain_blocking.points:
+            return self.domain_rule_group_capacity
+        return None
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -146,13 +169,26 @@ class StackConfig:
             action_types=_action_types(values, "actionTypes"),
             create_firewall_policy=_bool(values, "createFirewallPolicy", False),
             log_retention_days=_log_retention(values, "logRetentionDays"),
+            domain_blocking=_choice(
+                values, "domainBlocking", DomainBlocking, DomainBlocking.NETWORK_FIREWALL
+            ),
+            domain_rule_group_capacity=_int(
+                values,
+                "domainRuleGroupCapacity",
+                DEFAULT_DOMAIN_CAPACITY,
+                MIN_DOMAIN_CAPACITY,
+                MAX_STATEFUL_CAPACITY,
+            ),
+            home_net_cidrs=_home_net(values, "homeNetCidrs"),
+            protected_domains=_protected_domains(values, "protectedDomains"),
         )
         config._check_function_environment()
         return config
 
     def _check_function_environment(self) -> None:
         """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
-        overflow = environment_overflow(self.handler_settings().policy_environment())
+        settings = self.handler_settings()
+        overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
         if overflow is not None:
             total, variable = overflow
             raise InvalidConfig(
@@ -174,6 +210,8 @@ class StackConfig:
             finding_type_exclude=self.finding_type_exclude,
             on_capacity_full=self.on_capacity_full,
             action_types=self.action_types,
+            domain_blocking=self.domain_blocking,
+            protected_domains=self.protected_domains,
         )
 
 
@@ -299,3 +337,25 @@ def _log_retention(values: Mapping[str, Any], key: str) -> int:
     if problem is not None:
         raise _fail(key, problem, values[key])
     return value
+
+
+def _home_net(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """CIDR blocks as Network Firewall's HOME_NET takes them: each a network address (no host bits)."""
+    accepts = 'a list of CIDR blocks such as ["10.0.0.0/8", "172.16.0.0/12"]'
+    cidrs = _string_list(values, key, accepts)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise _fail(key, accepts, cidr) from None
+    return tuple(dict.fromkeys(cidrs))
+
+
+def _protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = 'a list of domain names such as ["corp.example.com"] (each also protects its subdomains)'
+    domains = _string_list(values, key, accepts)
+    try:
+        ProtectedDomains.with_extra(domains)
+    except ConfigurationError as error:
+        raise InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}: {error}") from None
+    return domains

@@ -120,14 +120,18 @@ def record_function_policy(table_arn: pulumi.Input[str], log_group_arn: pulumi.I
 
 
 def sync_function_policy(
-    table_arn: pulumi.Input[str], rule_group_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
+    table_arn: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    log_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
-    """The block and prune functions read the indexes and rewrite the rule group."""
+    """The block and prune functions read the indexes and rewrite the rule group (and the domain one)."""
+    groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
             _statement("Ledger", LEDGER_SYNC_ACTIONS, ledger_resources(table_arn)),
-            _statement("RuleGroup", RULE_GROUP_ACTIONS, [rule_group_arn]),
+            _statement("RuleGroup", RULE_GROUP_ACTIONS, groups),
             _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
         ],
     }

@@ -21,7 +21,13 @@ from components.aws_limits import (
     NAME_RULES,
     environment_size,
 )
-from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME
+from handlers.settings import (
+    ENV_DOMAIN_RULE_GROUP_ARN,
+    ENV_RULE_GROUP_ARN,
+    ENV_TABLE_NAME,
+    DomainBlocking,
+    Settings,
+)
 
 AUTONAME_SUFFIX_LENGTH: Final = 1 + AUTONAME_RANDOM_CHARS
 """Pulumi's auto-name appends ``-`` and 7 random hex characters to the logical name."""
@@ -52,6 +58,7 @@ _WORKFLOWS: Final = ("response", "pruning")
 AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     # BlocklistRuleGroup
     (RULE_GROUP, "-rules"),
+    (RULE_GROUP, "-domains"),
     (TABLE, "-ledger"),
     (FIREWALL_POLICY, "-policy"),
     # ResponseStateMachine
@@ -139,6 +146,13 @@ RESOURCE_NAME_VARIABLES: Final = (
     (ENV_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES),
 )
 """The variables whose values the components learn only at deploy time, with the most bytes each can take."""
+
+
+def reserved_names(settings: Settings) -> tuple[tuple[str, int], ...]:
+    """``RESOURCE_NAME_VARIABLES`` plus the names only some stacks have (the domain rule group's ARN)."""
+    if DomainBlocking.NETWORK_FIREWALL.value in settings.domain_blocking.points:
+        return (*RESOURCE_NAME_VARIABLES, (ENV_DOMAIN_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES))
+    return RESOURCE_NAME_VARIABLES
 
 
 def environment_overflow(

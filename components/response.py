@@ -23,21 +23,26 @@ from components.limits import (
     check_component_name,
     environment_overflow,
     lambda_log_group_name,
+    reserved_names,
     workflow_log_group_name,
 )
 from components.patterns import patterns_for
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
+    ENV_DOMAIN_BLOCKING,
+    ENV_DOMAIN_RULE_GROUP_ARN,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
+    ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_GROUP_ARN,
     ENV_RULE_PRIORITY,
     ENV_TABLE_NAME,
+    DomainBlocking,
     Settings,
 )
 
@@ -77,6 +82,8 @@ SETTINGS_FIELDS: Final = {
     ENV_FINDING_TYPE_EXCLUDE: "finding_type_exclude",
     ENV_ON_CAPACITY_FULL: "on_capacity_full",
     ENV_ACTION_TYPES: "action_types",
+    ENV_DOMAIN_BLOCKING: "domain_blocking",
+    ENV_PROTECTED_DOMAINS: "protected_domains",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -93,6 +100,9 @@ class ResponseStateMachineArgs:
     """Ledger table ARN (BlocklistRuleGroup.table_arn); required."""
     rule_group_arn: pulumi.Input[str]
     """Rule group ARN (BlocklistRuleGroup.rule_group_arn); required."""
+    domain_rule_group_arn: pulumi.Input[str] | None = None
+    """Stateful domain-list rule group ARN (BlocklistRuleGroup.domain_rule_group_arn); required when
+    ``settings.domain_blocking`` includes network-firewall, else default none."""
     settings: Settings | None = None
     """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
     group names are ignored: the functions get table_name and rule_group_arn. ``rule_priority`` (1..65434)
@@ -128,7 +138,14 @@ class ResponseStateMachineArgs:
                 f"settings.rule_priority must be from 1 to {MAX_SOURCE_PRIORITY} (the destination rule sits "
                 f"100 above it, below the placeholder at 65535), got {priority!r}"
             )
-        overflow = environment_overflow(settings.policy_environment())
+        if DomainBlocking.NETWORK_FIREWALL.value in settings.domain_blocking.points and (
+            self.domain_rule_group_arn is None
+        ):
+            raise ValueError(
+                f"settings.domain_blocking {settings.domain_blocking} blocks domains in Network Firewall: "
+                "domain_rule_group_arn (BlocklistRuleGroup with domain_capacity) is required"
+            )
+        overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
         if overflow is not None:
             total, variable = overflow
             raise ValueError(
@@ -156,10 +173,19 @@ def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
 
 
 def function_environment(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The variables handlers.settings.Settings.from_env reads: the resource names plus the policy."""
-    return {ENV_TABLE_NAME: table_name, ENV_RULE_GROUP_ARN: rule_group_arn, **settings.policy_environment()}
+    domains = {ENV_DOMAIN_RULE_GROUP_ARN: domain_rule_group_arn} if domain_rule_group_arn is not None else {}
+    return {
+        ENV_TABLE_NAME: table_name,
+        ENV_RULE_GROUP_ARN: rule_group_arn,
+        **domains,
+        **settings.policy_environment(),
+    }
 
 
 def _role(name: str, service: str, opts: pulumi.ResourceOptions, tags: Any) -> aws.iam.Role:
@@ -175,7 +201,10 @@ def _role_policy(
 
 
 def repopulation_triggers(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """What, when it changes, leaves the rule group out of step with the ledger until the next sync.
 
@@ -183,12 +212,19 @@ def repopulation_triggers(
     the owned rules at the old one; a new protected range may cover blocked hosts; a new table is another
     ledger. Any of these re-runs the repopulation.
     """
-    return {
+    triggers: dict[str, pulumi.Input[str]] = {
         "ruleGroupArn": rule_group_arn,
         "rulePriority": str(settings.rule_priority),
         "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
         "tableName": table_name,
     }
+    if settings.domain_blocking is not DomainBlocking.OFF:
+        # A new domain group (a capacity change), another enforcement point, newly protected domains.
+        triggers["domainBlocking"] = str(settings.domain_blocking)
+        triggers["protectedDomains"] = json.dumps(sorted(settings.protected_domains))
+        if domain_rule_group_arn is not None:
+            triggers["domainRuleGroupArn"] = domain_rule_group_arn
+    return triggers
 
 
 def repopulate(
@@ -198,6 +234,7 @@ def repopulate(
     settings: Settings,
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
 ) -> aws.lambda_.Invocation:
     """Invoke the prune function during ``pulumi up`` whenever ``repopulation_triggers`` change.
 
@@ -210,7 +247,7 @@ def repopulate(
         f"{name}-repopulate",
         function_name=prune_function.name,
         input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
-        triggers=repopulation_triggers(settings, table_name, rule_group_arn),
+        triggers=repopulation_triggers(settings, table_name, rule_group_arn, domain_rule_group_arn),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
     )
 
@@ -266,7 +303,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
         )
 
         code = handlers_archive(args.resolved_handlers_path())
-        environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        environment = function_environment(
+            settings, args.table_name, args.rule_group_arn, args.domain_rule_group_arn
+        )
         functions: dict[str, aws.lambda_.Function] = {}
         for spec in FUNCTIONS:
             log_group = aws.cloudwatch.LogGroup(
@@ -280,7 +319,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
             document = (
                 iam.record_function_policy(args.table_arn, log_group.arn)
                 if spec.key == "record"
-                else iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
+                else iam.sync_function_policy(
+                    args.table_arn, args.rule_group_arn, log_group.arn, args.domain_rule_group_arn
+                )
             )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
@@ -298,7 +339,15 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
+        repopulate(
+            name,
+            self,
+            functions["prune"],
+            settings,
+            args.table_name,
+            args.rule_group_arn,
+            args.domain_rule_group_arn,
+        )
 
         definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
             lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
@@ -324,7 +373,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
             opts=child,
         )
         rules = []
-        for source, pattern in patterns_for(args.finding_source, settings.action_types).items():
+        domains = settings.domain_blocking is not DomainBlocking.OFF
+        for source, pattern in patterns_for(args.finding_source, settings.action_types, domains).items():
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{source}",
                 description=f"nfw-blocklist: {source} findings with a remote host start the workflow",

@@ -77,6 +77,10 @@ CAPACITY_OVERHEAD: Final = len(DOMAIN_TARGET_TYPES)
 """Units a domain list costs on top of its domains: one per target type."""
 
 
+MAX_STATEFUL_CAPACITY: Final = 30000
+"""The largest capacity a stateful rule group may be created with (Network Firewall quotas)."""
+
+
 def domain_list_capacity(domains: int) -> int:
     """Capacity a DENYLIST over ``domains`` targets (TLS_SNI + HTTP_HOST) consumes.
 
@@ -87,6 +91,12 @@ def domain_list_capacity(domains: int) -> int:
     reports the exact figure, and the sandbox's emulator enforces this same formula independently.
     """
     return max(1, domains) * CAPACITY_PER_DOMAIN + CAPACITY_OVERHEAD
+
+
+DEFAULT_DOMAIN_CAPACITY: Final = 2002
+"""Config ``domainRuleGroupCapacity``'s default: room for 1,000 domains (``domain_list_capacity(1000)``)."""
+MIN_DOMAIN_CAPACITY: Final = 4
+"""Room for one domain: ``domain_list_capacity(1)``."""
 
 
 def domains_that_fit(capacity: int) -> int:

@@ -122,6 +122,17 @@ class Rendered:
         }
 
 
+def _stateful_kind(arn: str | None, type_: str, inputs: Mapping[str, Any]) -> str | None:
+    """A stateful rule group's ARN says so (``stateful-rulegroup/``), as Network Firewall's does."""
+    if (
+        arn
+        and type_ == "aws:networkfirewall/ruleGroup:RuleGroup"
+        and _plain(inputs.get("type")) == "STATEFUL"
+    ):
+        return arn.replace(":stateless-rulegroup/", ":stateful-rulegroup/")
+    return arn
+
+
 def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
     """The ARN the real provider (and moto) would report for a resource of this type."""
     prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
@@ -185,7 +196,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
-        arn = arn_for(args.typ, name, physical_id, self.region)
+        arn = _stateful_kind(arn_for(args.typ, name, physical_id, self.region), args.typ, inputs)
         if arn is not None:
             state["arn"] = arn
         if args.typ == "aws:sqs/queue:Queue":
@@ -217,7 +228,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
         if type_ == "aws:sqs/queuePolicy:QueuePolicy":
             return str(_plain(inputs.get("queueUrl")))
-        arn = arn_for(type_, name, name, self.region)
+        arn = _stateful_kind(arn_for(type_, name, name, self.region), type_, inputs)
         if (
             type_
             in {

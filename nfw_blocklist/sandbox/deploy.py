@@ -111,6 +111,19 @@ def to_api_shape(value: Any) -> Any:
     return value
 
 
+def _rule_variables_as_map(rule_group: dict[str, Any]) -> dict[str, Any]:
+    """Pulumi lists rule variables as ``[{key, ipSet}]``; the API takes a map from name to set."""
+    variables = rule_group.get("RuleVariables")
+    if not isinstance(variables, Mapping):
+        return rule_group
+    converted = dict(variables)
+    for kind, member in (("IPSets", "IPSet"), ("PortSets", "PortSet")):
+        entries = variables.get(kind)
+        if isinstance(entries, list):
+            converted[kind] = {entry["Key"]: entry[member] for entry in entries}
+    return {**rule_group, "RuleVariables": converted}
+
+
 def placeholder_zip() -> bytes:
     """Code for CreateFunction: never run, the sandbox calls the recorded handler in-process."""
     buffer = io.BytesIO()
@@ -368,7 +381,7 @@ class Deployer:
             "Capacity": int(inputs["capacity"]),
         }
         if inputs.get("ruleGroup"):
-            request["RuleGroup"] = to_api_shape(inputs["ruleGroup"])
+            request["RuleGroup"] = _rule_variables_as_map(to_api_shape(inputs["ruleGroup"]))
         if inputs.get("rules"):
             request["Rules"] = inputs["rules"]
         if inputs.get("description"):
