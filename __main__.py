@@ -7,6 +7,7 @@ then wire the three components together and export what operators and the CLI ne
 import pulumi
 
 from components.config import StackConfig
+from components.dns_firewall import DnsFirewall, DnsFirewallArgs
 from components.pruning import PruningSchedule, PruningScheduleArgs
 from components.response import ResponseStateMachine, ResponseStateMachineArgs
 from components.rule_group import BlocklistRuleGroup, BlocklistRuleGroupArgs
@@ -26,6 +27,18 @@ rule_group = BlocklistRuleGroup(
         home_net_cidrs=config.home_net_cidrs,
     ),
 )
+dns_firewall = (
+    DnsFirewall(
+        NAME,
+        DnsFirewallArgs(
+            vpc_ids=config.dns_firewall_vpc_ids,
+            block_response=config.dns_firewall_block_response,
+            association_priority=config.dns_firewall_priority,
+        ),
+    )
+    if config.dns_firewall
+    else None
+)
 response = ResponseStateMachine(
     NAME,
     ResponseStateMachineArgs(
@@ -34,6 +47,8 @@ response = ResponseStateMachine(
         table_arn=rule_group.table_arn,
         rule_group_arn=rule_group.rule_group_arn,
         domain_rule_group_arn=rule_group.domain_rule_group_arn,
+        dns_firewall_domain_list_id=dns_firewall.domain_list_id if dns_firewall else None,
+        dns_firewall_domain_list_arn=dns_firewall.domain_list_arn if dns_firewall else None,
         settings=config.handler_settings(),
         finding_source=config.finding_source.value,
         log_retention_days=config.log_retention_days,
@@ -58,5 +73,7 @@ pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
 if rule_group.domain_rule_group_arn is not None:
     pulumi.export("domainRuleGroupArn", rule_group.domain_rule_group_arn)
+if dns_firewall is not None:
+    pulumi.export("dnsFirewallDomainListId", dns_firewall.domain_list_id)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)

@@ -23,14 +23,24 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
+from components.dns_firewall import (
+    DEFAULT_ASSOCIATION_PRIORITY,
+    MAX_ASSOCIATION_PRIORITY,
+    MIN_ASSOCIATION_PRIORITY,
+    BlockResponse,
+    check_vpc_ids,
+)
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow, reserved_names
 from handlers.domains import ProtectedDomains
 from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
 from handlers.errors import ConfigurationError
 from handlers.settings import (
+    DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
+    DNS_FIREWALL_ACCOUNT_QUOTA,
     ENV_ACTION_TYPES,
+    ENV_DNS_FIREWALL_MAX_DOMAINS,
     ENV_DOMAIN_BLOCKING,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
@@ -85,6 +95,10 @@ KEYS: Final = (
     "domainRuleGroupCapacity",
     "homeNetCidrs",
     "protectedDomains",
+    "dnsFirewallVpcIds",
+    "dnsFirewallBlockResponse",
+    "dnsFirewallPriority",
+    "dnsFirewallMaxDomains",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -98,6 +112,7 @@ ENVIRONMENT_KEYS: Final = {
     ENV_ON_CAPACITY_FULL: "onCapacityFull",
     ENV_ACTION_TYPES: "actionTypes",
     ENV_DOMAIN_BLOCKING: "domainBlocking",
+    ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
     ENV_PROTECTED_DOMAINS: "protectedDomains",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
@@ -125,6 +140,15 @@ class StackConfig:
     domain_rule_group_capacity: int = DEFAULT_DOMAIN_CAPACITY
     home_net_cidrs: tuple[str, ...] = ()
     protected_domains: tuple[str, ...] = ()
+    dns_firewall_vpc_ids: tuple[str, ...] = ()
+    dns_firewall_block_response: BlockResponse = BlockResponse.NODATA
+    dns_firewall_priority: int = DEFAULT_ASSOCIATION_PRIORITY
+    dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+
+    @property
+    def dns_firewall(self) -> bool:
+        """Does the stack block domains in Route 53 Resolver DNS Firewall?"""
+        return DomainBlocking.DNS_FIREWALL.value in self.domain_blocking.points
 
     @property
     def domain_group_capacity(self) -> int | None:
@@ -181,7 +205,30 @@ class StackConfig:
             ),
             home_net_cidrs=_home_net(values, "homeNetCidrs"),
             protected_domains=_protected_domains(values, "protectedDomains"),
+            dns_firewall_vpc_ids=_vpc_ids(values, "dnsFirewallVpcIds"),
+            dns_firewall_block_response=_choice(
+                values, "dnsFirewallBlockResponse", BlockResponse, BlockResponse.NODATA
+            ),
+            dns_firewall_priority=_int(
+                values,
+                "dnsFirewallPriority",
+                DEFAULT_ASSOCIATION_PRIORITY,
+                MIN_ASSOCIATION_PRIORITY,
+                MAX_ASSOCIATION_PRIORITY,
+            ),
+            dns_firewall_max_domains=_int(
+                values,
+                "dnsFirewallMaxDomains",
+                DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
+                1,
+                DNS_FIREWALL_ACCOUNT_QUOTA,
+            ),
         )
+        if config.dns_firewall and not config.dns_firewall_vpc_ids:
+            raise InvalidConfig(
+                f"{NAMESPACE}:dnsFirewallVpcIds is required with domainBlocking {config.domain_blocking}: "
+                "DNS Firewall filters only the VPCs its rule group is associated with"
+            )
         config._check_function_environment()
         return config
 
@@ -212,6 +259,7 @@ class StackConfig:
             action_types=self.action_types,
             domain_blocking=self.domain_blocking,
             protected_domains=self.protected_domains,
+            dns_firewall_max_domains=self.dns_firewall_max_domains,
         )
 
 
@@ -359,3 +407,14 @@ def _protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     except ConfigurationError as error:
         raise InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}: {error}") from None
     return domains
+
+
+def _vpc_ids(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """VPC ids, each once (one DNS Firewall association per VPC)."""
+    accepts = 'a list of VPC ids such as ["vpc-0123456789abcdef0"], each once'
+    vpc_ids = _string_list(values, key, accepts)
+    try:
+        check_vpc_ids(vpc_ids)
+    except ValueError:
+        raise _fail(key, accepts, values.get(key)) from None
+    return vpc_ids

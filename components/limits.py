@@ -22,6 +22,7 @@ from components.aws_limits import (
     environment_size,
 )
 from handlers.settings import (
+    ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
     ENV_DOMAIN_RULE_GROUP_ARN,
     ENV_RULE_GROUP_ARN,
     ENV_TABLE_NAME,
@@ -45,9 +46,16 @@ QUEUE: Final = "aws:sqs/queue:Queue"
 TOPIC: Final = "aws:sns/topic:Topic"
 TABLE: Final = "aws:dynamodb/table:Table"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
+DNS_DOMAIN_LIST: Final = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+DNS_RULE_GROUP: Final = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
+DNS_RULE: Final = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DNS_ASSOCIATION: Final = (
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
+)
 
 NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, STATE_MACHINE, EVENT_RULE,
-                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP)  # fmt: skip
+                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP, DNS_DOMAIN_LIST, DNS_RULE_GROUP, DNS_RULE,
+                      DNS_ASSOCIATION)  # fmt: skip
 """Every named resource type the components create (KMS keys, subscriptions, targets, invocations and
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
@@ -77,6 +85,11 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     (SCHEDULE, "-schedule"),
     (ROLE, "-schedule-role"),
     (ROLE_POLICY, "-schedule-policy"),
+    # DnsFirewall (one association per VPC: the longest suffix, a 17-digit VPC id)
+    (DNS_DOMAIN_LIST, "-dns-domains"),
+    (DNS_RULE_GROUP, "-dns-rules"),
+    (DNS_RULE, "-dns-block"),
+    (DNS_ASSOCIATION, "-dns-0123456789abcdef0"),
 )
 """Every child the three components let Pulumi auto-name, as (type, logical-name suffix after the component
 name). tests/unit/test_components_naming.py checks this against the rendered program."""
@@ -150,9 +163,16 @@ RESOURCE_NAME_VARIABLES: Final = (
 
 def reserved_names(settings: Settings) -> tuple[tuple[str, int], ...]:
     """``RESOURCE_NAME_VARIABLES`` plus the names only some stacks have (the domain rule group's ARN)."""
+    reserved: tuple[tuple[str, int], ...] = RESOURCE_NAME_VARIABLES
     if DomainBlocking.NETWORK_FIREWALL.value in settings.domain_blocking.points:
-        return (*RESOURCE_NAME_VARIABLES, (ENV_DOMAIN_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES))
-    return RESOURCE_NAME_VARIABLES
+        reserved = (*reserved, (ENV_DOMAIN_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES))
+    if DomainBlocking.DNS_FIREWALL.value in settings.domain_blocking.points:
+        reserved = (*reserved, (ENV_DNS_FIREWALL_DOMAIN_LIST_ID, MAX_RESOLVER_ID_BYTES))
+    return reserved
+
+
+MAX_RESOLVER_ID_BYTES: Final = 64
+"""A Route 53 Resolver resource id (``ResourceId``: at most 64 characters)."""
 
 
 def environment_overflow(

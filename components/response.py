@@ -30,6 +30,8 @@ from components.patterns import patterns_for
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
+    ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
+    ENV_DNS_FIREWALL_MAX_DOMAINS,
     ENV_DOMAIN_BLOCKING,
     ENV_DOMAIN_RULE_GROUP_ARN,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -84,6 +86,7 @@ SETTINGS_FIELDS: Final = {
     ENV_ACTION_TYPES: "action_types",
     ENV_DOMAIN_BLOCKING: "domain_blocking",
     ENV_PROTECTED_DOMAINS: "protected_domains",
+    ENV_DNS_FIREWALL_MAX_DOMAINS: "dns_firewall_max_domains",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -103,6 +106,12 @@ class ResponseStateMachineArgs:
     domain_rule_group_arn: pulumi.Input[str] | None = None
     """Stateful domain-list rule group ARN (BlocklistRuleGroup.domain_rule_group_arn); required when
     ``settings.domain_blocking`` includes network-firewall, else default none."""
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None
+    """DNS Firewall domain list id (DnsFirewall.domain_list_id); required when ``settings.domain_blocking``
+    includes dns-firewall, else default none."""
+    dns_firewall_domain_list_arn: pulumi.Input[str] | None = None
+    """That list's ARN (DnsFirewall.domain_list_arn), the only one the functions may write; required with
+    the id."""
     settings: Settings | None = None
     """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
     group names are ignored: the functions get table_name and rule_group_arn. ``rule_priority`` (1..65434)
@@ -145,6 +154,13 @@ class ResponseStateMachineArgs:
                 f"settings.domain_blocking {settings.domain_blocking} blocks domains in Network Firewall: "
                 "domain_rule_group_arn (BlocklistRuleGroup with domain_capacity) is required"
             )
+        if DomainBlocking.DNS_FIREWALL.value in settings.domain_blocking.points and (
+            self.dns_firewall_domain_list_id is None or self.dns_firewall_domain_list_arn is None
+        ):
+            raise ValueError(
+                f"settings.domain_blocking {settings.domain_blocking} blocks domains in DNS Firewall: "
+                "dns_firewall_domain_list_id and dns_firewall_domain_list_arn (DnsFirewall) are required"
+            )
         overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
         if overflow is not None:
             total, variable = overflow
@@ -177,9 +193,14 @@ def function_environment(
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
     domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The variables handlers.settings.Settings.from_env reads: the resource names plus the policy."""
-    domains = {ENV_DOMAIN_RULE_GROUP_ARN: domain_rule_group_arn} if domain_rule_group_arn is not None else {}
+    domains: dict[str, pulumi.Input[str]] = (
+        {ENV_DOMAIN_RULE_GROUP_ARN: domain_rule_group_arn} if domain_rule_group_arn is not None else {}
+    )
+    if dns_firewall_domain_list_id is not None:
+        domains[ENV_DNS_FIREWALL_DOMAIN_LIST_ID] = dns_firewall_domain_list_id
     return {
         ENV_TABLE_NAME: table_name,
         ENV_RULE_GROUP_ARN: rule_group_arn,
@@ -205,6 +226,7 @@ def repopulation_triggers(
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
     domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """What, when it changes, leaves the rule group out of step with the ledger until the next sync.
 
@@ -224,6 +246,8 @@ def repopulation_triggers(
         triggers["protectedDomains"] = json.dumps(sorted(settings.protected_domains))
         if domain_rule_group_arn is not None:
             triggers["domainRuleGroupArn"] = domain_rule_group_arn
+        if dns_firewall_domain_list_id is not None:
+            triggers["dnsFirewallDomainListId"] = dns_firewall_domain_list_id
     return triggers
 
 
@@ -235,6 +259,7 @@ def repopulate(
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
     domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> aws.lambda_.Invocation:
     """Invoke the prune function during ``pulumi up`` whenever ``repopulation_triggers`` change.
 
@@ -247,7 +272,9 @@ def repopulate(
         f"{name}-repopulate",
         function_name=prune_function.name,
         input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
-        triggers=repopulation_triggers(settings, table_name, rule_group_arn, domain_rule_group_arn),
+        triggers=repopulation_triggers(
+            settings, table_name, rule_group_arn, domain_rule_group_arn, dns_firewall_domain_list_id
+        ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
     )
 
@@ -304,7 +331,11 @@ class ResponseStateMachine(pulumi.ComponentResource):
 
         code = handlers_archive(args.resolved_handlers_path())
         environment = function_environment(
-            settings, args.table_name, args.rule_group_arn, args.domain_rule_group_arn
+            settings,
+            args.table_name,
+            args.rule_group_arn,
+            args.domain_rule_group_arn,
+            args.dns_firewall_domain_list_id,
         )
         functions: dict[str, aws.lambda_.Function] = {}
         for spec in FUNCTIONS:
@@ -320,7 +351,11 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 iam.record_function_policy(args.table_arn, log_group.arn)
                 if spec.key == "record"
                 else iam.sync_function_policy(
-                    args.table_arn, args.rule_group_arn, log_group.arn, args.domain_rule_group_arn
+                    args.table_arn,
+                    args.rule_group_arn,
+                    log_group.arn,
+                    args.domain_rule_group_arn,
+                    args.dns_firewall_domain_list_arn,
                 )
             )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
@@ -347,6 +382,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
             args.table_name,
             args.rule_group_arn,
             args.domain_rule_group_arn,
+            args.dns_firewall_domain_list_id,
         )
 
         definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(

@@ -133,6 +133,21 @@ def _stateful_kind(arn: str | None, type_: str, inputs: Mapping[str, Any]) -> st
     return arn
 
 
+RESOLVER_RESOURCES: Final = {
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": (
+        "firewall-domain-list",
+        "rslvr-fdl",
+    ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ("firewall-rule-group", "rslvr-frg"),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        "firewall-rule-group-association",
+        "rslvr-frgassoc",
+    ),
+}
+"""DNS Firewall types whose id AWS generates: (ARN resource kind, id prefix). The mocks derive the id from
+the name, and the sandbox creates the resource under that id, so environments and ARNs resolve."""
+
+
 def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
     """The ARN the real provider (and moto) would report for a resource of this type."""
     prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
@@ -152,6 +167,10 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         "aws:cloudwatch/logGroup:LogGroup": prefix.format("logs") + f"log-group:{name}",
         "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
         "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
+        **{
+            type_: prefix.format("route53resolver") + f"{kind}/{physical_id}"
+            for type_, (kind, _) in RESOLVER_RESOURCES.items()
+        },
     }
     return arns.get(type_)
 
@@ -226,6 +245,9 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return f"{_plain(inputs.get('role'))}:{name}"
         if type_ == "aws:cloudwatch/eventTarget:EventTarget":
             return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
+        if type_ in RESOLVER_RESOURCES:
+            digest = hashlib.sha256(f"{self.region}/{type_}/{name}".encode()).hexdigest()
+            return f"{RESOLVER_RESOURCES[type_][1]}-{digest[:17]}"
         if type_ == "aws:sqs/queuePolicy:QueuePolicy":
             return str(_plain(inputs.get("queueUrl")))
         arn = _stateful_kind(arn_for(type_, name, name, self.region), type_, inputs)
