@@ -281,14 +281,19 @@ class DnsFirewallStore:
         )
 
     # -- domain lists ------------------------------------------------------------------------------
-    def create_domain_list(self, name: Any, creator_request_id: Any) -> DomainList:
+    def create_domain_list(
+        self, name: Any, creator_request_id: Any, resource_id: str | None = None
+    ) -> DomainList:
+        """``resource_id``: the id to give it (the sandbox deploys the render's ids); AWS generates one."""
         validate_name(name, "Firewall domain list")
         request = _required_request_id(creator_request_id)
         with self._lock:
             existing = self._by_request.get(("fdl", request))
             if existing in self.domain_lists:
                 return self.domain_lists[existing]
-            list_id = _resource_id("rslvr-fdl")
+            list_id = resource_id or _resource_id("rslvr-fdl")
+            if list_id in self.domain_lists:
+                raise ValidationException(f"Firewall domain list {list_id} already exists")
             stamp = _now().isoformat()
             created = DomainList(
                 list_id, self._arn("firewall-domain-list", list_id), name, request, stamp, stamp
@@ -368,14 +373,18 @@ class DnsFirewallStore:
             return sum(len(each.domains) for each in self.domain_lists.values())
 
     # -- rule groups and rules ---------------------------------------------------------------------
-    def create_rule_group(self, name: Any, creator_request_id: Any) -> RuleGroup:
+    def create_rule_group(
+        self, name: Any, creator_request_id: Any, resource_id: str | None = None
+    ) -> RuleGroup:
         validate_name(name, "Firewall rule group")
         request = _required_request_id(creator_request_id)
         with self._lock:
             existing = self._by_request.get(("frg", request))
             if existing in self.rule_groups:
                 return self.rule_groups[existing]
-            group_id = _resource_id("rslvr-frg")
+            group_id = resource_id or _resource_id("rslvr-frg")
+            if group_id in self.rule_groups:
+                raise ValidationException(f"Firewall rule group {group_id} already exists")
             group = RuleGroup(
                 group_id,
                 self._arn("firewall-rule-group", group_id),
@@ -474,7 +483,7 @@ class DnsFirewallStore:
             return group
 
     # -- associations ------------------------------------------------------------------------------
-    def associate(self, params: dict[str, Any]) -> Association:
+    def associate(self, params: dict[str, Any], resource_id: str | None = None) -> Association:
         request = _required_request_id(params.get("CreatorRequestId"))
         name = validate_name(params.get("Name"), "Firewall rule group association")
         priority = params.get("Priority")
@@ -505,7 +514,7 @@ class DnsFirewallStore:
                 )
             if len(on_vpc) >= MAX_RULE_GROUPS_PER_VPC:
                 raise LimitExceededException(f"{vpc_id} already has {MAX_RULE_GROUPS_PER_VPC} rule groups")
-            association_id = _resource_id("rslvr-frgassoc")
+            association_id = resource_id or _resource_id("rslvr-frgassoc")
             association = Association(
                 association_id,
                 self._arn("firewall-rule-group-association", association_id),

@@ -196,8 +196,10 @@ class Sandbox:
         from moto import mock_aws
 
         from nfw_blocklist import emulator
+        from nfw_blocklist.emulator import dns_firewall
 
         emulator.install()
+        dns_firewall.install()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         _forget_cached_services()

@@ -71,6 +71,10 @@ EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 INVOCATION = "aws:lambda/invocation:Invocation"
+DNS_DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+DNS_RULE_GROUP = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
+DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DNS_ASSOCIATION = "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -82,6 +86,10 @@ DEPLOY_ORDER = (
     QUEUE,
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
+    DNS_DOMAIN_LIST,
+    DNS_RULE_GROUP,
+    DNS_RULE,
+    DNS_ASSOCIATION,
     LOG_GROUP,
     FUNCTION,
     STATE_MACHINE,
@@ -206,6 +214,10 @@ class Deployer:
             EVENT_TARGET: self._event_target,
             SCHEDULE: self._schedule,
         }
+        from .dns_firewall import DnsFirewallDeployer  # it builds on this module
+
+        self._dns_firewall = DnsFirewallDeployer(self)
+        handlers_by_type.update(self._dns_firewall.handlers())
         self._claim_names(rendered)
         for type_ in DEPLOY_ORDER:
             for resource in rendered.resources:
@@ -411,6 +423,7 @@ class Deployer:
             str(k): str(v) for k, v in ((inputs.get("environment") or {}).get("variables") or {}).items()
         }
         self._check_environment(resource, variables)
+        self._dns_firewall.check_function(resource, role, variables)
         log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
         if log_group is not None and log_group not in self.inventory.log_groups:
             raise WiringError(
