@@ -18,7 +18,7 @@ EXPECTED_TYPES = {
     "nfw-blocklist:index:BlocklistRuleGroup": 1,
     "nfw-blocklist:index:ResponseStateMachine": 1,
     "nfw-blocklist:index:PruningSchedule": 1,
-    "aws:networkfirewall/ruleGroup:RuleGroup": 1,
+    "aws:networkfirewall/ruleGroup:RuleGroup": 2,
     "aws:dynamodb/table:Table": 1,
     "aws:kms/key:Key": 1,
     "aws:sns/topic:Topic": 1,
@@ -69,6 +69,7 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
         "pruningStateMachineArn": dev.by_name("nfw-blocklist-pruning").state["arn"],
         "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
         "topicArn": dev.by_name("nfw-blocklist-notifications").state["arn"],
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
     }
 
 
@@ -86,7 +87,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
     [
         (
             "nfw-blocklist:index:BlocklistRuleGroup",
-            {"rule_group_arn", "rule_group_name", "table_name", "table_arn"},
+            {"rule_group_arn", "rule_group_name", "table_name", "table_arn", "domain_rule_group_arn"},
         ),
         (
             "nfw-blocklist:index:ResponseStateMachine",
