@@ -1,0 +1,129 @@
+"""DNS Firewall's pure parts: config validation, the component's arguments, IAM, chunking, list entries."""
+
+import json
+from typing import Any
+
+import pytest
+
+from components import iam
+from components.config import InvalidConfig, StackConfig
+from components.dns_firewall import BlockResponse, DnsFirewallArgs
+from handlers.dns_firewall import MAX_DOMAINS_PER_UPDATE, canonical_entry, chunks
+from handlers.settings import ENV_DNS_FIREWALL_MAX_DOMAINS, DomainBlocking
+
+EMAIL = {"adminEmail": "security-team@example.com"}
+VPC = "vpc-0123456789abcdef0"
+
+
+def dns_config(**values: Any) -> StackConfig:
+    return StackConfig.from_mapping(
+        {**EMAIL, "domainBlocking": "dns-firewall", "dnsFirewallVpcIds": json.dumps([VPC]), **values}
+    )
+
+
+def test_dns_firewall_defaults_to_nodata_priority_9000_and_ten_thousand_domains() -> None:
+    config = dns_config()
+
+    assert config.dns_firewall_vpc_ids == (VPC,)
+    assert config.dns_firewall_block_response is BlockResponse.NODATA
+    assert (config.dns_firewall_priority, config.dns_firewall_max_domains) == (9000, 10_000)
+    assert config.handler_settings().policy_environment()[ENV_DNS_FIREWALL_MAX_DOMAINS] == "10000"
+
+
+def test_the_default_stack_does_not_use_dns_firewall() -> None:
+    config = StackConfig.from_mapping(EMAIL)
+
+    assert not config.dns_firewall
+    assert ENV_DNS_FIREWALL_MAX_DOMAINS not in config.handler_settings().policy_environment()
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"dnsFirewallVpcIds": "[]"}, "dnsFirewallVpcIds is required with domainBlocking dns-firewall"),
+        ({"dnsFirewallVpcIds": '["vpc-1"]'}, "dnsFirewallVpcIds must be a list of VPC ids"),
+        ({"dnsFirewallVpcIds": f'["{VPC}", "{VPC}"]'}, "each once"),
+        ({"dnsFirewallVpcIds": '["subnet-0123456789abcdef0"]'}, "dnsFirewallVpcIds"),
+        (
+            {"dnsFirewallBlockResponse": "OVERRIDE"},
+            "dnsFirewallBlockResponse must be one of NODATA, NXDOMAIN",
+        ),
+        ({"dnsFirewallPriority": "99"}, "dnsFirewallPriority"),
+        ({"dnsFirewallPriority": "9901"}, "dnsFirewallPriority"),
+        ({"dnsFirewallMaxDomains": "0"}, "dnsFirewallMaxDomains"),
+        ({"dnsFirewallMaxDomains": "100001"}, "dnsFirewallMaxDomains"),
+    ],
+)
+def test_bad_dns_firewall_settings_are_refused_in_one_line(values: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidConfig, match=message) as excinfo:
+        dns_config(**values)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_both_also_needs_vpc_ids() -> None:
+    with pytest.raises(InvalidConfig, match="domainBlocking both"):
+        StackConfig.from_mapping({**EMAIL, "domainBlocking": "both"})
+    assert StackConfig.from_mapping(
+        {**EMAIL, "domainBlocking": "both", "dnsFirewallVpcIds": [VPC]}
+    ).dns_firewall
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (DnsFirewallArgs(vpc_ids=["vpc-xyz"]), "not a VPC id"),
+        (DnsFirewallArgs(vpc_ids=[VPC, VPC]), "listed twice"),
+        (DnsFirewallArgs(association_priority=50), "from 100 to 9900"),
+        (DnsFirewallArgs(association_priority=True), "from 100 to 9900"),
+    ],
+)
+def test_the_component_refuses_what_dns_firewall_would(args: DnsFirewallArgs, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        args.validate()
+
+
+def test_the_sync_functions_may_touch_only_their_own_list() -> None:
+    arn = "arn:aws:route53resolver:us-east-1:123456789012:firewall-domain-list/rslvr-fdl-1"
+    document = iam.sync_function_policy("table", "group", "logs", dns_domain_list_arn=arn)
+    [statement] = [s for s in document["Statement"] if s["Sid"] == "DnsFirewallList"]
+
+    assert sorted(statement["Action"]) == [
+        "route53resolver:GetFirewallDomainList",
+        "route53resolver:ListFirewallDomains",
+        "route53resolver:UpdateFirewallDomains",
+    ]
+    assert statement["Resource"] == [arn]
+
+
+def test_without_dns_firewall_the_sync_functions_get_no_resolver_grant() -> None:
+    document = iam.sync_function_policy("table", "group", "logs")
+    assert "DnsFirewallList" not in {s["Sid"] for s in document["Statement"]}
+
+
+def test_chunks_are_at_most_a_thousand_and_cover_every_domain_in_order() -> None:
+    domains = [f"d{i}.example" for i in range(2001)]
+    parts = chunks(domains)
+
+    assert [len(part) for part in parts] == [MAX_DOMAINS_PER_UPDATE, MAX_DOMAINS_PER_UPDATE, 1]
+    assert [d for part in parts for d in part] == domains
+    assert chunks([]) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "canonical"),
+    [
+        ("example.com", "example.com"),
+        ("Example.COM.", "example.com"),
+        ("*.evil.example", "*.evil.example"),
+        ("*.", "*"),  # removed by its stored spelling, "*."
+    ],
+)
+def test_list_entries_read_canonical_and_junk_keeps_its_spelling(entry: str, canonical: str) -> None:
+    assert canonical_entry(entry) == canonical
+
+
+def test_domain_blocking_modes_name_the_dns_point_only_when_on() -> None:
+    assert [mode for mode in DomainBlocking if "dns-firewall" in mode.points] == [
+        DomainBlocking.DNS_FIREWALL,
+        DomainBlocking.BOTH,
+    ]
