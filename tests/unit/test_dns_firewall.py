@@ -127,3 +127,27 @@ def test_domain_blocking_modes_name_the_dns_point_only_when_on() -> None:
         DomainBlocking.DNS_FIREWALL,
         DomainBlocking.BOTH,
     ]
+
+
+def test_the_readme_and_pulumi_yaml_state_the_dns_firewall_ranges_the_program_enforces() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from components.dns_firewall import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
+    from handlers.settings import DNS_FIREWALL_ACCOUNT_QUOTA
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = (repo / "README.md").read_text()
+    dash = "\N{EN DASH}"
+    assert (
+        f"| `dnsFirewallPriority` | `9000` | {MIN_ASSOCIATION_PRIORITY}{dash}{MAX_ASSOCIATION_PRIORITY} |"
+        in readme
+    )
+    assert f"| `dnsFirewallMaxDomains` | `10000` | 1{dash}{DNS_FIREWALL_ACCOUNT_QUOTA} |" in readme
+    schema = yaml.safe_load((repo / "Pulumi.yaml").read_text())["config"]
+    assert (
+        f"({MIN_ASSOCIATION_PRIORITY}-{MAX_ASSOCIATION_PRIORITY}"
+        in schema["dnsFirewallPriority"]["description"]
+    )
+    assert f"(1-{DNS_FIREWALL_ACCOUNT_QUOTA})" in schema["dnsFirewallMaxDomains"]["description"]
