@@ -99,6 +99,11 @@ class DnsFirewallDomains:
                 "domain blocking through dns-firewall needs the domain list's id "
                 "(environment variable NFW_DNS_FIREWALL_DOMAIN_LIST_ID)"
             )
+        if not 1 <= settings.dns_firewall_max_domains <= ACCOUNT_DOMAIN_QUOTA:
+            raise ConfigurationError(
+                "environment variable NFW_DNS_FIREWALL_MAX_DOMAINS must be from 1 to "
+                f"{ACCOUNT_DOMAIN_QUOTA}, got {settings.dns_firewall_max_domains}"
+            )
         return cls(
             list_id=settings.dns_firewall_domain_list_id,
             limit=settings.dns_firewall_max_domains,

@@ -151,3 +151,21 @@ def test_the_readme_and_pulumi_yaml_state_the_dns_firewall_ranges_the_program_en
         in schema["dnsFirewallPriority"]["description"]
     )
     assert f"(1-{DNS_FIREWALL_ACCOUNT_QUOTA})" in schema["dnsFirewallMaxDomains"]["description"]
+
+
+@pytest.mark.parametrize("room", [0, 100_001])
+def test_the_point_refuses_a_room_outside_the_account_quota(room: int) -> None:
+    from handlers.dns_firewall import DnsFirewallDomains
+    from handlers.enforcement import Clients
+    from handlers.errors import ConfigurationError
+    from handlers.settings import Settings
+
+    settings = Settings(
+        table_name="t",
+        rule_group_arn="g",
+        domain_blocking=DomainBlocking.DNS_FIREWALL,
+        dns_firewall_domain_list_id="rslvr-fdl-1",
+        dns_firewall_max_domains=room,
+    )
+    with pytest.raises(ConfigurationError, match="NFW_DNS_FIREWALL_MAX_DOMAINS must be from 1 to 100000"):
+        DnsFirewallDomains.from_settings(settings, Clients())
