@@ -12,7 +12,6 @@ from math import prod
 from typing import Any, Final
 
 from handlers.addresses import canonical_address
-from handlers.domains import is_domain
 
 METRIC_ACTION_NAME: Final = "BlocklistMetric"
 """The custom action that publishes a CloudWatch metric for every dropped packet, as the reference does."""
@@ -42,15 +41,11 @@ def metric_custom_action() -> dict[str, Any]:
 
 
 def host_sort_key(host: str) -> tuple[int, int, str]:
-    """IPv4 by address, then IPv6, then domains by name (a ledger holds both kinds)."""
-    if is_domain(host):
-        return (DOMAIN_SORT_RANK, 0, host)
+    """IPv4 hosts in address order, then IPv6, then domains (which never hold a '/') by name."""
+    if "/" not in host and canonical_address(host) is None:
+        return (7, 0, host)
     address = canonical_address(host) or ipaddress.ip_network(host).network_address
     return (address.version, int(address), "")
-
-
-DOMAIN_SORT_RANK = 255
-"""Above any IP version: domains sort after every address."""
 
 
 def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:
