@@ -152,3 +152,25 @@ def test_a_sync_function_without_the_list_grant_fails_the_deployment(dns_render:
             resource.inputs["policy"] = json.dumps(document)
     with pytest.raises(WiringError, match="route53resolver:UpdateFirewallDomains"):
         Sandbox(tampered).start()
+
+
+def test_only_the_block_and_prune_roles_may_touch_the_list_and_only_that_list(dns_render: Any) -> None:
+    list_arn = next(
+        r.state["arn"]
+        for r in dns_render.resources
+        if r.type == "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+    )
+    granted: dict[str, Any] = {}
+    for policy in dns_render.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            if any(str(action).startswith("route53resolver:") for action in statement["Action"]):
+                granted[policy.name] = (sorted(statement["Action"]), statement["Resource"])
+    actions = [
+        "route53resolver:GetFirewallDomainList",
+        "route53resolver:ListFirewallDomains",
+        "route53resolver:UpdateFirewallDomains",
+    ]
+    assert granted == {
+        "nfw-blocklist-block-policy": (actions, [list_arn]),
+        "nfw-blocklist-prune-policy": (actions, [list_arn]),
+    }

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from components import iam
 from components.config import InvalidConfig, StackConfig
 from components.dns_firewall import BlockResponse, DnsFirewallArgs
 from handlers.dns_firewall import MAX_DOMAINS_PER_UPDATE, canonical_entry, chunks
@@ -80,24 +79,6 @@ def test_both_also_needs_vpc_ids() -> None:
 def test_the_component_refuses_what_dns_firewall_would(args: DnsFirewallArgs, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         args.validate()
-
-
-def test_the_sync_functions_may_touch_only_their_own_list() -> None:
-    arn = "arn:aws:route53resolver:us-east-1:123456789012:firewall-domain-list/rslvr-fdl-1"
-    document = iam.sync_function_policy("table", "group", "logs", dns_domain_list_arn=arn)
-    [statement] = [s for s in document["Statement"] if s["Sid"] == "DnsFirewallList"]
-
-    assert sorted(statement["Action"]) == [
-        "route53resolver:GetFirewallDomainList",
-        "route53resolver:ListFirewallDomains",
-        "route53resolver:UpdateFirewallDomains",
-    ]
-    assert statement["Resource"] == [arn]
-
-
-def test_without_dns_firewall_the_sync_functions_get_no_resolver_grant() -> None:
-    document = iam.sync_function_policy("table", "group", "logs")
-    assert "DnsFirewallList" not in {s["Sid"] for s in document["Statement"]}
 
 
 def test_chunks_are_at_most_a_thousand_and_cover_every_domain_in_order() -> None:
