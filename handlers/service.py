@@ -165,8 +165,16 @@ class BlocklistService:
     def block(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """Put the recorded hosts (and any pending ones) into the rule group."""
         hosts = self._recorded_hosts(recorded)
-        sync = self._block_kind(self.writer, hosts, domains=False)
-        if self.domain_writer is not None and any(is_domain(host) for host in hosts.unconfirmed):
+        everything = [*hosts.new, *hosts.unconfirmed, *hosts.refreshed]
+        has_domains = any(is_domain(host) for host in everything)
+        # Each writer runs for an execution with hosts of its kind (and the IP writer for one with
+        # none, as before domains): even with nothing to write it looks for hosts a crashed execution
+        # left pending, a query of the whole pending index, which during a burst of the other kind
+        # holds hundreds of hosts that are not its own.
+        sync = SyncResult()
+        if not has_domains or any(not is_domain(host) for host in everything):
+            sync = self._block_kind(self.writer, hosts, domains=False)
+        if self.domain_writer is not None and has_domains:
             sync = _merged(sync, self._block_kind(self.domain_writer, hosts, domains=True))
         # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
         # before this execution (nothing of ours to wait for), unblocked ones are not.
