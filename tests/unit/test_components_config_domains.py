@@ -18,7 +18,11 @@ def test_domains_are_blocked_in_network_firewall_by_default() -> None:
 
 @pytest.mark.parametrize(("mode", "capacity"), [("off", None), ("dns-firewall", None), ("both", 2002)])
 def test_only_modes_using_network_firewall_get_a_domain_group(mode: str, capacity: int | None) -> None:
-    assert StackConfig.from_mapping({**BASE, "domainBlocking": mode}).domain_group_capacity == capacity
+    # DNS Firewall modes need the VPCs to associate (a rule group associated with none filters nothing).
+    vpcs = {"dnsFirewallVpcIds": ["vpc-0123456789abcdef0"]} if mode in ("dns-firewall", "both") else {}
+    assert (
+        StackConfig.from_mapping({**BASE, "domainBlocking": mode, **vpcs}).domain_group_capacity == capacity
+    )
 
 
 @pytest.mark.parametrize(
