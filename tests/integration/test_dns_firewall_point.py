@@ -2,7 +2,7 @@
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -21,6 +21,7 @@ from nfw_blocklist.emulator import dns_firewall
 from tests.integration import stack
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
+DOMAIN = "guarddutyc2activityb.com"
 
 
 @pytest.fixture
@@ -252,3 +253,39 @@ def test_max_domains_is_the_configured_room(group: str, list_id: str) -> None:
         dns_firewall_max_domains=7,
     )
     assert DnsFirewallDomains.from_settings(settings, Clients()).max_domains() == 7
+
+
+def test_a_domain_recorded_again_while_a_prune_removes_it_ends_in_the_list(
+    group: str, list_id: str, resolver: Any, load_sample: Callable[[str], Any], fake_time: stack.FakeTime
+) -> None:
+    """No token orders the two writes: B adds x between A's plan (remove x, expired) and A's REMOVE.
+    A's re-read after its write finds B's new item and adds x back."""
+    prune_side = dns_service(group, list_id)
+    prune_side.block(prune_side.record(dns_event(load_sample, DOMAIN, 1)))
+    fake_time.advance(stack.settings(group).retention_seconds + 3600)
+    block_side = BlocklistService.create(
+        stack.settings(
+            group, domain_blocking=DomainBlocking.DNS_FIREWALL, dns_firewall_domain_list_id=list_id
+        ),
+        route53resolver=boto3.client("route53resolver", config=NO_RETRIES),
+        sleep=fake_time.sleep,
+    )
+    assert block_side.domain_writer is not None
+    block_side.domain_writer.wall_clock = fake_time  # its wait for A's lease runs on the fake clock
+    [point] = prune_side.domain_points
+    real_apply = point.apply
+    raced: list[str] = []
+
+    def b_adds_x_first(add: Sequence[str], remove: Sequence[str]) -> None:
+        if DOMAIN in remove and not raced:
+            raced.append(DOMAIN)
+            block_side.block(block_side.record(dns_event(load_sample, DOMAIN, 2)))
+            assert stored(resolver, list_id) == {DOMAIN}, "B's ADD landed first"
+        real_apply(add, remove)
+
+    point.apply = b_adds_x_first  # type: ignore[method-assign]
+    prune_side.prune()
+
+    assert raced == [DOMAIN]
+    assert stored(resolver, list_id) == {DOMAIN}
+    assert [(h.host, h.pending) for h in dns_service(group, list_id).list_hosts()] == [(DOMAIN, False)]
