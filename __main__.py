@@ -7,6 +7,7 @@ then wire the four components together and export what operators and the CLI nee
 import pulumi
 
 from components.config import StackConfig
+from components.dns_firewall import DnsFirewall, DnsFirewallArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.pruning import PruningSchedule, PruningScheduleArgs
 from components.response import ResponseStateMachine, ResponseStateMachineArgs
@@ -23,7 +24,21 @@ rule_group = BlocklistRuleGroup(
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
+        domain_capacity=config.domain_group_capacity,
+        home_net_cidrs=config.home_net_cidrs,
     ),
+)
+dns_firewall = (
+    DnsFirewall(
+        NAME,
+        DnsFirewallArgs(
+            vpc_ids=config.dns_firewall_vpc_ids,
+            block_response=config.dns_firewall_block_response,
+            association_priority=config.dns_firewall_priority,
+        ),
+    )
+    if config.dns_firewall
+    else None
 )
 response = ResponseStateMachine(
     NAME,
@@ -32,6 +47,9 @@ response = ResponseStateMachine(
         table_name=rule_group.table_name,
         table_arn=rule_group.table_arn,
         rule_group_arn=rule_group.rule_group_arn,
+        domain_rule_group_arn=rule_group.domain_rule_group_arn,
+        dns_firewall_domain_list_id=dns_firewall.domain_list_id if dns_firewall else None,
+        dns_firewall_domain_list_arn=dns_firewall.domain_list_arn if dns_firewall else None,
         settings=config.handler_settings(),
         finding_source=config.finding_source.value,
         update_findings=config.update_findings,
@@ -76,6 +94,10 @@ pulumi.export("pruningStateMachineArn", pruning.pruning_state_machine_arn)
 pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+if rule_group.domain_rule_group_arn is not None:
+    pulumi.export("domainRuleGroupArn", rule_group.domain_rule_group_arn)
+if dns_firewall is not None:
+    pulumi.export("dnsFirewallDomainListId", dns_firewall.domain_list_id)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)
 if response.finding_bus_arn is not None:

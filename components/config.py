@@ -26,7 +26,14 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
-from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow
+from components.dns_firewall import (
+    DEFAULT_ASSOCIATION_PRIORITY,
+    MAX_ASSOCIATION_PRIORITY,
+    MIN_ASSOCIATION_PRIORITY,
+    BlockResponse,
+    check_vpc_ids,
+)
+from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow, reserved_names
 from components.organization import (
     ACCEPTS,
     ACCOUNT_ID,
@@ -37,10 +44,17 @@ from components.organization import (
     is_principal,
 )
 from components.patterns import pattern_size_problem, scoped_patterns_for
+from handlers.domains import ProtectedDomains
+from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
+from handlers.errors import ConfigurationError
 from handlers.settings import (
+    DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
+    DNS_FIREWALL_ACCOUNT_QUOTA,
     ENV_ACTION_TYPES,
+    ENV_DNS_FIREWALL_MAX_DOMAINS,
+    ENV_DOMAIN_BLOCKING,
     ENV_FINDING_ACCOUNTS,
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -48,12 +62,14 @@ from handlers.settings import (
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
+    ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
     CapacityPolicy,
+    DomainBlocking,
     Settings,
     WorkflowStatus,
 )
@@ -98,6 +114,14 @@ KEYS: Final = (
     "capacityAlarmPercent",
     "updateFindings",
     "findingWorkflowStatus",
+    "domainBlocking",
+    "domainRuleGroupCapacity",
+    "homeNetCidrs",
+    "protectedDomains",
+    "dnsFirewallVpcIds",
+    "dnsFirewallBlockResponse",
+    "dnsFirewallPriority",
+    "dnsFirewallMaxDomains",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -112,6 +136,9 @@ ENVIRONMENT_KEYS: Final = {
     ENV_ACTION_TYPES: "actionTypes",
     ENV_FINDING_REGIONS: "findingRegions",
     ENV_FINDING_ACCOUNTS: "findingAccounts",
+    ENV_DOMAIN_BLOCKING: "domainBlocking",
+    ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
+    ENV_PROTECTED_DOMAINS: "protectedDomains",
 }
 """The setting behind each variable of the functions' environment (the names in errors)."""
 
@@ -145,6 +172,26 @@ class StackConfig:
     update_findings: bool = True
     """Annotate the Security Hub findings the workflow acts on (BatchUpdateFindings)."""
     finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
+    domain_blocking: DomainBlocking = DomainBlocking.NETWORK_FIREWALL
+    domain_rule_group_capacity: int = DEFAULT_DOMAIN_CAPACITY
+    home_net_cidrs: tuple[str, ...] = ()
+    protected_domains: tuple[str, ...] = ()
+    dns_firewall_vpc_ids: tuple[str, ...] = ()
+    dns_firewall_block_response: BlockResponse = BlockResponse.NODATA
+    dns_firewall_priority: int = DEFAULT_ASSOCIATION_PRIORITY
+    dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+
+    @property
+    def dns_firewall(self) -> bool:
+        """Does the stack block domains in Route 53 Resolver DNS Firewall?"""
+        return DomainBlocking.DNS_FIREWALL.value in self.domain_blocking.points
+
+    @property
+    def domain_group_capacity(self) -> int | None:
+        """The domain rule group's capacity when the stack blocks domains in Network Firewall, else None."""
+        if DomainBlocking.NETWORK_FIREWALL.value in self.domain_blocking.points:
+            return self.domain_rule_group_capacity
+        return None
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -193,17 +240,57 @@ class StackConfig:
             finding_workflow_status=_choice(
                 values, "findingWorkflowStatus", WorkflowStatus, WorkflowStatus.NOTIFIED
             ),
+            domain_blocking=_choice(
+                values, "domainBlocking", DomainBlocking, DomainBlocking.NETWORK_FIREWALL
+            ),
+            domain_rule_group_capacity=_int(
+                values,
+                "domainRuleGroupCapacity",
+                DEFAULT_DOMAIN_CAPACITY,
+                MIN_DOMAIN_CAPACITY,
+                MAX_STATEFUL_CAPACITY,
+            ),
+            home_net_cidrs=_home_net(values, "homeNetCidrs"),
+            protected_domains=_protected_domains(values, "protectedDomains"),
+            dns_firewall_vpc_ids=_vpc_ids(values, "dnsFirewallVpcIds"),
+            dns_firewall_block_response=_choice(
+                values, "dnsFirewallBlockResponse", BlockResponse, BlockResponse.NODATA
+            ),
+            dns_firewall_priority=_int(
+                values,
+                "dnsFirewallPriority",
+                DEFAULT_ASSOCIATION_PRIORITY,
+                MIN_ASSOCIATION_PRIORITY,
+                MAX_ASSOCIATION_PRIORITY,
+            ),
+            dns_firewall_max_domains=_int(
+                values,
+                "dnsFirewallMaxDomains",
+                DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
+                1,
+                DNS_FIREWALL_ACCOUNT_QUOTA,
+            ),
         )
+        if config.dns_firewall and not config.dns_firewall_vpc_ids:
+            raise InvalidConfig(
+                f"{NAMESPACE}:dnsFirewallVpcIds is required with domainBlocking {config.domain_blocking}: "
+                "DNS Firewall filters only the VPCs its rule group is associated with"
+            )
         config._check_function_environment()
         check_event_patterns(
-            config.finding_source.value, config.action_types, config.finding_regions, config.finding_accounts
+            config.finding_source.value,
+            config.action_types,
+            config.finding_regions,
+            config.finding_accounts,
+            domains=config.domain_blocking is not DomainBlocking.OFF,
         )
         _check_bus_policy(config.accept_findings_from)
         return config
 
     def _check_function_environment(self) -> None:
         """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
-        overflow = environment_overflow(self.handler_settings().policy_environment())
+        settings = self.handler_settings()
+        overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
         if overflow is not None:
             total, variable = overflow
             raise InvalidConfig(
@@ -228,6 +315,9 @@ class StackConfig:
             finding_regions=self.finding_regions,
             finding_accounts=self.finding_accounts,
             finding_workflow_status=self.finding_workflow_status,
+            domain_blocking=self.domain_blocking,
+            protected_domains=self.protected_domains,
+            dns_firewall_max_domains=self.dns_firewall_max_domains,
         )
 
 
@@ -385,9 +475,12 @@ def check_event_patterns(
     regions: Sequence[str],
     accounts: Sequence[str],
     namespace: str = NAMESPACE,
+    domains: bool = False,
 ) -> None:
     """EventBridge refuses a rule whose pattern exceeds its quota: name the list to shorten."""
-    problem = pattern_size_problem(scoped_patterns_for(finding_source, action_types, regions, accounts))
+    problem = pattern_size_problem(
+        scoped_patterns_for(finding_source, action_types, regions, accounts, domains)
+    )
     if problem is not None:
         key = "findingAccounts" if len(",".join(accounts)) >= len(",".join(regions)) else "findingRegions"
         raise InvalidConfig(f"{namespace}:{key} is too long: it {problem}; list fewer accounts or regions")
@@ -426,3 +519,36 @@ def _update_findings(values: Mapping[str, Any], key: str) -> bool:
             "native GuardDuty findings have no Security Hub finding to update"
         )
     return value
+
+
+def _home_net(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """CIDR blocks as Network Firewall's HOME_NET takes them: each a network address (no host bits)."""
+    accepts = 'a list of CIDR blocks such as ["10.0.0.0/8", "172.16.0.0/12"]'
+    cidrs = _string_list(values, key, accepts)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise _fail(key, accepts, cidr) from None
+    return tuple(dict.fromkeys(cidrs))
+
+
+def _protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = 'a list of domain names such as ["corp.example.com"] (each also protects its subdomains)'
+    domains = _string_list(values, key, accepts)
+    try:
+        ProtectedDomains.with_extra(domains)
+    except ConfigurationError as error:
+        raise InvalidConfig(f"{NAMESPACE}:{key} must be {accepts}: {error}") from None
+    return domains
+
+
+def _vpc_ids(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """VPC ids, each once (one DNS Firewall association per VPC)."""
+    accepts = 'a list of VPC ids such as ["vpc-0123456789abcdef0"], each once'
+    vpc_ids = _string_list(values, key, accepts)
+    try:
+        check_vpc_ids(vpc_ids)
+    except ValueError:
+        raise _fail(key, accepts, values.get(key)) from None
+    return vpc_ids

@@ -55,6 +55,9 @@ class FindingForwarderArgs:
     """Forward only findings found in these regions; default every region."""
     finding_accounts: Sequence[str] = ()
     """Forward only findings of these accounts; default every account."""
+    domain_findings: bool = True
+    """Also forward GuardDuty's DNS findings, which name a domain and no remote IP (for blocklist stacks whose
+    ``domainBlocking`` is not off); default true."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
 
@@ -88,7 +91,11 @@ class FindingForwarderArgs:
     def patterns(self) -> dict[str, dict[str, Any]]:
         """The blocklist's own patterns for these filters (one source for both sides)."""
         return scoped_patterns_for(
-            self.finding_source, self.action_types, self.finding_regions, self.finding_accounts
+            self.finding_source,
+            self.action_types,
+            self.finding_regions,
+            self.finding_accounts,
+            self.domain_findings,
         )
 
     def unique_arns(self) -> list[str]:

@@ -14,6 +14,7 @@ from components.config import (
     InvalidConfig,
     _accounts,
     _action_types,
+    _bool,
     _choice,
     _regions,
     _string_list,
@@ -30,6 +31,7 @@ KEYS: Final = (
     "actionTypes",
     "findingRegions",
     "findingAccounts",
+    "domainFindings",
 )
 """Every key the forwarder program reads, in the namespace ``nfw-blocklist-forwarder``."""
 
@@ -44,6 +46,8 @@ class ForwarderConfig:
     action_types: tuple[str, ...] = ()
     finding_regions: tuple[str, ...] = ()
     finding_accounts: tuple[str, ...] = ()
+    domain_findings: bool = True
+    """Forward DNS findings too (the blocklist stacks' ``domainBlocking`` is on by default)."""
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "ForwarderConfig":
@@ -63,6 +67,7 @@ class ForwarderConfig:
                 action_types=_action_types(values, "actionTypes"),
                 finding_regions=_regions(values, "findingRegions"),
                 finding_accounts=_accounts(values, "findingAccounts"),
+                domain_findings=_bool(values, "domainFindings", True),
             )
         check_event_patterns(
             config.finding_source.value,
@@ -70,6 +75,7 @@ class ForwarderConfig:
             config.finding_regions,
             config.finding_accounts,
             namespace=NAMESPACE,
+            domains=config.domain_findings,
         )
         return config
 

@@ -33,6 +33,14 @@ RULE_GROUP_ACTIONS: Final = frozenset(
 )
 """block and prune: describe -> change -> update with the UpdateToken."""
 FUNCTION_LOG_ACTIONS: Final = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+DNS_FIREWALL_ACTIONS: Final = frozenset(
+    {
+        "route53resolver:UpdateFirewallDomains",
+        "route53resolver:ListFirewallDomains",
+        "route53resolver:GetFirewallDomainList",
+    }
+)
+"""What the dns-firewall point calls, on the functions' own domain list only."""
 """Every function writes only to its own log group (created by Pulumi, so no CreateLogGroup)."""
 
 FINDING_UPDATE_ACTIONS: Final = frozenset({"securityhub:BatchUpdateFindings"})
@@ -124,14 +132,24 @@ def record_function_policy(table_arn: pulumi.Input[str], log_group_arn: pulumi.I
 
 
 def sync_function_policy(
-    table_arn: pulumi.Input[str], rule_group_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
+    table_arn: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    log_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_domain_list_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
-    """The block and prune functions read the indexes and rewrite the rule group."""
+    """The block and prune functions read the indexes and rewrite the rule group (and the domain one)."""
+    groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
             _statement("Ledger", LEDGER_SYNC_ACTIONS, ledger_resources(table_arn)),
-            _statement("RuleGroup", RULE_GROUP_ACTIONS, [rule_group_arn]),
+            _statement("RuleGroup", RULE_GROUP_ACTIONS, groups),
+            *(
+                [_statement("DnsFirewallList", DNS_FIREWALL_ACTIONS, [dns_domain_list_arn])]
+                if dns_domain_list_arn is not None
+                else []
+            ),
             _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
         ],
     }

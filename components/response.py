@@ -23,6 +23,7 @@ from components.limits import (
     check_component_name,
     environment_overflow,
     lambda_log_group_name,
+    reserved_names,
     workflow_log_group_name,
 )
 from components.organization import ACCOUNT_ID, PRINCIPAL, REGION, finding_bus_policy_json, first_invalid
@@ -30,6 +31,10 @@ from components.patterns import event_pattern_json, pattern_size_problem, scoped
 from components.workflow import standard_workflow
 from handlers.settings import (
     ENV_ACTION_TYPES,
+    ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
+    ENV_DNS_FIREWALL_MAX_DOMAINS,
+    ENV_DOMAIN_BLOCKING,
+    ENV_DOMAIN_RULE_GROUP_ARN,
     ENV_FINDING_ACCOUNTS,
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -37,10 +42,12 @@ from handlers.settings import (
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
+    ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_GROUP_ARN,
     ENV_RULE_PRIORITY,
     ENV_TABLE_NAME,
+    DomainBlocking,
     Settings,
 )
 
@@ -85,6 +92,9 @@ SETTINGS_FIELDS: Final = {
     ENV_ACTION_TYPES: "action_types",
     ENV_FINDING_REGIONS: "finding_regions",
     ENV_FINDING_ACCOUNTS: "finding_accounts",
+    ENV_DOMAIN_BLOCKING: "domain_blocking",
+    ENV_PROTECTED_DOMAINS: "protected_domains",
+    ENV_DNS_FIREWALL_MAX_DOMAINS: "dns_firewall_max_domains",
 }
 """The Settings field behind each variable of the functions' environment (the names in errors)."""
 
@@ -101,6 +111,15 @@ class ResponseStateMachineArgs:
     """Ledger table ARN (BlocklistRuleGroup.table_arn); required."""
     rule_group_arn: pulumi.Input[str]
     """Rule group ARN (BlocklistRuleGroup.rule_group_arn); required."""
+    domain_rule_group_arn: pulumi.Input[str] | None = None
+    """Stateful domain-list rule group ARN (BlocklistRuleGroup.domain_rule_group_arn); required when
+    ``settings.domain_blocking`` includes network-firewall, else default none."""
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None
+    """DNS Firewall domain list id (DnsFirewall.domain_list_id); required when ``settings.domain_blocking``
+    includes dns-firewall, else default none."""
+    dns_firewall_domain_list_arn: pulumi.Input[str] | None = None
+    """That list's ARN (DnsFirewall.domain_list_arn), the only one the functions may write; required with
+    the id."""
     settings: Settings | None = None
     """The handlers' policy (priority, retention, filters); default Settings' defaults. Its table and rule
     group names are ignored: the functions get table_name and rule_group_arn. ``rule_priority`` (1..65434)
@@ -154,7 +173,21 @@ class ResponseStateMachineArgs:
                 f"settings.rule_priority must be from 1 to {MAX_SOURCE_PRIORITY} (the destination rule sits "
                 f"100 above it, below the placeholder at 65535), got {priority!r}"
             )
-        overflow = environment_overflow(settings.policy_environment())
+        if DomainBlocking.NETWORK_FIREWALL.value in settings.domain_blocking.points and (
+            self.domain_rule_group_arn is None
+        ):
+            raise ValueError(
+                f"settings.domain_blocking {settings.domain_blocking} blocks domains in Network Firewall: "
+                "domain_rule_group_arn (BlocklistRuleGroup with domain_capacity) is required"
+            )
+        if DomainBlocking.DNS_FIREWALL.value in settings.domain_blocking.points and (
+            self.dns_firewall_domain_list_id is None or self.dns_firewall_domain_list_arn is None
+        ):
+            raise ValueError(
+                f"settings.domain_blocking {settings.domain_blocking} blocks domains in DNS Firewall: "
+                "dns_firewall_domain_list_id and dns_firewall_domain_list_arn (DnsFirewall) are required"
+            )
+        overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
         if overflow is not None:
             total, variable = overflow
             raise ValueError(
@@ -178,7 +211,11 @@ class ResponseStateMachineArgs:
         """Every rule's pattern, on every bus: the finding source narrowed by the settings' filters."""
         settings = self.resolved_settings()
         return scoped_patterns_for(
-            self.finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
+            self.finding_source,
+            settings.action_types,
+            settings.finding_regions,
+            settings.finding_accounts,
+            settings.domain_blocking is not DomainBlocking.OFF,
         )
 
     def annotates(self) -> bool:
@@ -205,10 +242,24 @@ def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
 
 
 def function_environment(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The variables handlers.settings.Settings.from_env reads: the resource names plus the policy."""
-    return {ENV_TABLE_NAME: table_name, ENV_RULE_GROUP_ARN: rule_group_arn, **settings.policy_environment()}
+    domains: dict[str, pulumi.Input[str]] = (
+        {ENV_DOMAIN_RULE_GROUP_ARN: domain_rule_group_arn} if domain_rule_group_arn is not None else {}
+    )
+    if dns_firewall_domain_list_id is not None:
+        domains[ENV_DNS_FIREWALL_DOMAIN_LIST_ID] = dns_firewall_domain_list_id
+    return {
+        ENV_TABLE_NAME: table_name,
+        ENV_RULE_GROUP_ARN: rule_group_arn,
+        **domains,
+        **settings.policy_environment(),
+    }
 
 
 def _role(name: str, service: str, opts: pulumi.ResourceOptions, tags: Any) -> aws.iam.Role:
@@ -224,7 +275,11 @@ def _role_policy(
 
 
 def repopulation_triggers(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """What, when it changes, leaves the rule group out of step with the ledger until the next sync.
 
@@ -232,12 +287,21 @@ def repopulation_triggers(
     the owned rules at the old one; a new protected range may cover blocked hosts; a new table is another
     ledger. Any of these re-runs the repopulation.
     """
-    return {
+    triggers: dict[str, pulumi.Input[str]] = {
         "ruleGroupArn": rule_group_arn,
         "rulePriority": str(settings.rule_priority),
         "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
         "tableName": table_name,
     }
+    if settings.domain_blocking is not DomainBlocking.OFF:
+        # A new domain group (a capacity change), another enforcement point, newly protected domains.
+        triggers["domainBlocking"] = str(settings.domain_blocking)
+        triggers["protectedDomains"] = json.dumps(sorted(settings.protected_domains))
+        if domain_rule_group_arn is not None:
+            triggers["domainRuleGroupArn"] = domain_rule_group_arn
+        if dns_firewall_domain_list_id is not None:
+            triggers["dnsFirewallDomainListId"] = dns_firewall_domain_list_id
+    return triggers
 
 
 def repopulate(
@@ -247,6 +311,8 @@ def repopulate(
     settings: Settings,
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> aws.lambda_.Invocation:
     """Invoke the prune function during ``pulumi up`` whenever ``repopulation_triggers`` change.
 
@@ -259,7 +325,9 @@ def repopulate(
         f"{name}-repopulate",
         function_name=prune_function.name,
         input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
-        triggers=repopulation_triggers(settings, table_name, rule_group_arn),
+        triggers=repopulation_triggers(
+            settings, table_name, rule_group_arn, domain_rule_group_arn, dns_firewall_domain_list_id
+        ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
     )
 
@@ -376,7 +444,13 @@ class ResponseStateMachine(pulumi.ComponentResource):
         )
 
         code = handlers_archive(args.resolved_handlers_path())
-        environment = function_environment(settings, args.table_name, args.rule_group_arn)
+        environment = function_environment(
+            settings,
+            args.table_name,
+            args.rule_group_arn,
+            args.domain_rule_group_arn,
+            args.dns_firewall_domain_list_id,
+        )
         # The annotate function reads none of the policy: its environment stays small whatever the list sizes.
         annotate_environment = {
             ENV_TABLE_NAME: args.table_name,
@@ -400,7 +474,13 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     iam.security_hub_resource(args.rule_group_arn), log_group.arn
                 )
             else:
-                document = iam.sync_function_policy(args.table_arn, args.rule_group_arn, log_group.arn)
+                document = iam.sync_function_policy(
+                    args.table_arn,
+                    args.rule_group_arn,
+                    log_group.arn,
+                    args.domain_rule_group_arn,
+                    args.dns_firewall_domain_list_arn,
+                )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
@@ -417,7 +497,16 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(name, self, functions["prune"], settings, args.table_name, args.rule_group_arn)
+        repopulate(
+            name,
+            self,
+            functions["prune"],
+            settings,
+            args.table_name,
+            args.rule_group_arn,
+            args.domain_rule_group_arn,
+            args.dns_firewall_domain_list_id,
+        )
 
         workflow_functions = [functions["record"].arn, functions["block"].arn]
         if ANNOTATE_FUNCTION.key in functions:

@@ -1,5 +1,7 @@
 """BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -17,6 +19,7 @@ from components.constants import (
 )
 from components.limits import check_component_name
 from handlers import schema
+from handlers.enforcement import MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY, domain_rules_source
 from handlers.rules import METRIC_DIMENSION_VALUE
 
 TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
@@ -48,6 +51,12 @@ class BlocklistRuleGroupArgs:
     (``retain_on_delete``) when a policy of yours may still reference it."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]] | None = None
     """Tags for every child resource; default none."""
+    domain_capacity: int | None = None
+    """Capacity of a stateful domain-list rule group for blocked domains (2 units a domain, 2 for the list,
+    4..30000); default none: no domain group. Changing it replaces that group, as for ``capacity``."""
+    home_net_cidrs: Sequence[str] = ()
+    """The domain group's ``HOME_NET`` (the clients whose traffic it inspects); default none: the firewall's
+    own VPC. Set it to every VPC a central inspection VPC serves."""
 
     def validate(self) -> None:
         """Reject what Network Firewall would reject, before anything is created."""
@@ -55,6 +64,44 @@ class BlocklistRuleGroupArgs:
             raise ValueError(
                 f"capacity must be from {MIN_CAPACITY} to {MAX_STATELESS_CAPACITY}, got {self.capacity}"
             )
+        if self.domain_capacity is not None and (
+            isinstance(self.domain_capacity, bool)
+            or not MIN_DOMAIN_CAPACITY <= self.domain_capacity <= MAX_STATEFUL_CAPACITY
+        ):
+            raise ValueError(
+                f"domain_capacity must be from {MIN_DOMAIN_CAPACITY} to {MAX_STATEFUL_CAPACITY}, "
+                f"got {self.domain_capacity}"
+            )
+        for cidr in self.home_net_cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"home_net_cidrs: {cidr!r} is not a CIDR block") from None
+        if self.home_net_cidrs and self.domain_capacity is None:
+            raise ValueError("home_net_cidrs applies to the domain group: set domain_capacity too")
+
+
+def initial_domain_rule_group(home_net_cidrs: Sequence[str]) -> dict[str, Any]:
+    """The domain group as created: an empty deny list (its placeholder), and ``HOME_NET`` when set.
+
+    The handlers own ``Targets`` from then on; ``HOME_NET`` is fixed with the group (``ignore_changes``:
+    see ``UPDATED_WITH_TOKEN``), so a new value takes a new group (change ``domainRuleGroupCapacity``).
+    """
+    source = domain_rules_source([])["RulesSourceList"]
+    group: dict[str, Any] = {
+        "rules_source": {
+            "rules_source_list": {
+                "generated_rules_type": source["GeneratedRulesType"],
+                "target_types": source["TargetTypes"],
+                "targets": source["Targets"],
+            }
+        }
+    }
+    if home_net_cidrs:
+        group["rule_variables"] = {
+            "ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": list(home_net_cidrs)}}]
+        }
+    return group
 
 
 def initial_rules_source() -> dict[str, Any]:
@@ -145,6 +192,7 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
     table_name: pulumi.Output[str]
     table_arn: pulumi.Output[str]
     firewall_policy_arn: pulumi.Output[str] | None
+    domain_rule_group_arn: pulumi.Output[str] | None
 
     def __init__(
         self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
@@ -180,14 +228,33 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self.table_name = table.name
         self.table_arn = table.arn
         self.firewall_policy_arn = None
+        self.domain_rule_group_arn = None
+        if args.domain_capacity is not None:
+            domain_group = aws.networkfirewall.RuleGroup(
+                f"{name}-domains",
+                type="STATEFUL",
+                capacity=args.domain_capacity,
+                description="nfw-blocklist: denies domains from GuardDuty DNS findings",
+                rule_group=initial_domain_rule_group(args.home_net_cidrs),
+                tags=args.tags,
+                opts=rule_group_options(self, owns_policy=args.create_firewall_policy),
+            )
+            self.domain_rule_group_arn = domain_group.arn
         if args.create_firewall_policy:
+            policy_document: dict[str, Any] = {
+                "stateless_default_actions": ["aws:forward_to_sfe"],
+                "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
+                "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
+            }
+            if self.domain_rule_group_arn is not None:
+                # Default action order (no stateful engine options): a DENYLIST group's drop rules apply
+                # to every flow the stateless default forwards, whatever other groups the policy holds.
+                policy_document["stateful_rule_group_references"] = [
+                    {"resource_arn": self.domain_rule_group_arn}
+                ]
             policy = aws.networkfirewall.FirewallPolicy(
                 f"{name}-policy",
-                firewall_policy={
-                    "stateless_default_actions": ["aws:forward_to_sfe"],
-                    "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
-                    "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
-                },
+                firewall_policy=policy_document,
                 tags=args.tags,
                 opts=child,
             )
@@ -201,4 +268,6 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         }
         if self.firewall_policy_arn is not None:
             outputs["firewall_policy_arn"] = self.firewall_policy_arn
+        if self.domain_rule_group_arn is not None:
+            outputs["domain_rule_group_arn"] = self.domain_rule_group_arn
         self.register_outputs(outputs)

@@ -355,7 +355,7 @@ class Ledger:
                 values={},
             )
 
-    def acquire_lease(self, holder: str, now: float, seconds: float) -> "Lease":
+    def acquire_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> "Lease":
         """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe).
 
         The answer carries what the previous holder left: the rule group's UpdateToken (a writer that
@@ -364,7 +364,7 @@ class Ledger:
         try:
             answer = self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression="SET Holder = :me, LeaseUntil = :until ADD Generation :one",
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
@@ -387,12 +387,12 @@ class Ledger:
             generation=int(current.get("Generation", 0)),
         )
 
-    def extend_lease(self, holder: str, now: float, seconds: float) -> bool:
+    def extend_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> bool:
         """Push our lease's end out (a long write must not lose it); False if it is no longer ours."""
         try:
             self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression="SET LeaseUntil = :until",
                 ConditionExpression="Holder = :me",
                 ExpressionAttributeValues={
@@ -404,9 +404,9 @@ class Ledger:
             return False
         return True
 
-    def read_lease(self) -> LeaseState:
+    def read_lease(self, key: str = schema.LEASE_KEY) -> LeaseState:
         """The lease item (one strongly consistent read of one small item)."""
-        items = self._batch_get_items([schema.LEASE_KEY])
+        items = self._batch_get_items([key])
         item = items[0] if items else {}
         return LeaseState(
             holder=str(item["Holder"]) if "Holder" in item else None,
@@ -417,11 +417,11 @@ class Ledger:
             last_write_at=float(item.get("LastWriteAt", 0)),
         )
 
-    def announce_plan(self) -> int:
+    def announce_plan(self, key: str = schema.LEASE_KEY) -> int:
         """Number the plan a writer is about to make (before it reads the pending hosts)."""
         answer = self._call(
             "UpdateItem",
-            Key=_key(schema.LEASE_KEY),
+            Key=_key(key),
             UpdateExpression="ADD Planned :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="UPDATED_NEW",
@@ -429,7 +429,12 @@ class Ledger:
         return int(_plain(answer.get("Attributes", {})).get("Planned", 0))
 
     def release_lease(
-        self, holder: str, group_token: str | None, wrote_at: float | None, folded: int | None = None
+        self,
+        holder: str,
+        group_token: str | None,
+        wrote_at: float | None,
+        folded: int | None = None,
+        key: str = schema.LEASE_KEY,
     ) -> None:
         """Free the lease, leaving the group's current UpdateToken and the time of our last write, and
         (``folded``) the generation whose holder folded in every host pending when it took the lease."""
@@ -450,7 +455,7 @@ class Ledger:
         try:
             self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
                 ConditionExpression="Holder = :me",
                 ExpressionAttributeValues=values,

@@ -16,6 +16,8 @@ class SkipReason(StrEnum):
     TYPE_EXCLUDED = "type-excluded"
     ACTION_NOT_ENABLED = "action-not-enabled"
     NO_REMOTE_IP = "no-remote-ip"
+    INVALID_DOMAIN = "invalid-domain"
+    """A DNS finding's domain that is not one blockable name (wildcard, bare TLD, malformed...)."""
     UNSUPPORTED_EVENT = "unsupported-event"
     UNTRUSTED_PRODUCT = "untrusted-product"
     """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""

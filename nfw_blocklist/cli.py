@@ -38,6 +38,8 @@ LOG = logging.getLogger("nfw_blocklist.cli")
 PROG = "nfw-blocklist"
 SAMPLES = Path(__file__).resolve().parent / "samples"
 REFERENCE_FINDING = SAMPLES / "securityhub-guardduty-c2-finding.json"
+DNS_FINDING = SAMPLES / "securityhub-guardduty-dns-c2-finding.json"
+"""The demo's second finding: GuardDuty's C&CActivity.B!DNS test finding, naming a domain and no IP."""
 STATE_VERSION = 1
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,11})([smhd])$")
@@ -455,7 +457,16 @@ def _group_view(service: Any) -> dict[str, Any]:
     snapshot = service.firewall.describe()
     priorities = (service.settings.rule_priority, service.settings.destination_priority)
     owned, _ = split_owned(snapshot.rules, priorities)
-    return {"cidrs": sorted(blocked_hosts(owned, *priorities), key=host_sort_key), "rules": snapshot.rules}
+    return {
+        "cidrs": sorted(blocked_hosts(owned, *priorities), key=host_sort_key),
+        "rules": snapshot.rules,
+        "domains": _blocked_domains(service),
+    }
+
+
+def _blocked_domains(service: Any) -> dict[str, list[str]]:
+    """Each domain enforcement point's blocked domains (none when domain blocking is off)."""
+    return {point.name: sorted(point.current()) for point in service.domain_points}
 
 
 # --- demo ---------------------------------------------------------------------------------------
@@ -473,6 +484,8 @@ def _demo(args: argparse.Namespace) -> int:
         service = _sandbox_service(sandbox)
         out.heading(f"Deployed stack {args.stack!r} into the sandbox (moto, in-process)")
         out.line(f"rule group   {sandbox.rule_group_arn}")
+        for point in service.domain_points:
+            out.line(f"domains      {point.name}: {getattr(point, 'arn', '')}")
         out.line(f"table        {sandbox.table_name}")
         out.line(f"topic        {sandbox.topic_arn}")
         for info in sandbox.inventory.state_machines.values():
@@ -496,6 +509,12 @@ def _demo(args: argparse.Namespace) -> int:
                 skips = ", ".join(sorted({skip["reason"] for skip in record.get("skipped", [])}))
                 out.line(f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {skips}")
                 out.line(f"  states: {' -> '.join(result.entered_states)}")
+        out.heading(f"Replaying GuardDuty's DNS test finding ({DNS_FINDING.name})")
+        dns_delivery = sandbox.deliver(json.loads(DNS_FINDING.read_text()))
+        out.line(f"matched rules: {', '.join(dns_delivery.matched_rules) or 'none'}")
+        for result in dns_delivery.executions:
+            out.line(f"execution {result.name}: {result.status}")
+            out.line(f"  states: {' -> '.join(result.entered_states)}")
 
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
@@ -507,6 +526,8 @@ def _demo(args: argparse.Namespace) -> int:
 
         out.heading("Rule group (DescribeRuleGroup)")
         _print_rules(out, _group_view(service)["rules"])
+        for point, domains in _blocked_domains(service).items():
+            out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
 
         out.heading("SNS message, as e-mail subscribers receive it")
         for email in sandbox.email_notifications():
@@ -533,13 +554,17 @@ def _demo(args: argparse.Namespace) -> int:
         view = _group_view(service)
         out.line(f"rule group drops: {', '.join(view['cidrs']) or 'nothing'}")
         _print_rules(out, view["rules"])
+        for point, domains in view["domains"].items():
+            out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
         for email in sandbox.email_notifications()[1:]:
             out.line(f"e-mail: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(f"  {line}")
         echoes = [r for follow_up in _follow_ups(delivery) for r in follow_up.executions]
-        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *runs])
-        gone = not remaining and not view["cidrs"]
+        failed = any(
+            r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *dns_delivery.executions, *runs]
+        )
+        gone = not remaining and not view["cidrs"] and not any(view["domains"].values())
         out.heading(
             "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
         )
@@ -794,6 +819,8 @@ def _read_state(path: str | None) -> dict[str, Any] | None:
         raise UsageError(f"{path}: ledger is not a list of DynamoDB items")
     if not isinstance(state.get("rules_source"), dict):
         raise UsageError(f"{path}: rules_source is not a RulesSource object")
+    if not isinstance(state.get("domain_rules_source", {}), dict):
+        raise UsageError(f"{path}: domain_rules_source is not a RulesSource object")
     return state
 
 
@@ -830,6 +857,20 @@ def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
         )
     except (ClientError, BotoCoreError) as e:
         raise UsageError(f"{path}: rules_source refused by the rule group: {_aws_error(e)}") from None
+    if state.get("domain_rules_source") and _domain_group_arn(sandbox):
+        current = firewall.describe_rule_group(RuleGroupArn=_domain_group_arn(sandbox), Type="STATEFUL")
+        domain_group = {**current["RuleGroup"], "RulesSource": state["domain_rules_source"]}
+        try:
+            firewall.update_rule_group(
+                RuleGroupArn=_domain_group_arn(sandbox),
+                Type="STATEFUL",
+                UpdateToken=current["UpdateToken"],
+                RuleGroup=domain_group,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise UsageError(
+                f"{path}: domain_rules_source refused by the domain group: {_aws_error(e)}"
+            ) from None
     service = _sandbox_service(sandbox)
     try:
         for record in service.list_hosts():
@@ -842,6 +883,11 @@ def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
         raise UsageError(f"{path}: rules_source cannot be read back: {e}") from None
 
 
+def _domain_group_arn(sandbox: Any) -> str:
+    """The sandbox's stateful domain-list group, or "" for a stack without one."""
+    return next((arn for arn in sandbox.inventory.rule_groups if ":stateful-rulegroup/" in arn), "")
+
+
 def _write_state(path: str, sandbox: Any) -> None:
     items = []
     for page in sandbox.client("dynamodb").get_paginator("scan").paginate(TableName=sandbox.table_name):
@@ -852,6 +898,11 @@ def _write_state(path: str, sandbox: Any) -> None:
         "ledger": items,
         "rules_source": sandbox.describe_rule_group()["RuleGroup"]["RulesSource"],
     }
+    if _domain_group_arn(sandbox):
+        domain_group = sandbox.client("network-firewall").describe_rule_group(
+            RuleGroupArn=_domain_group_arn(sandbox), Type="STATEFUL"
+        )
+        state["domain_rules_source"] = domain_group["RuleGroup"]["RulesSource"]
     Path(path).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
 

@@ -122,6 +122,32 @@ class Rendered:
         }
 
 
+def _stateful_kind(arn: str | None, type_: str, inputs: Mapping[str, Any]) -> str | None:
+    """A stateful rule group's ARN says so (``stateful-rulegroup/``), as Network Firewall's does."""
+    if (
+        arn
+        and type_ == "aws:networkfirewall/ruleGroup:RuleGroup"
+        and _plain(inputs.get("type")) == "STATEFUL"
+    ):
+        return arn.replace(":stateless-rulegroup/", ":stateful-rulegroup/")
+    return arn
+
+
+RESOLVER_RESOURCES: Final = {
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": (
+        "firewall-domain-list",
+        "rslvr-fdl",
+    ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ("firewall-rule-group", "rslvr-frg"),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        "firewall-rule-group-association",
+        "rslvr-frgassoc",
+    ),
+}
+"""DNS Firewall types whose id AWS generates: (ARN resource kind, id prefix). The mocks derive the id from
+the name, and the sandbox creates the resource under that id, so environments and ARNs resolve."""
+
+
 def arn_for(type_: str, name: str, physical_id: str, region: str, account: str = ACCOUNT_ID) -> str | None:
     """The ARN the real provider (and moto) would report for a resource of this type."""
     prefix = f"arn:aws:{{}}:{region}:{account}:"
@@ -144,7 +170,11 @@ def arn_for(type_: str, name: str, physical_id: str, region: str, account: str =
         "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
         "aws:cloudwatch/metricAlarm:MetricAlarm": prefix.format("cloudwatch") + f"alarm:{name}",
         # Dashboards are global to the account: no region in their ARN.
-        "aws:cloudwatch/dashboard:Dashboard": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}",
+        "aws:cloudwatch/dashboard:Dashboard": f"arn:aws:cloudwatch::{account}:dashboard/{name}",
+        **{
+            type_: prefix.format("route53resolver") + f"{kind}/{physical_id}"
+            for type_, (kind, _) in RESOLVER_RESOURCES.items()
+        },
     }
     return arns.get(type_)
 
@@ -194,7 +224,9 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
-        arn = arn_for(args.typ, name, physical_id, self.region, self.account)
+        arn = _stateful_kind(
+            arn_for(args.typ, name, physical_id, self.region, self.account), args.typ, inputs
+        )
         if arn is not None:
             state["arn"] = arn
         if args.typ == "aws:sqs/queue:Queue":
@@ -233,9 +265,12 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return f"{_plain(inputs.get('role'))}:{name}"
         if type_ == "aws:cloudwatch/eventTarget:EventTarget":
             return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
+        if type_ in RESOLVER_RESOURCES:
+            digest = hashlib.sha256(f"{self.region}/{type_}/{name}".encode()).hexdigest()
+            return f"{RESOLVER_RESOURCES[type_][1]}-{digest[:17]}"
         if type_ == "aws:sqs/queuePolicy:QueuePolicy":
             return str(_plain(inputs.get("queueUrl")))
-        arn = arn_for(type_, name, name, self.region, self.account)
+        arn = _stateful_kind(arn_for(type_, name, name, self.region, self.account), type_, inputs)
         if (
             type_
             in {

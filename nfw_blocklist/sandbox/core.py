@@ -234,8 +234,10 @@ class Sandbox:
         from moto import mock_aws
 
         from nfw_blocklist import emulator
+        from nfw_blocklist.emulator import dns_firewall
 
         emulator.install()
+        dns_firewall.install()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         _forget_cached_services()
@@ -344,7 +346,17 @@ class Sandbox:
 
     @property
     def rule_group_arn(self) -> str:
-        return self._only(list(self.inventory.rule_groups), "rule group")
+        """The stateless rule group of IP hosts."""
+        return self._only(
+            [arn for arn in self.inventory.rule_groups if ":stateless-rulegroup/" in arn], "rule group"
+        )
+
+    @property
+    def domain_rule_group_arn(self) -> str:
+        """The stateful domain-list rule group (a stack whose domainBlocking includes network-firewall)."""
+        return self._only(
+            [arn for arn in self.inventory.rule_groups if ":stateful-rulegroup/" in arn], "domain rule group"
+        )
 
     def state_machine(self, contains: str) -> StateMachineInfo:
         """The state machine whose logical or physical name contains ``contains`` (``response``, ``prun``)."""

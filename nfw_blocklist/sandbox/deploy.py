@@ -80,6 +80,10 @@ INVOCATION = "aws:lambda/invocation:Invocation"
 KMS_KEY = "aws:kms/key:Key"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+DNS_DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+DNS_RULE_GROUP = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
+DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DNS_ASSOCIATION = "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -91,6 +95,10 @@ DEPLOY_ORDER = (
     QUEUE,
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
+    DNS_DOMAIN_LIST,
+    DNS_RULE_GROUP,
+    DNS_RULE,
+    DNS_ASSOCIATION,
     LOG_GROUP,
     FUNCTION,
     STATE_MACHINE,
@@ -122,6 +130,19 @@ def to_api_shape(value: Any) -> Any:
     if isinstance(value, list):
         return [to_api_shape(item) for item in value]
     return value
+
+
+def _rule_variables_as_map(rule_group: dict[str, Any]) -> dict[str, Any]:
+    """Pulumi lists rule variables as ``[{key, ipSet}]``; the API takes a map from name to set."""
+    variables = rule_group.get("RuleVariables")
+    if not isinstance(variables, Mapping):
+        return rule_group
+    converted = dict(variables)
+    for kind, member in (("IPSets", "IPSet"), ("PortSets", "PortSet")):
+        entries = variables.get(kind)
+        if isinstance(entries, list):
+            converted[kind] = {entry["Key"]: entry[member] for entry in entries}
+    return {**rule_group, "RuleVariables": converted}
 
 
 def placeholder_zip() -> bytes:
@@ -232,6 +253,10 @@ class Deployer:
             METRIC_ALARM: self._metric_alarm,
             DASHBOARD: self._dashboard,
         }
+        from .dns_firewall import DnsFirewallDeployer  # it builds on this module
+
+        self._dns_firewall = DnsFirewallDeployer(self)
+        handlers_by_type.update(self._dns_firewall.handlers())
         self._claim_names(rendered)
         for resource in rendered.resources:
             if resource.type == KMS_KEY:
@@ -424,7 +449,7 @@ class Deployer:
             "Capacity": int(inputs["capacity"]),
         }
         if inputs.get("ruleGroup"):
-            request["RuleGroup"] = to_api_shape(inputs["ruleGroup"])
+            request["RuleGroup"] = _rule_variables_as_map(to_api_shape(inputs["ruleGroup"]))
         if inputs.get("rules"):
             request["Rules"] = inputs["rules"]
         if inputs.get("description"):
@@ -454,6 +479,7 @@ class Deployer:
             str(k): str(v) for k, v in ((inputs.get("environment") or {}).get("variables") or {}).items()
         }
         self._check_environment(resource, variables)
+        self._dns_firewall.check_function(resource, role, variables)
         log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
         if log_group is not None and log_group not in self.inventory.log_groups:
             raise WiringError(

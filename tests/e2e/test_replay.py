@@ -62,7 +62,7 @@ def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
         "workflow_status", "at",
     }  # fmt: skip
     assert set(report["ledger"][0]) == {"host", "first_seen", "last_seen", "expires", "source"}
-    assert set(report["rule_group"]) == {"cidrs", "rules"}
+    assert set(report["rule_group"]) == {"cidrs", "rules", "domains"}
 
 
 @pytest.mark.parametrize("finding_source", ["guardduty", "both"])

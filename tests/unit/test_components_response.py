@@ -110,6 +110,9 @@ def test_the_prune_function_repopulates_the_group_during_the_deployment(dev):
         "rulePriority": "30000",
         "protectedCidrs": "[]",
         "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
+        "domainBlocking": "network-firewall",
+        "protectedDomains": "[]",
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
     }
 
 
@@ -170,7 +173,22 @@ def test_topic_is_encrypted_with_its_own_rotating_key_and_mails_the_admin(dev):
 
 def test_default_stack_listens_to_security_hub_only(dev):
     (rule,) = dev.of_type("aws:cloudwatch/eventRule:EventRule")
-    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern()
+    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern(domains=True)
+
+
+def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_dev):
+    rendered = render_dev(findingSource="both", domainBlocking="off")
+    patterns = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    assert patterns == {
+        "nfw-blocklist-securityhub": security_hub_pattern(),
+        "nfw-blocklist-guardduty": guardduty_pattern(),
+    }
+    assert not [
+        r for r in rendered.of_type("aws:networkfirewall/ruleGroup:RuleGroup") if r.name.endswith("-domains")
+    ]
 
 
 def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_dev):
@@ -181,8 +199,8 @@ def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_d
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
     assert patterns == {
-        "nfw-blocklist-securityhub": security_hub_pattern(opt_in),
-        "nfw-blocklist-guardduty": guardduty_pattern(opt_in),
+        "nfw-blocklist-securityhub": security_hub_pattern(opt_in, domains=True),
+        "nfw-blocklist-guardduty": guardduty_pattern(opt_in, domains=True),
     }
     assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 2
 

@@ -154,10 +154,12 @@ def test_record_function_reaches_only_the_table(policies, table_arn):
     assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [table_arn]
 
 
-def test_sync_functions_update_only_this_rule_group(render_dev, policies):
+def test_sync_functions_update_only_this_stacks_rule_groups(render_dev, policies):
     rule_group_arn = render_dev().by_name("nfw-blocklist-rules").state["arn"]
+    domain_group_arn = render_dev().by_name("nfw-blocklist-domains").state["arn"]
     for key in ("block", "prune"):
-        assert statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"] == [rule_group_arn]
+        resources = statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"]
+        assert resources == [rule_group_arn, domain_group_arn]
 
 
 @pytest.mark.parametrize("key", ["record", "block", "prune"])

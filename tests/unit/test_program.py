@@ -19,7 +19,7 @@ EXPECTED_TYPES = {
     "nfw-blocklist:index:ResponseStateMachine": 1,
     "nfw-blocklist:index:PruningSchedule": 1,
     "nfw-blocklist:index:Monitoring": 1,
-    "aws:networkfirewall/ruleGroup:RuleGroup": 1,
+    "aws:networkfirewall/ruleGroup:RuleGroup": 2,
     "aws:dynamodb/table:Table": 1,
     "aws:kms/key:Key": 1,
     "aws:sns/topic:Topic": 1,
@@ -75,6 +75,7 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
         "dashboardUrl": (
             "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/nfw-blocklist-dev"
         ),
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
     }
 
 
@@ -107,7 +108,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
     [
         (
             "nfw-blocklist:index:BlocklistRuleGroup",
-            {"rule_group_arn", "rule_group_name", "table_name", "table_arn"},
+            {"rule_group_arn", "rule_group_name", "table_name", "table_arn", "domain_rule_group_arn"},
         ),
         (
             "nfw-blocklist:index:ResponseStateMachine",
