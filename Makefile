@@ -47,7 +47,7 @@ bench: install
 # largest port probe EventBridge accepts).
 soak: install
 	$(BIN)/pytest -q --hypothesis-profile=soak tests/unit tests/integration
-	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py
+	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py tests/model/test_model_domains.py
 	NFW_TOP_OF_RANGE=1 $(BIN)/pytest -q -s tests/e2e/test_bounded_payloads.py -k top_of_the_range
 
 # docs/dashboard.png: the stack's dashboard drawn from six hours of sandbox time (about 40 s).

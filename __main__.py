@@ -7,6 +7,7 @@ then wire the four components together and export what operators and the CLI nee
 import pulumi
 
 from components.config import StackConfig
+from components.dns_firewall import DnsFirewall, DnsFirewallArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.pruning import PruningSchedule, PruningScheduleArgs
 from components.response import ResponseStateMachine, ResponseStateMachineArgs
@@ -23,30 +24,56 @@ rule_group = BlocklistRuleGroup(
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
+        **(
+            {"domain_capacity": config.domain_group_capacity, "home_net_cidrs": config.home_net_cidrs}
+            if config.domain_group_capacity is not None
+            else {}
+        ),
     ),
 )
-response = ResponseStateMachine(
-    NAME,
-    ResponseStateMachineArgs(
-        admin_email=config.admin_email,
-        table_name=rule_group.table_name,
-        table_arn=rule_group.table_arn,
-        rule_group_arn=rule_group.rule_group_arn,
-        rule_group_priority=config.rule_group_priority,
-        retention_minutes=config.retention_minutes,
-        protected_cidrs=config.protected_cidrs,
-        min_severity=config.min_severity,
-        finding_type_include=config.finding_type_include,
-        finding_type_exclude=config.finding_type_exclude,
-        on_capacity_full=config.on_capacity_full,
-        action_types=config.action_types,
-        finding_regions=config.finding_regions,
-        finding_accounts=config.finding_accounts,
-        finding_source=config.finding_source,
-        accept_findings_from=config.accept_findings_from,
-        log_retention_days=config.log_retention_days,
-    ),
+dns_firewall = (
+    DnsFirewall(
+        NAME,
+        DnsFirewallArgs(
+            vpc_ids=config.dns_firewall_vpc_ids,
+            block_response=config.dns_firewall_block_response,
+            association_priority=config.dns_firewall_priority,
+        ),
+    )
+    if config.dns_firewall
+    else None
 )
+response_args = ResponseStateMachineArgs(
+    admin_email=config.admin_email,
+    table_name=rule_group.table_name,
+    table_arn=rule_group.table_arn,
+    rule_group_arn=rule_group.rule_group_arn,
+    rule_group_priority=config.rule_group_priority,
+    retention_minutes=config.retention_minutes,
+    protected_cidrs=config.protected_cidrs,
+    min_severity=config.min_severity,
+    finding_type_include=config.finding_type_include,
+    finding_type_exclude=config.finding_type_exclude,
+    on_capacity_full=config.on_capacity_full,
+    action_types=config.action_types,
+    finding_regions=config.finding_regions,
+    finding_accounts=config.finding_accounts,
+    finding_source=config.finding_source,
+    update_findings=config.update_findings,
+    finding_workflow_status=config.finding_workflow_status,
+    domain_blocking=config.domain_blocking,
+    protected_domains=config.protected_domains,
+    dns_firewall_max_domains=config.dns_firewall_max_domains,
+    accept_findings_from=config.accept_findings_from,
+    log_retention_days=config.log_retention_days,
+)
+# The domain enforcement points exist only in the stacks that block domains there.
+if rule_group.domain_rule_group_arn is not None:
+    response_args["domain_rule_group_arn"] = rule_group.domain_rule_group_arn
+if dns_firewall is not None:
+    response_args["dns_firewall_domain_list_id"] = dns_firewall.domain_list_id
+    response_args["dns_firewall_domain_list_arn"] = dns_firewall.domain_list_arn
+response = ResponseStateMachine(NAME, response_args)
 pruning = PruningSchedule(
     NAME,
     PruningScheduleArgs(
@@ -58,21 +85,21 @@ pruning = PruningSchedule(
     ),
 )
 
-monitoring = Monitoring(
-    NAME,
-    MonitoringArgs(
-        topic_arn=response.topic_arn,
-        rule_group_name=rule_group.rule_group_name,
-        response_state_machine_arn=response.state_machine_arn,
-        pruning_state_machine_arn=pruning.pruning_state_machine_arn,
-        dead_letter_queue_arn=response.dead_letter_queue_arn,
-        record_function_name=response.record_function_name,
-        block_function_name=response.block_function_name,
-        prune_function_name=response.prune_function_name,
-        alarms=config.alarms,
-        capacity_alarm_percent=config.capacity_alarm_percent,
-    ),
+monitoring_args = MonitoringArgs(
+    topic_arn=response.topic_arn,
+    rule_group_name=rule_group.rule_group_name,
+    response_state_machine_arn=response.state_machine_arn,
+    pruning_state_machine_arn=pruning.pruning_state_machine_arn,
+    dead_letter_queue_arn=response.dead_letter_queue_arn,
+    record_function_name=response.record_function_name,
+    block_function_name=response.block_function_name,
+    prune_function_name=response.prune_function_name,
+    alarms=config.alarms,
+    capacity_alarm_percent=config.capacity_alarm_percent,
 )
+if response.annotate_function_name is not None:
+    monitoring_args["annotate_function_name"] = response.annotate_function_name
+monitoring = Monitoring(NAME, monitoring_args)
 
 pulumi.export("ruleGroupArn", rule_group.rule_group_arn)
 pulumi.export("ruleGroupName", rule_group.rule_group_name)
@@ -81,6 +108,10 @@ pulumi.export("pruningStateMachineArn", pruning.pruning_state_machine_arn)
 pulumi.export("tableName", rule_group.table_name)
 pulumi.export("topicArn", response.topic_arn)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+if rule_group.domain_rule_group_arn is not None:
+    pulumi.export("domainRuleGroupArn", rule_group.domain_rule_group_arn)
+if dns_firewall is not None:
+    pulumi.export("dnsFirewallDomainListId", dns_firewall.domain_list_id)
 if rule_group.firewall_policy_arn is not None:
     pulumi.export("firewallPolicyArn", rule_group.firewall_policy_arn)
 if response.finding_bus_arn is not None:

@@ -14,6 +14,11 @@ _EXPORTS = {
     "ResponseStateMachineArgs": "components.response",
     "PruningSchedule": "components.pruning",
     "PruningScheduleArgs": "components.pruning",
+    "DnsFirewall": "components.dns_firewall",
+    "DnsFirewallArgs": "components.dns_firewall",
+    "BlockResponse": "components.dns_firewall",
+    "DomainBlocking": "handlers.settings",
+    "WorkflowStatus": "handlers.settings",
     "Monitoring": "components.monitoring",
     "MonitoringArgs": "components.monitoring",
     "FindingForwarder": "components.forwarder",
@@ -23,14 +28,6 @@ _EXPORTS = {
     "StackConfig": "components.config",
     "InvalidConfig": "components.config",
 }
-COMPONENTS = (
-    "BlocklistRuleGroup",
-    "ResponseStateMachine",
-    "PruningSchedule",
-    "Monitoring",
-    "FindingForwarder",
-)
-"""Every component the package hosts (``provider/__main__.py``) and the schema describes."""
 __all__ = sorted(_EXPORTS)
 
 

@@ -73,6 +73,24 @@ class NameRule:
 
 
 _IAM = re.compile(r"[\w+=,.@-]+", re.ASCII)
+_RESOLVER_NAME = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9\-_' ]+")
+"""Route 53 Resolver's ``Name`` shape: letters, digits, -, _, ' and spaces, not only digits."""
+
+
+def _resolver_rule(what: str) -> NameRule:
+    # DNS Firewall resources are known by generated ids and AWS accepts a taken name; the sandbox
+    # refuses one anyway (two stacks sharing a name is a mistake).
+    return NameRule(
+        what,
+        1,
+        64,
+        _RESOLVER_NAME,
+        "region",
+        "none: resources are known by id",
+        "letters, digits, -, _, ' and spaces",
+    )
+
+
 NAME_RULES: Final[dict[str, NameRule]] = {
     "aws:iam/role:Role": NameRule(
         "IAM role", 1, 64, _IAM, "account", "EntityAlreadyExists", "letters, digits and +=,.@_-"
@@ -204,6 +222,16 @@ NAME_RULES: Final[dict[str, NameRule]] = {
         "region",
         "ConflictException",
         "letters, digits and ._-",
+    ),
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": _resolver_rule(
+        "DNS Firewall domain list"
+    ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _resolver_rule(
+        "DNS Firewall rule group"
+    ),
+    "aws:route53/resolverFirewallRule:ResolverFirewallRule": _resolver_rule("DNS Firewall rule"),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": _resolver_rule(
+        "DNS Firewall rule group association"
     ),
 }
 """Every named resource type the sandbox deploys (name property ``name`` in pulumi-aws for all of them)."""

@@ -29,7 +29,14 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
-from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow
+from components.dns_firewall import (
+    DEFAULT_ASSOCIATION_PRIORITY,
+    MAX_ASSOCIATION_PRIORITY,
+    MIN_ASSOCIATION_PRIORITY,
+    BlockResponse,
+    check_vpc_ids,
+)
+from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_overflow, reserved_names
 from components.organization import (
     ACCEPTS,
     ACCOUNT_ID,
@@ -40,10 +47,17 @@ from components.organization import (
     is_principal,
 )
 from components.patterns import pattern_size_problem, scoped_patterns_for
+from handlers.domains import ProtectedDomains
+from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
+from handlers.errors import ConfigurationError
 from handlers.settings import (
+    DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
+    DNS_FIREWALL_ACCOUNT_QUOTA,
     ENV_ACTION_TYPES,
+    ENV_DNS_FIREWALL_MAX_DOMAINS,
+    ENV_DOMAIN_BLOCKING,
     ENV_FINDING_ACCOUNTS,
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -51,13 +65,16 @@ from handlers.settings import (
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
+    ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
     CapacityPolicy,
+    DomainBlocking,
     Settings,
+    WorkflowStatus,
 )
 
 NAMESPACE: Final = "nfw-blocklist"
@@ -102,6 +119,16 @@ KEYS: Final = (
     "findingAccounts",
     "alarms",
     "capacityAlarmPercent",
+    "updateFindings",
+    "findingWorkflowStatus",
+    "domainBlocking",
+    "domainRuleGroupCapacity",
+    "homeNetCidrs",
+    "protectedDomains",
+    "dnsFirewallVpcIds",
+    "dnsFirewallBlockResponse",
+    "dnsFirewallPriority",
+    "dnsFirewallMaxDomains",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -116,12 +143,12 @@ ENVIRONMENT_KEYS: Final = {
     ENV_ACTION_TYPES: "actionTypes",
     ENV_FINDING_REGIONS: "findingRegions",
     ENV_FINDING_ACCOUNTS: "findingAccounts",
+    ENV_DOMAIN_BLOCKING: "domainBlocking",
+    ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
+    ENV_PROTECTED_DOMAINS: "protectedDomains",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
-
-POLICY_KEYS: Final = tuple(ENVIRONMENT_KEYS.values())
-"""The functions' policy: the keys ``policy_settings`` reads."""
 
 _LABEL: ContextVar[Callable[[str], str]] = ContextVar("label", default=lambda key: f"{NAMESPACE}:{key}")
 """How a message names a key: ``nfw-blocklist:<key>`` by default; see ``labelled``."""
@@ -169,6 +196,29 @@ class StackConfig:
     """Act only on findings of these accounts; empty: every account."""
     alarms: bool = True
     capacity_alarm_percent: int = DEFAULT_CAPACITY_ALARM_PERCENT
+    update_findings: bool = True
+    """Annotate the Security Hub findings the workflow acts on (BatchUpdateFindings)."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
+    domain_blocking: DomainBlocking = DomainBlocking.NETWORK_FIREWALL
+    domain_rule_group_capacity: int = DEFAULT_DOMAIN_CAPACITY
+    home_net_cidrs: tuple[str, ...] = ()
+    protected_domains: tuple[str, ...] = ()
+    dns_firewall_vpc_ids: tuple[str, ...] = ()
+    dns_firewall_block_response: BlockResponse = BlockResponse.NODATA
+    dns_firewall_priority: int = DEFAULT_ASSOCIATION_PRIORITY
+    dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+
+    @property
+    def dns_firewall(self) -> bool:
+        """Does the stack block domains in Route 53 Resolver DNS Firewall?"""
+        return DomainBlocking.DNS_FIREWALL.value in self.domain_blocking.points
+
+    @property
+    def domain_group_capacity(self) -> int | None:
+        """The domain rule group's capacity when the stack blocks domains in Network Firewall, else None."""
+        if DomainBlocking.NETWORK_FIREWALL.value in self.domain_blocking.points:
+            return self.domain_rule_group_capacity
+        return None
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "StackConfig":
@@ -183,7 +233,10 @@ class StackConfig:
             raise InvalidConfig(f"{NAMESPACE}:{unknown[0]} is not a known setting; known: {', '.join(KEYS)}")
         admin_email = read_email(values, "adminEmail")
         finding_source = read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB)
-        policy = policy_settings(values, finding_source.value)
+        domain_blocking = read_choice(
+            values, "domainBlocking", DomainBlocking, DomainBlocking.NETWORK_FIREWALL
+        )
+        policy = policy_settings(values, finding_source.value, domain_blocking)
         config = cls(
             admin_email=admin_email,
             retention_minutes=policy.retention_minutes,
@@ -204,7 +257,24 @@ class StackConfig:
             finding_accounts=policy.finding_accounts,
             alarms=read_bool(values, "alarms", True),
             capacity_alarm_percent=read_capacity_alarm_percent(values, "capacityAlarmPercent"),
+            update_findings=read_update_findings(values, "updateFindings", finding_source),
+            finding_workflow_status=policy.finding_workflow_status,
+            domain_blocking=domain_blocking,
+            domain_rule_group_capacity=read_domain_capacity(values, "domainRuleGroupCapacity"),
+            home_net_cidrs=read_home_net(values, "homeNetCidrs"),
+            protected_domains=policy.protected_domains,
+            dns_firewall_vpc_ids=read_vpc_ids(values, "dnsFirewallVpcIds"),
+            dns_firewall_block_response=read_choice(
+                values, "dnsFirewallBlockResponse", BlockResponse, BlockResponse.NODATA
+            ),
+            dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
+            dns_firewall_max_domains=policy.dns_firewall_max_domains,
         )
+        if config.dns_firewall and not config.dns_firewall_vpc_ids:
+            raise InvalidConfig(
+                f"{label('dnsFirewallVpcIds')} is required with domainBlocking {config.domain_blocking}: "
+                "DNS Firewall filters only the VPCs its rule group is associated with"
+            )
         check_bus_policy(config.accept_findings_from)
         return config
 
@@ -223,19 +293,34 @@ class StackConfig:
             action_types=self.action_types,
             finding_regions=self.finding_regions,
             finding_accounts=self.finding_accounts,
+            finding_workflow_status=self.finding_workflow_status,
+            domain_blocking=self.domain_blocking,
+            protected_domains=self.protected_domains,
+            dns_firewall_max_domains=self.dns_firewall_max_domains,
         )
 
 
 def policy_settings(
-    values: Mapping[str, Any], finding_source: str, table_name: str = "", rule_group_arn: str = ""
+    values: Mapping[str, Any],
+    finding_source: str,
+    domain_blocking: DomainBlocking,
+    table_name: str = "",
+    rule_group_arn: str = "",
 ) -> Settings:
-    """The functions' policy from raw values by key (``POLICY_KEYS``; a missing key takes its default),
-    checked as a whole: Lambda's 4 KB environment and EventBridge's pattern size with ``finding_source``."""
+    """The functions' policy from raw values by key (``ENVIRONMENT_KEYS``' and ``findingWorkflowStatus``;
+    a missing key takes its default), checked as a whole: Lambda's 4 KB environment, and EventBridge's
+    pattern size with ``finding_source``."""
     settings = Settings(
         table_name=table_name,
         rule_group_arn=rule_group_arn,
-        rule_priority=read_rule_priority(values, "ruleGroupPriority"),
-        retention_minutes=read_retention_minutes(values, "retentionMinutes"),
+        rule_priority=read_int(values, "ruleGroupPriority", DEFAULT_RULE_PRIORITY, 1, MAX_SOURCE_PRIORITY),
+        retention_minutes=read_int(
+            values,
+            "retentionMinutes",
+            DEFAULT_RETENTION_MINUTES,
+            MIN_RETENTION_MINUTES,
+            MAX_RETENTION_MINUTES,
+        ),
         protected_cidrs=read_cidrs(values, "protectedCidrs"),
         min_severity=read_severity(values, "minSeverity"),
         finding_type_include=read_prefixes(values, "findingTypeInclude"),
@@ -244,17 +329,29 @@ def policy_settings(
         action_types=read_action_types(values, "actionTypes"),
         finding_regions=read_regions(values, "findingRegions"),
         finding_accounts=read_accounts(values, "findingAccounts"),
+        finding_workflow_status=read_choice(
+            values, "findingWorkflowStatus", WorkflowStatus, WorkflowStatus.NOTIFIED
+        ),
+        domain_blocking=domain_blocking,
+        protected_domains=read_protected_domains(values, "protectedDomains"),
+        dns_firewall_max_domains=read_int(
+            values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
+        ),
     )
     check_function_environment(settings)
     check_event_patterns(
-        finding_source, settings.action_types, settings.finding_regions, settings.finding_accounts
+        finding_source,
+        settings.action_types,
+        settings.finding_regions,
+        settings.finding_accounts,
+        domains=domain_blocking is not DomainBlocking.OFF,
     )
     return settings
 
 
 def check_function_environment(settings: Settings) -> None:
     """Lambda refuses a function whose environment exceeds 4 KB: say which setting to shorten."""
-    overflow = environment_overflow(settings.policy_environment())
+    overflow = environment_overflow(settings.policy_environment(), reserved_names(settings))
     if overflow is not None:
         total, variable = overflow
         raise InvalidConfig(
@@ -264,16 +361,12 @@ def check_function_environment(settings: Settings) -> None:
         )
 
 
-def read_rule_priority(values: Mapping[str, Any], key: str) -> int:
-    return read_int(values, key, DEFAULT_RULE_PRIORITY, 1, MAX_SOURCE_PRIORITY)
-
-
-def read_retention_minutes(values: Mapping[str, Any], key: str) -> int:
-    return read_int(values, key, DEFAULT_RETENTION_MINUTES, MIN_RETENTION_MINUTES, MAX_RETENTION_MINUTES)
-
-
 def read_capacity(values: Mapping[str, Any], key: str) -> int:
     return read_int(values, key, DEFAULT_CAPACITY, MIN_CAPACITY, MAX_STATELESS_CAPACITY)
+
+
+def read_domain_capacity(values: Mapping[str, Any], key: str) -> int:
+    return read_int(values, key, DEFAULT_DOMAIN_CAPACITY, MIN_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY)
 
 
 def read_pruning_frequency(values: Mapping[str, Any], key: str) -> int:
@@ -282,6 +375,12 @@ def read_pruning_frequency(values: Mapping[str, Any], key: str) -> int:
 
 def read_capacity_alarm_percent(values: Mapping[str, Any], key: str) -> int:
     return read_int(values, key, DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100)
+
+
+def read_association_priority(values: Mapping[str, Any], key: str) -> int:
+    return read_int(
+        values, key, DEFAULT_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY, MAX_ASSOCIATION_PRIORITY
+    )
 
 
 def _fail(key: str, accepts: str, raw: Any) -> InvalidConfig:
@@ -437,10 +536,16 @@ def read_accounts(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def check_event_patterns(
-    finding_source: str, action_types: Sequence[str], regions: Sequence[str], accounts: Sequence[str]
+    finding_source: str,
+    action_types: Sequence[str],
+    regions: Sequence[str],
+    accounts: Sequence[str],
+    domains: bool = False,
 ) -> None:
     """EventBridge refuses a rule whose pattern exceeds its quota: name the list to shorten."""
-    problem = pattern_size_problem(scoped_patterns_for(finding_source, action_types, regions, accounts))
+    problem = pattern_size_problem(
+        scoped_patterns_for(finding_source, action_types, regions, accounts, domains)
+    )
     if problem is not None:
         key = "findingAccounts" if len(",".join(accounts)) >= len(",".join(regions)) else "findingRegions"
         raise InvalidConfig(f"{label(key)} is too long: it {problem}; list fewer accounts or regions")
@@ -459,3 +564,48 @@ def check_bus_policy(principals: Sequence[str]) -> None:
 def namespaced(namespace: str) -> AbstractContextManager[None]:
     """Errors of the validators above, for a key of another project (the forwarder's), name its namespace."""
     return labelled(lambda key: f"{namespace}:{key}")
+
+
+def read_update_findings(values: Mapping[str, Any], key: str, source: FindingSource) -> bool:
+    """On by default when Security Hub findings start the workflow; native findings have none to update."""
+    reads_security_hub = source is not FindingSource.GUARDDUTY
+    value = read_bool(values, key, reads_security_hub)
+    if value and not reads_security_hub:
+        raise InvalidConfig(
+            f"{label(key)} needs Security Hub findings (findingSource securityhub or both): "
+            "native GuardDuty findings have no Security Hub finding to update"
+        )
+    return value
+
+
+def read_home_net(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """CIDR blocks as Network Firewall's HOME_NET takes them: each a network address (no host bits)."""
+    accepts = 'a list of CIDR blocks such as ["10.0.0.0/8", "172.16.0.0/12"]'
+    cidrs = read_string_list(values, key, accepts)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            raise _fail(key, accepts, cidr) from None
+    return tuple(dict.fromkeys(cidrs))
+
+
+def read_protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    accepts = 'a list of domain names such as ["corp.example.com"] (each also protects its subdomains)'
+    domains = read_string_list(values, key, accepts)
+    try:
+        ProtectedDomains.with_extra(domains)
+    except ConfigurationError as error:
+        raise InvalidConfig(f"{label(key)} must be {accepts}: {error}") from None
+    return domains
+
+
+def read_vpc_ids(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """VPC ids, each once (one DNS Firewall association per VPC)."""
+    accepts = 'a list of VPC ids such as ["vpc-0123456789abcdef0"], each once'
+    vpc_ids = read_string_list(values, key, accepts)
+    try:
+        check_vpc_ids(vpc_ids)
+    except ValueError:
+        raise _fail(key, accepts, values.get(key)) from None
+    return vpc_ids

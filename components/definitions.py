@@ -218,15 +218,61 @@ def _choice(variable: str, then: str, otherwise: str) -> dict[str, Any]:
     }
 
 
-def response_definition(record_arn: str, block_arn: str, topic_arn: str) -> dict[str, Any]:
+def annotation_states(annotate_arn: str, failure: str) -> dict[str, dict[str, Any]]:
+    """Annotate the Security Hub finding after BlockHosts, and after its failure; never fail for it.
+
+    ``$.record.annotate`` says whether the record step carried Security Hub finding identifiers. Each
+    annotation task's Catch puts the error at ``$.annotation`` and goes on: an annotation failure never
+    fails or undoes a block. BlockHosts' own failure is caught beside the (bounded) state at ``$.error``,
+    so the failure annotation still has the record; ``BlockFailed`` then reduces the state to the error,
+    the shape the unchanged failure path expects.
+    """
+    return {
+        "ShouldAnnotate": _choice("$.record.annotate", "AnnotateFinding", "AnyNewlyBlocked"),
+        "AnnotateFinding": {
+            "Type": "Task",
+            "Resource": annotate_arn,
+            "InputPath": "$",
+            "ResultPath": "$.annotation",
+            "TimeoutSeconds": 900,
+            "Retry": lambda_retry(),
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "AnyNewlyBlocked"}
+            ],
+            "Next": "AnyNewlyBlocked",
+        },
+        "ShouldAnnotateFailure": _choice("$.record.annotate", "AnnotateFailure", "BlockFailed"),
+        "AnnotateFailure": {
+            "Type": "Task",
+            "Resource": annotate_arn,
+            "Parameters": {"record.$": "$.record", "error.$": "$.error"},
+            "ResultPath": "$.annotation",
+            "TimeoutSeconds": 900,
+            "Retry": lambda_retry(),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "BlockFailed"}],
+            "Next": "BlockFailed",
+        },
+        "BlockFailed": {
+            "Type": "Pass",
+            "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause"},
+            "ResultPath": "$",
+            "Next": failure,
+        },
+    }
+
+
+def response_definition(
+    record_arn: str, block_arn: str, topic_arn: str, annotate_arn: str | None = None
+) -> dict[str, Any]:
     """Record the finding's hosts, block them, notify; any failure is published and fails the run.
 
     The input is the EventBridge event (up to 256 KB). RecordHosts replaces it with its own bounded
     result at ``$.record``, so no later state carries the event; BlockHosts adds its bounded result at
-    ``$.block`` (docs/DESIGN.md has both contracts).
+    ``$.block`` (docs/DESIGN.md has both contracts). With ``annotate_arn`` (config ``updateFindings``)
+    the Security Hub finding is annotated after BlockHosts and after its failure (``annotation_states``).
     """
     failure = "FailureNamesEvent"
-    return {
+    definition: dict[str, Any] = {
         "Comment": "nfw-blocklist: block the remote hosts of a GuardDuty finding in the rule group",
         "StartAt": "RecordHosts",
         "States": {
@@ -244,6 +290,14 @@ def response_definition(record_arn: str, block_arn: str, topic_arn: str) -> dict
             **_response_failure_states(topic_arn),
         },
     }
+    if annotate_arn is not None:
+        states: dict[str, Any] = definition["States"]
+        states["BlockHosts"]["Next"] = "ShouldAnnotate"
+        states["BlockHosts"]["Catch"] = [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ShouldAnnotateFailure"}
+        ]
+        states.update(annotation_states(annotate_arn, failure))
+    return definition
 
 
 def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from components.config import (
     check_event_patterns,
     read_accounts,
     read_action_types,
+    read_bool,
     read_choice,
     read_regions,
 )
@@ -55,6 +56,9 @@ class FindingForwarderArgs(TypedDict):
     """Forward only findings found in these regions; default every region."""
     finding_accounts: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Forward only findings of these 12-digit accounts; default every account."""
+    domain_findings: NotRequired[pulumi.Input[bool]]
+    """Also forward GuardDuty's DNS findings, which name a domain and no remote IP (for blocklist stacks whose
+    domainBlocking is not off); default true."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
 
@@ -64,8 +68,9 @@ def forwarded_patterns(values: Mapping[str, Any], finding_source: str) -> dict[s
     action_types = read_action_types(values, "actionTypes")
     regions = read_regions(values, "findingRegions")
     accounts = read_accounts(values, "findingAccounts")
-    check_event_patterns(finding_source, action_types, regions, accounts)
-    return scoped_patterns_for(finding_source, action_types, regions, accounts)
+    domains = read_bool(values, "domainFindings", True)
+    check_event_patterns(finding_source, action_types, regions, accounts, domains)
+    return scoped_patterns_for(finding_source, action_types, regions, accounts, domains)
 
 
 class FindingForwarder(pulumi.ComponentResource):
@@ -100,7 +105,7 @@ class FindingForwarder(pulumi.ComponentResource):
             lambda values: read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
         ).value
         patterns = reader.settle(
-            ["action_types", "finding_regions", "finding_accounts"],
+            ["action_types", "finding_regions", "finding_accounts", "domain_findings"],
             lambda values: forwarded_patterns(values, finding_source),
         )
         tags = reader.get("tags")

@@ -17,6 +17,7 @@ from components.config import (
     namespaced,
     read_accounts,
     read_action_types,
+    read_bool,
     read_choice,
     read_regions,
     read_string_list,
@@ -31,6 +32,7 @@ KEYS: Final = (
     "actionTypes",
     "findingRegions",
     "findingAccounts",
+    "domainFindings",
 )
 """Every key the forwarder program reads, in the namespace ``nfw-blocklist-forwarder``."""
 
@@ -45,6 +47,8 @@ class ForwarderConfig:
     action_types: tuple[str, ...] = ()
     finding_regions: tuple[str, ...] = ()
     finding_accounts: tuple[str, ...] = ()
+    domain_findings: bool = True
+    """Forward DNS findings too (the blocklist stacks' ``domainBlocking`` is on by default)."""
 
     @classmethod
     def from_pulumi(cls, config: pulumi.Config) -> "ForwarderConfig":
@@ -66,12 +70,14 @@ class ForwarderConfig:
                 action_types=read_action_types(values, "actionTypes"),
                 finding_regions=read_regions(values, "findingRegions"),
                 finding_accounts=read_accounts(values, "findingAccounts"),
+                domain_findings=read_bool(values, "domainFindings", True),
             )
             check_event_patterns(
                 config.finding_source.value,
                 config.action_types,
                 config.finding_regions,
                 config.finding_accounts,
+                domains=config.domain_findings,
             )
         return config
 

@@ -33,11 +33,23 @@ RULE_GROUP_ACTIONS: Final = frozenset(
 )
 """block and prune: describe -> change -> update with the UpdateToken."""
 FUNCTION_LOG_ACTIONS: Final = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
+DNS_FIREWALL_ACTIONS: Final = frozenset(
+    {
+        "route53resolver:UpdateFirewallDomains",
+        "route53resolver:ListFirewallDomains",
+        "route53resolver:GetFirewallDomainList",
+    }
+)
+"""What the dns-firewall point calls, on the functions' own domain list only."""
 """Every function writes only to its own log group (created by Pulumi, so no CreateLogGroup)."""
+
+FINDING_UPDATE_ACTIONS: Final = frozenset({"securityhub:BatchUpdateFindings"})
+"""annotate: the Note, UserDefinedFields and Workflow.Status of the Security Hub findings acted on."""
 
 RECORD_FUNCTION_ACTIONS: Final = LEDGER_RECORD_ACTIONS | FUNCTION_LOG_ACTIONS
 BLOCK_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
 PRUNE_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
+ANNOTATE_FUNCTION_ACTIONS: Final = FINDING_UPDATE_ACTIONS | FUNCTION_LOG_ACTIONS
 
 # --- State machines ---
 INVOKE_ACTIONS: Final = frozenset({"lambda:InvokeFunction"})
@@ -120,14 +132,46 @@ def record_function_policy(table_arn: pulumi.Input[str], log_group_arn: pulumi.I
 
 
 def sync_function_policy(
-    table_arn: pulumi.Input[str], rule_group_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]
+    table_arn: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    log_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_domain_list_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, Any]:
-    """The block and prune functions read the indexes and rewrite the rule group."""
+    """The block and prune functions read the indexes and rewrite the rule group (and the domain one)."""
+    groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
             _statement("Ledger", LEDGER_SYNC_ACTIONS, ledger_resources(table_arn)),
-            _statement("RuleGroup", RULE_GROUP_ACTIONS, [rule_group_arn]),
+            _statement("RuleGroup", RULE_GROUP_ACTIONS, groups),
+            *(
+                [_statement("DnsFirewallList", DNS_FIREWALL_ACTIONS, [dns_domain_list_arn])]
+                if dns_domain_list_arn is not None
+                else []
+            ),
+            _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
+        ],
+    }
+
+
+def security_hub_resource(rule_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The account's Security Hub hub in the stack's partition and region, the resource BatchUpdateFindings
+    is authorized on (taken from the rule group's ARN: no lookup call at render time)."""
+
+    def hub(arn: str) -> str:
+        _, partition, _, region, account, _ = arn.split(":", 5)
+        return f"arn:{partition}:securityhub:{region}:{account}:hub/default"
+
+    return pulumi.Output.from_input(rule_group_arn).apply(hub)
+
+
+def annotate_function_policy(hub_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The annotate function updates findings in Security Hub and nothing else: no ledger, no rule group."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            _statement("AnnotateFindings", FINDING_UPDATE_ACTIONS, [hub_arn]),
             _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),
         ],
     }

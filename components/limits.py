@@ -21,7 +21,14 @@ from components.aws_limits import (
     NAME_RULES,
     environment_size,
 )
-from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME
+from handlers.settings import (
+    ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
+    ENV_DOMAIN_RULE_GROUP_ARN,
+    ENV_RULE_GROUP_ARN,
+    ENV_TABLE_NAME,
+    DomainBlocking,
+    Settings,
+)
 
 AUTONAME_SUFFIX_LENGTH: Final = 1 + AUTONAME_RANDOM_CHARS
 """Pulumi's auto-name appends ``-`` and 7 random hex characters to the logical name."""
@@ -41,19 +48,27 @@ TOPIC: Final = "aws:sns/topic:Topic"
 TABLE: Final = "aws:dynamodb/table:Table"
 LOG_GROUP: Final = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DNS_DOMAIN_LIST: Final = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+DNS_RULE_GROUP: Final = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
+DNS_RULE: Final = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DNS_ASSOCIATION: Final = (
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
+)
 
 NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, STATE_MACHINE, EVENT_RULE,
-                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP, EVENT_BUS)  # fmt: skip
+                      SCHEDULE, QUEUE, TOPIC, TABLE, LOG_GROUP, EVENT_BUS, DNS_DOMAIN_LIST, DNS_RULE_GROUP,
+                      DNS_RULE, DNS_ASSOCIATION)  # fmt: skip
 """Every named resource type the components create (KMS keys, subscriptions, targets, invocations and
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
-_FUNCTION_KEYS: Final = ("record", "block", "prune")
+_FUNCTION_KEYS: Final = ("record", "block", "prune", "annotate")
 _EVENT_SOURCES: Final = ("securityhub", "guardduty")
 _WORKFLOWS: Final = ("response", "pruning")
 
 AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     # BlocklistRuleGroup
     (RULE_GROUP, "-rules"),
+    (RULE_GROUP, "-domains"),
     (TABLE, "-ledger"),
     (FIREWALL_POLICY, "-policy"),
     # ResponseStateMachine
@@ -80,6 +95,11 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     (METRIC_ALARM, "-dead-letters"),
     (METRIC_ALARM, "-capacity"),
     *((METRIC_ALARM, f"-{key}-{metric}") for key in _FUNCTION_KEYS for metric in ("errors", "throttles")),
+    # DnsFirewall (one association per VPC: the longest suffix, a 17-digit VPC id)
+    (DNS_DOMAIN_LIST, "-dns-domains"),
+    (DNS_RULE_GROUP, "-dns-rules"),
+    (DNS_RULE, "-dns-block"),
+    (DNS_ASSOCIATION, "-dns-0123456789abcdef0"),
 )
 """Every child the three components let Pulumi auto-name, as (type, logical-name suffix after the component
 name). tests/unit/test_components_naming.py checks this against the rendered program."""
@@ -149,6 +169,20 @@ RESOURCE_NAME_VARIABLES: Final = (
     (ENV_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES),
 )
 """The variables whose values the components learn only at deploy time, with the most bytes each can take."""
+
+
+def reserved_names(settings: Settings) -> tuple[tuple[str, int], ...]:
+    """``RESOURCE_NAME_VARIABLES`` plus the names only some stacks have (the domain rule group's ARN)."""
+    reserved: tuple[tuple[str, int], ...] = RESOURCE_NAME_VARIABLES
+    if DomainBlocking.NETWORK_FIREWALL.value in settings.domain_blocking.points:
+        reserved = (*reserved, (ENV_DOMAIN_RULE_GROUP_ARN, MAX_RULE_GROUP_ARN_BYTES))
+    if DomainBlocking.DNS_FIREWALL.value in settings.domain_blocking.points:
+        reserved = (*reserved, (ENV_DNS_FIREWALL_DOMAIN_LIST_ID, MAX_RESOLVER_ID_BYTES))
+    return reserved
+
+
+MAX_RESOLVER_ID_BYTES: Final = 64
+"""A Route 53 Resolver resource id (``ResourceId``: at most 64 characters)."""
 
 
 def environment_overflow(

@@ -36,6 +36,9 @@ class MonitoringArgs(TypedDict):
     """The block function (ResponseStateMachine's blockFunctionName); required."""
     prune_function_name: pulumi.Input[str]
     """The prune function (ResponseStateMachine's pruneFunctionName); required."""
+    annotate_function_name: NotRequired[pulumi.Input[str]]
+    """The annotate function (ResponseStateMachine's annotateFunctionName), when it has one: its errors and
+    throttles are watched too; default none."""
     alarms: NotRequired[bool]
     """Create the alarms; default true (the dashboard is always created). Plain: it decides what exists."""
     capacity_alarm_percent: NotRequired[int]
@@ -50,7 +53,9 @@ FUNCTION_NAME_FIELDS: Final = {
     "block": "block_function_name",
     "prune": "prune_function_name",
 }
-"""Function key (as the alarms and the dashboard name them) -> the input that names the function."""
+"""Function key (as the alarms and the dashboard name them) -> the required input that names the function."""
+OPTIONAL_FUNCTION_NAME_FIELDS: Final = {"annotate": "annotate_function_name"}
+"""The same for the functions only some stacks have."""
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -75,6 +80,13 @@ class Monitoring(pulumi.ComponentResource):
         response_state_machine_arn = reader.required("response_state_machine_arn")
         pruning_state_machine_arn = reader.required("pruning_state_machine_arn")
         function_names = {key: reader.required(field) for key, field in FUNCTION_NAME_FIELDS.items()}
+        function_names.update(
+            {
+                key: reader.get(field)
+                for key, field in OPTIONAL_FUNCTION_NAME_FIELDS.items()
+                if reader.get(field) is not None
+            }
+        )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
         region = aws.get_region_output().region

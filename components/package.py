@@ -37,13 +37,21 @@ def version() -> str:
 
 def component_types() -> list[type[pulumi.ComponentResource]]:
     """Every component of the package, in the order the schema lists them."""
+    from components.dns_firewall import DnsFirewall
     from components.forwarder import FindingForwarder
     from components.monitoring import Monitoring
     from components.pruning import PruningSchedule
     from components.response import ResponseStateMachine
     from components.rule_group import BlocklistRuleGroup
 
-    return [BlocklistRuleGroup, ResponseStateMachine, PruningSchedule, Monitoring, FindingForwarder]
+    return [
+        BlocklistRuleGroup,
+        DnsFirewall,
+        ResponseStateMachine,
+        PruningSchedule,
+        Monitoring,
+        FindingForwarder,
+    ]
 
 
 def package_schema() -> dict[str, Any]:

@@ -60,8 +60,15 @@ def remote_ip_product_fields(opt_in: Iterable[str] = ()) -> tuple[str, ...]:
     )
 
 
-def security_hub_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
-    """Active findings of GuardDuty's own product, imported by Security Hub, naming a remote host."""
+DNS_DOMAIN_PRODUCT_FIELD: Final = f"{_PRODUCT_FIELD_PREFIX}/dnsRequestAction/domain"
+"""Where Security Hub keeps a DNS finding's domain."""
+DNS_REQUEST_ACTION_TYPE: Final = "DNS_REQUEST"
+
+
+def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
+    """Active findings of GuardDuty's own product, imported by Security Hub, naming a remote host (or,
+    with ``domains``, the domain a DNS finding looked up)."""
+    keys = (*remote_ip_product_fields(opt_in), *((DNS_DOMAIN_PRODUCT_FIELD,) if domains else ()))
     return {
         "source": [SECURITY_HUB_SOURCE],
         "detail-type": [SECURITY_HUB_DETAIL_TYPE],
@@ -71,30 +78,36 @@ def security_hub_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
                 "RecordState": ["ACTIVE"],
                 "ProductFields": {
                     "aws/securityhub/ProductName": ["GuardDuty"],
-                    "$or": [{key: [{"exists": True}]} for key in remote_ip_product_fields(opt_in)],
+                    "$or": [{key: [{"exists": True}]} for key in keys],
                 },
             }
         },
     }
 
 
-def guardduty_pattern(opt_in: Iterable[str] = ()) -> dict[str, Any]:
-    """Native GuardDuty findings of the action types whose remote host can be blocked."""
+def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
+    """Native GuardDuty findings of the action types whose remote host (or, with ``domains``, whose
+    looked-up domain) can be blocked."""
+    action_types = [ACTION_TYPES[a] for a in enabled_actions(opt_in)]
+    if domains:
+        action_types.append(DNS_REQUEST_ACTION_TYPE)
     return {
         "source": [GUARDDUTY_SOURCE],
         "detail-type": [GUARDDUTY_DETAIL_TYPE],
-        "detail": {"service": {"action": {"actionType": [ACTION_TYPES[a] for a in enabled_actions(opt_in)]}}},
+        "detail": {"service": {"action": {"actionType": action_types}}},
     }
 
 
-def patterns_for(finding_source: str, opt_in: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+def patterns_for(
+    finding_source: str, opt_in: Iterable[str] = (), domains: bool = False
+) -> dict[str, dict[str, Any]]:
     """The patterns one stack needs, keyed by a short name used in the rules' logical names."""
     opt_in = tuple(opt_in)
     chosen: dict[str, dict[str, Any]] = {}
     if finding_source in ("securityhub", "both"):
-        chosen["securityhub"] = security_hub_pattern(opt_in)
+        chosen["securityhub"] = security_hub_pattern(opt_in, domains)
     if finding_source in ("guardduty", "both"):
-        chosen["guardduty"] = guardduty_pattern(opt_in)
+        chosen["guardduty"] = guardduty_pattern(opt_in, domains)
     if not chosen:
         raise ValueError(f"finding source must be securityhub, guardduty or both, got {finding_source!r}")
     return chosen
@@ -136,13 +149,14 @@ def scoped_patterns_for(
     opt_in: Iterable[str] = (),
     regions: Iterable[str] = (),
     accounts: Iterable[str] = (),
+    domains: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """``patterns_for`` narrowed to the findings of ``accounts`` in ``regions``: what every rule of a
     blocklist stack (on any bus) and of a forwarder matches, from this one function."""
     regions, accounts = tuple(regions), tuple(accounts)
     return {
         source: scope_pattern(source, pattern, regions, accounts)
-        for source, pattern in patterns_for(finding_source, opt_in).items()
+        for source, pattern in patterns_for(finding_source, opt_in, domains).items()
     }
 
 

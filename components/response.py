@@ -22,6 +22,7 @@ from components.config import (
     read_email,
     read_log_retention,
     read_principals,
+    read_update_findings,
 )
 from components.constants import TOKEN_PREFIX
 from components.definitions import response_definition
@@ -30,7 +31,16 @@ from components.limits import check_component_name, lambda_log_group_name, workf
 from components.organization import finding_bus_policy_json
 from components.patterns import event_pattern_json, patterns_for, scoped_patterns_for
 from components.workflow import standard_workflow
-from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, CapacityPolicy, Settings
+from handlers.settings import (
+    ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
+    ENV_DOMAIN_RULE_GROUP_ARN,
+    ENV_RULE_GROUP_ARN,
+    ENV_TABLE_NAME,
+    CapacityPolicy,
+    DomainBlocking,
+    Settings,
+    WorkflowStatus,
+)
 
 TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
 RUNTIME: Final = "python3.13"
@@ -52,6 +62,9 @@ FUNCTIONS: Final = (
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
 )
+ANNOTATE_FUNCTION: Final = FunctionSpec("annotate", "handlers.entry.annotate", 60)
+"""Only with ``update_findings``: the one function allowed securityhub:BatchUpdateFindings. Its
+backoff (5 attempts, at most 2 s apart) ends well inside the timeout."""
 EVENT_MAX_AGE_SECONDS: Final = 86400
 """EventBridge's maximum: a flagged host is still worth blocking after an outage of a few hours."""
 EVENT_MAX_RETRIES: Final = 185
@@ -69,6 +82,9 @@ POLICY_FIELDS: Final = (
     "action_types",
     "finding_regions",
     "finding_accounts",
+    "finding_workflow_status",
+    "protected_domains",
+    "dns_firewall_max_domains",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -86,6 +102,15 @@ class ResponseStateMachineArgs(TypedDict):
     """Ledger table ARN (BlocklistRuleGroup's tableArn); required."""
     rule_group_arn: pulumi.Input[str]
     """Rule group ARN (BlocklistRuleGroup's ruleGroupArn); required."""
+    domain_rule_group_arn: NotRequired[pulumi.Input[str]]
+    """Stateful domain-list rule group ARN (BlocklistRuleGroup's domainRuleGroupArn); required when
+    domainBlocking includes network-firewall, else default none."""
+    dns_firewall_domain_list_id: NotRequired[pulumi.Input[str]]
+    """DNS Firewall domain list id (DnsFirewall's domainListId); required when domainBlocking includes
+    dns-firewall, else default none."""
+    dns_firewall_domain_list_arn: NotRequired[pulumi.Input[str]]
+    """That list's ARN (DnsFirewall's domainListArn), the only one the functions may write; required with
+    the id."""
     rule_group_priority: NotRequired[pulumi.Input[int]]
     """Priority of the source rule the functions write, 1..65434; the destination rule sits 100 above it
     and the placeholder at 65535; default 30000. A change moves the owned rules during the deployment (the
@@ -113,6 +138,21 @@ class ResponseStateMachineArgs(TypedDict):
     finding_source: NotRequired[FindingSource]
     """Events that start the workflow: securityhub, guardduty or both; default securityhub. Plain: it
     decides which event rules exist."""
+    update_findings: NotRequired[bool]
+    """Annotate the Security Hub findings acted on (an annotate function and two workflow states); default
+    on when findingSource is securityhub or both; on with guardduty alone is refused. Plain: it decides
+    whether the function exists."""
+    finding_workflow_status: NotRequired[pulumi.Input[WorkflowStatus]]
+    """Workflow.Status the annotation sets on a Security Hub finding: NOTIFIED, RESOLVED or NONE (leave it);
+    default NOTIFIED."""
+    domain_blocking: NotRequired[DomainBlocking]
+    """Where the domains GuardDuty's DNS findings name are blocked: network-firewall (needs
+    domainRuleGroupArn), dns-firewall (needs the DNS Firewall list), both, or off; default off. Plain: it
+    decides the functions' permissions and which findings the rules match."""
+    protected_domains: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Domains never blocked, beside the built-in list; each also protects its subdomains; default none."""
+    dns_firewall_max_domains: NotRequired[pulumi.Input[int]]
+    """How many domains the DNS Firewall list may hold (the account's 100,000 are shared); default 10000."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
@@ -143,6 +183,26 @@ def read_handlers_path(values: Mapping[str, Any], key: str) -> str:
     return path
 
 
+def check_domain_targets(blocking: DomainBlocking, reader: ArgsReader) -> None:
+    """Each enforcement point ``blocking`` writes needs the resource it writes."""
+    if (
+        DomainBlocking.NETWORK_FIREWALL.value in blocking.points
+        and reader.get("domain_rule_group_arn") is None
+    ):
+        raise InvalidConfig(
+            f"{reader.label('domainBlocking')} {blocking} blocks domains in Network Firewall: "
+            "domainRuleGroupArn (BlocklistRuleGroup with domainCapacity) is required"
+        )
+    if DomainBlocking.DNS_FIREWALL.value in blocking.points and (
+        reader.get("dns_firewall_domain_list_id") is None
+        or reader.get("dns_firewall_domain_list_arn") is None
+    ):
+        raise InvalidConfig(
+            f"{reader.label('domainBlocking')} {blocking} blocks domains in DNS Firewall: "
+            "dnsFirewallDomainListId and dnsFirewallDomainListArn (DnsFirewall) are required"
+        )
+
+
 def read_accepted_principals(values: Mapping[str, Any]) -> tuple[str, ...]:
     principals = read_principals(values, "acceptFindingsFrom")
     check_bus_policy(principals)
@@ -161,10 +221,24 @@ def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
 
 
 def function_environment(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The variables handlers.settings.Settings.from_env reads: the resource names plus the policy."""
-    return {ENV_TABLE_NAME: table_name, ENV_RULE_GROUP_ARN: rule_group_arn, **settings.policy_environment()}
+    domains: dict[str, pulumi.Input[str]] = (
+        {ENV_DOMAIN_RULE_GROUP_ARN: domain_rule_group_arn} if domain_rule_group_arn is not None else {}
+    )
+    if dns_firewall_domain_list_id is not None:
+        domains[ENV_DNS_FIREWALL_DOMAIN_LIST_ID] = dns_firewall_domain_list_id
+    return {
+        ENV_TABLE_NAME: table_name,
+        ENV_RULE_GROUP_ARN: rule_group_arn,
+        **domains,
+        **settings.policy_environment(),
+    }
 
 
 def _role(name: str, service: str, opts: pulumi.ResourceOptions, tags: Any) -> aws.iam.Role:
@@ -180,7 +254,11 @@ def _role_policy(
 
 
 def repopulation_triggers(
-    settings: Settings, table_name: pulumi.Input[str], rule_group_arn: pulumi.Input[str]
+    settings: Settings,
+    table_name: pulumi.Input[str],
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """What, when it changes, leaves the rule group out of step with the ledger until the next sync.
 
@@ -188,12 +266,21 @@ def repopulation_triggers(
     the owned rules at the old one; a new protected range may cover blocked hosts; a new table is another
     ledger. Any of these re-runs the repopulation.
     """
-    return {
+    triggers: dict[str, pulumi.Input[str]] = {
         "ruleGroupArn": rule_group_arn,
         "rulePriority": str(settings.rule_priority),
         "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
         "tableName": table_name,
     }
+    if settings.domain_blocking is not DomainBlocking.OFF:
+        # A new domain group (a capacity change), another enforcement point, newly protected domains.
+        triggers["domainBlocking"] = str(settings.domain_blocking)
+        triggers["protectedDomains"] = json.dumps(sorted(settings.protected_domains))
+        if domain_rule_group_arn is not None:
+            triggers["domainRuleGroupArn"] = domain_rule_group_arn
+        if dns_firewall_domain_list_id is not None:
+            triggers["dnsFirewallDomainListId"] = dns_firewall_domain_list_id
+    return triggers
 
 
 def repopulate(
@@ -203,6 +290,8 @@ def repopulate(
     settings: pulumi.Input[Settings],
     table_name: pulumi.Input[str],
     rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None = None,
+    dns_firewall_domain_list_id: pulumi.Input[str] | None = None,
 ) -> aws.lambda_.Invocation:
     """Invoke the prune function during ``pulumi up`` whenever ``repopulation_triggers`` change.
 
@@ -215,9 +304,9 @@ def repopulate(
         f"{name}-repopulate",
         function_name=prune_function.name,
         input=json.dumps({"source": REPOPULATE_SOURCE, "detail-type": "Rule group repopulation"}),
-        triggers=pulumi.Output.all(settings, table_name, rule_group_arn).apply(
-            lambda values: repopulation_triggers(values[0], values[1], values[2])
-        ),
+        triggers=pulumi.Output.all(
+            settings, table_name, rule_group_arn, domain_rule_group_arn, dns_firewall_domain_list_id
+        ).apply(lambda values: repopulation_triggers(*values)),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[prune_function]),
     )
 
@@ -281,10 +370,11 @@ def finding_rules(
 class ResponseStateMachine(pulumi.ComponentResource):
     """Turns a GuardDuty finding into blocked hosts: event rule -> Standard state machine -> functions -> SNS.
 
-    Owns the three functions (the prune function too, so one place packages the handlers), their roles and
-    log groups, the KMS-encrypted topic with the admin's e-mail subscription, the EventBridge rules with
-    their roles, retry policy and dead-letter queue, and the repopulation: a prune invoked during
-    ``pulumi up`` when the rule group, the priority, the protected ranges or the table change.
+    Owns the functions (the prune function too, so one place packages the handlers; the annotate function
+    with updateFindings), their roles and log groups, the KMS-encrypted topic with the admin's e-mail
+    subscription, the EventBridge rules with their roles, retry policy and dead-letter queue, and the
+    repopulation: a prune invoked during ``pulumi up`` when the rule group, the priority, the protected
+    ranges or the table change.
     """
 
     state_machine_arn: pulumi.Output[str]
@@ -305,6 +395,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
     """The prune function's name."""
     prune_function_arn: pulumi.Output[str]
     """The prune function's ARN (PruningSchedule's pruneFunctionArn)."""
+    annotate_function_name: pulumi.Output[str] | None
+    """Only with updateFindings: the function that annotates Security Hub findings."""
     dead_letter_queue_arn: pulumi.Output[str]
     """The event rules' dead-letter queue."""
     finding_bus_arn: pulumi.Output[str] | None
@@ -316,16 +408,30 @@ class ResponseStateMachine(pulumi.ComponentResource):
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
         reader = ArgsReader("ResponseStateMachine", name, args)
-        finding_source = reader.check(
+        chosen_source = reader.check(
             ["finding_source"],
             lambda values: read_choice(values, "findingSource", FindingSource, FindingSource.SECURITY_HUB),
-        ).value
+        )
+        finding_source = chosen_source.value
+        annotates = reader.check(
+            ["update_findings"], lambda values: read_update_findings(values, "updateFindings", chosen_source)
+        )
+        domain_blocking = reader.check(
+            ["domain_blocking"],
+            lambda values: read_choice(values, "domainBlocking", DomainBlocking, DomainBlocking.OFF),
+        )
+        check_domain_targets(domain_blocking, reader)
+        domain_rule_group_arn = reader.get("domain_rule_group_arn")
+        dns_firewall_domain_list_id = reader.get("dns_firewall_domain_list_id")
+        dns_firewall_domain_list_arn = reader.get("dns_firewall_domain_list_arn")
         accept_findings_from = reader.check(["accept_findings_from"], read_accepted_principals)
         tracing = reader.check(["tracing"], lambda values: read_bool(values, "tracing", False))
         handlers_path = reader.check(
             ["handlers_path"], lambda values: read_handlers_path(values, "handlersPath")
         )
-        settings = reader.settle(POLICY_FIELDS, lambda values: policy_settings(values, finding_source))
+        settings = reader.settle(
+            POLICY_FIELDS, lambda values: policy_settings(values, finding_source, domain_blocking)
+        )
         admin_email = reader.settle(["admin_email"], lambda values: read_email(values, "adminEmail"))
         log_retention_days = reader.settle(
             ["log_retention_days"], lambda values: read_log_retention(values, "logRetentionDays")
@@ -337,9 +443,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
         project, stack = pulumi.get_project(), pulumi.get_stack()
-        log_group_names = {
-            spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in FUNCTIONS
-        }
+        specs = (*FUNCTIONS, ANNOTATE_FUNCTION) if annotates else FUNCTIONS
+        log_group_names = {spec.key: lambda_log_group_name(project, stack, name, spec.key) for spec in specs}
         workflow_log_name = workflow_log_group_name(project, stack, f"{name}-response")
 
         # The topic's own key: its default key policy delegates to IAM in this account, so the state machine
@@ -369,11 +474,19 @@ class ResponseStateMachine(pulumi.ComponentResource):
         )
 
         code = handlers_archive(handlers_path)
-        environment = pulumi.Output.all(settings, table_name, rule_group_arn).apply(
-            lambda values: function_environment(values[0], values[1], values[2])
+        environment = pulumi.Output.all(
+            settings, table_name, rule_group_arn, domain_rule_group_arn, dns_firewall_domain_list_id
+        ).apply(lambda values: function_environment(*values))
+        # The annotate function reads none of the policy: its environment stays small whatever the list sizes.
+        annotate_environment = pulumi.Output.all(settings, table_name, rule_group_arn).apply(
+            lambda values: {
+                ENV_TABLE_NAME: values[1],
+                ENV_RULE_GROUP_ARN: values[2],
+                **values[0].annotation_environment(),
+            }
         )
         functions: dict[str, aws.lambda_.Function] = {}
-        for spec in FUNCTIONS:
+        for spec in specs:
             log_group = aws.cloudwatch.LogGroup(
                 f"{name}-{spec.key}-logs",
                 name=log_group_names[spec.key],
@@ -382,11 +495,20 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=child,
             )
             role = _role(f"{name}-{spec.key}-role", iam.LAMBDA_PRINCIPAL, child, tags)
-            document = (
-                iam.record_function_policy(table_arn, log_group.arn)
-                if spec.key == "record"
-                else iam.sync_function_policy(table_arn, rule_group_arn, log_group.arn)
-            )
+            if spec.key == "record":
+                document = iam.record_function_policy(table_arn, log_group.arn)
+            elif spec.key == ANNOTATE_FUNCTION.key:
+                document = iam.annotate_function_policy(
+                    iam.security_hub_resource(rule_group_arn), log_group.arn
+                )
+            else:
+                document = iam.sync_function_policy(
+                    table_arn,
+                    rule_group_arn,
+                    log_group.arn,
+                    domain_rule_group_arn,
+                    dns_firewall_domain_list_arn,
+                )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
                 f"{name}-{spec.key}",
@@ -397,23 +519,37 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 code=code,
                 timeout=spec.timeout_seconds,
                 memory_size=MEMORY_MB,
-                environment={"variables": environment},
+                environment={"variables": annotate_environment if spec is ANNOTATE_FUNCTION else environment},
                 logging_config={"log_format": "JSON", "log_group": log_group.name},
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(name, self, functions["prune"], settings, table_name, rule_group_arn)
+        repopulate(
+            name,
+            self,
+            functions["prune"],
+            settings,
+            table_name,
+            rule_group_arn,
+            domain_rule_group_arn,
+            dns_firewall_domain_list_id,
+        )
 
-        definition = pulumi.Output.all(functions["record"].arn, functions["block"].arn, topic.arn).apply(
-            lambda arns: json.dumps(response_definition(arns[0], arns[1], arns[2]), indent=2)
+        workflow_functions = [functions["record"].arn, functions["block"].arn]
+        if ANNOTATE_FUNCTION.key in functions:
+            workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
+        definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
+            lambda arns: json.dumps(
+                response_definition(arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None), indent=2
+            )
         )
         state_machine = standard_workflow(
             f"{name}-response",
             workflow_log_name,
             self,
             definition,
-            [functions["record"].arn, functions["block"].arn],
+            workflow_functions,
             topic.arn,
             key.arn,
             log_retention_days,
@@ -429,6 +565,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
             opts=child,
         )
         sources = list(patterns_for(finding_source))
+        domains = domain_blocking is not DomainBlocking.OFF
         target_roles = {
             source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, tags)
             for source in sources
@@ -437,7 +574,11 @@ class ResponseStateMachine(pulumi.ComponentResource):
             sources=sources,
             patterns=pulumi.Output.from_input(settings).apply(
                 lambda policy: scoped_patterns_for(
-                    finding_source, policy.action_types, policy.finding_regions, policy.finding_accounts
+                    finding_source,
+                    policy.action_types,
+                    policy.finding_regions,
+                    policy.finding_accounts,
+                    domains,
                 )
             ),
             state_machine_arn=state_machine.arn,
@@ -486,6 +627,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self.block_function_arn = functions["block"].arn
         self.prune_function_name = functions["prune"].name
         self.prune_function_arn = functions["prune"].arn
+        annotate = functions.get(ANNOTATE_FUNCTION.key)
+        self.annotate_function_name = annotate.name if annotate is not None else None
         self.dead_letter_queue_arn = dead_letters.arn
         outputs: dict[str, Any] = {
             "state_machine_arn": self.state_machine_arn,
@@ -501,4 +644,6 @@ class ResponseStateMachine(pulumi.ComponentResource):
         }
         if self.finding_bus_arn is not None:
             outputs["finding_bus_arn"] = self.finding_bus_arn
+        if self.annotate_function_name is not None:
+            outputs["annotate_function_name"] = self.annotate_function_name
         self.register_outputs(outputs)

@@ -1,12 +1,19 @@
 """BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from components.config import read_bool, read_capacity
+from components.config import (
+    InvalidConfig,
+    label,
+    read_bool,
+    read_capacity,
+    read_domain_capacity,
+    read_home_net,
+)
 from components.constants import (
     METRIC_ACTION_NAME,
     PLACEHOLDER_CIDR,
@@ -16,6 +23,7 @@ from components.constants import (
 from components.inputs import ArgsReader
 from components.limits import check_component_name
 from handlers import schema
+from handlers.enforcement import domain_rules_source
 from handlers.rules import METRIC_DIMENSION_VALUE
 
 TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
@@ -44,8 +52,47 @@ class BlocklistRuleGroupArgs(TypedDict):
     """Also create a firewall policy that references the group; default false (attach it to yours). Also
     decides what happens to a replaced group: deleted once this policy references the new one, or kept
     (retainOnDelete) when a policy of yours may still reference it. Plain: it decides what exists."""
+    domain_capacity: NotRequired[int]
+    """Capacity of a stateful domain-list rule group for blocked domains (2 units a domain, 2 for the list,
+    4..30000); default none: no domain group. Changing it replaces that group, as for capacity. Plain: it
+    decides whether the group exists."""
+    home_net_cidrs: NotRequired[Sequence[str]]
+    """The domain group's HOME_NET (the clients whose traffic it inspects), CIDR blocks; default none: the
+    firewall's own VPC. Set it to every VPC a central inspection VPC serves. Plain: fixed with the group."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
+
+
+def read_domain_group(values: Mapping[str, Any]) -> tuple[int | None, tuple[str, ...]]:
+    """The domain group's capacity (None: no group) and HOME_NET, which needs the group."""
+    capacity = read_domain_capacity(values, "domainCapacity") if "domainCapacity" in values else None
+    home_net = read_home_net(values, "homeNetCidrs")
+    if home_net and capacity is None:
+        raise InvalidConfig(f"{label('homeNetCidrs')} applies to the domain group: set domainCapacity too")
+    return capacity, home_net
+
+
+def initial_domain_rule_group(home_net_cidrs: Sequence[str]) -> dict[str, Any]:
+    """The domain group as created: an empty deny list (its placeholder), and ``HOME_NET`` when set.
+
+    The handlers own ``Targets`` from then on; ``HOME_NET`` is fixed with the group (``ignore_changes``:
+    see ``UPDATED_WITH_TOKEN``), so a new value takes a new group (change ``domainRuleGroupCapacity``).
+    """
+    source = domain_rules_source([])["RulesSourceList"]
+    group: dict[str, Any] = {
+        "rules_source": {
+            "rules_source_list": {
+                "generated_rules_type": source["GeneratedRulesType"],
+                "target_types": source["TargetTypes"],
+                "targets": source["Targets"],
+            }
+        }
+    }
+    if home_net_cidrs:
+        group["rule_variables"] = {
+            "ip_sets": [{"key": "HOME_NET", "ip_set": {"definitions": list(home_net_cidrs)}}]
+        }
+    return group
 
 
 def initial_rules_source() -> dict[str, Any]:
@@ -141,6 +188,9 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
     """The ledger table's ARN (ResponseStateMachine's tableArn)."""
     firewall_policy_arn: pulumi.Output[str] | None
     """Only with createFirewallPolicy: the firewall policy that references the group."""
+    domain_rule_group_arn: pulumi.Output[str] | None
+    """Only with domainCapacity: the stateful domain-list rule group (ResponseStateMachine's
+    domainRuleGroupArn); attach it to your firewall policy too."""
 
     def __init__(
         self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
@@ -151,6 +201,9 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         capacity = reader.settle(["capacity"], lambda values: read_capacity(values, "capacity"))
         owns_policy = reader.check(
             ["create_firewall_policy"], lambda values: read_bool(values, "createFirewallPolicy", False)
+        )
+        domain_capacity, home_net_cidrs = reader.check(
+            ["domain_capacity", "home_net_cidrs"], read_domain_group
         )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
@@ -181,14 +234,33 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self.table_name = table.name
         self.table_arn = table.arn
         self.firewall_policy_arn = None
+        self.domain_rule_group_arn = None
+        if domain_capacity is not None:
+            domain_group = aws.networkfirewall.RuleGroup(
+                f"{name}-domains",
+                type="STATEFUL",
+                capacity=domain_capacity,
+                description="nfw-blocklist: denies domains from GuardDuty DNS findings",
+                rule_group=initial_domain_rule_group(home_net_cidrs),
+                tags=tags,
+                opts=rule_group_options(self, owns_policy=owns_policy),
+            )
+            self.domain_rule_group_arn = domain_group.arn
         if owns_policy:
+            policy_document: dict[str, Any] = {
+                "stateless_default_actions": ["aws:forward_to_sfe"],
+                "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
+                "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
+            }
+            if self.domain_rule_group_arn is not None:
+                # Default action order (no stateful engine options): a DENYLIST group's drop rules apply
+                # to every flow the stateless default forwards, whatever other groups the policy holds.
+                policy_document["stateful_rule_group_references"] = [
+                    {"resource_arn": self.domain_rule_group_arn}
+                ]
             policy = aws.networkfirewall.FirewallPolicy(
                 f"{name}-policy",
-                firewall_policy={
-                    "stateless_default_actions": ["aws:forward_to_sfe"],
-                    "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
-                    "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
-                },
+                firewall_policy=policy_document,
                 tags=tags,
                 opts=child,
             )
@@ -202,4 +274,6 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         }
         if self.firewall_policy_arn is not None:
             outputs["firewall_policy_arn"] = self.firewall_policy_arn
+        if self.domain_rule_group_arn is not None:
+            outputs["domain_rule_group_arn"] = self.domain_rule_group_arn
         self.register_outputs(outputs)

@@ -29,6 +29,7 @@ forwarder = FindingForwarder(
         action_types=config.action_types,
         finding_regions=config.finding_regions,
         finding_accounts=config.finding_accounts,
+        domain_findings=config.domain_findings,
     ),
 )
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from handlers import metrics
+from handlers.securityhub import FindingAnnotator, annotate_execution
 from handlers.service import BlocklistService
 from handlers.settings import Settings
 
@@ -18,6 +19,7 @@ _environment: EnvironmentSource = lambda: os.environ  # noqa: E731
 _lock = threading.Lock()
 _idle: dict[Settings, list[BlocklistService]] = {}
 _built: list[BlocklistService] = []
+_annotators: dict[str | None, FindingAnnotator] = {}
 
 
 class _JsonFormatter(logging.Formatter):
@@ -91,6 +93,7 @@ def reset() -> None:
     with _lock:
         _idle.clear()
         _built.clear()
+        _annotators.clear()
 
 
 def record(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -110,3 +113,16 @@ def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         payload = service.prune()
         metrics.emit(metrics.prune_values(payload), service.settings.rule_group_arn)
         return payload
+
+
+def annotate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """AnnotateFinding: the state (``record`` and ``block`` or ``error``) -> the annotation outcome."""
+    environment = _environment()
+    _configure_logging(environment)
+    settings = Settings.from_env(environment)
+    region = environment.get("AWS_REGION") or None
+    with _lock:
+        annotator = _annotators.get(region)
+        if annotator is None:
+            annotator = _annotators[region] = FindingAnnotator(region=region)
+    return annotate_execution(event, settings, annotator)

@@ -1,4 +1,4 @@
-"""EventBridge event -> the remote hosts its GuardDuty findings name.
+"""EventBridge event -> the remote hosts (IP addresses, and the domain of a DNS finding) its findings name.
 
 Two shapes arrive: Security Hub's "Findings - Imported" (ASFF, GuardDuty's JSON flattened into
 ``ProductFields``) and GuardDuty's own "GuardDuty Finding". Both become the same ``Candidate``s.
@@ -21,7 +21,9 @@ from typing import Any, Final
 
 from handlers import clock
 from handlers.addresses import describe_host
+from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
+from handlers.securityhub import RESOLVED_MARKER_KEY
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -39,6 +41,7 @@ _SINGLE_HOST_ACTIONS: Final = tuple(action for action in KNOWN_ACTIONS if action
 _IP_FIELDS: Final = ("ipAddressV4", "ipAddressV6")
 
 _GUARDDUTY_PREFIX: Final = "aws/guardduty/service/"
+_DNS_DOMAIN_KEY: Final = "aws/guardduty/service/action/dnsRequestAction/domain"
 _SINGLE_HOST_KEY: Final = re.compile(
     r"aws/guardduty/service/action/(?P<action>\w+)/remoteIpDetails/(?P<field>ipAddressV[46])"
 )
@@ -118,8 +121,13 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
             event.get("time"),
         ),
         state=_asff_state(finding, fields),
+        product_arn=product_arn,
+        updated_at=event_time(finding.get("UpdatedAt")),
     )
     hosts = _asff_hosts(fields)
+    domain = fields.get(_DNS_DOMAIN_KEY)
+    if not _absent(domain):
+        hosts.append((DNS_REQUEST_ACTION, domain))
     if not hosts:
         action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
         return _no_remote_ip(ref, action_type)
@@ -182,9 +190,18 @@ def _asff_state(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> Findin
     if finding.get("RecordState") == "ARCHIVED" or _is_true(fields.get(_GUARDDUTY_PREFIX + "archived")):
         return FindingState.ARCHIVED
     workflow_status = _mapping(finding.get("Workflow")).get("Status") or finding.get("WorkflowState")
+    if workflow_status == "RESOLVED" and resolved_by_tool(finding):
+        # findingWorkflowStatus=RESOLVED: the tool's own resolution must not hide a new sighting.
+        return FindingState.ACTIVE
     if workflow_status in ("SUPPRESSED", "RESOLVED"):
         return FindingState.SUPPRESSED
     return FindingState.ACTIVE
+
+
+def resolved_by_tool(finding: Mapping[str, Any]) -> bool:
+    """The finding carries the marker the tool writes when it sets ``Workflow.Status`` RESOLVED."""
+    fields = _mapping(finding.get("UserDefinedFields"))
+    return fields.get(RESOLVED_MARKER_KEY) == "RESOLVED"
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------
@@ -214,6 +231,9 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
                 hosts.extend(_remote_ips(action_name, _mapping(probe)))
         else:
             hosts.extend(_remote_ips(action_name, action_detail))
+    domain = _mapping(action.get(DNS_REQUEST_ACTION)).get("domain")
+    if not _absent(domain):
+        hosts.append((DNS_REQUEST_ACTION, domain))
     if not hosts:
         return _no_remote_ip(ref, _text(action.get("actionType")))
     return Extraction(candidates=[Candidate(raw_host=host, finding=ref, action=name) for name, host in hosts])

@@ -1,5 +1,6 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +30,9 @@ again (about 6 s in the worst case, well inside the record function's timeout)."
 BATCH_PREFIX: Final = "#batch#"
 """Items (no GSI keys, never listed) that park an execution's host lists between its record and block
 steps, so that the state between them stays small however many hosts a finding names."""
+FINDING_PREFIX: Final = "#finding#"
+"""Items (no GSI keys, never listed) remembering, per Security Hub finding, the provider's last
+``UpdatedAt`` the record step acted on: an event that brings no newer one is an echo (docs/DESIGN.md)."""
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
@@ -254,6 +258,28 @@ class Ledger:
             self.counts.write_conflicts += 1
         raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
 
+    def provider_update_seen(self, finding_id: str) -> float | None:
+        """The last provider ``UpdatedAt`` recorded for ``finding_id``, if any."""
+        answer = self._call("GetItem", Key=_key(finding_key(finding_id)), ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        return float(_plain(item)["UpdatedAt"])
+
+    def remember_provider_update(self, finding_id: str, updated_at: float, purge_at: float) -> None:
+        """Remember ``updated_at`` for ``finding_id`` unless a newer one is remembered already."""
+        item = {
+            schema.HASH_KEY: finding_key(finding_id),
+            "UpdatedAt": _num(updated_at),
+            schema.TTL_ATTRIBUTE: int(purge_at),
+        }
+        self._put_conditionally(
+            item,
+            f"attribute_not_exists({schema.HASH_KEY}) OR UpdatedAt < :updated",
+            {":updated": _serializer.serialize(_num(updated_at))},
+        )
+
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
         hosts: dict[str, float] = {}
@@ -329,7 +355,7 @@ class Ledger:
                 values={},
             )
 
-    def acquire_lease(self, holder: str, now: float, seconds: float) -> "Lease":
+    def acquire_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> "Lease":
         """Take the writer lease if it is free or lapsed (advisory: the UpdateToken keeps writes safe).
 
         The answer carries what the previous holder left: the rule group's UpdateToken (a writer that
@@ -338,7 +364,7 @@ class Ledger:
         try:
             answer = self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression="SET Holder = :me, LeaseUntil = :until ADD Generation :one",
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
@@ -361,12 +387,12 @@ class Ledger:
             generation=int(current.get("Generation", 0)),
         )
 
-    def extend_lease(self, holder: str, now: float, seconds: float) -> bool:
+    def extend_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> bool:
         """Push our lease's end out (a long write must not lose it); False if it is no longer ours."""
         try:
             self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression="SET LeaseUntil = :until",
                 ConditionExpression="Holder = :me",
                 ExpressionAttributeValues={
@@ -378,9 +404,9 @@ class Ledger:
             return False
         return True
 
-    def read_lease(self) -> LeaseState:
+    def read_lease(self, key: str = schema.LEASE_KEY) -> LeaseState:
         """The lease item (one strongly consistent read of one small item)."""
-        items = self._batch_get_items([schema.LEASE_KEY])
+        items = self._batch_get_items([key])
         item = items[0] if items else {}
         return LeaseState(
             holder=str(item["Holder"]) if "Holder" in item else None,
@@ -391,11 +417,11 @@ class Ledger:
             last_write_at=float(item.get("LastWriteAt", 0)),
         )
 
-    def announce_plan(self) -> int:
+    def announce_plan(self, key: str = schema.LEASE_KEY) -> int:
         """Number the plan a writer is about to make (before it reads the pending hosts)."""
         answer = self._call(
             "UpdateItem",
-            Key=_key(schema.LEASE_KEY),
+            Key=_key(key),
             UpdateExpression="ADD Planned :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="UPDATED_NEW",
@@ -403,7 +429,12 @@ class Ledger:
         return int(_plain(answer.get("Attributes", {})).get("Planned", 0))
 
     def release_lease(
-        self, holder: str, group_token: str | None, wrote_at: float | None, folded: int | None = None
+        self,
+        holder: str,
+        group_token: str | None,
+        wrote_at: float | None,
+        folded: int | None = None,
+        key: str = schema.LEASE_KEY,
     ) -> None:
         """Free the lease, leaving the group's current UpdateToken and the time of our last write, and
         (``folded``) the generation whose holder folded in every host pending when it took the lease."""
@@ -424,7 +455,7 @@ class Ledger:
         try:
             self._call(
                 "UpdateItem",
-                Key=_key(schema.LEASE_KEY),
+                Key=_key(key),
                 UpdateExpression=f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
                 ConditionExpression="Holder = :me",
                 ExpressionAttributeValues=values,
@@ -607,6 +638,11 @@ class Ledger:
 
 class _ConditionFailed(Exception):
     pass
+
+
+def finding_key(finding_id: str) -> str:
+    """A bounded key whatever the id's length (an id is untrusted and DynamoDB keys are 2 KB at most)."""
+    return FINDING_PREFIX + hashlib.sha256(finding_id.encode()).hexdigest()
 
 
 def _key(host: str) -> dict[str, Any]:

@@ -16,6 +16,8 @@ class SkipReason(StrEnum):
     TYPE_EXCLUDED = "type-excluded"
     ACTION_NOT_ENABLED = "action-not-enabled"
     NO_REMOTE_IP = "no-remote-ip"
+    INVALID_DOMAIN = "invalid-domain"
+    """A DNS finding's domain that is not one blockable name (wildcard, bare TLD, malformed...)."""
     UNSUPPORTED_EVENT = "unsupported-event"
     UNTRUSTED_PRODUCT = "untrusted-product"
     """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""
@@ -23,6 +25,10 @@ class SkipReason(StrEnum):
     """The finding's own region is not one of the stack's ``findingRegions``."""
     ACCOUNT_NOT_INCLUDED = "account-not-included"
     """The finding's own account is not one of the stack's ``findingAccounts``."""
+    OWN_UPDATE = "own-update"
+    """A Security Hub "Findings - Imported" event whose finding the provider has not updated since the
+    tool last recorded it (its ``UpdatedAt`` is not newer): the echo of the tool's own
+    BatchUpdateFindings, or of anyone else's, never a new sighting."""
 
 
 class FindingState(StrEnum):
@@ -43,6 +49,10 @@ class FindingRef:
     last_seen: float
     """Epoch seconds of the finding's last observation (eventLastSeen / LastObservedAt)."""
     state: FindingState = FindingState.ACTIVE
+    product_arn: str = ""
+    """The Security Hub ProductArn (with ``id``, the finding's identifier there); empty for native events."""
+    updated_at: float | None = None
+    """Security Hub's ``UpdatedAt`` (the provider's last update, which BatchUpdateFindings leaves alone)."""
 
 
 @dataclass(frozen=True)

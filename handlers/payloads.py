@@ -19,6 +19,8 @@ SAMPLE_SIZE: Final = 20
 """Hosts a payload lists by name; the count says how many there are in all."""
 MAX_TEXT: Final = 256
 """Characters kept of any id, type or reason a finding supplies (a GuardDuty finding ARN is ~130)."""
+MAX_IDENTIFIER: Final = 512
+"""Security Hub finding ids are at most 512 characters; the annotation needs them whole."""
 LOG_CHUNK: Final = 500
 """Hosts per log line: a line stays well under CloudWatch Logs' 256 KB event limit."""
 
@@ -95,8 +97,10 @@ class RecordOutcome:
     batch: str | None = None
     """The ledger key prefix under which the host lists were parked when they exceed the sample."""
     batch_items: int = 0
+    security_hub: Sequence[FindingRef] = ()
+    """The Security Hub findings whose hosts were recorded: the annotation step updates them."""
     expires_at: float = 0.0
-    """When the hosts recorded now expire (epoch seconds), unless seen again."""
+    """When the hosts recorded now expire (the annotation's "until")."""
 
     @property
     def hosts(self) -> list[str]:
@@ -122,7 +126,28 @@ class RecordOutcome:
             "batch": self.batch,
             "batch_items": self.batch_items,
             "expires_at": self.expires_at,
+            **security_hub_payload(self.security_hub, self.expires_at),
         }
+
+
+def security_hub_payload(findings: Sequence[FindingRef], expires_at: float) -> dict[str, Any]:
+    """``annotate`` and, when set, the findings' exact identifiers (at most ``SAMPLE_SIZE``; the count
+    says how many). An identifier too long to carry whole is left out: a cut one names no finding."""
+    identifiers = [
+        {"Id": finding.id, "ProductArn": finding.product_arn}
+        for finding in findings
+        if finding.product_arn and len(finding.id) <= MAX_IDENTIFIER and len(finding.product_arn) <= MAX_TEXT
+    ]
+    if not identifiers:
+        return {"annotate": False, "security_hub": None}
+    return {
+        "annotate": True,
+        "security_hub": {
+            "findings": identifiers[:SAMPLE_SIZE],
+            "count": len(identifiers),
+            "expires_at": int(expires_at),
+        },
+    }
 
 
 def count_of(payload: Mapping[str, Any], key: str) -> int:

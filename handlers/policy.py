@@ -7,7 +7,7 @@ severity), and only then the host itself (malformed, protected).
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -18,9 +18,10 @@ from handlers.addresses import (
     describe_host,
     normalize_host,
 )
+from handlers.domains import DNS_REQUEST_ACTION, InvalidDomain, ProtectedDomains, canonical_domain
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
-from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, Settings
+from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, DomainBlocking, Settings
 
 MAX_TTL_SECONDS: Final = 365 * 86400
 """The longest a block may last by hand (``block --ttl``), and the longest the CLI moves a sandbox
@@ -47,6 +48,9 @@ class TargetPolicy:
     """The finding's own region must be one of these; empty means every region."""
     accounts: frozenset[str] = frozenset()
     """The finding's own account must be one of these; empty means every account."""
+    domain_blocking: bool = False
+    """Are DNS findings' domains blocked (``domainBlocking`` other than off)?"""
+    protected_domains: ProtectedDomains = field(default_factory=ProtectedDomains)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TargetPolicy":
@@ -73,12 +77,18 @@ class TargetPolicy:
             enabled_actions=frozenset(ALWAYS_ENABLED_ACTIONS + settings.action_types),
             regions=frozenset(settings.finding_regions),
             accounts=frozenset(settings.finding_accounts),
+            domain_blocking=settings.domain_blocking is not DomainBlocking.OFF,
+            protected_domains=ProtectedDomains.with_extra(settings.protected_domains),
         )
 
     def evaluate(self, candidate: Candidate) -> Target | Skip:
         """Accept ``candidate`` as a canonical host to block, or say why not; never raises."""
         finding = candidate.finding
-        shown = _shown_host(candidate.raw_host)
+        dns = candidate.action == DNS_REQUEST_ACTION
+        if dns and not self.domain_blocking:
+            # As before domains could be blocked: a DNS finding names no host this stack blocks.
+            return Skip("", SkipReason.NO_REMOTE_IP, finding.id, "no remote IP in DNS_REQUEST finding")
+        shown = _shown_domain(candidate.raw_host) if dns else _shown_host(candidate.raw_host)
 
         def skip(reason: SkipReason, detail: str) -> Skip:
             return Skip(host=shown, reason=reason, finding_id=finding.id, detail=detail)
@@ -95,7 +105,7 @@ class TargetPolicy:
             return skip(
                 SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
             )
-        if candidate.action not in self.enabled_actions:
+        if candidate.action not in self.enabled_actions and not dns:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
         if finding.state == FindingState.ARCHIVED:
             return skip(SkipReason.ARCHIVED, "finding is archived")
@@ -117,6 +127,8 @@ class TargetPolicy:
                 SkipReason.BELOW_MIN_SEVERITY,
                 f"severity {finding.severity} below minimum {self.min_severity}",
             )
+        if dns:
+            return self._domain_target(candidate, skip)
         try:
             host = normalize_host(candidate.raw_host)
         except InvalidAddress as error:
@@ -125,6 +137,36 @@ class TargetPolicy:
         if network is not None:
             return skip(SkipReason.PROTECTED, f"{host} is inside protected network {network}")
         return Target(host=host, finding=finding)
+
+    def _domain_target(self, candidate: Candidate, skip: Callable[[SkipReason, str], Skip]) -> Target | Skip:
+        try:
+            domain = canonical_domain(candidate.raw_host)
+        except InvalidDomain as error:
+            return skip(SkipReason.INVALID_DOMAIN, str(error))
+        entry = self.protected_domains.protects(domain)
+        if entry is not None:
+            return skip(SkipReason.PROTECTED, f"{domain} is protected domain {entry} or under it")
+        return Target(host=domain, finding=candidate.finding)
+
+    def may_block_domain(self, host: str) -> bool:
+        """May ``host`` stand in a domain list: a canonical domain outside every protected name?
+
+        The domain writer's last line of defence, as ``may_rule`` is the IP writer's.
+        """
+        try:
+            return canonical_domain(host) == host and self.protected_domains.protects(host) is None
+        except InvalidDomain:
+            return False
+
+    def check_manual_domain(self, value: object) -> str:
+        """The canonical domain an operator asked to block by hand; ``InvalidInput`` saying why not."""
+        if not self.domain_blocking:
+            raise InvalidInput("domain blocking is off (domainBlocking: off): a domain cannot be blocked")
+        domain = canonical_domain(value)
+        entry = self.protected_domains.protects(domain)
+        if entry is not None:
+            raise InvalidInput(f"{domain} is protected domain {entry} or under it and cannot be blocked")
+        return domain
 
     def evaluate_all(self, candidates: Iterable[Candidate]) -> tuple[list[Target], list[Skip]]:
         """Evaluate each candidate; a host named twice is targeted once, with its first finding."""
@@ -158,6 +200,13 @@ class TargetPolicy:
         if network is not None:
             raise InvalidInput(f"{host} is inside protected network {network} and cannot be blocked")
         return host
+
+
+def _shown_domain(raw_host: object) -> str:
+    try:
+        return canonical_domain(raw_host)
+    except InvalidDomain:
+        return describe_host(raw_host)
 
 
 def _shown_host(raw_host: object) -> str:

@@ -40,9 +40,12 @@ def metric_custom_action() -> dict[str, Any]:
     }
 
 
-def host_sort_key(host: str) -> tuple[int, int]:
+def host_sort_key(host: str) -> tuple[int, int, str]:
+    """IPv4 hosts in address order, then IPv6, then domains (which never hold a '/') by name."""
+    if "/" not in host and canonical_address(host) is None:
+        return (7, 0, host)
     address = canonical_address(host) or ipaddress.ip_network(host).network_address
-    return (address.version, int(address))
+    return (address.version, int(address), "")
 
 
 def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:

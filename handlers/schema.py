@@ -27,6 +27,9 @@ PENDING_INDEX_PROJECTED: Final = (PENDING_SINCE,)
 
 LEASE_KEY: Final = "#writer-lease"
 """The item (not a host: no GSI keys, never listed) that lets one writer at a time update the group."""
+DOMAIN_LEASE_KEY: Final = "#writer-lease#domains"
+"""The domain writer's own lease: domains and IP hosts are written to different places, so their writers
+never wait for each other."""
 
 TTL_ATTRIBUTE: Final = "PurgeAt"
 """DynamoDB TTL attribute: a backstop a day after expiry, in case pruning stops running."""

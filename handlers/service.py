@@ -10,18 +10,21 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from handlers import clock
-from handlers.addresses import normalize_host
+from handlers.addresses import describe_host, normalize_host
+from handlers.domain_writer import DomainTarget
+from handlers.domains import canonical_domain, is_domain, looks_like_domain
+from handlers.enforcement import Clients, DomainEnforcementPoint, domain_points
 from handlers.errors import CapacityExceeded, HostNotBlocked, InvalidInput, LedgerUnavailable
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
 from handlers.metrics import rule_group_name
-from handlers.model import FindingRef, Target
+from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target
 from handlers.payloads import (
     SAMPLE_SIZE,
     BlockOutcome,
@@ -64,6 +67,9 @@ class BlocklistService:
     firewall: RuleGroupClient
     policy: TargetPolicy
     writer: RuleGroupWriter
+    domain_writer: RuleGroupWriter | None = None
+    """Writes blocked domains to ``domain_points``; None when ``domainBlocking`` is off."""
+    domain_points: list[DomainEnforcementPoint] = field(default_factory=list)
 
     @classmethod
     def create(
@@ -73,6 +79,7 @@ class BlocklistService:
         network_firewall: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         region: str | None = None,
+        route53resolver: Any = None,
     ) -> "BlocklistService":
         policy = TargetPolicy.from_settings(settings)
         ledger = Ledger(settings.table_name, client=dynamodb, region=region, sleep=sleep)
@@ -81,7 +88,29 @@ class BlocklistService:
         # Cached: the writer asks it of every host in the group (up to 15,000) on every run.
         blockable = functools.lru_cache(maxsize=1 << 16)(policy.may_rule)
         writer = RuleGroupWriter(firewall, ledger, settings, blockable=blockable, sleep=sleep)
-        return cls(settings, ledger, firewall, policy, writer)
+        points = domain_points(settings, Clients(network_firewall, route53resolver, region))
+        domain_writer = None
+        if points:
+            domain_writer = RuleGroupWriter(
+                None,
+                ledger,
+                settings,
+                blockable=functools.lru_cache(maxsize=1 << 16)(policy.may_block_domain),
+                sleep=sleep,
+                target=DomainTarget(points),
+            )
+        return cls(settings, ledger, firewall, policy, writer, domain_writer, points)
+
+    def _writer_for(self, host: str) -> RuleGroupWriter:
+        """The writer of ``host``'s kind; ``InvalidInput`` for a domain while domain blocking is off."""
+        if not is_domain(host):
+            return self.writer
+        if self.domain_writer is None:
+            raise InvalidInput("domain blocking is off (domainBlocking: off): no domain is blocked")
+        return self.domain_writer
+
+    def _writers(self) -> list[RuleGroupWriter]:
+        return [self.writer, *([self.domain_writer] if self.domain_writer else [])]
 
     # -- the response workflow -------------------------------------------------------------------
     def record(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,8 +127,9 @@ class BlocklistService:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
         extraction = extract(event)
-        targets, policy_skips = self.policy.evaluate_all(extraction.candidates)
-        skipped = [*extraction.skipped, *policy_skips]
+        candidates, echoes = self._new_sightings(extraction.candidates)
+        targets, policy_skips = self.policy.evaluate_all(candidates)
+        skipped = [*extraction.skipped, *echoes, *policy_skips]
         now = clock.now()
         new: list[str] = []
         refreshed: list[str] = []
@@ -115,6 +145,7 @@ class BlocklistService:
             if record.pending:
                 unconfirmed.append(target.host)
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
+        sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(
             event_id=str(event["id"]),
             finding=finding,
@@ -122,6 +153,7 @@ class BlocklistService:
             refreshed=sorted(refreshed),
             unconfirmed=sorted(unconfirmed),
             skipped=skipped,
+            security_hub=sighted,
             expires_at=now + self.settings.retention_seconds,
         )
         self._log_record(outcome, failed)
@@ -134,22 +166,52 @@ class BlocklistService:
             batch = uuid.uuid4().hex
             items = self.ledger.put_batch(batch, outcome.new, outcome.unconfirmed, outcome.refreshed, now)
             outcome = replace(outcome, batch=batch, batch_items=items)
+        # Last, once every host is recorded: a retried record step must not take itself for an echo.
+        for sighting in sighted:
+            if sighting.updated_at is not None:
+                self.ledger.remember_provider_update(
+                    sighting.id, sighting.updated_at, now + self.settings.retention_seconds + 86400
+                )
         return outcome.to_payload()
+
+    def _new_sightings(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Skip]]:
+        """Drop the candidates of Security Hub findings the provider has not updated since the tool last
+        recorded them (``UpdatedAt`` not newer than the one remembered): the echo of a BatchUpdateFindings,
+        the tool's own or anyone's, is not a sighting (docs/DESIGN.md, "Loop guard")."""
+        echoes: set[FindingRef] = set()
+        for finding in dict.fromkeys(candidate.finding for candidate in candidates):
+            if not finding.product_arn or finding.updated_at is None:
+                continue
+            seen = self.ledger.provider_update_seen(finding.id)
+            if seen is not None and finding.updated_at <= seen:
+                echoes.add(finding)
+        kept = [candidate for candidate in candidates if candidate.finding not in echoes]
+        skips = [
+            Skip(
+                truncate(describe_host(candidate.raw_host), 64),
+                SkipReason.OWN_UPDATE,
+                finding_id=candidate.finding.id,
+                detail="the finding's UpdatedAt is not newer than the one already recorded",
+            )
+            for candidate in candidates
+            if candidate.finding in echoes
+        ]
+        return kept, skips
 
     def block(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """Put the recorded hosts (and any pending ones) into the rule group."""
         hosts = self._recorded_hosts(recorded)
-        try:
-            sync = self.writer.sync(ensure=hosts.unconfirmed)
-        except CapacityExceeded:
-            # Refused: take back the recordings the group never took, so ledger and group agree.
-            taken_back = [
-                host for host in hosts.new if self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
-            ]
-            if taken_back:
-                # Another writer may have folded them into the group while we were refused: out too.
-                self.writer.sync(remove=taken_back)
-            raise
+        everything = [*hosts.new, *hosts.unconfirmed, *hosts.refreshed]
+        has_domains = any(is_domain(host) for host in everything)
+        # Each writer runs for an execution with hosts of its kind (and the IP writer for one with
+        # none, as before domains): even with nothing to write it looks for hosts a crashed execution
+        # left pending, a query of the whole pending index, which during a burst of the other kind
+        # holds hundreds of hosts that are not its own.
+        sync = SyncResult()
+        if not has_domains or any(not is_domain(host) for host in everything):
+            sync = self._block_kind(self.writer, hosts, domains=False)
+        if self.domain_writer is not None and has_domains:
+            sync = _merged(sync, self._block_kind(self.domain_writer, hosts, domains=True))
         # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
         # before this execution (nothing of ours to wait for), unblocked ones are not.
         blocked = sorted(host for host in hosts.new if host in sync.confirmed)
@@ -179,6 +241,23 @@ class BlocklistService:
             self.ledger.delete_batch(str(recorded["batch"]), _batch_items(recorded))
         return outcome.to_payload()
 
+    def _block_kind(self, writer: RuleGroupWriter, hosts: BatchHosts, domains: bool) -> SyncResult:
+        """Sync one writer for this execution's hosts of its kind; a refusal takes them back."""
+        unconfirmed = [host for host in hosts.unconfirmed if is_domain(host) == domains]
+        try:
+            return writer.sync(ensure=unconfirmed)
+        except CapacityExceeded:
+            # Refused: take back the recordings the group never took, so ledger and group agree.
+            taken_back = [
+                host
+                for host in hosts.new
+                if is_domain(host) == domains and self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
+            ]
+            if taken_back:
+                # Another writer may have folded them into the group while we were refused: out too.
+                writer.sync(remove=taken_back)
+            raise
+
     # -- the pruning workflow --------------------------------------------------------------------
     def prune(self) -> dict[str, Any]:
         """Expire hosts past retention, then reconcile the whole rule group with the ledger."""
@@ -186,7 +265,10 @@ class BlocklistService:
         pruned = sorted(
             record.host for record in self.ledger.expired(now) if self.ledger.delete_expired(record.host, now)
         )
-        sync = self.writer.sync(remove=pruned, full=True)
+        sync = self.writer.sync(remove=[host for host in pruned if not is_domain(host)], full=True)
+        if self.domain_writer is not None:
+            domains = self.domain_writer.sync(remove=[host for host in pruned if is_domain(host)], full=True)
+            sync = _merged(sync, domains)
         outcome = PruneOutcome(
             at=iso(now),
             pruned=pruned,
@@ -218,7 +300,11 @@ class BlocklistService:
 
     # -- operator commands -----------------------------------------------------------------------
     def manual_block(self, host: object, reason: str, ttl_seconds: float | None = None) -> dict[str, Any]:
-        canonical = self.policy.check_manual_host(host)
+        if looks_like_domain(host):
+            canonical = self.policy.check_manual_domain(host)
+        else:
+            canonical = self.policy.check_manual_host(host)
+        writer = self._writer_for(canonical)
         if not reason.strip():
             raise InvalidInput("a manual block needs a reason")
         ttl = self.settings.retention_seconds if ttl_seconds is None else ttl_seconds
@@ -237,9 +323,9 @@ class BlocklistService:
         try:
             # Always checked against the group (the ledger marks a manual sighting pending): a host
             # confirmed earlier may have been taken out by a hand edit.
-            sync = self.writer.sync(ensure=[canonical])
+            sync = writer.sync(ensure=[canonical])
         except CapacityExceeded:
-            if canonical in self._blocked_now():
+            if canonical in self._blocked_now(canonical):
                 # Others' hosts do not fit; ours is in the group: the block by hand holds.
                 self.ledger.clear_pending([canonical])
                 raise
@@ -247,7 +333,7 @@ class BlocklistService:
             # execution refused alongside leaves a manual item to us), and the host out of the group
             # if another writer folded it in meanwhile.
             if self.ledger.delete_if_pending(canonical):
-                self.writer.sync(remove=[canonical])
+                writer.sync(remove=[canonical])
             raise
         if canonical not in sync.confirmed:
             raise HostNotBlocked(
@@ -262,9 +348,10 @@ class BlocklistService:
         }
 
     def unblock(self, host: object) -> dict[str, Any]:
-        canonical = normalize_host(host)
+        canonical = canonical_domain(host) if looks_like_domain(host) else normalize_host(host)
+        writer = self._writer_for(canonical)
         in_ledger = self.ledger.delete(canonical)
-        sync = self.writer.sync(remove=[canonical])
+        sync = writer.sync(remove=[canonical])
         return {
             "host": canonical,
             "was_blocked": in_ledger or canonical in sync.removed,
@@ -274,8 +361,12 @@ class BlocklistService:
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)
 
-    def _blocked_now(self) -> set[str]:
-        """The hosts the owned rules drop right now (one DescribeRuleGroup)."""
+    def _blocked_now(self, host: str = "") -> set[str]:
+        """The hosts the owned rules drop right now (one DescribeRuleGroup); for a domain, the domains
+        every enforcement point blocks."""
+        if is_domain(host) and host:
+            held = [point.current() for point in self.domain_points]
+            return set.intersection(*held) if held else set()
         source_priority, destination_priority = self.writer.priorities
         rules = partition_rules(self.firewall.describe().rules, source_priority, destination_priority)
         return blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
@@ -293,9 +384,12 @@ class BlocklistService:
         records = self.ledger.all_records()
         in_ledger = {record.host for record in records}
         edited = hand_edited(owned, source_priority, destination_priority)
+        domain_records = {record.host for record in records if is_domain(record.host)}
+        in_ledger -= domain_records
         return {
             "capacity": {"used": rules_capacity(snapshot.rules), "total": snapshot.capacity},
             "hosts": len(in_ledger),
+            "domains": self._domain_status(domain_records),
             "by_source": dict(Counter(record.source for record in records)),
             "drift": {
                 "missing_from_group": sorted(in_ledger - in_group),
@@ -303,6 +397,19 @@ class BlocklistService:
                 "owned_rules_edited": edited,
             },
         }
+
+    def _domain_status(self, in_ledger: set[str]) -> dict[str, Any]:
+        """Domains in the ledger, and per enforcement point its room and its drift from the ledger."""
+        points = {}
+        for point in self.domain_points:
+            held = point.current()
+            points[point.name] = {
+                "blocked": len(held),
+                "max_domains": point.max_domains(),
+                "missing_from_point": sorted(in_ledger - held),
+                "not_in_ledger": sorted(held - in_ledger),
+            }
+        return {"blocking": str(self.settings.domain_blocking), "count": len(in_ledger), "points": points}
 
     def _recorded_hosts(self, recorded: Mapping[str, Any]) -> BatchHosts:
         """The record step's host lists: from its payload when they fit the sample, else the ledger."""
@@ -367,6 +474,7 @@ def record_view(record: HostRecord) -> dict[str, Any]:
     """A ledger item as the CLI and the sandbox show it."""
     return {
         "host": record.host,
+        "kind": "domain" if is_domain(record.host) else "ip",
         "first_seen": iso(record.first_seen),
         "last_seen": iso(record.last_seen),
         "expires": iso(record.expires_at),
@@ -401,4 +509,26 @@ def _host_list(payload: Mapping[str, Any], key: str) -> list[str]:
     value = payload.get(key, [])
     if not isinstance(value, list) or not all(isinstance(host, str) for host in value):
         raise InvalidInput(f"'{key}' must be a list of host strings")
-    return [normalize_host(host) for host in value]
+    return [canonical_host(host) for host in value]
+
+
+def canonical_host(value: object) -> str:
+    """An IP host or a domain, in its canonical form; ``InvalidInput`` naming what was wrong."""
+    return canonical_domain(value) if looks_like_domain(value) else normalize_host(value)
+
+
+def _merged(first: SyncResult, second: SyncResult) -> SyncResult:
+    """Two writers' results (IP hosts and domains) as one execution's."""
+    return SyncResult(
+        added=sorted({*first.added, *second.added}),
+        removed=sorted({*first.removed, *second.removed}),
+        evicted=sorted({*first.evicted, *second.evicted}),
+        restored=sorted({*first.restored, *second.restored}),
+        protected=sorted({*first.protected, *second.protected}),
+        confirmed=first.confirmed | second.confirmed,
+        repaired=first.repaired or second.repaired,
+        updates=first.updates + second.updates,
+        conflicts=first.conflicts + second.conflicts,
+        transient_errors=first.transient_errors + second.transient_errors,
+        attempts=first.attempts + second.attempts,
+    )

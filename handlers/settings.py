@@ -24,6 +24,12 @@ ENV_ON_CAPACITY_FULL: Final = "NFW_ON_CAPACITY_FULL"
 ENV_ACTION_TYPES: Final = "NFW_ACTION_TYPES"
 ENV_FINDING_REGIONS: Final = "NFW_FINDING_REGIONS"
 ENV_FINDING_ACCOUNTS: Final = "NFW_FINDING_ACCOUNTS"
+ENV_FINDING_WORKFLOW_STATUS: Final = "NFW_FINDING_WORKFLOW_STATUS"
+ENV_DOMAIN_BLOCKING: Final = "NFW_DOMAIN_BLOCKING"
+ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
+ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
+ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
+ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -32,9 +38,40 @@ MAX_RULE_PRIORITY: Final = 65535
 DEFAULT_RETENTION_MINUTES: Final = 720
 MIN_RETENTION_MINUTES: Final = 5
 MAX_RETENTION_MINUTES: Final = 10080
+DEFAULT_DNS_FIREWALL_MAX_DOMAINS: Final = 10_000
+"""``dnsFirewallMaxDomains`` unless configured: a tenth of the account's 100,000-domain DNS Firewall
+quota, which every domain list of the account and region shares."""
+DNS_FIREWALL_ACCOUNT_QUOTA: Final = 100_000
 
 ALWAYS_ENABLED_ACTIONS: Final = ("networkConnectionAction", "portProbeAction")
 OPT_IN_ACTIONS: Final = ("awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction")
+
+
+class WorkflowStatus(StrEnum):
+    """What the annotation sets ``Workflow.Status`` of an annotated Security Hub finding to."""
+
+    NOTIFIED = "NOTIFIED"
+    RESOLVED = "RESOLVED"
+    NONE = "NONE"
+    """Leave the finding's workflow status alone."""
+
+
+class DomainBlocking(StrEnum):
+    """Config ``domainBlocking``: which enforcement points block the domains DNS findings name."""
+
+    NETWORK_FIREWALL = "network-firewall"
+    DNS_FIREWALL = "dns-firewall"
+    BOTH = "both"
+    OFF = "off"
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        """The names of the enforcement points this mode writes, in the order the writer calls them."""
+        if self is DomainBlocking.BOTH:
+            return (DomainBlocking.NETWORK_FIREWALL.value, DomainBlocking.DNS_FIREWALL.value)
+        if self is DomainBlocking.OFF:
+            return ()
+        return (self.value,)
 
 
 class CapacityPolicy(StrEnum):
@@ -64,6 +101,19 @@ class Settings:
     """Act only on findings found in these regions (the finding's own region); empty means every region."""
     finding_accounts: tuple[str, ...] = ()
     """Act only on findings of these accounts (the finding's own account); empty means every account."""
+    finding_workflow_status: WorkflowStatus = WorkflowStatus.NOTIFIED
+    """``Workflow.Status`` the annotation sets on a Security Hub finding it annotates."""
+    domain_blocking: DomainBlocking = DomainBlocking.OFF
+    """Where DNS findings' domains are blocked; off when the variable is unset (the stack's default is
+    network-firewall, which the components always write)."""
+    domain_rule_group_arn: str = ""
+    """The stateful domain-list rule group (needed when ``domain_blocking`` includes network-firewall)."""
+    protected_domains: tuple[str, ...] = ()
+    """Never-block domains added to the built-in list; each also protects its subdomains."""
+    dns_firewall_domain_list_id: str = ""
+    """The DNS Firewall domain list (needed when ``domain_blocking`` includes dns-firewall)."""
+    dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+    """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
 
     @property
     def destination_priority(self) -> int:
@@ -89,6 +139,14 @@ class Settings:
             action_types=_str_list(env, ENV_ACTION_TYPES),
             finding_regions=_str_list(env, ENV_FINDING_REGIONS),
             finding_accounts=_str_list(env, ENV_FINDING_ACCOUNTS),
+            finding_workflow_status=_workflow_status(env),
+            domain_blocking=_domain_blocking(env),
+            domain_rule_group_arn=env.get(ENV_DOMAIN_RULE_GROUP_ARN, "").strip(),
+            protected_domains=_str_list(env, ENV_PROTECTED_DOMAINS),
+            dns_firewall_domain_list_id=env.get(ENV_DNS_FIREWALL_DOMAIN_LIST_ID, "").strip(),
+            dns_firewall_max_domains=_int(
+                env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+            ),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -115,7 +173,25 @@ class Settings:
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
             **scope,
+            # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
+            **(
+                {
+                    ENV_DOMAIN_BLOCKING: str(self.domain_blocking),
+                    ENV_PROTECTED_DOMAINS: json.dumps(list(self.protected_domains)),
+                    **(
+                        {ENV_DNS_FIREWALL_MAX_DOMAINS: str(self.dns_firewall_max_domains)}
+                        if DomainBlocking.DNS_FIREWALL.value in self.domain_blocking.points
+                        else {}
+                    ),
+                }
+                if self.domain_blocking is not DomainBlocking.OFF
+                else {}
+            ),
         }
+
+    def annotation_environment(self) -> dict[str, str]:
+        """What the annotate function reads besides the resource names (it needs none of the policy)."""
+        return {ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status)}
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -166,4 +242,26 @@ def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
         accepted = ", ".join(policy.value for policy in CapacityPolicy)
         raise ConfigurationError(
             f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
+        ) from None
+
+
+def _workflow_status(env: Mapping[str, str]) -> WorkflowStatus:
+    raw = env.get(ENV_FINDING_WORKFLOW_STATUS, "").strip() or WorkflowStatus.NOTIFIED.value
+    try:
+        return WorkflowStatus(raw)
+    except ValueError:
+        accepted = ", ".join(status.value for status in WorkflowStatus)
+        raise ConfigurationError(
+            f"environment variable {ENV_FINDING_WORKFLOW_STATUS} must be one of {accepted}"
+        ) from None
+
+
+def _domain_blocking(env: Mapping[str, str]) -> DomainBlocking:
+    raw = env.get(ENV_DOMAIN_BLOCKING, "").strip() or DomainBlocking.OFF.value
+    try:
+        return DomainBlocking(raw)
+    except ValueError:
+        accepted = ", ".join(mode.value for mode in DomainBlocking)
+        raise ConfigurationError(
+            f"environment variable {ENV_DOMAIN_BLOCKING} must be one of {accepted}"
         ) from None

@@ -3,6 +3,11 @@
 Each change is DescribeRuleGroup -> compute -> UpdateRuleGroup with the UpdateToken. Writers
 converge and coalesce: every writer folds in all pending hosts it can see, and a writer whose
 hosts are already present writes nothing, so a burst of N findings needs far fewer than N updates.
+
+The same machinery (lease, plan, pending, eviction, restore) serves every kind of host: a writer is
+given a ``HostTarget``, the place its hosts are enforced. ``StatelessRules`` is the IP hosts' stateless
+rule group; ``handlers.domain_writer.DomainTarget`` is the domains' enforcement points. Each kind has
+its own lease item (``lease_key``), so IP and domain writers never queue behind each other.
 """
 
 import logging
@@ -11,16 +16,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
-from handlers import clock
+from handlers import clock, schema
+from handlers.domains import is_domain
 from handlers.errors import CapacityExceeded, ConfigurationError, FirewallUnavailable, RuleGroupContention
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot, StaleToken, Transient
 from handlers.ledger import SOURCE_FINDING, HostRecord, Ledger
 from handlers.payloads import sample
 from handlers.rules import (
     EvictionCandidate,
-    Rule,
+    GroupRules,
     blocked_hosts,
     choose_evictions,
     compose,
@@ -70,6 +76,97 @@ def coalescing_pause(since_last_write: float) -> float:
     return min(MIN_WRITE_INTERVAL_SECONDS, max(0.0, MIN_WRITE_INTERVAL_SECONDS - since_last_write))
 
 
+@dataclass(frozen=True)
+class TargetView:
+    """What a writer read of its target: the hosts it holds, how many fit, and the read itself."""
+
+    snapshot: Any
+    """The target's own answer (a ``RuleGroupSnapshot``...), handed back to ``render`` and ``write``."""
+    current: set[str]
+    fits: int
+    detail: Any = None
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What writing ``desired`` into a target takes: whether anything changes, and the payload."""
+
+    needs_write: bool
+    repaired: bool
+    """The target held something else than the solution renders (a hand edit): asked on full syncs."""
+    payload: Any = None
+
+
+class HostTarget(Protocol):
+    """Where a writer's hosts are enforced. ``write`` raises ``StaleToken`` or ``Transient`` to retry."""
+
+    lease_key: str
+
+    def owns(self, host: str) -> bool:
+        """Is ``host`` (a ledger key) of the kind this target enforces?"""
+        ...
+
+    def read(self, known: Any) -> TargetView:
+        """Read the target (or trust ``known``, a snapshot a previous ``write`` returned)."""
+        ...
+
+    def render(self, view: TargetView, desired: set[str], full: bool) -> Rendering: ...
+
+    def write(self, view: TargetView, rendering: Rendering) -> Any:
+        """Write; returns the snapshot now current when it has a token to check it by, else None."""
+        ...
+
+
+@dataclass
+class StatelessRules:
+    """The IP hosts' target: the two owned drop rules of the stateless rule group."""
+
+    firewall: RuleGroupClient
+    settings: Settings
+    lease_key: str = schema.LEASE_KEY
+
+    def owns(self, host: str) -> bool:
+        return not is_domain(host)
+
+    @property
+    def priorities(self) -> tuple[int, int]:
+        return self.settings.rule_priority, self.settings.destination_priority
+
+    def read(self, known: Any) -> TargetView:
+        snapshot: RuleGroupSnapshot = known or self.firewall.describe()
+        source_priority, destination_priority = self.priorities
+        rules = partition_rules(snapshot.rules, source_priority, destination_priority)
+        if rules.collisions:
+            taken = ", ".join(
+                f"priority {rule.get('Priority')} (actions {rule.get('RuleDefinition', {}).get('Actions')})"
+                for rule in rules.collisions
+            )
+            raise ConfigurationError(
+                f"ruleGroupPriority {source_priority} needs priorities {source_priority} and "
+                f"{destination_priority}, but the rule group holds another rule there: {taken}"
+            )
+        current = blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
+        return TargetView(snapshot, current, host_capacity(snapshot.capacity, rules.foreign), rules)
+
+    def render(self, view: TargetView, desired: set[str], full: bool) -> Rendering:
+        source_priority, destination_priority = self.priorities
+        rules: GroupRules = view.detail
+        snapshot: RuleGroupSnapshot = view.snapshot
+        owned_rules = render_owned_rules(desired, source_priority, destination_priority)
+        actions = with_metric_action(snapshot.custom_actions)
+        needs_write = actions != snapshot.custom_actions or rules.owned != owned_rules or bool(rules.legacy)
+        # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;
+        # an additive write renders the right rules anyway, so it does not spend a render on asking.
+        repaired = full and needs_write and hand_edited(rules.owned, source_priority, destination_priority)
+        return Rendering(needs_write, repaired, (compose(rules.foreign, owned_rules), actions))
+
+    def write(self, view: TargetView, rendering: Rendering) -> RuleGroupSnapshot:
+        rules, actions = rendering.payload
+        snapshot: RuleGroupSnapshot = view.snapshot
+        token = self.firewall.replace(snapshot, rules, actions)
+        return snapshot.replaced(token, rules, actions)
+
+
 @dataclass
 class SyncResult:
     """What one sync did; lists are sorted canonical CIDRs."""
@@ -97,7 +194,7 @@ class SyncResult:
 
 @dataclass(frozen=True)
 class _Plan:
-    snapshot: RuleGroupSnapshot
+    view: TargetView
     current: set[str]
     desired: set[str]
     """What the group holds once this plan is carried out (``current`` when it writes nothing)."""
@@ -108,23 +205,28 @@ class _Plan:
     protected: set[str]
     needs_write: bool
     shape_repaired: bool
-    rules: list[Rule]
-    """The whole group's rules once written: the foreign ones as they were, the owned ones rendered."""
-    actions: list[dict[str, Any]]
+    rendering: Rendering
 
 
 class RuleGroupWriter:
     def __init__(
         self,
-        firewall: RuleGroupClient,
+        firewall: RuleGroupClient | None,
         ledger: Ledger,
         settings: Settings,
         blockable: Callable[[str], bool],
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         wall_clock: Callable[[], float] = time.time,
+        target: "HostTarget | None" = None,
     ) -> None:
+        """A writer of ``target``; without one, of the stateless rule group behind ``firewall``."""
+        if target is None:
+            if firewall is None:
+                raise ValueError("a writer needs a target or a stateless rule group client")
+            target = StatelessRules(firewall, settings)
         self.firewall = firewall
+        self.target = target
         self.ledger = ledger
         self.settings = settings
         self.blockable = blockable
@@ -133,7 +235,8 @@ class RuleGroupWriter:
         self.wall_clock = wall_clock
         """Real time for the lease (the injectable ``handlers.clock`` drives retention, not execution)."""
         self.holder = uuid.uuid4().hex
-        self._known: RuleGroupSnapshot | None = None
+        self._known: Any = None
+        """The target's snapshot the last write returned (with the token the lease keeps), or None."""
         self._generation = 0
         self._lease_renewed_at = 0.0
         self._planned_generation: int | None = None
@@ -141,6 +244,13 @@ class RuleGroupWriter:
     @property
     def priorities(self) -> tuple[int, int]:
         return self.settings.rule_priority, self.settings.destination_priority
+
+    def _pending(self) -> dict[str, float]:
+        """The pending hosts of this writer's kind (the index holds every kind's)."""
+        return {host: since for host, since in self.ledger.pending_hosts().items() if self.target.owns(host)}
+
+    def _all_records(self) -> list[HostRecord]:
+        return [record for record in self.ledger.all_records() if self.target.owns(record.host)]
 
     def sync(
         self,
@@ -178,9 +288,10 @@ class RuleGroupWriter:
         finally:
             self.ledger.release_lease(
                 self.holder,
-                self._known.token if self._known else None,
+                self._known.token if _has_token(self._known) else None,
                 self.wall_clock() if result.updates else None,
                 folded=self._planned_generation if wrote else None,
+                key=self.target.lease_key,
             )
         return result
 
@@ -218,15 +329,15 @@ class RuleGroupWriter:
     def _abandoned_pending(self) -> bool:
         """Is any host pending for longer than an execution takes (its execution crashed)?"""
         now = clock.now()
-        return any(now - since >= STALE_PENDING_SECONDS for since in self.ledger.pending_hosts().values())
+        return any(now - since >= STALE_PENDING_SECONDS for since in self._pending().values())
 
     def _others_pending(self, ours: set[str]) -> bool:
-        return bool(set(self.ledger.pending_hosts()) - ours)
+        return bool(set(self._pending()) - ours)
 
     def _keep_lease(self) -> None:
         now = self.wall_clock()
         if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
-            self.ledger.extend_lease(self.holder, now, LEASE_SECONDS)
+            self.ledger.extend_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
             self._lease_renewed_at = now
 
     def _acquire_lease(self, waiting_for: set[str]) -> set[str] | None:
@@ -247,7 +358,7 @@ class RuleGroupWriter:
         pause = LEASE_POLL_SECONDS
         while True:
             now = self.wall_clock()
-            lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS)
+            lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
             if lease.acquired:
                 self._generation = lease.generation
                 self._lease_renewed_at = now
@@ -266,7 +377,7 @@ class RuleGroupWriter:
                     self._keep_lease()
                 return None
             waited = True
-            state = self.ledger.read_lease()
+            state = self.ledger.read_lease(key=self.target.lease_key)
             if (state.generation, state.planned, state.folded) != progress:
                 # Holders are taking turns and planning: the queue moves, so keep our place in it. Only
                 # a lease that stays with one holder that plans nothing (stuck, not crashed: a crashed
@@ -296,6 +407,13 @@ class RuleGroupWriter:
                     self.sleep(self.rng.uniform(pause / 2, pause))
                 pause = min(LEASE_POLL_MAX_SECONDS, pause * 1.5)
 
+    def _report_usage(self, result: SyncResult, snapshot: Any, hosts: set[str]) -> None:
+        """The stateless group's capacity after this sync, for the functions' metrics (IP hosts only)."""
+        if isinstance(self.target, StatelessRules) and isinstance(snapshot, RuleGroupSnapshot):
+            result.capacity_used = rules_capacity(snapshot.rules)
+            result.capacity = snapshot.capacity
+            result.hosts_in_group = len(hosts)
+
     def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
         conflicts = transients = 0
         transient_deadline: float | None = None
@@ -308,19 +426,17 @@ class RuleGroupWriter:
             known, self._known = self._known, None
             # Announce the plan before reading the pending hosts: a waiter that saw a lower number
             # knows this plan reads its hosts.
-            self._planned_generation = self.ledger.announce_plan()
+            self._planned_generation = self.ledger.announce_plan(key=self.target.lease_key)
             try:
                 plan = self._plan(ensure, remove, full, known if not full else None)
                 if not plan.needs_write and known is not None:
                     plan = self._plan(ensure, remove, full)
                 if not plan.needs_write:
-                    self._known = plan.snapshot
-                    result.capacity_used = rules_capacity(plan.snapshot.rules)
-                    result.capacity = plan.snapshot.capacity
-                    result.hosts_in_group = len(plan.current)
+                    self._known = plan.view.snapshot if _has_token(plan.view.snapshot) else None
+                    self._report_usage(result, plan.view.snapshot, plan.current)
                     return plan
                 self._keep_lease()
-                token = self._write(plan)
+                written = self.target.write(plan.view, plan.rendering)
             except StaleToken:
                 if known is None:
                     conflicts += 1
@@ -345,10 +461,8 @@ class RuleGroupWriter:
                 self.sleep(self._backoff(transients + 2, MAX_TRANSIENT_DELAY))
                 self._keep_lease()
                 continue
-            self._known = plan.snapshot.replaced(token, plan.rules, plan.actions)
-            result.capacity_used = rules_capacity(plan.rules)
-            result.capacity = plan.snapshot.capacity
-            result.hosts_in_group = len(plan.desired)
+            self._known = written if _has_token(written) else None
+            self._report_usage(result, written, plan.desired)
             result.updates += 1
             result.added = sorted(set(result.added) | (plan.desired - plan.current))
             result.removed = sorted(
@@ -358,34 +472,21 @@ class RuleGroupWriter:
             result.repaired = result.repaired or plan.shape_repaired
             return plan
 
-    def _plan(
-        self, ensure: set[str], remove: set[str], full: bool, known: RuleGroupSnapshot | None = None
-    ) -> _Plan:
+    def _plan(self, ensure: set[str], remove: set[str], full: bool, known: Any = None) -> _Plan:
         # Describe first, then read the ledger: a host recorded after our ledger read is either not
         # in the group yet, or was written by someone whose update makes our token stale. (A known
         # snapshot is as good: its token proves the group has not changed since.)
-        snapshot = known or self.firewall.describe()
-        source_priority, destination_priority = self.priorities
-        rules = partition_rules(snapshot.rules, source_priority, destination_priority)
-        if rules.collisions:
-            taken = ", ".join(
-                f"priority {rule.get('Priority')} (actions {rule.get('RuleDefinition', {}).get('Actions')})"
-                for rule in rules.collisions
-            )
-            raise ConfigurationError(
-                f"ruleGroupPriority {source_priority} needs priorities {source_priority} and "
-                f"{destination_priority}, but the rule group holds another rule there: {taken}"
-            )
-        current = blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
+        view = self.target.read(known)
+        current = view.current
         # The index may lag: every host it names is re-read, and so is every host asked for (one
         # unblocked since its execution recorded it is not written back).
-        indexed = set(self.ledger.pending_hosts()) | ensure
+        indexed = set(self._pending()) | ensure
         records = self.ledger.records(indexed) if indexed else {}
         pending = {host for host, record in records.items() if record.pending}
         ensure = {host for host in ensure if host in records}
         protected: set[str] = set()
         if full:
-            ledger_records = {record.host: record for record in self.ledger.all_records()}
+            ledger_records = {record.host: record for record in self._all_records()}
             records = {**ledger_records, **records}
             protected = {host for host in ledger_records if not self.blockable(host)}
             base = set(ledger_records)
@@ -394,19 +495,15 @@ class RuleGroupWriter:
         # Every address is checked, those already in the group too: whatever put them there, a
         # protected or malformed address is never written back.
         desired = {host for host in (base | ensure) - remove if self.blockable(host)}
-        fits = host_capacity(snapshot.capacity, rules.foreign)
+        fits = view.fits
         records = self._with_every_record(records, desired, fits)
         desired -= self._deferred(desired, pending - ensure - current, ensure | pending, records, fits)
         evicted = self._evict(desired, ensure | pending, records, fits)
         desired -= evicted
-        owned_rules = render_owned_rules(desired, source_priority, destination_priority)
-        actions = with_metric_action(snapshot.custom_actions)
-        needs_write = actions != snapshot.custom_actions or rules.owned != owned_rules or bool(rules.legacy)
-        # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;
-        # an additive write renders the right rules anyway, so it does not spend a render on asking.
-        repaired = full and needs_write and hand_edited(rules.owned, source_priority, destination_priority)
+        rendering = self.target.render(view, desired, full)
+        needs_write = rendering.needs_write
         return _Plan(
-            snapshot,
+            view,
             current,
             desired if needs_write else current,
             evicted if needs_write else set(),
@@ -414,13 +511,9 @@ class RuleGroupWriter:
             ensure,
             protected,
             needs_write,
-            repaired,
-            compose(rules.foreign, owned_rules),
-            actions,
+            rendering.repaired,
+            rendering,
         )
-
-    def _write(self, plan: _Plan) -> str:
-        return self.firewall.replace(plan.snapshot, plan.rules, plan.actions)
 
     def _evict(
         self, desired: set[str], keep: set[str], records: dict[str, HostRecord], fits: int
@@ -472,7 +565,7 @@ class RuleGroupWriter:
         """``records`` completed with the whole ledger when an eviction may have to choose among them."""
         if len(desired) <= fits or len(records) >= len(desired):
             return records
-        return {**{r.host: r for r in self.ledger.all_records()}, **records}
+        return {**{r.host: r for r in self._all_records()}, **records}
 
     def _evictable(
         self, desired: set[str], keep: set[str], records: dict[str, HostRecord]
@@ -509,3 +602,8 @@ class RuleGroupWriter:
     def _backoff(self, attempt: int, cap: float) -> float:
         # Full jitter: spreads writers that collided so the next round does not collide again.
         return self.rng.uniform(0, min(cap, BASE_DELAY * 2**attempt))
+
+
+def _has_token(snapshot: Any) -> bool:
+    """Can a later writer trust ``snapshot`` while the lease keeps its token? (Only a tokened read.)"""
+    return bool(getattr(snapshot, "token", None))

@@ -38,6 +38,8 @@ LOG = logging.getLogger("nfw_blocklist.cli")
 PROG = "nfw-blocklist"
 SAMPLES = Path(__file__).resolve().parent / "samples"
 REFERENCE_FINDING = SAMPLES / "securityhub-guardduty-c2-finding.json"
+DNS_FINDING = SAMPLES / "securityhub-guardduty-dns-c2-finding.json"
+"""The demo's second finding: GuardDuty's C&CActivity.B!DNS test finding, naming a domain and no IP."""
 STATE_VERSION = 1
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,11})([smhd])$")
@@ -161,10 +163,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = commands.add_parser("replay", help="replay EventBridge events through the sandbox")
     replay.add_argument("--json", action="store_true", help="print exactly one JSON object")
-    replay.add_argument("--stack", default="dev")
+    replay.add_argument("--stack", help="the stack to render (default dev)")
     replay.add_argument("-c", "--config", action="append", default=[], metavar="KEY=VALUE")
     replay.add_argument("--prune-after", metavar="DURATION", help="then advance the clock and prune once")
     replay.add_argument("--state", metavar="FILE", help="restore the sandbox from FILE first, save it after")
+    replay.add_argument(
+        "--topology",
+        metavar="FILE",
+        help="deploy each deployment of FILE (YAML or JSON) into its account and region, not one stack",
+    )
     replay.add_argument("files", nargs="+", metavar="EVENT_FILE")
 
     def target_options(command: argparse.ArgumentParser) -> None:
@@ -262,13 +269,18 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    if args.topology is not None:
+        from nfw_blocklist.topology_replay import replay_topology
+
+        return replay_topology(args)
     prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
     overrides = parse_config_pairs(args.config)
     files = load_event_files(args.files)
     state = _read_state(args.state)
-    rendered = _render_with(args.stack, overrides)
+    rendered = _render_with(args.stack or "dev", overrides)
 
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
     report: dict[str, Any] = {
         "events": [],
@@ -277,6 +289,7 @@ def _replay(args: argparse.Namespace) -> int:
         "rule_group": {},
         "notifications": [],
         "emails": [],
+        "finding_updates": [],
     }
     failed = False
     errors: dict[str, str] = {}
@@ -286,16 +299,24 @@ def _replay(args: argparse.Namespace) -> int:
         for event_file in files:
             for event in event_file.events:
                 delivery = sandbox.deliver(event)
-                failed = failed or any(result.status != "SUCCEEDED" for result in delivery.executions)
-                errors.update(
-                    {r.name: _failure_of(r) for r in delivery.executions if r.status != "SUCCEEDED"}
-                )
+                follow_ups = _follow_ups(delivery)
+                executions = [*delivery.executions, *(r for d in follow_ups for r in d.executions)]
+                failed = failed or any(result.status != "SUCCEEDED" for result in executions)
+                errors.update({r.name: _failure_of(r) for r in executions if r.status != "SUCCEEDED"})
                 report["events"].append(
                     {
                         "file": event_file.path,
                         "id": event.get("id") if isinstance(event.get("id"), str) else None,
                         "matched": bool(delivery.matched_rules),
                         "executions": [_execution_summary(result) for result in delivery.executions],
+                        "follow_ups": [
+                            {
+                                "id": follow_up.event.get("id"),
+                                "matched": bool(follow_up.matched_rules),
+                                "executions": [_execution_summary(r) for r in follow_up.executions],
+                            }
+                            for follow_up in follow_ups
+                        ],
                     }
                 )
         if prune_after is not None:
@@ -311,6 +332,7 @@ def _replay(args: argparse.Namespace) -> int:
         report["rule_group"] = _rule_group_view(sandbox)
         report["notifications"] = sandbox.notifications()
         report["emails"] = sandbox.email_notifications()
+        report["finding_updates"] = finding_update_views(sandbox.security_hub.calls())
         if args.state:
             _write_state(args.state, sandbox)
     if args.json:
@@ -342,6 +364,14 @@ def _replay_start(files: Sequence[EventFile], state: Mapping[str, Any] | None) -
     return max(candidates)
 
 
+def _follow_ups(delivery: Any) -> list[Any]:
+    """The Security Hub events a delivery's BatchUpdateFindings caused, and theirs, in order."""
+    found = []
+    for follow_up in delivery.follow_ups:
+        found.extend([follow_up, *_follow_ups(follow_up)])
+    return found
+
+
 def _execution_summary(result: Any) -> dict[str, Any]:
     record = result.task_output("record") or {}
     block = result.task_output("block") or {}
@@ -371,6 +401,19 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
                     _say(f"    {key}: {', '.join(run[key])}")
             for skip in run["skipped"]:
                 _say(f"    skipped {skip['host']}: {skip['reason']}")
+        for follow_up in entry.get("follow_ups", ()):  # a topology's report has none (README)
+            statuses = ", ".join(run["status"] for run in follow_up["executions"]) or "no execution"
+            skips = sorted({skip["reason"] for run in follow_up["executions"] for skip in run["skipped"]})
+            _say(
+                f"  Security Hub follow-up event {follow_up['id']} (after BatchUpdateFindings): {statuses}"
+                + (f", skipped: {', '.join(skips)}" if skips else "")
+            )
+    for update in report.get("finding_updates", ()):
+        if update["status"] == "processed":
+            status = f" -> {update['workflow_status']}" if update["workflow_status"] else ""
+            _say(f"annotated finding {update['finding_id']}{status}: {update['note']}")
+        else:
+            _say(f"annotation of finding {update['finding_id']} not applied: {update['status']}")
     if report["pruned"]:
         _say(f"pruned: {', '.join(report['pruned'])}")
     drops = ", ".join(report["rule_group"]["cidrs"]) or "-"
@@ -414,7 +457,16 @@ def _group_view(service: Any) -> dict[str, Any]:
     snapshot = service.firewall.describe()
     priorities = (service.settings.rule_priority, service.settings.destination_priority)
     owned, _ = split_owned(snapshot.rules, priorities)
-    return {"cidrs": sorted(blocked_hosts(owned, *priorities), key=host_sort_key), "rules": snapshot.rules}
+    return {
+        "cidrs": sorted(blocked_hosts(owned, *priorities), key=host_sort_key),
+        "rules": snapshot.rules,
+        "domains": _blocked_domains(service),
+    }
+
+
+def _blocked_domains(service: Any) -> dict[str, list[str]]:
+    """Each domain enforcement point's blocked domains (none when domain blocking is off)."""
+    return {point.name: sorted(point.current()) for point in service.domain_points}
 
 
 # --- demo ---------------------------------------------------------------------------------------
@@ -423,6 +475,7 @@ def _group_view(service: Any) -> dict[str, Any]:
 def _demo(args: argparse.Namespace) -> int:
     from handlers.service import iso
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.securityhub import finding_update_views
 
     event = json.loads(REFERENCE_FINDING.read_text())
     rendered = _render_with(args.stack, {})
@@ -431,6 +484,8 @@ def _demo(args: argparse.Namespace) -> int:
         service = _sandbox_service(sandbox)
         out.heading(f"Deployed stack {args.stack!r} into the sandbox (moto, in-process)")
         out.line(f"rule group   {sandbox.rule_group_arn}")
+        for point in service.domain_points:
+            out.line(f"domains      {point.name}: {getattr(point, 'arn', '')}")
         out.line(f"table        {sandbox.table_name}")
         out.line(f"topic        {sandbox.topic_arn}")
         for info in sandbox.inventory.state_machines.values():
@@ -444,6 +499,23 @@ def _demo(args: argparse.Namespace) -> int:
             out.line(f"execution {result.name}: {result.status}")
             out.line(f"  states: {' -> '.join(result.entered_states)}")
 
+        out.heading("Security Hub finding (BatchUpdateFindings)")
+        for update in finding_update_views(sandbox.security_hub.calls()):
+            out.line(f"{update['status']}: workflow {update['workflow_status'] or 'unchanged'}")
+            out.line(f"  note: {update['note']}")
+        for follow_up in _follow_ups(delivery):
+            for result in follow_up.executions:
+                record = result.task_output("record") or {}
+                skips = ", ".join(sorted({skip["reason"] for skip in record.get("skipped", [])}))
+                out.line(f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {skips}")
+                out.line(f"  states: {' -> '.join(result.entered_states)}")
+        out.heading(f"Replaying GuardDuty's DNS test finding ({DNS_FINDING.name})")
+        dns_delivery = sandbox.deliver(json.loads(DNS_FINDING.read_text()))
+        out.line(f"matched rules: {', '.join(dns_delivery.matched_rules) or 'none'}")
+        for result in dns_delivery.executions:
+            out.line(f"execution {result.name}: {result.status}")
+            out.line(f"  states: {' -> '.join(result.entered_states)}")
+
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
             item = next(i for i in sandbox.ledger_items() if i.get("HostIp") == record.host)
@@ -454,6 +526,8 @@ def _demo(args: argparse.Namespace) -> int:
 
         out.heading("Rule group (DescribeRuleGroup)")
         _print_rules(out, _group_view(service)["rules"])
+        for point, domains in _blocked_domains(service).items():
+            out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
 
         out.heading("SNS message, as e-mail subscribers receive it")
         for email in sandbox.email_notifications():
@@ -480,12 +554,17 @@ def _demo(args: argparse.Namespace) -> int:
         view = _group_view(service)
         out.line(f"rule group drops: {', '.join(view['cidrs']) or 'nothing'}")
         _print_rules(out, view["rules"])
+        for point, domains in view["domains"].items():
+            out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
         for email in sandbox.email_notifications()[1:]:
             out.line(f"e-mail: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(f"  {line}")
-        failed = any(r.status != "SUCCEEDED" for r in [*delivery.executions, *runs])
-        gone = not remaining and not view["cidrs"]
+        echoes = [r for follow_up in _follow_ups(delivery) for r in follow_up.executions]
+        failed = any(
+            r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *dns_delivery.executions, *runs]
+        )
+        gone = not remaining and not view["cidrs"] and not any(view["domains"].values())
         out.heading(
             "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
         )
@@ -740,6 +819,8 @@ def _read_state(path: str | None) -> dict[str, Any] | None:
         raise UsageError(f"{path}: ledger is not a list of DynamoDB items")
     if not isinstance(state.get("rules_source"), dict):
         raise UsageError(f"{path}: rules_source is not a RulesSource object")
+    if not isinstance(state.get("domain_rules_source", {}), dict):
+        raise UsageError(f"{path}: domain_rules_source is not a RulesSource object")
     return state
 
 
@@ -776,6 +857,20 @@ def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
         )
     except (ClientError, BotoCoreError) as e:
         raise UsageError(f"{path}: rules_source refused by the rule group: {_aws_error(e)}") from None
+    if state.get("domain_rules_source") and _domain_group_arn(sandbox):
+        current = firewall.describe_rule_group(RuleGroupArn=_domain_group_arn(sandbox), Type="STATEFUL")
+        domain_group = {**current["RuleGroup"], "RulesSource": state["domain_rules_source"]}
+        try:
+            firewall.update_rule_group(
+                RuleGroupArn=_domain_group_arn(sandbox),
+                Type="STATEFUL",
+                UpdateToken=current["UpdateToken"],
+                RuleGroup=domain_group,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise UsageError(
+                f"{path}: domain_rules_source refused by the domain group: {_aws_error(e)}"
+            ) from None
     service = _sandbox_service(sandbox)
     try:
         for record in service.list_hosts():
@@ -788,6 +883,11 @@ def _restore_state(sandbox: Any, state: Mapping[str, Any], path: str) -> None:
         raise UsageError(f"{path}: rules_source cannot be read back: {e}") from None
 
 
+def _domain_group_arn(sandbox: Any) -> str:
+    """The sandbox's stateful domain-list group, or "" for a stack without one."""
+    return next((arn for arn in sandbox.inventory.rule_groups if ":stateful-rulegroup/" in arn), "")
+
+
 def _write_state(path: str, sandbox: Any) -> None:
     items = []
     for page in sandbox.client("dynamodb").get_paginator("scan").paginate(TableName=sandbox.table_name):
@@ -798,6 +898,11 @@ def _write_state(path: str, sandbox: Any) -> None:
         "ledger": items,
         "rules_source": sandbox.describe_rule_group()["RuleGroup"]["RulesSource"],
     }
+    if _domain_group_arn(sandbox):
+        domain_group = sandbox.client("network-firewall").describe_rule_group(
+            RuleGroupArn=_domain_group_arn(sandbox), Type="STATEFUL"
+        )
+        state["domain_rules_source"] = domain_group["RuleGroup"]["RulesSource"]
     Path(path).write_text(json.dumps(state, indent=1), encoding="utf-8")
 
 

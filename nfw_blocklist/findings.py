@@ -74,3 +74,36 @@ def documentation_hosts(count: int) -> list[str]:
     if count > 131072:
         raise ValueError("at most 131072 hosts fit in 198.18.0.0/15")
     return [f"198.{18 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}" for n in range(1, count + 1)]
+
+
+def provider_update(event: dict[str, Any], updated_at: str) -> dict[str, Any]:
+    """``event`` (Security Hub) as GuardDuty's later update of the same finding would come: another
+    event, delivered at ``updated_at``, whose finding's ``UpdatedAt`` is ``updated_at``."""
+    updated = copy.deepcopy(event)
+    updated["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event.get('id')}/{updated_at}"))
+    updated["time"] = updated_at
+    for finding in updated["detail"]["findings"]:
+        finding["UpdatedAt"] = updated_at
+    return updated
+
+
+def dns_finding(domain: str, finding_id: str | None = None, seen_at: float | None = None) -> dict[str, Any]:
+    """A native GuardDuty ``Backdoor:EC2/C&CActivity.B!DNS`` finding event naming ``domain``."""
+    event = sample("guardduty-native-dns-c2.json")
+    finding_id = finding_id or uuid.uuid4().hex
+    event["id"] = str(uuid.uuid4())
+    detail = event["detail"]
+    detail["id"] = finding_id
+    detail["arn"] = detail["arn"].rsplit("/", 1)[0] + "/" + finding_id
+    request = detail["service"]["action"]["dnsRequestAction"]
+    request["domain"] = request["domainWithSuffix"] = domain
+    if seen_at is not None:
+        stamp = datetime.fromtimestamp(seen_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        detail["service"]["eventLastSeen"] = stamp
+        detail["updatedAt"] = stamp
+    return event
+
+
+def documentation_domains(count: int) -> list[str]:
+    """``count`` distinct blockable domains under ``example`` (reserved for documentation, RFC 2606)."""
+    return [f"c2-{index:05d}.blocklist.example" for index in range(count)]

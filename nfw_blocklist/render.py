@@ -122,9 +122,35 @@ class Rendered:
         }
 
 
-def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
+def _stateful_kind(arn: str | None, type_: str, inputs: Mapping[str, Any]) -> str | None:
+    """A stateful rule group's ARN says so (``stateful-rulegroup/``), as Network Firewall's does."""
+    if (
+        arn
+        and type_ == "aws:networkfirewall/ruleGroup:RuleGroup"
+        and _plain(inputs.get("type")) == "STATEFUL"
+    ):
+        return arn.replace(":stateless-rulegroup/", ":stateful-rulegroup/")
+    return arn
+
+
+RESOLVER_RESOURCES: Final = {
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": (
+        "firewall-domain-list",
+        "rslvr-fdl",
+    ),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ("firewall-rule-group", "rslvr-frg"),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        "firewall-rule-group-association",
+        "rslvr-frgassoc",
+    ),
+}
+"""DNS Firewall types whose id AWS generates: (ARN resource kind, id prefix). The mocks derive the id from
+the name, and the sandbox creates the resource under that id, so environments and ARNs resolve."""
+
+
+def arn_for(type_: str, name: str, physical_id: str, region: str, account: str = ACCOUNT_ID) -> str | None:
     """The ARN the real provider (and moto) would report for a resource of this type."""
-    prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}:"
+    prefix = f"arn:aws:{{}}:{region}:{account}:"
     arns: dict[str, str] = {
         "aws:lambda/function:Function": prefix.format("lambda") + f"function:{name}",
         "aws:sfn/stateMachine:StateMachine": prefix.format("states") + f"stateMachine:{name}",
@@ -136,7 +162,7 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         + f"stateless-rulegroup/{name}",
         "aws:networkfirewall/firewallPolicy:FirewallPolicy": prefix.format("network-firewall")
         + f"firewall-policy/{name}",
-        "aws:iam/role:Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+        "aws:iam/role:Role": f"arn:aws:iam::{account}:role/{name}",
         "aws:kms/key:Key": prefix.format("kms") + f"key/{physical_id}",
         "aws:cloudwatch/logGroup:LogGroup": prefix.format("logs") + f"log-group:{name}",
         "aws:cloudwatch/eventRule:EventRule": prefix.format("events") + f"rule/{name}",
@@ -144,7 +170,11 @@ def arn_for(type_: str, name: str, physical_id: str, region: str) -> str | None:
         "aws:scheduler/schedule:Schedule": prefix.format("scheduler") + f"schedule/default/{name}",
         "aws:cloudwatch/metricAlarm:MetricAlarm": prefix.format("cloudwatch") + f"alarm:{name}",
         # Dashboards are global to the account: no region in their ARN.
-        "aws:cloudwatch/dashboard:Dashboard": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{name}",
+        "aws:cloudwatch/dashboard:Dashboard": f"arn:aws:cloudwatch::{account}:dashboard/{name}",
+        **{
+            type_: prefix.format("route53resolver") + f"{kind}/{physical_id}"
+            for type_, (kind, _) in RESOLVER_RESOURCES.items()
+        },
     }
     return arns.get(type_)
 
@@ -181,8 +211,9 @@ _registering = threading.local()
 class BlocklistMocks(pulumi_mocks.Mocks):
     """Deterministic provider stand-in: Pulumi's auto-names (seeded by URN), moto's ARNs, no invokes."""
 
-    def __init__(self, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, region: str = DEFAULT_REGION, account: str = ACCOUNT_ID) -> None:
         self.region = region
+        self.account = account
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
@@ -193,7 +224,9 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}
-        arn = arn_for(args.typ, name, physical_id, self.region)
+        arn = _stateful_kind(
+            arn_for(args.typ, name, physical_id, self.region, self.account), args.typ, inputs
+        )
         if arn is not None:
             state["arn"] = arn
         if args.typ == "aws:sqs/queue:Queue":
@@ -214,7 +247,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         ):
             # A rule on a custom bus: EventBridge puts the bus's name in the rule's ARN.
             state["arn"] = (
-                f"arn:aws:events:{self.region}:{ACCOUNT_ID}:rule/{_plain(inputs['eventBusName'])}/{name}"
+                f"arn:aws:events:{self.region}:{self.account}:rule/{_plain(inputs['eventBusName'])}/{name}"
             )
         elif args.typ == "aws:iam/role:Role":
             state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
@@ -223,7 +256,7 @@ class BlocklistMocks(pulumi_mocks.Mocks):
     def _physical_id(self, type_: str, name: str, inputs: Mapping[str, Any]) -> str:
         """What the provider uses as the resource id: a name, an ARN, a URL or a generated id."""
         if type_ == "aws:sqs/queue:Queue":
-            return f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
         if type_ == "aws:kms/key:Key":
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kms/{self.region}/{name}"))
         if type_ == "aws:sns/topicSubscription:TopicSubscription":
@@ -232,9 +265,12 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             return f"{_plain(inputs.get('role'))}:{name}"
         if type_ == "aws:cloudwatch/eventTarget:EventTarget":
             return f"{_plain(inputs.get('rule'))}-{_plain(inputs.get('targetId')) or name}"
+        if type_ in RESOLVER_RESOURCES:
+            digest = hashlib.sha256(f"{self.region}/{type_}/{name}".encode()).hexdigest()
+            return f"{RESOLVER_RESOURCES[type_][1]}-{digest[:17]}"
         if type_ == "aws:sqs/queuePolicy:QueuePolicy":
             return str(_plain(inputs.get("queueUrl")))
-        arn = arn_for(type_, name, name, self.region)
+        arn = _stateful_kind(arn_for(type_, name, name, self.region, self.account), type_, inputs)
         if (
             type_
             in {
@@ -252,10 +288,10 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         """The identity invokes (the topic key's policy names the account, partition and region)."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/render",
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/render",
                 "userId": "AIDARENDER",
-                "id": ACCOUNT_ID,
+                "id": self.account,
             }
         if args.token == "aws:index/getRegion:getRegion":
             # A bare dict: the mock monitor iterates a tuple's second element (the failures).
@@ -439,16 +475,18 @@ def render_stack(
     overrides: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
     stack_file: Path | None = None,
+    account: str = ACCOUNT_ID,
 ) -> Rendered:
     """Run the program of ``project_dir`` (default this repository) for ``stack`` under the mocks.
 
     ``stack_file`` is the stack's config file, default ``Pulumi.<stack>.yaml`` in ``project_dir``
-    (tests render stacks the repository does not ship).
+    (tests render stacks the repository does not ship). ``account`` is the AWS account the stack is
+    deployed into: it is in every ARN the mocks report (the sandbox deploys the render there).
     """
     root = (project_dir or PROJECT_DIR).resolve()
     project, config, secret_keys = stack_config(stack, overrides, root, stack_file)
     program = root / "__main__.py"
-    return _render(lambda: _run_main(program), root, project, stack, config, secret_keys)
+    return _render(lambda: _run_main(program), root, project, stack, config, secret_keys, account)
 
 
 def render_function(
@@ -458,7 +496,7 @@ def render_function(
     what a test needs to construct components itself (as another program or the component provider
     would), without a project directory or stack file."""
     config = {"aws:region": region}
-    return _render(program, PROJECT_DIR, project, stack, config, set())
+    return _render(program, PROJECT_DIR, project, stack, config, set(), ACCOUNT_ID)
 
 
 def _render(
@@ -468,9 +506,10 @@ def _render(
     stack: str,
     config: dict[str, str],
     secret_keys: set[str],
+    account: str,
 ) -> Rendered:
     region = config.get("aws:region", DEFAULT_REGION)
-    monitor = _RecordingMonitor(BlocklistMocks(region))
+    monitor = _RecordingMonitor(BlocklistMocks(region, account))
     _run_isolated(lambda: _run_program(main, root, project, stack, config, secret_keys, monitor))
 
     resources = [

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from handlers.domains import looks_like_domain
 from nfw_blocklist.bench import readings
 from nfw_blocklist.bench.driver import WINDOW, Events, Execution, burst, span_seconds
 from nfw_blocklist.bench.measure import (
@@ -23,12 +24,22 @@ from nfw_blocklist.bench.measure import (
 from nfw_blocklist.bench.report import Row
 from nfw_blocklist.bench.seeding import seed
 from nfw_blocklist.bench.session import SEED, Session
-from nfw_blocklist.findings import documentation_hosts, native_finding
+from nfw_blocklist.findings import dns_finding, documentation_hosts, native_finding
 
 
 def native_events(hosts: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
     """One native GuardDuty C&C finding per host."""
     return [(f"{host}/32", native_finding(host)) for host in hosts]
+
+
+def ledger_key(host: str) -> str:
+    """How the ledger and the group name ``host``: an IPv4 host with its prefix, a domain as it is."""
+    return host if looks_like_domain(host) else f"{host}/32"
+
+
+def dns_events(domains: Sequence[str]) -> list[tuple[str, dict[str, Any]]]:
+    """One native GuardDuty C&CActivity.B!DNS finding per domain."""
+    return [(domain, dns_finding(domain)) for domain in domains]
 
 
 def burst_row(
@@ -137,7 +148,7 @@ def run_burst_case(
         stop.set()
         for helper in helpers:
             helper.join()
-        requested = {f"{host}/32" for host in hosts}
+        requested = {ledger_key(host) for host in hosts}
         if crash_rate:
             # One more finding whose block crashes after the burst: no later execution folds its
             # pending host in, so only the next pruning run can close that gap.

@@ -76,7 +76,21 @@ class Session:
         rules = described.get("RulesSource", {}).get("StatelessRulesAndCustomActions", {})
         priorities = (settings.rule_priority, settings.destination_priority)
         owned, _ = split_owned(rules.get("StatelessRules", []), priorities)
-        return blocked_hosts(owned, *priorities)
+        return blocked_hosts(owned, *priorities) | self.group_domains()
+
+    def group_domains(self) -> set[str]:
+        """Domains the stateful domain list denies (none for a stack without one), read the same way."""
+        from moto.networkfirewall.models import networkfirewall_backends
+
+        from handlers.enforcement import PLACEHOLDER_TARGET
+        from nfw_blocklist import emulator
+
+        store = emulator.store_for(networkfirewall_backends[self.sandbox.account][self.region])
+        arns = [arn for arn in self.sandbox.inventory.rule_groups if ":stateful-rulegroup/" in arn]
+        if not arns:
+            return set()
+        targets = _plain_group(store.get(arn=arns[0])).get("RulesSource", {}).get("RulesSourceList", {})
+        return set(targets.get("Targets", [])) - {PLACEHOLDER_TARGET}
 
     def owned_rule_count(self) -> int:
         rules = self.sandbox.describe_rule_group()["RuleGroup"]["RulesSource"]

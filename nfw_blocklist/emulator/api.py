@@ -202,8 +202,12 @@ def install() -> None:
     """Teach moto's network-firewall service the rule-group operations. Idempotent and thread-safe.
 
     Call it before the first request (in-process or before starting a ThreadedMotoServer); it patches
-    classes, so every backend, existing or future, gains the operations.
+    classes, so every backend, existing or future, gains the operations. Security Hub's
+    BatchUpdateFindings (``emulator.securityhub``) is installed with them.
     """
+    from . import securityhub
+
+    securityhub.install()
     with _install_lock:
         serialize_moto_services()
         for name in ("_rule_group_call", "_rule_group_target", *_OPERATION_METHODS):

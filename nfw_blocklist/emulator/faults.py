@@ -67,6 +67,9 @@ class CounterSnapshot:
 class Counters:
     """Thread-safe tallies of what the emulated API did; every attempt counts, SDK retries included."""
 
+    OPERATIONS: frozenset[str] = RULE_GROUP_OPERATIONS
+    """The operations a snapshot lists (a subclass serves another emulated API)."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: Counter[str] = Counter()
@@ -84,7 +87,7 @@ class Counters:
     def snapshot(self) -> CounterSnapshot:
         with self._lock:
             return CounterSnapshot(
-                calls={operation: self._calls[operation] for operation in sorted(RULE_GROUP_OPERATIONS)},
+                calls={operation: self._calls[operation] for operation in sorted(self.OPERATIONS)},
                 successful_updates=self._tallies["successful_updates"],
                 token_conflicts=self._tallies["token_conflicts"],
                 injected_token_conflicts=self._tallies["injected_token_conflicts"],
@@ -101,6 +104,11 @@ class Counters:
 class FaultPlan:
     """The faults the emulated API injects; empty (no faults, no latency) until `set` is called."""
 
+    OPERATIONS: frozenset[str] = RULE_GROUP_OPERATIONS
+    """The operations this plan may fault (a subclass serves another emulated API)."""
+    CONFLICT_OPERATION = "UpdateRuleGroup"
+    """The one operation `token_conflict_rate` applies to."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._random = random.Random()
@@ -109,7 +117,7 @@ class FaultPlan:
         self._throttle_remaining = 0
         self._throttle_rate = 0.0
         self._internal_error_rate = 0.0
-        self._operations: frozenset[str] = RULE_GROUP_OPERATIONS
+        self._operations: frozenset[str] = self.OPERATIONS
 
     def set(
         self,
@@ -120,7 +128,7 @@ class FaultPlan:
         throttle_rate: float = 0.0,
         internal_error_rate: float = 0.0,
         seed: int | None = None,
-        operations: Collection[str] = RULE_GROUP_OPERATIONS,
+        operations: Collection[str] | None = None,
     ) -> "FaultPlan":
         """Replace the whole plan (settings not given go back to 'no fault').
 
@@ -130,8 +138,9 @@ class FaultPlan:
         throttle_next: the next N calls to `operations` get ThrottlingException.
         throttle_rate / internal_error_rate: chance of ThrottlingException / InternalServerError (500).
         seed: makes the draws reproducible.
-        operations: which operations throttling and internal errors apply to (default: all five).
+        operations: which operations throttling and internal errors apply to (default: all of them).
         """
+        operations = self.OPERATIONS if operations is None else operations
         latency = dict(latency or {})
         for operation, (low, high) in latency.items():
             if not 0 <= low <= high:
@@ -145,9 +154,9 @@ class FaultPlan:
                 raise ValueError(f"{name} must be between 0 and 1, got {rate}")
         if throttle_next < 0:
             raise ValueError(f"throttle_next must be >= 0, got {throttle_next}")
-        unknown = set(operations) - RULE_GROUP_OPERATIONS
+        unknown = set(operations) - self.OPERATIONS
         if unknown:
-            raise ValueError(f"unknown operations {sorted(unknown)}; known: {sorted(RULE_GROUP_OPERATIONS)}")
+            raise ValueError(f"unknown operations {sorted(unknown)}; known: {sorted(self.OPERATIONS)}")
         with self._lock:
             self._random = random.Random(seed)
             self._latency = {op: (float(low), float(high)) for op, (low, high) in latency.items()}
@@ -177,7 +186,7 @@ class FaultPlan:
                 if not throttle and self._internal_error_rate:
                     internal_error = self._random.random() < self._internal_error_rate
             token_conflict = (
-                operation == "UpdateRuleGroup"
+                operation == self.CONFLICT_OPERATION
                 and bool(self._token_conflict_rate)
                 and self._random.random() < self._token_conflict_rate
             )

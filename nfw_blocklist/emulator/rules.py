@@ -6,8 +6,8 @@ arithmetic (handlers/rules.py) is tested against, so it deliberately shares no c
 Stateless capacity is Network Firewall's documented formula: per rule, the product over its match
 settings of the number of elements (an absent or empty setting counts 1), summed over the rules.
 Stateful capacity is kept simple and is documented here rather than modelled exactly: one unit per rule
-(per non-comment line of a Suricata `RulesString`, per entry of `StatefulRules`, per target of a domain
-`RulesSourceList`).
+(per non-comment line of a Suricata `RulesString`, per entry of `StatefulRules`); a domain
+`RulesSourceList` costs domains x target types + target types (see `stateful.py`).
 """
 
 import ipaddress
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidRequestException
+from .stateful import domain_list_capacity, validate_rule_variables, validate_source_list
 
 STATELESS = "STATELESS"
 STATEFUL = "STATEFUL"
@@ -78,7 +79,7 @@ def consumed_capacity(rule_group_type: str, rule_group: Mapping[str, Any]) -> in
         return len(_suricata_rules(source["RulesString"]))
     if "StatefulRules" in source:
         return len(source["StatefulRules"] or [])
-    return len((source.get("RulesSourceList") or {}).get("Targets") or [])
+    return domain_list_capacity(source.get("RulesSourceList") or {})
 
 
 def validate_rule_group(rule_group_type: str, rule_group: object, capacity: int) -> int:
@@ -92,6 +93,7 @@ def validate_rule_group(rule_group_type: str, rule_group: object, capacity: int)
         _validate_stateless_source(source)
     else:
         _validate_stateful_source(source)
+        validate_rule_variables(rule_group.get("RuleVariables"))
     consumed = consumed_capacity(rule_group_type, rule_group)
     if consumed > capacity:
         raise InvalidRequestException(
@@ -192,6 +194,8 @@ def _validate_stateful_source(source: Mapping[str, Any]) -> None:
             "A STATEFUL rule group's RulesSource must hold exactly one of "
             "RulesString, StatefulRules or RulesSourceList"
         )
+    if "RulesSourceList" in present:
+        validate_source_list(source["RulesSourceList"])
 
 
 def _suricata_rules(rules_string: str) -> list[str]:

@@ -8,10 +8,13 @@ undoes all of that, so sandboxes can run one after another in one process (the t
 two at once: moto's mock is process-wide.
 
 More renders (other stacks, other programs) can be deployed into a running sandbox with
-``deploy``: they share its account, its physical-name registry (a name taken by one stack fails
-the other's deployment, as in AWS), its event bus, its scheduler and its clock; ``deploy`` returns
-a view whose accessors (``table_name``, ``ledger_items``, ``response_state_machine``...) answer
-for that render's resources.
+``deploy``, into its account or another (``account=``) and the render's ``aws:region``: they share
+its physical-name registry (a name taken by one stack fails the other's deployment, as in AWS), its
+event buses, its scheduler and its clock; ``deploy`` returns a view whose accessors
+(``table_name``, ``ledger_items``, ``response_state_machine``...) answer for that render's
+resources, with clients of its account and region. Each account and region has its own default
+bus; a rule's target may be a bus of another account or region (``buses``), and what a bus
+refuses is kept in ``rejected``.
 """
 
 import copy
@@ -35,6 +38,8 @@ from handlers import clock as handler_clock
 from handlers import metrics as handler_metrics
 from handlers import schema
 
+from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
+from .buses import BusBook, EventBus, Rejection, bus_arn, trusts_events
 from .clock import SandboxClock
 from .deploy import (
     TABLE,
@@ -46,11 +51,12 @@ from .deploy import (
 from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
+from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
 
 LOG = logging.getLogger(__name__)
 
-ACCOUNT = "123456789012"
+ACCOUNT = DEFAULT_ACCOUNT
 MOTO_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -132,11 +138,31 @@ class ExecutionResult:
 
 @dataclass
 class Delivery:
-    """An event put on the bus: the rules it matched and the executions it started."""
+    """An event put on a bus: the rules it matched, the executions it started, where it was forwarded."""
 
     event: dict[str, Any]
     matched_rules: list[str]
     executions: list[ExecutionResult] = field(default_factory=list)
+    follow_ups: list["Delivery"] = field(default_factory=list)
+    """The "Security Hub Findings - Imported" events this delivery's BatchUpdateFindings caused."""
+    bus: str = ""
+    """The ARN of the bus the event was put on."""
+    matched_rule_arns: list[str] = field(default_factory=list)
+    forwarded: list["Delivery"] = field(default_factory=list)
+    """What happened on each bus a matching rule sent the event to (that accepted it)."""
+    rejected: list[Rejection] = field(default_factory=list)
+    """Every refusal on the way: by this bus, or by a bus a rule forwarded the event to."""
+
+    def all_executions(self) -> list[ExecutionResult]:
+        """This bus's executions, then those of every bus it was forwarded to."""
+        return [*self.executions, *(run for hop in self.forwarded for run in hop.all_executions())]
+
+    def hops(self) -> list["Delivery"]:
+        """This delivery and every one it led to, in order."""
+        return [self, *(hop for forwarded in self.forwarded for hop in forwarded.hops())]
+
+    def all_rejected(self) -> list[Rejection]:
+        return [*self.rejected, *(refusal for hop in self.forwarded for refusal in hop.all_rejected())]
 
 
 class Sandbox:
@@ -168,8 +194,17 @@ class Sandbox:
         self.iam_gaps: list[str] = []
         self.metric_lines: list[str] = []
         """Every EMF line the functions wrote (stdout in Lambda), oldest first: ``metric_documents``."""
+        self.security_hub = SecurityHubLoop(ACCOUNT, strict_iam=strict_iam)
+        self.accounts = Accounts()
+        self.buses = BusBook()
+        """Every custom bus (and its policy) of every account and region; ``buses.organization`` too."""
+        self.inventories: list[Inventory] = []
+        """Every render's inventory (shared by every view), for what EventBridge checks when it runs."""
+        self.rejected: list[Rejection] = []
+        """Every event a bus or a bus target refused, oldest first (shared by every view)."""
         self._mock: Any = None
         self._clients: dict[str, Any] = {}
+        self._account_clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
     def for_stack(
@@ -199,12 +234,15 @@ class Sandbox:
         from moto import mock_aws
 
         from nfw_blocklist import emulator
+        from nfw_blocklist.emulator import dns_firewall
 
         emulator.install()
+        dns_firewall.install()
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         _forget_cached_services()
         try:
+            self.accounts.start()
             self.limits.start()
             self.lambdas.start()
             handler_clock.set_clock(self.clock.now)
@@ -229,32 +267,41 @@ class Sandbox:
         deployer = Deployer(
             clients=clients,
             region=region,
-            account=self.account,
+            account=self.account,  # the view's: ``deploy`` sets it before calling this
             lambdas=self.lambdas,
             router=self.router,
             scheduler=self.scheduler,
             strict_iam=self.strict_iam,
             names=self.names,
+            buses=self.buses,
+            accounts=self.accounts,
         )
         inventory = deployer.deploy(rendered)
         self.machines.update(inventory.state_machines)
+        self.security_hub.attach(
+            region, self.clock.now, inventory.functions, inventory.roles, deployer.policies
+        )
+        self.inventories.append(inventory)
         return inventory, deployer.iam_gaps
 
-    def deploy(self, rendered: RenderedLike) -> "Sandbox":
-        """Deploy another render into this running sandbox (same account; its own ``aws:region``).
+    def deploy(self, rendered: RenderedLike, *, account: str | None = None) -> "Sandbox":
+        """Deploy another render into this running sandbox: into ``account`` (default this view's)
+        and the render's own ``aws:region``.
 
-        Returns a view of this sandbox for that render: same moto, bus, scheduler, clock and
-        execution log, its own inventory and region. Leave the sandbox through the original, not
-        through a view. A physical name the render shares with a deployed one fails with
-        ``NameTaken``, naming both URNs.
+        Returns a view of this sandbox for that render: same moto, buses, scheduler, clock and
+        execution log, its own inventory, account and region. Leave the sandbox through the
+        original, not through a view. A physical name the render shares with a deployed one in the
+        same scope fails with ``NameTaken``, naming both URNs. A render for another account must
+        have been rendered for it (``render_stack(..., account=)``): its ARNs name the account.
         """
         if self._mock is None:
             raise RuntimeError("start the sandbox before deploying another render into it")
         view = copy.copy(self)
         view.rendered = rendered
         view.region = str(rendered.config.get("aws:region") or "us-east-1")
+        view.account = account or self.account
         view._clients = {}
-        view.inventory, view.iam_gaps = self._deploy(rendered, view.region, view.client)
+        view.inventory, view.iam_gaps = view._deploy(rendered, view.region, view.client)
         return view
 
     def stop(self) -> None:
@@ -264,16 +311,28 @@ class Sandbox:
         _forget_cached_services()
         self.lambdas.stop()
         self.limits.stop()
+        self.accounts.stop()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
         self._clients.clear()
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the sandbox's region (moto answers it while the sandbox runs)."""
+        """A boto3 client for the view's account and region (moto answers it while the sandbox runs)."""
         if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+            self._clients[service] = self.client_in(service, account=self.account, region=self.region)
         return self._clients[service]
+
+    def client_in(self, service: str, *, account: str, region: str) -> Any:
+        """A client acting in ``account`` and ``region``: the default credentials in the sandbox's
+        first account, an operator role's in any other (moto tells accounts apart by credentials)."""
+        key = (service, account, region)
+        if key not in self._account_clients:
+            if account == ACCOUNT:
+                self._account_clients[key] = boto3.client(service, region_name=region)  # type: ignore[call-overload]
+            else:
+                self._account_clients[key] = self.accounts.client(service, account=account, region=region)
+        return self._account_clients[key]
 
     # --- what was deployed -----------------------------------------------------------------------
 
@@ -287,7 +346,17 @@ class Sandbox:
 
     @property
     def rule_group_arn(self) -> str:
-        return self._only(list(self.inventory.rule_groups), "rule group")
+        """The stateless rule group of IP hosts."""
+        return self._only(
+            [arn for arn in self.inventory.rule_groups if ":stateless-rulegroup/" in arn], "rule group"
+        )
+
+    @property
+    def domain_rule_group_arn(self) -> str:
+        """The stateful domain-list rule group (a stack whose domainBlocking includes network-firewall)."""
+        return self._only(
+            [arn for arn in self.inventory.rule_groups if ":stateful-rulegroup/" in arn], "domain rule group"
+        )
 
     def state_machine(self, contains: str) -> StateMachineInfo:
         """The state machine whose logical or physical name contains ``contains`` (``response``, ``prun``)."""
@@ -344,30 +413,178 @@ class Sandbox:
         """Deliver ``event`` on the default bus; wait for and return the executions it started."""
         return self.deliver(event).executions
 
-    def deliver(self, event: dict[str, Any], *, bus: str = "default") -> Delivery:
-        """Deliver ``event`` to every matching rule of every render deployed here, as the bus would."""
+    def deliver(self, event: dict[str, Any], *, bus: str = "default", _round: int = 0) -> Delivery:
+        """Put ``event`` on ``bus`` (a name, or an ARN) of this view's account and region, as that
+        account: every matching rule of every render deployed there runs its targets, as the bus would.
+
+        A Security Hub event's findings are imported into the sandbox's Security Hub first, and the
+        event carries them as it holds them; the "Findings - Imported" events that the executions'
+        BatchUpdateFindings caused are delivered afterwards, as ``follow_ups``.
+
+        A target that is another bus receives the event (same ``id``, ``account``, ``region``,
+        ``source``, ``detail-type``, ``detail``) if its role and that bus's policy allow it;
+        otherwise the refusal is recorded (``Delivery.rejected``, ``Sandbox.rejected``) and the
+        event goes to the target's dead-letter queue, as EventBridge does with errors it does not retry.
+        """
         size = event_entry_size(event)
         if size > EVENT_ENTRY_BYTES:
             raise EventTooLarge(
                 f"event {event.get('id')!r} is {size} bytes as a PutEvents entry; "
                 f"EventBridge refuses entries over {EVENT_ENTRY_BYTES}"
             )
-        rules = self.router.matching(event, bus=bus)
-        delivery = Delivery(event=event, matched_rules=[rule.name for rule in rules])
+        event = self.security_hub.imported(event, self.region)
+        arn = bus if bus.startswith("arn:") else bus_arn(self.account, self.region, bus)
+        delivery = self.put_on_bus(event, arn, sender=self.account)
+        follow_ups = self.security_hub.follow_ups()
+        if follow_ups and _round >= MAX_ROUNDS:
+            raise FindingUpdateLoop(
+                f"BatchUpdateFindings still causing more after {MAX_ROUNDS} rounds of follow-up events"
+            )
+        delivery.follow_ups = [
+            self.deliver(follow_up, bus=bus, _round=_round + 1) for follow_up in follow_ups
+        ]
+        return delivery
+
+    def put_on_bus(self, event: dict[str, Any], arn: str, *, sender: str, hops: int = 0) -> Delivery:
+        """PutEvents of ``event`` on the bus at ``arn`` by account ``sender`` (``hops``: buses it crossed)."""
+        size = event_entry_size(event)
+        if size > EVENT_ENTRY_BYTES:
+            raise EventTooLarge(
+                f"event {event.get('id')!r} is {size} bytes as a PutEvents entry; "
+                f"EventBridge refuses entries over {EVENT_ENTRY_BYTES}"
+            )
+        bus = self.buses.get(arn)
+        if bus is None:
+            raise LookupError(f"ResourceNotFoundException: event bus {arn} does not exist")
+        rules = self.router.matching(event, bus=bus.name, account=bus.account, region=bus.region)
+        delivery = Delivery(
+            event=event,
+            matched_rules=[rule.name for rule in rules],
+            bus=bus.arn,
+            matched_rule_arns=[rule.arn for rule in rules],
+        )
         for rule in rules:
             for target in rule.targets:
-                delivery.executions.append(
-                    self._run_target(target, event, prefix=str(event.get("id") or "event"))
-                )
+                if target.is_bus:
+                    self._forward(delivery, rule, target, bus, hops)
+                else:
+                    delivery.executions.append(
+                        self._run_target(target, event, prefix=str(event.get("id") or "event"))
+                    )
         LOG.info(
             "event delivered",
             extra={
                 "event_id": event.get("id"),
+                "bus": bus.arn,
                 "rules": delivery.matched_rules,
                 "executions": len(delivery.executions),
             },
         )
         return delivery
+
+    def _forward(self, delivery: Delivery, rule: Any, target: Target, source: EventBus, hops: int) -> None:
+        """A bus target: EventBridge assumes the target's role and calls PutEvents on the target bus."""
+        refusal = self._bus_target_refusal(target, source, hops)
+        if refusal is None:
+            destination = self.buses.get(target.arn)
+            assert destination is not None  # _bus_target_refusal checked it exists
+            delivery.forwarded.append(
+                self.put_on_bus(delivery.event, target.arn, sender=source.account, hops=hops + 1)
+            )
+            return
+        code, message = refusal
+        rejection = Rejection(
+            event_id=delivery.event.get("id") if isinstance(delivery.event.get("id"), str) else None,
+            bus=target.arn,
+            code=code,
+            message=message,
+            rule=rule.arn,
+            dead_letter=target.dead_letter_arn,
+        )
+        delivery.rejected.append(rejection)
+        self.rejected.append(rejection)
+        LOG.info(
+            "event refused",
+            extra={"event_id": rejection.event_id, "bus": target.arn, "reason": rejection.reason},
+        )
+        if target.dead_letter_arn is not None:
+            self._send_to_dead_letter(delivery.event, rule.arn, target, code, message)
+
+    def _bus_target_refusal(self, target: Target, source: EventBus, hops: int) -> tuple[str, str] | None:
+        """Why EventBridge could not put the event on the target bus (an error it does not retry), or None."""
+        owner = self._inventory_with_role(str(target.role_arn))
+        if owner is None or not trusts_events(owner.trust.get(str(target.role_arn))):
+            return "FAILED_TO_ASSUME_ROLE", f"EventBridge cannot assume role {target.role_arn}"
+        role_name = owner.roles[str(target.role_arn)]
+        if not owner.policies.allows(role_name, "events:PutEvents", target.arn):
+            return "NO_PERMISSIONS", f"role {role_name!r} is not allowed events:PutEvents on {target.arn}"
+        destination = self.buses.get(target.arn)
+        if destination is None:
+            return "NO_RESOURCE", f"event bus {target.arn} does not exist"
+        if hops >= 1 and destination.account != source.account:
+            return "THIRD_ACCOUNT_HOP_DETECTED", (
+                f"an event received from another bus is not sent on to account {destination.account}"
+            )
+        if hops >= 1 and destination.region != source.region:
+            return "THIRD_REGION_HOP_DETECTED", (
+                f"an event received from another bus is not sent on to region {destination.region}"
+            )
+        refused = self.buses.refusal(destination, source.account)
+        if refused is not None:
+            return "CROSS_ACCOUNT_INGESTION_FAILED", f"AccessDeniedException: {refused}"
+        return None
+
+    def _inventory_with_role(self, role_arn: str) -> Inventory | None:
+        for inventory in self.inventories:
+            if role_arn in inventory.roles:
+                return inventory
+        return None
+
+    def _send_to_dead_letter(
+        self, event: Mapping[str, Any], rule_arn: str, target: Target, code: str, message: str
+    ) -> None:
+        """What EventBridge sends its dead-letter queue: the event, with why it was not delivered."""
+        queue = str(target.dead_letter_arn)
+        account, region = account_of(queue), queue.split(":")[3]
+        sqs = self.client_in("sqs", account=account, region=region)
+        url = sqs.get_queue_url(QueueName=queue.rsplit(":", 1)[1])["QueueUrl"]
+        attributes = {
+            "RULE_ARN": rule_arn,
+            "TARGET_ARN": target.arn,
+            "ERROR_CODE": code,
+            "ERROR_MESSAGE": message[:256],
+        }
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps(event, separators=(",", ":")),
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """What this view's queues hold (read without deleting): ``{"queue", "event", "attributes"}``."""
+        sqs = self.client("sqs")
+        letters = []
+        for url in self.inventory.queues:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+            if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) == 0:
+                continue
+            received = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+            )
+            for message in received.get("Messages", []):
+                letters.append(
+                    {
+                        "queue": url.rsplit("/", 1)[1],
+                        "event": json.loads(message["Body"]),
+                        "attributes": {
+                            key: value["StringValue"]
+                            for key, value in (message.get("MessageAttributes") or {}).items()
+                        },
+                    }
+                )
+        return letters
 
     def advance(self, seconds: float) -> list[ExecutionResult]:
         """Move the clock forward and run every schedule that came due (missed runs coalesce into one)."""
@@ -404,7 +621,7 @@ class Sandbox:
         """Start an execution and wait for it to finish (Standard workflows are asynchronous)."""
         if state_machine_arn not in self.machines:
             raise WiringError(f"{state_machine_arn!r} is not a state machine of this sandbox")
-        sfn = self.client("stepfunctions")
+        sfn = self._machine_client(state_machine_arn)
         name = _execution_name(prefix)
         # Compact, as EventBridge and Scheduler deliver it: the 256 KiB input limit counts these bytes.
         text = json.dumps(payload, separators=(",", ":"))
@@ -441,8 +658,12 @@ class Sandbox:
     def _run_target(self, target: Target, event: dict[str, Any], *, prefix: str) -> ExecutionResult:
         return self.start_execution(target.arn, target.shape(event), prefix=prefix)
 
+    def _machine_client(self, arn: str) -> Any:
+        """Step Functions in the account and region of a state machine or execution ARN."""
+        return self.client_in("stepfunctions", account=account_of(arn), region=arn.split(":")[3])
+
     def _wait(self, execution_arn: str) -> dict[str, Any]:
-        sfn = self.client("stepfunctions")
+        sfn = self._machine_client(execution_arn)
         deadline = time.monotonic() + self.execution_timeout
         delay = 0.005
         while True:
@@ -455,7 +676,7 @@ class Sandbox:
             delay = min(delay * 2, 0.1)
 
     def _history(self, execution_arn: str) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
+        sfn = self._machine_client(execution_arn)
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:

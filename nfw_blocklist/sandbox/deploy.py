@@ -16,11 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from components.aws_limits import LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
+from components.aws_limits import EVENT_PATTERN_CHARS, LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
 from components.dashboard import MetricReference, body_problems, referenced_metrics
 from handlers import settings as env_contract
 
-from .events import EventRouter, Scheduler, Target, UnsupportedTarget
+from .accounts import Accounts
+from .buses import BusBook, EventBus, PolicyRefused, parse_bus_arn, parse_bus_policy
+from .events import EventRouter, Scheduler, Target, TooManyTargets, UnsupportedTarget
 from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
 from .limits import LimitExceeded, NameRegistry
 from .monitoring import KnownResources, key_lets_cloudwatch_publish
@@ -68,6 +70,8 @@ QUEUE = "aws:sqs/queue:Queue"
 RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
 FUNCTION = "aws:lambda/function:Function"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
+EVENT_BUS_POLICY = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -76,6 +80,10 @@ INVOCATION = "aws:lambda/invocation:Invocation"
 KMS_KEY = "aws:kms/key:Key"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+DNS_DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+DNS_RULE_GROUP = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
+DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DNS_ASSOCIATION = "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -87,9 +95,15 @@ DEPLOY_ORDER = (
     QUEUE,
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
+    DNS_DOMAIN_LIST,
+    DNS_RULE_GROUP,
+    DNS_RULE,
+    DNS_ASSOCIATION,
     LOG_GROUP,
     FUNCTION,
     STATE_MACHINE,
+    EVENT_BUS,
+    EVENT_BUS_POLICY,
     EVENT_RULE,
     EVENT_TARGET,
     SCHEDULE,
@@ -118,6 +132,19 @@ def to_api_shape(value: Any) -> Any:
     return value
 
 
+def _rule_variables_as_map(rule_group: dict[str, Any]) -> dict[str, Any]:
+    """Pulumi lists rule variables as ``[{key, ipSet}]``; the API takes a map from name to set."""
+    variables = rule_group.get("RuleVariables")
+    if not isinstance(variables, Mapping):
+        return rule_group
+    converted = dict(variables)
+    for kind, member in (("IPSets", "IPSet"), ("PortSets", "PortSet")):
+        entries = variables.get(kind)
+        if isinstance(entries, list):
+            converted[kind] = {entry["Key"]: entry[member] for entry in entries}
+    return {**rule_group, "RuleVariables": converted}
+
+
 def placeholder_zip() -> bytes:
     """Code for CreateFunction: never run, the sandbox calls the recorded handler in-process."""
     buffer = io.BytesIO()
@@ -141,12 +168,22 @@ class Inventory:
 
     roles: dict[str, str] = field(default_factory=dict)
     """Role ARN -> role name."""
+    trust: dict[str, Any] = field(default_factory=dict)
+    """Role ARN -> its trust (assume role) policy, parsed."""
+    policies: PolicyBook = field(default_factory=PolicyBook)
+    """What each role (by name) is allowed, for checks made when something runs (bus targets)."""
     tables: dict[str, str] = field(default_factory=dict)
     """Table name -> URN."""
     topics: dict[str, str] = field(default_factory=dict)
     """Topic ARN -> URN."""
     queues: dict[str, str] = field(default_factory=dict)
     """Queue URL -> URN."""
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    """Queue ARN -> URL."""
+    buses: dict[str, str] = field(default_factory=dict)
+    """Event bus ARN -> URN (the buses this render creates)."""
+    rules: dict[str, str] = field(default_factory=dict)
+    """Event rule ARN -> URN."""
     rule_groups: dict[str, str] = field(default_factory=dict)
     """Rule group ARN -> name."""
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
@@ -178,6 +215,10 @@ class Deployer:
     strict_iam: bool = True
     names: NameRegistry = field(default_factory=NameRegistry)
     """Physical names taken in the sandbox's account; shared by every render deployed into it."""
+    buses: BusBook = field(default_factory=BusBook)
+    """Every event bus of the sandbox (any account and region); shared by every render."""
+    accounts: Accounts | None = None
+    """Role credentials for the functions (the Lambda runtime's ``AWS_ACCESS_KEY_ID``...), if given."""
     inventory: Inventory = field(default_factory=Inventory)
     policies: PolicyBook = field(default_factory=PolicyBook)
     iam_gaps: list[str] = field(default_factory=list)
@@ -204,12 +245,18 @@ class Deployer:
             LOG_GROUP: self._log_group,
             FUNCTION: self._function,
             STATE_MACHINE: self._state_machine,
+            EVENT_BUS: self._event_bus,
+            EVENT_BUS_POLICY: self._event_bus_policy,
             EVENT_RULE: self._event_rule,
             EVENT_TARGET: self._event_target,
             SCHEDULE: self._schedule,
             METRIC_ALARM: self._metric_alarm,
             DASHBOARD: self._dashboard,
         }
+        from .dns_firewall import DnsFirewallDeployer  # it builds on this module
+
+        self._dns_firewall = DnsFirewallDeployer(self)
+        handlers_by_type.update(self._dns_firewall.handlers())
         self._claim_names(rendered)
         for resource in rendered.resources:
             if resource.type == KMS_KEY:
@@ -228,6 +275,7 @@ class Deployer:
             if resource.type.startswith("aws:") and resource.type not in {*handlers_by_type, INVOCATION}:
                 # Not emulated; its name is claimed all the same, as AWS would create it.
                 self.inventory.skipped.append((resource.urn, f"{resource.type} is not emulated"))
+        self.inventory.policies = self.policies
         self._check_iam()
         for resource in rendered.resources:
             if resource.type == INVOCATION:
@@ -279,6 +327,7 @@ class Deployer:
         )["Role"]
         self._expect_arn(resource, created["Arn"])
         self.inventory.roles[created["Arn"]] = name
+        self.inventory.trust[created["Arn"]] = json.loads(assume_text)
         self._role_ids[str(resource.state.get("id") or name)] = name
         self._role_ids[name] = name
         self._role_ids[created["Arn"]] = name
@@ -374,8 +423,12 @@ class Deployer:
     def _queue(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)
         attributes = {"FifoQueue": "true"} if resource.inputs.get("fifoQueue") else {}
-        url = self.clients("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        sqs = self.clients("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._expect_arn(resource, arn)
         self.inventory.queues[url] = resource.urn
+        self.inventory.queue_urls[arn] = url
 
     def _subscription(self, resource: RenderedResourceLike) -> None:
         topic = str(resource.inputs.get("topic", ""))
@@ -396,7 +449,7 @@ class Deployer:
             "Capacity": int(inputs["capacity"]),
         }
         if inputs.get("ruleGroup"):
-            request["RuleGroup"] = to_api_shape(inputs["ruleGroup"])
+            request["RuleGroup"] = _rule_variables_as_map(to_api_shape(inputs["ruleGroup"]))
         if inputs.get("rules"):
             request["Rules"] = inputs["rules"]
         if inputs.get("description"):
@@ -426,6 +479,7 @@ class Deployer:
             str(k): str(v) for k, v in ((inputs.get("environment") or {}).get("variables") or {}).items()
         }
         self._check_environment(resource, variables)
+        self._dns_firewall.check_function(resource, role, variables)
         log_group = (inputs.get("loggingConfig") or {}).get("logGroup")
         if log_group is not None and log_group not in self.inventory.log_groups:
             raise WiringError(
@@ -451,6 +505,8 @@ class Deployer:
             region=self.region,
             account=self.account,
             timeout_seconds=int(inputs.get("timeout") or 3),
+            role=role,
+            credentials=self.accounts.function_environment(role) if self.accounts else {},
         )
         try:
             self.lambdas.register(spec)
@@ -609,25 +665,67 @@ class Deployer:
             self.inventory.skipped.append((resource.urn, "scheduled EventBridge rules are not emulated"))
             return
         enabled = inputs.get("state", "ENABLED") == "ENABLED" and inputs.get("isEnabled", True) is not False
+        bus = self._own_bus(resource, inputs.get("eventBusName"))
+        pattern = inputs.get("eventPattern") or "{}"
+        pattern_text = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        if len(pattern_text) > EVENT_PATTERN_CHARS:
+            raise LimitExceeded(
+                f"{resource.urn}: LimitExceededException: the event pattern is {len(pattern_text)} "
+                f"characters; EventBridge allows {EVENT_PATTERN_CHARS} by default"
+            )
         try:
-            self.router.add_rule(
+            rule = self.router.add_rule(
                 physical_name(resource),
-                inputs.get("eventPattern") or "{}",
-                bus=inputs.get("eventBusName") or "default",
+                pattern,
+                bus=bus.name,
                 enabled=enabled,
+                account=self.account,
+                region=self.region,
             )
         except Exception as e:  # LocalStack raises its own InvalidEventPatternException
             raise WiringError(f"{resource.urn}: invalid event pattern: {e}") from e
+        self._expect_arn(resource, rule.arn)
+        self.inventory.rules[rule.arn] = resource.urn
 
     def _event_target(self, resource: RenderedResourceLike) -> None:
         inputs = resource.inputs
         target = self._target(resource, inputs)
         if inputs.get("inputTransformer"):
             raise WiringError(f"{resource.urn}: {UnsupportedTarget('input transformers are not emulated')}")
+        bus = self._own_bus(resource, inputs.get("eventBusName"))
         try:
-            self.router.add_target(str(inputs.get("rule", "")), target)
+            self.router.add_target(
+                str(inputs.get("rule", "")), target, bus=bus.name, account=self.account, region=self.region
+            )
         except KeyError as e:
             raise WiringError(f"{resource.urn}: {e.args[0]}") from e
+        except TooManyTargets as e:
+            raise LimitExceeded(f"{resource.urn}: {e}") from e
+
+    def _event_bus(self, resource: RenderedResourceLike) -> None:
+        bus = EventBus(self.account, self.region, physical_name(resource), urn=resource.urn)
+        self._expect_arn(resource, bus.arn)
+        self.buses.add(bus)
+        self.inventory.buses[bus.arn] = resource.urn
+
+    def _event_bus_policy(self, resource: RenderedResourceLike) -> None:
+        """PutPermission with a whole policy: on a bus of this account and region, JSON, at most 10 KB."""
+        bus = self._own_bus(resource, resource.inputs.get("eventBusName"))
+        try:
+            bus.policy = parse_bus_policy(resource.inputs.get("policy") or "")
+        except PolicyRefused as e:
+            raise LimitExceeded(f"{resource.urn}: {e}") from e
+
+    def _own_bus(self, resource: RenderedResourceLike, reference: Any) -> EventBus:
+        """A rule's, target's or policy's ``eventBusName``: a bus of this account and region that exists."""
+        name = str(reference or "default")
+        bus = self.buses.named(name, account=self.account, region=self.region)
+        if bus is None or (bus.account, bus.region) != (self.account, self.region):
+            raise WiringError(
+                f"{resource.urn}: ResourceNotFoundException: event bus {name!r} does not exist "
+                f"in account {self.account} region {self.region}"
+            )
+        return bus
 
     def _schedule(self, resource: RenderedResourceLike) -> None:
         inputs = resource.inputs
@@ -645,6 +743,8 @@ class Deployer:
 
     def _target(self, resource: RenderedResourceLike, spec: Mapping[str, Any]) -> Target:
         arn = str(spec.get("arn", ""))
+        if parse_bus_arn(arn) is not None:
+            return self._bus_target(resource, spec, arn)
         if arn not in self.inventory.state_machines:
             raise WiringError(f"{resource.urn}: target {arn!r} is not a state machine this program creates")
         role = spec.get("roleArn")
@@ -658,7 +758,39 @@ class Deployer:
             role_arn=str(role) if role else None,
             input=spec.get("input"),
             input_path=spec.get("inputPath"),
+            dead_letter_arn=self._dead_letter(resource, spec),
         )
+
+    def _bus_target(self, resource: RenderedResourceLike, spec: Mapping[str, Any], arn: str) -> Target:
+        """An event bus, in any account and region: it must exist, and a role must be allowed to put on it."""
+        if self.buses.get(arn) is None:
+            raise WiringError(f"{resource.urn}: target event bus {arn!r} does not exist")
+        role = spec.get("roleArn")
+        if not role:
+            raise WiringError(
+                f"{resource.urn}: target event bus {arn!r} needs a roleArn allowed events:PutEvents on it"
+            )
+        if role not in self.inventory.roles:
+            raise WiringError(f"{resource.urn}: target role {role!r} is not a role this program creates")
+        self._require_grant(resource, str(role), "events:PutEvents", arn)
+        if spec.get("input") is not None or spec.get("inputPath") or spec.get("inputTransformer"):
+            raise WiringError(f"{resource.urn}: an event bus target receives the event itself, not an input")
+        return Target(
+            target_id=str(spec.get("targetId") or resource.name),
+            arn=arn,
+            role_arn=str(role),
+            dead_letter_arn=self._dead_letter(resource, spec),
+        )
+
+    def _dead_letter(self, resource: RenderedResourceLike, spec: Mapping[str, Any]) -> str | None:
+        arn = (spec.get("deadLetterConfig") or {}).get("arn")
+        if arn is None:
+            return None
+        if arn not in self.inventory.queue_urls:
+            raise WiringError(
+                f"{resource.urn}: deadLetterConfig.arn {arn!r} is not a queue this program creates"
+            )
+        return str(arn)
 
     # --- after everything else ---------------------------------------------------------------------
 

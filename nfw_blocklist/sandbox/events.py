@@ -15,12 +15,18 @@ from typing import Any
 
 from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine
 
+from components.aws_limits import TARGETS_PER_RULE
+
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 class UnsupportedTarget(Exception):
     """A target feature the sandbox does not emulate; failing loudly beats delivering the wrong input."""
+
+
+class TooManyTargets(ValueError):
+    """PutTargets past EventBridge's 5 targets per rule (LimitExceededException)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,13 @@ class Target:
     role_arn: str | None = None
     input: str | None = None
     input_path: str | None = None
+    dead_letter_arn: str | None = None
+    """The SQS queue that receives what could not be delivered (``deadLetterConfig.arn``)."""
+
+    @property
+    def is_bus(self) -> bool:
+        """A target that is an event bus (in any account and region): EventBridge calls PutEvents on it."""
+        return ":event-bus/" in self.arn
 
     def shape(self, event: dict[str, Any], context: Mapping[str, str] | None = None) -> Any:
         """What the target receives: ``Input`` verbatim, else ``InputPath`` of the event, else the event.
@@ -57,6 +70,14 @@ class Rule:
     enabled: bool
     targets: list[Target] = field(default_factory=list)
     compiled: dict[str, Any] = field(default_factory=dict, repr=False)
+    account: str = ""
+    region: str = ""
+
+    @property
+    def arn(self) -> str:
+        """``rule/NAME`` on the default bus, ``rule/BUS/NAME`` on another, as EventBridge names them."""
+        path = self.name if self.bus == "default" else f"{self.bus}/{self.name}"
+        return f"arn:aws:events:{self.region}:{self.account}:rule/{path}"
 
 
 def select_path(document: Any, path: str) -> Any:
@@ -74,36 +95,65 @@ def select_path(document: Any, path: str) -> Any:
 
 
 class EventRouter:
-    """The default bus's rules, matched with a real EventBridge pattern engine."""
+    """Every bus's rules, in every account and region, matched with a real EventBridge pattern engine.
+
+    A rule belongs to one bus of one account and region (its key); ``account``/``region`` left
+    empty mean "any", for callers that deploy into one account and region only.
+    """
 
     def __init__(self) -> None:
-        self.rules: dict[str, Rule] = {}
+        self.rules: dict[tuple[str, str, str, str], Rule] = {}
         self._compiler = EventPatternCompiler()
         self._engine = EventRuleEngine()
 
     def add_rule(
-        self, name: str, pattern: str | dict[str, Any], *, bus: str = "default", enabled: bool = True
+        self,
+        name: str,
+        pattern: str | dict[str, Any],
+        *,
+        bus: str = "default",
+        enabled: bool = True,
+        account: str = "",
+        region: str = "",
     ) -> Rule:
         parsed = json.loads(pattern) if isinstance(pattern, str) else pattern
-        rule = Rule(name=name, bus=bus, pattern=parsed, enabled=enabled)
+        rule = Rule(name=name, bus=bus, pattern=parsed, enabled=enabled, account=account, region=region)
         rule.compiled = self._compiler.compile_event_pattern(parsed)
-        self.rules[name] = rule
+        self.rules[(account, region, bus, name)] = rule
         return rule
 
-    def add_target(self, rule_name: str, target: Target) -> None:
-        if rule_name not in self.rules:
+    def add_target(
+        self, rule_name: str, target: Target, *, bus: str = "default", account: str = "", region: str = ""
+    ) -> None:
+        rule = self.rules.get((account, region, bus, rule_name))
+        if rule is None:
             raise KeyError(
-                f"event target {target.target_id!r} names rule {rule_name!r}, which was not created"
+                f"event target {target.target_id!r} names rule {rule_name!r} on bus {bus!r}, "
+                "which was not created"
             )
-        self.rules[rule_name].targets.append(target)
+        if len(rule.targets) >= TARGETS_PER_RULE:
+            raise TooManyTargets(
+                f"LimitExceededException: rule {rule_name!r} already has {len(rule.targets)} targets; "
+                f"EventBridge allows {TARGETS_PER_RULE} per rule (target {target.target_id!r})"
+            )
+        rule.targets.append(target)
 
-    def matching(self, event: dict[str, Any], *, bus: str = "default") -> list[Rule]:
-        """Enabled rules on ``bus`` whose pattern matches ``event``, in creation order."""
+    def matching(
+        self,
+        event: dict[str, Any],
+        *,
+        bus: str = "default",
+        account: str | None = None,
+        region: str | None = None,
+    ) -> list[Rule]:
+        """Enabled rules on ``bus`` (of ``account``/``region``, if given) matching ``event``, in order."""
         return [
             rule
             for rule in self.rules.values()
             if rule.enabled
             and rule.bus == bus
+            and (account is None or rule.account == account)
+            and (region is None or rule.region == region)
             and self._engine.evaluate_pattern_on_event(rule.compiled, event)
         ]
 
@@ -145,7 +195,8 @@ class Scheduler:
     def add(self, name: str, arn: str, expression: str, target: Target, *, enabled: bool = True) -> Schedule:
         interval = parse_rate(expression)
         schedule = Schedule(name, arn, interval, target, next_run=self._now() + interval, enabled=enabled)
-        self.schedules[name] = schedule
+        # Keyed by ARN: one stack deployed into two regions or accounts has two schedules of one name.
+        self.schedules[arn or name] = schedule
         return schedule
 
     def due(self) -> list[Schedule]:

@@ -63,6 +63,10 @@ class FunctionSpec:
     region: str
     account: str
     timeout_seconds: int = 3
+    role: str = ""
+    """The execution role's ARN (the sandbox's strict IAM checks the calls the function makes)."""
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    """The execution role's credentials, as the Lambda runtime sets them (``AWS_ACCESS_KEY_ID``...)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ class InProcessLambdas:
             function_name=spec.name, invoked_function_arn=spec.arn, timeout_seconds=spec.timeout_seconds
         )
         try:
-            with function_environment(spec.environment, spec.region, spec.name), _logging_preserved():
+            variables = {**spec.credentials, **spec.environment}
+            with function_environment(variables, spec.region, spec.name), _logging_preserved():
                 result = _call(handler, event, context)
             payload = json.dumps(result).encode()
         except Exception as e:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from nfw_blocklist.findings import provider_update
+
 REFERENCE = "securityhub-guardduty-c2-finding.json"
 REFERENCE_HOST = "198.51.100.0/32"
 IP_FIELD = "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"
@@ -41,13 +43,26 @@ def test_the_reference_finding_is_blocked_both_ways_and_notified_in_the_referenc
 def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
     report = run_cli("replay", "--json", sample(REFERENCE)).json
 
-    assert set(report) == {"events", "pruned", "ledger", "rule_group", "notifications", "emails"}
-    assert set(report["events"][0]) == {"file", "id", "matched", "executions"}
+    assert set(report) == {
+        "events",
+        "pruned",
+        "ledger",
+        "rule_group",
+        "notifications",
+        "emails",
+        "finding_updates",
+    }
+    assert set(report["events"][0]) == {"file", "id", "matched", "executions", "follow_ups"}
     assert set(report["events"][0]["executions"][0]) == {
         "name", "status", "blocked", "refreshed", "evicted", "skipped"
     }  # fmt: skip
+    assert set(report["events"][0]["follow_ups"][0]) == {"id", "matched", "executions"}
+    assert set(report["finding_updates"][0]) == {
+        "finding_id", "product_arn", "status", "note", "updated_by", "user_defined_fields",
+        "workflow_status", "at",
+    }  # fmt: skip
     assert set(report["ledger"][0]) == {"host", "first_seen", "last_seen", "expires", "source"}
-    assert set(report["rule_group"]) == {"cidrs", "rules"}
+    assert set(report["rule_group"]) == {"cidrs", "rules", "domains"}
 
 
 @pytest.mark.parametrize("finding_source", ["guardduty", "both"])
@@ -74,8 +89,10 @@ def test_a_native_guardduty_finding_matches_nothing_with_the_default_finding_sou
         "id": result.json["events"][0]["id"],
         "matched": False,
         "executions": [],
+        "follow_ups": [],
     }
     assert result.json["ledger"] == []
+    assert result.json["finding_updates"] == []
 
 
 def test_an_unrelated_event_matches_nothing_and_exits_zero(run_cli, sample):
@@ -104,13 +121,30 @@ def test_hosts_within_the_retention_survive_a_pruning_run(run_cli, sample):
     assert result.json["rule_group"]["cidrs"] == [REFERENCE_HOST]
 
 
-def test_a_repeated_finding_refreshes_the_host_without_a_second_notification(run_cli, sample):
-    result = run_cli("replay", "--json", sample(REFERENCE), sample(REFERENCE))
+def test_a_repeated_finding_refreshes_the_host_without_a_second_notification(
+    run_cli, sample, write_event, reference_event
+):
+    result = run_cli(
+        "replay",
+        "--json",
+        sample(REFERENCE),
+        write_event("later.json", provider_update(reference_event, "2021-01-05T01:25:33Z")),
+    )
 
     assert result.status == 0, result.err
     first, second = (event["executions"][0] for event in result.json["events"])
     assert first["blocked"] == [REFERENCE_HOST]
     assert (second["blocked"], second["refreshed"]) == ([], [REFERENCE_HOST])
+    assert len(result.json["notifications"]) == 1
+
+
+def test_the_same_finding_delivered_twice_is_not_a_new_sighting(run_cli, sample):
+    result = run_cli("replay", "--json", sample(REFERENCE), sample(REFERENCE))
+
+    assert result.status == 0, result.err
+    second = result.json["events"][1]["executions"][0]
+    assert (second["blocked"], second["refreshed"]) == ([], [])
+    assert second["skipped"] == [{"host": "198.51.100.0", "reason": "own-update"}]
     assert len(result.json["notifications"]) == 1
 
 

@@ -7,7 +7,7 @@ import boto3
 
 from handlers import schema
 from handlers.service import BlocklistService
-from handlers.settings import Settings
+from handlers.settings import DomainBlocking, Settings
 
 TABLE = "blocklist-ledger"
 GROUP = "blocklist-rules"
@@ -68,6 +68,42 @@ def create_rule_group(
     )
     arn: str = answer["RuleGroupResponse"]["RuleGroupArn"]
     return arn
+
+
+DOMAIN_GROUP = "blocklist-domains"
+
+
+def create_domain_group(capacity: int = 2002, name: str = DOMAIN_GROUP) -> str:
+    """The stateful domain list as BlocklistRuleGroup creates it: a deny list holding only its placeholder."""
+    from handlers.enforcement import domain_rules_source
+
+    answer = boto3.client("network-firewall").create_rule_group(
+        RuleGroupName=name,
+        Type="STATEFUL",
+        Capacity=capacity,
+        RuleGroup={"RulesSource": domain_rules_source([])},
+    )
+    arn: str = answer["RuleGroupResponse"]["RuleGroupArn"]
+    return arn
+
+
+def domains_in_group(domain_group_arn: str) -> set[str]:
+    from handlers.enforcement import PLACEHOLDER_TARGET
+
+    answer = boto3.client("network-firewall").describe_rule_group(
+        RuleGroupArn=domain_group_arn, Type="STATEFUL"
+    )
+    return set(answer["RuleGroup"]["RulesSource"]["RulesSourceList"]["Targets"]) - {PLACEHOLDER_TARGET}
+
+
+def domain_service(rule_group_arn: str, domain_group_arn: str, **overrides: Any) -> BlocklistService:
+    """A service that blocks domains in ``domain_group_arn`` (domainBlocking network-firewall)."""
+    return service(
+        rule_group_arn,
+        domain_blocking=DomainBlocking.NETWORK_FIREWALL,
+        domain_rule_group_arn=domain_group_arn,
+        **overrides,
+    )
 
 
 def settings(rule_group_arn: str, **overrides: Any) -> Settings:

@@ -400,12 +400,16 @@ class BlocklistModel(RuleBasedStateMachine):
         if ours:
             self._check_request(op, rules)
         answer = self._with_faults(make, conflict=True)
-        after = owned_hosts(rules, self._priorities())[0]
+        after = self._written(rules)
         self.history.append(GroupWrite(op, frozenset(before), frozenset(after)))
         op.writes += 1
         if ours:
             self._check_manual_kept(op, before - after)
         return answer
+
+    def _written(self, rules: list[dict[str, Any]]) -> set[str]:
+        """What the group blocks once ``rules`` are written (a subclass adds what other groups hold)."""
+        return owned_hosts(rules, self._priorities())[0]
 
     def _with_faults(self, make: Callable[[], Any], conflict: bool) -> Any:
         throttle = self.throttle_firewall > 0

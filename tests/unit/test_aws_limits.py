@@ -16,6 +16,13 @@ BOTOCORE_SHAPES = {
     "aws:iam/rolePolicy:RolePolicy": ("iam", "policyNameType"),
     "aws:networkfirewall/ruleGroup:RuleGroup": ("network-firewall", "ResourceName"),
     "aws:networkfirewall/firewallPolicy:FirewallPolicy": ("network-firewall", "ResourceName"),
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList": ("route53resolver", "Name"),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": ("route53resolver", "Name"),
+    "aws:route53/resolverFirewallRule:ResolverFirewallRule": ("route53resolver", "Name"),
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation": (
+        "route53resolver",
+        "Name",
+    ),
     "aws:cloudwatch/eventRule:EventRule": ("events", "RuleName"),
     "aws:cloudwatch/eventBus:EventBus": ("events", "NonPartnerEventBusName"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "Name"),
@@ -33,7 +40,8 @@ def test_the_name_rule_has_botocores_lengths_and_accepts_its_pattern(type_, wher
     shape = botocore.loaders.Loader().load_service_model(service, "service-2")["shapes"][shape_name]
     rule = NAME_RULES[type_]
 
-    assert (rule.min_length, rule.max_length) == (shape["min"], shape["max"]), type_
+    # Route 53 Resolver's Name gives no minimum; its pattern needs one character.
+    assert (rule.min_length, rule.max_length) == (shape.get("min", 1), shape["max"]), type_
     if "pattern" in shape:
         sample = "Ab-9" if re.fullmatch(shape["pattern"].strip("^$"), "Ab-9") else "ab9"
         assert rule.problem(sample) is None

@@ -102,3 +102,42 @@ def test_each_invalid_value_names_its_key_and_what_it_accepts(key, value, messag
 def test_an_unknown_key_is_refused_by_name():
     with pytest.raises(InvalidConfig, match="nfw-blocklist:retentionHours is not a known setting"):
         StackConfig.from_mapping({**EMAIL, "retentionHours": "12"})
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({}, True),
+        ({"findingSource": "both"}, True),
+        ({"findingSource": "guardduty"}, False),
+        ({"updateFindings": "false"}, False),
+        ({"findingSource": "guardduty", "updateFindings": "false"}, False),
+    ],
+)
+def test_findings_are_annotated_by_default_only_when_security_hub_is_a_source(values, expected):
+    assert StackConfig.from_mapping({**EMAIL, **values}).update_findings is expected
+
+
+def test_annotating_native_guardduty_findings_is_refused_in_one_line():
+    with pytest.raises(
+        InvalidConfig, match=r"^nfw-blocklist:updateFindings needs Security Hub findings"
+    ) as e:
+        StackConfig.from_mapping({**EMAIL, "findingSource": "guardduty", "updateFindings": "true"})
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(None, "NOTIFIED"), ("RESOLVED", "RESOLVED"), ("NONE", "NONE")]
+)
+def test_the_workflow_status_to_set_defaults_to_notified(raw, expected):
+    values = {**EMAIL, **({"findingWorkflowStatus": raw} if raw else {})}
+    config = StackConfig.from_mapping(values)
+
+    assert config.finding_workflow_status == expected
+    assert config.handler_settings().annotation_environment() == {"NFW_FINDING_WORKFLOW_STATUS": expected}
+
+
+@pytest.mark.parametrize("raw", ["notified", "SUPPRESSED", "NEW", ""])
+def test_a_workflow_status_the_tool_does_not_set_is_refused(raw):
+    with pytest.raises(InvalidConfig, match=r"^nfw-blocklist:findingWorkflowStatus must be one of NOTIFIED"):
+        StackConfig.from_mapping({**EMAIL, "findingWorkflowStatus": raw})

@@ -135,7 +135,7 @@ def test_the_finding_bus_gets_exactly_the_default_buses_rules(org):
 
 
 def test_every_rule_matches_the_configured_filters_on_both_buses(org):
-    expected = scoped_patterns_for("both", (), ["us-east-1", "eu-west-1"], ACCOUNTS)
+    expected = scoped_patterns_for("both", (), ["us-east-1", "eu-west-1"], ACCOUNTS, domains=True)
     for by_source in _rules_by_bus(org).values():
         assert {source: pattern for source, (pattern, _) in by_source.items()} == expected
 

@@ -54,7 +54,7 @@ def test_every_alarm_notifies_the_notification_topic_and_nothing_else(dev):
     topic = dev.by_name("nfw-blocklist-notifications").state["arn"]
     alarms = [r for r in dev.resources if r.type == ALARM]
 
-    assert len(alarms) == 10
+    assert len(alarms) == 12  # both workflows, dead letters, capacity, errors and throttles of 4 functions
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [topic], alarm.urn
         assert not alarm.inputs.get("okActions") and not alarm.inputs.get("insufficientDataActions"), (
@@ -74,8 +74,8 @@ def test_every_alarm_watches_a_metric_the_functions_emit_or_a_resource_of_the_re
         ("AWS/States", "ExecutionsFailed"): 2,
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): 1,
         ("NfwBlocklist", "CapacityUsedPercent"): 1,
-        ("AWS/Lambda", "Errors"): 3,
-        ("AWS/Lambda", "Throttles"): 3,
+        ("AWS/Lambda", "Errors"): 4,
+        ("AWS/Lambda", "Throttles"): 4,
     }
 
 

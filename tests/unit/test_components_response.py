@@ -111,6 +111,9 @@ def test_the_prune_function_repopulates_the_group_during_the_deployment(dev):
         "rulePriority": "30000",
         "protectedCidrs": "[]",
         "tableName": dev.by_name("nfw-blocklist-ledger").state["name"],
+        "domainBlocking": "network-firewall",
+        "protectedDomains": "[]",
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
     }
 
 
@@ -171,7 +174,22 @@ def test_topic_is_encrypted_with_its_own_rotating_key_and_mails_the_admin(dev):
 
 def test_default_stack_listens_to_security_hub_only(dev):
     (rule,) = dev.of_type("aws:cloudwatch/eventRule:EventRule")
-    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern()
+    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern(domains=True)
+
+
+def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_dev):
+    rendered = render_dev(findingSource="both", domainBlocking="off")
+    patterns = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    assert patterns == {
+        "nfw-blocklist-securityhub": security_hub_pattern(),
+        "nfw-blocklist-guardduty": guardduty_pattern(),
+    }
+    assert not [
+        r for r in rendered.of_type("aws:networkfirewall/ruleGroup:RuleGroup") if r.name.endswith("-domains")
+    ]
 
 
 def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_dev):
@@ -182,8 +200,8 @@ def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_d
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
     assert patterns == {
-        "nfw-blocklist-securityhub": security_hub_pattern(opt_in),
-        "nfw-blocklist-guardduty": guardduty_pattern(opt_in),
+        "nfw-blocklist-securityhub": security_hub_pattern(opt_in, domains=True),
+        "nfw-blocklist-guardduty": guardduty_pattern(opt_in, domains=True),
     }
     assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 2
 
@@ -205,7 +223,13 @@ def test_dead_letter_queue_is_encrypted_and_its_policy_is_attached(dev):
     assert policy.inputs["queueUrl"] == queue.state["url"]
 
 
-REQUIRED = {"admin_email": "a@example.com", "table_name": "t", "table_arn": "arn", "rule_group_arn": "arn"}
+RULE_GROUP_ARN = "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/g"
+REQUIRED = {
+    "admin_email": "a@example.com",
+    "table_name": "t",
+    "table_arn": "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+    "rule_group_arn": RULE_GROUP_ARN,
+}
 
 
 @pytest.mark.parametrize(
@@ -246,7 +270,7 @@ def test_the_environment_check_counts_every_key_and_value_against_lambdas_limit(
     rendered = construct(ResponseStateMachine, {**REQUIRED, "protected_cidrs": TOO_MANY_CIDRS[:150]})
     settings = Settings(table_name="", rule_group_arn="", protected_cidrs=TOO_MANY_CIDRS[:150])
     assert rendered.by_name("x-record").inputs["environment"]["variables"] == function_environment(
-        settings, "t", "arn"
+        settings, "t", RULE_GROUP_ARN
     )
     # The longest table name and rule group ARN still fit beside the 150 ranges accepted above.
     environment = function_environment(settings, "t" * 255, "a" * 256)
@@ -259,3 +283,27 @@ def test_a_protected_list_too_long_for_the_functions_environment_names_the_setti
             {"adminEmail": "a@example.com", "protectedCidrs": json.dumps(list(TOO_MANY_CIDRS))}
         )
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"finding_source": "guardduty", "update_findings": True},
+            "updateFindings (update_findings) needs Security Hub findings",
+        ),
+        (
+            {"domain_blocking": "network-firewall"},
+            "domainBlocking (domain_blocking) network-firewall blocks domains in Network Firewall: "
+            "domainRuleGroupArn",
+        ),
+        (
+            {"domain_blocking": "dns-firewall", "dns_firewall_domain_list_id": "rslvr-fdl-1"},
+            "domainBlocking (domain_blocking) dns-firewall blocks domains in DNS Firewall: "
+            "dnsFirewallDomainListId and dnsFirewallDomainListArn",
+        ),
+    ],
+)
+def test_domain_and_annotation_inputs_need_what_they_write_to(construct, changes, message):
+    with pytest.raises(ValueError, match=re.escape(f"ResponseStateMachine 'x': {message}")):
+        construct(ResponseStateMachine, {**REQUIRED, **changes})

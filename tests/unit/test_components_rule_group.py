@@ -23,7 +23,7 @@ UPDATED_WITHOUT_TOKEN = {"tags"}
 
 @pytest.fixture(scope="module")
 def group(render_dev):
-    (found,) = render_dev().of_type(RULE_GROUP)
+    found = render_dev().by_name("nfw-blocklist-rules")
     return found
 
 
@@ -62,8 +62,8 @@ def test_every_input_the_provider_updates_with_the_stale_token_is_ignored(group)
 def test_rule_group_is_auto_named_so_a_replacement_is_created_before_the_old_one_is_deleted(render_dev):
     # A user-set name forces delete-before-create, which AWS refuses while a policy references the group.
     for overrides in ({}, {"createFirewallPolicy": "true"}):
-        (found,) = render_dev(**overrides).of_type(RULE_GROUP)
-        assert "name" not in found.inputs, found.urn
+        for found in render_dev(**overrides).of_type(RULE_GROUP):
+            assert "name" not in found.inputs, found.urn
 
 
 def test_rule_group_is_stateless_with_the_configured_capacity(group):
@@ -71,7 +71,7 @@ def test_rule_group_is_stateless_with_the_configured_capacity(group):
 
 
 def test_capacity_override_reaches_the_rule_group(render_dev):
-    (found,) = render_dev(ruleGroupCapacity="30000").of_type(RULE_GROUP)
+    found = render_dev(ruleGroupCapacity="30000").by_name("nfw-blocklist-rules")
     assert found.inputs["capacity"] == 30000
 
 
@@ -106,7 +106,7 @@ def test_rule_group_starts_with_one_placeholder_that_matches_only_documentation_
 
 
 def test_placeholder_stays_at_the_last_priority_whatever_the_configured_priority(render_dev):
-    (highest,) = render_dev(ruleGroupPriority="65434").of_type(RULE_GROUP)
+    highest = render_dev(ruleGroupPriority="65434").by_name("nfw-blocklist-rules")
     rules = highest.inputs["ruleGroup"]["rulesSource"]["statelessRulesAndCustomActions"]["statelessRules"]
     assert [rule["priority"] for rule in rules] == [PLACEHOLDER_PRIORITY] == [65535]
     assert (
@@ -192,6 +192,46 @@ def test_firewall_policy_references_the_group_when_asked(render_dev, group):
     assert rendered.outputs["firewallPolicyArn"] == policy.state["arn"]
 
 
+def test_firewall_policy_references_the_domain_group_in_the_stateful_engine(render_dev):
+    rendered = render_dev(createFirewallPolicy="true")
+    (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    domains = rendered.by_name("nfw-blocklist-domains")
+    stateful = policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"]
+    assert stateful == [{"resourceArn": domains.state["arn"]}], policy.urn
+    # Unmatched packets must reach the stateful engine, or the domain list never sees them.
+    assert policy.inputs["firewallPolicy"]["statelessDefaultActions"] == ["aws:forward_to_sfe"]
+
+
+def test_domain_group_is_a_stateful_deny_list_that_blocks_nothing_at_first(render_dev):
+    domains = render_dev().by_name("nfw-blocklist-domains")
+    assert (domains.inputs["type"], domains.inputs["capacity"]) == ("STATEFUL", 2002), domains.urn
+    source = domains.inputs["ruleGroup"]["rulesSource"]["rulesSourceList"]
+    assert source == {
+        "generatedRulesType": "DENYLIST",
+        "targetTypes": ["TLS_SNI", "HTTP_HOST"],
+        "targets": ["nfw-blocklist-placeholder.invalid"],
+    }
+    assert "ruleVariables" not in domains.inputs["ruleGroup"], domains.urn
+    assert ":stateful-rulegroup/" in domains.state["arn"]
+    assert domains.state["arn"] == render_dev().outputs["domainRuleGroupArn"]
+
+
+def test_domain_group_ignores_changes_to_its_list_and_sets_home_net_when_configured(render_dev):
+    rendered = render_dev(homeNetCidrs='["10.0.0.0/8", "172.16.0.0/12"]', domainRuleGroupCapacity="30000")
+    domains = rendered.by_name("nfw-blocklist-domains")
+    assert domains.inputs["capacity"] == 30000
+    assert domains.inputs["ruleGroup"]["ruleVariables"] == {
+        "ipSets": [{"key": "HOME_NET", "ipSet": {"definitions": ["10.0.0.0/8", "172.16.0.0/12"]}}]
+    }
+    assert _ignored("ruleGroup.rulesSource.rulesSourceList.targets", domains.ignore_changes), domains.urn
+
+
+def test_no_domain_group_without_network_firewall_domain_blocking(render_dev):
+    rendered = render_dev(domainBlocking="off")
+    assert [group.name for group in rendered.of_type(RULE_GROUP)] == ["nfw-blocklist-rules"]
+    assert "domainRuleGroupArn" not in rendered.outputs
+
+
 def test_ledger_is_keyed_by_host_with_the_two_indexes_the_handlers_query(table):
     assert table.inputs["hashKey"] == schema.HASH_KEY
     indexes = {index["name"]: index for index in table.inputs["globalSecondaryIndexes"]}
@@ -217,3 +257,11 @@ def test_ledger_is_on_demand_encrypted_recoverable_and_expires_items(table):
     assert table.inputs["serverSideEncryption"] == {"enabled": True}
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
     assert table.inputs["ttl"] == {"attributeName": schema.TTL_ATTRIBUTE, "enabled": True}
+
+
+def test_home_net_needs_the_domain_group(construct):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("BlocklistRuleGroup 'x': homeNetCidrs (home_net_cidrs) applies to the domain group"),
+    ):
+        construct(BlocklistRuleGroup, {"home_net_cidrs": ["10.0.0.0/8"]})

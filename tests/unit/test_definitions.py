@@ -162,3 +162,49 @@ def test_pruning_runs_prune_then_notifies_when_anything_changed(pruning):
 def test_pruning_failure_names_the_execution_so_a_start_without_id_still_notifies(pruning):
     assert pruning["States"]["DescribeFailure"]["Parameters"]["failure"]["EventId.$"] == "$$.Execution.Id"
     assert pruning["States"]["PruneExpired"]["Catch"][0]["Next"] == "DescribeFailure"
+
+
+ANNOTATE = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-annotate"
+
+
+@pytest.fixture
+def annotating() -> dict:
+    return response_definition(RECORD, BLOCK, TOPIC, ANNOTATE)
+
+
+def test_the_annotating_definition_passes_statelint(annotating):
+    assert Linter.validate(annotating) == []
+
+
+def test_without_annotation_the_workflow_has_no_annotation_state(response):
+    assert not {"ShouldAnnotate", "AnnotateFinding", "AnnotateFailure"} & set(response["States"])
+    assert response["States"]["BlockHosts"]["Next"] == "AnyNewlyBlocked"
+
+
+def test_a_finding_is_annotated_after_block_hosts_and_an_annotation_failure_goes_on_to_notify(annotating):
+    states = annotating["States"]
+
+    assert states["BlockHosts"]["Next"] == "ShouldAnnotate"
+    assert states["ShouldAnnotate"]["Choices"][0]["Variable"] == "$.record.annotate"
+    assert states["AnnotateFinding"]["Resource"] == ANNOTATE
+    assert states["AnnotateFinding"]["Next"] == "AnyNewlyBlocked"
+    assert states["AnnotateFinding"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "AnyNewlyBlocked"}
+    ]
+
+
+def test_a_failed_block_is_annotated_then_takes_the_unchanged_failure_path(annotating):
+    states = annotating["States"]
+
+    assert states["BlockHosts"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ShouldAnnotateFailure"}
+    ]
+    assert states["AnnotateFailure"]["Parameters"] == {"record.$": "$.record", "error.$": "$.error"}
+    assert states["AnnotateFailure"]["Catch"][0]["Next"] == states["AnnotateFailure"]["Next"] == "BlockFailed"
+    assert states["ShouldAnnotateFailure"]["Default"] == "BlockFailed"
+    assert states["BlockFailed"] == {
+        "Type": "Pass",
+        "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause"},
+        "ResultPath": "$",
+        "Next": "FailureNamesEvent",
+    }

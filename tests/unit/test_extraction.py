@@ -497,13 +497,13 @@ def test_native_port_probe_yields_every_remote_host(load_sample: Callable[[str],
     assert {c.finding.severity for c in candidates} == {2.0}
 
 
-def test_native_dns_finding_is_skipped_as_no_remote_ip(load_sample: Callable[[str], Any]) -> None:
+def test_native_dns_finding_names_its_domain(load_sample: Callable[[str], Any]) -> None:
     extraction = extract(load_sample("guardduty-native-dns.json"))
 
-    assert extraction.candidates == []
-    assert [(s.host, s.reason, s.finding_id) for s in extraction.skipped] == [
-        ("", SkipReason.NO_REMOTE_IP, "d7f0b4c5e6a7b8c9d0e1f2a3b4c5d6e7")
+    assert [(c.raw_host, c.action, c.finding.id) for c in extraction.candidates] == [
+        ("c2.example.com", "dnsRequestAction", "d7f0b4c5e6a7b8c9d0e1f2a3b4c5d6e7")
     ]
+    assert extraction.skipped == []
 
 
 def test_native_archived_finding_is_marked_archived(load_sample: Callable[[str], Any]) -> None:

@@ -51,6 +51,7 @@ ROLES = {
     "nfw-blocklist-record-role": iam.RECORD_FUNCTION_ACTIONS,
     "nfw-blocklist-block-role": iam.BLOCK_FUNCTION_ACTIONS,
     "nfw-blocklist-prune-role": iam.PRUNE_FUNCTION_ACTIONS,
+    "nfw-blocklist-annotate-role": iam.ANNOTATE_FUNCTION_ACTIONS,
     "nfw-blocklist-response-role": iam.STATE_MACHINE_ACTIONS,
     "nfw-blocklist-securityhub-target-role": iam.START_EXECUTION_ACTIONS,
 }
@@ -89,10 +90,28 @@ def test_block_and_prune_functions_may_sync_the_rule_group_with_the_ledger():
     assert expected == iam.BLOCK_FUNCTION_ACTIONS == iam.PRUNE_FUNCTION_ACTIONS
 
 
-def test_response_workflow_invokes_only_record_and_block(policies, function_arn):
+def test_response_workflow_invokes_only_record_block_and_annotate(policies, function_arn):
     workflow = policies["nfw-blocklist-response-role"]
     invoked = statement(workflow, "InvokeFunctions")["Resource"]
-    assert invoked == [function_arn("record"), function_arn("block")]
+    assert invoked == [function_arn("record"), function_arn("block"), function_arn("annotate")]
+
+
+def test_only_the_annotate_function_may_update_findings_and_only_on_the_accounts_hub(policies):
+    granted = {
+        role: resource
+        for role, document in policies.items()
+        for entry in document["Statement"]
+        if "securityhub:BatchUpdateFindings" in entry["Action"]
+        for resource in [entry["Resource"]]
+    }
+    assert granted == {
+        "nfw-blocklist-annotate-role": ["arn:aws:securityhub:us-east-1:123456789012:hub/default"]
+    }
+    assert {
+        "securityhub:BatchUpdateFindings",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    } == iam.ANNOTATE_FUNCTION_ACTIONS
 
 
 def test_pruning_workflow_invokes_only_prune(policies, function_arn):
@@ -135,10 +154,12 @@ def test_record_function_reaches_only_the_table(policies, table_arn):
     assert statement(policies["nfw-blocklist-record-role"], "Ledger")["Resource"] == [table_arn]
 
 
-def test_sync_functions_update_only_this_rule_group(render_dev, policies):
+def test_sync_functions_update_only_this_stacks_rule_groups(render_dev, policies):
     rule_group_arn = render_dev().by_name("nfw-blocklist-rules").state["arn"]
+    domain_group_arn = render_dev().by_name("nfw-blocklist-domains").state["arn"]
     for key in ("block", "prune"):
-        assert statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"] == [rule_group_arn]
+        resources = statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"]
+        assert resources == [rule_group_arn, domain_group_arn]
 
 
 @pytest.mark.parametrize("key", ["record", "block", "prune"])

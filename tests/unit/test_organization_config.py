@@ -105,7 +105,12 @@ def test_an_account_filter_alone_too_long_for_the_environment_names_itself(const
         construct(ResponseStateMachine, args)
 
 
-REQUIRED = {"admin_email": "a@example.com", "table_name": "t", "table_arn": "a", "rule_group_arn": "g"}
+REQUIRED = {
+    "admin_email": "a@example.com",
+    "table_name": "t",
+    "table_arn": "arn:aws:dynamodb:us-east-1:123456789012:table/t",
+    "rule_group_arn": "arn:aws:network-firewall:us-east-1:123456789012:stateless-rulegroup/g",
+}
 
 
 @pytest.mark.parametrize(

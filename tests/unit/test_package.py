@@ -21,6 +21,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
 from components import package
+from components.dns_firewall import DnsFirewall
 from components.forwarder import FindingForwarder
 from components.monitoring import Monitoring
 from components.pruning import PruningSchedule
@@ -76,7 +77,13 @@ def test_every_input_and_output_of_the_schema_is_described():
 # --- The provider path: a YAML program's inputs, mapped by the SDK, build what the Python API builds ---
 
 PYTHON_ARGS: dict[type, dict[str, Any]] = {
-    BlocklistRuleGroup: {"capacity": 500, "create_firewall_policy": True, "tags": {"team": "netops"}},
+    BlocklistRuleGroup: {
+        "capacity": 500,
+        "create_firewall_policy": True,
+        "domain_capacity": 1000,
+        "home_net_cidrs": ["10.0.0.0/8"],
+        "tags": {"team": "netops"},
+    },
     ResponseStateMachine: {
         "admin_email": "netops@example.org",
         "table_name": "ledger",
@@ -92,6 +99,16 @@ PYTHON_ARGS: dict[type, dict[str, Any]] = {
         "finding_regions": ["us-east-1", "eu-west-1"],
         "finding_accounts": ["111122223333"],
         "finding_source": "both",
+        "update_findings": True,
+        "finding_workflow_status": "RESOLVED",
+        "domain_blocking": "both",
+        "domain_rule_group_arn": "arn:aws:network-firewall:us-east-1:123456789012:stateful-rulegroup/domains",
+        "dns_firewall_domain_list_id": "rslvr-fdl-0123456789abcdef",
+        "dns_firewall_domain_list_arn": (
+            "arn:aws:route53resolver:us-east-1:123456789012:firewall-domain-list/rslvr-fdl-0123456789abcdef"
+        ),
+        "protected_domains": ["corp.example.com"],
+        "dns_firewall_max_domains": 500,
         "accept_findings_from": ["111122223333"],
         "log_retention_days": 7,
         "tracing": True,
@@ -112,12 +129,20 @@ PYTHON_ARGS: dict[type, dict[str, Any]] = {
         "record_function_name": "record",
         "block_function_name": "block",
         "prune_function_name": "prune",
+        "annotate_function_name": "annotate",
         "capacity_alarm_percent": 90,
     },
     FindingForwarder: {
         "target_bus_arns": [BUS],
         "finding_source": "guardduty",
         "finding_regions": ["us-east-1"],
+        "domain_findings": False,
+    },
+    DnsFirewall: {
+        "vpc_ids": ["vpc-0123456789abcdef0", "vpc-01234567"],
+        "block_response": "NXDOMAIN",
+        "association_priority": 200,
+        "tags": {"team": "netops"},
     },
 }
 """Non-default values for every component, as a Python program passes them."""
@@ -136,6 +161,10 @@ FROM_OTHER_RESOURCES = {
     "record_function_name",
     "block_function_name",
     "prune_function_name",
+    "annotate_function_name",
+    "domain_rule_group_arn",
+    "dns_firewall_domain_list_id",
+    "dns_firewall_domain_list_arn",
 }
 """Inputs a program takes from another component's outputs: the provider receives them as Outputs."""
 

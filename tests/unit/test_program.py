@@ -19,15 +19,15 @@ EXPECTED_TYPES = {
     "nfw-blocklist:index:ResponseStateMachine": 1,
     "nfw-blocklist:index:PruningSchedule": 1,
     "nfw-blocklist:index:Monitoring": 1,
-    "aws:networkfirewall/ruleGroup:RuleGroup": 1,
+    "aws:networkfirewall/ruleGroup:RuleGroup": 2,
     "aws:dynamodb/table:Table": 1,
     "aws:kms/key:Key": 1,
     "aws:sns/topic:Topic": 1,
     "aws:sns/topicSubscription:TopicSubscription": 1,
-    "aws:lambda/function:Function": 3,
-    "aws:cloudwatch/logGroup:LogGroup": 5,
-    "aws:iam/role:Role": 7,
-    "aws:iam/rolePolicy:RolePolicy": 7,
+    "aws:lambda/function:Function": 4,
+    "aws:cloudwatch/logGroup:LogGroup": 6,
+    "aws:iam/role:Role": 8,
+    "aws:iam/rolePolicy:RolePolicy": 8,
     "aws:sfn/stateMachine:StateMachine": 2,
     "aws:sqs/queue:Queue": 1,
     "aws:sqs/queuePolicy:QueuePolicy": 1,
@@ -35,7 +35,7 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 10,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
     "aws:cloudwatch/dashboard:Dashboard": 1,
 }
 
@@ -75,6 +75,7 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
         "dashboardUrl": (
             "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/nfw-blocklist-dev"
         ),
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
     }
 
 
@@ -107,7 +108,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
     [
         (
             "nfw-blocklist:index:BlocklistRuleGroup",
-            {"rule_group_arn", "rule_group_name", "table_name", "table_arn"},
+            {"rule_group_arn", "rule_group_name", "table_name", "table_arn", "domain_rule_group_arn"},
         ),
         (
             "nfw-blocklist:index:ResponseStateMachine",
@@ -121,6 +122,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
                 "block_function_arn",
                 "prune_function_name",
                 "prune_function_arn",
+                "annotate_function_name",
                 "dead_letter_queue_arn",
             },
         ),

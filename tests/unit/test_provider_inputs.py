@@ -58,7 +58,7 @@ def test_the_every_feature_render_reaches_the_optional_resources():
 
 
 def test_a_typo_in_a_recorded_program_input_is_reported():
-    (group,) = [r for r in _record("dev") if r.type == "aws:networkfirewall/ruleGroup:RuleGroup"]
+    (group,) = [r for r in _record("dev") if r.name == "nfw-blocklist-rules"]
     args = copy.deepcopy(group.args)
     args.rule_group["rules_source"]["stateless_rule_and_custom_actions"] = {}
 

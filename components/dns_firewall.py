@@ -1,0 +1,144 @@
+"""DnsFirewall: a Route 53 Resolver DNS Firewall domain list the functions own, blocked in the given VPCs.
+
+Children: the domain list (its ``domains`` ignored after creation: the block and prune functions write
+it with UpdateFirewallDomains ADD/REMOVE, as they own the stateless group's rules), a rule group with
+one BLOCK rule over the list, and one association of that rule group per VPC. AWS facts relied on
+(botocore's route53resolver model and the API reference): names of at most 64 letters, digits, ``-``,
+``_``, ``'`` or spaces; BlockResponse NODATA | NXDOMAIN | OVERRIDE; association priorities 100-9900,
+unique per VPC; at most 5 rule groups per VPC; MutationProtection ENABLED | DISABLED.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Final, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from components.constants import TOKEN_PREFIX
+from components.limits import check_component_name
+
+TOKEN: Final = f"{TOKEN_PREFIX}:DnsFirewall"
+MIN_ASSOCIATION_PRIORITY: Final = 100
+MAX_ASSOCIATION_PRIORITY: Final = 9900
+DEFAULT_ASSOCIATION_PRIORITY: Final = 9000
+"""Late among the VPC's rule groups by default: an allow list of yours at a lower number still wins."""
+MAX_RULE_GROUPS_PER_VPC: Final = 5
+ASSOCIATION_SUFFIX_EXAMPLE: Final = "-dns-0123456789abcdef0"
+"""The longest association logical-name suffix (a 17-digit VPC id without ``vpc-``)."""
+RULE_PRIORITY: Final = 100
+"""The BLOCK rule's priority inside the component's own rule group (its only rule)."""
+VPC_ID: Final = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+DOMAINS_PROPERTY: Final = "domains"
+"""The list's contents: the functions own them after creation (``ignore_changes``)."""
+
+
+class BlockResponse(StrEnum):
+    """What a blocked query gets: NODATA (the name exists, no answer) or NXDOMAIN (no such name)."""
+
+    NODATA = "NODATA"
+    """The name exists and has no answer of the asked type."""
+    NXDOMAIN = "NXDOMAIN"
+    """No such name."""
+
+
+class DnsFirewallArgs(TypedDict):
+    """Inputs of DnsFirewall."""
+
+    vpc_ids: NotRequired[Sequence[str]]
+    """VPCs whose Route 53 Resolver queries are filtered (vpc- ids, each once); default none: the list and
+    rule group exist but block nothing until associated. Plain: one association each."""
+    block_response: NotRequired[pulumi.Input[BlockResponse]]
+    """The answer to a blocked query: NODATA or NXDOMAIN; default NODATA."""
+    association_priority: NotRequired[pulumi.Input[int]]
+    """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default 9000."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Tags for every child resource that takes them; default none."""
+
+
+def check_vpc_ids(vpc_ids: Sequence[str]) -> None:
+    """``vpc-`` ids (8 or 17 hex digits), each listed once: a VPC takes a rule group once."""
+    for vpc_id in vpc_ids:
+        if not isinstance(vpc_id, str) or not VPC_ID.fullmatch(vpc_id):
+            raise ValueError(f"vpc_ids: {vpc_id!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
+    duplicates = sorted({vpc_id for vpc_id in vpc_ids if list(vpc_ids).count(vpc_id) > 1})
+    if duplicates:
+        raise ValueError(f"vpc_ids: {duplicates[0]} is listed twice (a VPC takes a rule group once)")
+
+
+class DnsFirewall(pulumi.ComponentResource):
+    """The functions' DNS Firewall domain list, blocked by a rule group associated with each VPC."""
+
+    domain_list_id: pulumi.Output[str]
+    """The domain list the functions write (ResponseStateMachine's dnsFirewallDomainListId)."""
+    domain_list_arn: pulumi.Output[str]
+    """Its ARN (ResponseStateMachine's dnsFirewallDomainListArn)."""
+    rule_group_id: pulumi.Output[str]
+    """The DNS Firewall rule group that blocks the list."""
+    association_ids: pulumi.Output[list[str]]
+    """One association of the rule group per VPC, in the order of vpcIds."""
+
+    def __init__(self, name: str, args: DnsFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Imported here: components.config imports this module's pure checks and names.
+        from components.config import read_association_priority, read_choice, read_vpc_ids
+        from components.inputs import ArgsReader
+
+        super().__init__(TOKEN, name, None, opts)
+        check_component_name(name)
+        reader = ArgsReader("DnsFirewall", name, args)
+        vpc_ids = reader.check(["vpc_ids"], lambda values: read_vpc_ids(values, "vpcIds"))
+        block_response = reader.settle(
+            ["block_response"],
+            lambda values: read_choice(values, "blockResponse", BlockResponse, BlockResponse.NODATA).value,
+        )
+        priority = reader.settle(
+            ["association_priority"], lambda values: read_association_priority(values, "associationPriority")
+        )
+        tags = reader.get("tags")
+        child = pulumi.ResourceOptions(parent=self)
+
+        domain_list = aws.route53.ResolverFirewallDomainList(
+            f"{name}-dns-domains",
+            domains=[],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[DOMAINS_PROPERTY]),
+        )
+        rule_group = aws.route53.ResolverFirewallRuleGroup(f"{name}-dns-rules", tags=tags, opts=child)
+        rule = aws.route53.ResolverFirewallRule(
+            f"{name}-dns-block",
+            firewall_rule_group_id=rule_group.id,
+            firewall_domain_list_id=domain_list.id,
+            action="BLOCK",
+            block_response=block_response,
+            priority=RULE_PRIORITY,
+            opts=child,
+        )
+        associations = [
+            aws.route53.ResolverFirewallRuleGroupAssociation(
+                f"{name}-dns-{vpc_id.removeprefix('vpc-')}",
+                firewall_rule_group_id=rule_group.id,
+                vpc_id=vpc_id,
+                priority=priority,
+                mutation_protection="DISABLED",
+                tags=tags,
+                # The rule first: an association of an empty rule group would filter nothing.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[rule]),
+            )
+            for vpc_id in vpc_ids
+        ]
+
+        self.domain_list_id = domain_list.id
+        self.domain_list_arn = domain_list.arn
+        self.rule_group_id = rule_group.id
+        self.association_ids = pulumi.Output.all(*[association.id for association in associations]).apply(
+            list
+        )
+        self.register_outputs(
+            {
+                "domain_list_id": self.domain_list_id,
+                "domain_list_arn": self.domain_list_arn,
+                "rule_group_id": self.rule_group_id,
+                "association_ids": self.association_ids,
+            }
+        )

@@ -1,0 +1,352 @@
+"""Annotate the Security Hub findings the workflow acted on (BatchUpdateFindings), bounded and retried.
+
+After the hosts of a Security Hub finding are blocked or refreshed, the finding gets a ``Note`` (which
+hosts, until when, in which rule group), ``UserDefinedFields`` (the same, machine-readable) and, per
+``findingWorkflowStatus``, a ``Workflow.Status``; a failed block gets a Note saying why. Security Hub's
+limits (its API reference, "BatchUpdateFindings" and "AwsSecurityFinding"): at most 100 findings per
+call, ``Note.Text`` 1-512 characters, ``UserDefinedFields`` at most 50 pairs with keys of at most 128
+and values of at most 1,024 characters. Findings it cannot update come back in ``UnprocessedFindings``
+(``ConcurrentUpdateError`` when the provider imports the finding at the same moment): those are retried
+with full-jitter backoff, a bounded number of times. An annotation never raises for what Security Hub
+answers: the block is done, and the outcome (reported in the execution's output and the logs) says
+what was and was not annotated.
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.errors import InvalidInput
+from handlers.payloads import SAMPLE_SIZE, count_of, sample, truncate
+from handlers.settings import Settings, WorkflowStatus
+
+TOOL: Final = "nfw-blocklist"
+"""``Note.UpdatedBy``: who wrote the note."""
+MAX_FINDINGS_PER_CALL: Final = 100
+NOTE_TEXT_MAX: Final = 512
+FIELDS_MAX_PAIRS: Final = 50
+FIELD_KEY_MAX: Final = 128
+FIELD_VALUE_MAX: Final = 1024
+
+STATUS_KEY: Final = "nfw-blocklist:status"
+HOSTS_KEY: Final = "nfw-blocklist:hosts"
+HOST_COUNT_KEY: Final = "nfw-blocklist:host-count"
+EXPIRES_KEY: Final = "nfw-blocklist:blocked-until"
+RULE_GROUP_KEY: Final = "nfw-blocklist:rule-group"
+ERROR_KEY: Final = "nfw-blocklist:error"
+RESOLVED_MARKER_KEY: Final = "nfw-blocklist:workflow"
+"""Written beside ``Workflow.Status`` RESOLVED: the record step then knows the tool resolved the finding
+itself, and still treats a new sighting of it as active (an analyst's RESOLVED stays "suppressed")."""
+
+ATTEMPTS: Final = 5
+BACKOFF_BASE: Final = 0.2
+BACKOFF_CAP: Final = 2.0
+RETRYABLE_UNPROCESSED: Final = frozenset({"ConcurrentUpdateError", "InternalFailure"})
+RETRYABLE_ERRORS: Final = frozenset(
+    {"LimitExceededException", "ThrottlingException", "TooManyRequestsException", "InternalException"}
+)
+"""Security Hub throttles with LimitExceededException (HTTP 429); botocore retries it too, first."""
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """What one BatchUpdateFindings sets on every finding it names."""
+
+    note: str
+    fields: Mapping[str, str]
+    workflow_status: str | None = None
+
+    def request(self, identifiers: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "FindingIdentifiers": [dict(identifier) for identifier in identifiers],
+            "Note": {"Text": self.note, "UpdatedBy": TOOL},
+            "UserDefinedFields": dict(self.fields),
+        }
+        if self.workflow_status is not None:
+            request["Workflow"] = {"Status": self.workflow_status}
+        return request
+
+
+def when(epoch: float) -> str:
+    """``2021-01-05 13:25 UTC``: how a person reads the expiry in a Note."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def host_list(hosts: Sequence[str], count: int, limit: int) -> str:
+    """As many whole hosts as fit in ``limit`` characters, then how many more there are."""
+    for shown in range(min(len(hosts), count), -1, -1):
+        rest = count - shown
+        text = ", ".join(hosts[:shown])
+        if rest > 0:
+            text = f"{text} (+{rest} more)" if text else f"{rest} host{'s' if rest != 1 else ''}"
+        if len(text) <= limit:
+            return text
+    return truncate(f"{count} hosts", limit)
+
+
+def blocked_annotation(
+    hosts: Sequence[str], count: int, expires_at: float, rule_group: str, status: WorkflowStatus
+) -> Annotation:
+    """The Note, fields and workflow status of a finding whose hosts are in the rule group now."""
+    tail = f" until {when(expires_at)} in rule group {truncate(rule_group, 128)}."
+    head = f"{TOOL} blocked {count} host{'s' if count != 1 else ''}: "
+    note = head + host_list(hosts, count, NOTE_TEXT_MAX - len(head) - len(tail)) + tail
+    fields = {
+        STATUS_KEY: "blocked",
+        HOSTS_KEY: host_list(hosts, count, FIELD_VALUE_MAX),
+        HOST_COUNT_KEY: str(count),
+        EXPIRES_KEY: datetime.fromtimestamp(expires_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        RULE_GROUP_KEY: truncate(rule_group, FIELD_VALUE_MAX),
+    }
+    workflow = None if status is WorkflowStatus.NONE else str(status)
+    if status is WorkflowStatus.RESOLVED:
+        fields[RESOLVED_MARKER_KEY] = "RESOLVED"
+    return Annotation(note=note, fields=fields, workflow_status=workflow)
+
+
+def failure_annotation(
+    hosts: Sequence[str], count: int, error: str, cause: str, rule_group: str
+) -> Annotation:
+    """A Note saying the block failed and why; the workflow status is left to the analyst."""
+    reason = f"{truncate(error, 64)}: {cause_message(cause)}" if error else cause_message(cause)
+    head = f"{TOOL} could not block the {count} host{'s' if count != 1 else ''} of this finding ("
+    middle = f") in rule group {truncate(rule_group, 128)}: "
+    listed = host_list(hosts, count, 120)
+    note = head + listed + middle + reason
+    note = truncate(note, NOTE_TEXT_MAX)
+    fields = {
+        STATUS_KEY: "block-failed",
+        HOSTS_KEY: host_list(hosts, count, FIELD_VALUE_MAX),
+        HOST_COUNT_KEY: str(count),
+        RULE_GROUP_KEY: truncate(rule_group, FIELD_VALUE_MAX),
+        ERROR_KEY: truncate(reason, FIELD_VALUE_MAX),
+    }
+    return Annotation(note=note, fields=fields)
+
+
+def cause_message(cause: object) -> str:
+    """A Lambda error's Cause is JSON with ``errorMessage``; anything else is kept as text, bounded."""
+    text = cause if isinstance(cause, str) else ""
+    try:
+        parsed = json.loads(text)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, Mapping) and isinstance(parsed.get("errorMessage"), str):
+        text = parsed["errorMessage"]
+    return truncate(" ".join(text.split()) or "no cause given", 300)
+
+
+def check_annotation(annotation: Annotation) -> None:
+    """What Security Hub would refuse, refused before the call (a bug here must not reach AWS)."""
+    if not 1 <= len(annotation.note) <= NOTE_TEXT_MAX:
+        raise ValueError(f"Note.Text must be 1-{NOTE_TEXT_MAX} characters, got {len(annotation.note)}")
+    if len(annotation.fields) > FIELDS_MAX_PAIRS:
+        raise ValueError(f"UserDefinedFields holds at most {FIELDS_MAX_PAIRS} pairs")
+    for key, value in annotation.fields.items():
+        if not 1 <= len(key) <= FIELD_KEY_MAX or not 1 <= len(value) <= FIELD_VALUE_MAX:
+            raise ValueError(f"UserDefinedFields {key[:40]!r}: key or value outside Security Hub's lengths")
+
+
+@dataclass
+class AnnotationOutcome:
+    """What the annotation step did: reported in the execution's output, never raised."""
+
+    status: str
+    """``annotated``, ``partial``, ``failed`` or ``skipped``."""
+    findings: int = 0
+    annotated: int = 0
+    attempts: int = 0
+    unprocessed: list[dict[str, str]] = field(default_factory=list)
+    error: str | None = None
+    note: str = ""
+    workflow_status: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "findings": self.findings,
+            "annotated": self.annotated,
+            "attempts": self.attempts,
+            "unprocessed": self.unprocessed[:SAMPLE_SIZE],
+            "error": truncate(self.error, 512) if self.error else None,
+            "note": self.note,
+            "workflow_status": self.workflow_status,
+        }
+
+
+class FindingAnnotator:
+    """BatchUpdateFindings in chunks of 100, retrying what Security Hub could not process yet."""
+
+    def __init__(
+        self,
+        client: Any = None,
+        region: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._region = region
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("securityhub", region_name=self._region)
+        return self._client
+
+    def annotate(self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation) -> AnnotationOutcome:
+        check_annotation(annotation)
+        outcome = AnnotationOutcome(
+            status="annotated",
+            findings=len(identifiers),
+            note=annotation.note,
+            workflow_status=annotation.workflow_status,
+        )
+        for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
+            self._annotate_chunk(
+                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome
+            )
+        if outcome.annotated == 0:
+            outcome.status = "failed"
+        elif outcome.annotated < outcome.findings:
+            outcome.status = "partial"
+        return outcome
+
+    def _annotate_chunk(
+        self, remaining: list[Mapping[str, str]], annotation: Annotation, outcome: AnnotationOutcome
+    ) -> None:
+        """Up to ``ATTEMPTS`` calls; each retries only what Security Hub said it could not update yet."""
+        retrying: list[dict[str, str]] = []
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                self.sleep(self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
+            outcome.attempts += 1
+            try:
+                answer = self.client.batch_update_findings(**annotation.request(remaining))
+            except (ClientError, BotoCoreError) as e:
+                code, message = _error_of(e)
+                retrying = [_unprocessed(identifier, code, message) for identifier in remaining]
+                if code in RETRYABLE_ERRORS or isinstance(e, BotoCoreError):
+                    continue
+                break
+            outcome.annotated += len(answer.get("ProcessedFindings", []))
+            retry_ids: set[tuple[str, str]] = set()
+            retrying = []
+            for item in answer.get("UnprocessedFindings", []):
+                identifier = item.get("FindingIdentifier", {})
+                failure = _unprocessed(identifier, item.get("ErrorCode", ""), item.get("ErrorMessage", ""))
+                if failure["code"] in RETRYABLE_UNPROCESSED:
+                    retry_ids.add((identifier.get("Id"), identifier.get("ProductArn")))
+                    retrying.append(failure)
+                else:
+                    outcome.unprocessed.append(failure)
+            remaining = [i for i in remaining if (i["Id"], i["ProductArn"]) in retry_ids]
+            if not remaining:
+                break
+        outcome.unprocessed.extend(retrying)
+        if outcome.unprocessed:
+            first = outcome.unprocessed[0]
+            outcome.error = (
+                f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
+            )
+
+
+def _error_of(error: Exception) -> tuple[str, str]:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return str(details.get("Code", "")), str(details.get("Message", ""))
+    return type(error).__name__, str(error)
+
+
+def _unprocessed(identifier: Mapping[str, Any], code: object, message: object) -> dict[str, str]:
+    return {
+        "id": truncate(identifier.get("Id", "")),
+        "code": truncate(code, 64),
+        "message": truncate(message, 256),
+    }
+
+
+# --- the workflow step ------------------------------------------------------------------------------
+
+
+def identifiers_of(record: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The record step's ``security_hub.findings``, checked: exact ``{"Id", "ProductArn"}`` strings."""
+    security_hub = record.get("security_hub")
+    findings = security_hub.get("findings") if isinstance(security_hub, Mapping) else None
+    if not isinstance(findings, list) or not findings:
+        raise InvalidInput("'record.security_hub.findings' must be a non-empty list of finding identifiers")
+    identifiers = []
+    for finding in findings:
+        if not (
+            isinstance(finding, Mapping)
+            and isinstance(finding.get("Id"), str)
+            and isinstance(finding.get("ProductArn"), str)
+            and finding["Id"]
+            and finding["ProductArn"]
+        ):
+            raise InvalidInput("each finding identifier must have a non-empty 'Id' and 'ProductArn'")
+        identifiers.append({"Id": finding["Id"], "ProductArn": finding["ProductArn"]})
+    return identifiers
+
+
+def annotate_execution(
+    state: Mapping[str, Any], settings: Settings, annotator: FindingAnnotator
+) -> dict[str, Any]:
+    """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``."""
+    if not isinstance(state, Mapping) or not isinstance(state.get("record"), Mapping):
+        raise InvalidInput("expected the workflow state with the record step's output at 'record'")
+    record = state["record"]
+    identifiers = identifiers_of(record)
+    rule_group = settings.rule_group_arn.rsplit("/", 1)[-1]
+    hosts = sample([*_hosts(record, "new"), *_hosts(record, "refreshed")])
+    host_count = count_of(record, "hosts")
+    if isinstance(state.get("block"), Mapping):
+        block = state["block"]
+        blocked = sample([*_hosts(block, "blocked"), *_hosts(block, "refreshed")])
+        count = count_of(block, "blocked") + count_of(block, "refreshed")
+        if count == 0:
+            return AnnotationOutcome(status="skipped", findings=len(identifiers)).to_payload()
+        expires_at = record["security_hub"].get("expires_at")
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float) or expires_at <= 0:
+            raise InvalidInput("'record.security_hub.expires_at' must be epoch seconds")
+        annotation = blocked_annotation(
+            blocked, count, expires_at, rule_group, settings.finding_workflow_status
+        )
+    elif isinstance(state.get("error"), Mapping):
+        error = state["error"]
+        annotation = failure_annotation(
+            hosts, host_count, str(error.get("Error") or ""), str(error.get("Cause") or ""), rule_group
+        )
+    else:
+        raise InvalidInput("expected the block step's output at 'block' or its error at 'error'")
+    outcome = annotator.annotate(identifiers, annotation)
+    log = logger.info if outcome.status == "annotated" else logger.warning
+    log(
+        "annotated findings",
+        extra={
+            "status": outcome.status,
+            "findings": outcome.findings,
+            "annotated": outcome.annotated,
+            "attempts": outcome.attempts,
+            "error": outcome.error,
+            "unprocessed": outcome.unprocessed[:SAMPLE_SIZE],
+            "finding_ids": [truncate(i["Id"]) for i in identifiers[:SAMPLE_SIZE]],
+        },
+    )
+    return outcome.to_payload()
+
+
+def _hosts(payload: Mapping[str, Any], key: str) -> list[str]:
+    value = payload.get(key)
+    return [host for host in value if isinstance(host, str)] if isinstance(value, list) else []

@@ -1,0 +1,278 @@
+"""Domains (issue 12) through BlocklistService, against moto and the stateful domain-list emulator: the
+same guarantees as IP hosts (retention, refresh, manual, eviction, pruning, drift repair, coalescing)."""
+
+import threading
+
+import boto3
+import pytest
+
+from handlers import schema
+from handlers.enforcement import CAPACITY_OVERHEAD, CAPACITY_PER_DOMAIN, domain_list_capacity
+from handlers.errors import CapacityExceeded, ConfigurationError, InvalidInput
+from handlers.service import BlocklistService
+from handlers.settings import CapacityPolicy
+from nfw_blocklist import emulator
+from nfw_blocklist.findings import dns_finding, documentation_domains, native_finding
+from tests.integration import stack
+from tests.integration.stack import FakeTime
+
+DOMAIN = "guarddutyc2activityb.com"
+
+
+@pytest.fixture
+def domains(group: str) -> str:
+    """A stateful domain-list group beside the stateless one; its ARN."""
+    return stack.create_domain_group()
+
+
+def test_a_dns_finding_blocks_its_domain_in_the_stateful_group(group: str, domains: str) -> None:
+    service = stack.domain_service(group, domains)
+
+    recorded = service.record(dns_finding(DOMAIN))
+    blocked = service.block(recorded)
+
+    assert recorded["new"] == [DOMAIN]
+    assert blocked["blocked"] == [DOMAIN]
+    assert blocked["notification"]["Hosts"] == [DOMAIN]
+    assert stack.domains_in_group(domains) == {DOMAIN}
+    assert stack.blocked_in_group(group) == set()  # a domain never reaches the IP rules
+    assert service.ledger.pending_hosts() == {}
+
+
+def test_with_domain_blocking_off_a_dns_finding_blocks_nothing(group: str, domains: str) -> None:
+    service = stack.service(group)
+    recorded = service.record(dns_finding(DOMAIN))
+    assert recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["no-remote-ip"]
+    assert stack.domains_in_group(domains) == set()
+
+
+def test_a_re_sighting_refreshes_the_domain_instead_of_adding_it_again(
+    group: str, domains: str, fake_time: FakeTime
+) -> None:
+    service = stack.domain_service(group, domains)
+    service.block(service.record(dns_finding(DOMAIN, seen_at=fake_time.now - 60)))
+    first = service.ledger.get(DOMAIN)
+    fake_time.advance(3600)
+
+    again = service.record(dns_finding(DOMAIN, seen_at=fake_time.now - 1))
+    outcome = service.block(again)
+
+    assert (again["new"], again["refreshed"]) == ([], [DOMAIN])
+    assert outcome["updates"] == 0
+    record = service.ledger.get(DOMAIN)
+    assert first is not None and record is not None
+    assert record.expires_at == first.expires_at + 3600 and len(record.finding_ids) == 2
+
+
+def test_concurrent_executions_lose_no_domain_and_coalesce_updates(group: str, domains: str) -> None:
+    """GIVEN 32 execution environments WHEN 500 DNS findings arrive at once THEN all 500 are blocked."""
+    latency = (0.005, 0.02)
+    emulator.faults().set(latency={"DescribeRuleGroup": latency, "UpdateRuleGroup": latency}, seed=1)
+    names = documentation_domains(500)
+    queue = list(names)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def environment() -> None:
+        service = stack.domain_service(group, domains)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                name = queue.pop()
+            try:
+                service.block(service.record(dns_finding(name)))
+            except BaseException as error:  # collected and re-raised by the test below
+                failures.append(error)
+
+    threads = [threading.Thread(target=environment) for _ in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    counts = emulator.counters().snapshot().as_dict()
+    print(f"\ndomain concurrency: domains=500 threads=32 {counts}")
+    assert failures == []
+    assert stack.domains_in_group(domains) == set(names)
+    assert counts["calls"]["UpdateRuleGroup"] < len(names)
+    assert stack.domain_service(group, domains).ledger.pending_hosts() == {}
+
+
+def test_injected_token_conflicts_and_throttling_still_converge_for_domains(group: str, domains: str) -> None:
+    emulator.faults().set(token_conflict_rate=0.5, throttle_next=4, seed=3)
+    names = documentation_domains(10)
+    for name in names:
+        service = stack.domain_service(group, domains)
+        service.block(service.record(dns_finding(name)))
+
+    counts = emulator.counters().snapshot().as_dict()
+    assert counts["throttles"] == 4
+    assert counts["injected_token_conflicts"] > 0
+    assert stack.domains_in_group(domains) == set(names)
+
+
+def test_a_full_domain_group_evicts_the_oldest_finding_domain_never_a_manual_one(
+    group: str, fake_time: FakeTime
+) -> None:
+    full = stack.create_domain_group(capacity=domain_list_capacity(3), name="full-domains")
+    service = stack.domain_service(group, full)
+    service.manual_block("manual.blocklist.example", reason="by hand")  # oldest, but never evicted
+    oldest, middle, newest = documentation_domains(3)
+    for name in (oldest, middle):
+        fake_time.advance(60)
+        service.block(service.record(dns_finding(name, seen_at=fake_time.now)))
+    fake_time.advance(60)
+
+    outcome = service.block(service.record(dns_finding(newest, seen_at=fake_time.now)))
+
+    assert outcome["evicted"] == [oldest]
+    assert stack.domains_in_group(full) == {"manual.blocklist.example", middle, newest}
+    assert service.ledger.get(oldest) is None
+
+
+def test_a_full_domain_group_with_refuse_takes_the_new_domain_back(group: str) -> None:
+    full = stack.create_domain_group(capacity=domain_list_capacity(1), name="tiny-domains")
+    service = stack.domain_service(group, full, on_capacity_full=CapacityPolicy.REFUSE)
+    service.block(service.record(dns_finding("first.blocklist.example")))
+
+    with pytest.raises(CapacityExceeded):
+        service.block(service.record(dns_finding("second.blocklist.example")))
+
+    assert stack.domains_in_group(full) == {"first.blocklist.example"}
+    assert service.ledger.get("second.blocklist.example") is None
+
+
+def test_pruning_removes_an_expired_domain_and_keeps_the_ip_hosts(
+    group: str, domains: str, fake_time: FakeTime
+) -> None:
+    service = stack.domain_service(group, domains, retention_minutes=60)
+    service.block(service.record(dns_finding(DOMAIN)))
+    service.block(service.record(native_finding("198.51.100.7")))
+    fake_time.advance(3601)
+    service.block(service.record(native_finding("198.51.100.8")))  # recorded later: not expired
+
+    pruned = service.prune()
+
+    assert pruned["pruned"] == ["198.51.100.7/32", DOMAIN]
+    assert stack.domains_in_group(domains) == set()
+    assert stack.blocked_in_group(group) == {"198.51.100.8/32"}
+
+
+def test_an_ip_prune_never_takes_a_domain_for_a_protected_host(group: str, domains: str) -> None:
+    # GIVEN a domain blocked by a domain-enabled function WHEN a function without domain blocking prunes
+    stack.domain_service(group, domains).block(
+        stack.domain_service(group, domains).record(dns_finding(DOMAIN))
+    )
+
+    outcome = stack.service(group).prune()
+
+    # THEN the domain is not "protected" (the IP writer owns only IP hosts): it stays in ledger and group
+    assert outcome["protected"] == []
+    assert stack.service(group).ledger.get(DOMAIN) is not None
+    assert stack.domains_in_group(domains) == {DOMAIN}
+
+
+def test_prune_repairs_drift_between_the_ledger_and_the_domain_group(group: str, domains: str) -> None:
+    service = stack.domain_service(group, domains)
+    service.block(service.record(dns_finding(DOMAIN)))
+    nfw = boto3.client("network-firewall")
+    described = nfw.describe_rule_group(RuleGroupArn=domains, Type="STATEFUL")
+    edited = described["RuleGroup"]
+    edited["RulesSource"]["RulesSourceList"]["Targets"] = ["by-hand.blocklist.example"]
+    nfw.update_rule_group(
+        RuleGroupArn=domains, Type="STATEFUL", UpdateToken=described["UpdateToken"], RuleGroup=edited
+    )
+    assert service.status()["domains"]["points"]["network-firewall"]["not_in_ledger"] == [
+        "by-hand.blocklist.example"
+    ]
+
+    outcome = service.prune()
+
+    assert outcome["drift"]["added"] == [DOMAIN]
+    assert outcome["drift"]["removed"] == ["by-hand.blocklist.example"]
+    assert stack.domains_in_group(domains) == {DOMAIN}
+    status = service.status()["domains"]
+    assert status["count"] == 1
+    assert status["points"]["network-firewall"]["missing_from_point"] == []
+    assert status["points"]["network-firewall"]["max_domains"] == 1000
+
+
+def test_an_operator_blocks_and_unblocks_a_domain_by_hand(group: str, domains: str) -> None:
+    service = stack.domain_service(group, domains)
+
+    blocked = service.manual_block("Evil.Example.", reason="phishing kit")
+    assert blocked["host"] == "evil.example"
+    assert stack.domains_in_group(domains) == {"evil.example"}
+    record = service.ledger.get("evil.example")
+    assert record is not None and record.source == "manual"
+
+    unblocked = service.unblock("EVIL.example")
+    assert unblocked["was_blocked"] is True
+    assert stack.domains_in_group(domains) == set()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("s3.amazonaws.com", "protected domain amazonaws.com"),
+        ("*.evil.example", "wildcard"),
+        ("com", "top-level domain"),
+    ],
+)
+def test_an_operator_cannot_block_a_protected_or_malformed_domain(
+    group: str, domains: str, value: str, message: str
+) -> None:
+    service = stack.domain_service(group, domains)
+    with pytest.raises(InvalidInput, match=message):
+        service.manual_block(value, reason="no")
+    assert stack.domains_in_group(domains) == set()
+    assert service.list_hosts() == []
+
+
+def test_a_domain_cannot_be_blocked_by_hand_while_domain_blocking_is_off(group: str) -> None:
+    with pytest.raises(InvalidInput, match="domain blocking is off"):
+        stack.service(group).manual_block("evil.example", reason="no")
+
+
+def test_the_writer_refuses_a_domain_group_that_is_not_a_deny_list(group: str) -> None:
+    nfw = boto3.client("network-firewall")
+    allow = nfw.create_rule_group(
+        RuleGroupName="allow-domains",
+        Type="STATEFUL",
+        Capacity=100,
+        RuleGroup={
+            "RulesSource": {
+                "RulesSourceList": {
+                    "Targets": ["ok.example"],
+                    "TargetTypes": ["TLS_SNI"],
+                    "GeneratedRulesType": "ALLOWLIST",
+                }
+            }
+        },
+    )["RuleGroupResponse"]["RuleGroupArn"]
+    service = stack.domain_service(group, allow)
+    recorded = service.record(dns_finding(DOMAIN))
+    with pytest.raises(ConfigurationError, match="is not a DENYLIST domain list"):
+        service.block(recorded)
+
+
+def test_domains_and_ip_hosts_take_different_leases(group: str, domains: str) -> None:
+    service: BlocklistService = stack.domain_service(group, domains)
+    service.block(service.record(dns_finding(DOMAIN)))
+    service.block(service.record(native_finding("198.51.100.7")))
+    table = boto3.client("dynamodb")
+    keys = {schema.LEASE_KEY, schema.DOMAIN_LEASE_KEY}
+    found = {
+        key
+        for key in keys
+        if "Item" in table.get_item(TableName=stack.TABLE, Key={schema.HASH_KEY: {"S": key}})
+    }
+    assert found == keys
+    assert [record.host for record in service.list_hosts()] == [DOMAIN, "198.51.100.7/32"]
+
+
+def test_capacity_arithmetic_matches_the_emulators_independent_count() -> None:
+    assert domain_list_capacity(1000) == 2002
+    assert (CAPACITY_PER_DOMAIN, CAPACITY_OVERHEAD) == (2, 2)

@@ -1,0 +1,162 @@
+"""The annotation's content: Security Hub's limits hold whatever the hosts, the error or the names."""
+
+import json
+
+import pytest
+
+from handlers.errors import InvalidInput
+from handlers.model import FindingRef
+from handlers.payloads import security_hub_payload
+from handlers.securityhub import (
+    FIELD_VALUE_MAX,
+    NOTE_TEXT_MAX,
+    RESOLVED_MARKER_KEY,
+    Annotation,
+    blocked_annotation,
+    cause_message,
+    check_annotation,
+    failure_annotation,
+    host_list,
+    identifiers_of,
+)
+from handlers.settings import WorkflowStatus
+
+EXPIRES = 1609852200  # 2021-01-05T13:10:00Z
+GROUP = "nfw-blocklist-rules-3098a1b"
+MANY = [f"2001:db8:{i:x}::{i:x}/128" for i in range(20)]
+
+
+def test_a_blocked_annotation_says_which_hosts_until_when_and_where():
+    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.NOTIFIED)
+
+    assert annotation.request([{"Id": "f", "ProductArn": "p"}]) == {
+        "FindingIdentifiers": [{"Id": "f", "ProductArn": "p"}],
+        "Note": {
+            "Text": "nfw-blocklist blocked 1 host: 198.51.100.0/32 until 2021-01-05 13:10 UTC "
+            f"in rule group {GROUP}.",
+            "UpdatedBy": "nfw-blocklist",
+        },
+        "UserDefinedFields": {
+            "nfw-blocklist:status": "blocked",
+            "nfw-blocklist:hosts": "198.51.100.0/32",
+            "nfw-blocklist:host-count": "1",
+            "nfw-blocklist:blocked-until": "2021-01-05T13:10:00Z",
+            "nfw-blocklist:rule-group": GROUP,
+        },
+        "Workflow": {"Status": "NOTIFIED"},
+    }
+
+
+def test_a_note_for_thousands_of_hosts_lists_whole_hosts_and_counts_the_rest_within_512_characters():
+    annotation = blocked_annotation(MANY, 2614, EXPIRES, "g" * 128, WorkflowStatus.NOTIFIED)
+
+    assert len(annotation.note) <= NOTE_TEXT_MAX
+    assert "blocked 2614 hosts: 2001:db8:0::0/128, " in annotation.note
+    assert " more) until 2021-01-05 13:10 UTC in rule group " in annotation.note
+    assert all(len(value) <= FIELD_VALUE_MAX for value in annotation.fields.values())
+    check_annotation(annotation)
+
+
+@pytest.mark.parametrize(
+    ("hosts", "count", "limit", "expected"),
+    [
+        (["a", "b"], 2, 100, "a, b"),
+        (["a", "b"], 5, 100, "a, b (+3 more)"),
+        (["aaaa", "bbbb"], 2, 12, "aaaa, bbbb"),
+        (["aaaa", "bbbb"], 3, 14, "aaaa (+2 more)"),
+        (["aaaa", "bbbb"], 3, 12, "3 hosts"),
+    ],
+)
+def test_host_lists_hold_whole_hosts_only(hosts, count, limit, expected):
+    assert host_list(hosts, count, limit) == expected
+    assert len(expected) <= limit
+
+
+@pytest.mark.parametrize(
+    ("status", "workflow", "marked"),
+    [
+        (WorkflowStatus.NOTIFIED, "NOTIFIED", False),
+        (WorkflowStatus.RESOLVED, "RESOLVED", True),
+        (WorkflowStatus.NONE, None, False),
+    ],
+)
+def test_the_workflow_status_follows_the_setting(status, workflow, marked):
+    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, status)
+
+    assert annotation.workflow_status == workflow
+    assert ("Workflow" in annotation.request([])) is (workflow is not None)
+    assert (RESOLVED_MARKER_KEY in annotation.fields) is marked
+
+
+def test_a_failure_note_says_the_block_failed_and_why_from_the_lambda_errors_message():
+    cause = json.dumps(
+        {"errorType": "ConfigurationError", "errorMessage": "rule at 30000 is not ours\n" + "x" * 2000}
+    )
+
+    annotation = failure_annotation(MANY, 40, "ConfigurationError", cause, GROUP)
+
+    assert annotation.note.startswith("nfw-blocklist could not block the 40 hosts of this finding (")
+    assert "ConfigurationError: rule at 30000 is not ours x" in annotation.note
+    assert len(annotation.note) <= NOTE_TEXT_MAX
+    assert annotation.workflow_status is None
+    assert annotation.fields["nfw-blocklist:status"] == "block-failed"
+    check_annotation(annotation)
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"), [("", "no cause given"), ("plain text", "plain text"), (None, "no cause given")]
+)
+def test_a_cause_that_is_not_a_lambda_error_is_kept_as_text(cause, expected):
+    assert cause_message(cause) == expected
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        Annotation(note="", fields={}),
+        Annotation(note="n" * 513, fields={}),
+        Annotation(note="n", fields={f"k{i}": "v" for i in range(51)}),
+        Annotation(note="n", fields={"k" * 129: "v"}),
+        Annotation(note="n", fields={"k": "v" * 1025}),
+    ],
+)
+def test_an_annotation_security_hub_would_refuse_is_refused_before_the_call(annotation):
+    with pytest.raises(ValueError, match=r"Note\.Text|UserDefinedFields"):
+        check_annotation(annotation)
+
+
+def finding(
+    finding_id: str = "f-1", product_arn: str = "arn:aws:securityhub:us-east-1::product/aws/guardduty"
+):
+    return FindingRef(finding_id, "t", 8.0, "123456789012", "us-east-1", 0.0, product_arn=product_arn)
+
+
+def test_the_record_payload_carries_exact_identifiers_of_security_hub_findings_only():
+    payload = security_hub_payload([finding(), finding("native", product_arn=""), finding("x" * 513)], 99.5)
+
+    assert payload == {
+        "annotate": True,
+        "security_hub": {
+            "findings": [{"Id": "f-1", "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty"}],
+            "count": 1,
+            "expires_at": 99,
+        },
+    }
+
+
+def test_native_findings_leave_nothing_to_annotate():
+    assert security_hub_payload([finding(product_arn="")], 99) == {"annotate": False, "security_hub": None}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {},
+        {"security_hub": None},
+        {"security_hub": {"findings": []}},
+        {"security_hub": {"findings": [{"Id": "f"}]}},
+    ],
+)
+def test_the_annotate_step_refuses_a_record_without_identifiers(record):
+    with pytest.raises(InvalidInput, match="finding identifier"):
+        identifiers_of(record)
