@@ -10,12 +10,14 @@ values (integers as the floats the wire carries), secrets and other resources' o
 import json
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml  # type: ignore[import-untyped]
 from pulumi.errors import InputPropertyError
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
@@ -30,6 +32,7 @@ from components.rule_group import BlocklistRuleGroup
 from nfw_blocklist.render import Rendered, render_function
 
 REPO = Path(__file__).resolve().parents[2]
+FUNCTION = "aws:lambda/function:Function"
 BUS = "arn:aws:events:eu-west-1:222233334444:event-bus/nfw-blocklist-findings-0a1b2c3"
 
 
@@ -300,3 +303,104 @@ def test_a_missing_required_input_is_named_by_the_provider(provider):
 
     with pytest.raises(InputPropertyError, match="Missing required input 'topicArn' on 'PruningSchedule'"):
         render_function(program)
+
+
+# --- The shipped YAML program: only what the schema has, and it builds what the Python program builds ---
+
+YAML_EXAMPLE = REPO / "examples" / "yaml" / "Pulumi.yaml"
+REFERENCE = re.compile(r"^\$\{([A-Za-z][\w-]*)(?:\.(\w+))?\}$")
+SCHEMA_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}
+
+
+def yaml_program() -> dict[str, Any]:
+    return yaml.safe_load(YAML_EXAMPLE.read_text())
+
+
+def schema_problems(program: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every type, input, required input, literal value and ``${resource.output}`` of ``program`` that the
+    schema does not have or accept, as ``where: what``."""
+    resources, types = schema["resources"], schema["types"]
+    declared = program["resources"]
+    problems = []
+
+    def check_reference(where: str, value: Any) -> None:
+        match = REFERENCE.match(value) if isinstance(value, str) else None
+        if match is None or match[2] is None:
+            return
+        target = declared.get(match[1], {}).get("type")
+        if target in resources and match[2] not in resources[target]["properties"]:
+            problems.append(f"{where}: {target} has no output {match[2]!r}")
+
+    for key, resource in declared.items():
+        token = resource["type"]
+        if token not in resources:
+            problems.append(f"{key}: no type {token!r} in the schema")
+            continue
+        inputs, properties = resources[token]["inputProperties"], resource.get("properties") or {}
+        problems += [
+            f"{key}: {token} has no input {name!r}" for name in sorted(set(properties) - set(inputs))
+        ]
+        missing = set(resources[token].get("requiredInputs", [])) - set(properties)
+        problems += [f"{key}: required input {name!r} missing" for name in sorted(missing)]
+        for name, value in properties.items():
+            check_reference(f"{key}.{name}", value)
+            spec = inputs.get(name, {})
+            if REFERENCE.match(str(value)) or not spec:
+                continue
+            if "$ref" in spec:
+                allowed = [member["value"] for member in types[spec["$ref"].removeprefix("#/types/")]["enum"]]
+                if value not in allowed:
+                    problems.append(f"{key}.{name}: {value!r} is not one of {allowed}")
+            elif not isinstance(value, SCHEMA_TYPES.get(spec["type"], object)):
+                problems.append(f"{key}.{name}: {value!r} is not of type {spec['type']}")
+    for name, value in (program.get("outputs") or {}).items():
+        check_reference(f"outputs.{name}", value)
+    return problems
+
+
+def test_the_yaml_example_names_only_types_and_properties_of_the_schema():
+    assert schema_problems(yaml_program(), package.package_schema()) == []
+
+
+def test_the_yaml_check_finds_an_unknown_input_a_missing_one_and_a_bad_reference():
+    program = yaml_program()
+    response = program["resources"]["response"]["properties"]
+    response["retentionHours"] = 12
+    del response["tableArn"]
+    program["outputs"]["topicArn"] = "${response.topic}"
+
+    assert schema_problems(program, package.package_schema()) == [
+        "response: nfw-blocklist:index:ResponseStateMachine has no input 'retentionHours'",
+        "response: required input 'tableArn' missing",
+        "outputs.topicArn: nfw-blocklist:index:ResponseStateMachine has no output 'topic'",
+    ]
+
+
+def test_the_yaml_example_builds_through_the_provider_what_the_python_program_builds(provider, render_dev):
+    program = yaml_program()
+    config = {"adminEmail": "security-team@example.com", "retentionMinutes": 720}
+
+    def run() -> None:
+        states: dict[str, dict[str, Any]] = {}
+
+        def value(raw: Any) -> Any:
+            match = REFERENCE.match(raw) if isinstance(raw, str) else None
+            if match is None:
+                return float(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+            return states[match[1]][match[2]] if match[2] else value(config[match[1]])
+
+        for key, resource in program["resources"].items():
+            inputs = {name: value(raw) for name, raw in (resource.get("properties") or {}).items()}
+            states[key] = provider.construct(key, resource["type"], inputs, None).state
+
+    through_yaml = render_function(run, stack="dev", project="nfw-blocklist-yaml")
+    through_python = render_dev()
+
+    def kinds(rendered: Rendered) -> Counter[str]:
+        return Counter(r.type for r in rendered.resources)
+
+    def environments(rendered: Rendered) -> list[list[str]]:
+        return sorted(sorted(f.inputs["environment"]["variables"]) for f in rendered.of_type(FUNCTION))
+
+    assert kinds(through_yaml) == kinds(through_python)
+    assert environments(through_yaml) == environments(through_python)
