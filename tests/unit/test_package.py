@@ -404,3 +404,33 @@ def test_the_yaml_example_builds_through_the_provider_what_the_python_program_bu
 
     assert kinds(through_yaml) == kinds(through_python)
     assert environments(through_yaml) == environments(through_python)
+
+
+TYPESCRIPT_EXAMPLE = REPO / "examples" / "typescript" / "index.ts"
+TS_COMPONENT = re.compile(r"const (\w+) = new nfwBlocklist\.(\w+)\(\"[\w-]+\", \{(.*?)\n\}\);", re.DOTALL)
+
+
+def test_the_typescript_example_names_only_inputs_and_outputs_of_the_schema():
+    """Not compiled here: its constructor arguments and the outputs it reads are checked against the schema,
+    as the generated SDK's types would."""
+    resources = package.package_schema()["resources"]
+    source = TYPESCRIPT_EXAMPLE.read_text()
+    components = {var: f"nfw-blocklist:index:{kind}" for var, kind, _ in TS_COMPONENT.findall(source)}
+    problems = []
+    for var, kind, body in TS_COMPONENT.findall(source):
+        token = f"nfw-blocklist:index:{kind}"
+        inputs = re.findall(r"^\s{4}(\w+):", body, re.MULTILINE)
+        problems += [
+            f"{var}: no input {name}" for name in inputs if name not in resources[token]["inputProperties"]
+        ]
+        problems += [
+            f"{var}: {name} missing"
+            for name in resources[token].get("requiredInputs", [])
+            if name not in inputs
+        ]
+    for var, output in re.findall(r"\b(\w+)\.(\w+)\b", source):
+        if var in components and output not in resources[components[var]]["properties"]:
+            problems.append(f"{var}.{output}: no such output")
+
+    assert len(components) == 4
+    assert problems == []
