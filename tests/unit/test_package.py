@@ -434,3 +434,20 @@ def test_the_typescript_example_names_only_inputs_and_outputs_of_the_schema():
 
     assert len(components) == 4
     assert problems == []
+
+
+def test_the_provider_packages_the_repositorys_handlers_whatever_the_working_directory(
+    provider, monkeypatch, tmp_path
+):
+    # The language host runs the provider from its plugin directory, not the repository root.
+    monkeypatch.chdir(tmp_path)
+
+    rendered = render_function(
+        lambda: construct_through_provider(
+            provider, ResponseStateMachine, yaml_inputs(minimal_args(ResponseStateMachine))
+        )
+    )
+
+    assets = rendered.by_name("x-record").inputs["code"]["assets"]
+    assert assets["handlers/entry.py"] == {"path": str(REPO / "handlers" / "entry.py")}
+    assert all(path.startswith("handlers/") for path in assets)
