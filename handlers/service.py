@@ -531,4 +531,8 @@ def _merged(first: SyncResult, second: SyncResult) -> SyncResult:
         conflicts=first.conflicts + second.conflicts,
         transient_errors=first.transient_errors + second.transient_errors,
         attempts=first.attempts + second.attempts,
+        # The capacity metrics are the stateless (IP) group's: only its writer reports them.
+        capacity_used=first.capacity_used if first.capacity_used is not None else second.capacity_used,
+        capacity=first.capacity if first.capacity is not None else second.capacity,
+        hosts_in_group=first.hosts_in_group if first.hosts_in_group is not None else second.hosts_in_group,
     )
