@@ -229,7 +229,7 @@ class BlocklistService:
             updates=sync.updates,
             conflicts=sync.conflicts,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
-            rule_group=rule_group_name(self.settings.rule_group_arn),
+            rule_group=self._enforced_in(everything),
             usage=_usage(sync),
         )
         log_hosts(
@@ -240,6 +240,19 @@ class BlocklistService:
         if isinstance(recorded.get("batch"), str):
             self.ledger.delete_batch(str(recorded["batch"]), _batch_items(recorded))
         return outcome.to_payload()
+
+    def _enforced_in(self, hosts: Sequence[str]) -> str:
+        """Where this execution's hosts are blocked, as its notification names them: the stateless
+        group for IP hosts, the domain group and/or the DNS Firewall list for domains."""
+        places = []
+        if not hosts or any(not is_domain(host) for host in hosts):
+            places.append(rule_group_name(self.settings.rule_group_arn))
+        if any(is_domain(host) for host in hosts):
+            if self.settings.domain_rule_group_arn:
+                places.append(rule_group_name(self.settings.domain_rule_group_arn))
+            if self.settings.dns_firewall_domain_list_id:
+                places.append(f"DNS Firewall domain list {self.settings.dns_firewall_domain_list_id}")
+        return ", ".join(places) or rule_group_name(self.settings.rule_group_arn)
 
     def _block_kind(self, writer: RuleGroupWriter, hosts: BatchHosts, domains: bool) -> SyncResult:
         """Sync one writer for this execution's hosts of its kind; a refusal takes them back."""
@@ -531,4 +544,8 @@ def _merged(first: SyncResult, second: SyncResult) -> SyncResult:
         conflicts=first.conflicts + second.conflicts,
         transient_errors=first.transient_errors + second.transient_errors,
         attempts=first.attempts + second.attempts,
+        # The capacity metrics are the stateless (IP) group's: only its writer reports them.
+        capacity_used=first.capacity_used if first.capacity_used is not None else second.capacity_used,
+        capacity=first.capacity if first.capacity is not None else second.capacity,
+        hosts_in_group=first.hosts_in_group if first.hosts_in_group is not None else second.hosts_in_group,
     )

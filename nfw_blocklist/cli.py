@@ -325,13 +325,7 @@ def _replay(args: argparse.Namespace) -> int:
             report["pruned"] = sorted(
                 {host for run in runs for host in (run.task_output("prune") or {}).get("pruned", [])}
             )
-        report["ledger"] = [
-            {key: view[key] for key in ("host", "first_seen", "last_seen", "expires", "source")}
-            for view in _ledger_views(sandbox)
-        ]
-        report["rule_group"] = _rule_group_view(sandbox)
-        report["notifications"] = sandbox.notifications()
-        report["emails"] = sandbox.email_notifications()
+        report.update(_stack_state(sandbox))
         report["finding_updates"] = finding_update_views(sandbox.security_hub.calls())
         if args.state:
             _write_state(args.state, sandbox)
@@ -340,6 +334,19 @@ def _replay(args: argparse.Namespace) -> int:
     else:
         _print_replay(report, errors)
     return 1 if failed else 0
+
+
+def _stack_state(sandbox: Any) -> dict[str, Any]:
+    """What a replay reports of one deployed stack after its events: ledger, rule group and messages."""
+    return {
+        "ledger": [
+            {key: view[key] for key in ("host", "first_seen", "last_seen", "expires", "source")}
+            for view in _ledger_views(sandbox)
+        ],
+        "rule_group": _rule_group_view(sandbox),
+        "notifications": sandbox.notifications(),
+        "emails": sandbox.email_notifications(),
+    }
 
 
 def _failure_of(result: Any) -> str:

@@ -27,11 +27,10 @@ from nfw_blocklist.cli import (
     UsageError,
     _execution_summary,
     _failure_of,
-    _ledger_views,
     _print_replay,
     _replay_start,
-    _rule_group_view,
     _say,
+    _stack_state,
     load_event_files,
     parse_duration,
 )
@@ -112,13 +111,7 @@ def _replay_all(
     for name, view in views.items():
         report = deployments[name]
         if report["kind"] == "blocklist":
-            report["ledger"] = [
-                {key: item[key] for key in ("host", "first_seen", "last_seen", "expires", "source")}
-                for item in _ledger_views(view)
-            ]
-            report["rule_group"] = _rule_group_view(view)
-            report["notifications"] = view.notifications()
-            report["emails"] = view.email_notifications()
+            report.update(_stack_state(view))
         else:
             report["dead_letters"] = [
                 {

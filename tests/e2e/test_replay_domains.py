@@ -22,6 +22,10 @@ def test_the_c2_dns_finding_blocks_its_domain_and_pruning_removes_it(run_cli, sa
     assert blocked.json["rule_group"]["cidrs"] == []
     assert [row["host"] for row in blocked.json["ledger"]] == [DOMAIN]
     assert blocked.json["notifications"][0]["Hosts"] == [DOMAIN]
+    # The e-mail names the group that holds the domain, not the IP group
+    [email] = blocked.json["emails"]
+    assert "Rule group: nfw-blocklist-domains-" in email["text"]
+    assert "nfw-blocklist-rules-" not in email["text"]
 
     pruned = run_cli(
         "replay", "--json", "-c", f"findingSource={finding_source}", "--prune-after", "13h", sample(name)
