@@ -51,7 +51,9 @@ class WorkflowStatus(StrEnum):
     """What the annotation sets ``Workflow.Status`` of an annotated Security Hub finding to."""
 
     NOTIFIED = "NOTIFIED"
+    """Someone was told about the finding (the block notification)."""
     RESOLVED = "RESOLVED"
+    """The finding is dealt with."""
     NONE = "NONE"
     """Leave the finding's workflow status alone."""
 
@@ -60,9 +62,13 @@ class DomainBlocking(StrEnum):
     """Config ``domainBlocking``: which enforcement points block the domains DNS findings name."""
 
     NETWORK_FIREWALL = "network-firewall"
+    """The stateful domain-list rule group."""
     DNS_FIREWALL = "dns-firewall"
+    """Route 53 Resolver DNS Firewall."""
     BOTH = "both"
+    """Both; a domain is confirmed once both hold it."""
     OFF = "off"
+    """DNS findings are not acted on."""
 
     @property
     def points(self) -> tuple[str, ...]:
