@@ -26,7 +26,7 @@ typecheck: install
 	$(BIN)/mypy provider/__main__.py
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint typecheck pytest
 

@@ -1,6 +1,8 @@
 """Shared fixtures; every test is marked by the folder it lives in (unit, integration, e2e)."""
 
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -8,11 +10,33 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.coverage_evidence import DIRECTORY_VARIABLE, never_entered
+
 # `make soak`: the property-based tests with a budget for finding what `make test` has not (yet).
 settings.register_profile("soak", max_examples=30_000, deadline=None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = REPO_ROOT / "nfw_blocklist" / "samples"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """As pytest-xdist's controller, give the workers a directory for their state-coverage evidence."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ[DIRECTORY_VARIABLE] = tempfile.mkdtemp(prefix="nfw-state-coverage-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """As pytest-xdist's controller, fail the session if the workers together missed a workflow state."""
+    directory = os.environ.get(DIRECTORY_VARIABLE)
+    if not directory or hasattr(session.config, "workerinput"):
+        return
+    missing = never_entered(Path(directory))
+    if missing is not None and any(missing.values()):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"FAILED state coverage: states no e2e test entered: {missing}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

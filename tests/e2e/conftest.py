@@ -16,6 +16,7 @@ import pytest
 
 from nfw_blocklist import cli
 from nfw_blocklist.sandbox import ExecutionResult, observers
+from tests.coverage_evidence import write_coverage_evidence
 
 SAMPLES = Path(cli.__file__).resolve().parent / "samples"
 COVERAGE_TEST = "test_every_state_of_both_workflows_is_entered"
@@ -139,6 +140,12 @@ def write_event(tmp_path: Path) -> Callable[[str, Any], str]:
         return str(path)
 
     return write
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, each worker leaves the states its executions entered (coverage_evidence.py)."""
+    if hasattr(session.config, "workerinput"):
+        write_coverage_evidence(None, COVERAGE.entered)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

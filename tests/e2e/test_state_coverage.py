@@ -5,8 +5,11 @@ reported; run on a subset of the suite it skips, since coverage of a subset prov
 """
 
 import json
+import os
 
 import pytest
+
+from tests.coverage_evidence import write_coverage_evidence
 
 
 def test_every_state_of_both_workflows_is_entered(state_coverage, dev_render):
@@ -17,6 +20,11 @@ def test_every_state_of_both_workflows_is_entered(state_coverage, dev_render):
         for resource in dev_render.of_type("aws:sfn/stateMachine:StateMachine")
     }
     assert len(declared) == 2
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist (make test) the other worker's executions are not in this process: leave
+        # what is declared and entered here; tests/conftest.py judges the union when every worker is done.
+        write_coverage_evidence(declared, state_coverage.entered, judge=True)
+        return
 
     never_entered = {
         machine: sorted(states - set(state_coverage.entered.get(machine, {})))
