@@ -8,9 +8,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from handlers.errors import ConfigurationError
+
+E = TypeVar("E", bound=StrEnum)
 
 ENV_TABLE_NAME: Final = "NFW_TABLE_NAME"
 ENV_RULE_GROUP_ARN: Final = "NFW_RULE_GROUP_ARN"
@@ -141,12 +143,12 @@ class Settings:
             min_severity=_float(env, ENV_MIN_SEVERITY, 0.0),
             finding_type_include=_str_list(env, ENV_FINDING_TYPE_INCLUDE),
             finding_type_exclude=_str_list(env, ENV_FINDING_TYPE_EXCLUDE),
-            on_capacity_full=_capacity_policy(env),
+            on_capacity_full=_choice(env, ENV_ON_CAPACITY_FULL, CapacityPolicy.EVICT_OLDEST),
             action_types=_str_list(env, ENV_ACTION_TYPES),
             finding_regions=_str_list(env, ENV_FINDING_REGIONS),
             finding_accounts=_str_list(env, ENV_FINDING_ACCOUNTS),
-            finding_workflow_status=_workflow_status(env),
-            domain_blocking=_domain_blocking(env),
+            finding_workflow_status=_choice(env, ENV_FINDING_WORKFLOW_STATUS, WorkflowStatus.NOTIFIED),
+            domain_blocking=_choice(env, ENV_DOMAIN_BLOCKING, DomainBlocking.OFF),
             domain_rule_group_arn=env.get(ENV_DOMAIN_RULE_GROUP_ARN, "").strip(),
             protected_domains=_str_list(env, ENV_PROTECTED_DOMAINS),
             dns_firewall_domain_list_id=env.get(ENV_DNS_FIREWALL_DOMAIN_LIST_ID, "").strip(),
@@ -240,34 +242,12 @@ def _str_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _capacity_policy(env: Mapping[str, str]) -> CapacityPolicy:
-    raw = env.get(ENV_ON_CAPACITY_FULL, "").strip() or CapacityPolicy.EVICT_OLDEST.value
+def _choice(env: Mapping[str, str], name: str, default: E) -> E:
+    """The value of variable ``name`` as a member of ``default``'s enum (unset or blank: ``default``)."""
+    kind = type(default)
+    raw = env.get(name, "").strip() or default.value
     try:
-        return CapacityPolicy(raw)
+        return kind(raw)
     except ValueError:
-        accepted = ", ".join(policy.value for policy in CapacityPolicy)
-        raise ConfigurationError(
-            f"environment variable {ENV_ON_CAPACITY_FULL} must be one of {accepted}"
-        ) from None
-
-
-def _workflow_status(env: Mapping[str, str]) -> WorkflowStatus:
-    raw = env.get(ENV_FINDING_WORKFLOW_STATUS, "").strip() or WorkflowStatus.NOTIFIED.value
-    try:
-        return WorkflowStatus(raw)
-    except ValueError:
-        accepted = ", ".join(status.value for status in WorkflowStatus)
-        raise ConfigurationError(
-            f"environment variable {ENV_FINDING_WORKFLOW_STATUS} must be one of {accepted}"
-        ) from None
-
-
-def _domain_blocking(env: Mapping[str, str]) -> DomainBlocking:
-    raw = env.get(ENV_DOMAIN_BLOCKING, "").strip() or DomainBlocking.OFF.value
-    try:
-        return DomainBlocking(raw)
-    except ValueError:
-        accepted = ", ".join(mode.value for mode in DomainBlocking)
-        raise ConfigurationError(
-            f"environment variable {ENV_DOMAIN_BLOCKING} must be one of {accepted}"
-        ) from None
+        accepted = ", ".join(member.value for member in kind)
+        raise ConfigurationError(f"environment variable {name} must be one of {accepted}") from None
