@@ -25,16 +25,22 @@ ARNs, known only once those are deployed): deployments are deployed in dependenc
 cycle is refused. Without ``organization``, no account belongs to an organization.
 
 Every problem with the file is a ``TopologyError`` with one line naming the deployment and field.
+The file is read as JSON would be, whatever its syntax: strings, numbers, true/false, null, lists and
+objects with string keys, each key once. YAML's other types (dates, binary, sets, ordered maps) are
+refused, and so is a file larger than ``MAX_FILE_BYTES`` or one whose aliases expand to more than
+``MAX_VALUES`` values (an alias is read as a copy of what it names).
 """
 
 import json
+import math
 import re
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped]
 
@@ -47,6 +53,12 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _ORGANIZATION = re.compile(r"o-[a-z0-9]{10,32}")
 _REFERENCE = re.compile(r"\$\{([^}.]*)\.([^}]*)\}")
 _KEYS = {"name", "kind", "account", "region", "config"}
+
+MAX_FILE_BYTES: Final = 1 << 20
+"""A topology lists a handful of deployments; a larger file is refused before it is parsed."""
+MAX_VALUES: Final = 100_000
+"""Values (strings, numbers, lists, objects...) a document may hold, each alias counted as a copy of what
+it names: a few hundred bytes of nested YAML aliases name billions of values."""
 
 
 class TopologyError(ValueError):
@@ -73,21 +85,33 @@ class Topology:
     organization: Organization | None = None
 
     def deployment(self, name: str) -> DeploymentSpec:
-        return next(spec for spec in self.deployments if spec.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, DeploymentSpec]:
+        return {spec.name: spec for spec in self.deployments}
 
 
 def load_topology(path: str) -> Topology:
     """Read and check a topology file (``.json`` as JSON, anything else as YAML)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise TopologyError(
+                f"{path}: larger than {MAX_FILE_BYTES} bytes, the most a topology file may hold"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise TopologyError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise TopologyError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     try:
-        document = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+        document = _load_json(text) if path.endswith(".json") else _load_yaml(text)
     except json.JSONDecodeError as e:
         raise TopologyError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except _NotJson as e:
+        raise TopologyError(f"{path}: invalid JSON: {e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
@@ -97,10 +121,145 @@ def load_topology(path: str) -> Topology:
     return parse_topology(document, path)
 
 
+# --- reading a file as JSON values ------------------------------------------------------------------
+
+_NOT_JSON: Final = (
+    "is not a JSON value; a topology holds strings, numbers, true/false, null, lists and objects "
+    "(quote it to make it a string)"
+)
+
+
+class _NotJson(ValueError):
+    """A JSON document that Python's parser accepts but JSON does not (NaN, a key given twice)."""
+
+
+def _load_json(text: str) -> Any:
+    def constant(name: str) -> Any:
+        raise _NotJson(f"{name} {_NOT_JSON}")
+
+    return json.loads(text, object_pairs_hook=_json_object, parse_constant=constant)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _NotJson(f"key {key!r} appears twice in one object")
+        mapping[key] = value
+    return mapping
+
+
+_YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML has it (it also bounds nesting depth); the constructor is Python's."""
+
+
+class _JsonValuesLoader(_YAML_BASE):
+    """YAML's safe loader, constructing only what JSON can say; ``_load_yaml`` bounds the aliases."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            return dict(super().construct_mapping(node, deep))
+        written = {id(key_node) for key_node, _ in node.value}  # not the ones a merge key (<<) brings
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                shown = repr(key) if isinstance(key, int | float | bool | None) else type(key).__name__
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {shown} is not a string (quote it)", key_node.start_mark
+                )
+            if key in mapping and id(key_node) in written:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one object", key_node.start_mark
+                )
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_finite_float(self, node: Any) -> float:
+        value = float(self.construct_yaml_float(node))
+        if not math.isfinite(value):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value} is not a finite number; {_NOT_JSON}", node.start_mark
+            )
+        return value
+
+
+def _refuse(what: str) -> Any:
+    def construct(loader: Any, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(None, None, f"{what} {_NOT_JSON}", node.start_mark)
+
+    return construct
+
+
+_JsonValuesLoader.add_constructor("tag:yaml.org,2002:float", _JsonValuesLoader.construct_finite_float)
+for _tag, _what in (
+    ("timestamp", "a date"),
+    ("binary", "binary data"),
+    ("set", "a set"),
+    ("omap", "an ordered map"),
+    ("pairs", "a list of pairs"),
+):
+    _JsonValuesLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse(_what))
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _JsonValuesLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_values(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _count_values(root: Any) -> int:
+    """How many values the document holds, each alias counted as a copy of what it names, in time and
+    memory linear in the file: refuses a count over ``MAX_VALUES`` and an alias inside what it names."""
+    counted: dict[int, int] = {}
+    entered: set[int] = set()  # on the path from the root, not yet counted
+    work: list[tuple[Any, bool]] = [(root, False)]
+    while work:
+        node, children_counted = work.pop()
+        if children_counted:
+            entered.discard(id(node))
+            count = 1 + sum(counted[id(child)] for child in _children(node))
+            if count > MAX_VALUES:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the document holds more than {MAX_VALUES} values once its aliases are expanded",
+                    node.start_mark,
+                )
+            counted[id(node)] = count
+        elif id(node) in entered:
+            raise yaml.constructor.ConstructorError(
+                None, None, "an alias refers to a value that contains it", node.start_mark
+            )
+        elif id(node) not in counted:
+            entered.add(id(node))
+            work.append((node, True))
+            work.extend((child, False) for child in _children(node) if id(child) not in counted)
+    return counted[id(root)]
+
+
+def _children(node: Any) -> Iterable[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    return ()
+
+
+# --- checking the document ----------------------------------------------------------------------------
+
+
 def parse_topology(document: Any, source: str = "topology") -> Topology:
     if not isinstance(document, Mapping):
         raise TopologyError(f"{source}: expected an object with 'deployments'")
-    unknown = sorted(set(document) - {"deployments", "organization"})
+    unknown = sorted(set(document) - {"deployments", "organization"}, key=str)
     if unknown:
         raise TopologyError(
             f"{source}: unknown key {unknown[0]!r}; expected 'deployments' and 'organization'"
@@ -109,12 +268,13 @@ def parse_topology(document: Any, source: str = "topology") -> Topology:
     if not isinstance(raw, list) or not raw:
         raise TopologyError(f"{source}: 'deployments' must be a non-empty list")
     deployments: list[DeploymentSpec] = []
+    names: set[str] = set()
     for index, entry in enumerate(raw):
         spec = _deployment(entry, f"{source}: deployments[{index}]")
-        if any(other.name == spec.name for other in deployments):
+        if spec.name in names:
             raise TopologyError(f"{source}: deployment {spec.name!r}: name is used twice")
+        names.add(spec.name)
         deployments.append(spec)
-    names = {spec.name for spec in deployments}
     for spec in deployments:
         for key, value in spec.config.items():
             for target, output in _REFERENCE.findall(_text(value)):
@@ -142,7 +302,7 @@ def _deployment(entry: Any, where: str) -> DeploymentSpec:
             f"{where}: name must be a letter then letters, digits, '-' or '_' (at most 63), got {name!r}"
         )
     where = f"{where.split(': ')[0]}: deployment {name!r}"
-    unknown = sorted(set(entry) - _KEYS)
+    unknown = sorted(set(entry) - _KEYS, key=str)
     if unknown:
         raise TopologyError(f"{where}: unknown field {unknown[0]!r}; expected {', '.join(sorted(_KEYS))}")
     kind = entry.get("kind")
@@ -187,28 +347,38 @@ def _organization(raw: Any, source: str) -> Organization | None:
 
 
 def deployment_order(topology: Topology) -> list[DeploymentSpec]:
-    """Every deployment after the ones it references, in file order otherwise; a cycle is refused."""
+    """Every deployment after the ones it references, in file order otherwise; a cycle is refused.
+
+    A depth-first walk with its own stack: a chain of references as long as the file is not bounded
+    by Python's recursion limit."""
     ordered: list[DeploymentSpec] = []
     done: set[str] = set()
-    visiting: list[str] = []
-
-    def visit(spec: DeploymentSpec) -> None:
-        if spec.name in done:
-            return
-        if spec.name in visiting:
-            cycle = [*visiting[visiting.index(spec.name) :], spec.name]
-            raise TopologyError(
-                f"deployment {spec.name!r}: its config references form a cycle: {' -> '.join(cycle)}"
-            )
-        visiting.append(spec.name)
-        for name in sorted(spec.references()):
-            visit(topology.deployment(name))
-        visiting.pop()
-        done.add(spec.name)
-        ordered.append(spec)
-
-    for spec in topology.deployments:
-        visit(spec)
+    path: dict[str, None] = {}  # the deployments being visited, in order (a dict: O(1) membership)
+    for first in topology.deployments:
+        work: list[tuple[DeploymentSpec, list[str]]] = []
+        if first.name not in done:
+            path[first.name] = None
+            work.append((first, sorted(first.references(), reverse=True)))
+        while work:
+            spec, pending = work[-1]
+            if not pending:
+                work.pop()
+                del path[spec.name]
+                done.add(spec.name)
+                ordered.append(spec)
+                continue
+            name = pending.pop()
+            if name in done:
+                continue
+            if name in path:
+                names = list(path)
+                cycle = [*names[names.index(name) :], name]
+                raise TopologyError(
+                    f"deployment {name!r}: its config references form a cycle: {' -> '.join(cycle)}"
+                )
+            target = topology.deployment(name)
+            path[name] = None
+            work.append((target, sorted(target.references(), reverse=True)))
     return ordered
 
 

@@ -2,12 +2,14 @@
 its references impose, and how a bus policy is evaluated for a sender."""
 
 import re
+import tracemalloc
 from typing import Any
 
 import pytest
 
 from nfw_blocklist.sandbox.buses import evaluate_bus_policy, trusts_events
 from nfw_blocklist.sandbox.topology import (
+    MAX_FILE_BYTES,
     TopologyError,
     deployment_order,
     load_topology,
@@ -190,3 +192,144 @@ def test_only_a_role_trusting_eventbridge_can_deliver_to_a_bus():
 
     assert trusts_events(trust("events.amazonaws.com"))
     assert not trusts_events(trust("lambda.amazonaws.com"))
+
+
+# --- Hostile files (issue 18, item 9): one line, exit 2, bounded time and memory ------------------
+
+_ENTRY = "{name: a, kind: blocklist, account: '222222222222', region: us-east-1, config: %s}"
+
+
+def _with_config(config: str) -> str:
+    return "deployments:\n  - " + _ENTRY % config + "\n"
+
+
+def _alias_bomb(levels: int) -> str:
+    """Each level a list of ten aliases of the level below: 10**levels strings once expanded."""
+    lines = ["deployments:", "  - name: a", "    kind: blocklist", "    account: '222222222222'"]
+    lines += ["    region: us-east-1", "    config:", '      l0: &l0 ["lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"      l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_FILES: dict[str, tuple[str, str]] = {
+    "yaml-date": (_with_config("{since: 2024-01-01}"), "line 2 column 92: a date is not a JSON value"),
+    "yaml-timestamp": (_with_config("{at: 2024-01-01 10:00:00}"), "a date is not a JSON value"),
+    "yaml-binary": (_with_config("{blob: !!binary aGVsbG8=}"), "binary data is not a JSON value"),
+    "yaml-set": (_with_config("{s: !!set {a, b}}"), "a set is not a JSON value"),
+    "yaml-omap": (_with_config("{s: !!omap [a: 1]}"), "an ordered map is not a JSON value"),
+    "yaml-pairs": (_with_config("{s: !!pairs [a: 1]}"), "a list of pairs is not a JSON value"),
+    "yaml-python-object": (_with_config("{x: !!python/name:os.system }"), "constructor for the tag"),
+    "yaml-nan": (_with_config("{x: .nan}"), "not a finite number"),
+    "integer-and-string-keys": (
+        "deployments: []\n1: x\nextra: y\n",
+        "line 2 column 1: key 1 is not a string",
+    ),
+    "integer-field-name": (
+        "deployments:\n  - {name: a, 7: b, kind: blocklist, account: '222222222222', region: us-east-1}\n",
+        "key 7 is not a string",
+    ),
+    "null-config-key": (_with_config("{~: x}"), "key None is not a string"),
+    "boolean-config-key": (_with_config("{yes: x}"), "key True is not a string"),
+    "duplicate-field": (
+        "deployments:\n  - {name: a, name: b, kind: blocklist, account: '222222222222', region: us-east-1}\n",
+        "key 'name' appears twice",
+    ),
+    "alias-cycle": (_with_config("{x: &c [*c]}"), "an alias refers to a value that contains it"),
+    "alias-bomb": (_alias_bomb(9), "more than 100000 values once its aliases are expanded"),
+    "json-nan": ('{"deployments": [], "x": NaN}', "NaN is not a JSON value"),
+    "json-duplicate-key": ('{"deployments": [], "deployments": []}', "key 'deployments' appears twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_FILES))
+def test_a_hostile_topology_file_is_refused_in_one_line_naming_the_problem(tmp_path, case):
+    text, message = HOSTILE_FILES[case]
+    path = tmp_path / ("topology.json" if case.startswith("json-") else "topology.yaml")
+    path.write_text(text)
+
+    with pytest.raises(TopologyError, match=re.escape(message)) as refused:
+        load_topology(str(path))
+
+    assert "\n" not in str(refused.value)
+    assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded(tmp_path):
+    path = tmp_path / "topology.yaml"
+    path.write_text(_alias_bomb(6))  # 5 * 10**6 strings once expanded; a few hundred bytes written
+    tracemalloc.start()
+
+    with pytest.raises(TopologyError, match="once its aliases are expanded"):
+        load_topology(str(path))
+
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2_000_000, f"{peak} bytes allocated to refuse a {len(path.read_text())}-byte file"
+
+
+def test_aliases_that_expand_within_the_bound_are_read_as_their_values(tmp_path):
+    path = tmp_path / "topology.yaml"
+    path.write_text(
+        "deployments:\n"
+        "  - name: a\n    kind: blocklist\n    account: '222222222222'\n    region: us-east-1\n"
+        "    config: &shared {adminEmail: ops@example.com, findingSource: both}\n"
+        "  - name: b\n    kind: blocklist\n    account: '222222222222'\n    region: eu-west-1\n"
+        "    config: *shared\n"
+    )
+
+    topology = load_topology(str(path))
+
+    assert [dict(spec.config) for spec in topology.deployments] == [
+        {"adminEmail": "ops@example.com", "findingSource": "both"}
+    ] * 2
+
+
+def test_a_file_over_the_size_cap_is_refused_without_being_parsed(tmp_path):
+    path = tmp_path / "topology.yaml"
+    path.write_text("deployments:\n" + "  - {name: a}\n" * (MAX_FILE_BYTES // 14 + 1))
+
+    with pytest.raises(TopologyError, match=rf"larger than {MAX_FILE_BYTES} bytes, the most a topology"):
+        load_topology(str(path))
+
+
+class _CountedName(str):
+    """A deployment name that counts how often it is compared for equality."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        _CountedName.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def test_finding_a_name_used_twice_takes_work_linear_in_the_deployments():
+    names = [_CountedName(f"d{index}") for index in range(2_000)]
+    document = {"deployments": [_deployment(name) for name in names] + [_deployment(_CountedName("d0"))]}
+    _CountedName.comparisons = 0
+
+    with pytest.raises(TopologyError, match="deployment 'd0': name is used twice"):
+        parse_topology(document)
+
+    assert _CountedName.comparisons <= 4 * len(names), _CountedName.comparisons
+
+
+def test_a_long_chain_of_references_is_ordered_without_exhausting_the_stack():
+    count = 3_000
+    document = {
+        "deployments": [_forwarding_to(f"d{index}", f"d{index + 1}") for index in range(count - 1)]
+        + [_deployment(f"d{count - 1}")]
+    }
+
+    order = deployment_order(parse_topology(document))
+
+    assert [spec.name for spec in order] == [f"d{index}" for index in reversed(range(count))]
+
+
+def test_a_cycle_at_the_end_of_a_long_chain_is_refused_naming_it():
+    document = {"deployments": [_forwarding_to(f"d{index}", f"d{index + 1}") for index in range(3_000)]}
+    document["deployments"].append(_forwarding_to("d3000", "d2998"))
+
+    with pytest.raises(TopologyError, match=r"cycle: d2998 -> d2999 -> d3000 -> d2998$"):
+        parse_topology(document)
