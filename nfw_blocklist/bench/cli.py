@@ -4,6 +4,9 @@ python -m nfw_blocklist.bench                  # every scenario, the tables
 python -m nfw_blocklist.bench --json           # the same, as JSON
 python -m nfw_blocklist.bench --quick          # small sizes (the smoke test)
 python -m nfw_blocklist.bench --scenario storm # one scenario (repeatable)
+python -m nfw_blocklist.bench --plot bench-results/burst.png  # also draw the burst curve there
+
+Files are written only where a flag says: ``--save`` and ``--plot``.
 """
 
 import argparse
@@ -67,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scenario", choices=list(SCENARIOS), action="append", help="run only this (repeatable)"
     )
     parser.add_argument(
-        "--plot", type=Path, help="write the burst curve here (default bench-burst.png on a full run)"
+        "--plot", type=Path, help="draw the burst curve into this PNG file (no plot without it)"
     )
     parser.add_argument(
         "--jobs", type=int, default=2, help="scenarios run at once, each in its own process (default 2)"
@@ -76,15 +79,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-package", action="store_true", help="skip the archive size and import times")
     args = parser.parse_args(argv)
     scenarios = args.scenario or list(SCENARIOS)
+    if args.plot is not None:
+        if "burst" not in scenarios:
+            parser.error("--plot draws the burst scenario's curve; add --scenario burst")
+        if not args.plot.parent.is_dir():
+            parser.error(f"--plot: no such directory: {args.plot.parent}")
     began = time.perf_counter()
     report = run(scenarios, args.quick, isolate=len(scenarios) > 1, jobs=args.jobs)
     package: dict[str, Any] = {}
     if not args.no_package:
         package = {"archive": archive_size(), "imports": import_times()}
-    plot_path = args.plot or (REPO / "bench-burst.png" if not args.quick and "burst" in scenarios else None)
-    if plot_path and report.curve:
+    if args.plot is not None and report.curve:
         burst_rows = [row for row in report.rows if row.scenario == "burst"] or report.rows
-        plot(report.curve, plot_path, f"Burst: {burst_rows[0].hosts_requested} findings, {WINDOW} in flight")
+        plot(report.curve, args.plot, f"Burst: {burst_rows[0].hosts_requested} findings, {WINDOW} in flight")
     total_wall_s = round(time.perf_counter() - began, 1)
     payload = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
