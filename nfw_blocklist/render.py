@@ -31,6 +31,7 @@ import yaml  # type: ignore[import-untyped]
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import SETTINGS, configure
 from pulumi.runtime.stack import run_in_stack
 
@@ -315,7 +316,16 @@ class _Registration:
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """MockMonitor that also keeps each registration's parent and inputs, and the stack's outputs."""
+    """MockMonitor that also keeps each registration's parent and inputs, and the stack's outputs.
+
+    It does not take resource references: the SDK then sends a resource passed as a value (an input, a
+    registered output) as its id, or a component's URN, as it does to an engine without them. With
+    references, Pulumi's monitor rebuilds the resource while answering, on the executor thread the RPC
+    runs on: the rebuilt resource's Outputs and RPC are tasks of that thread's own event loop, which runs
+    only while the monitor serializes an answer, yet the program waits for them (``wait_for_rpcs`` awaits
+    every tracked Output). The render then waited forever, or was handed their completion by a
+    ``call_soon`` from the wrong thread, which does not wake a loop asleep in ``select()``.
+    """
 
     def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
         super().__init__(mocks)
@@ -352,6 +362,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
         return response
 
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        features = super().GetDeploymentInfo(request).supportedFeatures
+        return resource_pb2.DeploymentInfo(
+            supportedFeatures=[f for f in features if f != _RESOURCE_REFERENCES]
+        )
+
+    def SupportsFeature(self, request: Any) -> Any:
+        if request.id == "resourceReferences":
+            return type("SupportsFeatureResponse", (), {"hasSupport": False})
+        return super().SupportsFeature(request)
+
     def RegisterResourceOutputs(self, request: Any) -> Any:
         pulumi_mocks._ensure_event_loop()
         outputs = dict(rpc.deserialize_properties(request.outputs))
@@ -361,6 +382,29 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             else:
                 self.registered_outputs[request.urn] = _unwrap(outputs, ())[0]
         return super().RegisterResourceOutputs(request)
+
+
+_RESOURCE_REFERENCES: Final = resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES
+
+
+class _RenderOutputs(set[Any]):
+    """The Outputs a render waits for before it ends (``SETTINGS.outputs``): only tasks of its own loop.
+
+    An Output made on another thread is a task of that thread's loop; waiting on it would hang the render
+    (nothing runs that loop) or lose the wake-up that delivers its completion. It is not tracked, and the
+    render fails naming the thread once the program is done.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.loop = loop
+        self.stray: str | None = None
+
+    def add(self, task: Any) -> None:
+        if task.get_loop() is self.loop:
+            super().add(task)
+        elif self.stray is None:
+            self.stray = threading.current_thread().name
 
 
 def _urn_type(urn: str) -> str:
@@ -569,38 +613,25 @@ def _run_program(
         # The Outputs awaited before the program ends: a set of this render's own. The settings bag's
         # default is one set for every context, so a render that failed inside an apply would leave its
         # pending tasks, bound to its closed loop, for the next render to wait on.
-        SETTINGS.outputs = set()
+        outputs = _RenderOutputs(loop)
+        SETTINGS.outputs = outputs
         added_path = str(root) not in sys.path
         if added_path:
             sys.path.insert(0, str(root))
-        _keep_waking(loop)
         try:
             loop.run_until_complete(run_in_stack(main))
         finally:
             if added_path:
                 sys.path.remove(str(root))
+        if outputs.stray is not None:
+            raise RenderError(
+                f"an Output was created on thread {outputs.stray!r}, not the render's: its loop is not the "
+                "one the program runs on, and the render would wait on it forever; create Outputs and "
+                "resources on the program's own thread"
+            )
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
-
-
-WAKE_SECONDS: Final = 0.05
-
-
-def _keep_waking(loop: asyncio.AbstractEventLoop) -> None:
-    """Wake the render's loop every ``WAKE_SECONDS`` even when nothing is scheduled.
-
-    The mocks resolve each registration from an executor thread with ``call_soon_threadsafe``, which
-    wakes the loop by writing to its self-pipe and ignores a failed write. Two full suite runs hung with
-    the render loop asleep in ``select()`` with no timeout while every executor thread was idle: a lost
-    wake-up. A loop that never sleeps longer than this runs such a callback on its next tick.
-    """
-
-    def tick() -> None:
-        if not loop.is_closed():
-            loop.call_later(WAKE_SECONDS, tick)
-
-    loop.call_soon(tick)
 
 
 def _run_main(program: Path) -> None:
