@@ -115,7 +115,8 @@ def load_topology(path: str) -> Topology:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise TopologyError(f"{path}: invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise TopologyError(f"{path}: invalid YAML{where}: {problem}") from None
     except (RecursionError, ValueError) as e:
         raise TopologyError(f"{path}: cannot parse: {str(e).splitlines()[0]}") from None
     return parse_topology(document, path)
@@ -162,6 +163,7 @@ class _JsonValuesLoader(_YAML_BASE):
         written = {id(key_node) for key_node, _ in node.value}  # not the ones a merge key (<<) brings
         self.flatten_mapping(node)
         mapping: dict[str, Any] = {}
+        seen: set[str] = set()  # written keys: one may override a merged key, not another written one
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str):
@@ -169,10 +171,12 @@ class _JsonValuesLoader(_YAML_BASE):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {shown} is not a string (quote it)", key_node.start_mark
                 )
-            if key in mapping and id(key_node) in written:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} appears twice in one object", key_node.start_mark
-                )
+            if id(key_node) in written:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice in one object", key_node.start_mark
+                    )
+                seen.add(key)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 

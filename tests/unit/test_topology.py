@@ -236,6 +236,7 @@ HOSTILE_FILES: dict[str, tuple[str, str]] = {
     ),
     "alias-cycle": (_with_config("{x: &c [*c]}"), "an alias refers to a value that contains it"),
     "alias-bomb": (_alias_bomb(9), "more than 100000 values once its aliases are expanded"),
+    "yaml-control-character": ("deployments: [\x07]\n", "unacceptable character #x0007"),
     "json-nan": ('{"deployments": [], "x": NaN}', "NaN is not a JSON value"),
     "json-duplicate-key": ('{"deployments": [], "deployments": []}', "key 'deployments' appears twice"),
 }
@@ -275,13 +276,17 @@ def test_aliases_that_expand_within_the_bound_are_read_as_their_values(tmp_path)
         "    config: &shared {adminEmail: ops@example.com, findingSource: both}\n"
         "  - name: b\n    kind: blocklist\n    account: '222222222222'\n    region: eu-west-1\n"
         "    config: *shared\n"
+        "  - name: c\n    kind: blocklist\n    account: '222222222222'\n    region: eu-west-2\n"
+        "    config: {<<: *shared, findingSource: guardduty}\n"
     )
 
     topology = load_topology(str(path))
 
     assert [dict(spec.config) for spec in topology.deployments] == [
-        {"adminEmail": "ops@example.com", "findingSource": "both"}
-    ] * 2
+        {"adminEmail": "ops@example.com", "findingSource": "both"},
+        {"adminEmail": "ops@example.com", "findingSource": "both"},
+        {"adminEmail": "ops@example.com", "findingSource": "guardduty"},
+    ]
 
 
 def test_a_file_over_the_size_cap_is_refused_without_being_parsed(tmp_path):
