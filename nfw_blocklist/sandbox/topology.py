@@ -56,9 +56,10 @@ _KEYS = {"name", "kind", "account", "region", "config"}
 
 MAX_FILE_BYTES: Final = 1 << 20
 """A topology lists a handful of deployments; a larger file is refused before it is parsed."""
-MAX_VALUES: Final = 100_000
+MAX_VALUES: Final = 1_000_000
 """Values (strings, numbers, lists, objects...) a document may hold, each alias counted as a copy of what
-it names: a few hundred bytes of nested YAML aliases name billions of values."""
+it names: a few hundred bytes of nested YAML aliases name billions of values. A file within
+``MAX_FILE_BYTES`` holds fewer (a value takes two bytes at least) unless aliases multiply them."""
 
 
 class TopologyError(ValueError):
