@@ -45,6 +45,10 @@ ERROR_KEY: Final = "nfw-blocklist:error"
 RESOLVED_MARKER_KEY: Final = "nfw-blocklist:workflow"
 """Written beside ``Workflow.Status`` RESOLVED: the record step then knows the tool resolved the finding
 itself, and still treats a new sighting of it as active (an analyst's RESOLVED stays "suppressed")."""
+OWN_FIELD_KEYS: Final = frozenset(
+    {STATUS_KEY, HOSTS_KEY, HOST_COUNT_KEY, EXPIRES_KEY, RULE_GROUP_KEY, ERROR_KEY, RESOLVED_MARKER_KEY}
+)
+"""Every ``UserDefinedFields`` key the tool writes: rewriting one of them takes no new pair."""
 
 ATTEMPTS: Final = 5
 BACKOFF_BASE: Final = 0.2

@@ -307,3 +307,48 @@ def test_with_update_findings_off_nothing_is_annotated_and_the_workflow_has_no_a
     assert run.task_output("block")["blocked"] == [HOST]
     assert "ShouldAnnotate" not in sandbox.response_state_machine.states
     assert updates(sandbox) == []
+
+
+HOSTILE_UPDATED_AT = {
+    "missing": None,
+    "unparsable": "yesterday, roughly",
+    "far-future": "9999-12-31T23:59:59Z",
+    "ahead-of-the-clock": "2099-01-01T00:00:00Z",
+    "not-text": 1609809301,
+}
+
+
+@pytest.mark.parametrize("updated_at", HOSTILE_UPDATED_AT.values(), ids=HOSTILE_UPDATED_AT.keys())
+def test_the_loop_ends_after_one_echo_whatever_the_findings_updated_at(
+    dev_sandbox, reference_event, updated_at
+):
+    finding = reference_event["detail"]["findings"][0]
+    if updated_at is None:
+        del finding["UpdatedAt"]
+    else:
+        finding["UpdatedAt"] = updated_at
+
+    delivery = dev_sandbox.deliver(reference_event)
+
+    [update] = updates(dev_sandbox)
+    assert update["status"] == "processed"
+    [echo] = delivery.follow_ups
+    assert echo.executions[0].task_output("record")["skipped"][0]["reason"] == "own-update"
+    assert echo.follow_ups == []
+    assert len(wrote(dev_sandbox.executions)) == 1
+
+
+def test_a_resighting_without_a_readable_updated_at_is_still_a_sighting(dev_sandbox, reference_event):
+    finding = reference_event["detail"]["findings"][0]
+    del finding["UpdatedAt"]
+    dev_sandbox.deliver(reference_event)
+    resighted = json.loads(json.dumps(reference_event))
+    resighted["id"] = "a-later-event"
+    resighted["detail"]["findings"][0]["LastObservedAt"] = "2021-01-05T02:30:00.000Z"
+
+    delivery = dev_sandbox.deliver(resighted)
+
+    assert delivery.executions[0].task_output("block")["refreshed"] == [HOST]
+    assert [update["status"] for update in updates(dev_sandbox)] == ["processed", "processed"]
+    [echo] = delivery.follow_ups
+    assert echo.executions[0].task_output("record")["skipped"][0]["reason"] == "own-update"

@@ -201,15 +201,31 @@ def test_an_echo_arriving_after_a_newer_sighting_was_recorded_is_still_an_echo(g
     assert (late_echo["has_hosts"], reasons(late_echo)) == (False, ["own-update"])
 
 
-def test_a_finding_without_an_updated_at_is_never_taken_for_an_echo(group, reference_event):
+def test_a_finding_without_an_updated_at_is_recorded_once_per_provider_state(group, reference_event):
     service = stack.service(group)
     event = copy.deepcopy(reference_event)
     del event["detail"]["findings"][0]["UpdatedAt"]
+    resighted = copy.deepcopy(event)
+    resighted["detail"]["findings"][0]["LastObservedAt"] = "2021-01-05T02:30:00.000Z"
 
     service.record(event)
     again = service.record(event)
+    later = service.record(resighted)
 
-    assert again["refreshed"] == ["198.51.100.0/32"]
+    assert (again["has_hosts"], reasons(again)) == (False, ["own-update"])
+    assert later["refreshed"] == ["198.51.100.0/32"]
+
+
+def test_a_finding_whose_updated_at_turns_unreadable_is_recorded_once_then_echoes(group, reference_event):
+    service = stack.service(group)
+    service.record(reference_event)
+    echo = copy.deepcopy(reference_event)
+    echo["detail"]["findings"][0]["UpdatedAt"] = "9999-12-31T23:59:59Z"
+    service.record(echo)
+
+    again = service.record(echo)
+
+    assert reasons(again) == ["own-update"]
 
 
 def test_an_echo_writes_nothing_to_the_ledger(group, reference_event):
