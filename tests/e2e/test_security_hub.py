@@ -352,3 +352,20 @@ def test_a_resighting_without_a_readable_updated_at_is_still_a_sighting(dev_sand
     assert [update["status"] for update in updates(dev_sandbox)] == ["processed", "processed"]
     [echo] = delivery.follow_ups
     assert echo.executions[0].task_output("record")["skipped"][0]["reason"] == "own-update"
+
+
+def test_a_finding_with_47_other_fields_is_annotated_within_the_three_left(dev_sandbox, reference_event):
+    others = {f"team:field-{n}": "x" for n in range(47)}
+    reference_event["detail"]["findings"][0]["UserDefinedFields"] = others
+
+    delivery = dev_sandbox.deliver(reference_event)
+
+    [update] = updates(dev_sandbox)
+    assert update["status"] == "processed"
+    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} until ")
+    fields = held(dev_sandbox)["UserDefinedFields"]
+    assert len(fields) == 50
+    assert fields["nfw-blocklist:status"] == "blocked"
+    assert delivery.executions[0].output["annotation"]["fields_left_out"] == 2
+    [echo] = delivery.follow_ups
+    assert echo.follow_ups == []

@@ -258,3 +258,30 @@ def test_batch_update_findings_works_through_the_standalone_server(moto_server):
     assert answer["ProcessedFindings"] == [identifier(found)]
     (held,) = client.get_findings()["Findings"]
     assert (held["UpdatedAt"], held["Note"]["Text"]) == ("2021-01-05T02:00:00.000Z", ANNOTATION.note)
+
+
+def test_fields_added_since_the_event_cost_the_tools_fields_not_its_note(finding, client, store):
+    # An analyst filled the finding after the event the annotation was sized by was sent.
+    client.batch_update_findings(
+        FindingIdentifiers=[identifier(finding)], UserDefinedFields={f"team:{n}": "x" for n in range(48)}
+    )
+
+    outcome = annotator(client, []).annotate([identifier(finding)], ANNOTATION)
+
+    assert (outcome.status, outcome.annotated, outcome.fields_left_out) == ("annotated", 1, 5)
+    refused, kept = store.calls[-2:]
+    assert refused["unprocessed"][0]["ErrorCode"] == "InvalidInput"
+    assert "UserDefinedFields" not in kept["request"]
+    assert stored(finding)["Note"]["Text"] == ANNOTATION.note
+    assert len(stored(finding)["UserDefinedFields"]) == 48
+
+
+def test_the_emulator_refuses_an_update_that_would_leave_a_finding_more_than_50_fields(finding, client):
+    client.batch_update_findings(
+        FindingIdentifiers=[identifier(finding)], UserDefinedFields={f"team:{n}": "x" for n in range(48)}
+    )
+
+    answer = client.batch_update_findings(**ANNOTATION.request([identifier(finding)]))
+
+    assert [item["ErrorCode"] for item in answer["UnprocessedFindings"]] == ["InvalidInput"]
+    assert stored(finding).get("Note") is None
