@@ -18,6 +18,9 @@ class SkipReason(StrEnum):
     NO_REMOTE_IP = "no-remote-ip"
     INVALID_DOMAIN = "invalid-domain"
     """A DNS finding's domain that is not one blockable name (wildcard, bare TLD, malformed...)."""
+    UNENFORCEABLE_DOMAIN = "unenforceable-domain"
+    """A name DNS resolves that a configured enforcement point cannot hold (an underscore in a DNS Firewall
+    list, say): the detail names the point and its rule."""
     UNSUPPORTED_EVENT = "unsupported-event"
     UNTRUSTED_PRODUCT = "untrusted-product"
     """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""
