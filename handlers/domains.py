@@ -74,7 +74,38 @@ BUILT_IN_PROTECTED_DOMAINS: Final = (
     "arpa",  # reverse lookups (in-addr.arpa, ip6.arpa) and home.arpa
 )
 """Never blocked, whatever the findings or the configuration say: blocking one of these would cut the
-VPC off from AWS's own APIs or its resolver. Each entry protects itself and every subdomain."""
+VPC off from AWS's own APIs or its resolver. Each entry protects itself and every subdomain, except the
+names customers control under AWS's suffixes (``CUSTOMER_NAMES``)."""
+
+_REGION: Final = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+_AWS_COM: Final = r"\.amazonaws\.com(?:\.cn)?"
+CUSTOMER_NAMES: Final = (
+    (
+        "an S3 bucket",
+        re.compile(
+            rf".+\.s3(?:\.{_REGION}|\.dualstack\.{_REGION}|-{_REGION}|-website[.-]{_REGION}|-external-1)?{_AWS_COM}"
+        ),
+    ),
+    ("an S3 access point", re.compile(rf"[^.]+\.s3-accesspoint(?:\.dualstack)?\.{_REGION}{_AWS_COM}")),
+    ("an API Gateway API", re.compile(rf"[^.]+\.execute-api\.{_REGION}{_AWS_COM}")),
+    ("an AppSync API", re.compile(rf"[^.]+\.appsync-api\.{_REGION}{_AWS_COM}")),
+    ("a Lambda function URL", re.compile(rf"[^.]+\.lambda-url\.{_REGION}\.on\.aws")),
+    ("a load balancer", re.compile(rf"[^.]+\.(?:{_REGION}\.elb|elb\.{_REGION}){_AWS_COM}")),
+    (
+        "an EC2 instance's public name",
+        re.compile(rf"ec2-[0-9-]+\.(?:compute-1|{_REGION}\.compute){_AWS_COM}"),
+    ),
+)
+"""Names under AWS's suffixes that a customer, any customer, chooses and serves content from: a bucket,
+an API, a function URL, a load balancer, an instance. C2 on cloud hosting is common, and a block is an
+exact name, so blocking one cuts nothing else: these stay blockable. Everything else under the built-in
+AWS suffixes (the service endpoints, ``*.vpce.amazonaws.com``, account endpoints such as
+``<account>.dkr.ecr.<region>.amazonaws.com``, names this list does not know) stays protected."""
+
+
+def customer_name(domain: str) -> str | None:
+    """What customer-controlled resource canonical ``domain`` names under an AWS suffix, or None."""
+    return next((kind for kind, shape in CUSTOMER_NAMES if shape.fullmatch(domain)), None)
 
 
 class DomainSkip(StrEnum):
@@ -217,6 +248,8 @@ class ProtectedDomains:
     """The never-block list for domains: built-in entries plus the stack's ``protectedDomains``."""
 
     entries: tuple[str, ...] = BUILT_IN_PROTECTED_DOMAINS
+    extra: tuple[str, ...] = ()
+    """The operator's own entries: each protects its whole subtree, customer names on AWS included."""
 
     @classmethod
     def with_extra(cls, extra: Iterable[str]) -> "ProtectedDomains":
@@ -227,6 +260,7 @@ class ProtectedDomains:
         block: protecting a whole private TLD is exactly what an operator may need.
         """
         entries = list(BUILT_IN_PROTECTED_DOMAINS)
+        own = []
         for raw in extra:
             text = raw.strip()
             text = text[1:] if text.startswith(".") else text
@@ -235,11 +269,21 @@ class ProtectedDomains:
                 entry = ".".join(_labels(text))
             except InvalidDomain as error:
                 raise ConfigurationError(f"protectedDomains entry {describe_host(raw)!r}: {error}") from None
-            entries.append(entry)
-        return cls(tuple(dict.fromkeys(entries)))
+            own.append(entry)
+        return cls(tuple(dict.fromkeys(entries + own)), tuple(dict.fromkeys(own)))
 
     def protects(self, domain: str) -> str | None:
-        """The entry that protects canonical ``domain`` (itself or a parent), or None."""
+        """The entry that protects canonical ``domain`` (itself or a parent), or None.
+
+        A built-in entry does not cover a name a customer controls (``customer_name``); the operator's own
+        entries cover everything under them.
+        """
         labels = domain.split(".")
         suffixes = {".".join(labels[index:]) for index in range(len(labels))}
-        return next((entry for entry in self.entries if entry in suffixes), None)
+        own = next((entry for entry in self.extra if entry in suffixes), None)
+        if own is not None:
+            return own
+        built_in = next((entry for entry in self.entries if entry in suffixes), None)
+        if built_in is not None and customer_name(domain) is None:
+            return built_in
+        return None

@@ -16,6 +16,7 @@ from handlers.domains import (
     InvalidDomain,
     ProtectedDomains,
     canonical_domain,
+    customer_name,
     host_kind,
     looks_like_domain,
 )
@@ -231,7 +232,6 @@ def test_there_are_at_least_thirty_hostile_domain_strings() -> None:
     [
         ("amazonaws.com", "amazonaws.com"),
         ("s3.us-east-1.amazonaws.com", "amazonaws.com"),
-        ("ec2-198-51-100-7.compute-1.amazonaws.com", "amazonaws.com"),
         ("AWS.Amazon.COM.", "amazon.com"),
         ("signin.aws.amazon.com", "amazon.com"),
         ("ip-10-0-1-23.ec2.internal", "internal"),
@@ -252,6 +252,80 @@ def test_a_protected_domain_or_a_subdomain_of_one_is_never_blocked(raw: str, ent
     with pytest.raises(InvalidInput, match="cannot be blocked"):
         POLICY.check_manual_domain(raw)
     assert not POLICY.may_block_domain(canonical_domain(raw))
+
+
+AWS_ENDPOINTS = [
+    "s3.amazonaws.com",
+    "s3.us-east-1.amazonaws.com",
+    "s3.dualstack.eu-west-1.amazonaws.com",
+    "s3-us-west-2.amazonaws.com",
+    "s3-website-us-east-1.amazonaws.com",
+    "sts.amazonaws.com",
+    "sts.us-east-1.amazonaws.com",
+    "ec2.us-east-1.amazonaws.com",
+    "ec2-fips.us-gov-west-1.amazonaws.com",
+    "ssm.eu-central-1.amazonaws.com",
+    "api.ecr.us-east-1.amazonaws.com",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+    "runtime.sagemaker.us-east-1.amazonaws.com",
+    "streams.dynamodb.us-east-1.amazonaws.com",
+    "elasticloadbalancing.us-east-1.amazonaws.com",
+    "123456789012.s3-control.us-east-1.amazonaws.com",
+    "vpce-0a1b2c3d4e5f-abcdefgh.ec2.us-east-1.vpce.amazonaws.com",
+    "bucket.vpce-0a1b2c3d4e5f-abcdefgh.s3.us-east-1.vpce.amazonaws.com",
+    "s3.cn-north-1.amazonaws.com.cn",
+    "lambda.us-east-1.api.aws",
+    "vpc-lattice-svcs.us-east-1.on.aws",
+    "signin.aws.amazon.com",
+]
+CUSTOMER_NAMES_ON_AWS = [
+    "c2-staging.s3.amazonaws.com",
+    "my.dotted.bucket.s3.amazonaws.com",
+    "c2-staging.s3.us-east-1.amazonaws.com",
+    "c2-staging.s3.dualstack.us-east-1.amazonaws.com",
+    "c2-staging.s3-us-west-2.amazonaws.com",
+    "c2-staging.s3-website-us-east-1.amazonaws.com",
+    "c2-staging.s3-website.eu-west-1.amazonaws.com",
+    "c2-staging.s3.cn-north-1.amazonaws.com.cn",
+    "drop-123456789012.s3-accesspoint.us-east-1.amazonaws.com",
+    "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
+    "abcdefghijklmnopqrstuvwxyz.appsync-api.eu-west-1.amazonaws.com",
+    "abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws",
+    "c2-lb-1234567890.us-east-1.elb.amazonaws.com",
+    "c2-nlb-0123456789abcdef.elb.us-east-1.amazonaws.com",
+    "ec2-198-51-100-7.compute-1.amazonaws.com",
+    "ec2-198-51-100-7.us-west-2.compute.amazonaws.com",
+]
+
+
+@pytest.mark.parametrize("name", AWS_ENDPOINTS)
+def test_an_aws_service_endpoint_or_owned_name_stays_protected(name: str) -> None:
+    outcome = POLICY.evaluate(dns(name))
+
+    assert isinstance(outcome, Skip) and outcome.reason is SkipReason.PROTECTED, outcome
+    with pytest.raises(InvalidInput, match="cannot be blocked"):
+        POLICY.check_manual_domain(name)
+    assert not POLICY.may_block_domain(name)
+
+
+@pytest.mark.parametrize("name", CUSTOMER_NAMES_ON_AWS)
+def test_a_name_a_customer_controls_under_an_aws_suffix_is_blockable(name: str) -> None:
+    assert POLICY.evaluate(dns(name)) == Target(name, FINDING)
+    assert POLICY.check_manual_domain(name) == name
+    assert POLICY.may_block_domain(name)
+
+
+def test_an_operators_protected_domain_still_covers_a_customer_name_on_aws() -> None:
+    protected = ProtectedDomains.with_extra(
+        ["our-artifacts.s3.amazonaws.com", "execute-api.us-east-1.amazonaws.com"]
+    )
+
+    assert protected.protects("our-artifacts.s3.amazonaws.com") == "our-artifacts.s3.amazonaws.com"
+    assert (
+        protected.protects("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com")
+        == "execute-api.us-east-1.amazonaws.com"
+    )
+    assert protected.protects("c2-staging.s3.amazonaws.com") is None
 
 
 def test_a_name_that_only_ends_like_a_protected_one_is_not_protected() -> None:
@@ -296,6 +370,8 @@ def test_nothing_under_a_protected_name_is_ever_accepted(
     raw = raw.upper() if upper else raw
     raw = raw + "." if trailing_dot else raw
     outcome = POLICY.evaluate(dns(raw))
+    if customer_name(raw.lower().rstrip(".")) is not None:
+        return  # a bucket, an API, an instance: someone's name under an AWS suffix (tested above)
     assert not isinstance(outcome, Target), raw
     assert not POLICY.may_block_domain(raw.lower().rstrip("."))
 
