@@ -58,7 +58,7 @@ _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Zs", "Zl", "Zp"})
 """Control characters and separators: never part of a name, refused before any mapping."""
 
 BUILT_IN_PROTECTED_DOMAINS: Final = (
-    "amazonaws.com",  # every service endpoint, S3, and the public EC2 names (*.compute.amazonaws.com)
+    "amazonaws.com",  # every service endpoint (not the customers' names under it: CUSTOMER_NAMES)
     "amazonaws.com.cn",
     "amazon.com",  # includes aws.amazon.com (console, sign-in) and the Amazon root domains
     "aws.amazon.com",
