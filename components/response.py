@@ -1,5 +1,6 @@
 """ResponseStateMachine: the functions, the response workflow, the notification topic and the event rules."""
 
+import importlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -209,14 +210,29 @@ def read_accepted_principals(values: Mapping[str, Any]) -> tuple[str, ...]:
     return principals
 
 
-def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
-    """The deployment package: the handlers package alone, at ``handlers/`` in the zip, without caches."""
-    root = Path(package_dir)
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
-        f"handlers/{path.relative_to(root).as_posix()}": pulumi.FileAsset(str(path))
+BUNDLED_PACKAGES: Final = ("idna",)
+"""Pure-Python packages the handlers import that the Lambda runtime lacks: copied into the zip beside
+``handlers/`` from the environment that deploys (``idna``: IDNA2008 domain names, ``handlers.domains``)."""
+LAMBDA_RUNTIME_PACKAGES: Final = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
+"""What the Lambda Python runtime itself provides besides the standard library (the AWS SDK and its
+dependencies): the zip does not carry them."""
+
+
+def _package_files(root: Path, prefix: str) -> dict[str, pulumi.Asset | pulumi.Archive]:
+    return {
+        f"{prefix}/{path.relative_to(root).as_posix()}": pulumi.FileAsset(str(path))
         for path in sorted(root.rglob("*"))
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
+
+
+def handlers_archive(package_dir: str) -> pulumi.AssetArchive:
+    """The deployment package: the handlers package at ``handlers/`` and each of ``BUNDLED_PACKAGES`` at
+    its own name, without caches."""
+    assets = _package_files(Path(package_dir), "handlers")
+    for name in BUNDLED_PACKAGES:
+        module = importlib.import_module(name)
+        assets.update(_package_files(Path(str(module.__file__)).parent, name))
     return pulumi.AssetArchive(assets)
 
 

@@ -13,6 +13,8 @@ Duplicate hosts are kept (one candidate per mention): only after normalisation c
 tell that ``::ffff:198.51.100.7`` and ``198.51.100.7`` are the same host.
 """
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -23,7 +25,7 @@ from handlers import clock
 from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
-from handlers.securityhub import RESOLVED_MARKER_KEY
+from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -63,6 +65,33 @@ EARLIEST_TIME: Final = 0.0
 LATEST_TIME: Final = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
 """Far beyond any real finding, yet far enough below year 9999 that a time plus any retention or
 TTL still renders as a date."""
+
+MAX_CLOCK_AHEAD: Final = 86400.0
+"""An ``UpdatedAt`` more than a day ahead of the clock is not when the provider updated the finding: the
+loop guard cannot order by it (remembered, it would hide every genuine update until that date)."""
+PROVIDER_FIELDS: Final = (
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "Region",
+    "CreatedAt",
+    "UpdatedAt",
+    "FirstObservedAt",
+    "LastObservedAt",
+    "RecordState",
+    "ProductFields",
+    "FindingProviderFields",
+    "Resources",
+    "Network",
+    "Action",
+    "Title",
+    "Description",
+)
+"""What the provider writes about a sighting (BatchImportFindings) and nobody's BatchUpdateFindings can
+change (that one sets Note, UserDefinedFields, Workflow, Severity, Types, Confidence, Criticality,
+RelatedFindings, VerificationState; Security Hub itself ProcessedAt). A new sighting changes some of it
+(LastObservedAt, the count and eventLastSeen in ProductFields); an echo of an annotation changes none."""
 
 _SEVERITY_BY_LABEL: Final = {"INFORMATIONAL": 0.0, "LOW": 1.0, "MEDIUM": 4.0, "HIGH": 7.0, "CRITICAL": 9.0}
 """Bottom of GuardDuty's band for each label: a label alone only proves that much."""
@@ -122,7 +151,9 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         ),
         state=_asff_state(finding, fields),
         product_arn=product_arn,
-        updated_at=event_time(finding.get("UpdatedAt")),
+        updated_at=_provider_update_time(finding.get("UpdatedAt")),
+        provider_state=provider_state(finding),
+        other_fields=len(set(_mapping(finding.get("UserDefinedFields"))) - OWN_FIELD_KEYS),
     )
     hosts = _asff_hosts(fields)
     domain = fields.get(_DNS_DOMAIN_KEY)
@@ -202,6 +233,24 @@ def resolved_by_tool(finding: Mapping[str, Any]) -> bool:
     """The finding carries the marker the tool writes when it sets ``Workflow.Status`` RESOLVED."""
     fields = _mapping(finding.get("UserDefinedFields"))
     return fields.get(RESOLVED_MARKER_KEY) == "RESOLVED"
+
+
+def _provider_update_time(value: object) -> float | None:
+    """``UpdatedAt`` as the loop guard may order by it: readable and not ahead of the clock."""
+    seconds = event_time(value)
+    return seconds if seconds is not None and seconds <= clock.now() + MAX_CLOCK_AHEAD else None
+
+
+def provider_state(finding: Mapping[str, Any]) -> str:
+    """A digest of ``PROVIDER_FIELDS`` as the finding holds them: equal for a finding and the echo of any
+    BatchUpdateFindings of it, different once the provider reports anything new."""
+    content = {name: finding[name] for name in PROVIDER_FIELDS if name in finding}
+    try:
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=repr)
+    except (RecursionError, TypeError, ValueError):
+        # Not JSON a Lambda could have received: one fixed state, so the guard errs towards "echo".
+        text = "unreadable"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
+import contextlib
 import hashlib
 import random
 import time
@@ -32,7 +33,8 @@ BATCH_PREFIX: Final = "#batch#"
 steps, so that the state between them stays small however many hosts a finding names."""
 FINDING_PREFIX: Final = "#finding#"
 """Items (no GSI keys, never listed) remembering, per Security Hub finding, the provider's last
-``UpdatedAt`` the record step acted on: an event that brings no newer one is an echo (docs/DESIGN.md)."""
+``UpdatedAt`` the record step acted on and a digest of the provider's content then: an event that brings
+neither a newer ``UpdatedAt`` nor other provider content is an echo (docs/DESIGN.md, "Loop guard")."""
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
@@ -258,27 +260,44 @@ class Ledger:
             self.counts.write_conflicts += 1
         raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
 
-    def provider_update_seen(self, finding_id: str) -> float | None:
-        """The last provider ``UpdatedAt`` recorded for ``finding_id``, if any."""
+    def finding_seen(self, finding_id: str) -> "FindingSeen | None":
+        """What the record step last acted on for Security Hub finding ``finding_id``, if anything."""
         answer = self._call("GetItem", Key=_key(finding_key(finding_id)), ConsistentRead=True)
         item = answer.get("Item")
         if item is None:
             return None
         self.counts.items_read += 1
-        return float(_plain(item)["UpdatedAt"])
-
-    def remember_provider_update(self, finding_id: str, updated_at: float, purge_at: float) -> None:
-        """Remember ``updated_at`` for ``finding_id`` unless a newer one is remembered already."""
-        item = {
-            schema.HASH_KEY: finding_key(finding_id),
-            "UpdatedAt": _num(updated_at),
-            schema.TTL_ATTRIBUTE: int(purge_at),
-        }
-        self._put_conditionally(
-            item,
-            f"attribute_not_exists({schema.HASH_KEY}) OR UpdatedAt < :updated",
-            {":updated": _serializer.serialize(_num(updated_at))},
+        plain = _plain(item)
+        updated_at = plain.get("UpdatedAt")
+        return FindingSeen(
+            updated_at=float(updated_at) if updated_at is not None else None,
+            state=str(plain.get("ProviderState", "")),
         )
+
+    def remember_finding(
+        self, finding_id: str, updated_at: float | None, state: str, purge_at: float
+    ) -> None:
+        """Remember the provider state the record step acted on for ``finding_id``: its ``UpdatedAt``
+        unless a newer one is remembered already, and always the digest of the provider's content."""
+        names = {"#ttl": schema.TTL_ATTRIBUTE}
+        values: dict[str, Any] = {
+            ":state": _serializer.serialize(state),
+            ":purge": _serializer.serialize(int(purge_at)),
+        }
+        request: dict[str, Any] = {"UpdateExpression": "SET ProviderState = :state, #ttl = :purge"}
+        if updated_at is not None:
+            values[":updated"] = _serializer.serialize(_num(updated_at))
+            request["UpdateExpression"] += ", UpdatedAt = :updated"
+            request["ConditionExpression"] = "attribute_not_exists(UpdatedAt) OR UpdatedAt < :updated"
+        # A failed condition means a newer provider update is remembered already: keep it.
+        with contextlib.suppress(_ConditionFailed):
+            self._call(
+                "UpdateItem",
+                Key=_key(finding_key(finding_id)),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                **request,
+            )
 
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
@@ -638,6 +657,16 @@ class Ledger:
 
 class _ConditionFailed(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class FindingSeen:
+    """What the ledger remembers of a Security Hub finding the record step acted on."""
+
+    updated_at: float | None
+    """The provider's ``UpdatedAt`` then, if it was readable."""
+    state: str
+    """The digest of the provider's content then (``handlers.extraction.provider_state``)."""
 
 
 def finding_key(finding_id: str) -> str:

@@ -18,6 +18,9 @@ class SkipReason(StrEnum):
     NO_REMOTE_IP = "no-remote-ip"
     INVALID_DOMAIN = "invalid-domain"
     """A DNS finding's domain that is not one blockable name (wildcard, bare TLD, malformed...)."""
+    UNENFORCEABLE_DOMAIN = "unenforceable-domain"
+    """A name DNS resolves that a configured enforcement point cannot hold (an underscore in a DNS Firewall
+    list, say): the detail names the point and its rule."""
     UNSUPPORTED_EVENT = "unsupported-event"
     UNTRUSTED_PRODUCT = "untrusted-product"
     """A Security Hub finding that calls itself GuardDuty's without GuardDuty's ProductArn."""
@@ -27,8 +30,9 @@ class SkipReason(StrEnum):
     """The finding's own account is not one of the stack's ``findingAccounts``."""
     OWN_UPDATE = "own-update"
     """A Security Hub "Findings - Imported" event whose finding the provider has not updated since the
-    tool last recorded it (its ``UpdatedAt`` is not newer): the echo of the tool's own
-    BatchUpdateFindings, or of anyone else's, never a new sighting."""
+    tool last recorded it (its ``UpdatedAt`` is not newer, or, when that cannot be read, the provider's
+    content is the same): the echo of the tool's own BatchUpdateFindings, or of anyone else's, never a
+    new sighting."""
 
 
 class FindingState(StrEnum):
@@ -52,7 +56,14 @@ class FindingRef:
     product_arn: str = ""
     """The Security Hub ProductArn (with ``id``, the finding's identifier there); empty for native events."""
     updated_at: float | None = None
-    """Security Hub's ``UpdatedAt`` (the provider's last update, which BatchUpdateFindings leaves alone)."""
+    """Security Hub's ``UpdatedAt`` (the provider's last update, which BatchUpdateFindings leaves alone);
+    ``None`` when missing, unreadable or ahead of the clock."""
+    provider_state: str = ""
+    """A digest of what only the provider writes about the finding (``extraction.provider_state``): the
+    loop guard's evidence when ``updated_at`` is ``None``."""
+    other_fields: int = 0
+    """How many ``UserDefinedFields`` the finding holds that are not the tool's: the annotation must fit
+    in what is left of Security Hub's 50."""
 
 
 @dataclass(frozen=True)

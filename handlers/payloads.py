@@ -133,19 +133,23 @@ class RecordOutcome:
 def security_hub_payload(findings: Sequence[FindingRef], expires_at: float) -> dict[str, Any]:
     """``annotate`` and, when set, the findings' exact identifiers (at most ``SAMPLE_SIZE``; the count
     says how many). An identifier too long to carry whole is left out: a cut one names no finding."""
-    identifiers = [
-        {"Id": finding.id, "ProductArn": finding.product_arn}
+    annotated = [
+        finding
         for finding in findings
         if finding.product_arn and len(finding.id) <= MAX_IDENTIFIER and len(finding.product_arn) <= MAX_TEXT
     ]
-    if not identifiers:
+    if not annotated:
         return {"annotate": False, "security_hub": None}
     return {
         "annotate": True,
         "security_hub": {
-            "findings": identifiers[:SAMPLE_SIZE],
-            "count": len(identifiers),
+            "findings": [{"Id": finding.id, "ProductArn": finding.product_arn} for finding in annotated][
+                :SAMPLE_SIZE
+            ],
+            "count": len(annotated),
             "expires_at": int(expires_at),
+            # The annotation's fields must fit beside the fullest finding's own (50 in all).
+            "other_fields": max(finding.other_fields for finding in annotated[:SAMPLE_SIZE]),
         },
     }
 

@@ -18,7 +18,13 @@ from handlers.addresses import (
     describe_host,
     normalize_host,
 )
-from handlers.domains import DNS_REQUEST_ACTION, InvalidDomain, ProtectedDomains, canonical_domain
+from handlers.domains import (
+    DNS_REQUEST_ACTION,
+    InvalidDomain,
+    ProtectedDomains,
+    canonical_domain,
+    unenforceable_at,
+)
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, DomainBlocking, Settings
@@ -50,6 +56,8 @@ class TargetPolicy:
     """The finding's own account must be one of these; empty means every account."""
     domain_blocking: bool = False
     """Are DNS findings' domains blocked (``domainBlocking`` other than off)?"""
+    domain_points: tuple[str, ...] = ()
+    """The enforcement points domains go to (``domainBlocking``'s): a name one cannot hold is not sent."""
     protected_domains: ProtectedDomains = field(default_factory=ProtectedDomains)
 
     @classmethod
@@ -78,6 +86,7 @@ class TargetPolicy:
             regions=frozenset(settings.finding_regions),
             accounts=frozenset(settings.finding_accounts),
             domain_blocking=settings.domain_blocking is not DomainBlocking.OFF,
+            domain_points=tuple(settings.domain_blocking.points),
             protected_domains=ProtectedDomains.with_extra(settings.protected_domains),
         )
 
@@ -146,6 +155,9 @@ class TargetPolicy:
         entry = self.protected_domains.protects(domain)
         if entry is not None:
             return skip(SkipReason.PROTECTED, f"{domain} is protected domain {entry} or under it")
+        refusal = unenforceable_at(domain, self.domain_points)
+        if refusal is not None:
+            return skip(SkipReason.UNENFORCEABLE_DOMAIN, f"{domain}: {refusal}")
         return Target(host=domain, finding=candidate.finding)
 
     def may_block_domain(self, host: str) -> bool:
@@ -154,7 +166,11 @@ class TargetPolicy:
         The domain writer's last line of defence, as ``may_rule`` is the IP writer's.
         """
         try:
-            return canonical_domain(host) == host and self.protected_domains.protects(host) is None
+            return (
+                canonical_domain(host) == host
+                and self.protected_domains.protects(host) is None
+                and unenforceable_at(host, self.domain_points) is None
+            )
         except InvalidDomain:
             return False
 
@@ -166,6 +182,9 @@ class TargetPolicy:
         entry = self.protected_domains.protects(domain)
         if entry is not None:
             raise InvalidInput(f"{domain} is protected domain {entry} or under it and cannot be blocked")
+        refusal = unenforceable_at(domain, self.domain_points)
+        if refusal is not None:
+            raise InvalidInput(f"{domain} cannot be blocked here: {refusal}")
         return domain
 
     def evaluate_all(self, candidates: Iterable[Candidate]) -> tuple[list[Target], list[Skip]]:

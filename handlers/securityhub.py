@@ -5,7 +5,9 @@ hosts, until when, in which rule group), ``UserDefinedFields`` (the same, machin
 ``findingWorkflowStatus``, a ``Workflow.Status``; a failed block gets a Note saying why. Security Hub's
 limits (its API reference, "BatchUpdateFindings" and "AwsSecurityFinding"): at most 100 findings per
 call, ``Note.Text`` 1-512 characters, ``UserDefinedFields`` at most 50 pairs with keys of at most 128
-and values of at most 1,024 characters. Findings it cannot update come back in ``UnprocessedFindings``
+and values of at most 1,024 characters, 50 in all on a finding: the tool's fields take only the room the
+finding's other fields leave (``Annotation.within``), and a finding refused for its fields anyway is
+annotated with the Note alone. Findings it cannot update come back in ``UnprocessedFindings``
 (``ConcurrentUpdateError`` when the provider imports the finding at the same moment): those are retried
 with full-jitter backoff, a bounded number of times. An annotation never raises for what Security Hub
 answers: the block is done, and the outcome (reported in the execution's output and the logs) says
@@ -45,6 +47,25 @@ ERROR_KEY: Final = "nfw-blocklist:error"
 RESOLVED_MARKER_KEY: Final = "nfw-blocklist:workflow"
 """Written beside ``Workflow.Status`` RESOLVED: the record step then knows the tool resolved the finding
 itself, and still treats a new sighting of it as active (an analyst's RESOLVED stays "suppressed")."""
+OWN_FIELD_KEYS: Final = frozenset(
+    {STATUS_KEY, HOSTS_KEY, HOST_COUNT_KEY, EXPIRES_KEY, RULE_GROUP_KEY, ERROR_KEY, RESOLVED_MARKER_KEY}
+)
+"""Every ``UserDefinedFields`` key the tool writes: rewriting one of them takes no new pair."""
+FIELD_PRIORITY: Final = (
+    RESOLVED_MARKER_KEY,
+    STATUS_KEY,
+    HOSTS_KEY,
+    EXPIRES_KEY,
+    ERROR_KEY,
+    HOST_COUNT_KEY,
+    RULE_GROUP_KEY,
+)
+"""Which of the tool's fields go first when a finding's other fields leave no room for all of them: the
+marker that makes a RESOLVED the tool's own, then what an analyst filters on (the status, the hosts, the
+expiry or error); the count and the rule group are in the Note already."""
+REFUSED_FIELDS: Final = frozenset({"InvalidInput", "InvalidInputException"})
+"""How Security Hub refuses an update that would leave a finding more than 50 fields (per finding in
+``UnprocessedFindings``, or the whole call): retried once with the Note alone."""
 
 ATTEMPTS: Final = 5
 BACKOFF_BASE: Final = 0.2
@@ -66,12 +87,23 @@ class Annotation:
     fields: Mapping[str, str]
     workflow_status: str | None = None
 
+    def within(self, room: int) -> "Annotation":
+        """This annotation with at most ``room`` of its fields, the most useful first (``FIELD_PRIORITY``);
+        the Note always. A RESOLVED status needs its marker: without room for it, the status is left alone
+        (an unmarked RESOLVED would read as an analyst's and hide every later sighting)."""
+        kept = [key for key in FIELD_PRIORITY if key in self.fields][: max(room, 0)]
+        workflow = self.workflow_status
+        if RESOLVED_MARKER_KEY in self.fields and RESOLVED_MARKER_KEY not in kept:
+            workflow = None
+        return Annotation(self.note, {key: self.fields[key] for key in kept}, workflow)
+
     def request(self, identifiers: Sequence[Mapping[str, str]]) -> dict[str, Any]:
         request: dict[str, Any] = {
             "FindingIdentifiers": [dict(identifier) for identifier in identifiers],
             "Note": {"Text": self.note, "UpdatedBy": TOOL},
-            "UserDefinedFields": dict(self.fields),
         }
+        if self.fields:
+            request["UserDefinedFields"] = dict(self.fields)
         if self.workflow_status is not None:
             request["Workflow"] = {"Status": self.workflow_status}
         return request
@@ -170,9 +202,12 @@ class AnnotationOutcome:
     error: str | None = None
     note: str = ""
     workflow_status: str | None = None
+    fields_left_out: int = 0
+    """How many of the tool's fields did not fit beside the finding's own (the Note always does)."""
 
     def to_payload(self) -> dict[str, Any]:
         return {
+            "fields_left_out": self.fields_left_out,
             "status": self.status,
             "findings": self.findings,
             "annotated": self.annotated,
@@ -205,17 +240,36 @@ class FindingAnnotator:
             self._client = boto3.client("securityhub", region_name=self._region)
         return self._client
 
-    def annotate(self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation) -> AnnotationOutcome:
+    def annotate(
+        self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation, left_out: int = 0
+    ) -> AnnotationOutcome:
+        """Annotate ``identifiers``; ``left_out`` says how many fields the caller already dropped to fit."""
         check_annotation(annotation)
         outcome = AnnotationOutcome(
             status="annotated",
             findings=len(identifiers),
             note=annotation.note,
             workflow_status=annotation.workflow_status,
+            fields_left_out=left_out,
         )
         for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
             self._annotate_chunk(
                 list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome
+            )
+        refused = {item["id"] for item in outcome.unprocessed if item["code"] in REFUSED_FIELDS}
+        if refused and annotation.fields:
+            # Fields added since the event (or a limit read differently) left no room: the Note still goes.
+            outcome.unprocessed = [item for item in outcome.unprocessed if item["id"] not in refused]
+            note_only = annotation.within(0)
+            outcome.fields_left_out += len(annotation.fields)
+            outcome.workflow_status = note_only.workflow_status
+            retry = [identifier for identifier in identifiers if truncate(identifier["Id"]) in refused]
+            for start in range(0, len(retry), MAX_FINDINGS_PER_CALL):
+                self._annotate_chunk(list(retry[start : start + MAX_FINDINGS_PER_CALL]), note_only, outcome)
+        if outcome.unprocessed:
+            first = outcome.unprocessed[0]
+            outcome.error = (
+                f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
             )
         if outcome.annotated == 0:
             outcome.status = "failed"
@@ -255,11 +309,6 @@ class FindingAnnotator:
             if not remaining:
                 break
         outcome.unprocessed.extend(retrying)
-        if outcome.unprocessed:
-            first = outcome.unprocessed[0]
-            outcome.error = (
-                f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
-            )
 
 
 def _error_of(error: Exception) -> tuple[str, str]:
@@ -330,7 +379,8 @@ def annotate_execution(
         )
     else:
         raise InvalidInput("expected the block step's output at 'block' or its error at 'error'")
-    outcome = annotator.annotate(identifiers, annotation)
+    fitted = annotation.within(FIELDS_MAX_PAIRS - _other_fields(record))
+    outcome = annotator.annotate(identifiers, fitted, left_out=len(annotation.fields) - len(fitted.fields))
     log = logger.info if outcome.status == "annotated" else logger.warning
     log(
         "annotated findings",
@@ -345,6 +395,12 @@ def annotate_execution(
         },
     )
     return outcome.to_payload()
+
+
+def _other_fields(record: Mapping[str, Any]) -> int:
+    """How many fields the findings hold besides the tool's (the most of any of them), as recorded."""
+    value = record["security_hub"].get("other_fields")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def _hosts(payload: Mapping[str, Any], key: str) -> list[str]:

@@ -168,22 +168,33 @@ class BlocklistService:
             outcome = replace(outcome, batch=batch, batch_items=items)
         # Last, once every host is recorded: a retried record step must not take itself for an echo.
         for sighting in sighted:
-            if sighting.updated_at is not None:
-                self.ledger.remember_provider_update(
-                    sighting.id, sighting.updated_at, now + self.settings.retention_seconds + 86400
-                )
+            self.ledger.remember_finding(
+                sighting.id,
+                sighting.updated_at,
+                sighting.provider_state,
+                now + self.settings.retention_seconds + 86400,
+            )
         return outcome.to_payload()
 
     def _new_sightings(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Skip]]:
         """Drop the candidates of Security Hub findings the provider has not updated since the tool last
-        recorded them (``UpdatedAt`` not newer than the one remembered): the echo of a BatchUpdateFindings,
-        the tool's own or anyone's, is not a sighting (docs/DESIGN.md, "Loop guard")."""
+        recorded them: ``UpdatedAt`` not newer than the one remembered, or, whatever ``UpdatedAt`` says,
+        the provider's content exactly as remembered. The echo of a BatchUpdateFindings, the tool's own or
+        anyone's, is not a sighting, and one finding state is never recorded (so annotated) twice
+        (docs/DESIGN.md, "Loop guard")."""
         echoes: set[FindingRef] = set()
         for finding in dict.fromkeys(candidate.finding for candidate in candidates):
-            if not finding.product_arn or finding.updated_at is None:
+            if not finding.product_arn:
                 continue
-            seen = self.ledger.provider_update_seen(finding.id)
-            if seen is not None and finding.updated_at <= seen:
+            seen = self.ledger.finding_seen(finding.id)
+            if seen is not None and (
+                seen.state == finding.provider_state
+                or (
+                    finding.updated_at is not None
+                    and seen.updated_at is not None
+                    and finding.updated_at <= seen.updated_at
+                )
+            ):
                 echoes.add(finding)
         kept = [candidate for candidate in candidates if candidate.finding not in echoes]
         skips = [
@@ -191,7 +202,7 @@ class BlocklistService:
                 truncate(describe_host(candidate.raw_host), 64),
                 SkipReason.OWN_UPDATE,
                 finding_id=candidate.finding.id,
-                detail="the finding's UpdatedAt is not newer than the one already recorded",
+                detail="the provider has not updated the finding since it was recorded",
             )
             for candidate in candidates
             if candidate.finding in echoes

@@ -8,7 +8,9 @@ BatchUpdateFindings. This module adds it the way ``api`` adds the rule-group ope
 
 - ``FindingIdentifiers``: 1-100, each with a non-empty ``Id`` and ``ProductArn`` -> InvalidInputException;
 - ``Note``: both ``Text`` and ``UpdatedBy``, each 1-512 characters -> InvalidInputException;
-- ``UserDefinedFields``: at most 50 pairs, keys 1-128 and values up to 1,024 characters;
+- ``UserDefinedFields``: at most 50 pairs, keys 1-128 and values up to 1,024 characters (the request ->
+  InvalidInputException); at most 50 on the finding once merged with its own, an empty value removing its
+  key (that finding -> ``UnprocessedFindings`` ``InvalidInput``: unverified, docs/LIMITS.md);
 - ``Workflow.Status``: NEW, NOTIFIED, RESOLVED or SUPPRESSED;
 - a finding it does not hold -> ``UnprocessedFindings`` with ``FindingNotFound``; the same identifier twice
   -> ``DuplicatedFindingIdentifier``;
@@ -249,10 +251,8 @@ def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) 
             elif store.concurrent_update_next > 0:
                 store.concurrent_update_next -= 1
                 code = "ConcurrentUpdateError"
-            elif (
-                len({**finding.get("UserDefinedFields", {}), **body.get("UserDefinedFields", {})})
-                > FIELDS_MAX_PAIRS
-            ):
+            elif len(_merged_fields(finding, body)) > FIELDS_MAX_PAIRS:
+                # The finding's own fields count: 47 there leave room for 3 more (an empty value frees one).
                 code = "InvalidInput"
             else:
                 code = ""
@@ -282,12 +282,17 @@ def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) 
     return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
 
 
+def _merged_fields(finding: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, str]:
+    """The finding's UserDefinedFields after the request's: a key sent with an empty value is removed."""
+    merged = {**finding.get("UserDefinedFields", {}), **(body.get("UserDefinedFields") or {})}
+    return {key: value for key, value in merged.items() if value != ""}
+
+
 def _apply(finding: dict[str, Any], body: Mapping[str, Any], now: float) -> None:
     if body.get("Note") is not None:
         finding["Note"] = {**body["Note"], "UpdatedAt": _iso(now)}
     if body.get("UserDefinedFields") is not None:
-        merged = {**finding.get("UserDefinedFields", {}), **body["UserDefinedFields"]}
-        finding["UserDefinedFields"] = {key: value for key, value in merged.items() if value != ""}
+        finding["UserDefinedFields"] = _merged_fields(finding, body)
     if body.get("Workflow") is not None:
         finding["Workflow"] = {"Status": body["Workflow"]["Status"]}
         finding["WorkflowState"] = body["Workflow"]["Status"]

@@ -3,11 +3,13 @@ rule variables (``HOME_NET``), and the capacity such a list consumes.
 
 Like ``rules.py`` this is an independent statement of AWS's rules (it shares no code with the handlers):
 - ``Targets``: explicit names (``abc.example.com``) or, with a leading ``.``, a name and all its
-  subdomains (``.example.com``), as the API reference documents. We refuse anything else a DNS name
-  cannot be (empty labels, labels over 63 characters, names over 253, characters other than letters,
-  digits, hyphens), and an empty list: the API model sets no minimum, but the console requires a domain
-  and nothing documents that UpdateRuleGroup accepts none, so the sandbox holds the writer to never
-  sending one.
+  subdomains (``.example.com``), as the API reference documents. We refuse anything that is not an
+  RFC 1123 host name (empty labels, labels over 63 characters, names over 253, characters other than
+  letters, digits and inner hyphens): DNS names may also hold underscores and edge hyphens, but AWS
+  documents no character set for ``Targets``, so the sandbox enforces the conservative reading
+  (docs/LIMITS.md, unverified); and an empty list: the API model sets no minimum, but the console
+  requires a domain and nothing documents that UpdateRuleGroup accepts none, so the sandbox holds the
+  writer to never sending one.
 - ``TargetTypes``: ``TLS_SNI`` and/or ``HTTP_HOST`` (``AWS_ROUTE_53_RESOLVED_DOMAIN`` exists in the model
   for other uses and is refused here), at least one, no repeats.
 - ``GeneratedRulesType``: ``DENYLIST``, ``ALLOWLIST``, ``ALERTLIST`` or ``REJECTLIST``.

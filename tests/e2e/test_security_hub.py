@@ -307,3 +307,65 @@ def test_with_update_findings_off_nothing_is_annotated_and_the_workflow_has_no_a
     assert run.task_output("block")["blocked"] == [HOST]
     assert "ShouldAnnotate" not in sandbox.response_state_machine.states
     assert updates(sandbox) == []
+
+
+HOSTILE_UPDATED_AT = {
+    "missing": None,
+    "unparsable": "yesterday, roughly",
+    "far-future": "9999-12-31T23:59:59Z",
+    "ahead-of-the-clock": "2099-01-01T00:00:00Z",
+    "not-text": 1609809301,
+}
+
+
+@pytest.mark.parametrize("updated_at", HOSTILE_UPDATED_AT.values(), ids=HOSTILE_UPDATED_AT.keys())
+def test_the_loop_ends_after_one_echo_whatever_the_findings_updated_at(
+    dev_sandbox, reference_event, updated_at
+):
+    finding = reference_event["detail"]["findings"][0]
+    if updated_at is None:
+        del finding["UpdatedAt"]
+    else:
+        finding["UpdatedAt"] = updated_at
+
+    delivery = dev_sandbox.deliver(reference_event)
+
+    [update] = updates(dev_sandbox)
+    assert update["status"] == "processed"
+    [echo] = delivery.follow_ups
+    assert echo.executions[0].task_output("record")["skipped"][0]["reason"] == "own-update"
+    assert echo.follow_ups == []
+    assert len(wrote(dev_sandbox.executions)) == 1
+
+
+def test_a_resighting_without_a_readable_updated_at_is_still_a_sighting(dev_sandbox, reference_event):
+    finding = reference_event["detail"]["findings"][0]
+    del finding["UpdatedAt"]
+    dev_sandbox.deliver(reference_event)
+    resighted = json.loads(json.dumps(reference_event))
+    resighted["id"] = "a-later-event"
+    resighted["detail"]["findings"][0]["LastObservedAt"] = "2021-01-05T02:30:00.000Z"
+
+    delivery = dev_sandbox.deliver(resighted)
+
+    assert delivery.executions[0].task_output("block")["refreshed"] == [HOST]
+    assert [update["status"] for update in updates(dev_sandbox)] == ["processed", "processed"]
+    [echo] = delivery.follow_ups
+    assert echo.executions[0].task_output("record")["skipped"][0]["reason"] == "own-update"
+
+
+def test_a_finding_with_47_other_fields_is_annotated_within_the_three_left(dev_sandbox, reference_event):
+    others = {f"team:field-{n}": "x" for n in range(47)}
+    reference_event["detail"]["findings"][0]["UserDefinedFields"] = others
+
+    delivery = dev_sandbox.deliver(reference_event)
+
+    [update] = updates(dev_sandbox)
+    assert update["status"] == "processed"
+    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} until ")
+    fields = held(dev_sandbox)["UserDefinedFields"]
+    assert len(fields) == 50
+    assert fields["nfw-blocklist:status"] == "blocked"
+    assert delivery.executions[0].output["annotation"]["fields_left_out"] == 2
+    [echo] = delivery.follow_ups
+    assert echo.follow_ups == []

@@ -7,6 +7,7 @@ import boto3
 import pytest
 
 from handlers import schema
+from handlers.domains import canonical_domain
 from handlers.enforcement import CAPACITY_OVERHEAD, CAPACITY_PER_DOMAIN, domain_list_capacity
 from handlers.errors import CapacityExceeded, ConfigurationError, InvalidInput
 from handlers.service import BlocklistService
@@ -229,6 +230,45 @@ def test_an_operator_cannot_block_a_protected_or_malformed_domain(
         service.manual_block(value, reason="no")
     assert stack.domains_in_group(domains) == set()
     assert service.list_hosts() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("straße.de", "xn--strae-oqa.de"),
+        ("ab--cd.example", "ab--cd.example"),
+        ("xn--zz.example", "xn--zz.example"),
+        ("c2-staging.s3.amazonaws.com", "c2-staging.s3.amazonaws.com"),
+        ("a1b2c3d4e5.execute-api.us-east-1.amazonaws.com", "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"),
+    ],
+)
+def test_an_operator_blocks_a_name_the_old_rules_refused_exactly_as_looked_up(
+    group: str, domains: str, value: str, stored: str
+) -> None:
+    service = stack.domain_service(group, domains)
+
+    assert service.manual_block(value, reason="c2")["host"] == stored
+    assert stack.domains_in_group(domains) == {stored}
+
+
+@pytest.mark.parametrize("domain", ["straße.de", "ab--cd.example", "c2-staging.s3.amazonaws.com"])
+def test_a_dns_finding_naming_such_a_name_blocks_exactly_it(group: str, domains: str, domain: str) -> None:
+    service = stack.domain_service(group, domains)
+
+    blocked = service.block(service.record(dns_finding(domain)))
+
+    assert blocked["blocked"] == [canonical_domain(domain)]
+    assert stack.domains_in_group(domains) == {canonical_domain(domain)}
+
+
+def test_a_name_the_domain_group_cannot_hold_is_refused_by_hand_saying_why(group: str, domains: str) -> None:
+    service = stack.domain_service(group, domains)
+
+    with pytest.raises(InvalidInput, match="Network Firewall domain lists are held to host names"):
+        service.manual_block("_dmarc.evil.example", reason="no")
+    recorded = service.record(dns_finding("_dmarc.evil.example"))
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["unenforceable-domain"]
+    assert stack.domains_in_group(domains) == set()
 
 
 def test_a_domain_cannot_be_blocked_by_hand_while_domain_blocking_is_off(group: str) -> None:

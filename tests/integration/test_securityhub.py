@@ -201,15 +201,31 @@ def test_an_echo_arriving_after_a_newer_sighting_was_recorded_is_still_an_echo(g
     assert (late_echo["has_hosts"], reasons(late_echo)) == (False, ["own-update"])
 
 
-def test_a_finding_without_an_updated_at_is_never_taken_for_an_echo(group, reference_event):
+def test_a_finding_without_an_updated_at_is_recorded_once_per_provider_state(group, reference_event):
     service = stack.service(group)
     event = copy.deepcopy(reference_event)
     del event["detail"]["findings"][0]["UpdatedAt"]
+    resighted = copy.deepcopy(event)
+    resighted["detail"]["findings"][0]["LastObservedAt"] = "2021-01-05T02:30:00.000Z"
 
     service.record(event)
     again = service.record(event)
+    later = service.record(resighted)
 
-    assert again["refreshed"] == ["198.51.100.0/32"]
+    assert (again["has_hosts"], reasons(again)) == (False, ["own-update"])
+    assert later["refreshed"] == ["198.51.100.0/32"]
+
+
+def test_a_finding_whose_updated_at_turns_unreadable_is_recorded_once_then_echoes(group, reference_event):
+    service = stack.service(group)
+    service.record(reference_event)
+    echo = copy.deepcopy(reference_event)
+    echo["detail"]["findings"][0]["UpdatedAt"] = "9999-12-31T23:59:59Z"
+    service.record(echo)
+
+    again = service.record(echo)
+
+    assert reasons(again) == ["own-update"]
 
 
 def test_an_echo_writes_nothing_to_the_ledger(group, reference_event):
@@ -242,3 +258,30 @@ def test_batch_update_findings_works_through_the_standalone_server(moto_server):
     assert answer["ProcessedFindings"] == [identifier(found)]
     (held,) = client.get_findings()["Findings"]
     assert (held["UpdatedAt"], held["Note"]["Text"]) == ("2021-01-05T02:00:00.000Z", ANNOTATION.note)
+
+
+def test_fields_added_since_the_event_cost_the_tools_fields_not_its_note(finding, client, store):
+    # An analyst filled the finding after the event the annotation was sized by was sent.
+    client.batch_update_findings(
+        FindingIdentifiers=[identifier(finding)], UserDefinedFields={f"team:{n}": "x" for n in range(48)}
+    )
+
+    outcome = annotator(client, []).annotate([identifier(finding)], ANNOTATION)
+
+    assert (outcome.status, outcome.annotated, outcome.fields_left_out) == ("annotated", 1, 5)
+    refused, kept = store.calls[-2:]
+    assert refused["unprocessed"][0]["ErrorCode"] == "InvalidInput"
+    assert "UserDefinedFields" not in kept["request"]
+    assert stored(finding)["Note"]["Text"] == ANNOTATION.note
+    assert len(stored(finding)["UserDefinedFields"]) == 48
+
+
+def test_the_emulator_refuses_an_update_that_would_leave_a_finding_more_than_50_fields(finding, client):
+    client.batch_update_findings(
+        FindingIdentifiers=[identifier(finding)], UserDefinedFields={f"team:{n}": "x" for n in range(48)}
+    )
+
+    answer = client.batch_update_findings(**ANNOTATION.request([identifier(finding)]))
+
+    assert [item["ErrorCode"] for item in answer["UnprocessedFindings"]] == ["InvalidInput"]
+    assert stored(finding).get("Note") is None

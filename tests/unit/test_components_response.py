@@ -1,16 +1,27 @@
 """ResponseStateMachine: functions, workflow, topic, event rules, each wired to the right resources."""
 
+import ast
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
 import handlers
 from components.config import InvalidConfig, StackConfig
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_size
 from components.patterns import guardduty_pattern, security_hub_pattern
-from components.response import ResponseStateMachine, function_environment, handlers_archive
+from components.response import (
+    BUNDLED_PACKAGES,
+    LAMBDA_RUNTIME_PACKAGES,
+    ResponseStateMachine,
+    function_environment,
+    handlers_archive,
+)
 from handlers.settings import ENV_RULE_GROUP_ARN, ENV_TABLE_NAME, Settings
 
 FUNCTION = "aws:lambda/function:Function"
@@ -59,7 +70,7 @@ def test_config_overrides_reach_the_functions_environment(render_dev):
     assert (settings.retention_minutes, settings.on_capacity_full.value) == (60, "refuse")
 
 
-def test_archive_holds_only_the_handlers_package_without_caches(dev):
+def test_archive_holds_the_handlers_and_the_packages_they_bundle_without_caches(dev):
     assets = dev.by_name("nfw-blocklist-record").inputs["code"]["assets"]
     package = Path(handlers.__file__).parent
     expected = {
@@ -67,8 +78,9 @@ def test_archive_holds_only_the_handlers_package_without_caches(dev):
         for p in package.rglob("*.py")
         if "__pycache__" not in p.parts
     }
-    assert set(assets) >= expected
-    assert all(name.startswith("handlers/") and "__pycache__" not in name for name in assets)
+    assert set(assets) >= expected | {"idna/__init__.py", "idna/core.py", "idna/uts46data.py"}
+    assert {name.split("/")[0] for name in assets} == {"handlers", *BUNDLED_PACKAGES}
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in assets)
     assert assets["handlers/settings.py"] == {"path": str(package / "settings.py")}
 
 
@@ -78,7 +90,53 @@ def test_archive_skips_compiled_files(tmp_path):
     (tmp_path / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"")
     (tmp_path / "stale.pyc").write_bytes(b"")
 
-    assert set(handlers_archive(str(tmp_path)).assets) == {"handlers/__init__.py"}
+    handlers_files = {name for name in handlers_archive(str(tmp_path)).assets if name.startswith("handlers/")}
+    assert handlers_files == {"handlers/__init__.py"}
+
+
+def _imported_roots(source: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_every_package_the_handlers_import_is_in_the_zip_or_the_lambda_runtime():
+    package = Path(handlers.__file__).parent
+    imported = set().union(*(_imported_roots(path) for path in package.rglob("*.py")))
+    available = set(sys.stdlib_module_names) | {"handlers", *BUNDLED_PACKAGES, *LAMBDA_RUNTIME_PACKAGES}
+    assert imported - available == set()
+    assert "idna" in imported
+
+
+def test_the_lambda_package_imports_every_handler_module_with_only_the_runtimes_packages(tmp_path):
+    # GIVEN the zip's files, unpacked as Lambda unpacks them, and the runtime's own packages beside them
+    task = tmp_path / "task"
+    for name, asset in handlers_archive(str(Path(handlers.__file__).parent)).assets.items():
+        (task / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(asset.path, task / name)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(boto3.__file__).parents[1]
+    for name in LAMBDA_RUNTIME_PACKAGES:
+        found = site / name if (site / name).is_dir() else site / f"{name}.py"
+        (runtime / found.name).symlink_to(found)
+    modules = sorted(f"handlers.{p.stem}" for p in (task / "handlers").glob("*.py") if p.stem != "__init__")
+    script = (
+        f"import sys; sys.path[:0] = [{str(task)!r}, {str(runtime)!r}]; import importlib\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "from handlers.domains import canonical_domain; print(canonical_domain('straße.de'))"
+    )
+    # WHEN a Python without site-packages (-S) and without this checkout on its path (-I) imports them
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    # THEN every module imports, and the IDNA2008 code is the zip's own
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "xn--strae-oqa.de"
 
 
 @pytest.mark.parametrize("key", ["record", "block", "prune"])

@@ -643,3 +643,87 @@ def test_wrongly_typed_native_fields_still_yield_the_host_with_neutral_values() 
     assert (candidate.finding.id, candidate.finding.type, candidate.finding.severity) == ("", "", 0.0)
     assert candidate.finding.state == FindingState.ACTIVE
     assert candidate.finding.last_seen == FROZEN_NOW
+
+
+# --- what the loop guard reads: the provider's update time and content ---------------------------
+
+
+def finding_of(event: dict[str, Any]) -> Any:
+    return extract(event).candidates[0].finding
+
+
+@pytest.mark.parametrize(
+    "updated_at",
+    [
+        None,
+        "",
+        "soon",
+        "9999-12-31T23:59:59Z",
+        1609809301,
+        datetime.fromtimestamp(FROZEN_NOW + 2 * 86400, UTC).isoformat(),
+    ],
+    ids=["missing", "empty", "unparsable", "far-future", "not-text", "two-days-ahead-of-the-clock"],
+)
+def test_an_updated_at_the_guard_cannot_order_by_is_unknown(
+    reference_event: dict[str, Any], updated_at: object
+) -> None:
+    reference_event["detail"]["findings"][0]["UpdatedAt"] = updated_at
+
+    assert finding_of(reference_event).updated_at is None
+
+
+def test_an_updated_at_slightly_ahead_of_the_clock_is_still_read(reference_event: dict[str, Any]) -> None:
+    ahead = datetime.fromtimestamp(FROZEN_NOW + 3600, UTC).isoformat()
+    reference_event["detail"]["findings"][0]["UpdatedAt"] = ahead
+
+    assert finding_of(reference_event).updated_at == FROZEN_NOW + 3600
+
+
+@pytest.mark.parametrize(
+    "annotated",
+    [
+        {"Note": {"Text": "nfw-blocklist blocked 1 host", "UpdatedBy": "nfw-blocklist"}},
+        {"UserDefinedFields": {"nfw-blocklist:status": "blocked"}},
+        {"Workflow": {"Status": "NOTIFIED"}, "WorkflowState": "NOTIFIED"},
+        {"ProcessedAt": "2021-01-05T03:00:00.000Z", "Severity": {"Label": "LOW"}, "Types": ["x"]},
+        {"Confidence": 10, "Criticality": 10, "VerificationState": "TRUE_POSITIVE"},
+    ],
+    ids=["note", "fields", "workflow", "processed-severity-types", "confidence-criticality-verification"],
+)
+def test_the_echo_of_any_batch_update_findings_has_the_same_provider_state(
+    reference_event: dict[str, Any], annotated: dict[str, Any]
+) -> None:
+    echo = copy.deepcopy(reference_event)
+    echo["detail"]["findings"][0].update(annotated)
+
+    assert finding_of(echo).provider_state == finding_of(reference_event).provider_state
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("LastObservedAt", "2021-01-05T02:30:00.000Z"),
+        ("UpdatedAt", "not a time either"),
+        ("ProductFields", {"aws/guardduty/service/count": "3"}),
+        ("RecordState", "ARCHIVED"),
+    ],
+)
+def test_a_provider_update_changes_the_provider_state(
+    reference_event: dict[str, Any], field: str, value: object
+) -> None:
+    updated = copy.deepcopy(reference_event)
+    finding = updated["detail"]["findings"][0]
+    finding[field] = {**finding[field], **value} if isinstance(value, dict) else value
+
+    assert finding_of(updated).provider_state != finding_of(reference_event).provider_state
+
+
+def test_other_user_defined_fields_are_counted_without_the_tools_own(reference_event: dict[str, Any]) -> None:
+    others = {f"team:{n}": "x" for n in range(47)}
+    reference_event["detail"]["findings"][0]["UserDefinedFields"] = {
+        **others,
+        "nfw-blocklist:status": "blocked",
+        "nfw-blocklist:hosts": "198.51.100.0/32",
+    }
+
+    assert finding_of(reference_event).other_fields == 47

@@ -1,5 +1,6 @@
 """The annotation's content: Security Hub's limits hold whatever the hosts, the error or the names."""
 
+import dataclasses
 import json
 
 import pytest
@@ -140,6 +141,7 @@ def test_the_record_payload_carries_exact_identifiers_of_security_hub_findings_o
             "findings": [{"Id": "f-1", "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty"}],
             "count": 1,
             "expires_at": 99,
+            "other_fields": 0,
         },
     }
 
@@ -160,3 +162,42 @@ def test_native_findings_leave_nothing_to_annotate():
 def test_the_annotate_step_refuses_a_record_without_identifiers(record):
     with pytest.raises(InvalidInput, match="finding identifier"):
         identifiers_of(record)
+
+
+# --- within what is left of the finding's 50 UserDefinedFields -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("room", "kept"),
+    [
+        (50, ["status", "hosts", "blocked-until", "host-count", "rule-group"]),
+        (3, ["status", "hosts", "blocked-until"]),
+        (1, ["status"]),
+        (0, []),
+    ],
+)
+def test_an_annotation_keeps_its_most_useful_fields_within_the_room_left(room, kept):
+    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.NOTIFIED)
+
+    fitted = annotation.within(room)
+
+    assert [key.removeprefix("nfw-blocklist:") for key in fitted.fields] == kept
+    assert (fitted.note, fitted.workflow_status) == (annotation.note, "NOTIFIED")
+    assert ("UserDefinedFields" in fitted.request([])) is bool(kept)
+
+
+def test_a_resolution_without_room_for_its_marker_leaves_the_workflow_alone():
+    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.RESOLVED)
+
+    assert annotation.within(1).fields == {RESOLVED_MARKER_KEY: "RESOLVED"}
+    assert annotation.within(1).workflow_status == "RESOLVED"
+    # RESOLVED without the marker would read as an analyst's resolution and hide every later sighting.
+    assert (annotation.within(0).workflow_status, annotation.within(0).fields) == (None, {})
+
+
+def test_the_record_payload_says_how_many_fields_the_findings_hold_besides_the_tools():
+    crowded = dataclasses.replace(finding("f-2"), other_fields=47)
+
+    payload = security_hub_payload([finding(), crowded], 99)
+
+    assert payload["security_hub"]["other_fields"] == 47
