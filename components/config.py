@@ -29,7 +29,7 @@ from components.constants import (
     MIN_CAPACITY,
     log_retention_problem,
 )
-from components.dns_firewall import (
+from components.dns_firewall_settings import (
     DEFAULT_ASSOCIATION_PRIORITY,
     MAX_ASSOCIATION_PRIORITY,
     MIN_ASSOCIATION_PRIORITY,

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from components.config import InvalidConfig, StackConfig
-from components.dns_firewall import BlockResponse, DnsFirewall
+from components.dns_firewall import DnsFirewall
+from components.dns_firewall_settings import BlockResponse
 from handlers.dns_firewall import MAX_DOMAINS_PER_UPDATE, canonical_entry, chunks
 from handlers.settings import ENV_DNS_FIREWALL_MAX_DOMAINS, DomainBlocking
 
@@ -126,7 +127,7 @@ def test_the_readme_and_pulumi_yaml_state_the_dns_firewall_ranges_the_program_en
 
     import yaml
 
-    from components.dns_firewall import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
+    from components.dns_firewall_settings import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
     from handlers.settings import DNS_FIREWALL_ACCOUNT_QUOTA
 
     repo = Path(__file__).resolve().parents[2]
