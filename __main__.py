@@ -31,18 +31,13 @@ rule_group = BlocklistRuleGroup(
         ),
     ),
 )
-dns_firewall = (
-    DnsFirewall(
-        NAME,
-        DnsFirewallArgs(
-            vpc_ids=config.dns_firewall_vpc_ids,
-            block_response=config.dns_firewall_block_response,
-            association_priority=config.dns_firewall_priority,
-        ),
-    )
-    if config.dns_firewall
-    else None
+dns_firewall_args = DnsFirewallArgs(
+    vpc_ids=config.dns_firewall_vpc_ids, block_response=config.dns_firewall_block_response
 )
+if config.dns_firewall_priority is not None:
+    # Left out, the component derives one from the project and stack: stacks sharing a VPC differ.
+    dns_firewall_args["association_priority"] = config.dns_firewall_priority
+dns_firewall = DnsFirewall(NAME, dns_firewall_args) if config.dns_firewall else None
 response_args = ResponseStateMachineArgs(
     admin_email=config.admin_email,
     table_name=rule_group.table_name,

@@ -30,7 +30,7 @@ from components.constants import (
     log_retention_problem,
 )
 from components.dns_firewall_settings import (
-    DEFAULT_ASSOCIATION_PRIORITY,
+    DERIVED_PRIORITY,
     MAX_ASSOCIATION_PRIORITY,
     MIN_ASSOCIATION_PRIORITY,
     BlockResponse,
@@ -205,7 +205,8 @@ class StackConfig:
     protected_domains: tuple[str, ...] = ()
     dns_firewall_vpc_ids: tuple[str, ...] = ()
     dns_firewall_block_response: BlockResponse = BlockResponse.NODATA
-    dns_firewall_priority: int = DEFAULT_ASSOCIATION_PRIORITY
+    dns_firewall_priority: int | None = None
+    """The association's priority; None: derived from the project and stack (``DnsFirewall``)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
 
     @property
@@ -377,10 +378,21 @@ def read_capacity_alarm_percent(values: Mapping[str, Any], key: str) -> int:
     return read_int(values, key, DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100)
 
 
-def read_association_priority(values: Mapping[str, Any], key: str) -> int:
-    return read_int(
-        values, key, DEFAULT_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY, MAX_ASSOCIATION_PRIORITY
+def read_association_priority(values: Mapping[str, Any], key: str) -> int | None:
+    """A priority from AWS's range, or None (left out, or 0): derive one from the stack."""
+    accepts = (
+        f"{DERIVED_PRIORITY} (derived from the project and stack) or an integer from "
+        f"{MIN_ASSOCIATION_PRIORITY} to {MAX_ASSOCIATION_PRIORITY}"
     )
+    try:
+        value = read_int(values, key, DERIVED_PRIORITY, DERIVED_PRIORITY, MAX_ASSOCIATION_PRIORITY)
+    except InvalidConfig:
+        raise _fail(key, accepts, values[key]) from None
+    if value == DERIVED_PRIORITY:
+        return None
+    if value < MIN_ASSOCIATION_PRIORITY:
+        raise _fail(key, accepts, values[key])
+    return value
 
 
 def _fail(key: str, accepts: str, raw: Any) -> InvalidConfig:

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.config import read_association_priority, read_choice, read_vpc_ids
 from components.constants import TOKEN_PREFIX
-from components.dns_firewall_settings import BlockResponse
+from components.dns_firewall_settings import BlockResponse, derived_association_priority
 from components.inputs import ArgsReader
 from components.limits import check_component_name
 
@@ -38,7 +38,8 @@ class DnsFirewallArgs(TypedDict):
     block_response: NotRequired[pulumi.Input[BlockResponse]]
     """The answer to a blocked query: NODATA or NXDOMAIN; default NODATA."""
     association_priority: NotRequired[pulumi.Input[int]]
-    """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default 9000."""
+    """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default (or 0): one
+    derived from the project, stack and component name, 5000-9899, so stacks sharing a VPC differ."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource that takes them; default none."""
 
@@ -64,8 +65,10 @@ class DnsFirewall(pulumi.ComponentResource):
             ["block_response"],
             lambda values: read_choice(values, "blockResponse", BlockResponse, BlockResponse.NODATA).value,
         )
+        derived = derived_association_priority(pulumi.get_project(), pulumi.get_stack(), name)
         priority = reader.settle(
-            ["association_priority"], lambda values: read_association_priority(values, "associationPriority")
+            ["association_priority"],
+            lambda values: read_association_priority(values, "associationPriority") or derived,
         )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)

@@ -6,6 +6,7 @@ reference): association priorities 100-9900, "a unique priority for each rule gr
 with a single VPC"; at most 5 rule groups per VPC; BlockResponse NODATA | NXDOMAIN | OVERRIDE.
 """
 
+import hashlib
 import re
 from collections.abc import Sequence
 from enum import StrEnum
@@ -13,8 +14,12 @@ from typing import Final
 
 MIN_ASSOCIATION_PRIORITY: Final = 100
 MAX_ASSOCIATION_PRIORITY: Final = 9900
-DEFAULT_ASSOCIATION_PRIORITY: Final = 9000
-"""Late among the VPC's rule groups by default: an allow list of yours at a lower number still wins."""
+DERIVED_PRIORITIES: Final = range(5000, 9900)
+"""Where a priority nobody set falls: late among the VPC's rule groups (an allow list of yours at a lower
+number still wins), and wide, so two stacks on one VPC rarely draw the same (1 in 4,900 for a pair)."""
+DERIVED_PRIORITY: Final = 0
+"""The stack config's value (its default) for "derive the priority": outside AWS's range, so never meant
+as one."""
 MAX_RULE_GROUPS_PER_VPC: Final = 5
 VPC_ID: Final = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
@@ -36,3 +41,12 @@ def check_vpc_ids(vpc_ids: Sequence[str]) -> None:
     duplicates = sorted({vpc_id for vpc_id in vpc_ids if list(vpc_ids).count(vpc_id) > 1})
     if duplicates:
         raise ValueError(f"vpc_ids: {duplicates[0]} is listed twice (a VPC takes a rule group once)")
+
+
+def derived_association_priority(project: str, stack: str, component: str) -> int:
+    """The priority of a DnsFirewall whose priority nobody set: drawn from its project, stack and component
+    name, so it repeats on every deployment of that stack (no needless update) and differs between stacks
+    sharing a VPC, which AWS requires, except for a rare collision the sandbox refuses before creating
+    anything."""
+    digest = hashlib.sha256(f"{project}/{stack}/{component}".encode()).digest()
+    return DERIVED_PRIORITIES[int.from_bytes(digest[:8], "big") % len(DERIVED_PRIORITIES)]

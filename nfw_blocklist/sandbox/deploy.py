@@ -257,6 +257,7 @@ class Deployer:
 
         self._dns_firewall = DnsFirewallDeployer(self)
         handlers_by_type.update(self._dns_firewall.handlers())
+        self._dns_firewall.check_priorities(rendered.resources)
         self._claim_names(rendered)
         for resource in rendered.resources:
             if resource.type == KMS_KEY:
