@@ -24,6 +24,7 @@ rule_group = BlocklistRuleGroup(
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
+        stateful_rule_order=config.stateful_rule_order,
         **(
             {"domain_capacity": config.domain_group_capacity, "home_net_cidrs": config.home_net_cidrs}
             if config.domain_group_capacity is not None

@@ -27,6 +27,7 @@ from components.constants import (
     MAX_SOURCE_PRIORITY,
     MAX_STATELESS_CAPACITY,
     MIN_CAPACITY,
+    StatefulRuleOrder,
     log_retention_problem,
 )
 from components.dns_firewall_settings import (
@@ -113,6 +114,7 @@ KEYS: Final = (
     "onCapacityFull",
     "actionTypes",
     "createFirewallPolicy",
+    "statefulRuleOrder",
     "logRetentionDays",
     "acceptFindingsFrom",
     "findingRegions",
@@ -187,6 +189,8 @@ class StackConfig:
     on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
+    stateful_rule_order: StatefulRuleOrder = StatefulRuleOrder.STRICT_ORDER
+    """The rule order of the policy the domain group joins (and of the program's own policy)."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     accept_findings_from: tuple[str, ...] = ()
     """Accounts and organizations whose findings may arrive on this stack's finding bus; empty: no bus."""
@@ -252,6 +256,9 @@ class StackConfig:
             on_capacity_full=policy.on_capacity_full,
             action_types=policy.action_types,
             create_firewall_policy=read_bool(values, "createFirewallPolicy", False),
+            stateful_rule_order=read_choice(
+                values, "statefulRuleOrder", StatefulRuleOrder, StatefulRuleOrder.STRICT_ORDER
+            ),
             log_retention_days=read_log_retention(values, "logRetentionDays"),
             accept_findings_from=read_principals(values, "acceptFindingsFrom"),
             finding_regions=policy.finding_regions,

@@ -178,6 +178,51 @@ class _ResponseMethods:
 
         return self._rule_group_call("DeleteRuleGroup", act)
 
+    def _policy_target(self, store: RuleGroupStore) -> Any:
+        return store.policies.get(
+            arn=self._get_param("FirewallPolicyArn"), name=self._get_param("FirewallPolicyName")
+        )
+
+    def create_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.create(
+                name=self._get_param("FirewallPolicyName"),
+                firewall_policy=self._get_param("FirewallPolicy"),
+                description=self._get_param("Description"),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyResponse": policy.response()}
+
+        return self._rule_group_call("CreateFirewallPolicy", act)
+
+    def describe_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = self._policy_target(store)
+            return {
+                "UpdateToken": policy.update_token,
+                "FirewallPolicyResponse": policy.response(),
+                "FirewallPolicy": policy.firewall_policy,
+            }
+
+        return self._rule_group_call("DescribeFirewallPolicy", act)
+
+    def update_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.update(
+                self._policy_target(store),
+                update_token=self._get_param("UpdateToken"),
+                firewall_policy=self._get_param("FirewallPolicy"),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyResponse": policy.response()}
+
+        return self._rule_group_call("UpdateFirewallPolicy", act)
+
+    def delete_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.delete(self._policy_target(store))
+            return {"FirewallPolicyResponse": policy.response(status="DELETING")}
+
+        return self._rule_group_call("DeleteFirewallPolicy", act)
+
 
 def _requested_rule_group(rule_group: Any, rules: Any) -> Any:
     """AWS accepts a stateful group's Suricata rules either inside RuleGroup or as the `Rules` string."""
@@ -192,6 +237,12 @@ _OPERATION_METHODS = (
     "update_rule_group",
     "list_rule_groups",
     "delete_rule_group",
+)
+_POLICY_METHODS = (
+    "create_firewall_policy",
+    "describe_firewall_policy",
+    "update_firewall_policy",
+    "delete_firewall_policy",
 )
 
 
@@ -210,7 +261,13 @@ def install() -> None:
     securityhub.install()
     with _install_lock:
         serialize_moto_services()
-        for name in ("_rule_group_call", "_rule_group_target", *_OPERATION_METHODS):
+        for name in (
+            "_rule_group_call",
+            "_rule_group_target",
+            "_policy_target",
+            *_OPERATION_METHODS,
+            *_POLICY_METHODS,
+        ):
             setattr(NetworkFirewallResponse, name, getattr(_ResponseMethods, name))
         for name in _OPERATION_METHODS:
             setattr(NetworkFirewallBackend, name, getattr(_BackendMethods, name))

@@ -704,6 +704,14 @@ class Sandbox:
         )
         return response
 
+    def describe_firewall_policy(self) -> dict[str, Any]:
+        """DescribeFirewallPolicy of the program's own policy (createFirewallPolicy), as AWS returns it."""
+        arn = self._only(list(self.inventory.firewall_policies), "firewall policy")
+        response: dict[str, Any] = self.client("network-firewall").describe_firewall_policy(
+            FirewallPolicyArn=arn
+        )
+        return response
+
     def published(self) -> list[tuple[str, str | None]]:
         """Every (Message, Subject) published to the program's topics, oldest first, as sent."""
         from moto.sns.models import sns_backends
