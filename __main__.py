@@ -31,6 +31,7 @@ rule_group = BlocklistRuleGroup(
             else {}
         ),
     ),
+    defer_policy=True,
 )
 dns_firewall_args = DnsFirewallArgs(
     vpc_ids=config.dns_firewall_vpc_ids, block_response=config.dns_firewall_block_response
@@ -70,6 +71,10 @@ if dns_firewall is not None:
     response_args["dns_firewall_domain_list_id"] = dns_firewall.domain_list_id
     response_args["dns_firewall_domain_list_arn"] = dns_firewall.domain_list_arn
 response = ResponseStateMachine(NAME, response_args)
+if config.create_firewall_policy:
+    # Only once the repopulation has restored the ledger into a new group (a capacity or rule order change)
+    # may the policy move to it: the firewall enforces whatever group the policy references.
+    rule_group.create_firewall_policy(after=[response.repopulation])
 pruning = PruningSchedule(
     NAME,
     PruningScheduleArgs(

@@ -526,7 +526,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(
+        self.repopulation = repopulate(
             name,
             self,
             functions["prune"],

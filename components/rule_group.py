@@ -1,6 +1,6 @@
 """BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
@@ -240,8 +240,16 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
     domainRuleGroupArn); attach it to your firewall policy too."""
 
     def __init__(
-        self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: BlocklistRuleGroupArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        defer_policy: bool = False,
     ) -> None:
+        """``defer_policy`` (Python only): with createFirewallPolicy, create the policy when
+        ``create_firewall_policy`` is called, so that it can wait for resources made after this component
+        (ResponseStateMachine's repopulation); the caller must call it."""
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
         reader = ArgsReader("BlocklistRuleGroup", name, args)
@@ -299,15 +307,12 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
                 opts=rule_group_options(self, owns_policy=owns_policy),
             )
             self.domain_rule_group_arn = domain_group.arn
-        if owns_policy:
-            policy_document = firewall_policy_document(group.arn, self.domain_rule_group_arn, rule_order)
-            policy = aws.networkfirewall.FirewallPolicy(
-                f"{name}-policy",
-                firewall_policy=policy_document,
-                tags=tags,
-                opts=child,
-            )
-            self.firewall_policy_arn = policy.arn
+        self._policy_parts = (name, group.arn, self.domain_rule_group_arn, rule_order, tags)
+        self._release_policy_arn: Callable[[pulumi.Output[str]], None] | None = None
+        if owns_policy and defer_policy:
+            self.firewall_policy_arn, self._release_policy_arn = pulumi.deferred_output()
+        elif owns_policy:
+            self.firewall_policy_arn = self._firewall_policy(after=[])
 
         outputs: dict[str, Any] = {
             "rule_group_arn": self.rule_group_arn,
@@ -320,3 +325,25 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         if self.domain_rule_group_arn is not None:
             outputs["domain_rule_group_arn"] = self.domain_rule_group_arn
         self.register_outputs(outputs)
+
+    def create_firewall_policy(self, after: Sequence[pulumi.Resource]) -> None:
+        """The deferred policy (``defer_policy``), created once every resource in ``after`` is.
+
+        After ResponseStateMachine's repopulation, the policy moves to a new group (a capacity or rule order
+        change) only once the ledger's hosts are back in it: moved earlier, the firewall would enforce the
+        new group while it holds nothing but the placeholder.
+        """
+        if self._release_policy_arn is None:
+            raise RuntimeError("create_firewall_policy needs createFirewallPolicy and defer_policy=True")
+        release, self._release_policy_arn = self._release_policy_arn, None
+        release(self._firewall_policy(after))
+
+    def _firewall_policy(self, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
+        name, group_arn, domain_group_arn, rule_order, tags = self._policy_parts
+        policy = aws.networkfirewall.FirewallPolicy(
+            f"{name}-policy",
+            firewall_policy=firewall_policy_document(group_arn, domain_group_arn, rule_order),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+        return policy.arn

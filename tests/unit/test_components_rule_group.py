@@ -326,3 +326,15 @@ def test_home_net_needs_the_domain_group(construct):
         match=re.escape("BlocklistRuleGroup 'x': homeNetCidrs (home_net_cidrs) applies to the domain group"),
     ):
         construct(BlocklistRuleGroup, {"home_net_cidrs": ["10.0.0.0/8"]})
+
+
+def test_the_programs_policy_moves_to_a_group_only_after_the_repopulation_filled_it(render_dev):
+    # A capacity change creates an empty group; the policy must not reference it before the ledger's
+    # hosts are restored into it (issue 17, item 4).
+    rendered = render_dev(createFirewallPolicy="true")
+    (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    (repopulation,) = rendered.of_type("aws:lambda/invocation:Invocation")
+
+    assert repopulation.urn in policy.dependencies, policy.urn
+    # Still the rule group component's child: an existing stack's policy keeps its URN (no replacement).
+    assert str(policy.parent).endswith("BlocklistRuleGroup::nfw-blocklist"), policy.urn
