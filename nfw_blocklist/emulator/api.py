@@ -23,6 +23,7 @@ from .store import RuleGroupStore, RuleGroupVersion, StoredRuleGroup
 DEFAULT_REGION = "us-east-1"
 
 _STORE_ATTRIBUTE = "_nfw_blocklist_rule_groups"
+_access_check: Callable[[str], None] | None = None
 _attach_lock = threading.Lock()
 _install_lock = threading.Lock()
 
@@ -43,6 +44,14 @@ def store_for(backend: Any) -> RuleGroupStore:
                 )
                 backend.__dict__[_STORE_ATTRIBUTE] = store
     return store
+
+
+def set_access_check(check: Callable[[str], None] | None) -> None:
+    """Call ``check(operation)`` before every emulated Network Firewall operation (None: no check); it
+    raises an ``EmulatorError`` (AccessDeniedException) to refuse the call. The sandbox simulates IAM's
+    propagation delay with it."""
+    global _access_check
+    _access_check = check
 
 
 def faults(region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT_ID) -> FaultPlan:
@@ -99,6 +108,8 @@ class _ResponseMethods:
         """Run one operation through the fault plan; errors keep their own HTTP status (500 included)."""
         store = store_for(self.networkfirewall_backend)
         try:
+            if _access_check is not None:
+                _access_check(operation)
             decision = store.faults.admit(operation, store.counters)
             return ActionResult(act(store, decision))
         except EmulatorError as error:
