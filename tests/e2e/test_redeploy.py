@@ -3,10 +3,14 @@ ledger's hosts, and the repopulation outlasts IAM's propagation delay (issue 17,
 
 import json
 
+import pytest
+
 from nfw_blocklist.render import render_stack
 from nfw_blocklist.sandbox import Sandbox
+from tests.e2e.conftest import SAMPLES
 
 HOST = "198.51.100.0/32"
+DOMAIN = "guarddutyc2activityb.com"
 OWN_POLICY = {"createFirewallPolicy": "true"}
 
 
@@ -28,3 +32,31 @@ def test_a_capacity_change_moves_the_policy_only_to_a_group_that_holds_every_blo
         assert HOST in json.dumps(sandbox.describe_rule_group()["RuleGroup"]["RulesSource"])
         assert report.denied_calls == 2, "the repopulation met IAM's propagation delay and retried"
         assert any(step.startswith("delete ") and "ruleGroup:RuleGroup" in step for step in report.steps)
+
+
+def test_a_new_rule_order_replaces_the_domain_group_and_the_policy_follows_with_the_domains():
+    with Sandbox(render_stack("dev", {**OWN_POLICY, "findingSource": "both"})) as sandbox:
+        [run] = sandbox.put_event(json.loads((SAMPLES / "guardduty-native-dns-c2.json").read_text()))
+        assert run.status == "SUCCEEDED", run.output
+        strict_group = sandbox.domain_rule_group_arn
+
+        sandbox.update(
+            render_stack(
+                "dev", {**OWN_POLICY, "findingSource": "both", "statefulRuleOrder": "DEFAULT_ACTION_ORDER"}
+            )
+        )
+
+        policy = sandbox.describe_firewall_policy()["FirewallPolicy"]
+        [reference] = policy["StatefulRuleGroupReferences"]
+        assert policy["StatefulEngineOptions"]["RuleOrder"] == "DEFAULT_ACTION_ORDER"
+        assert reference["ResourceArn"] != strict_group
+        group = sandbox.client("network-firewall").describe_rule_group(
+            RuleGroupArn=reference["ResourceArn"], Type="STATEFUL"
+        )["RuleGroup"]
+        assert (
+            group.get("StatefulRuleOptions", {}).get("RuleOrder", "DEFAULT_ACTION_ORDER")
+            == "DEFAULT_ACTION_ORDER"
+        )
+        assert DOMAIN in group["RulesSource"]["RulesSourceList"]["Targets"], "the repopulation restored it"
+        with pytest.raises(sandbox.client("network-firewall").exceptions.ResourceNotFoundException):
+            sandbox.client("network-firewall").describe_rule_group(RuleGroupArn=strict_group)
