@@ -24,25 +24,22 @@ rule_group = BlocklistRuleGroup(
     BlocklistRuleGroupArgs(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
+        stateful_rule_order=config.stateful_rule_order,
         **(
             {"domain_capacity": config.domain_group_capacity, "home_net_cidrs": config.home_net_cidrs}
             if config.domain_group_capacity is not None
             else {}
         ),
     ),
+    defer_policy=True,
 )
-dns_firewall = (
-    DnsFirewall(
-        NAME,
-        DnsFirewallArgs(
-            vpc_ids=config.dns_firewall_vpc_ids,
-            block_response=config.dns_firewall_block_response,
-            association_priority=config.dns_firewall_priority,
-        ),
-    )
-    if config.dns_firewall
-    else None
+dns_firewall_args = DnsFirewallArgs(
+    vpc_ids=config.dns_firewall_vpc_ids, block_response=config.dns_firewall_block_response
 )
+if config.dns_firewall_priority is not None:
+    # Left out, the component derives one from the project and stack: stacks sharing a VPC differ.
+    dns_firewall_args["association_priority"] = config.dns_firewall_priority
+dns_firewall = DnsFirewall(NAME, dns_firewall_args) if config.dns_firewall else None
 response_args = ResponseStateMachineArgs(
     admin_email=config.admin_email,
     table_name=rule_group.table_name,
@@ -74,6 +71,10 @@ if dns_firewall is not None:
     response_args["dns_firewall_domain_list_id"] = dns_firewall.domain_list_id
     response_args["dns_firewall_domain_list_arn"] = dns_firewall.domain_list_arn
 response = ResponseStateMachine(NAME, response_args)
+if config.create_firewall_policy:
+    # Only once the repopulation has restored the ledger into a new group (a capacity or rule order change)
+    # may the policy move to it: the firewall enforces whatever group the policy references.
+    rule_group.create_firewall_policy(after=[response.repopulation])
 pruning = PruningSchedule(
     NAME,
     PruningScheduleArgs(

@@ -16,7 +16,7 @@ _EXPORTS = {
     "PruningScheduleArgs": "components.pruning",
     "DnsFirewall": "components.dns_firewall",
     "DnsFirewallArgs": "components.dns_firewall",
-    "BlockResponse": "components.dns_firewall",
+    "BlockResponse": "components.dns_firewall_settings",
     "DomainBlocking": "handlers.settings",
     "WorkflowStatus": "handlers.settings",
     "Monitoring": "components.monitoring",

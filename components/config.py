@@ -27,10 +27,11 @@ from components.constants import (
     MAX_SOURCE_PRIORITY,
     MAX_STATELESS_CAPACITY,
     MIN_CAPACITY,
+    StatefulRuleOrder,
     log_retention_problem,
 )
-from components.dns_firewall import (
-    DEFAULT_ASSOCIATION_PRIORITY,
+from components.dns_firewall_settings import (
+    DERIVED_PRIORITY,
     MAX_ASSOCIATION_PRIORITY,
     MIN_ASSOCIATION_PRIORITY,
     BlockResponse,
@@ -113,6 +114,7 @@ KEYS: Final = (
     "onCapacityFull",
     "actionTypes",
     "createFirewallPolicy",
+    "statefulRuleOrder",
     "logRetentionDays",
     "acceptFindingsFrom",
     "findingRegions",
@@ -187,6 +189,8 @@ class StackConfig:
     on_capacity_full: CapacityPolicy = CapacityPolicy.EVICT_OLDEST
     action_types: tuple[str, ...] = ()
     create_firewall_policy: bool = False
+    stateful_rule_order: StatefulRuleOrder = StatefulRuleOrder.STRICT_ORDER
+    """The rule order of the policy the domain group joins (and of the program's own policy)."""
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
     accept_findings_from: tuple[str, ...] = ()
     """Accounts and organizations whose findings may arrive on this stack's finding bus; empty: no bus."""
@@ -205,7 +209,8 @@ class StackConfig:
     protected_domains: tuple[str, ...] = ()
     dns_firewall_vpc_ids: tuple[str, ...] = ()
     dns_firewall_block_response: BlockResponse = BlockResponse.NODATA
-    dns_firewall_priority: int = DEFAULT_ASSOCIATION_PRIORITY
+    dns_firewall_priority: int | None = None
+    """The association's priority; None: derived from the project and stack (``DnsFirewall``)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
 
     @property
@@ -251,6 +256,9 @@ class StackConfig:
             on_capacity_full=policy.on_capacity_full,
             action_types=policy.action_types,
             create_firewall_policy=read_bool(values, "createFirewallPolicy", False),
+            stateful_rule_order=read_choice(
+                values, "statefulRuleOrder", StatefulRuleOrder, StatefulRuleOrder.STRICT_ORDER
+            ),
             log_retention_days=read_log_retention(values, "logRetentionDays"),
             accept_findings_from=read_principals(values, "acceptFindingsFrom"),
             finding_regions=policy.finding_regions,
@@ -377,10 +385,21 @@ def read_capacity_alarm_percent(values: Mapping[str, Any], key: str) -> int:
     return read_int(values, key, DEFAULT_CAPACITY_ALARM_PERCENT, 1, 100)
 
 
-def read_association_priority(values: Mapping[str, Any], key: str) -> int:
-    return read_int(
-        values, key, DEFAULT_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY, MAX_ASSOCIATION_PRIORITY
+def read_association_priority(values: Mapping[str, Any], key: str) -> int | None:
+    """A priority from AWS's range, or None (left out, or 0): derive one from the stack."""
+    accepts = (
+        f"{DERIVED_PRIORITY} (derived from the project and stack) or an integer from "
+        f"{MIN_ASSOCIATION_PRIORITY} to {MAX_ASSOCIATION_PRIORITY}"
     )
+    try:
+        value = read_int(values, key, DERIVED_PRIORITY, DERIVED_PRIORITY, MAX_ASSOCIATION_PRIORITY)
+    except InvalidConfig:
+        raise _fail(key, accepts, values[key]) from None
+    if value == DERIVED_PRIORITY:
+        return None
+    if value < MIN_ASSOCIATION_PRIORITY:
+        raise _fail(key, accepts, values[key])
+    return value
 
 
 def _fail(key: str, accepts: str, raw: Any) -> InvalidConfig:

@@ -4,6 +4,7 @@ The custom action's name comes from ``handlers.rules`` so that the rule group Pu
 the rules the handlers write cannot disagree about it.
 """
 
+from enum import StrEnum
 from typing import Final
 
 from handlers.rules import MAX_STATELESS_CAPACITY, METRIC_ACTION_NAME, metric_custom_action
@@ -22,6 +23,7 @@ __all__ = [
     "PLACEHOLDER_CIDR",
     "PLACEHOLDER_PRIORITY",
     "TOKEN_PREFIX",
+    "StatefulRuleOrder",
     "metric_custom_action",
 ]
 
@@ -59,3 +61,13 @@ def log_retention_problem(days: object) -> str | None:
     if isinstance(days, bool) or days not in LOG_RETENTION_DAYS:
         return f"a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}"
     return None
+
+
+class StatefulRuleOrder(StrEnum):
+    """How a firewall policy's stateful engine orders its rule groups; a stateful rule group joins only a
+    policy of its own order (Network Firewall's StatefulEngineOptions / StatefulRuleOptions RuleOrder)."""
+
+    STRICT_ORDER = "STRICT_ORDER"
+    """Rule groups by priority, rules in the order given: the order AWS recommends for new policies."""
+    DEFAULT_ACTION_ORDER = "DEFAULT_ACTION_ORDER"
+    """Suricata's action order (pass, drop, reject, alert): AWS's API default and older policies' order."""

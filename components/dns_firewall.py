@@ -4,43 +4,29 @@ Children: the domain list (its ``domains`` ignored after creation: the block and
 it with UpdateFirewallDomains ADD/REMOVE, as they own the stateless group's rules), a rule group with
 one BLOCK rule over the list, and one association of that rule group per VPC. AWS facts relied on
 (botocore's route53resolver model and the API reference): names of at most 64 letters, digits, ``-``,
-``_``, ``'`` or spaces; BlockResponse NODATA | NXDOMAIN | OVERRIDE; association priorities 100-9900,
-unique per VPC; at most 5 rule groups per VPC; MutationProtection ENABLED | DISABLED.
+``_``, ``'`` or spaces; MutationProtection ENABLED | DISABLED; the priorities and VPC ids accepted are in
+``components.dns_firewall_settings``.
 """
 
-import re
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Final, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
+from components.config import read_association_priority, read_choice, read_vpc_ids
 from components.constants import TOKEN_PREFIX
+from components.dns_firewall_settings import BlockResponse, derived_association_priority
+from components.inputs import ArgsReader
 from components.limits import check_component_name
 
 TOKEN: Final = f"{TOKEN_PREFIX}:DnsFirewall"
-MIN_ASSOCIATION_PRIORITY: Final = 100
-MAX_ASSOCIATION_PRIORITY: Final = 9900
-DEFAULT_ASSOCIATION_PRIORITY: Final = 9000
-"""Late among the VPC's rule groups by default: an allow list of yours at a lower number still wins."""
-MAX_RULE_GROUPS_PER_VPC: Final = 5
 ASSOCIATION_SUFFIX_EXAMPLE: Final = "-dns-0123456789abcdef0"
 """The longest association logical-name suffix (a 17-digit VPC id without ``vpc-``)."""
 RULE_PRIORITY: Final = 100
 """The BLOCK rule's priority inside the component's own rule group (its only rule)."""
-VPC_ID: Final = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 DOMAINS_PROPERTY: Final = "domains"
 """The list's contents: the functions own them after creation (``ignore_changes``)."""
-
-
-class BlockResponse(StrEnum):
-    """What a blocked query gets: NODATA (the name exists, no answer) or NXDOMAIN (no such name)."""
-
-    NODATA = "NODATA"
-    """The name exists and has no answer of the asked type."""
-    NXDOMAIN = "NXDOMAIN"
-    """No such name."""
 
 
 class DnsFirewallArgs(TypedDict):
@@ -52,19 +38,10 @@ class DnsFirewallArgs(TypedDict):
     block_response: NotRequired[pulumi.Input[BlockResponse]]
     """The answer to a blocked query: NODATA or NXDOMAIN; default NODATA."""
     association_priority: NotRequired[pulumi.Input[int]]
-    """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default 9000."""
+    """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default (or 0): one
+    derived from the project, stack and component name, 5000-9899, so stacks sharing a VPC differ."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource that takes them; default none."""
-
-
-def check_vpc_ids(vpc_ids: Sequence[str]) -> None:
-    """``vpc-`` ids (8 or 17 hex digits), each listed once: a VPC takes a rule group once."""
-    for vpc_id in vpc_ids:
-        if not isinstance(vpc_id, str) or not VPC_ID.fullmatch(vpc_id):
-            raise ValueError(f"vpc_ids: {vpc_id!r} is not a VPC id (vpc- and 8 or 17 hex digits)")
-    duplicates = sorted({vpc_id for vpc_id in vpc_ids if list(vpc_ids).count(vpc_id) > 1})
-    if duplicates:
-        raise ValueError(f"vpc_ids: {duplicates[0]} is listed twice (a VPC takes a rule group once)")
 
 
 class DnsFirewall(pulumi.ComponentResource):
@@ -80,10 +57,6 @@ class DnsFirewall(pulumi.ComponentResource):
     """One association of the rule group per VPC, in the order of vpcIds."""
 
     def __init__(self, name: str, args: DnsFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        # Imported here: components.config imports this module's pure checks and names.
-        from components.config import read_association_priority, read_choice, read_vpc_ids
-        from components.inputs import ArgsReader
-
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
         reader = ArgsReader("DnsFirewall", name, args)
@@ -92,8 +65,10 @@ class DnsFirewall(pulumi.ComponentResource):
             ["block_response"],
             lambda values: read_choice(values, "blockResponse", BlockResponse, BlockResponse.NODATA).value,
         )
+        derived = derived_association_priority(pulumi.get_project(), pulumi.get_stack(), name)
         priority = reader.settle(
-            ["association_priority"], lambda values: read_association_priority(values, "associationPriority")
+            ["association_priority"],
+            lambda values: read_association_priority(values, "associationPriority") or derived,
         )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)

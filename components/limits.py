@@ -69,6 +69,7 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     # BlocklistRuleGroup
     (RULE_GROUP, "-rules"),
     (RULE_GROUP, "-domains"),
+    (RULE_GROUP, "-domains-strict"),
     (TABLE, "-ledger"),
     (FIREWALL_POLICY, "-policy"),
     # ResponseStateMachine

@@ -32,6 +32,7 @@ from components.limits import check_component_name, lambda_log_group_name, workf
 from components.organization import finding_bus_policy_json
 from components.patterns import event_pattern_json, patterns_for, scoped_patterns_for
 from components.workflow import standard_workflow
+from handlers.propagation import DEPLOYMENT_SOURCE
 from handlers.settings import (
     ENV_DNS_FIREWALL_DOMAIN_LIST_ID,
     ENV_DOMAIN_RULE_GROUP_ARN,
@@ -71,7 +72,7 @@ EVENT_MAX_AGE_SECONDS: Final = 86400
 EVENT_MAX_RETRIES: Final = 185
 """EventBridge's maximum; what still fails lands in the dead-letter queue rather than vanishing."""
 DEAD_LETTER_RETENTION_SECONDS: Final = 14 * 24 * 3600
-REPOPULATE_SOURCE: Final = "nfw-blocklist.deploy"
+REPOPULATE_SOURCE: Final = DEPLOYMENT_SOURCE
 POLICY_FIELDS: Final = (
     "rule_group_priority",
     "retention_minutes",
@@ -541,7 +542,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        repopulate(
+        self.repopulation = repopulate(
             name,
             self,
             functions["prune"],

@@ -1,6 +1,6 @@
 """BlocklistRuleGroup: the stateless rule group the handlers write, and the ledger table behind it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NotRequired, TypedDict
 
 import pulumi
@@ -11,6 +11,7 @@ from components.config import (
     label,
     read_bool,
     read_capacity,
+    read_choice,
     read_domain_capacity,
     read_home_net,
 )
@@ -19,6 +20,7 @@ from components.constants import (
     PLACEHOLDER_CIDR,
     PLACEHOLDER_PRIORITY,
     TOKEN_PREFIX,
+    StatefulRuleOrder,
 )
 from components.inputs import ArgsReader
 from components.limits import check_component_name
@@ -36,6 +38,17 @@ fail with InvalidTokenException: the component never updates them (``ignore_chan
 holds the rules (``RULES_PROPERTY``), which the handlers own anyway. The other inputs either replace the
 group (``capacity``, ``name``, ``type``, ``region``) or are updated without the token (``tags``, through
 TagResource)."""
+DOMAIN_GROUP_POLICY_PRIORITY: Final = 100
+"""The domain group's place among a strict-order policy's stateful groups (the program's policy has one)."""
+DOMAIN_GROUP_SUFFIXES: Final = {
+    StatefulRuleOrder.DEFAULT_ACTION_ORDER: "-domains",
+    StatefulRuleOrder.STRICT_ORDER: "-domains-strict",
+}
+"""The domain group's logical name per rule order. A group's order is fixed with it (``ruleGroup`` is
+ignored after creation, so neither an update nor ``replace_on_changes`` on it would ever reach AWS): a
+new order is a new logical name, so Pulumi creates the new group, moves the policy to it, and only then
+deletes (or, without the program's policy, keeps) the old one. ``-domains`` stays the name of the
+default-action-order group every stack had before the order could be chosen."""
 PLACEHOLDER_ACTION: Final = "aws:forward_to_sfe"
 """What the placeholder rule does to its (never-seen) address: hand it to the stateful engine, as unmatched
 traffic usually is, so it cannot drop or pass anything a policy would not."""
@@ -56,6 +69,11 @@ class BlocklistRuleGroupArgs(TypedDict):
     """Capacity of a stateful domain-list rule group for blocked domains (2 units a domain, 2 for the list,
     4..30000); default none: no domain group. Changing it replaces that group, as for capacity. Plain: it
     decides whether the group exists."""
+    stateful_rule_order: NotRequired[StatefulRuleOrder]
+    """The rule order of the firewall policy the domain group joins: STRICT_ORDER (what AWS recommends and
+    the console creates) or DEFAULT_ACTION_ORDER; default STRICT_ORDER. AWS accepts a stateful group only
+    in a policy of its own order. The component's own policy (createFirewallPolicy) uses it too. Changing
+    it replaces the domain group, as capacity does. Plain: it decides the group's logical name."""
     home_net_cidrs: NotRequired[Sequence[str]]
     """The domain group's HOME_NET (the clients whose traffic it inspects), CIDR blocks; default none: the
     firewall's own VPC. Set it to every VPC a central inspection VPC serves. Plain: fixed with the group."""
@@ -72,11 +90,16 @@ def read_domain_group(values: Mapping[str, Any]) -> tuple[int | None, tuple[str,
     return capacity, home_net
 
 
-def initial_domain_rule_group(home_net_cidrs: Sequence[str]) -> dict[str, Any]:
-    """The domain group as created: an empty deny list (its placeholder), and ``HOME_NET`` when set.
+def initial_domain_rule_group(
+    home_net_cidrs: Sequence[str], rule_order: StatefulRuleOrder = StatefulRuleOrder.STRICT_ORDER
+) -> dict[str, Any]:
+    """The domain group as created: an empty deny list (its placeholder), its rule order, and ``HOME_NET``
+    when set.
 
-    The handlers own ``Targets`` from then on; ``HOME_NET`` is fixed with the group (``ignore_changes``:
-    see ``UPDATED_WITH_TOKEN``), so a new value takes a new group (change ``domainRuleGroupCapacity``).
+    The handlers own ``Targets`` from then on (and carry the rest of the group over as they describe it);
+    ``HOME_NET`` and the order are fixed with the group (``ignore_changes``: see ``UPDATED_WITH_TOKEN``), so
+    a new ``HOME_NET`` takes a new group (change ``domainRuleGroupCapacity``), and a new order gets one
+    (``DOMAIN_GROUP_SUFFIXES``).
     """
     source = domain_rules_source([])["RulesSourceList"]
     group: dict[str, Any] = {
@@ -86,7 +109,8 @@ def initial_domain_rule_group(home_net_cidrs: Sequence[str]) -> dict[str, Any]:
                 "target_types": source["TargetTypes"],
                 "targets": source["Targets"],
             }
-        }
+        },
+        "stateful_rule_options": {"rule_order": rule_order.value},
     }
     if home_net_cidrs:
         group["rule_variables"] = {
@@ -124,6 +148,29 @@ def initial_rules_source() -> dict[str, Any]:
             ],
         }
     }
+
+
+def firewall_policy_document(
+    rule_group_arn: pulumi.Input[str],
+    domain_rule_group_arn: pulumi.Input[str] | None,
+    rule_order: StatefulRuleOrder,
+) -> dict[str, Any]:
+    """The component's own policy: unmatched packets go on to the stateful engine (or the domain list never
+    sees them), whose order is ``rule_order``; no stateful default action, so the policy blocks only what
+    the groups deny. A strict-order policy places each stateful group by priority; a default-order one
+    takes none (AWS refuses a priority there)."""
+    document: dict[str, Any] = {
+        "stateless_default_actions": ["aws:forward_to_sfe"],
+        "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
+        "stateless_rule_group_references": [{"priority": 100, "resource_arn": rule_group_arn}],
+        "stateful_engine_options": {"rule_order": rule_order.value},
+    }
+    if domain_rule_group_arn is not None:
+        reference: dict[str, Any] = {"resource_arn": domain_rule_group_arn}
+        if rule_order is StatefulRuleOrder.STRICT_ORDER:
+            reference["priority"] = DOMAIN_GROUP_POLICY_PRIORITY
+        document["stateful_rule_group_references"] = [reference]
+    return document
 
 
 def rule_group_options(parent: pulumi.Resource, owns_policy: bool) -> pulumi.ResourceOptions:
@@ -193,8 +240,16 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
     domainRuleGroupArn); attach it to your firewall policy too."""
 
     def __init__(
-        self, name: str, args: BlocklistRuleGroupArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: BlocklistRuleGroupArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        defer_policy: bool = False,
     ) -> None:
+        """``defer_policy`` (Python only): with createFirewallPolicy, create the policy when
+        ``create_firewall_policy`` is called, so that it can wait for resources made after this component
+        (ResponseStateMachine's repopulation); the caller must call it."""
         super().__init__(TOKEN, name, None, opts)
         check_component_name(name)
         reader = ArgsReader("BlocklistRuleGroup", name, args)
@@ -204,6 +259,12 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         )
         domain_capacity, home_net_cidrs = reader.check(
             ["domain_capacity", "home_net_cidrs"], read_domain_group
+        )
+        rule_order = reader.check(
+            ["stateful_rule_order"],
+            lambda values: read_choice(
+                values, "statefulRuleOrder", StatefulRuleOrder, StatefulRuleOrder.STRICT_ORDER
+            ),
         )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
@@ -237,34 +298,21 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self.domain_rule_group_arn = None
         if domain_capacity is not None:
             domain_group = aws.networkfirewall.RuleGroup(
-                f"{name}-domains",
+                f"{name}{DOMAIN_GROUP_SUFFIXES[rule_order]}",
                 type="STATEFUL",
                 capacity=domain_capacity,
                 description="nfw-blocklist: denies domains from GuardDuty DNS findings",
-                rule_group=initial_domain_rule_group(home_net_cidrs),
+                rule_group=initial_domain_rule_group(home_net_cidrs, rule_order),
                 tags=tags,
                 opts=rule_group_options(self, owns_policy=owns_policy),
             )
             self.domain_rule_group_arn = domain_group.arn
-        if owns_policy:
-            policy_document: dict[str, Any] = {
-                "stateless_default_actions": ["aws:forward_to_sfe"],
-                "stateless_fragment_default_actions": ["aws:forward_to_sfe"],
-                "stateless_rule_group_references": [{"priority": 100, "resource_arn": group.arn}],
-            }
-            if self.domain_rule_group_arn is not None:
-                # Default action order (no stateful engine options): a DENYLIST group's drop rules apply
-                # to every flow the stateless default forwards, whatever other groups the policy holds.
-                policy_document["stateful_rule_group_references"] = [
-                    {"resource_arn": self.domain_rule_group_arn}
-                ]
-            policy = aws.networkfirewall.FirewallPolicy(
-                f"{name}-policy",
-                firewall_policy=policy_document,
-                tags=tags,
-                opts=child,
-            )
-            self.firewall_policy_arn = policy.arn
+        self._policy_parts = (name, group.arn, self.domain_rule_group_arn, rule_order, tags)
+        self._release_policy_arn: Callable[[pulumi.Output[str]], None] | None = None
+        if owns_policy and defer_policy:
+            self.firewall_policy_arn, self._release_policy_arn = pulumi.deferred_output()
+        elif owns_policy:
+            self.firewall_policy_arn = self._firewall_policy(after=[])
 
         outputs: dict[str, Any] = {
             "rule_group_arn": self.rule_group_arn,
@@ -277,3 +325,25 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         if self.domain_rule_group_arn is not None:
             outputs["domain_rule_group_arn"] = self.domain_rule_group_arn
         self.register_outputs(outputs)
+
+    def create_firewall_policy(self, after: Sequence[pulumi.Resource]) -> None:
+        """The deferred policy (``defer_policy``), created once every resource in ``after`` is.
+
+        After ResponseStateMachine's repopulation, the policy moves to a new group (a capacity or rule order
+        change) only once the ledger's hosts are back in it: moved earlier, the firewall would enforce the
+        new group while it holds nothing but the placeholder.
+        """
+        if self._release_policy_arn is None:
+            raise RuntimeError("create_firewall_policy needs createFirewallPolicy and defer_policy=True")
+        release, self._release_policy_arn = self._release_policy_arn, None
+        release(self._firewall_policy(after))
+
+    def _firewall_policy(self, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
+        name, group_arn, domain_group_arn, rule_order, tags = self._policy_parts
+        policy = aws.networkfirewall.FirewallPolicy(
+            f"{name}-policy",
+            firewall_policy=firewall_policy_document(group_arn, domain_group_arn, rule_order),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+        return policy.arn

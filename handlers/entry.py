@@ -4,11 +4,13 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from handlers import metrics
+from handlers.propagation import DEPLOYMENT_SOURCE, retrying_propagation
 from handlers.securityhub import FindingAnnotator, annotate_execution
 from handlers.service import BlocklistService
 from handlers.settings import Settings
@@ -20,6 +22,8 @@ _lock = threading.Lock()
 _idle: dict[Settings, list[BlocklistService]] = {}
 _built: list[BlocklistService] = []
 _annotators: dict[str | None, FindingAnnotator] = {}
+_sleep: Callable[[float], None] = time.sleep
+"""How the repopulation waits between attempts (the sandbox and tests shorten it)."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -109,10 +113,16 @@ def block(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    with _environment_service() as service:
-        payload = service.prune()
-        metrics.emit(metrics.prune_values(payload), service.settings.rule_group_arn)
-        return payload
+    def run() -> dict[str, Any]:
+        with _environment_service() as service:
+            payload = service.prune()
+            metrics.emit(metrics.prune_values(payload), service.settings.rule_group_arn)
+            return payload
+
+    # The deployment's repopulation runs right after the role's policy may have changed.
+    if isinstance(event, dict) and event.get("source") == DEPLOYMENT_SOURCE:
+        return retrying_propagation(run, sleep=_sleep)
+    return run()
 
 
 def annotate(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -78,6 +78,9 @@ class RenderedResource:
     """The ``ignore_changes`` option as the engine received it (property paths)."""
     outputs: dict[str, Any] = field(default_factory=dict, compare=False)
     """What a component passed to ``register_outputs`` (empty for custom resources)."""
+    dependencies: tuple[str, ...] = field(default=(), compare=False)
+    """The URNs the engine was told this resource depends on (``depends_on`` and the resources whose
+    outputs its inputs use): what it waits for before creating or updating this one."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,7 @@ class _Registration:
     state: dict[str, Any]
     secret_paths: frozenset[tuple[str | int, ...]]
     ignore_changes: tuple[str, ...]
+    dependencies: tuple[str, ...] = ()
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -358,6 +362,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                         state=state,
                         secret_paths=frozenset(secrets),
                         ignore_changes=tuple(request.ignoreChanges),
+                        dependencies=tuple(request.dependencies),
                     )
                 )
         return response
@@ -568,6 +573,7 @@ def _render(
             r.secret_paths,
             r.ignore_changes,
             monitor.registered_outputs.get(r.urn, {}),
+            r.dependencies,
         )
         for r in monitor.registrations
     ]

@@ -18,6 +18,7 @@ const present = (value: pulumi.Output<string | undefined>, what: string): pulumi
 const blocklist = new nfwBlocklist.BlocklistRuleGroup("blocklist", {
     capacity: 2000,
     domainCapacity: 2002,
+    statefulRuleOrder: "STRICT_ORDER", // the order of the policy you attach domainRuleGroupArn to
 });
 const domainRuleGroupArn = present(blocklist.domainRuleGroupArn, "domainRuleGroupArn");
 

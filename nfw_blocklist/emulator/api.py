@@ -23,6 +23,7 @@ from .store import RuleGroupStore, RuleGroupVersion, StoredRuleGroup
 DEFAULT_REGION = "us-east-1"
 
 _STORE_ATTRIBUTE = "_nfw_blocklist_rule_groups"
+_access_check: Callable[[str], None] | None = None
 _attach_lock = threading.Lock()
 _install_lock = threading.Lock()
 
@@ -43,6 +44,14 @@ def store_for(backend: Any) -> RuleGroupStore:
                 )
                 backend.__dict__[_STORE_ATTRIBUTE] = store
     return store
+
+
+def set_access_check(check: Callable[[str], None] | None) -> None:
+    """Call ``check(operation)`` before every emulated Network Firewall operation (None: no check); it
+    raises an ``EmulatorError`` (AccessDeniedException) to refuse the call. The sandbox simulates IAM's
+    propagation delay with it."""
+    global _access_check
+    _access_check = check
 
 
 def faults(region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT_ID) -> FaultPlan:
@@ -99,6 +108,8 @@ class _ResponseMethods:
         """Run one operation through the fault plan; errors keep their own HTTP status (500 included)."""
         store = store_for(self.networkfirewall_backend)
         try:
+            if _access_check is not None:
+                _access_check(operation)
             decision = store.faults.admit(operation, store.counters)
             return ActionResult(act(store, decision))
         except EmulatorError as error:
@@ -178,6 +189,51 @@ class _ResponseMethods:
 
         return self._rule_group_call("DeleteRuleGroup", act)
 
+    def _policy_target(self, store: RuleGroupStore) -> Any:
+        return store.policies.get(
+            arn=self._get_param("FirewallPolicyArn"), name=self._get_param("FirewallPolicyName")
+        )
+
+    def create_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.create(
+                name=self._get_param("FirewallPolicyName"),
+                firewall_policy=self._get_param("FirewallPolicy"),
+                description=self._get_param("Description"),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyResponse": policy.response()}
+
+        return self._rule_group_call("CreateFirewallPolicy", act)
+
+    def describe_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = self._policy_target(store)
+            return {
+                "UpdateToken": policy.update_token,
+                "FirewallPolicyResponse": policy.response(),
+                "FirewallPolicy": policy.firewall_policy,
+            }
+
+        return self._rule_group_call("DescribeFirewallPolicy", act)
+
+    def update_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.update(
+                self._policy_target(store),
+                update_token=self._get_param("UpdateToken"),
+                firewall_policy=self._get_param("FirewallPolicy"),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyResponse": policy.response()}
+
+        return self._rule_group_call("UpdateFirewallPolicy", act)
+
+    def delete_firewall_policy(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies.delete(self._policy_target(store))
+            return {"FirewallPolicyResponse": policy.response(status="DELETING")}
+
+        return self._rule_group_call("DeleteFirewallPolicy", act)
+
 
 def _requested_rule_group(rule_group: Any, rules: Any) -> Any:
     """AWS accepts a stateful group's Suricata rules either inside RuleGroup or as the `Rules` string."""
@@ -192,6 +248,12 @@ _OPERATION_METHODS = (
     "update_rule_group",
     "list_rule_groups",
     "delete_rule_group",
+)
+_POLICY_METHODS = (
+    "create_firewall_policy",
+    "describe_firewall_policy",
+    "update_firewall_policy",
+    "delete_firewall_policy",
 )
 
 
@@ -210,7 +272,13 @@ def install() -> None:
     securityhub.install()
     with _install_lock:
         serialize_moto_services()
-        for name in ("_rule_group_call", "_rule_group_target", *_OPERATION_METHODS):
+        for name in (
+            "_rule_group_call",
+            "_rule_group_target",
+            "_policy_target",
+            *_OPERATION_METHODS,
+            *_POLICY_METHODS,
+        ):
             setattr(NetworkFirewallResponse, name, getattr(_ResponseMethods, name))
         for name in _OPERATION_METHODS:
             setattr(NetworkFirewallBackend, name, getattr(_BackendMethods, name))

@@ -50,3 +50,10 @@ class InternalServerError(EmulatorError):
     code = "InternalServerError"
     message = "An internal error occurred. Retry your request."
     http_status = 500
+
+
+class AccessDeniedException(EmulatorError):
+    """Simulated (``api.set_access_check``): the caller's role is not allowed the call yet, as right after
+    its policy changed and before IAM has propagated the change."""
+
+    code = "AccessDeniedException"

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidRequestException
-from .stateful import domain_list_capacity, validate_rule_variables, validate_source_list
+from .stateful import domain_list_capacity, rule_order, validate_rule_variables, validate_source_list
 
 STATELESS = "STATELESS"
 STATEFUL = "STATEFUL"
@@ -91,9 +91,12 @@ def validate_rule_group(rule_group_type: str, rule_group: object, capacity: int)
         raise InvalidRequestException("RuleGroup.RulesSource is required")
     if rule_group_type == STATELESS:
         _validate_stateless_source(source)
+        if rule_group.get("StatefulRuleOptions") is not None:
+            raise InvalidRequestException("StatefulRuleOptions applies only to a STATEFUL rule group")
     else:
         _validate_stateful_source(source)
         validate_rule_variables(rule_group.get("RuleVariables"))
+        rule_order(rule_group.get("StatefulRuleOptions"))
     consumed = consumed_capacity(rule_group_type, rule_group)
     if consumed > capacity:
         raise InvalidRequestException(

@@ -15,6 +15,8 @@ Like ``rules.py`` this is an independent statement of AWS's rules (it shares no 
 - ``GeneratedRulesType``: ``DENYLIST``, ``ALLOWLIST``, ``ALERTLIST`` or ``REJECTLIST``.
 - ``RuleVariables.IPSets``: names of 1-32 characters, a letter then letters, digits and underscores
   (the model's pattern), each with at least one CIDR.
+- ``StatefulRuleOptions.RuleOrder``: ``DEFAULT_ACTION_ORDER`` (the default) or ``STRICT_ORDER``, only on a
+  stateful group; a policy accepts only stateful groups of its own order (``policies.py``).
 - Capacity: domains x target types + target types, the best public measurement (cloudnetworks.io,
   2021: a group of capacity 100 on one protocol took 99 domains and refused 100).
 """
@@ -26,6 +28,9 @@ from typing import Any
 
 from .errors import InvalidRequestException
 
+RULE_ORDERS = frozenset({"DEFAULT_ACTION_ORDER", "STRICT_ORDER"})
+DEFAULT_RULE_ORDER = "DEFAULT_ACTION_ORDER"
+"""What a group without StatefulRuleOptions, or a policy without StatefulEngineOptions, uses."""
 TARGET_TYPES = frozenset({"TLS_SNI", "HTTP_HOST"})
 GENERATED_RULES_TYPES = frozenset({"DENYLIST", "ALLOWLIST", "ALERTLIST", "REJECTLIST"})
 MAX_NAME_CHARS = 253
@@ -74,6 +79,17 @@ def _validate_target(target: object) -> None:
             f"RulesSourceList.Targets: {target[:300]!r} is not a valid domain specification "
             "(an explicit name, or a name with a leading '.' for it and its subdomains)"
         )
+
+
+def rule_order(options: object) -> str:
+    """The RuleOrder of a group's StatefulRuleOptions or a policy's StatefulEngineOptions (absent: the
+    default action order); a value outside the model's enum is refused."""
+    order = (options or {}).get("RuleOrder") if isinstance(options, Mapping) or options is None else None
+    if order is None:
+        return DEFAULT_RULE_ORDER
+    if order not in RULE_ORDERS:
+        raise InvalidRequestException(f"parameter is invalid, parameter: [{order}]")
+    return str(order)
 
 
 def validate_rule_variables(variables: object) -> None:

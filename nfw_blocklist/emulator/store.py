@@ -18,7 +18,9 @@ from typing import Any
 
 from .errors import InvalidRequestException, InvalidTokenException, ResourceNotFoundException
 from .faults import Counters, FaultPlan
+from .policies import PolicyBook
 from .rules import STATELESS, validate_capacity, validate_name, validate_rule_group, validate_type
+from .stateful import rule_order
 
 MAX_PAGE_SIZE = 100
 
@@ -79,6 +81,8 @@ class RuleGroupStore:
         self.counters = Counters()
         self._groups: dict[str, StoredRuleGroup] = {}
         self._registry_lock = threading.Lock()
+        self.policies = PolicyBook(self)
+        """The firewall policies of this account and region (``policies.py``)."""
 
     def arn_for(self, name: str, rule_group_type: str) -> str:
         kind = "stateless-rulegroup" if rule_group_type == STATELESS else "stateful-rulegroup"
@@ -158,6 +162,8 @@ class RuleGroupStore:
         """
         consumed = validate_rule_group(group.type, rule_group, group.capacity)
         candidate = copy.deepcopy(dict(rule_group))
+        if group.type != STATELESS:
+            self._check_rule_order_kept(group, candidate)
         with group.lock:
             if group.deleted:
                 raise ResourceNotFoundException(f"Rule group not found: {group.arn}")
@@ -181,8 +187,27 @@ class RuleGroupStore:
         self.counters.record("successful_updates")
         return proposed
 
+    def _check_rule_order_kept(self, group: StoredRuleGroup, candidate: Mapping[str, Any]) -> None:
+        """An update that leaves out (or changes) a stateful group's StatefulRuleOptions would change its rule
+        order; the conservative reading of AWS (a STRICT_ORDER group updated without its options is refused
+        with "parameter is invalid", aws/aws-cli#7301) refuses it, so writers must carry the options over."""
+        current = rule_order(group.version.rule_group.get("StatefulRuleOptions"))
+        proposed = rule_order(candidate.get("StatefulRuleOptions"))
+        if proposed != current:
+            raise InvalidRequestException(
+                f"parameter is invalid, parameter: [{proposed}], context: the rule group's rule order is "
+                f"{current} and cannot change"
+            )
+
     def delete(self, group: StoredRuleGroup) -> StoredRuleGroup:
-        """Remove the group; an update racing with it fails with ResourceNotFoundException."""
+        """Remove the group; an update racing with it fails with ResourceNotFoundException. A group a
+        firewall policy references cannot be deleted."""
+        users = self.policies.referencing(group.arn)
+        if users:
+            raise InvalidRequestException(
+                f"Unable to delete the object because it is still in use, parameter: [{group.arn}], "
+                f"context: referenced by firewall policy {users[0].name}"
+            )
         with group.lock, self._registry_lock:
             if group.deleted or self._groups.get(group.arn) is not group:
                 raise ResourceNotFoundException(f"Rule group not found: {group.arn}")

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -53,6 +53,9 @@ from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
 from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
+
+if TYPE_CHECKING:
+    from .update import UpdateReport
 
 LOG = logging.getLogger(__name__)
 
@@ -303,6 +306,39 @@ class Sandbox:
         view._clients = {}
         view.inventory, view.iam_gaps = view._deploy(rendered, view.region, view.client)
         return view
+
+    def update(self, rendered: RenderedLike, *, denied_calls: int = 2) -> "UpdateReport":
+        """Deploy a new render of this view's stack over it, as a second ``pulumi up`` would (see
+        ``update.py``: what is emulated, in which order, and what each step leaves the firewall
+        enforcing); a role whose policy changes is refused its next ``denied_calls`` Network Firewall
+        calls (IAM propagation)."""
+        from .update import Updater
+
+        deployer = Deployer(
+            clients=self.client,
+            region=self.region,
+            account=self.account,
+            lambdas=self.lambdas,
+            router=self.router,
+            scheduler=self.scheduler,
+            strict_iam=self.strict_iam,
+            names=self.names,
+            buses=self.buses,
+            accounts=self.accounts,
+            inventory=self.inventory,
+            policies=self.inventory.policies,
+        )
+        for arn, name in self.inventory.roles.items():
+            deployer._role_ids[arn] = deployer._role_ids[name] = name
+        updater = Updater(
+            deployer,
+            self.rendered,
+            lambda: {str(item["HostIp"]) for item in self.ledger_items() if "/" in str(item["HostIp"])},
+            denied_calls,
+        )
+        report = updater.apply(rendered)
+        self.rendered = rendered
+        return report
 
     def stop(self) -> None:
         """Undo everything ``start`` did, in reverse (safe to call twice, and after a failed start)."""
@@ -701,6 +737,14 @@ class Sandbox:
         """DescribeRuleGroup of the program's rule group, as the API returns it."""
         response: dict[str, Any] = self.client("network-firewall").describe_rule_group(
             RuleGroupArn=self.rule_group_arn
+        )
+        return response
+
+    def describe_firewall_policy(self) -> dict[str, Any]:
+        """DescribeFirewallPolicy of the program's own policy (createFirewallPolicy), as AWS returns it."""
+        arn = self._only(list(self.inventory.firewall_policies), "firewall policy")
+        response: dict[str, Any] = self.client("network-firewall").describe_firewall_policy(
+            FirewallPolicyArn=arn
         )
         return response
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
+
 from components.aws_limits import EVENT_PATTERN_CHARS, LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
 from components.dashboard import MetricReference, body_problems, referenced_metrics
 from handlers import settings as env_contract
@@ -68,6 +70,7 @@ TOPIC = "aws:sns/topic:Topic"
 TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 QUEUE = "aws:sqs/queue:Queue"
 RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
+FIREWALL_POLICY = "aws:networkfirewall/firewallPolicy:FirewallPolicy"
 FUNCTION = "aws:lambda/function:Function"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
@@ -95,6 +98,7 @@ DEPLOY_ORDER = (
     QUEUE,
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
+    FIREWALL_POLICY,
     DNS_DOMAIN_LIST,
     DNS_RULE_GROUP,
     DNS_RULE,
@@ -186,6 +190,8 @@ class Inventory:
     """Event rule ARN -> URN."""
     rule_groups: dict[str, str] = field(default_factory=dict)
     """Rule group ARN -> name."""
+    firewall_policies: dict[str, str] = field(default_factory=dict)
+    """Firewall policy ARN -> name."""
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     """Function ARN -> spec."""
     state_machines: dict[str, StateMachineInfo] = field(default_factory=dict)
@@ -242,6 +248,7 @@ class Deployer:
             QUEUE: self._queue,
             TOPIC_SUBSCRIPTION: self._subscription,
             RULE_GROUP: self._rule_group,
+            FIREWALL_POLICY: self._firewall_policy,
             LOG_GROUP: self._log_group,
             FUNCTION: self._function,
             STATE_MACHINE: self._state_machine,
@@ -257,6 +264,7 @@ class Deployer:
 
         self._dns_firewall = DnsFirewallDeployer(self)
         handlers_by_type.update(self._dns_firewall.handlers())
+        self._dns_firewall.check_priorities(rendered.resources)
         self._claim_names(rendered)
         for resource in rendered.resources:
             if resource.type == KMS_KEY:
@@ -457,6 +465,27 @@ class Deployer:
         created = self.clients("network-firewall").create_rule_group(**request)["RuleGroupResponse"]
         self._expect_arn(resource, created["RuleGroupArn"])
         self.inventory.rule_groups[created["RuleGroupArn"]] = name
+
+    def _firewall_policy(self, resource: RenderedResourceLike) -> None:
+        """CreateFirewallPolicy: the emulator refuses what Network Firewall refuses of the references (a
+        group that does not exist, of the wrong engine, or of another stateful rule order)."""
+        name = physical_name(resource)
+        request: dict[str, Any] = {
+            "FirewallPolicyName": name,
+            "FirewallPolicy": to_api_shape(resource.inputs.get("firewallPolicy") or {}),
+        }
+        if resource.inputs.get("description"):
+            request["Description"] = resource.inputs["description"]
+        client = self.clients("network-firewall")
+        try:
+            created = client.create_firewall_policy(**request)["FirewallPolicyResponse"]
+        except ClientError as e:
+            error = e.response.get("Error", {})
+            raise WiringError(
+                f"{resource.urn}: Network Firewall refused it: {error.get('Code')}: {error.get('Message')}"
+            ) from e
+        self._expect_arn(resource, created["FirewallPolicyArn"])
+        self.inventory.firewall_policies[created["FirewallPolicyArn"]] = name
 
     def _log_group(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)

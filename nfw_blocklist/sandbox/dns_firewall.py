@@ -8,13 +8,15 @@ actions on that list's ARN. The VPCs the program associates are the operator's, 
 the sandbox stands them up in moto's EC2 under the configured ids (AWS refuses an unknown VPC).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from unittest import mock
 
 from moto.ec2.models import ec2_backends
 from moto.route53resolver.models import route53resolver_backends
 
+from components.config import NAMESPACE
+from components.dns_firewall_settings import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
 from components.iam import DNS_FIREWALL_ACTIONS
 from handlers.settings import ENV_DNS_FIREWALL_DOMAIN_LIST_ID
 from nfw_blocklist.emulator import dns_firewall as emulator
@@ -57,6 +59,26 @@ class DnsFirewallDeployer:
             RULE: self._rule,
             ASSOCIATION: self._association,
         }
+
+    def check_priorities(self, resources: Sequence[RenderedResourceLike]) -> None:
+        """AWS refuses a second rule group at a priority a VPC already uses (ConflictException): refuse the
+        render before anything of it exists, naming the setting that chooses the priority."""
+        taken: dict[tuple[str, Any], str] = {
+            (association.vpc_id, association.priority): association.creator_request_id
+            for association in self.store.associations.values()
+        }
+        for resource in resources:
+            if resource.type != ASSOCIATION:
+                continue
+            place = (str(resource.inputs.get("vpcId", "")), resource.inputs.get("priority"))
+            holder = taken.setdefault(place, resource.urn)
+            if holder != resource.urn:
+                raise WiringError(
+                    f"{resource.urn}: Route 53 Resolver would refuse it: ConflictException: Priority "
+                    f"{place[1]} is already used on {place[0]} by {holder}; AWS needs a unique priority "
+                    f"per VPC: set {NAMESPACE}:dnsFirewallPriority (DnsFirewall's associationPriority) to "
+                    f"another value from {MIN_ASSOCIATION_PRIORITY} to {MAX_ASSOCIATION_PRIORITY}"
+                )
 
     def _domain_list(self, resource: RenderedResourceLike) -> None:
         created = _translated(

@@ -4,10 +4,12 @@ import copy
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.dns_firewall_settings import derived_association_priority
 from nfw_blocklist.render import render_stack
 from nfw_blocklist.sandbox import Sandbox, WiringError
 from tests.e2e.conftest import SAMPLES
@@ -81,7 +83,7 @@ def test_the_deployed_rule_blocks_the_list_in_the_configured_vpc(dns_sandbox: Sa
         "BLOCK",
         "NODATA",
     )
-    assert association["Priority"] == 9000
+    assert association["Priority"] == derived_association_priority("nfw-blocklist", "dev", "nfw-blocklist")
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -174,3 +176,59 @@ def test_only_the_block_and_prune_roles_may_touch_the_list_and_only_that_list(dn
         "nfw-blocklist-block-policy": (actions, [list_arn]),
         "nfw-blocklist-prune-policy": (actions, [list_arn]),
     }
+
+
+def associations_on(sandbox: Sandbox, vpc_id: str) -> list[dict[str, Any]]:
+    resolver = sandbox.client("route53resolver")
+    found: list[dict[str, Any]] = resolver.list_firewall_rule_group_associations(VpcId=vpc_id)[
+        "FirewallRuleGroupAssociations"
+    ]
+    return found
+
+
+@pytest.fixture
+def prod_stack_file(tmp_path: Path) -> Path:
+    """A second stack of this project beside ``dev``, with its defaults."""
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text("config:\n  aws:region: us-east-1\n  nfw-blocklist:adminEmail: secops@example.com\n")
+    return path
+
+
+def test_two_stacks_with_default_settings_block_in_one_vpc_at_distinct_priorities(
+    dns_render: Any, prod_stack_file: Path
+) -> None:
+    prod_render = render_stack("prod", DNS_STACK, stack_file=prod_stack_file)
+
+    with Sandbox(dns_render) as dev:
+        prod = dev.deploy(prod_render)
+
+        priorities = [association["Priority"] for association in associations_on(dev, VPC)]
+        assert len(set(priorities)) == 2, f"AWS needs a unique priority per VPC, got {priorities}"
+        runs = dev.put_event(sample(SHAPES[0]))
+
+        assert [run.status for run in runs] == ["SUCCEEDED", "SUCCEEDED"], "the shared bus starts both"
+        for stack in (dev, prod):
+            assert listed(stack) == {DOMAIN}, stack.rendered.stack
+
+
+def test_a_second_stack_at_a_priority_taken_in_the_vpc_is_refused_before_anything_is_created(
+    dns_render: Any, prod_stack_file: Path
+) -> None:
+    [taken] = [
+        resource.inputs["priority"]
+        for resource in dns_render.resources
+        if resource.type.endswith("ResolverFirewallRuleGroupAssociation")
+    ]
+    prod_render = render_stack(
+        "prod", {**DNS_STACK, "dnsFirewallPriority": str(taken)}, stack_file=prod_stack_file
+    )
+
+    with Sandbox(dns_render) as dev:
+        tables_before = dev.client("dynamodb").list_tables()["TableNames"]
+        with pytest.raises(
+            WiringError, match=rf"Priority {taken} .*{VPC}.*nfw-blocklist:dnsFirewallPriority"
+        ):
+            dev.deploy(prod_render)
+
+        assert dev.client("dynamodb").list_tables()["TableNames"] == tables_before
+        assert [association["Priority"] for association in associations_on(dev, VPC)] == [taken]

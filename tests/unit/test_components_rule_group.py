@@ -195,15 +195,76 @@ def test_firewall_policy_references_the_group_when_asked(render_dev, group):
 def test_firewall_policy_references_the_domain_group_in_the_stateful_engine(render_dev):
     rendered = render_dev(createFirewallPolicy="true")
     (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
-    domains = rendered.by_name("nfw-blocklist-domains")
+    domains = rendered.by_name("nfw-blocklist-domains-strict")
     stateful = policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"]
-    assert stateful == [{"resourceArn": domains.state["arn"]}], policy.urn
+    assert stateful == [{"resourceArn": domains.state["arn"], "priority": 100}], policy.urn
     # Unmatched packets must reach the stateful engine, or the domain list never sees them.
     assert policy.inputs["firewallPolicy"]["statelessDefaultActions"] == ["aws:forward_to_sfe"]
 
 
+@pytest.mark.parametrize(
+    ("setting", "group_name", "reference"),
+    [
+        ({}, "nfw-blocklist-domains-strict", {"priority": 100}),
+        ({"statefulRuleOrder": "STRICT_ORDER"}, "nfw-blocklist-domains-strict", {"priority": 100}),
+        ({"statefulRuleOrder": "DEFAULT_ACTION_ORDER"}, "nfw-blocklist-domains", {}),
+    ],
+)
+def test_the_domain_group_and_the_programs_policy_share_the_configured_rule_order(
+    render_dev, setting: dict[str, str], group_name: str, reference: dict[str, int]
+):
+    # AWS accepts a stateful group only in a policy of its own rule order; strict is AWS's recommendation.
+    rendered = render_dev(createFirewallPolicy="true", **setting)
+    order = setting.get("statefulRuleOrder", "STRICT_ORDER")
+    domains = rendered.by_name(group_name)
+    (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+
+    assert domains.inputs["ruleGroup"]["statefulRuleOptions"] == {"ruleOrder": order}, domains.urn
+    assert policy.inputs["firewallPolicy"]["statefulEngineOptions"] == {"ruleOrder": order}, policy.urn
+    assert policy.inputs["firewallPolicy"]["statefulRuleGroupReferences"] == [
+        {"resourceArn": domains.state["arn"], **reference}
+    ], policy.urn
+
+
+def test_a_new_rule_order_is_a_new_domain_group_because_the_old_ones_order_is_fixed(render_dev):
+    # ruleGroup is ignored after creation (the handlers own it), so only a new resource changes the order:
+    # Pulumi creates it, moves the policy to it, then deletes the old one.
+    strict = render_dev(createFirewallPolicy="true").by_name("nfw-blocklist-domains-strict")
+    default = render_dev(createFirewallPolicy="true", statefulRuleOrder="DEFAULT_ACTION_ORDER").by_name(
+        "nfw-blocklist-domains"
+    )
+    assert strict.urn != default.urn
+    assert strict.state["arn"] != default.state["arn"]
+    assert _ignored("ruleGroup.statefulRuleOptions", strict.ignore_changes), strict.urn
+
+
+def test_a_rule_order_the_policy_cannot_have_is_refused_naming_the_key(render_dev):
+    with pytest.raises(
+        Exception, match="statefulRuleOrder must be one of STRICT_ORDER, DEFAULT_ACTION_ORDER"
+    ):
+        render_dev(statefulRuleOrder="strict")
+
+
+def test_the_component_reads_the_rule_order_as_its_input(construct):
+    rendered = construct(
+        BlocklistRuleGroup,
+        {
+            "domain_capacity": 100,
+            "stateful_rule_order": "DEFAULT_ACTION_ORDER",
+            "create_firewall_policy": True,
+        },
+    )
+    (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    assert policy.inputs["firewallPolicy"]["statefulEngineOptions"] == {"ruleOrder": "DEFAULT_ACTION_ORDER"}
+    assert rendered.by_name("x-domains").inputs["ruleGroup"]["statefulRuleOptions"] == {
+        "ruleOrder": "DEFAULT_ACTION_ORDER"
+    }
+    with pytest.raises(ValueError, match=re.escape("statefulRuleOrder (stateful_rule_order) must be one of")):
+        construct(BlocklistRuleGroup, {"domain_capacity": 100, "stateful_rule_order": "STRICT"})
+
+
 def test_domain_group_is_a_stateful_deny_list_that_blocks_nothing_at_first(render_dev):
-    domains = render_dev().by_name("nfw-blocklist-domains")
+    domains = render_dev().by_name("nfw-blocklist-domains-strict")
     assert (domains.inputs["type"], domains.inputs["capacity"]) == ("STATEFUL", 2002), domains.urn
     source = domains.inputs["ruleGroup"]["rulesSource"]["rulesSourceList"]
     assert source == {
@@ -218,7 +279,7 @@ def test_domain_group_is_a_stateful_deny_list_that_blocks_nothing_at_first(rende
 
 def test_domain_group_ignores_changes_to_its_list_and_sets_home_net_when_configured(render_dev):
     rendered = render_dev(homeNetCidrs='["10.0.0.0/8", "172.16.0.0/12"]', domainRuleGroupCapacity="30000")
-    domains = rendered.by_name("nfw-blocklist-domains")
+    domains = rendered.by_name("nfw-blocklist-domains-strict")
     assert domains.inputs["capacity"] == 30000
     assert domains.inputs["ruleGroup"]["ruleVariables"] == {
         "ipSets": [{"key": "HOME_NET", "ipSet": {"definitions": ["10.0.0.0/8", "172.16.0.0/12"]}}]
@@ -265,3 +326,15 @@ def test_home_net_needs_the_domain_group(construct):
         match=re.escape("BlocklistRuleGroup 'x': homeNetCidrs (home_net_cidrs) applies to the domain group"),
     ):
         construct(BlocklistRuleGroup, {"home_net_cidrs": ["10.0.0.0/8"]})
+
+
+def test_the_programs_policy_moves_to_a_group_only_after_the_repopulation_filled_it(render_dev):
+    # A capacity change creates an empty group; the policy must not reference it before the ledger's
+    # hosts are restored into it (issue 17, item 4).
+    rendered = render_dev(createFirewallPolicy="true")
+    (policy,) = rendered.of_type("aws:networkfirewall/firewallPolicy:FirewallPolicy")
+    (repopulation,) = rendered.of_type("aws:lambda/invocation:Invocation")
+
+    assert repopulation.urn in policy.dependencies, policy.urn
+    # Still the rule group component's child: an existing stack's policy keeps its URN (no replacement).
+    assert str(policy.parent).endswith("BlocklistRuleGroup::nfw-blocklist"), policy.urn

@@ -2,14 +2,17 @@
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.config import InvalidConfig, StackConfig
-from components.dns_firewall import BlockResponse, DnsFirewall
+from components.dns_firewall import DnsFirewall
+from components.dns_firewall_settings import DERIVED_PRIORITIES, BlockResponse, derived_association_priority
 from handlers.dns_firewall import MAX_DOMAINS_PER_UPDATE, canonical_entry, chunks
 from handlers.settings import ENV_DNS_FIREWALL_MAX_DOMAINS, DomainBlocking
+from nfw_blocklist.render import render_function, render_stack
 
 EMAIL = {"adminEmail": "security-team@example.com"}
 VPC = "vpc-0123456789abcdef0"
@@ -21,12 +24,14 @@ def dns_config(**values: Any) -> StackConfig:
     )
 
 
-def test_dns_firewall_defaults_to_nodata_priority_9000_and_ten_thousand_domains() -> None:
+def test_dns_firewall_defaults_to_nodata_a_derived_priority_and_ten_thousand_domains() -> None:
     config = dns_config()
 
     assert config.dns_firewall_vpc_ids == (VPC,)
     assert config.dns_firewall_block_response is BlockResponse.NODATA
-    assert (config.dns_firewall_priority, config.dns_firewall_max_domains) == (9000, 10_000)
+    assert (config.dns_firewall_priority, config.dns_firewall_max_domains) == (None, 10_000)
+    assert dns_config(dnsFirewallPriority="0").dns_firewall_priority is None
+    assert dns_config(dnsFirewallPriority="200").dns_firewall_priority == 200
     assert config.handler_settings().policy_environment()[ENV_DNS_FIREWALL_MAX_DOMAINS] == "10000"
 
 
@@ -48,8 +53,9 @@ def test_the_default_stack_does_not_use_dns_firewall() -> None:
             {"dnsFirewallBlockResponse": "OVERRIDE"},
             "dnsFirewallBlockResponse must be one of NODATA, NXDOMAIN",
         ),
-        ({"dnsFirewallPriority": "99"}, "dnsFirewallPriority"),
-        ({"dnsFirewallPriority": "9901"}, "dnsFirewallPriority"),
+        ({"dnsFirewallPriority": "99"}, "dnsFirewallPriority must be 0 .derived.* or an integer from 100"),
+        ({"dnsFirewallPriority": "9901"}, "dnsFirewallPriority must be 0 .derived.* or an integer from 100"),
+        ({"dnsFirewallPriority": "-1"}, "dnsFirewallPriority"),
         ({"dnsFirewallMaxDomains": "0"}, "dnsFirewallMaxDomains"),
         ({"dnsFirewallMaxDomains": "100001"}, "dnsFirewallMaxDomains"),
     ],
@@ -75,11 +81,12 @@ def test_both_also_needs_vpc_ids() -> None:
         ({"vpc_ids": [VPC, VPC]}, "DnsFirewall 'x': vpcIds (vpc_ids) must be a list of VPC ids"),
         (
             {"association_priority": 50},
-            "DnsFirewall 'x': associationPriority (association_priority) must be an integer from 100 to 9900",
+            "DnsFirewall 'x': associationPriority (association_priority) must be 0 (derived from the project "
+            "and stack) or an integer from 100 to 9900",
         ),
         (
             {"association_priority": True},
-            "DnsFirewall 'x': associationPriority (association_priority) must be an integer from 100 to 9900",
+            "DnsFirewall 'x': associationPriority (association_priority) must be 0 (derived",
         ),
         (
             {"block_response": "OVERRIDE"},
@@ -90,6 +97,48 @@ def test_both_also_needs_vpc_ids() -> None:
 def test_the_component_refuses_what_dns_firewall_would(construct, args: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         construct(DnsFirewall, args)
+
+
+def association_priorities(rendered: Any) -> list[int]:
+    return [
+        resource.inputs["priority"]
+        for resource in rendered.resources
+        if resource.type
+        == "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
+    ]
+
+
+def test_stacks_left_at_the_default_priority_draw_distinct_repeatable_ones_late_in_awss_range(
+    render_dev, tmp_path: Path
+) -> None:
+    stack = {"domainBlocking": "dns-firewall", "dnsFirewallVpcIds": json.dumps([VPC])}
+    staging_file = tmp_path / "Pulumi.staging.yaml"
+    staging_file.write_text("config:\n  nfw-blocklist:adminEmail: secops@example.com\n")
+    dev, again = (
+        association_priorities(render_dev(**stack)),
+        association_priorities(render_stack("dev", stack)),
+    )
+    staging = association_priorities(render_stack("staging", stack, stack_file=staging_file))
+
+    assert dev == again, "the same stack draws the same priority on every deployment (no needless update)"
+    assert dev != staging
+    assert all(DERIVED_PRIORITIES.start <= priority < DERIVED_PRIORITIES.stop for priority in dev + staging)
+
+
+def test_a_set_priority_wins_over_the_derived_one(render_dev) -> None:
+    stack = {"domainBlocking": "dns-firewall", "dnsFirewallVpcIds": json.dumps([VPC])}
+    assert association_priorities(render_dev(**stack, dnsFirewallPriority="200")) == [200]
+
+
+def test_two_dns_firewalls_of_one_stack_derive_distinct_priorities(construct) -> None:
+    rendered = render_function(
+        lambda: [DnsFirewall(name, {"vpc_ids": [VPC]}) for name in ("edge", "core")], stack="prod"
+    )
+    priorities = association_priorities(rendered)
+    assert sorted(priorities) == sorted(
+        derived_association_priority("test", "prod", name) for name in ("edge", "core")
+    )
+    assert len(set(priorities)) == 2
 
 
 def test_chunks_are_at_most_a_thousand_and_cover_every_domain_in_order() -> None:
@@ -126,14 +175,14 @@ def test_the_readme_and_pulumi_yaml_state_the_dns_firewall_ranges_the_program_en
 
     import yaml
 
-    from components.dns_firewall import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
+    from components.dns_firewall_settings import MAX_ASSOCIATION_PRIORITY, MIN_ASSOCIATION_PRIORITY
     from handlers.settings import DNS_FIREWALL_ACCOUNT_QUOTA
 
     repo = Path(__file__).resolve().parents[2]
     readme = (repo / "README.md").read_text()
     dash = "\N{EN DASH}"
     assert (
-        f"| `dnsFirewallPriority` | `9000` | {MIN_ASSOCIATION_PRIORITY}{dash}{MAX_ASSOCIATION_PRIORITY} |"
+        f"| `dnsFirewallPriority` | `0` | 0, {MIN_ASSOCIATION_PRIORITY}{dash}{MAX_ASSOCIATION_PRIORITY} |"
         in readme
     )
     assert f"| `dnsFirewallMaxDomains` | `10000` | 1{dash}{DNS_FIREWALL_ACCOUNT_QUOTA} |" in readme

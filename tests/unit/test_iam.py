@@ -156,7 +156,7 @@ def test_record_function_reaches_only_the_table(policies, table_arn):
 
 def test_sync_functions_update_only_this_stacks_rule_groups(render_dev, policies):
     rule_group_arn = render_dev().by_name("nfw-blocklist-rules").state["arn"]
-    domain_group_arn = render_dev().by_name("nfw-blocklist-domains").state["arn"]
+    domain_group_arn = render_dev().by_name("nfw-blocklist-domains-strict").state["arn"]
     for key in ("block", "prune"):
         resources = statement(policies[f"nfw-blocklist-{key}-role"], "RuleGroup")["Resource"]
         assert resources == [rule_group_arn, domain_group_arn]

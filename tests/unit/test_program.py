@@ -75,7 +75,7 @@ def test_stack_exports_what_operators_and_the_cli_need(dev):
         "dashboardUrl": (
             "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/nfw-blocklist-dev"
         ),
-        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains").state["arn"],
+        "domainRuleGroupArn": dev.by_name("nfw-blocklist-domains-strict").state["arn"],
     }
 
 
