@@ -19,7 +19,8 @@ const blocklist = new nfwBlocklist.BlocklistRuleGroup("blocklist", {
     capacity: 2000,
     domainCapacity: 2002,
 });
-const domainRuleGroupArn = present(blocklist.domainRuleGroupArn, "domainRuleGroupArn");
+// Exported as the Python and YAML programs export it.
+export const domainRuleGroupArn = present(blocklist.domainRuleGroupArn, "domainRuleGroupArn");
 
 const response = new nfwBlocklist.ResponseStateMachine("response", {
     adminEmail: config.require("adminEmail"),
@@ -58,7 +59,6 @@ const monitoring = new nfwBlocklist.Monitoring("monitoring", {
 
 export const ruleGroupArn = blocklist.ruleGroupArn;
 export const ruleGroupName = blocklist.ruleGroupName;
-export const domainRuleGroup = domainRuleGroupArn;
 export const stateMachineArn = response.stateMachineArn;
 export const pruningStateMachineArn = pruning.pruningStateMachineArn;
 export const tableName = blocklist.tableName;
