@@ -330,8 +330,34 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[_Registration] = []
         self.stack_outputs: dict[str, Any] = {}
         self.registered_outputs: dict[str, dict[str, Any]] = {}
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _thread_loop(self) -> None:
+        """The mock monitor runs on the SDK's executor threads and gives each an event loop it never
+        closes. Left to the garbage collector, a loop and its self-pipe sockets die in one cycle in any
+        order: a socket finalized first leaves the loop's ``close()`` an fd of -1, "ValueError: Invalid
+        file descriptor: -1" raised in ``__del__``. Kept here, they are closed when the render ends."""
+        loop = pulumi_mocks._ensure_event_loop()
+        with self.lock:
+            self.thread_loops.add(loop)
+
+    def close_thread_loops(self) -> None:
+        """Close the executor threads' loops (after the executor has shut down: none of them runs)."""
+        with self.lock:
+            loops, self.thread_loops = self.thread_loops, set()
+        for loop in loops:
+            loop.close()
+
+    def Invoke(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:
+        self._thread_loop()
         _registering.urn = self.make_urn(request.parent, request.type, request.name)
         try:
             response = super().RegisterResource(request)
@@ -360,7 +386,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        pulumi_mocks._ensure_event_loop()
+        self._thread_loop()
         outputs = dict(rpc.deserialize_properties(request.outputs))
         with self.lock:
             if _urn_type(request.urn) == STACK_TYPE:
@@ -591,6 +617,7 @@ def _run_program(
                 sys.path.remove(str(root))
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
+        monitor.close_thread_loops()
         loop.close()
 
 
@@ -638,8 +665,8 @@ def _run_isolated(work: Callable[[], None]) -> None:
             f"the program did not finish under Pulumi's mocks within {RENDER_TIMEOUT_SECONDS:g} s "
             "(every thread's stack is on stderr)"
         )
-    # The mock monitor gives each executor thread its own event loop and never closes it; collect them
-    # now, while their sockets are still open, rather than at interpreter exit where closing them fails.
+    # What the program left behind (Outputs, tasks of its closed loop): collected now, in the render,
+    # rather than in whichever test happens to run when the collector next does.
     gc.collect()
     if errors:
         raise errors[0]
