@@ -75,7 +75,7 @@ def _constraints() -> dict[str, Version]:
 def test_the_constraints_pin_every_distribution_the_full_install_needs_within_the_ranges():
     pins = _constraints()
     needed = _closure({"dev", "bench"})
-    assert sorted(set(needed) - set(pins)) == []
+    assert sorted(set(needed) - set(pins)) == [], "a new dependency: run `make lock`, then `make test`"
     outside = [
         f"{name}=={pins[name]} is outside {requirement}"
         for name, requirements in needed.items()

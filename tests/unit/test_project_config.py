@@ -42,7 +42,7 @@ def _projects() -> list[str]:
     return sorted(
         str(path.relative_to(REPO))
         for path in found
-        if not {".venv", "node_modules", "sdks"} & set(path.relative_to(REPO).parts)
+        if not {".venv", "node_modules", "sdks", "build"} & set(path.relative_to(REPO).parts)
     )
 
 
