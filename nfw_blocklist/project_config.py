@@ -22,8 +22,9 @@ CLI refuses, with its message. What it follows, in github.com/pulumi/pulumi (rea
   and ``pkg/cmd/pulumi/project/newcmd/config.go`` (``pulumi up -c KEY=VALUE``: a plain string value, set
   by path with ``--config-path``; the command line's keys replace the stack's).
 
-Not modelled: secrets (a secure value is passed on unchecked: the render cannot decrypt it), ESC
-environments, and YAML 1.1 spellings (a stack file's ``yes`` is read as the string Pulumi reads).
+Not modelled: the type of a secret (a secure value is passed on unchecked: the render cannot decrypt
+it; a ``secret: true`` key must be secure, as in the CLI) and ESC environments. A stack file is read as
+the CLI's YAML 1.2 parser reads it: ``yes`` is a string, not a boolean.
 """
 
 import json
@@ -176,8 +177,14 @@ def apply_project_config(
     for key in sorted(declared):
         spec = declared[key]
         stored = merged.get(full_key(project, key))
-        if "type" not in spec or stored is None or stored.secure:
+        if "type" not in spec or stored is None:
             continue
+        if spec.get("secret") and not stored.secure:
+            raise ProjectConfigError(
+                f"Stack '{stack}' with configuration key '{key}' must be encrypted as it's secret"
+            )
+        if stored.secure:
+            continue  # ciphertext: the CLI checks the decrypted value, which the render cannot see
         if not conforms(str(spec["type"]), spec.get("items"), stored.content):
             raise ProjectConfigError(
                 f"Stack '{stack}' with configuration key '{key}' must be of type '{type_name(spec)}'"

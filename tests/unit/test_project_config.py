@@ -282,3 +282,13 @@ def test_every_readme_config_command_stores_what_the_cli_and_the_program_accept(
     stack, project_dir, stack_file = _replay(lines, tmp_path)
     rendered = render_stack(stack, None, project_dir, stack_file)
     assert rendered.resources
+
+
+def test_a_key_declared_secret_must_be_encrypted_as_the_cli_requires():
+    document = {"name": "p", "config": {"token": {"type": "string", "secret": True}}}
+    with pytest.raises(
+        ProjectConfigError,
+        match=r"^Stack 'dev' with configuration key 'token' must be encrypted as it's secret$",
+    ):
+        apply_project_config("dev", document, {"p:token": StoredValue("plain")})
+    assert apply_project_config("dev", document, {"p:token": StoredValue("v1:abc", secure=True)})
