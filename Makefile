@@ -1,19 +1,44 @@
 # The README's two commands: `make demo` runs the product locally, `make test` runs the tests.
-# Both need only python3: they create .venv and install everything into it.
+# Both need only python3: they create .venv and install into it what they need.
+# Both install the exact versions of constraints.txt (what the tests ran with), not the newest that
+# pyproject.toml's ranges allow; `make lock` refreshes it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CONSTRAINTS := constraints.txt
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-sandbox
+LOCK_VENV := build/lock-venv
 
-.PHONY: install test lint typecheck pytest demo bench soak dashboard-png schema clean
+.PHONY: install test lint typecheck pytest demo bench soak dashboard-png schema lock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(STAMP)
+
+# Everything: the program, the sandbox, the test tools and the bench's plots (dev includes sandbox).
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[dev,bench]'
+	touch $(STAMP) $(DEMO_STAMP)
+
+# Only what `make demo` runs: the program and the sandbox (no test tools, no matplotlib).
+$(DEMO_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[sandbox]'
+	touch $(DEMO_STAMP)
+
+# constraints.txt afresh: the newest versions pyproject.toml's ranges allow, resolved in a scratch venv
+# (the project's own .venv is left alone). Run `make test` on the result before committing it.
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[dev,bench]'
+	head -n 2 $(CONSTRAINTS) > $(CONSTRAINTS).new
+	$(LOCK_VENV)/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
 
 lint: install
 	$(BIN)/ruff check .
@@ -39,7 +64,7 @@ test: lint typecheck pytest
 schema: install
 	$(BIN)/python -m components.package
 
-demo: install
+demo: $(DEMO_STAMP)
 	$(BIN)/nfw-blocklist demo
 
 bench: install

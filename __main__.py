@@ -1,7 +1,8 @@
 """nfw-blocklist: block the hosts Amazon GuardDuty flags in an AWS Network Firewall rule group.
 
 Thin on purpose: validate the stack's configuration (a bad value stops here, before any resource),
-then wire the four components together and export what operators and the CLI need.
+then wire the five components together (DnsFirewall only with domainBlocking dns-firewall or both) and
+export what operators and the CLI need.
 """
 
 import pulumi

@@ -586,8 +586,14 @@ def namespaced(namespace: str) -> AbstractContextManager[None]:
 
 
 def read_update_findings(values: Mapping[str, Any], key: str, source: FindingSource) -> bool:
-    """On by default when Security Hub findings start the workflow; native findings have none to update."""
+    """On by default (``auto``, the stack's default) when Security Hub findings start the workflow;
+    native findings have none to update."""
     reads_security_hub = source is not FindingSource.GUARDDUTY
+    raw = values.get(key)
+    if isinstance(raw, str) and raw.strip() == "auto":
+        return reads_security_hub
+    if raw is not None and not isinstance(raw, bool) and str(raw).strip().lower() not in {"true", "false"}:
+        raise _fail(key, "auto, true or false", raw)
     value = read_bool(values, key, reads_security_hub)
     if value and not reads_security_hub:
         raise InvalidConfig(

@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 from handlers.extraction import EARLIEST_TIME, LATEST_TIME, event_time
 from handlers.policy import MAX_TTL_SECONDS
+from nfw_blocklist.project_config import ProjectConfigError, StoredValue, command_line_config
 
 LOG = logging.getLogger("nfw_blocklist.cli")
 
@@ -44,7 +45,7 @@ STATE_VERSION = 1
 
 _DURATION = re.compile(r"^([1-9][0-9]{0,11})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CONFIG_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*:)?[A-Za-z][A-Za-z0-9_]*$")
+_CONFIG_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*:)?[A-Za-z][A-Za-z0-9_]*(\[\d+\]|\.[A-Za-z0-9_]+)*$")
 _ARN = re.compile(
     r"arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z]{2}(?:-[a-z]+)+-\d{1,2}):\d{12}:.+"
 )
@@ -111,15 +112,19 @@ def load_json(path: str) -> Any:
         raise UsageError(f"{path}: invalid JSON: {str(e).split(';')[0]}") from None
 
 
-def parse_config_pairs(pairs: Sequence[str]) -> dict[str, str]:
-    """``-c KEY=VALUE`` as ``pulumi config set`` takes them (key with or without the namespace)."""
-    overrides: dict[str, str] = {}
+def parse_config_pairs(pairs: Sequence[str]) -> dict[str, StoredValue]:
+    """``-c KEY=VALUE`` stored as ``pulumi up -c`` stores them (key with or without the namespace; a key
+    written as a path, ``protectedCidrs[0]``, sets one element)."""
+    split: list[tuple[str, str]] = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not _CONFIG_KEY.match(key.strip()):
             raise UsageError(f"invalid -c {pair!r}: expected KEY=VALUE, e.g. -c findingSource=both")
-        overrides[key.strip()] = value
-    return overrides
+        split.append((key.strip(), value))
+    try:
+        return command_line_config(split)
+    except ProjectConfigError as e:
+        raise UsageError(f"invalid -c: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,7 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.CRITICAL)
 
 
-def _render_with(stack: str, overrides: Mapping[str, str]) -> Any:
+def _render_with(stack: str, overrides: Mapping[str, StoredValue]) -> Any:
     """Render the program; a configuration error is the user's (exit 2), anything else is a bug."""
     from components.config import InvalidConfig
     from nfw_blocklist.render import RenderError, render_stack

@@ -36,6 +36,13 @@ from pulumi.runtime.settings import SETTINGS, configure
 from pulumi.runtime.stack import run_in_stack
 
 from components.aws_limits import AUTONAME_RANDOM_CHARS, NAME_RULES
+from nfw_blocklist.project_config import (
+    ProjectConfigError,
+    StoredValue,
+    apply_project_config,
+    full_key,
+    load_stack_file,
+)
 
 ACCOUNT_ID: Final = "123456789012"
 DEFAULT_REGION: Final = "us-east-1"
@@ -337,8 +344,34 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[_Registration] = []
         self.stack_outputs: dict[str, Any] = {}
         self.registered_outputs: dict[str, dict[str, Any]] = {}
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _thread_loop(self) -> None:
+        """The mock monitor runs on the SDK's executor threads and gives each an event loop it never
+        closes. Left to the garbage collector, a loop and its self-pipe sockets die in one cycle in any
+        order: a socket finalized first leaves the loop's ``close()`` an fd of -1, "ValueError: Invalid
+        file descriptor: -1" raised in ``__del__``. Kept here, they are closed when the render ends."""
+        loop = pulumi_mocks._ensure_event_loop()
+        with self.lock:
+            self.thread_loops.add(loop)
+
+    def close_thread_loops(self) -> None:
+        """Close the executor threads' loops (after the executor has shut down: none of them runs)."""
+        with self.lock:
+            loops, self.thread_loops = self.thread_loops, set()
+        for loop in loops:
+            loop.close()
+
+    def Invoke(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:
+        self._thread_loop()
         _registering.urn = self.make_urn(request.parent, request.type, request.name)
         try:
             response = super().RegisterResource(request)
@@ -379,7 +412,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().SupportsFeature(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        pulumi_mocks._ensure_event_loop()
+        self._thread_loop()
         outputs = dict(rpc.deserialize_properties(request.outputs))
         with self.lock:
             if _urn_type(request.urn) == STACK_TYPE:
@@ -470,21 +503,19 @@ def _redact(
     return value
 
 
-def _config_value(value: Any) -> str:
-    """How ``pulumi config`` hands a typed value to the program: scalars as text, lists and maps as JSON."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    return str(value)
-
-
 def stack_config(
-    stack: str, overrides: Mapping[str, str] | None, project_dir: Path, stack_file: Path | None = None
+    stack: str,
+    overrides: Mapping[str, "str | StoredValue"] | None,
+    project_dir: Path,
+    stack_file: Path | None = None,
 ) -> tuple[str, dict[str, str], set[str]]:
     """The project name, the full config (``ns:key`` -> text) and the keys that are secret.
 
-    ``stack_file`` defaults to ``Pulumi.<stack>.yaml`` in ``project_dir``.
+    The stack is checked as the Pulumi CLI checks it before the program runs (``project_config``): a
+    declared key with no default and no value is missing, a value not of its declared type is refused.
+    ``stack_file`` defaults to ``Pulumi.<stack>.yaml`` in ``project_dir``. An override replaces the
+    stack file's value: a ``StoredValue`` as a command stored it (the CLI's ``-c``), or text as the
+    program reads it (a list as JSON), the tests' shorthand.
     """
     project_file = project_dir / "Pulumi.yaml"
     if not project_file.is_file():
@@ -492,36 +523,41 @@ def stack_config(
     project_doc = yaml.safe_load(project_file.read_text()) or {}
     project = str(project_doc["name"])
     declared: dict[str, Any] = project_doc.get("config") or {}
-    config: dict[str, str] = {}
-    secret: set[str] = set()
-    for key, spec in declared.items():
-        full = key if ":" in key else f"{project}:{key}"
-        if isinstance(spec, dict) and "default" in spec:
-            config[full] = _config_value(spec["default"])
-        elif not isinstance(spec, dict):
-            config[full] = _config_value(spec)
     stack_file = stack_file or project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         raise RenderError(f"no stack file {stack_file.name} in {project_dir}")
-    stack_doc = yaml.safe_load(stack_file.read_text()) or {}
-    for key, value in (stack_doc.get("config") or {}).items():
-        if isinstance(value, dict) and "secure" in value:
-            config[key] = str(value["secure"])
-            secret.add(key)
-        else:
-            config[key] = _config_value(value)
-    known = {full for full in config} | {key if ":" in key else f"{project}:{key}" for key in declared}
+    values = load_stack_file(stack_file.read_text())
+    specs = {full_key(project, key): spec for key, spec in declared.items()}
+    known = set(values) | set(specs)
     for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{project}:{key}"
+        full = full_key(project, key)
         if full not in known and not full.startswith("aws:"):
             raise RenderError(f"unknown config key {key!r}; known: {', '.join(sorted(known))}")
-        config[full] = value
-    return project, config, secret
+        values[full] = value if isinstance(value, StoredValue) else _program_text(value, specs.get(full))
+    try:
+        merged = apply_project_config(stack, project_doc, values)
+    except ProjectConfigError as error:
+        raise RenderError(str(error)) from None
+    config = {key: value.text for key, value in merged.items()}
+    return project, config, {key for key, value in merged.items() if value.secure}
+
+
+def _program_text(text: str, spec: Any) -> StoredValue:
+    """Text as the program reads it, stored as the CLI would store that value: a declared list or map
+    given as JSON is a JSON object, anything else text."""
+    if isinstance(spec, dict) and spec.get("type") in ("array", "object"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return StoredValue(text)
+        if isinstance(parsed, list | dict):
+            return StoredValue.of(parsed)
+    return StoredValue(text)
 
 
 def render_stack(
     stack: str = "dev",
-    overrides: Mapping[str, str] | None = None,
+    overrides: Mapping[str, "str | StoredValue"] | None = None,
     project_dir: Path | None = None,
     stack_file: Path | None = None,
     account: str = ACCOUNT_ID,
@@ -637,6 +673,7 @@ def _run_program(
             )
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
+        monitor.close_thread_loops()
         loop.close()
 
 
@@ -665,8 +702,8 @@ def _run_isolated(work: Callable[[], None]) -> None:
             f"the program did not finish under Pulumi's mocks within {RENDER_TIMEOUT_SECONDS:g} s "
             "(every thread's stack is on stderr)"
         )
-    # The mock monitor gives each executor thread its own event loop and never closes it; collect them
-    # now, while their sockets are still open, rather than at interpreter exit where closing them fails.
+    # What the program left behind (Outputs, tasks of its closed loop): collected now, in the render,
+    # rather than in whichever test happens to run when the collector next does.
     gc.collect()
     if errors:
         raise errors[0]

@@ -20,7 +20,8 @@ const blocklist = new nfwBlocklist.BlocklistRuleGroup("blocklist", {
     domainCapacity: 2002,
     statefulRuleOrder: "STRICT_ORDER", // the order of the policy you attach domainRuleGroupArn to
 });
-const domainRuleGroupArn = present(blocklist.domainRuleGroupArn, "domainRuleGroupArn");
+// Exported as the Python and YAML programs export it.
+export const domainRuleGroupArn = present(blocklist.domainRuleGroupArn, "domainRuleGroupArn");
 
 const response = new nfwBlocklist.ResponseStateMachine("response", {
     adminEmail: config.require("adminEmail"),
@@ -59,7 +60,6 @@ const monitoring = new nfwBlocklist.Monitoring("monitoring", {
 
 export const ruleGroupArn = blocklist.ruleGroupArn;
 export const ruleGroupName = blocklist.ruleGroupName;
-export const domainRuleGroup = domainRuleGroupArn;
 export const stateMachineArn = response.stateMachineArn;
 export const pruningStateMachineArn = pruning.pruningStateMachineArn;
 export const tableName = blocklist.tableName;

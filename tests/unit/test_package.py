@@ -451,3 +451,14 @@ def test_the_provider_packages_the_repositorys_handlers_whatever_the_working_dir
     assets = rendered.by_name("x-record").inputs["code"]["assets"]
     assert assets["handlers/entry.py"] == {"path": str(REPO / "handlers" / "entry.py")}
     assert all(path.startswith("handlers/") for path in assets)
+
+
+def test_the_yaml_and_typescript_examples_export_what_the_python_program_exports(render_dev):
+    """The three are one deployment (a default stack); a user switching language keeps the output names
+    their scripts read (``pulumi stack output domainRuleGroupArn``)."""
+    python = set(render_dev().outputs)
+    yaml_example = set(yaml.safe_load((REPO / "examples" / "yaml" / "Pulumi.yaml").read_text())["outputs"])
+    typescript = set(re.findall(r"^export const (\w+)\b", TYPESCRIPT_EXAMPLE.read_text(), re.MULTILINE))
+
+    assert yaml_example == python
+    assert typescript == python

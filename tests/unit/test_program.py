@@ -1,7 +1,5 @@
 """The dev stack as ``pulumi up`` would run it: every resource, its parent, and the stack outputs."""
 
-import re
-import shlex
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -164,35 +162,6 @@ def test_pulumi_aws_lower_bound_has_the_gsi_key_schemas_the_ledger_uses():
     assert all("key_schemas" in index for index in ledger_indexes())
     (bound,) = [s for s in _project_dependencies()["pulumi-aws"].specifier if s.operator == ">="]
     assert Version(bound.version) >= FIRST_PULUMI_AWS_WITH_GSI_KEY_SCHEMAS
-
-
-def _config_set_commands(text: str) -> list[list[str]]:
-    """Every ``pulumi config set ...`` command in the text, as shell words (not ``set-all``)."""
-    commands = []
-    for match in re.finditer(r"pulumi config set (?:[^`\n])*", text):
-        words = shlex.split(match.group(0).split(" #")[0])
-        if words[:3] == ["pulumi", "config", "set"]:
-            commands.append(words[3:])
-    return commands
-
-
-def test_every_pulumi_config_set_in_the_readme_sets_a_list_element_by_path():
-    # `pulumi config set key '["a"]'` stores a string, which the typed `array` schema then refuses.
-    arrays = set()
-    for project in ("Pulumi.yaml", "forwarder/Pulumi.yaml"):
-        schema = yaml.safe_load((REPO / project).read_text())["config"]
-        arrays |= {key for key, spec in schema.items() if spec.get("type") == "array"}
-    commands = _config_set_commands((REPO / "README.md").read_text())
-    assert len(commands) >= 5
-    wrong = []
-    for words in commands:
-        by_path = "--path" in words
-        key = next(word for word in words if not word.startswith("-"))
-        name = key.split(":")[-1].split("[")[0]
-        namespace = "(nfw-blocklist:|nfw-blocklist-forwarder:)?"
-        if name in arrays and not (by_path and re.fullmatch(rf"{namespace}{name}\[\d+\]", key)):
-            wrong.append(" ".join(words))
-    assert wrong == []
 
 
 def test_the_readme_states_the_ranges_the_program_enforces():
