@@ -18,9 +18,9 @@ from handlers.addresses import (
     describe_host,
     normalize_host,
 )
-from handlers.domains import DNS_REQUEST_ACTION, InvalidDomain, ProtectedDomains, canonical_domain
+from handlers.domains import InvalidDomain, ProtectedDomains, canonical_domain
 from handlers.errors import ConfigurationError, InvalidInput
-from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
+from handlers.model import Candidate, FindingState, Skip, SkipReason, Target, TargetKind
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, DomainBlocking, Settings
 
 MAX_TTL_SECONDS: Final = 365 * 86400
@@ -84,11 +84,11 @@ class TargetPolicy:
     def evaluate(self, candidate: Candidate) -> Target | Skip:
         """Accept ``candidate`` as a canonical host to block, or say why not; never raises."""
         finding = candidate.finding
-        dns = candidate.action == DNS_REQUEST_ACTION
-        if dns and not self.domain_blocking:
+        domain = candidate.kind is TargetKind.DOMAIN
+        if domain and not self.domain_blocking:
             # As before domains could be blocked: a DNS finding names no host this stack blocks.
             return Skip("", SkipReason.NO_REMOTE_IP, finding.id, "no remote IP in DNS_REQUEST finding")
-        shown = _shown_domain(candidate.raw_host) if dns else _shown_host(candidate.raw_host)
+        shown = _shown_domain(candidate.raw_host) if domain else _shown_host(candidate.raw_host)
 
         def skip(reason: SkipReason, detail: str) -> Skip:
             return Skip(host=shown, reason=reason, finding_id=finding.id, detail=detail)
@@ -105,7 +105,7 @@ class TargetPolicy:
             return skip(
                 SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
             )
-        if candidate.action not in self.enabled_actions and not dns:
+        if not domain and candidate.action not in self.enabled_actions:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
         if finding.state == FindingState.ARCHIVED:
             return skip(SkipReason.ARCHIVED, "finding is archived")
@@ -127,8 +127,11 @@ class TargetPolicy:
                 SkipReason.BELOW_MIN_SEVERITY,
                 f"severity {finding.severity} below minimum {self.min_severity}",
             )
-        if dns:
+        if domain:
             return self._domain_target(candidate, skip)
+        return self._address_target(candidate, skip)
+
+    def _address_target(self, candidate: Candidate, skip: Callable[[SkipReason, str], Skip]) -> Target | Skip:
         try:
             host = normalize_host(candidate.raw_host)
         except InvalidAddress as error:
@@ -136,7 +139,7 @@ class TargetPolicy:
         network = self.protected.protects(host)
         if network is not None:
             return skip(SkipReason.PROTECTED, f"{host} is inside protected network {network}")
-        return Target(host=host, finding=finding)
+        return Target(host=host, finding=candidate.finding, kind=TargetKind.ADDRESS)
 
     def _domain_target(self, candidate: Candidate, skip: Callable[[SkipReason, str], Skip]) -> Target | Skip:
         try:
@@ -146,7 +149,7 @@ class TargetPolicy:
         entry = self.protected_domains.protects(domain)
         if entry is not None:
             return skip(SkipReason.PROTECTED, f"{domain} is protected domain {entry} or under it")
-        return Target(host=domain, finding=candidate.finding)
+        return Target(host=domain, finding=candidate.finding, kind=TargetKind.DOMAIN)
 
     def may_block_domain(self, host: str) -> bool:
         """May ``host`` stand in a domain list: a canonical domain outside every protected name?

@@ -9,7 +9,8 @@ import pytest
 
 from handlers import clock
 from handlers.extraction import EARLIEST_TIME, LATEST_TIME, event_time, extract
-from handlers.model import FindingState, SkipReason
+from handlers.model import FindingState, SkipReason, TargetKind
+from nfw_blocklist.findings import ip_and_domain_finding, security_hub_ip_and_domain_finding
 
 REFERENCE_FINDING_ID = (
     "arn:aws:guardduty:us-east-1:123456789012:detector/012343feb722b1388a5ddc6dd4abcdef"
@@ -643,3 +644,16 @@ def test_wrongly_typed_native_fields_still_yield_the_host_with_neutral_values() 
     assert (candidate.finding.id, candidate.finding.type, candidate.finding.severity) == ("", "", 0.0)
     assert candidate.finding.state == FindingState.ACTIVE
     assert candidate.finding.last_seen == FROZEN_NOW
+
+
+def test_a_finding_naming_an_ip_and_a_domain_gives_one_candidate_of_each_kind() -> None:
+    for event in (
+        ip_and_domain_finding("203.0.113.1", "evil.example"),
+        security_hub_ip_and_domain_finding("203.0.113.1", "evil.example"),
+    ):
+        extraction = extract(event)
+
+        assert [(c.raw_host, c.kind) for c in extraction.candidates] == [
+            ("203.0.113.1", TargetKind.ADDRESS),
+            ("evil.example", TargetKind.DOMAIN),
+        ]
