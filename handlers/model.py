@@ -46,10 +46,18 @@ class TargetKind(StrEnum):
         """The kind of a canonical ledger key: an address always carries its prefix, a domain never a '/'."""
         return cls.ADDRESS if "/" in key else cls.DOMAIN
 
+    @property
+    def noun(self) -> str:
+        """What the messages call one: an address is a "host", as the reference and the metrics say."""
+        return "host" if self is TargetKind.ADDRESS else "domain"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.noun}s"
+
     def counted(self, count: int) -> str:
-        """``1 address``, ``3 addresses``, ``1 domain``..."""
-        plural = "es" if self is TargetKind.ADDRESS else "s"
-        return f"{count} {self.value}{plural if count != 1 else ''}"
+        """``1 host``, ``3 hosts``, ``1 domain``..."""
+        return f"{count} {self.noun if count == 1 else self.plural}"
 
 
 class FindingState(StrEnum):

@@ -104,9 +104,11 @@ def dns_finding(domain: str, finding_id: str | None = None, seen_at: float | Non
     return event
 
 
-def ip_and_domain_finding(host: str, domain: str, finding_id: str | None = None) -> dict[str, Any]:
+def ip_and_domain_finding(
+    host: str, domain: str, finding_id: str | None = None, seen_at: float | None = None
+) -> dict[str, Any]:
     """A native GuardDuty finding event naming both a remote ``host`` and a looked-up ``domain``."""
-    event = native_finding(host, finding_id)
+    event = native_finding(host, finding_id, seen_at)
     request = sample("guardduty-native-dns-c2.json")["detail"]["service"]["action"]["dnsRequestAction"]
     request["domain"] = request["domainWithSuffix"] = domain
     event["detail"]["service"]["action"]["dnsRequestAction"] = request
