@@ -12,6 +12,7 @@ import re
 from typing import Any, Final
 
 from handlers import errors
+from handlers.messages import MAX_SUBJECT, SUBJECT_TARGETS_MAX
 
 LAMBDA_SERVICE_ERRORS: Final = (
     "Lambda.ServiceException",
@@ -186,8 +187,13 @@ def failure_email(lines: tuple[tuple[str, tuple[str, ...]], ...], stack: str, re
 
 
 def failure_subject(workflow: str, stack: str, region: str) -> str:
-    """``nfw-blocklist dev (us-east-1): blocking failed`` (``workflow`` is "blocking" or "pruning")."""
-    return f"nfw-blocklist {_label(stack)} ({region}): {workflow} failed"
+    """``nfw-blocklist dev (us-east-1): blocking failed`` (``workflow`` is "blocking" or "pruning").
+
+    Short enough that `` for <targets>`` (``messages.SUBJECT_TARGETS_MAX``) still fits SNS's 100
+    characters: a long stack name is cut, never the subject refused (NotifyFailure has no fallback)."""
+    fixed = len(f"nfw-blocklist  ({region}): {workflow} failed for ") + SUBJECT_TARGETS_MAX
+    label = _label(stack)[: max(1, MAX_SUBJECT - fixed)]
+    return f"nfw-blocklist {label} ({region}): {workflow} failed"
 
 
 def execution_link(region: str) -> str:

@@ -9,6 +9,7 @@ from components.definitions import (
     response_definition,
 )
 from handlers import errors
+from handlers.messages import MAX_SUBJECT, SUBJECT_TARGETS_MAX, finding_link
 
 RECORD = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-record"
 BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-block"
@@ -276,3 +277,35 @@ def test_a_failed_block_is_annotated_then_takes_the_unchanged_failure_path(annot
         "ResultPath": "$",
         "Next": "DescribeBlockFailure",
     }
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "ap-southeast-4", "us-gov-west-1"])
+def test_a_failure_subject_with_its_targets_fits_sns_whatever_the_stack_name(region):
+    topic = f"arn:aws:sns:{region}:123456789012:nfw-blocklist-notifications"
+    definition = response_definition(RECORD, BLOCK, topic, stack="a-very-long-stack-name-" * 4)
+    template = definition["States"]["DescribeBlockFailure"]["Parameters"]["subject.$"]
+    subject = template.split("'")[1].replace("{}", "x" * SUBJECT_TARGETS_MAX)
+
+    assert len(subject) <= MAX_SUBJECT, subject
+    assert subject.startswith("nfw-blocklist a-very-long") and f"({region})" in subject
+
+
+@pytest.mark.parametrize(
+    ("finding_id", "region", "link"),
+    [
+        ("1234680e481690b44f7cc7e221abcdef", "us-east-1", "fId=1234680e481690b44f7cc7e221abcdef"),
+        (
+            "arn:aws:guardduty:us-east-1:1:detector/d/finding/1234680e481690b44f7cc7e221abcdef",
+            "us-east-1",
+            "fId=",
+        ),
+        ("1234680e481690b44f7cc7e221abcdef", "evil.example/#", "-"),
+        ("../../phish?x=1", "us-east-1", "-"),
+        ("", "", "-"),
+    ],
+)
+def test_a_finding_link_is_only_ever_the_guardduty_console_for_a_guardduty_id(finding_id, region, link):
+    built = finding_link(finding_id, region)
+
+    assert link in built
+    assert built == "-" or built.startswith(f"https://{region}.console.aws.amazon.com/guardduty/home?")
