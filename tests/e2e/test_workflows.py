@@ -112,6 +112,17 @@ def test_a_missing_rule_group_fails_pruning_through_notify_failure(dev_sandbox):
         "Failed",
     ]
     assert dev_sandbox.notifications()[-1]["Error"] == "RuleGroupNotFound"
+    email = dev_sandbox.email_notifications()[-1]
+    assert email["subject"] == "nfw-blocklist dev (us-east-1): pruning failed"
+    lines = str(email["text"]).splitlines()
+    assert (
+        lines[0] == "nfw-blocklist stack dev in us-east-1: the pruning workflow failed (RuleGroupNotFound)."
+    )
+    assert (
+        lines[2].startswith("What failed: rule group arn:aws:network-firewall:")
+        and "does not exist" in lines[2]
+    )
+    assert lines[3].startswith("What is blocked now: expired targets stay blocked")
 
 
 def test_the_sandbox_deploys_every_emulated_resource_and_says_what_it_skipped(dev_sandbox):
