@@ -8,9 +8,11 @@ integration wraps it in ``{"Payload": ...}`` and JSONPath's ResultSelector canno
 error names behave the same in both forms.
 """
 
+import re
 from typing import Any, Final
 
 from handlers import errors
+from handlers.messages import MAX_SUBJECT, SUBJECT_TARGETS_MAX
 
 LAMBDA_SERVICE_ERRORS: Final = (
     "Lambda.ServiceException",
@@ -25,9 +27,9 @@ RETRYABLE_HANDLER_ERRORS: Final = (
 )
 SNS_PUBLISH: Final = "arn:aws:states:::sns:publish"
 
-FAILURE_SUBJECT: Final = "nfw-blocklist: blocking failed"
-PRUNE_FAILURE_SUBJECT: Final = "nfw-blocklist: pruning failed"
 FAILURE_ERROR: Final = "BlocklistWorkflowFailed"
+TARGETS_NOT_BLOCKED: Final = "TargetsNotBlocked"
+"""How an execution ends when the block step reported a kind of target it could not block."""
 
 
 def lambda_retry() -> list[dict[str, Any]]:
@@ -107,36 +109,143 @@ def _publish(topic_arn: str, message_path: str, subject: str) -> dict[str, Any]:
     }
 
 
-FAILURE_EMAIL_LINES: Final = (
-    ("The nfw-blocklist {workflow} workflow failed: {{}}", ("$.failure.Error",)),
+RESPONSE_FAILURE_LINES: Final = (
+    ("nfw-blocklist stack {stack} in {region}: the response workflow failed ({{}}).", ("$.failure.Error",)),
     ("", ()),
-    ("Cause: {{}}", ("$.failure.Cause",)),
+    ("What failed: {{}}", ("$.reason",)),
+    ("Targets of this finding: {{}}", ("$.targets",)),
+    (
+        "What is blocked now: the step failed as a whole. What it recorded waits in the ledger as pending "
+        "and goes into its place with the next block or pruning run; `nfw-blocklist status` shows what "
+        "each place holds.",
+        (),
+    ),
+    (
+        "What to do: open the execution to see the failing step and fix the cause above. The next pruning "
+        "run then brings every place in line with the ledger.",
+        (),
+    ),
     ("", ()),
-    ("Execution: {{}}", ("$.failure.ExecutionId",)),
+    ("Execution: {{}}", ("$.links.execution",)),
+    ("Finding: {{}}", ("$.links.finding",)),
     ("Event: {{}}", ("$.failure.EventId",)),
     ("", ()),
-    ("The execution history in the Step Functions console shows the failing step.", ()),
+    ("Details (the error as Step Functions caught it): {{}}", ("$.failure.Cause",)),
 )
-"""The failure e-mail, line by line, with the paths each line's ``{}`` take. It holds no quote, brace or
+"""The response failure e-mail, line by line, with the paths each line's ``{}`` take: what failed, for which
+stack and targets, what is and is not blocked, what to do, then links. It holds no quote, brace or
 backslash of its own (those need escaping in an intrinsic's string literal)."""
+PRUNING_FAILURE_LINES: Final = (
+    ("nfw-blocklist stack {stack} in {region}: the pruning workflow failed ({{}}).", ("$.failure.Error",)),
+    ("", ()),
+    ("What failed: {{}}", ("$.reason",)),
+    (
+        "What is blocked now: expired targets stay blocked and drift stays unrepaired until a pruning run "
+        "succeeds; new findings are still blocked. `nfw-blocklist status` shows what each place holds.",
+        (),
+    ),
+    ("What to do: open the execution to see the failing step and fix the cause above.", ()),
+    ("", ()),
+    ("Execution: {{}}", ("$.links.execution",)),
+    ("", ()),
+    ("Details (the error as Step Functions caught it): {{}}", ("$.failure.Cause",)),
+)
 NEWLINE_PATH: Final = "$.newline"
+MAX_STACK_LABEL: Final = 40
+"""Characters of the stack name a failure subject carries: with the region and the targets it stays
+within SNS's 100."""
 
 
-def failure_email(workflow: str) -> str:
-    """``States.Format`` of the failure e-mail. Line breaks are arguments (``$.newline``, a literal
-    newline the describing state sets): a raw one inside the intrinsic is not valid ASL to statelint."""
+def region_of(arn: str) -> str:
+    """``arn:aws:sns:us-east-1:...`` -> ``us-east-1`` (the region the workflow and its console live in)."""
+    parts = arn.split(":")
+    return (
+        parts[3]
+        if len(parts) > 5 and re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d{1,2}", parts[3])
+        else "unknown-region"
+    )
+
+
+def _label(stack: str) -> str:
+    """The stack's name as an intrinsic's literal may hold it (no quote, brace or backslash), bounded."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", stack)[:MAX_STACK_LABEL]
+    return cleaned or "unnamed"
+
+
+def failure_email(lines: tuple[tuple[str, tuple[str, ...]], ...], stack: str, region: str) -> str:
+    """``States.Format`` of a failure e-mail. Line breaks are arguments (``$.newline``, a literal newline
+    the describing state sets): a raw one inside the intrinsic is not valid ASL to statelint."""
     template_parts: list[str] = []
     arguments: list[str] = []
-    for index, (line, paths) in enumerate(FAILURE_EMAIL_LINES):
+    for index, (line, paths) in enumerate(lines):
         if index:
             template_parts.append("{}")
             arguments.append(NEWLINE_PATH)
-        template_parts.append(line.format(workflow=workflow))
+        template_parts.append(line.format(stack=_label(stack), region=region))
         arguments.extend(paths)
     return f"States.Format('{''.join(template_parts)}', {', '.join(arguments)})"
 
 
-def _format_failure(workflow: str) -> dict[str, Any]:
+def failure_subject(workflow: str, stack: str, region: str) -> str:
+    """``nfw-blocklist dev (us-east-1): blocking failed`` (``workflow`` is "blocking" or "pruning").
+
+    Short enough that `` for <targets>`` (``messages.SUBJECT_TARGETS_MAX``) still fits SNS's 100
+    characters: a long stack name is cut, never the subject refused (NotifyFailure has no fallback)."""
+    fixed = len(f"nfw-blocklist  ({region}): {workflow} failed for ") + SUBJECT_TARGETS_MAX
+    label = _label(stack)[: max(1, MAX_SUBJECT - fixed)]
+    return f"nfw-blocklist {label} ({region}): {workflow} failed"
+
+
+def execution_link(region: str) -> str:
+    """``States.Format`` of the execution's page in the Step Functions console."""
+    return (
+        f"States.Format('https://{region}.console.aws.amazon.com/states/home?region={region}"
+        "#/v2/executions/details/{}', $$.Execution.Id)"
+    )
+
+
+def _cause_states(next_state: str) -> dict[str, dict[str, Any]]:
+    """Read the error message out of a Lambda error's Cause (JSON with ``errorMessage`` and a stack trace).
+
+    Only a Cause that looks like one is parsed (a Pass state cannot catch a parse error); any other
+    Cause (a timeout, SNS's own error...) stays as it is in ``$.reason``, where the describing state put
+    it. The whole Cause stays in the notification's JSON and at the end of the e-mail.
+    """
+    return {
+        "CauseFromLambda": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Or": [
+                        {"Variable": "$.failure.Cause", "StringMatches": '{"errorMessage"*}'},
+                        {
+                            "Variable": "$.failure.Cause",
+                            "StringMatches": '{"error*"errorMessage"*}',
+                        },
+                    ],
+                    "Next": "ReadLambdaCause",
+                }
+            ],
+            "Default": next_state,
+        },
+        "ReadLambdaCause": {
+            "Type": "Pass",
+            "Parameters": {"parsed.$": "States.StringToJson($.failure.Cause)"},
+            "ResultPath": "$.lambda",
+            "Next": "LambdaReason",
+        },
+        "LambdaReason": {
+            "Type": "Pass",
+            "InputPath": "$.lambda.parsed.errorMessage",
+            "ResultPath": "$.reason",
+            "Next": next_state,
+        },
+    }
+
+
+def _format_failure(
+    lines: tuple[tuple[str, tuple[str, ...]], ...], stack: str, region: str
+) -> dict[str, Any]:
     """The failure notification per protocol: ``default`` its JSON, ``email`` a plain-text account.
 
     A Pass state, not a Lambda: the caught error may be the functions' own (throttled, misconfigured),
@@ -148,9 +257,10 @@ def _format_failure(workflow: str) -> dict[str, Any]:
         "Parameters": {
             "error.$": "$.error",
             "failure.$": "$.failure",
+            "subject.$": "$.subject",
             "message": {
                 "default.$": "States.JsonToString($.failure)",
-                "email.$": failure_email(workflow),
+                "email.$": failure_email(lines, stack, region),
             },
         },
         "ResultPath": "$",
@@ -158,8 +268,20 @@ def _format_failure(workflow: str) -> dict[str, Any]:
     }
 
 
-def _describe_failure(event_id: dict[str, Any]) -> dict[str, Any]:
-    """The caught ``{"Error", "Cause"}`` as the failure notification (and kept at ``$.error``)."""
+UNKNOWN_TARGETS: Final = "not known: the step failed before it recorded them"
+
+
+def _describe_failure(
+    event_id: dict[str, Any], stack: str, region: str, workflow: str, record: bool = False
+) -> dict[str, Any]:
+    """The caught ``{"Error", "Cause"}`` as the failure notification (and kept at ``$.error``); with
+    ``record`` also the record step's targets kind by kind (the state is ``BlockFailed``'s)."""
+    subject = failure_subject(workflow, stack, region)
+    targets: dict[str, Any] = (
+        {"Targets.$": "$.record.kinds", "FindingLink.$": "$.record.finding_link"}
+        if record
+        else {"Targets": None, "FindingLink": None}
+    )
     return {
         "Type": "Pass",
         "Parameters": {
@@ -170,18 +292,34 @@ def _describe_failure(event_id: dict[str, Any]) -> dict[str, Any]:
                 "Cause.$": "$.Cause",
                 **event_id,
                 "ExecutionId.$": "$$.Execution.Id",
+                "ExecutionUrl.$": execution_link(region),
+                "Stack": _label(stack),
+                "Region": region,
+                **targets,
+            },
+            "reason.$": "$.Cause",
+            "targets.$" if record else "targets": "$.record.targets" if record else UNKNOWN_TARGETS,
+            "subject.$" if record else "subject": (
+                f"States.Format('{subject} for {{}}', $.record.summary)" if record else subject
+            ),
+            "links": {
+                "execution.$": execution_link(region),
+                **({"finding.$": "$.record.finding_link"} if record else {"finding": "-"}),
             },
             "newline": "\n",
         },
         "ResultPath": "$",
-        "Next": "FormatFailure",
+        "Next": "CauseFromLambda",
     }
 
 
-def _failure_tail(topic_arn: str, subject: str, workflow: str) -> dict[str, dict[str, Any]]:
+def _failure_tail(
+    topic_arn: str, lines: tuple[tuple[str, tuple[str, ...]], ...], stack: str, region: str
+) -> dict[str, dict[str, Any]]:
     return {
-        "FormatFailure": _format_failure(workflow),
-        "NotifyFailure": {**_publish(topic_arn, "$.message", subject), "Next": "Failed"},
+        **_cause_states("FormatFailure"),
+        "FormatFailure": _format_failure(lines, stack, region),
+        "NotifyFailure": {**_publish(topic_arn, "$.message", "$.subject"), "Next": "Failed"},
         "Failed": {
             "Type": "Fail",
             "Error": FAILURE_ERROR,
@@ -190,11 +328,13 @@ def _failure_tail(topic_arn: str, subject: str, workflow: str) -> dict[str, dict
     }
 
 
-def _response_failure_states(topic_arn: str) -> dict[str, dict[str, Any]]:
+def _response_failure_states(topic_arn: str, stack: str, region: str) -> dict[str, dict[str, Any]]:
     """Describe the caught error, tell the admin, then fail the execution so it shows as failed.
 
     The event's ``id`` names it in the notification; an execution started by hand with ``{}`` (or
-    anything without an ``id``) has none, and must still get its notification out.
+    anything without an ``id``) has none, and must still get its notification out. A failed BlockHosts
+    keeps the record step's result beside its error (``BlockFailed``), so its notification names the
+    targets; BlockHosts runs only after RecordHosts read an event with an ``id``.
     """
     return {
         "FailureNamesEvent": {
@@ -204,9 +344,20 @@ def _response_failure_states(topic_arn: str) -> dict[str, dict[str, Any]]:
             ],
             "Default": "DescribeFailureWithoutEvent",
         },
-        "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Input.id"}),
-        "DescribeFailureWithoutEvent": _describe_failure({"EventId": None}),
-        **_failure_tail(topic_arn, FAILURE_SUBJECT, "response"),
+        "DescribeFailure": _describe_failure(
+            {"EventId.$": "$$.Execution.Input.id"}, stack, region, "blocking"
+        ),
+        "DescribeFailureWithoutEvent": _describe_failure({"EventId": None}, stack, region, "blocking"),
+        "BlockFailed": {
+            "Type": "Pass",
+            "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "record.$": "$.record"},
+            "ResultPath": "$",
+            "Next": "DescribeBlockFailure",
+        },
+        "DescribeBlockFailure": _describe_failure(
+            {"EventId.$": "$$.Execution.Input.id"}, stack, region, "blocking", record=True
+        ),
+        **_failure_tail(topic_arn, RESPONSE_FAILURE_LINES, stack, region),
     }
 
 
@@ -218,14 +369,14 @@ def _choice(variable: str, then: str, otherwise: str) -> dict[str, Any]:
     }
 
 
-def annotation_states(annotate_arn: str, failure: str) -> dict[str, dict[str, Any]]:
+def annotation_states(annotate_arn: str) -> dict[str, dict[str, Any]]:
     """Annotate the Security Hub finding after BlockHosts, and after its failure; never fail for it.
 
     ``$.record.annotate`` says whether the record step carried Security Hub finding identifiers. Each
     annotation task's Catch puts the error at ``$.annotation`` and goes on: an annotation failure never
     fails or undoes a block. BlockHosts' own failure is caught beside the (bounded) state at ``$.error``,
-    so the failure annotation still has the record; ``BlockFailed`` then reduces the state to the error,
-    the shape the unchanged failure path expects.
+    so the failure annotation still has the record; ``BlockFailed`` then reduces the state to the error and
+    the record, the shape the failure path expects.
     """
     return {
         "ShouldAnnotate": _choice("$.record.annotate", "AnnotateFinding", "AnyNewlyBlocked"),
@@ -252,17 +403,11 @@ def annotation_states(annotate_arn: str, failure: str) -> dict[str, dict[str, An
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "BlockFailed"}],
             "Next": "BlockFailed",
         },
-        "BlockFailed": {
-            "Type": "Pass",
-            "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause"},
-            "ResultPath": "$",
-            "Next": failure,
-        },
     }
 
 
 def response_definition(
-    record_arn: str, block_arn: str, topic_arn: str, annotate_arn: str | None = None
+    record_arn: str, block_arn: str, topic_arn: str, annotate_arn: str | None = None, stack: str = ""
 ) -> dict[str, Any]:
     """Record the finding's hosts, block them, notify; any failure is published and fails the run.
 
@@ -270,8 +415,13 @@ def response_definition(
     result at ``$.record``, so no later state carries the event; BlockHosts adds its bounded result at
     ``$.block`` (docs/DESIGN.md has both contracts). With ``annotate_arn`` (config ``updateFindings``)
     the Security Hub finding is annotated after BlockHosts and after its failure (``annotation_states``).
+    ``stack`` names the stack in the failure notification (with the region, read from ``topic_arn``).
     """
     failure = "FailureNamesEvent"
+    region = region_of(topic_arn)
+    block = _lambda_task(block_arn, "$.record", "block", "AnyNewlyBlocked", failure)
+    # BlockHosts' failure keeps the (bounded) record beside the error: its notification names the targets.
+    block["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "BlockFailed"}]
     definition: dict[str, Any] = {
         "Comment": "nfw-blocklist: block the remote hosts of a GuardDuty finding in the rule group",
         "StartAt": "RecordHosts",
@@ -279,33 +429,53 @@ def response_definition(
             "RecordHosts": _lambda_task(record_arn, "$", "record", "AnythingToBlock", failure, replace=True),
             "AnythingToBlock": _choice("$.record.has_hosts", "BlockHosts", "NothingToBlock"),
             "NothingToBlock": {"Type": "Succeed"},
-            "BlockHosts": _lambda_task(block_arn, "$.record", "block", "AnyNewlyBlocked", failure),
+            "BlockHosts": block,
             "AnyNewlyBlocked": _choice("$.block.notify", "NotifySuccess", "NothingNew"),
             "NothingNew": {"Type": "Succeed"},
             "NotifySuccess": {
                 **_publish(topic_arn, "$.block.message", "$.block.subject"),
                 "Catch": _catch(failure),
-                "End": True,
+                "Next": "AnyTargetNotBlocked",
             },
-            **_response_failure_states(topic_arn),
+            # A kind of target that could not be blocked (its place full, missing...) was reported, kind
+            # by kind, in the notification just sent; the execution still ends failed, for the alarm.
+            "AnyTargetNotBlocked": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "And": [
+                            {"Variable": "$.block.failed", "IsPresent": True},
+                            {"Variable": "$.block.failed", "BooleanEquals": True},
+                        ],
+                        "Next": "TargetsNotBlocked",
+                    }
+                ],
+                "Default": "Blocked",
+            },
+            "Blocked": {"Type": "Succeed"},
+            "TargetsNotBlocked": {
+                "Type": "Fail",
+                "Error": TARGETS_NOT_BLOCKED,
+                "Cause": "A kind of target could not be blocked; the notification says which, where and why.",
+            },
+            **_response_failure_states(topic_arn, stack, region),
         },
     }
     if annotate_arn is not None:
         states: dict[str, Any] = definition["States"]
         states["BlockHosts"]["Next"] = "ShouldAnnotate"
-        states["BlockHosts"]["Catch"] = [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ShouldAnnotateFailure"}
-        ]
-        states.update(annotation_states(annotate_arn, failure))
+        states["BlockHosts"]["Catch"][0]["Next"] = "ShouldAnnotateFailure"
+        states.update(annotation_states(annotate_arn))
     return definition
 
 
-def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:
+def pruning_definition(prune_arn: str, topic_arn: str, stack: str = "") -> dict[str, Any]:
     """Unblock expired hosts and reconcile the rule group with the ledger; notify when anything changed.
 
     The failure's EventId is the execution's id: the schedule's input carries an ``id`` too, but an
     operator starting a prune by hand with ``{}`` must still get a failure notification.
     """
+    region = region_of(topic_arn)
     return {
         "Comment": "nfw-blocklist: unblock expired hosts, repair drift between ledger and rule group",
         "StartAt": "PruneExpired",
@@ -318,7 +488,7 @@ def pruning_definition(prune_arn: str, topic_arn: str) -> dict[str, Any]:
                 "Catch": _catch(),
                 "End": True,
             },
-            "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Id"}),
-            **_failure_tail(topic_arn, PRUNE_FAILURE_SUBJECT, "pruning"),
+            "DescribeFailure": _describe_failure({"EventId.$": "$$.Execution.Id"}, stack, region, "pruning"),
+            **_failure_tail(topic_arn, PRUNING_FAILURE_LINES, stack, region),
         },
     }

@@ -83,7 +83,7 @@ class PruningSchedule(pulumi.ComponentResource):
         topic_arn = reader.required("topic_arn")
         topic_key_arn = reader.required("topic_key_arn")
         definition = pulumi.Output.all(prune_function_arn, topic_arn).apply(
-            lambda arns: json.dumps(pruning_definition(arns[0], arns[1]), indent=2)
+            lambda arns: json.dumps(pruning_definition(arns[0], arns[1], stack=pulumi.get_stack()), indent=2)
         )
         state_machine = standard_workflow(
             f"{name}-pruning",

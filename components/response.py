@@ -558,7 +558,10 @@ class ResponseStateMachine(pulumi.ComponentResource):
             workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
         definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
             lambda arns: json.dumps(
-                response_definition(arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None), indent=2
+                response_definition(
+                    arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None, stack=pulumi.get_stack()
+                ),
+                indent=2,
             )
         )
         state_machine = standard_workflow(

@@ -15,6 +15,8 @@ from handlers.domains import is_domain
 from handlers.enforcement import DomainEnforcementPoint
 from handlers.writer import Rendering, TargetView
 
+POINT_PLACES = {"network-firewall": "domain rule group", "dns-firewall": "DNS Firewall domain list"}
+"""What each enforcement point is, as the logs name it."""
 UNLIMITED_DOMAINS = 1 << 31
 """Room a point without a limit of its own reports (``max_domains`` None)."""
 
@@ -23,6 +25,10 @@ UNLIMITED_DOMAINS = 1 << 31
 class DomainTarget:
     points: Sequence[DomainEnforcementPoint]
     lease_key: str = schema.DOMAIN_LEASE_KEY
+
+    @property
+    def place(self) -> str:
+        return " and ".join(POINT_PLACES.get(point.name, point.name) for point in self.points)
 
     def owns(self, host: str) -> bool:
         return is_domain(host)

@@ -43,6 +43,7 @@ import idna
 
 from handlers.addresses import describe_host
 from handlers.errors import ConfigurationError, InvalidInput
+from handlers.model import TargetKind
 
 DNS_REQUEST_ACTION: Final = "dnsRequestAction"
 """The GuardDuty action whose ``domain`` names what a DNS finding's instance looked up."""
@@ -132,18 +133,13 @@ class InvalidDomain(InvalidInput):
         self.why = why
 
 
-class HostKind(StrEnum):
-    IP = "ip"
-    DOMAIN = "domain"
-
-
-def host_kind(host: str) -> HostKind:
-    """What a canonical ledger host is: an IP host always carries its prefix, a domain never has a '/'."""
-    return HostKind.IP if "/" in host else HostKind.DOMAIN
+def host_kind(host: str) -> TargetKind:
+    """What a canonical ledger host is (``TargetKind.of``)."""
+    return TargetKind.of(host)
 
 
 def is_domain(host: str) -> bool:
-    return host_kind(host) is HostKind.DOMAIN
+    return TargetKind.of(host) is TargetKind.DOMAIN
 
 
 def looks_like_domain(value: object) -> bool:

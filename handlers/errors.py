@@ -43,3 +43,7 @@ class HostNotBlocked(BlocklistError):
 
 class LedgerUnavailable(BlocklistError):
     """DynamoDB throttled or failed past boto3's retries."""
+
+
+RETRIED_ERRORS = (RuleGroupContention, FirewallUnavailable, LedgerUnavailable)
+"""The errors the state machines retry (components/definitions.py): a step raises them, never reports them."""

@@ -24,7 +24,7 @@ from typing import Any, Final
 from handlers import clock
 from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
-from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason
+from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason, TargetKind
 from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
@@ -155,16 +155,11 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         provider_state=provider_state(finding),
         other_fields=len(set(_mapping(finding.get("UserDefinedFields"))) - OWN_FIELD_KEYS),
     )
-    hosts = _asff_hosts(fields)
-    domain = fields.get(_DNS_DOMAIN_KEY)
-    if not _absent(domain):
-        hosts.append((DNS_REQUEST_ACTION, domain))
-    if not hosts:
+    candidates = _candidates(ref, _asff_hosts(fields), fields.get(_DNS_DOMAIN_KEY))
+    if not candidates:
         action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
         return _no_remote_ip(ref, action_type)
-    return Extraction(
-        candidates=[Candidate(raw_host=host, finding=ref, action=action) for action, host in hosts]
-    )
+    return Extraction(candidates=candidates)
 
 
 def _claims_guardduty(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
@@ -280,12 +275,10 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
                 hosts.extend(_remote_ips(action_name, _mapping(probe)))
         else:
             hosts.extend(_remote_ips(action_name, action_detail))
-    domain = _mapping(action.get(DNS_REQUEST_ACTION)).get("domain")
-    if not _absent(domain):
-        hosts.append((DNS_REQUEST_ACTION, domain))
-    if not hosts:
+    candidates = _candidates(ref, hosts, _mapping(action.get(DNS_REQUEST_ACTION)).get("domain"))
+    if not candidates:
         return _no_remote_ip(ref, _text(action.get("actionType")))
-    return Extraction(candidates=[Candidate(raw_host=host, finding=ref, action=name) for name, host in hosts])
+    return Extraction(candidates=candidates)
 
 
 def _remote_ips(action_name: str, holder: Mapping[str, Any]) -> list[tuple[str, object]]:
@@ -294,6 +287,20 @@ def _remote_ips(action_name: str, holder: Mapping[str, Any]) -> list[tuple[str, 
 
 
 # --- Shared helpers --------------------------------------------------------------------------------
+
+
+def _candidates(ref: FindingRef, addresses: list[tuple[str, object]], domain: object) -> list[Candidate]:
+    """The finding's targets, each with its kind: the remote IPs are addresses, the DNS request's name a
+    domain (the addresses first, so the finding's main host leads)."""
+    candidates = [
+        Candidate(raw_host=value, finding=ref, action=action, kind=TargetKind.ADDRESS)
+        for action, value in addresses
+    ]
+    if not _absent(domain):
+        candidates.append(
+            Candidate(raw_host=domain, finding=ref, action=DNS_REQUEST_ACTION, kind=TargetKind.DOMAIN)
+        )
+    return candidates
 
 
 def _extend(into: Extraction, part: Extraction) -> None:

@@ -11,9 +11,12 @@ built by the state machine with ``States.Format`` (components/definitions.py).
 """
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from handlers.model import TargetKind
 
 MAX_SUBJECT: Final = 100
 """SNS: a subject is at most 100 characters of printable ASCII, with no line break (the handlers cannot
@@ -47,14 +50,61 @@ def host_list(sample: Sequence[str], count: int) -> str:
     shown = ", ".join(sample)
     rest = count - len(sample)
     if rest > 0:
-        return f"{shown} and {rest} more" if shown else f"{rest} hosts"
+        return f"{shown} and {rest} more" if shown else f"{rest} more"
     return shown
 
 
-def _hosts_phrase(sample: Sequence[str], count: int) -> str:
+def _hosts_phrase(sample: Sequence[str], count: int, kind: TargetKind | None = None) -> str:
+    """One target as itself (a domain says it is one), several as ``3 hosts: a, b, c``. Without ``kind`` the
+    list may hold both kinds, and its noun follows what the sample holds."""
+    kinds = {TargetKind.of(item) for item in sample} if kind is None else {kind}
+    one_kind = next(iter(kinds)) if len(kinds) == 1 else None
     if count == 1 and sample:
-        return sample[0]
-    return f"{count} hosts: {host_list(sample, count)}"
+        return f"domain {sample[0]}" if one_kind is TargetKind.DOMAIN else sample[0]
+    noun = one_kind.plural if one_kind is not None else "hosts and domains"
+    return f"{count} {noun}: {host_list(sample, count)}"
+
+
+SUBJECT_TARGETS_MAX: Final = 36
+"""Characters of targets a failure subject names (the stack, region and wording take the rest of 100)."""
+_REGION: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+_GUARDDUTY_FINDING_ID: Final = re.compile(r"[0-9a-f]{32}")
+
+
+def subject_targets(targets_by_kind: Mapping[TargetKind, Sequence[str]]) -> str:
+    """``198.51.100.7/32 and domain evil.example``, or counts (``3 hosts and 1 domain``) when that does
+    not fit ``SUBJECT_TARGETS_MAX``; printable ASCII, as a subject must be."""
+    named = " and ".join(
+        (targets[0] if kind is TargetKind.ADDRESS else f"domain {targets[0]}")
+        if len(targets) == 1
+        else kind.counted(len(targets))
+        for kind, targets in targets_by_kind.items()
+        if targets
+    )
+    counted = " and ".join(kind.counted(len(targets)) for kind, targets in targets_by_kind.items() if targets)
+    text = named if len(named) <= SUBJECT_TARGETS_MAX else counted
+    return subject(text or "no targets")
+
+
+def targets_text(targets_by_kind: Mapping[TargetKind, Sequence[str]], places: Mapping[str, str]) -> str:
+    """``1 host: 198.51.100.7/32 (rule group x); 1 domain: evil.example (domain rule group y)``, bounded."""
+    parts = []
+    for kind, targets in targets_by_kind.items():
+        if targets:
+            where = places.get(kind.value, "")
+            listed = host_list(list(targets)[:5], len(targets))
+            parts.append(f"{kind.counted(len(targets))}: {listed}" + (f" ({where})" if where else ""))
+    return "; ".join(parts)[:600] or "none"
+
+
+def finding_link(finding_id: str, region: str) -> str:
+    """The finding's page in the GuardDuty console, or ``-`` when its id or region is not GuardDuty's.
+
+    A Security Hub id is GuardDuty's finding ARN; the console wants the id at its end."""
+    plain = finding_id.rsplit("/", 1)[-1]
+    if not _REGION.fullmatch(region) or not _GUARDDUTY_FINDING_ID.fullmatch(plain):
+        return "-"
+    return f"https://{region}.console.aws.amazon.com/guardduty/home?region={region}#/findings?fId={plain}"
 
 
 def _count(notification: Mapping[str, Any], key: str) -> int:
@@ -67,24 +117,71 @@ def _sample(notification: Mapping[str, Any], key: str) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
+_BLOCKED_KEYS: Final = (
+    (TargetKind.ADDRESS, "Hosts", "HostCount", "Evicted", "EvictedCount"),
+    (TargetKind.DOMAIN, "Domains", "DomainCount", "EvictedDomains", "EvictedDomainCount"),
+)
+"""Where a block notification holds each kind's blocked and evicted samples and counts."""
+
+ADVICE: Final = {
+    "CapacityExceeded": (
+        "the place is full and onCapacityFull is refuse (or nothing in it may be evicted). Unblock what is "
+        "no longer needed, raise its capacity or set onCapacityFull to evict; the next sighting blocks it."
+    ),
+    "RuleGroupNotFound": "the place does not exist: was it deleted? Deploy the stack again (pulumi up).",
+    "ConfigurationError": "fix the stack's configuration named above and deploy again (pulumi up).",
+    "FirewallRejected": "Network Firewall refused the update (a hand edit?); a prune repairs the group.",
+    "InvalidInput": "the stack no longer blocks this kind (domainBlocking off?): nothing to do if intended.",
+}
+"""What an on-call engineer does about each error a kind of target can fail with."""
+DEFAULT_ADVICE: Final = "read the execution's history and the block function's logs."
+
+
+def _failures(notification: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    value = notification.get("NotBlocked")
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _kind(value: object) -> TargetKind:
+    return TargetKind.DOMAIN if value == TargetKind.DOMAIN.value else TargetKind.ADDRESS
+
+
 def block_subject(notification: Mapping[str, Any]) -> str:
-    hosts, count = _sample(notification, "Hosts"), _count(notification, "HostCount")
-    what = hosts[0] if count == 1 and hosts else f"{count} hosts"
-    evicted = _count(notification, "EvictedCount")
-    tail = f", evicted {evicted}" if evicted else ""
-    return subject(f"{SUBJECT_PREFIX}blocked {what}{tail}")
+    blocked = []
+    for kind, key, count_key, _, _ in _BLOCKED_KEYS:
+        hosts, count = _sample(notification, key), _count(notification, count_key)
+        if count:
+            one = hosts[0] if kind is TargetKind.ADDRESS else f"domain {hosts[0]}" if hosts else ""
+            blocked.append(one if count == 1 and hosts else kind.counted(count))
+    parts = [f"blocked {' and '.join(blocked)}"] if blocked else []
+    evicted = sum(_count(notification, key) for *_, key in _BLOCKED_KEYS)
+    if evicted:
+        parts[-1:] = [f"{parts[-1]}, evicted {evicted}" if parts else f"evicted {evicted}"]
+    for failure in _failures(notification):
+        kind, targets, count = (
+            _kind(failure.get("Kind")),
+            _sample(failure, "Targets"),
+            _count(failure, "Count"),
+        )
+        what = (
+            (targets[0] if kind is TargetKind.ADDRESS else f"domain {targets[0]}")
+            if count == 1 and targets
+            else kind.counted(count)
+        )
+        parts.append(f"NOT blocked {what} ({failure.get('Error')})")
+    return subject(f"{SUBJECT_PREFIX}{'; '.join(parts) or 'nothing blocked'}")
 
 
 def block_email(
     notification: Mapping[str, Any],
     finding: Mapping[str, Any],
     expires_at: float,
-    rule_group: str,
+    places: Mapping[str, str],
     capacity: tuple[int, int] | None,
 ) -> str:
     """``Blocked 198.51.100.0/32 (Backdoor:EC2/C&CActivity.B, severity 8.0, account ..., us-east-1) until
-    2021-01-05 13:25 UTC``, then what was evicted for room, the finding and the rule group."""
-    hosts = _hosts_phrase(_sample(notification, "Hosts"), _count(notification, "HostCount"))
+    2021-01-05 13:25 UTC``, then per kind what was not blocked where and what to do, what was evicted
+    for room, the finding and where each kind is blocked."""
     details = ", ".join(
         part
         for part in (
@@ -95,20 +192,49 @@ def block_email(
         )
         if part
     )
-    lines = [f"Blocked {hosts} ({details}) until {minute(expires_at)}."]
-    evicted = _count(notification, "EvictedCount")
-    if evicted:
-        lines.append(
-            "Evicted to make room (least recently seen first): "
-            f"{_hosts_phrase(_sample(notification, 'Evicted'), evicted)}."
-        )
+    blocked = [
+        _hosts_phrase(_sample(notification, key), _count(notification, count_key), kind)
+        for kind, key, count_key, _, _ in _BLOCKED_KEYS
+        if _count(notification, count_key)
+    ]
+    if blocked:
+        lines = [f"Blocked {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
+    else:
+        lines = [f"Nothing new of this finding was blocked ({details})."]
+    for failure in _failures(notification):
+        kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
+        error = str(failure.get("Error") or "")
+        targets = _hosts_phrase(_sample(failure, "Targets"), count, kind)
+        lines.append(f"NOT blocked: {targets} in {failure.get('Where')}: {failure.get('Reason')} ({error}).")
+        lines.append(f"What to do: {ADVICE.get(error, DEFAULT_ADVICE)}")
+    for kind, _, _, key, count_key in _BLOCKED_KEYS:
+        evicted = _count(notification, count_key)
+        if evicted:
+            lines.append(
+                "Evicted to make room (least recently seen first): "
+                f"{_hosts_phrase(_sample(notification, key), evicted, kind)}."
+            )
     lines.append("")
     if finding.get("id"):
         lines.append(f"Finding: {finding['id']}")
-    usage = f" ({capacity[0]} of {capacity[1]} capacity units used)" if capacity else ""
-    lines.append(f"Rule group: {rule_group}{usage}")
+        link = finding_link(str(finding["id"]), str(finding.get("region") or ""))
+        if link != "-":
+            lines.append(f"In the GuardDuty console: {link}")
+    lines.extend(_places(places, capacity))
     lines.append("A new sighting of a host extends its block; `nfw-blocklist unblock HOST` lifts it.")
     return "\n".join(lines)
+
+
+def _places(places: Mapping[str, str], capacity: tuple[int, int] | None) -> list[str]:
+    """``Hosts blocked in: rule group ... (3 of 2000 capacity units used)``, then the domains' places."""
+    lines = []
+    for kind in TargetKind:
+        where = places.get(kind.value)
+        if where:
+            usage = capacity if kind is TargetKind.ADDRESS else None
+            used = f" ({usage[0]} of {usage[1]} capacity units used)" if usage else ""
+            lines.append(f"{kind.plural.capitalize()} blocked in: {where}{used}")
+    return lines
 
 
 def prune_subject(notification: Mapping[str, Any]) -> str:
@@ -116,7 +242,10 @@ def prune_subject(notification: Mapping[str, Any]) -> str:
     hosts = _sample(notification, "Pruned")
     parts = []
     if pruned:
-        parts.append(f"unblocked {hosts[0] if pruned == 1 and hosts else f'{pruned} expired hosts'}")
+        # "198.51.100.0/32", "domain evil.example", "3 expired hosts and domains": the phrase's own nouns.
+        phrase = _hosts_phrase(hosts, pruned)
+        noun = phrase.split(":", 1)[0].split(" ", 1)[-1]
+        parts.append(f"unblocked {phrase if pruned == 1 else f'{pruned} expired {noun}'}")
     if _count(notification, "EvictedCount"):
         parts.append(f"evicted {_count(notification, 'EvictedCount')}")
     if _count(notification, "ProtectedCount"):
@@ -137,7 +266,7 @@ def _drift_count(notification: Mapping[str, Any]) -> int:
 
 
 def prune_email(
-    notification: Mapping[str, Any], at: float, rule_group: str, capacity: tuple[int, int] | None
+    notification: Mapping[str, Any], at: float, places: Mapping[str, str], capacity: tuple[int, int] | None
 ) -> str:
     """What one pruning run changed, one line per kind of change, then when and where."""
     lines = []
@@ -151,7 +280,7 @@ def prune_email(
             lines.append(sentence.format(_hosts_phrase(_sample(notification, key), count)))
     drift = _drift(notification)
     for key, count_key, sentence in (
-        ("added", "added_count", "Restored {} missing from the rule group (drift)."),
+        ("added", "added_count", "Restored {} missing from where it is blocked (drift)."),
         ("removed", "removed_count", "Removed {} the ledger does not hold (drift)."),
     ):
         count = _count(drift, count_key)
@@ -162,8 +291,7 @@ def prune_email(
     if not lines:
         lines.append("Nothing changed.")
     lines.append("")
-    usage = f" ({capacity[0]} of {capacity[1]} capacity units used)" if capacity else ""
-    lines.append(f"Rule group: {rule_group}{usage}")
+    lines.extend(_places(places, capacity))
     lines.append(f"Pruning run at {minute(at)}")
     return "\n".join(lines)
 

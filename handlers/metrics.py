@@ -33,6 +33,11 @@ HOSTS_BLOCKED: Final = "HostsBlocked"
 HOSTS_EVICTED: Final = "HostsEvicted"
 HOSTS_PRUNED: Final = "HostsPruned"
 HOSTS_IN_GROUP: Final = "HostsInGroup"
+DOMAINS_BLOCKED: Final = "DomainsBlocked"
+DOMAINS_EVICTED: Final = "DomainsEvicted"
+HOSTS_NOT_BLOCKED: Final = "HostsNotBlocked"
+"""IP addresses a block step could not write (their place full, missing...): reported, not retried."""
+DOMAINS_NOT_BLOCKED: Final = "DomainsNotBlocked"
 
 UNITS: Final = {
     CAPACITY_USED: "Count",
@@ -41,10 +46,24 @@ UNITS: Final = {
     HOSTS_EVICTED: "Count",
     HOSTS_PRUNED: "Count",
     HOSTS_IN_GROUP: "Count",
+    DOMAINS_BLOCKED: "Count",
+    DOMAINS_EVICTED: "Count",
+    HOSTS_NOT_BLOCKED: "Count",
+    DOMAINS_NOT_BLOCKED: "Count",
 }
 """Every metric the functions emit, with its unit: the alarms and the dashboard read these names."""
 EMITTED_BY: Final = {
-    "block": (HOSTS_BLOCKED, HOSTS_EVICTED, CAPACITY_USED, CAPACITY_USED_PERCENT, HOSTS_IN_GROUP),
+    "block": (
+        HOSTS_BLOCKED,
+        HOSTS_EVICTED,
+        HOSTS_NOT_BLOCKED,
+        DOMAINS_BLOCKED,
+        DOMAINS_EVICTED,
+        DOMAINS_NOT_BLOCKED,
+        CAPACITY_USED,
+        CAPACITY_USED_PERCENT,
+        HOSTS_IN_GROUP,
+    ),
     "prune": (HOSTS_PRUNED, HOSTS_EVICTED, CAPACITY_USED, CAPACITY_USED_PERCENT, HOSTS_IN_GROUP),
 }
 """Which function emits which metric (the capacity ones whenever its run read the group)."""
@@ -128,10 +147,20 @@ def _counted(payload: Mapping[str, Any], key: str) -> int:
 
 
 def block_values(payload: Mapping[str, Any]) -> dict[str, float]:
-    """The block step's metrics, from its own bounded result."""
+    """The block step's metrics, from its own bounded result: each kind of target counted apart (the
+    ``Hosts`` metrics count IP addresses, the ``Domains`` ones domains)."""
+    kinds = payload.get("kinds")
+    kinds = kinds if isinstance(kinds, Mapping) else {}
+    address, domain = kinds.get("address"), kinds.get("domain")
+    address = address if isinstance(address, Mapping) else {}
+    domain = domain if isinstance(domain, Mapping) else {}
     return {
-        HOSTS_BLOCKED: _counted(payload, "blocked"),
-        HOSTS_EVICTED: _counted(payload, "evicted"),
+        HOSTS_BLOCKED: _counted(address, "blocked"),
+        HOSTS_EVICTED: _counted(address, "evicted"),
+        HOSTS_NOT_BLOCKED: _counted(address, "not_blocked"),
+        DOMAINS_BLOCKED: _counted(domain, "blocked"),
+        DOMAINS_EVICTED: _counted(domain, "evicted"),
+        DOMAINS_NOT_BLOCKED: _counted(domain, "not_blocked"),
         **capacity_values(payload.get("capacity")),
     }
 

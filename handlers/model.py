@@ -35,6 +35,35 @@ class SkipReason(StrEnum):
     new sighting."""
 
 
+class TargetKind(StrEnum):
+    """What a finding's target is. Each kind has its own path (policy, ledger keys, writer, place of
+    enforcement) and its own fate: one kind failing never decides the other's, and every report names
+    the kind and the place."""
+
+    ADDRESS = "address"
+    """An IP address, blocked as a /32 or /128 in the stateless rule group."""
+    DOMAIN = "domain"
+    """A domain name, blocked in the domain rule group and/or the DNS Firewall domain list."""
+
+    @classmethod
+    def of(cls, key: str) -> "TargetKind":
+        """The kind of a canonical ledger key: an address always carries its prefix, a domain never a '/'."""
+        return cls.ADDRESS if "/" in key else cls.DOMAIN
+
+    @property
+    def noun(self) -> str:
+        """What the messages call one: an address is a "host", as the reference and the metrics say."""
+        return "host" if self is TargetKind.ADDRESS else "domain"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.noun}s"
+
+    def counted(self, count: int) -> str:
+        """``1 host``, ``3 hosts``, ``1 domain``..."""
+        return f"{count} {self.noun if count == 1 else self.plural}"
+
+
 class FindingState(StrEnum):
     ACTIVE = "active"
     ARCHIVED = "archived"
@@ -68,20 +97,24 @@ class FindingRef:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A remote host named by a finding, exactly as the finding gave it (possibly invalid)."""
+    """A target named by a finding, exactly as the finding gave it (possibly invalid)."""
 
     raw_host: object
     finding: FindingRef
     action: str
-    """The GuardDuty action it came from: networkConnectionAction, portProbeAction, ..."""
+    """The GuardDuty action it came from: networkConnectionAction, portProbeAction, dnsRequestAction..."""
+    kind: TargetKind
+    """Set where the finding is read: a remote IP field names an address, a DNS request a domain."""
 
 
 @dataclass(frozen=True)
 class Target:
-    """A candidate the policy accepted: ``host`` is canonical CIDR (IPv4 /32, IPv6 /128)."""
+    """A candidate the policy accepted. ``host`` is its canonical ledger key: CIDR (IPv4 /32, IPv6 /128)
+    for an address, the canonical name for a domain."""
 
     host: str
     finding: FindingRef
+    kind: TargetKind
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from handlers import messages
-from handlers.model import FindingRef, Skip
+from handlers.model import FindingRef, Skip, TargetKind
 
 SAMPLE_SIZE: Final = 20
 """Hosts a payload lists by name; the count says how many there are in all."""
@@ -101,10 +101,30 @@ class RecordOutcome:
     """The Security Hub findings whose hosts were recorded: the annotation step updates them."""
     expires_at: float = 0.0
     """When the hosts recorded now expire (the annotation's "until")."""
+    places: Mapping[str, str] = field(default_factory=dict)
+    """Where each kind of the recorded targets is blocked (``TargetKind`` value -> place)."""
 
     @property
     def hosts(self) -> list[str]:
         return sorted({*self.new, *self.refreshed})
+
+    def _by_kind(self) -> dict[TargetKind, list[str]]:
+        split: dict[TargetKind, list[str]] = {}
+        for target in self.hosts:
+            split.setdefault(TargetKind.of(target), []).append(target)
+        return split
+
+    def kinds(self) -> dict[str, dict[str, Any]]:
+        """The recorded targets kind by kind: their count, a sample, and where that kind is blocked (what
+        the failure path names when the block step itself fails)."""
+        return {
+            str(kind): {
+                "count": len(targets),
+                "sample": sample(targets),
+                "where": truncate(self.places.get(kind, "")),
+            }
+            for kind, targets in self._by_kind().items()
+        }
 
     def to_payload(self) -> dict[str, Any]:
         """The record step's output and the block step's input (docs/DESIGN.md, "RecordHosts")."""
@@ -123,6 +143,14 @@ class RecordOutcome:
             "refreshed": sample(self.refreshed),
             "unconfirmed": sample(self.unconfirmed),
             "skipped": [skip_payload(skip) for skip in self.skipped[:SAMPLE_SIZE]],
+            "kinds": self.kinds(),
+            # What the failure path (no Lambda) needs ready made: a subject's worth of targets, a line
+            # of them kind by kind with their places, and a console link to the finding.
+            "summary": messages.subject_targets(self._by_kind()),
+            "targets": messages.targets_text(self._by_kind(), self.places),
+            "finding_link": (
+                messages.finding_link(self.finding.id, self.finding.region) if self.finding else "-"
+            ),
             "batch": self.batch,
             "batch_items": self.batch_items,
             "expires_at": self.expires_at,
@@ -161,72 +189,169 @@ def count_of(payload: Mapping[str, Any], key: str) -> int:
 
 
 @dataclass(frozen=True)
-class BlockOutcome:
-    """What BlockHosts did; ``notification`` is the reference's success message."""
+class KindOutcome:
+    """What BlockHosts did for one kind of target, where that kind is enforced. One kind's failure is its
+    own: the other kind's outcome stands beside it, and the reports name the kind and the place."""
 
-    finding: Mapping[str, Any]
-    timestamp: str
+    kind: TargetKind
+    where: str
+    """Where this kind is blocked, as the reports name it (``rule group <name>``...)."""
     blocked: list[str] = field(default_factory=list)
-    """This execution's new hosts that are in the group now."""
+    """This execution's new targets of this kind that are in their place now."""
     refreshed: Sequence[str] = ()
-    refreshed_count: int = 0
     evicted: list[str] = field(default_factory=list)
     coalesced: list[str] = field(default_factory=list)
-    """Pending hosts of other executions that this execution's write carried."""
+    """Pending targets of other executions that this execution's write carried."""
     restored: list[str] = field(default_factory=list)
     updates: int = 0
     conflicts: int = 0
-    expires_at: float = 0.0
-    """When this execution's hosts expire (the record step's retention), for the e-mail."""
-    rule_group: str = ""
     usage: GroupUsage | None = None
-    """The group after this execution's sync; None when it did not read the group."""
+    """The place after this execution's sync (the stateless group's; None when not read)."""
+    not_blocked: list[str] = field(default_factory=list)
+    """This execution's targets of this kind that the failed write left out."""
+    error: str = ""
+    """The failure's name (``CapacityExceeded``...); empty when this kind succeeded."""
+    reason: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": str(self.kind),
+            "where": truncate(self.where),
+            "status": "failed" if self.failed else "blocked",
+            "counts": {
+                "blocked": len(self.blocked),
+                "refreshed": len(self.refreshed),
+                "evicted": len(self.evicted),
+                "not_blocked": len(self.not_blocked),
+            },
+            "blocked": sample(self.blocked),
+            "refreshed": sample(self.refreshed),
+            "evicted": sample(self.evicted),
+            "not_blocked": sample(self.not_blocked),
+            "error": truncate(self.error, 64) if self.error else None,
+            "reason": truncate(self.reason) if self.reason else None,
+        }
+
+
+@dataclass(frozen=True)
+class BlockOutcome:
+    """What BlockHosts did, kind by kind; ``notification`` is the reference's message, extended per kind."""
+
+    finding: Mapping[str, Any]
+    timestamp: str
+    kinds: Sequence[KindOutcome] = ()
+    expires_at: float = 0.0
+    """When this execution's targets expire (the record step's retention), for the e-mail."""
+
+    def _all(self, attribute: str) -> list[str]:
+        return sorted({target for kind in self.kinds for target in getattr(kind, attribute)})
+
+    def of(self, kind: TargetKind) -> KindOutcome | None:
+        return next((outcome for outcome in self.kinds if outcome.kind is kind), None)
+
+    @property
+    def blocked(self) -> list[str]:
+        return self._all("blocked")
+
+    @property
+    def evicted(self) -> list[str]:
+        return self._all("evicted")
+
+    @property
+    def failures(self) -> list[KindOutcome]:
+        return [kind for kind in self.kinds if kind.failed]
+
+    def _status(self) -> str:
+        """``true``: every kind went in; ``partial``: a kind failed beside one that holds its targets;
+        ``false``: nothing of this finding is blocked."""
+        if not self.failures:
+            return "true"
+        holds = any(not kind.failed and (kind.blocked or kind.refreshed) for kind in self.kinds)
+        return "partial" if holds else "false"
 
     def notification(self) -> dict[str, Any]:
-        """The reference's message, with bounded ``Hosts`` / ``Evicted`` samples and their counts."""
-        first = sorted(self.blocked)[0].split("/", 1)[0] if self.blocked else ""
+        """The reference's message (``Input.HostIp`` an address, never a domain), then per kind: the
+        addresses (``Hosts``), the domains (``Domains``) and what was not blocked where (``NotBlocked``)."""
+        addresses = self.of(TargetKind.ADDRESS) or KindOutcome(TargetKind.ADDRESS, "")
+        domains = self.of(TargetKind.DOMAIN) or KindOutcome(TargetKind.DOMAIN, "")
+        first_address = sorted(addresses.blocked)[0].split("/", 1)[0] if addresses.blocked else ""
         return {
-            "Blocked": "true",
+            "Blocked": self._status(),
             "Input": {
-                "HostIp": first,
+                "HostIp": first_address,
+                "Domain": sorted(domains.blocked)[0] if domains.blocked else "",
                 "FindingId": truncate(self.finding.get("id", "")),
                 "Timestamp": self.timestamp,
                 "AccountId": truncate(self.finding.get("account", ""), 64),
                 "Region": truncate(self.finding.get("region", ""), 64),
             },
-            "Hosts": sample(self.blocked),
-            "HostCount": len(self.blocked),
-            "Evicted": sample(self.evicted),
-            "EvictedCount": len(self.evicted),
+            "Hosts": sample(addresses.blocked),
+            "HostCount": len(addresses.blocked),
+            "Evicted": sample(addresses.evicted),
+            "EvictedCount": len(addresses.evicted),
+            "Domains": sample(domains.blocked),
+            "DomainCount": len(domains.blocked),
+            "EvictedDomains": sample(domains.evicted),
+            "EvictedDomainCount": len(domains.evicted),
+            "NotBlocked": [
+                {
+                    "Kind": str(failed.kind),
+                    "Targets": sample(failed.not_blocked),
+                    "Count": len(failed.not_blocked),
+                    "Where": truncate(failed.where),
+                    "Error": truncate(failed.error, 64),
+                    "Reason": truncate(failed.reason),
+                }
+                for failed in self.failures
+            ],
         }
 
     def to_payload(self) -> dict[str, Any]:
-        """The block step's result; ``message`` is what NotifySuccess publishes (``default`` + ``email``)."""
+        """The block step's result; ``message`` is what NotifySuccess publishes (``default`` + ``email``).
+
+        The top-level lists and counts are every kind's together (what the metrics and older readers
+        take); ``kinds`` holds each kind's own outcome, and ``failed`` says whether any kind failed."""
         notification = self.notification()
-        capacity = (self.usage.used, self.usage.total) if self.usage else None
+        addresses = self.of(TargetKind.ADDRESS)
+        usage = addresses.usage if addresses else None
+        places = {str(kind.kind): kind.where for kind in self.kinds}
+        refreshed = self._all("refreshed")
         return {
             "counts": {
                 "blocked": len(self.blocked),
-                "refreshed": self.refreshed_count,
+                "refreshed": len(refreshed),
                 "evicted": len(self.evicted),
-                "coalesced": len(self.coalesced),
-                "restored": len(self.restored),
+                "coalesced": len(self._all("coalesced")),
+                "restored": len(self._all("restored")),
+                "not_blocked": len(self._all("not_blocked")),
             },
             "blocked": sample(self.blocked),
-            "refreshed": sample(self.refreshed),
+            "refreshed": sample(refreshed),
             "evicted": sample(self.evicted),
-            "coalesced": sample(self.coalesced),
-            "restored": sample(self.restored),
-            "updates": self.updates,
-            "conflicts": self.conflicts,
-            "notify": bool(self.blocked),
+            "coalesced": sample(self._all("coalesced")),
+            "restored": sample(self._all("restored")),
+            "updates": sum(kind.updates for kind in self.kinds),
+            "conflicts": sum(kind.conflicts for kind in self.kinds),
+            "kinds": {str(kind.kind): kind.to_payload() for kind in self.kinds},
+            "failed": bool(self.failures),
+            "notify": bool(self.blocked or self.failures),
             "notification": notification,
             "subject": messages.block_subject(notification),
             "message": messages.per_protocol(
                 notification,
-                messages.block_email(notification, self.finding, self.expires_at, self.rule_group, capacity),
+                messages.block_email(
+                    notification,
+                    self.finding,
+                    self.expires_at,
+                    places,
+                    (usage.used, usage.total) if usage else None,
+                ),
             ),
-            "capacity": self.usage.to_payload() if self.usage else None,
+            "capacity": usage.to_payload() if usage else None,
         }
 
 
@@ -246,7 +371,8 @@ class PruneOutcome:
     updates: int = 0
     conflicts: int = 0
     at_epoch: float = 0.0
-    rule_group: str = ""
+    places: Mapping[str, str] = field(default_factory=dict)
+    """Where each kind the stack blocks is blocked (``TargetKind`` value -> place), for the e-mail."""
     usage: GroupUsage | None = None
 
     @property
@@ -298,7 +424,7 @@ class PruneOutcome:
             "notification": notification,
             "subject": messages.prune_subject(notification),
             "message": messages.per_protocol(
-                notification, messages.prune_email(notification, self.at_epoch, self.rule_group, capacity)
+                notification, messages.prune_email(notification, self.at_epoch, self.places, capacity)
             ),
             "capacity": self.usage.to_payload() if self.usage else None,
         }

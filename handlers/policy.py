@@ -7,7 +7,7 @@ severity), and only then the host itself (malformed, protected).
 """
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -18,15 +18,9 @@ from handlers.addresses import (
     describe_host,
     normalize_host,
 )
-from handlers.domains import (
-    DNS_REQUEST_ACTION,
-    InvalidDomain,
-    ProtectedDomains,
-    canonical_domain,
-    unenforceable_at,
-)
+from handlers.domains import InvalidDomain, ProtectedDomains, canonical_domain, unenforceable_at
 from handlers.errors import ConfigurationError, InvalidInput
-from handlers.model import Candidate, FindingState, Skip, SkipReason, Target
+from handlers.model import Candidate, FindingState, Skip, SkipReason, Target, TargetKind
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, DomainBlocking, Settings
 
 MAX_TTL_SECONDS: Final = 365 * 86400
@@ -93,14 +87,16 @@ class TargetPolicy:
     def evaluate(self, candidate: Candidate) -> Target | Skip:
         """Accept ``candidate`` as a canonical host to block, or say why not; never raises."""
         finding = candidate.finding
-        dns = candidate.action == DNS_REQUEST_ACTION
-        if dns and not self.domain_blocking:
+        domain = candidate.kind is TargetKind.DOMAIN
+        if domain and not self.domain_blocking:
             # As before domains could be blocked: a DNS finding names no host this stack blocks.
             return Skip("", SkipReason.NO_REMOTE_IP, finding.id, "no remote IP in DNS_REQUEST finding")
-        shown = _shown_domain(candidate.raw_host) if dns else _shown_host(candidate.raw_host)
+        # Read once, by its kind: every skip shows the canonical spelling when there is one, so skips of
+        # the same target read alike; a malformed one is reported only after the finding's own checks.
+        canonical, invalid = _canonical(candidate)
 
         def skip(reason: SkipReason, detail: str) -> Skip:
-            return Skip(host=shown, reason=reason, finding_id=finding.id, detail=detail)
+            return Skip(host=canonical, reason=reason, finding_id=finding.id, detail=detail)
 
         # The finding's own region and account (Security Hub's Region/AwsAccountId, GuardDuty's
         # region/accountId), not the event's: a forwarded or aggregated event keeps the sender's. One Security
@@ -114,7 +110,7 @@ class TargetPolicy:
             return skip(
                 SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
             )
-        if candidate.action not in self.enabled_actions and not dns:
+        if not domain and candidate.action not in self.enabled_actions:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
         if finding.state == FindingState.ARCHIVED:
             return skip(SkipReason.ARCHIVED, "finding is archived")
@@ -136,29 +132,24 @@ class TargetPolicy:
                 SkipReason.BELOW_MIN_SEVERITY,
                 f"severity {finding.severity} below minimum {self.min_severity}",
             )
-        if dns:
-            return self._domain_target(candidate, skip)
-        try:
-            host = normalize_host(candidate.raw_host)
-        except InvalidAddress as error:
-            return skip(SkipReason.INVALID_ADDRESS, str(error))
-        network = self.protected.protects(host)
-        if network is not None:
-            return skip(SkipReason.PROTECTED, f"{host} is inside protected network {network}")
-        return Target(host=host, finding=finding)
+        if invalid is not None:
+            return skip(*invalid)
+        protection = self._protection(candidate.kind, canonical)
+        if protection is not None:
+            return skip(SkipReason.PROTECTED, protection)
+        if candidate.kind is TargetKind.DOMAIN:
+            refusal = unenforceable_at(canonical, self.domain_points)
+            if refusal is not None:
+                return skip(SkipReason.UNENFORCEABLE_DOMAIN, f"{canonical}: {refusal}")
+        return Target(host=canonical, finding=finding, kind=candidate.kind)
 
-    def _domain_target(self, candidate: Candidate, skip: Callable[[SkipReason, str], Skip]) -> Target | Skip:
-        try:
-            domain = canonical_domain(candidate.raw_host)
-        except InvalidDomain as error:
-            return skip(SkipReason.INVALID_DOMAIN, str(error))
-        entry = self.protected_domains.protects(domain)
-        if entry is not None:
-            return skip(SkipReason.PROTECTED, f"{domain} is protected domain {entry} or under it")
-        refusal = unenforceable_at(domain, self.domain_points)
-        if refusal is not None:
-            return skip(SkipReason.UNENFORCEABLE_DOMAIN, f"{domain}: {refusal}")
-        return Target(host=domain, finding=candidate.finding)
+    def _protection(self, kind: TargetKind, canonical: str) -> str | None:
+        """Why the never-block list of ``kind`` covers ``canonical``; None when it does not."""
+        if kind is TargetKind.DOMAIN:
+            entry = self.protected_domains.protects(canonical)
+            return None if entry is None else f"{canonical} is protected domain {entry} or under it"
+        network = self.protected.protects(canonical)
+        return None if network is None else f"{canonical} is inside protected network {network}"
 
     def may_block_domain(self, host: str) -> bool:
         """May ``host`` stand in a domain list: a canonical domain outside every protected name?
@@ -221,16 +212,13 @@ class TargetPolicy:
         return host
 
 
-def _shown_domain(raw_host: object) -> str:
+def _canonical(candidate: Candidate) -> tuple[str, tuple[SkipReason, str] | None]:
+    """The candidate's canonical ledger key by its kind, or its value as text and why it is not one."""
     try:
-        return canonical_domain(raw_host)
-    except InvalidDomain:
-        return describe_host(raw_host)
-
-
-def _shown_host(raw_host: object) -> str:
-    """The canonical host when there is one, so skips of the same host read alike."""
-    try:
-        return normalize_host(raw_host)
-    except InvalidAddress:
-        return describe_host(raw_host)
+        if candidate.kind is TargetKind.DOMAIN:
+            return canonical_domain(candidate.raw_host), None
+        return normalize_host(candidate.raw_host), None
+    except InvalidDomain as error:
+        return describe_host(candidate.raw_host), (SkipReason.INVALID_DOMAIN, str(error))
+    except InvalidAddress as error:
+        return describe_host(candidate.raw_host), (SkipReason.INVALID_ADDRESS, str(error))

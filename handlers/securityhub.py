@@ -27,6 +27,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.errors import InvalidInput
+from handlers.model import TargetKind
 from handlers.payloads import SAMPLE_SIZE, count_of, sample, truncate
 from handlers.settings import Settings, WorkflowStatus
 
@@ -40,29 +41,52 @@ FIELD_VALUE_MAX: Final = 1024
 
 STATUS_KEY: Final = "nfw-blocklist:status"
 HOSTS_KEY: Final = "nfw-blocklist:hosts"
+"""The IP addresses blocked (their place: ``RULE_GROUP_KEY``)."""
 HOST_COUNT_KEY: Final = "nfw-blocklist:host-count"
 EXPIRES_KEY: Final = "nfw-blocklist:blocked-until"
 RULE_GROUP_KEY: Final = "nfw-blocklist:rule-group"
+DOMAINS_KEY: Final = "nfw-blocklist:domains"
+"""The domains blocked (their place: ``DOMAINS_PLACE_KEY``), never under the hosts' keys."""
+DOMAIN_COUNT_KEY: Final = "nfw-blocklist:domain-count"
+DOMAINS_PLACE_KEY: Final = "nfw-blocklist:domains-blocked-in"
+NOT_BLOCKED_KEY: Final = "nfw-blocklist:not-blocked"
+"""What of the finding could not be blocked, kind by kind, and where."""
 ERROR_KEY: Final = "nfw-blocklist:error"
 RESOLVED_MARKER_KEY: Final = "nfw-blocklist:workflow"
 """Written beside ``Workflow.Status`` RESOLVED: the record step then knows the tool resolved the finding
 itself, and still treats a new sighting of it as active (an analyst's RESOLVED stays "suppressed")."""
 OWN_FIELD_KEYS: Final = frozenset(
-    {STATUS_KEY, HOSTS_KEY, HOST_COUNT_KEY, EXPIRES_KEY, RULE_GROUP_KEY, ERROR_KEY, RESOLVED_MARKER_KEY}
+    {
+        STATUS_KEY,
+        HOSTS_KEY,
+        HOST_COUNT_KEY,
+        EXPIRES_KEY,
+        RULE_GROUP_KEY,
+        DOMAINS_KEY,
+        DOMAIN_COUNT_KEY,
+        DOMAINS_PLACE_KEY,
+        NOT_BLOCKED_KEY,
+        ERROR_KEY,
+        RESOLVED_MARKER_KEY,
+    }
 )
 """Every ``UserDefinedFields`` key the tool writes: rewriting one of them takes no new pair."""
 FIELD_PRIORITY: Final = (
     RESOLVED_MARKER_KEY,
     STATUS_KEY,
     HOSTS_KEY,
+    DOMAINS_KEY,
+    NOT_BLOCKED_KEY,
     EXPIRES_KEY,
     ERROR_KEY,
     HOST_COUNT_KEY,
+    DOMAIN_COUNT_KEY,
     RULE_GROUP_KEY,
+    DOMAINS_PLACE_KEY,
 )
 """Which of the tool's fields go first when a finding's other fields leave no room for all of them: the
 marker that makes a RESOLVED the tool's own, then what an analyst filters on (the status, the hosts, the
-expiry or error); the count and the rule group are in the Note already."""
+expiry or error, and what was not blocked); the counts and the places are in the Note already."""
 REFUSED_FIELDS: Final = frozenset({"InvalidInput", "InvalidInputException"})
 """How Security Hub refuses an update that would leave a finding more than 50 fields (per finding in
 ``UnprocessedFindings``, or the whole call): retried once with the Note alone."""
@@ -126,43 +150,101 @@ def host_list(hosts: Sequence[str], count: int, limit: int) -> str:
     return truncate(f"{count} hosts", limit)
 
 
+@dataclass(frozen=True)
+class KindReport:
+    """One kind's part of an annotation: its targets (a sample and their count), where that kind is
+    blocked, and, when it could not be blocked, the error and why."""
+
+    kind: TargetKind
+    targets: Sequence[str]
+    count: int
+    where: str
+    error: str = ""
+    reason: str = ""
+
+    def phrase(self, limit: int) -> str:
+        """``1 host: 198.51.100.7/32 in rule group x``, its list cut to fit ``limit`` characters."""
+        tail = f" in {truncate(self.where, 128)}"
+        head = f"{self.kind.counted(self.count)}: "
+        return head + host_list(self.targets, self.count, max(0, limit - len(head) - len(tail))) + tail
+
+
+_KIND_FIELDS: Final = {
+    TargetKind.ADDRESS: (HOSTS_KEY, HOST_COUNT_KEY, RULE_GROUP_KEY),
+    TargetKind.DOMAIN: (DOMAINS_KEY, DOMAIN_COUNT_KEY, DOMAINS_PLACE_KEY),
+}
+"""Each kind's own fields: its targets, their count and where they are blocked."""
+
+
+def _kind_fields(report: KindReport) -> dict[str, str]:
+    targets_key, count_key, place_key = _KIND_FIELDS[report.kind]
+    return {
+        targets_key: host_list(report.targets, report.count, FIELD_VALUE_MAX),
+        count_key: str(report.count),
+        place_key: truncate(report.where, FIELD_VALUE_MAX),
+    }
+
+
+def _sentences(parts: Sequence[KindReport], head: str, tail: str, budget: int) -> str:
+    """``head`` + each part's phrase + ``tail``, the lists sharing what ``budget`` leaves them."""
+    if not parts:
+        return ""
+    fixed = len(head) + len(tail) + 2 * (len(parts) - 1)
+    each = (budget - fixed) // len(parts)
+    return head + "; ".join(part.phrase(each) for part in parts) + tail
+
+
 def blocked_annotation(
-    hosts: Sequence[str], count: int, expires_at: float, rule_group: str, status: WorkflowStatus
+    reports: Sequence[KindReport], expires_at: float, status: WorkflowStatus
 ) -> Annotation:
-    """The Note, fields and workflow status of a finding whose hosts are in the rule group now."""
-    tail = f" until {when(expires_at)} in rule group {truncate(rule_group, 128)}."
-    head = f"{TOOL} blocked {count} host{'s' if count != 1 else ''}: "
-    note = head + host_list(hosts, count, NOTE_TEXT_MAX - len(head) - len(tail)) + tail
-    fields = {
-        STATUS_KEY: "blocked",
-        HOSTS_KEY: host_list(hosts, count, FIELD_VALUE_MAX),
-        HOST_COUNT_KEY: str(count),
-        EXPIRES_KEY: datetime.fromtimestamp(expires_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        RULE_GROUP_KEY: truncate(rule_group, FIELD_VALUE_MAX),
+    """The Note, fields and workflow status of a finding whose targets were written, kind by kind: what
+    is blocked where until when, and what of another kind was not, where and why. The workflow status
+    is set only when nothing failed: a finding with a target left unblocked stays the analyst's."""
+    blocked = [report for report in reports if not report.error and report.count]
+    failed = [report for report in reports if report.error]
+    until = f" until {when(expires_at)}."
+    reasons = "; ".join(f"{report.kind.plural}: {report.error}: {report.reason}" for report in failed)
+    budget = NOTE_TEXT_MAX if not failed else NOTE_TEXT_MAX // 2
+    note = _sentences(blocked, f"{TOOL} blocked ", until, budget)
+    if failed:
+        note += _sentences(
+            failed,
+            f"{' ' if note else ''}{TOOL} could NOT block ",
+            f" ({reasons})",
+            NOTE_TEXT_MAX - len(note),
+        )
+    fields: dict[str, str] = {
+        STATUS_KEY: "blocked" if not failed else "partially-blocked" if blocked else "block-failed"
     }
-    workflow = None if status is WorkflowStatus.NONE else str(status)
-    if status is WorkflowStatus.RESOLVED:
+    for report in blocked:
+        fields.update(_kind_fields(report))
+    if blocked:
+        fields[EXPIRES_KEY] = datetime.fromtimestamp(expires_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if failed:
+        fields[NOT_BLOCKED_KEY] = truncate(
+            "; ".join(report.phrase(FIELD_VALUE_MAX // len(failed) - 2) for report in failed), FIELD_VALUE_MAX
+        )
+        fields[ERROR_KEY] = truncate(reasons, FIELD_VALUE_MAX)
+    workflow = None if status is WorkflowStatus.NONE or failed else str(status)
+    if workflow == str(WorkflowStatus.RESOLVED):
         fields[RESOLVED_MARKER_KEY] = "RESOLVED"
-    return Annotation(note=note, fields=fields, workflow_status=workflow)
+    return Annotation(note=truncate(note, NOTE_TEXT_MAX), fields=fields, workflow_status=workflow)
 
 
-def failure_annotation(
-    hosts: Sequence[str], count: int, error: str, cause: str, rule_group: str
-) -> Annotation:
-    """A Note saying the block failed and why; the workflow status is left to the analyst."""
+def failure_annotation(reports: Sequence[KindReport], error: str, cause: str) -> Annotation:
+    """A Note saying the block step failed, for which targets of each kind where, and why; the workflow
+    status is left to the analyst."""
     reason = f"{truncate(error, 64)}: {cause_message(cause)}" if error else cause_message(cause)
-    head = f"{TOOL} could not block the {count} host{'s' if count != 1 else ''} of this finding ("
-    middle = f") in rule group {truncate(rule_group, 128)}: "
-    listed = host_list(hosts, count, 120)
-    note = head + listed + middle + reason
-    note = truncate(note, NOTE_TEXT_MAX)
-    fields = {
-        STATUS_KEY: "block-failed",
-        HOSTS_KEY: host_list(hosts, count, FIELD_VALUE_MAX),
-        HOST_COUNT_KEY: str(count),
-        RULE_GROUP_KEY: truncate(rule_group, FIELD_VALUE_MAX),
-        ERROR_KEY: truncate(reason, FIELD_VALUE_MAX),
-    }
+    parts = [report for report in reports if report.count]
+    note = (
+        _sentences(parts, f"{TOOL} could not block ", " of this finding: ", 240)
+        or f"{TOOL} could not block this finding's targets: "
+    )
+    note = truncate(note + reason, NOTE_TEXT_MAX)
+    fields = {STATUS_KEY: "block-failed"}
+    for report in parts:
+        fields.update(_kind_fields(report))
+    fields[ERROR_KEY] = truncate(reason, FIELD_VALUE_MAX)
     return Annotation(note=note, fields=fields)
 
 
@@ -357,25 +439,18 @@ def annotate_execution(
         raise InvalidInput("expected the workflow state with the record step's output at 'record'")
     record = state["record"]
     identifiers = identifiers_of(record)
-    rule_group = settings.rule_group_arn.rsplit("/", 1)[-1]
-    hosts = sample([*_hosts(record, "new"), *_hosts(record, "refreshed")])
-    host_count = count_of(record, "hosts")
     if isinstance(state.get("block"), Mapping):
-        block = state["block"]
-        blocked = sample([*_hosts(block, "blocked"), *_hosts(block, "refreshed")])
-        count = count_of(block, "blocked") + count_of(block, "refreshed")
-        if count == 0:
+        reports = _block_reports(state["block"], settings)
+        if not any(report.count for report in reports):
             return AnnotationOutcome(status="skipped", findings=len(identifiers)).to_payload()
         expires_at = record["security_hub"].get("expires_at")
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float) or expires_at <= 0:
             raise InvalidInput("'record.security_hub.expires_at' must be epoch seconds")
-        annotation = blocked_annotation(
-            blocked, count, expires_at, rule_group, settings.finding_workflow_status
-        )
+        annotation = blocked_annotation(reports, expires_at, settings.finding_workflow_status)
     elif isinstance(state.get("error"), Mapping):
         error = state["error"]
         annotation = failure_annotation(
-            hosts, host_count, str(error.get("Error") or ""), str(error.get("Cause") or ""), rule_group
+            _record_reports(record, settings), str(error.get("Error") or ""), str(error.get("Cause") or "")
         )
     else:
         raise InvalidInput("expected the block step's output at 'block' or its error at 'error'")
@@ -401,6 +476,65 @@ def _other_fields(record: Mapping[str, Any]) -> int:
     """How many fields the findings hold besides the tool's (the most of any of them), as recorded."""
     value = record["security_hub"].get("other_fields")
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _block_reports(block: Mapping[str, Any], settings: Settings) -> list[KindReport]:
+    """Each kind's outcome in the block step's result: blocked (new and refreshed) or not, and where."""
+    kinds = block.get("kinds")
+    if not isinstance(kinds, Mapping):
+        # A result from before kinds (an execution in flight across a deployment): all addresses.
+        blocked = sample([*_hosts(block, "blocked"), *_hosts(block, "refreshed")])
+        count = count_of(block, "blocked") + count_of(block, "refreshed")
+        return [KindReport(TargetKind.ADDRESS, blocked, count, f"rule group {_group_name(settings)}")]
+    reports = []
+    for kind in TargetKind:
+        outcome = kinds.get(kind.value)
+        if not isinstance(outcome, Mapping):
+            continue
+        where = str(outcome.get("where") or "")
+        if outcome.get("status") == "failed":
+            reports.append(
+                KindReport(
+                    kind,
+                    _hosts(outcome, "not_blocked"),
+                    count_of(outcome, "not_blocked"),
+                    where,
+                    error=str(outcome.get("error") or "error"),
+                    reason=str(outcome.get("reason") or ""),
+                )
+            )
+        else:
+            targets = sample([*_hosts(outcome, "blocked"), *_hosts(outcome, "refreshed")])
+            reports.append(
+                KindReport(
+                    kind, targets, count_of(outcome, "blocked") + count_of(outcome, "refreshed"), where
+                )
+            )
+    return reports
+
+
+def _record_reports(record: Mapping[str, Any], settings: Settings) -> list[KindReport]:
+    """The record step's targets, kind by kind, with where each kind would have been blocked."""
+    kinds = record.get("kinds")
+    if not isinstance(kinds, Mapping):
+        hosts = sample([*_hosts(record, "new"), *_hosts(record, "refreshed")])
+        return [
+            KindReport(
+                TargetKind.ADDRESS, hosts, count_of(record, "hosts"), f"rule group {_group_name(settings)}"
+            )
+        ]
+    reports = []
+    for kind in TargetKind:
+        part = kinds.get(kind.value)
+        if isinstance(part, Mapping):
+            count = part.get("count")
+            count = count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else 0
+            reports.append(KindReport(kind, _hosts(part, "sample"), count, str(part.get("where") or "")))
+    return reports
+
+
+def _group_name(settings: Settings) -> str:
+    return settings.rule_group_arn.rsplit("/", 1)[-1]
 
 
 def _hosts(payload: Mapping[str, Any], key: str) -> list[str]:

@@ -19,19 +19,26 @@ from handlers.addresses import describe_host, normalize_host
 from handlers.domain_writer import DomainTarget
 from handlers.domains import canonical_domain, is_domain, looks_like_domain
 from handlers.enforcement import Clients, DomainEnforcementPoint, domain_points
-from handlers.errors import CapacityExceeded, HostNotBlocked, InvalidInput, LedgerUnavailable
+from handlers.errors import (
+    RETRIED_ERRORS,
+    BlocklistError,
+    CapacityExceeded,
+    HostNotBlocked,
+    InvalidInput,
+    LedgerUnavailable,
+)
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
 from handlers.metrics import rule_group_name
-from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target
+from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target, TargetKind
 from handlers.payloads import (
     SAMPLE_SIZE,
     BlockOutcome,
     GroupUsage,
+    KindOutcome,
     PruneOutcome,
     RecordOutcome,
-    count_of,
     log_hosts,
     sample,
     skip_payload,
@@ -103,11 +110,18 @@ class BlocklistService:
 
     def _writer_for(self, host: str) -> RuleGroupWriter:
         """The writer of ``host``'s kind; ``InvalidInput`` for a domain while domain blocking is off."""
-        if not is_domain(host):
+        return self._writer_for_kind(TargetKind.of(host))
+
+    def _writer_for_kind(self, kind: TargetKind) -> RuleGroupWriter:
+        if kind is TargetKind.ADDRESS:
             return self.writer
         if self.domain_writer is None:
             raise InvalidInput("domain blocking is off (domainBlocking: off): no domain is blocked")
         return self.domain_writer
+
+    def _kinds(self) -> list[TargetKind]:
+        """The kinds this stack blocks."""
+        return [TargetKind.ADDRESS, *([TargetKind.DOMAIN] if self.domain_writer else [])]
 
     def _writers(self) -> list[RuleGroupWriter]:
         return [self.writer, *([self.domain_writer] if self.domain_writer else [])]
@@ -155,6 +169,7 @@ class BlocklistService:
             skipped=skipped,
             security_hub=sighted,
             expires_at=now + self.settings.retention_seconds,
+            places={str(kind): self.where(kind) for kind in {target.kind for target in targets}},
         )
         self._log_record(outcome, failed)
         if failed:
@@ -210,77 +225,113 @@ class BlocklistService:
         return kept, skips
 
     def block(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
-        """Put the recorded hosts (and any pending ones) into the rule group."""
+        """Put the recorded targets (and any pending ones) in their places, each kind on its own.
+
+        An address and a domain of one finding share nothing but the finding: each kind is written by its
+        own writer, and a kind that cannot be blocked (a full place under ``refuse``, a missing group...)
+        is reported as that kind's failure, beside the other kind's outcome, instead of deciding it. An
+        error the state machine retries (contention, throttling) is raised once every kind has had its
+        turn; the retried step finds what went in already done.
+        """
         hosts = self._recorded_hosts(recorded)
-        everything = [*hosts.new, *hosts.unconfirmed, *hosts.refreshed]
-        has_domains = any(is_domain(host) for host in everything)
-        # Each writer runs for an execution with hosts of its kind (and the IP writer for one with
+        ours = _by_kind(hosts)
+        # Each writer runs for an execution with targets of its kind (and the IP writer for one with
         # none, as before domains): even with nothing to write it looks for hosts a crashed execution
         # left pending, a query of the whole pending index, which during a burst of the other kind
         # holds hundreds of hosts that are not its own.
-        sync = SyncResult()
-        if not has_domains or any(not is_domain(host) for host in everything):
-            sync = self._block_kind(self.writer, hosts, domains=False)
-        if self.domain_writer is not None and has_domains:
-            sync = _merged(sync, self._block_kind(self.domain_writer, hosts, domains=True))
-        # A new host is reported blocked only if it is in the group now; confirmed hosts were in it
-        # before this execution (nothing of ours to wait for), unblocked ones are not.
-        blocked = sorted(host for host in hosts.new if host in sync.confirmed)
+        outcomes: list[KindOutcome] = []
+        retried: BlocklistError | None = None
+        for kind in [kind for kind in TargetKind if kind in ours] or [TargetKind.ADDRESS]:
+            mine = ours.get(kind, BatchHosts([], [], []))
+            try:
+                outcomes.append(self._block_kind(kind, mine))
+            except RETRIED_ERRORS as error:
+                retried = retried or error
+            except BlocklistError as error:
+                outcomes.append(self._kind_failed(kind, mine, error))
+        if retried is not None:
+            raise retried
         finding = recorded.get("finding") if isinstance(recorded.get("finding"), Mapping) else None
         last_seen = (finding or {}).get("last_seen")
         outcome = BlockOutcome(
             finding=finding or {},
             timestamp=iso(_epoch(last_seen) or clock.now()),
-            blocked=blocked,
-            refreshed=hosts.refreshed,
-            refreshed_count=count_of(recorded, "refreshed"),
-            evicted=sync.evicted,
-            coalesced=sorted(set(sync.added) - set(hosts.new) - set(hosts.refreshed)),
-            restored=sync.restored,
-            updates=sync.updates,
-            conflicts=sync.conflicts,
+            kinds=outcomes,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
-            rule_group=self._enforced_in(everything),
-            usage=_usage(sync),
         )
-        log_hosts(
-            logger, "blocked hosts", outcome.blocked, finding_id=truncate((finding or {}).get("id", ""))
-        )
-        if outcome.evicted:
-            log_hosts(logger, "evicted hosts", outcome.evicted)
+        finding_id = truncate((finding or {}).get("id", ""))
+        for done in outcomes:
+            place = {"kind": str(done.kind), "where": done.where}
+            log_hosts(logger, "blocked hosts", done.blocked, finding_id=finding_id, **place)
+            if done.evicted:
+                log_hosts(logger, "evicted hosts", done.evicted, **place)
+            if done.failed:
+                logger.warning(
+                    "targets not blocked",
+                    extra={
+                        "kind": str(done.kind),
+                        "where": done.where,
+                        "error": done.error,
+                        "reason": truncate(done.reason),
+                        "count": len(done.not_blocked),
+                        "sample": sample(done.not_blocked),
+                        "finding_id": finding_id,
+                    },
+                )
         if isinstance(recorded.get("batch"), str):
             self.ledger.delete_batch(str(recorded["batch"]), _batch_items(recorded))
         return outcome.to_payload()
 
-    def _enforced_in(self, hosts: Sequence[str]) -> str:
-        """Where this execution's hosts are blocked, as its notification names them: the stateless
-        group for IP hosts, the domain group and/or the DNS Firewall list for domains."""
+    def where(self, kind: TargetKind) -> str:
+        """Where ``kind`` is blocked, as every report names it: the stateless group for addresses; the
+        domain group and/or the DNS Firewall list for domains."""
+        if kind is TargetKind.ADDRESS:
+            return f"rule group {rule_group_name(self.settings.rule_group_arn)}"
         places = []
-        if not hosts or any(not is_domain(host) for host in hosts):
-            places.append(rule_group_name(self.settings.rule_group_arn))
-        if any(is_domain(host) for host in hosts):
-            if self.settings.domain_rule_group_arn:
-                places.append(rule_group_name(self.settings.domain_rule_group_arn))
-            if self.settings.dns_firewall_domain_list_id:
-                places.append(f"DNS Firewall domain list {self.settings.dns_firewall_domain_list_id}")
-        return ", ".join(places) or rule_group_name(self.settings.rule_group_arn)
+        if self.settings.domain_rule_group_arn:
+            places.append(f"domain rule group {rule_group_name(self.settings.domain_rule_group_arn)}")
+        if self.settings.dns_firewall_domain_list_id:
+            places.append(f"DNS Firewall domain list {self.settings.dns_firewall_domain_list_id}")
+        return ", ".join(places) or "nowhere (domainBlocking is off)"
 
-    def _block_kind(self, writer: RuleGroupWriter, hosts: BatchHosts, domains: bool) -> SyncResult:
-        """Sync one writer for this execution's hosts of its kind; a refusal takes them back."""
-        unconfirmed = [host for host in hosts.unconfirmed if is_domain(host) == domains]
+    def _block_kind(self, kind: TargetKind, hosts: BatchHosts) -> KindOutcome:
+        """Sync ``kind``'s writer for this execution's targets of that kind; a refusal takes them back."""
+        writer = self._writer_for_kind(kind)
         try:
-            return writer.sync(ensure=unconfirmed)
+            sync = writer.sync(ensure=hosts.unconfirmed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
             taken_back = [
-                host
-                for host in hosts.new
-                if is_domain(host) == domains and self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
+                host for host in hosts.new if self.ledger.delete_if_pending(host, source=SOURCE_FINDING)
             ]
             if taken_back:
                 # Another writer may have folded them into the group while we were refused: out too.
                 writer.sync(remove=taken_back)
             raise
+        # A new target is reported blocked only if it is in its place now; confirmed ones were in it
+        # before this execution (nothing of ours to wait for), unblocked ones are not.
+        return KindOutcome(
+            kind=kind,
+            where=self.where(kind),
+            blocked=sorted(host for host in hosts.new if host in sync.confirmed),
+            refreshed=hosts.refreshed,
+            evicted=sync.evicted,
+            coalesced=sorted(set(sync.added) - set(hosts.new) - set(hosts.refreshed)),
+            restored=sync.restored,
+            updates=sync.updates,
+            conflicts=sync.conflicts,
+            usage=_usage(sync),
+        )
+
+    def _kind_failed(self, kind: TargetKind, hosts: BatchHosts, error: BlocklistError) -> KindOutcome:
+        return KindOutcome(
+            kind=kind,
+            where=self.where(kind),
+            refreshed=hosts.refreshed,
+            not_blocked=sorted({*hosts.new, *hosts.unconfirmed}),
+            error=type(error).__name__,
+            reason=str(error),
+        )
 
     # -- the pruning workflow --------------------------------------------------------------------
     def prune(self) -> dict[str, Any]:
@@ -305,7 +356,7 @@ class BlocklistService:
             updates=sync.updates,
             conflicts=sync.conflicts,
             at_epoch=now,
-            rule_group=rule_group_name(self.settings.rule_group_arn),
+            places={str(kind): self.where(kind) for kind in self._kinds()},
             usage=_usage(sync),
         )
         for message, hosts in (
@@ -487,6 +538,20 @@ class BlocklistService:
         )
 
 
+def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:
+    """The record step's lists, split by kind: each kind goes its own way from here."""
+    split: dict[TargetKind, BatchHosts] = {}
+    for key, targets in (
+        ("new", hosts.new),
+        ("unconfirmed", hosts.unconfirmed),
+        ("refreshed", hosts.refreshed),
+    ):
+        for target in targets:
+            lists = split.setdefault(TargetKind.of(target), BatchHosts([], [], []))
+            getattr(lists, key).append(target)
+    return split
+
+
 def _usage(sync: SyncResult) -> GroupUsage | None:
     """The group's capacity and hosts after ``sync``, if it read the group."""
     if sync.capacity_used is None or sync.capacity is None or sync.hosts_in_group is None:
@@ -498,7 +563,7 @@ def record_view(record: HostRecord) -> dict[str, Any]:
     """A ledger item as the CLI and the sandbox show it."""
     return {
         "host": record.host,
-        "kind": "domain" if is_domain(record.host) else "ip",
+        "kind": str(TargetKind.of(record.host)),
         "first_seen": iso(record.first_seen),
         "last_seen": iso(record.last_seen),
         "expires": iso(record.expires_at),

@@ -102,6 +102,11 @@ class HostTarget(Protocol):
 
     lease_key: str
 
+    @property
+    def place(self) -> str:
+        """What the target is, as the logs name it (``stateless rule group``...)."""
+        ...
+
     def owns(self, host: str) -> bool:
         """Is ``host`` (a ledger key) of the kind this target enforces?"""
         ...
@@ -124,6 +129,8 @@ class StatelessRules:
     firewall: RuleGroupClient
     settings: Settings
     lease_key: str = schema.LEASE_KEY
+
+    place = "stateless rule group"
 
     def owns(self, host: str) -> bool:
         return not is_domain(host)
@@ -555,7 +562,8 @@ class RuleGroupWriter:
                     self.ledger.put_back(replace(records[host], pending=True, pending_since=clock.now()))
             raise CapacityExceeded(refusal.format(len(evicted)))
         logger.warning(
-            "rule group full, evicting oldest hosts", extra={"count": len(evicted), "sample": sample(evicted)}
+            "place full, evicting the least recently seen",
+            extra={"place": self.target.place, "count": len(evicted), "sample": sample(evicted)},
         )
         return evicted
 

@@ -393,6 +393,11 @@ def _execution_summary(result: Any) -> dict[str, Any]:
         "blocked": list(block.get("blocked", [])),
         "refreshed": list(block.get("refreshed", record.get("refreshed", []))),
         "evicted": list(block.get("evicted", [])),
+        "not_blocked": [
+            {key: kind.get(key) for key in ("kind", "where", "error", "not_blocked")}
+            for kind in (block.get("kinds") or {}).values()
+            if kind.get("status") == "failed"
+        ],
         "skipped": [
             {"host": skip.get("host"), "reason": skip.get("reason")} for skip in record.get("skipped", [])
         ],
@@ -411,6 +416,11 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
             for key in ("blocked", "refreshed", "evicted"):
                 if run[key]:
                     _say(f"    {key}: {', '.join(run[key])}")
+            for failed in run.get("not_blocked", ()):
+                targets = ", ".join(failed["not_blocked"])
+                _say(
+                    f"    not blocked ({failed['kind']}s, {failed['error']} in {failed['where']}): {targets}"
+                )
             for skip in run["skipped"]:
                 _say(f"    skipped {skip['host']}: {skip['reason']}")
         for follow_up in entry.get("follow_ups", ()):  # a topology's report has none (README)
@@ -429,7 +439,14 @@ def _print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
     if report["pruned"]:
         _say(f"pruned: {', '.join(report['pruned'])}")
     drops = ", ".join(report["rule_group"]["cidrs"]) or "-"
-    _say(f"ledger: {len(report['ledger'])} host(s); rule group drops: {drops}")
+    domains = "; ".join(
+        f"{point}: {', '.join(names) or '-'}"
+        for point, names in report["rule_group"].get("domains", {}).items()
+    )
+    _say(
+        f"ledger: {len(report['ledger'])} target(s); rule group drops: {drops}"
+        + (f"; domains blocked: {domains}" if domains else "")
+    )
     _say(f"notifications: {len(report['notifications'])}")
 
 

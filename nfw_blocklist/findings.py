@@ -104,6 +104,26 @@ def dns_finding(domain: str, finding_id: str | None = None, seen_at: float | Non
     return event
 
 
+def ip_and_domain_finding(
+    host: str, domain: str, finding_id: str | None = None, seen_at: float | None = None
+) -> dict[str, Any]:
+    """A native GuardDuty finding event naming both a remote ``host`` and a looked-up ``domain``."""
+    event = native_finding(host, finding_id, seen_at)
+    request = sample("guardduty-native-dns-c2.json")["detail"]["service"]["action"]["dnsRequestAction"]
+    request["domain"] = request["domainWithSuffix"] = domain
+    event["detail"]["service"]["action"]["dnsRequestAction"] = request
+    return event
+
+
+def security_hub_ip_and_domain_finding(host: str, domain: str) -> dict[str, Any]:
+    """The Security Hub reference finding event, naming ``domain`` beside its remote ``host``."""
+    event = sample("securityhub-guardduty-c2-finding.json")
+    fields = event["detail"]["findings"][0]["ProductFields"]
+    fields["aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"] = host
+    fields["aws/guardduty/service/action/dnsRequestAction/domain"] = domain
+    return event
+
+
 def documentation_domains(count: int) -> list[str]:
     """``count`` distinct blockable domains under ``example`` (reserved for documentation, RFC 2606)."""
     return [f"c2-{index:05d}.blocklist.example" for index in range(count)]

@@ -56,12 +56,23 @@ def notified_hosts(notification: Mapping[str, Any]) -> list[str]:
     return [str(host) for host in notification.get("Hosts", [])]
 
 
+def _not_blocked(notification: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The kinds of target a block step reported it could not block (its ``NotBlocked``)."""
+    kinds = notification.get("NotBlocked")
+    return [kind for kind in kinds if isinstance(kind, Mapping)] if isinstance(kinds, list) else []
+
+
 def failure_error(notification: Mapping[str, Any]) -> str:
-    return str(notification.get("Error"))
+    """A failed step's error, or the errors of the kinds a block step could not block."""
+    if "Error" in notification:
+        return str(notification.get("Error"))
+    return ", ".join(str(kind.get("Error")) for kind in _not_blocked(notification))
 
 
 def failure_cause(notification: Mapping[str, Any]) -> str:
-    return str(notification.get("Cause"))
+    if "Cause" in notification:
+        return str(notification.get("Cause"))
+    return "; ".join(f"{kind.get('Kind')}: {kind.get('Reason')}" for kind in _not_blocked(notification))
 
 
 def ledger_host(item: Mapping[str, Any]) -> str:

@@ -6,6 +6,7 @@ which states its definition declares, so ``test_state_coverage.py`` can check, a
 session, that the e2e tests together walk every state of both workflows.
 """
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -160,3 +161,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             tests = sorted(COVERAGE.entered[machine].get(state, set()))
             shown = ", ".join(tests[:3]) + (f" (+{len(tests) - 3} more)" if len(tests) > 3 else "")
             terminalreporter.write_line(f"{machine} {state}: {shown or 'NEVER ENTERED'}")
+
+
+def break_function(sandbox: Any, entry_point: str) -> None:
+    """Give one deployed function an environment it refuses (``onCapacityFull`` no value allows), as a
+    hand edit in the Lambda console would: its every invocation then fails with ConfigurationError,
+    which no state retries, so the workflow takes its failure path at once."""
+    spec = sandbox.function(entry_point)
+    broken = dataclasses.replace(spec, environment={**spec.environment, "NFW_ON_CAPACITY_FULL": "sometimes"})
+    sandbox.lambdas.register(broken)

@@ -104,9 +104,12 @@ def test_a_response_started_by_hand_with_an_empty_object_ends_in_a_failure_notif
     run = dev_sandbox.start_execution(dev_sandbox.response_state_machine.arn, {})
 
     assert run.status == "FAILED"
-    assert run.entered_states[-5:] == [
+    assert run.entered_states[-8:] == [
         "FailureNamesEvent",
         "DescribeFailureWithoutEvent",
+        "CauseFromLambda",
+        "ReadLambdaCause",
+        "LambdaReason",
         "FormatFailure",
         "NotifyFailure",
         "Failed",

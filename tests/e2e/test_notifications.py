@@ -11,6 +11,7 @@ from handlers import metrics
 from nfw_blocklist.findings import documentation_hosts, native_finding
 from nfw_blocklist.render import Rendered, render_stack
 from nfw_blocklist.sandbox import Sandbox, WiringError
+from tests.e2e.conftest import break_function
 from tests.e2e.toy_stack import toy_render
 
 BLOCK_LINE = (
@@ -33,6 +34,7 @@ def test_a_block_is_published_as_plain_text_for_email_and_the_reference_json_for
         "Blocked": "true",
         "Input": {
             "HostIp": "198.51.100.0",
+            "Domain": "",
             "FindingId": reference_event["detail"]["findings"][0]["Id"],
             "Timestamp": "2021-01-05T01:15:01Z",
             "AccountId": "123456789012",
@@ -42,6 +44,11 @@ def test_a_block_is_published_as_plain_text_for_email_and_the_reference_json_for
         "HostCount": 1,
         "Evicted": [],
         "EvictedCount": 0,
+        "Domains": [],
+        "DomainCount": 0,
+        "EvictedDomains": [],
+        "EvictedDomainCount": 0,
+        "NotBlocked": [],
     }
 
 
@@ -56,23 +63,55 @@ def test_a_prune_that_unblocks_is_published_in_both_forms(dev_sandbox, reference
     assert dev_sandbox.notifications()[-1]["Pruned"] == ["198.51.100.0/32"]
 
 
-def test_a_failure_email_tells_the_error_its_cause_and_the_execution_in_plain_text(
+def test_a_failure_email_says_what_failed_for_which_stack_and_hosts_what_to_do_with_console_links(
     dev_sandbox, reference_event
 ):
-    dev_sandbox.client("network-firewall").delete_rule_group(RuleGroupArn=dev_sandbox.rule_group_arn)
+    break_function(dev_sandbox, "block")
 
     [run] = dev_sandbox.put_event(reference_event)
 
     assert run.status == "FAILED"
     email = dev_sandbox.email_notifications()[-1]
     failure = dev_sandbox.notifications()[-1]
-    assert email["subject"] == "nfw-blocklist: blocking failed"
-    lines = email["text"].splitlines()
-    assert lines[0] == "The nfw-blocklist response workflow failed: RuleGroupNotFound"
-    assert lines[2] == f"Cause: {failure['Cause']}"
-    assert f"Execution: {failure['ExecutionId']}" in lines
+    assert email["subject"] == "nfw-blocklist dev (us-east-1): blocking failed for 198.51.100.0/32"
+    lines = str(email["text"]).splitlines()
+    assert (
+        lines[0] == "nfw-blocklist stack dev in us-east-1: the response workflow failed (ConfigurationError)."
+    )
+    # The error's own message, not the Lambda error's JSON with its escaped stack trace
+    assert lines[2] == (
+        "What failed: environment variable NFW_ON_CAPACITY_FULL must be one of evict-oldest, refuse"
+    )
+    assert (
+        lines[3]
+        == "Targets of this finding: 1 host: 198.51.100.0/32 (rule group nfw-blocklist-rules-3098a1b)"
+    )
+    assert lines[4].startswith("What is blocked now: ") and lines[5].startswith("What to do: ")
+    execution_url = (
+        "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"
+        + failure["ExecutionId"]
+    )
+    assert f"Execution: {execution_url}" in lines
+    assert (
+        "Finding: https://us-east-1.console.aws.amazon.com/guardduty/home?region=us-east-1"
+        "#/findings?fId=1234680e481690b44f7cc7e221abcdef"
+    ) in lines
     assert f"Event: {reference_event['id']}" in lines
-    assert (failure["Blocked"], failure["Error"]) == ("false", "RuleGroupNotFound")
+    # The JSON form stays complete: the raw cause, the execution, the targets kind by kind
+    assert (failure["Blocked"], failure["Error"], failure["Stack"], failure["Region"]) == (
+        "false",
+        "ConfigurationError",
+        "dev",
+        "us-east-1",
+    )
+    assert "stackTrace" in failure["Cause"] and failure["ExecutionUrl"] == execution_url
+    assert failure["Targets"] == {
+        "address": {
+            "count": 1,
+            "sample": ["198.51.100.0/32"],
+            "where": "rule group nfw-blocklist-rules-3098a1b",
+        }
+    }
 
 
 @pytest.mark.parametrize(

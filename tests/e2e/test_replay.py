@@ -54,7 +54,7 @@ def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
     }
     assert set(report["events"][0]) == {"file", "id", "matched", "executions", "follow_ups"}
     assert set(report["events"][0]["executions"][0]) == {
-        "name", "status", "blocked", "refreshed", "evicted", "skipped"
+        "name", "status", "blocked", "refreshed", "evicted", "not_blocked", "skipped"
     }  # fmt: skip
     assert set(report["events"][0]["follow_ups"][0]) == {"id", "matched", "executions"}
     assert set(report["finding_updates"][0]) == {
@@ -177,8 +177,9 @@ def test_a_failed_execution_exits_one_and_notifies_the_failure(run_cli, sample):
 
     assert result.status == 1
     assert result.json["events"][0]["executions"][0]["status"] == "FAILED"
-    [failure] = result.json["notifications"]
-    assert (failure["Blocked"], failure["Error"]) == ("false", "CapacityExceeded")
+    [notification] = result.json["notifications"]
+    assert notification["Blocked"] == "false"
+    assert [failed["Error"] for failed in notification["NotBlocked"]] == ["CapacityExceeded"]
     assert result.json["ledger"] == [], "a refused host is taken back out of the ledger"
 
 

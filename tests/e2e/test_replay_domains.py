@@ -21,10 +21,11 @@ def test_the_c2_dns_finding_blocks_its_domain_and_pruning_removes_it(run_cli, sa
     assert blocked.json["rule_group"]["domains"] == {"network-firewall": [DOMAIN]}
     assert blocked.json["rule_group"]["cidrs"] == []
     assert [row["host"] for row in blocked.json["ledger"]] == [DOMAIN]
-    assert blocked.json["notifications"][0]["Hosts"] == [DOMAIN]
+    assert blocked.json["notifications"][0]["Domains"] == [DOMAIN]
+    assert blocked.json["notifications"][0]["Input"]["HostIp"] == ""  # a domain is never a HostIp
     # The e-mail names the group that holds the domain, not the IP group
     [email] = blocked.json["emails"]
-    assert "Rule group: nfw-blocklist-domains-" in email["text"]
+    assert "Domains blocked in: domain rule group nfw-blocklist-domains-" in email["text"]
     assert "nfw-blocklist-rules-" not in email["text"]
 
     pruned = run_cli(

@@ -17,6 +17,7 @@ from nfw_blocklist.findings import native_finding, provider_update
 from nfw_blocklist.render import render_stack
 from nfw_blocklist.sandbox import Sandbox
 from nfw_blocklist.sandbox.securityhub import finding_update_views
+from tests.e2e.conftest import break_function
 
 HOST = "198.51.100.0/32"
 HOUR = 3600
@@ -66,12 +67,12 @@ def test_a_replayed_finding_is_annotated_once_and_its_echo_writes_and_notifies_n
     [run] = delivery.executions
     assert run.entered_states == [
         "RecordHosts", "AnythingToBlock", "BlockHosts", "ShouldAnnotate", "AnnotateFinding",
-        "AnyNewlyBlocked", "NotifySuccess",
+        "AnyNewlyBlocked", "NotifySuccess", "AnyTargetNotBlocked", "Blocked",
     ]  # fmt: skip
     assert run.output["annotation"]["status"] == "annotated"
     [update] = updates(dev_sandbox)
     assert update["status"] == "processed"
-    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} until ")
+    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} in rule group nfw-blocklist-")
     assert update["workflow_status"] == "NOTIFIED"
     # The echo: no event pattern can tell it from a provider update (docs/DESIGN.md), so it starts one
     # execution, which the record step ends without writing anything.
@@ -105,37 +106,60 @@ def test_a_genuine_resighting_refreshes_the_retention_and_is_annotated_again(dev
     assert len(dev_sandbox.notifications()) == 1
 
 
-def test_a_failed_block_writes_a_note_saying_it_failed_and_why(dev_sandbox, reference_event):
+def test_a_host_its_missing_rule_group_could_not_take_is_noted_as_not_blocked_there(
+    dev_sandbox, reference_event
+):
     dev_sandbox.client("network-firewall").delete_rule_group(RuleGroupArn=dev_sandbox.rule_group_arn)
 
     delivery = dev_sandbox.deliver(reference_event)
 
     [run] = delivery.executions
     assert run.status == "FAILED"
-    assert run.entered_states[-8:] == [
-        "ShouldAnnotateFailure", "AnnotateFailure", "BlockFailed", "FailureNamesEvent", "DescribeFailure",
-        "FormatFailure", "NotifyFailure", "Failed",
-    ]  # fmt: skip
+    assert "AnnotateFinding" in run.entered_states
     [update] = updates(dev_sandbox)
-    assert update["note"].startswith(f"nfw-blocklist could not block the 1 host of this finding ({HOST})")
+    assert update["note"].startswith(
+        f"nfw-blocklist could NOT block 1 host: {HOST} in rule group nfw-blocklist-"
+    )
     assert "RuleGroupNotFound: " in update["note"]
     assert update["user_defined_fields"]["nfw-blocklist:status"] == "block-failed"
     assert update["workflow_status"] is None
-    assert dev_sandbox.notifications()[-1]["Error"] == "RuleGroupNotFound"
+    assert dev_sandbox.notifications()[-1]["NotBlocked"][0]["Error"] == "RuleGroupNotFound"
+    [echo] = delivery.follow_ups
+    assert echo.executions[0].entered_states == ["RecordHosts", "AnythingToBlock", "NothingToBlock"]
+
+
+def test_a_failed_block_step_writes_a_note_saying_it_failed_and_why(dev_sandbox, reference_event):
+    break_function(dev_sandbox, "block")
+
+    delivery = dev_sandbox.deliver(reference_event)
+
+    [run] = delivery.executions
+    assert run.status == "FAILED"
+    assert run.entered_states[-10:-6] == [
+        "ShouldAnnotateFailure", "AnnotateFailure", "BlockFailed", "DescribeBlockFailure"
+    ]  # fmt: skip
+    [update] = updates(dev_sandbox)
+    assert update["note"].startswith(
+        f"nfw-blocklist could not block 1 host: {HOST} in rule group nfw-blocklist-"
+    )
+    assert "ConfigurationError: " in update["note"]
+    assert update["user_defined_fields"]["nfw-blocklist:status"] == "block-failed"
+    assert update["workflow_status"] is None
+    assert dev_sandbox.notifications()[-1]["Error"] == "ConfigurationError"
     [echo] = delivery.follow_ups
     assert echo.executions[0].entered_states == ["RecordHosts", "AnythingToBlock", "NothingToBlock"]
 
 
 def test_a_native_failure_skips_the_annotation_on_its_way_to_the_failure_notification(sandbox_with):
     sandbox = sandbox_with({"findingSource": "both"})
-    sandbox.client("network-firewall").delete_rule_group(RuleGroupArn=sandbox.rule_group_arn)
+    break_function(sandbox, "block")
 
     [run] = sandbox.put_event(native_finding("203.0.113.77"))
 
-    assert run.entered_states[-8:] == [
-        "BlockHosts", "ShouldAnnotateFailure", "BlockFailed", "FailureNamesEvent", "DescribeFailure",
-        "FormatFailure", "NotifyFailure", "Failed",
+    assert run.entered_states[-10:-5] == [
+        "BlockHosts", "ShouldAnnotateFailure", "BlockFailed", "DescribeBlockFailure", "CauseFromLambda"
     ]  # fmt: skip
+    assert run.entered_states[-1] == "Failed"
     assert updates(sandbox) == []
 
 
@@ -161,7 +185,7 @@ def test_an_annotation_that_keeps_failing_leaves_the_block_in_place_and_is_repor
 
     [run] = delivery.executions
     assert run.status == "SUCCEEDED"
-    assert run.entered_states[-2:] == ["AnyNewlyBlocked", "NotifySuccess"]
+    assert run.entered_states[-4:] == ["AnyNewlyBlocked", "NotifySuccess", "AnyTargetNotBlocked", "Blocked"]
     annotation = run.output["annotation"]
     assert annotation["status"] == "failed"
     assert annotation["unprocessed"][0]["code"] == "ConcurrentUpdateError"
@@ -278,7 +302,10 @@ def test_replaying_the_finding_shows_its_annotation(run_cli, sample):
     result = run_cli("replay", sample("securityhub-guardduty-c2-finding.json"))
 
     assert result.status == 0, result.err
-    assert f"-> NOTIFIED: nfw-blocklist blocked 1 host: {HOST} until 2021-01-05 13:25 UTC" in result.out
+    assert (
+        f"-> NOTIFIED: nfw-blocklist blocked 1 host: {HOST} in rule group nfw-blocklist-rules-3098a1b "
+        "until 2021-01-05 13:25 UTC"
+    ) in result.out
     assert "(after BatchUpdateFindings): SUCCEEDED, skipped: own-update" in result.out
 
 

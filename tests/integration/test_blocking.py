@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from handlers import clock
-from handlers.errors import CapacityExceeded, InvalidInput
+from handlers.errors import InvalidInput
 from handlers.payloads import SAMPLE_SIZE
 from handlers.rules import METRIC_ACTION_NAME
 from handlers.service import BlocklistService
@@ -248,8 +248,10 @@ def test_a_full_group_under_the_refuse_policy_fails_and_keeps_ledger_and_group_e
     block_host(arn, "198.18.0.1", on_capacity_full=CapacityPolicy.REFUSE)
     block_host(arn, "198.18.0.2", on_capacity_full=CapacityPolicy.REFUSE)
 
-    with pytest.raises(CapacityExceeded, match="do not fit"):
-        block_host(arn, "203.0.113.9", on_capacity_full=CapacityPolicy.REFUSE)
+    outcome = block_host(arn, "203.0.113.9", on_capacity_full=CapacityPolicy.REFUSE)
+
+    assert outcome["kinds"]["address"]["error"] == "CapacityExceeded"  # type: ignore[index]
+    assert "do not fit" in outcome["kinds"]["address"]["reason"]  # type: ignore[index]
 
     assert {r.host for r in stack.service(arn).list_hosts()} == stack.blocked_in_group(arn)
 

@@ -1,6 +1,7 @@
 """The dns-firewall enforcement point against the emulator, alone and under the domain writer."""
 
 import copy
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -234,13 +235,28 @@ def test_a_full_list_evicts_the_oldest_domain(
     assert stored(resolver, list_id) == {"mid.example", "new.example"}
 
 
+def test_the_eviction_warning_names_the_dns_firewall_list_not_a_rule_group(
+    group: str, list_id: str, load_sample: Callable[[str], Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    service = dns_service(group, list_id, dns_firewall_max_domains=1)
+    service.block(service.record(dns_event(load_sample, "old.example", 1)))
+
+    with caplog.at_level(logging.WARNING, logger="handlers.writer"):
+        service.block(service.record(dns_event(load_sample, "new.example", 2)))
+
+    [warning] = [record for record in caplog.records if "evicting" in record.getMessage()]
+    assert "rule group" not in warning.getMessage()
+    assert warning.__dict__["place"] == "DNS Firewall domain list"
+
+
 def test_a_full_list_refuses_when_configured_to(
     group: str, list_id: str, resolver: Any, load_sample: Callable[[str], Any]
 ) -> None:
     service = dns_service(group, list_id, dns_firewall_max_domains=1, on_capacity_full=CapacityPolicy.REFUSE)
     service.block(service.record(dns_event(load_sample, "first.example", 1)))
-    with pytest.raises(CapacityExceeded):
-        service.block(service.record(dns_event(load_sample, "second.example", 2)))
+    outcome = service.block(service.record(dns_event(load_sample, "second.example", 2)))
+    assert outcome["kinds"]["domain"]["error"] == "CapacityExceeded"
+    assert outcome["kinds"]["domain"]["where"] == f"DNS Firewall domain list {list_id}"
     assert stored(resolver, list_id) == {"first.example"}
     assert [h.host for h in service.list_hosts()] == ["first.example"]
 

@@ -9,11 +9,11 @@ import pytest
 from handlers import schema
 from handlers.domains import canonical_domain
 from handlers.enforcement import CAPACITY_OVERHEAD, CAPACITY_PER_DOMAIN, domain_list_capacity
-from handlers.errors import CapacityExceeded, ConfigurationError, InvalidInput
+from handlers.errors import InvalidInput
 from handlers.service import BlocklistService
 from handlers.settings import CapacityPolicy
 from nfw_blocklist import emulator
-from nfw_blocklist.findings import dns_finding, documentation_domains, native_finding
+from nfw_blocklist.findings import dns_finding, documentation_domains, ip_and_domain_finding, native_finding
 from tests.integration import stack
 from tests.integration.stack import FakeTime
 
@@ -34,7 +34,8 @@ def test_a_dns_finding_blocks_its_domain_in_the_stateful_group(group: str, domai
 
     assert recorded["new"] == [DOMAIN]
     assert blocked["blocked"] == [DOMAIN]
-    assert blocked["notification"]["Hosts"] == [DOMAIN]
+    assert blocked["notification"]["Domains"] == [DOMAIN]
+    assert blocked["notification"]["Hosts"] == []
     assert stack.domains_in_group(domains) == {DOMAIN}
     assert stack.blocked_in_group(group) == set()  # a domain never reaches the IP rules
     assert service.ledger.pending_hosts() == {}
@@ -138,9 +139,10 @@ def test_a_full_domain_group_with_refuse_takes_the_new_domain_back(group: str) -
     service = stack.domain_service(group, full, on_capacity_full=CapacityPolicy.REFUSE)
     service.block(service.record(dns_finding("first.blocklist.example")))
 
-    with pytest.raises(CapacityExceeded):
-        service.block(service.record(dns_finding("second.blocklist.example")))
+    outcome = service.block(service.record(dns_finding("second.blocklist.example")))
 
+    assert (outcome["failed"], outcome["kinds"]["domain"]["error"]) == (True, "CapacityExceeded")
+    assert outcome["notification"]["Blocked"] == "false"
     assert stack.domains_in_group(full) == {"first.blocklist.example"}
     assert service.ledger.get("second.blocklist.example") is None
 
@@ -294,8 +296,9 @@ def test_the_writer_refuses_a_domain_group_that_is_not_a_deny_list(group: str) -
     )["RuleGroupResponse"]["RuleGroupArn"]
     service = stack.domain_service(group, allow)
     recorded = service.record(dns_finding(DOMAIN))
-    with pytest.raises(ConfigurationError, match="is not a DENYLIST domain list"):
-        service.block(recorded)
+    outcome = service.block(recorded)
+    assert outcome["kinds"]["domain"]["error"] == "ConfigurationError"
+    assert "is not a DENYLIST domain list" in outcome["kinds"]["domain"]["reason"]
 
 
 def test_domains_and_ip_hosts_take_different_leases(group: str, domains: str) -> None:
@@ -316,3 +319,75 @@ def test_domains_and_ip_hosts_take_different_leases(group: str, domains: str) ->
 def test_capacity_arithmetic_matches_the_emulators_independent_count() -> None:
     assert domain_list_capacity(1000) == 2002
     assert (CAPACITY_PER_DOMAIN, CAPACITY_OVERHEAD) == (2, 2)
+
+
+# --- issue 18 item 4: each kind of target succeeds or fails on its own -------------------------------
+def test_with_the_domain_group_full_the_ip_is_blocked_and_only_the_domain_is_reported_not_blocked(
+    group: str,
+) -> None:
+    # GIVEN a domain group with room for one domain, full, and onCapacityFull refuse
+    full = stack.create_domain_group(capacity=domain_list_capacity(1), name="tiny-domains")
+    service = stack.domain_service(group, full, on_capacity_full=CapacityPolicy.REFUSE)
+    service.block(service.record(dns_finding("first.blocklist.example")))
+
+    # WHEN a finding names an IP and another domain
+    outcome = service.block(service.record(ip_and_domain_finding("198.51.100.7", "second.blocklist.example")))
+
+    # THEN the IP is blocked and reported blocked; the domain is refused, taken back, and reported as the
+    # domain that failed, in the domain group
+    assert stack.blocked_in_group(group) == {"198.51.100.7/32"}
+    assert stack.domains_in_group(full) == {"first.blocklist.example"}
+    assert service.ledger.get("second.blocklist.example") is None
+    assert outcome["failed"] is True
+    address, domain = outcome["kinds"]["address"], outcome["kinds"]["domain"]
+    assert (address["status"], address["blocked"]) == ("blocked", ["198.51.100.7/32"])
+    assert (domain["status"], domain["error"], domain["not_blocked"]) == (
+        "failed",
+        "CapacityExceeded",
+        ["second.blocklist.example"],
+    )
+    assert domain["where"] == "domain rule group tiny-domains"
+    notification = outcome["notification"]
+    assert (notification["Blocked"], notification["Hosts"], notification["Domains"]) == (
+        "partial",
+        ["198.51.100.7/32"],
+        [],
+    )
+    [failure] = notification["NotBlocked"]
+    assert (failure["Kind"], failure["Targets"], failure["Where"], failure["Error"]) == (
+        "domain",
+        ["second.blocklist.example"],
+        "domain rule group tiny-domains",
+        "CapacityExceeded",
+    )
+    email = outcome["message"]["email"]
+    assert email.startswith("Blocked 198.51.100.7/32 (")
+    assert "NOT blocked: domain second.blocklist.example in domain rule group tiny-domains" in email
+    assert "198.51.100.7/32 could not" not in email
+
+
+def test_with_the_ip_group_full_the_domain_is_blocked_at_once(aws: object, fake_time: FakeTime) -> None:
+    # GIVEN an IP group with room for one host, full, and onCapacityFull refuse
+    stack.create_table()
+    ip_group = stack.create_rule_group(capacity=3, rules=[])
+    domains = stack.create_domain_group()
+    service = stack.domain_service(ip_group, domains, on_capacity_full=CapacityPolicy.REFUSE)
+    service.block(service.record(native_finding("198.51.100.1")))
+
+    # WHEN a finding names another IP and a domain
+    outcome = service.block(service.record(ip_and_domain_finding("198.51.100.7", DOMAIN)))
+
+    # THEN the domain is in its group and confirmed now, not left pending for a prune to find as drift
+    assert stack.domains_in_group(domains) == {DOMAIN}
+    record = service.ledger.get(DOMAIN)
+    assert record is not None and not record.pending
+    assert outcome["kinds"]["domain"]["blocked"] == [DOMAIN]
+    assert outcome["kinds"]["address"]["error"] == "CapacityExceeded"
+    assert outcome["kinds"]["address"]["not_blocked"] == ["198.51.100.7/32"]
+    assert outcome["notification"]["Domains"] == [DOMAIN]
+    assert outcome["notification"]["Input"] == {
+        **outcome["notification"]["Input"],
+        "HostIp": "",
+        "Domain": DOMAIN,
+    }
+    assert service.prune()["drift"]["added_count"] == 0

@@ -4,6 +4,7 @@ one interleaving of the ledger+firewall protocols written down in docs/DESIGN.md
 import copy
 import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -11,7 +12,6 @@ import boto3
 import pytest
 
 from handlers import schema
-from handlers.errors import CapacityExceeded, ConfigurationError
 from handlers.ledger import SOURCE_MANUAL, Sighting
 from handlers.payloads import MAX_TEXT, SAMPLE_SIZE
 from handlers.service import BlocklistService
@@ -178,8 +178,9 @@ def test_an_eviction_that_cannot_make_room_gives_back_the_ledger_items_it_took(
         return real_delete(host, last_seen)
 
     evictor.ledger.delete_if_evictable = seen_again_before_its_delete  # type: ignore[method-assign]
-    with pytest.raises(CapacityExceeded):
-        evictor.block(evictor.record(port_probe(["203.0.113.8", "203.0.113.9"])))
+    outcome = evictor.block(evictor.record(port_probe(["203.0.113.8", "203.0.113.9"])))
+
+    assert outcome["kinds"]["address"]["error"] == "CapacityExceeded"
 
     assert stack.blocked_in_group(arn) == {f"{host}/32" for host in (first, second, kept)}
     assert set(ledger_hosts(arn)) == {f"{host}/32" for host in (first, second, kept)}
@@ -385,7 +386,11 @@ def test_a_foreign_rule_at_a_configured_priority_is_refused_not_overwritten(grou
     _write_rules(group, [stack.FOREIGN_RULE, theirs])
     service = stack.service(group)
 
-    with pytest.raises(ConfigurationError, match=r"30000.*priority 30100 \(actions \['aws:pass'\]\)"):
-        service.block(service.record(native_finding("203.0.113.3")))
+    outcome = service.block(service.record(native_finding("203.0.113.3")))
+
+    assert outcome["kinds"]["address"]["error"] == "ConfigurationError"
+    assert re.search(
+        r"30000.*priority 30100 \(actions \['aws:pass'\]\)", outcome["kinds"]["address"]["reason"]
+    )
 
     assert stack.rules_of(group) == [stack.FOREIGN_RULE, theirs]

@@ -11,7 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from handlers.securityhub import ATTEMPTS, BACKOFF_CAP, FindingAnnotator, blocked_annotation
+from handlers.model import TargetKind
+from handlers.securityhub import ATTEMPTS, BACKOFF_CAP, FindingAnnotator, KindReport, blocked_annotation
 from handlers.settings import WorkflowStatus
 from nfw_blocklist.emulator import securityhub as emulated
 from nfw_blocklist.findings import provider_update
@@ -25,7 +26,11 @@ SAMPLE = (
     / "securityhub-guardduty-c2-finding.json"
 )
 GUARDDUTY = "arn:aws:securityhub:us-east-1::product/aws/guardduty"
-ANNOTATION = blocked_annotation(["198.51.100.0/32"], 1, 1609852200, "rules", WorkflowStatus.NOTIFIED)
+ANNOTATION = blocked_annotation(
+    [KindReport(TargetKind.ADDRESS, ["198.51.100.0/32"], 1, "rule group rules")],
+    1609852200,
+    WorkflowStatus.NOTIFIED,
+)
 
 
 @pytest.fixture

@@ -487,7 +487,8 @@ class BlocklistModel(RuleBasedStateMachine):
             assert recording is not None
             recording.block = "done"
             block = result["block"]
-            claimed = block["notification"]["Hosts"] if block["notify"] else []
+            notification = block["notification"]
+            claimed = [*notification["Hosts"], *notification["Domains"]] if block["notify"] else []
             self._check_present(op, claimed, group, "reported blocked")
         elif op.kind == "manual_block":
             self._check_present(op, [result["host"]], group, "blocked by hand")

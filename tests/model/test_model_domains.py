@@ -20,7 +20,7 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 from handlers.enforcement import PLACEHOLDER_TARGET, domain_list_capacity
 from handlers.service import BlocklistService
 from handlers.settings import DomainBlocking
-from nfw_blocklist.findings import dns_finding
+from nfw_blocklist.findings import dns_finding, ip_and_domain_finding
 from tests.integration import stack
 from tests.model.conftest import World
 from tests.model.scheduler import Operation
@@ -28,6 +28,7 @@ from tests.model.test_model_concurrency import (
     HOST_CAPACITY,
     MANUAL_NEVER_EVICTED,
     NO_MATCH_ALL,
+    POOL,
     PROTECTED_NEVER_WRITTEN,
     SEEN_AGO,
     BlocklistModel,
@@ -101,6 +102,31 @@ class DomainBlocklistModel(BlocklistModel):
             return {"record": recorded, "block": service.block(recorded)}
 
         self._start("record", f"dns execution {domain}", env, execute)
+
+    @rule(
+        host=st.sampled_from(POOL),
+        domain=st.sampled_from(DOMAIN_POOL),
+        seen_ago=st.sampled_from(SEEN_AGO),
+        env=st.integers(0, 1),
+    )
+    def start_mixed_execution(self, host: str, domain: str, seen_ago: float, env: int) -> None:
+        """A response workflow execution for a finding naming an IP and a domain: each kind takes its own
+        writer, and the report for each must tell the truth on its own."""
+        self.findings += 1
+        event = ip_and_domain_finding(host, domain, f"model-mixed-{self.findings}", self.clock() - seen_ago)
+
+        def execute(service: BlocklistService) -> dict[str, Any]:
+            recorded = service.record(event)
+            op = self.scheduler.current()
+            assert op is not None
+            if not recorded["has_hosts"]:
+                return {"record": recorded}
+            op.kind, op.started_at = "block", self.clock()
+            op.facts["recording"] = recording = Recording(op, recorded, block="running")
+            self.recordings.append(recording)
+            return {"record": recorded, "block": service.block(recorded)}
+
+        self._start("record", f"mixed execution {host} {domain}", env, execute)
 
     @rule(domain=st.sampled_from(DOMAIN_POOL))
     def start_manual_domain_block(self, domain: str) -> None:

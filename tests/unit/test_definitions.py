@@ -9,6 +9,7 @@ from components.definitions import (
     response_definition,
 )
 from handlers import errors
+from handlers.messages import MAX_SUBJECT, SUBJECT_TARGETS_MAX, finding_link
 
 RECORD = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-record"
 BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-block"
@@ -18,7 +19,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:nfw-blocklist-notifications"
 
 @pytest.fixture
 def response() -> dict:
-    return response_definition(RECORD, BLOCK, TOPIC)
+    return response_definition(RECORD, BLOCK, TOPIC, stack="dev")
 
 
 @pytest.fixture
@@ -54,8 +55,27 @@ def test_response_runs_record_then_block_then_notify(response):
     assert states["AnyNewlyBlocked"]["Choices"][0]["Variable"] == "$.block.notify"
     assert states["AnyNewlyBlocked"]["Choices"][0]["Next"] == "NotifySuccess"
     assert states["AnyNewlyBlocked"]["Default"] == "NothingNew"
-    assert states["NotifySuccess"]["End"] is True
-    assert states["NothingToBlock"]["Type"] == states["NothingNew"]["Type"] == "Succeed"
+    assert states["NotifySuccess"]["Next"] == "AnyTargetNotBlocked"
+    assert states["AnyTargetNotBlocked"]["Default"] == "Blocked"
+    assert (
+        states["NothingToBlock"]["Type"]
+        == states["NothingNew"]["Type"]
+        == states["Blocked"]["Type"]
+        == "Succeed"
+    )
+
+
+def test_a_kind_of_target_not_blocked_is_notified_then_fails_the_execution(response):
+    states = response["States"]
+
+    [choice] = states["AnyTargetNotBlocked"]["Choices"]
+    assert choice["Next"] == "TargetsNotBlocked"
+    assert {"Variable": "$.block.failed", "BooleanEquals": True} in choice["And"]
+    assert states["TargetsNotBlocked"] == {
+        **states["TargetsNotBlocked"],
+        "Type": "Fail",
+        "Error": "TargetsNotBlocked",
+    }
 
 
 def test_response_tasks_call_the_record_and_block_functions(response):
@@ -110,7 +130,7 @@ def test_lambda_tasks_retry_service_errors_and_rule_group_contention(response, s
     assert retry[1]["JitterStrategy"] == "FULL"
 
 
-@pytest.mark.parametrize("state", ["RecordHosts", "BlockHosts", "NotifySuccess"])
+@pytest.mark.parametrize("state", ["RecordHosts", "NotifySuccess"])
 def test_every_failure_is_caught_into_the_failure_path_replacing_the_state(response, state):
     # ResultPath "$": the error added beside a ~256 KB event could itself exceed the state limit.
     assert response["States"][state]["Catch"] == [
@@ -128,13 +148,62 @@ def test_failure_path_names_the_event_only_when_the_input_has_an_id(response):
     assert states["DescribeFailureWithoutEvent"]["Parameters"]["failure"]["EventId"] is None
 
 
+def test_a_failed_block_keeps_the_record_beside_its_error_so_the_notification_names_the_targets(response):
+    states = response["States"]
+
+    assert states["BlockHosts"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "BlockFailed"}
+    ]
+    assert states["BlockFailed"]["Parameters"]["record.$"] == "$.record"
+    assert states["BlockFailed"]["Next"] == "DescribeBlockFailure"
+    describe = states["DescribeBlockFailure"]["Parameters"]
+    assert describe["failure"]["Targets.$"] == "$.record.kinds"
+    assert describe["targets.$"] == "$.record.targets"
+    assert describe["subject.$"] == (
+        "States.Format('nfw-blocklist dev (us-east-1): blocking failed for {}', $.record.summary)"
+    )
+
+
+def test_the_failure_email_names_stack_and_region_and_links_the_execution_in_the_console(response):
+    states = response["States"]
+    describe = states["DescribeFailure"]["Parameters"]
+
+    assert describe["subject"] == "nfw-blocklist dev (us-east-1): blocking failed"
+    assert describe["failure"]["Stack"] == "dev"
+    assert describe["links"]["execution.$"] == (
+        "States.Format('https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1"
+        "#/v2/executions/details/{}', $$.Execution.Id)"
+    )
+    email = states["FormatFailure"]["Parameters"]["message"]["email.$"]
+    assert email.startswith(
+        "States.Format('nfw-blocklist stack dev in us-east-1: the response workflow failed"
+    )
+    for line in ("What failed: {}", "Targets of this finding: {}", "What is blocked now: ", "What to do: "):
+        assert line in email
+    assert states["NotifyFailure"]["Parameters"]["Subject.$"] == "$.subject"
+
+
+def test_a_lambda_errors_message_is_read_out_of_its_cause_only_when_the_cause_is_one(response):
+    states = response["States"]
+
+    [choice] = states["CauseFromLambda"]["Choices"]
+    assert choice["Next"] == "ReadLambdaCause"
+    assert states["CauseFromLambda"]["Default"] == "FormatFailure"
+    assert states["ReadLambdaCause"]["Parameters"] == {"parsed.$": "States.StringToJson($.failure.Cause)"}
+    assert (states["LambdaReason"]["InputPath"], states["LambdaReason"]["ResultPath"]) == (
+        "$.lambda.parsed.errorMessage",
+        "$.reason",
+    )
+
+
 @pytest.mark.parametrize("state", ["DescribeFailure", "DescribeFailureWithoutEvent"])
 def test_failure_path_describes_notifies_and_fails(response, state):
     states = response["States"]
     describe = states[state]
     assert describe["Type"] == "Pass"
     assert describe["ResultPath"] == "$"
-    assert describe["Next"] == "FormatFailure"
+    assert describe["Next"] == "CauseFromLambda"
+    assert describe["Parameters"]["reason.$"] == "$.Cause"
     failure = describe["Parameters"]["failure"]
     assert failure["Blocked"] == "false"
     assert (failure["Error.$"], failure["Cause.$"]) == ("$.Error", "$.Cause")
@@ -204,7 +273,39 @@ def test_a_failed_block_is_annotated_then_takes_the_unchanged_failure_path(annot
     assert states["ShouldAnnotateFailure"]["Default"] == "BlockFailed"
     assert states["BlockFailed"] == {
         "Type": "Pass",
-        "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause"},
+        "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "record.$": "$.record"},
         "ResultPath": "$",
-        "Next": "FailureNamesEvent",
+        "Next": "DescribeBlockFailure",
     }
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "ap-southeast-4", "us-gov-west-1"])
+def test_a_failure_subject_with_its_targets_fits_sns_whatever_the_stack_name(region):
+    topic = f"arn:aws:sns:{region}:123456789012:nfw-blocklist-notifications"
+    definition = response_definition(RECORD, BLOCK, topic, stack="a-very-long-stack-name-" * 4)
+    template = definition["States"]["DescribeBlockFailure"]["Parameters"]["subject.$"]
+    subject = template.split("'")[1].replace("{}", "x" * SUBJECT_TARGETS_MAX)
+
+    assert len(subject) <= MAX_SUBJECT, subject
+    assert subject.startswith("nfw-blocklist a-very-long") and f"({region})" in subject
+
+
+@pytest.mark.parametrize(
+    ("finding_id", "region", "link"),
+    [
+        ("1234680e481690b44f7cc7e221abcdef", "us-east-1", "fId=1234680e481690b44f7cc7e221abcdef"),
+        (
+            "arn:aws:guardduty:us-east-1:1:detector/d/finding/1234680e481690b44f7cc7e221abcdef",
+            "us-east-1",
+            "fId=",
+        ),
+        ("1234680e481690b44f7cc7e221abcdef", "evil.example/#", "-"),
+        ("../../phish?x=1", "us-east-1", "-"),
+        ("", "", "-"),
+    ],
+)
+def test_a_finding_link_is_only_ever_the_guardduty_console_for_a_guardduty_id(finding_id, region, link):
+    built = finding_link(finding_id, region)
+
+    assert link in built
+    assert built == "-" or built.startswith(f"https://{region}.console.aws.amazon.com/guardduty/home?")

@@ -22,7 +22,7 @@ from handlers.domains import (
 )
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.extraction import extract
-from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target
+from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target, TargetKind
 from handlers.policy import TargetPolicy
 from handlers.settings import DomainBlocking, Settings
 from tests.unit.test_patterns import matches
@@ -46,7 +46,7 @@ POLICY = TargetPolicy.from_settings(
 
 
 def dns(domain: object) -> Candidate:
-    return Candidate(raw_host=domain, finding=FINDING, action=DNS_REQUEST_ACTION)
+    return Candidate(raw_host=domain, finding=FINDING, action=DNS_REQUEST_ACTION, kind=TargetKind.DOMAIN)
 
 
 @pytest.mark.parametrize(
@@ -331,8 +331,10 @@ def test_an_operators_protected_domain_still_covers_a_customer_name_on_aws() -> 
 def test_a_name_that_only_ends_like_a_protected_one_is_not_protected() -> None:
     # "notamazonaws.com" is someone else's domain: protection is by whole labels.
     outcome = POLICY.evaluate(dns("notamazonaws.com"))
-    assert outcome == Target("notamazonaws.com", FINDING)
-    assert POLICY.evaluate(dns("corp.example.evil.example")) == Target("corp.example.evil.example", FINDING)
+    assert outcome == Target("notamazonaws.com", FINDING, TargetKind.DOMAIN)
+    assert POLICY.evaluate(dns("corp.example.evil.example")) == Target(
+        "corp.example.evil.example", FINDING, TargetKind.DOMAIN
+    )
 
 
 def test_a_homoglyph_of_a_protected_name_is_another_domain_and_stays_blockable() -> None:
@@ -407,7 +409,9 @@ def test_the_c2_dns_finding_names_guarddutys_test_domain_in_both_shapes(
     ]
     (candidate,) = extraction.candidates
     assert candidate.finding.type.replace(".", "/").endswith("C&CActivity/B!DNS")
-    assert POLICY.evaluate(candidate) == Target("guarddutyc2activityb.com", candidate.finding)
+    assert POLICY.evaluate(candidate) == Target(
+        "guarddutyc2activityb.com", candidate.finding, TargetKind.DOMAIN
+    )
 
 
 def test_dns_findings_reach_the_workflow_only_when_domain_blocking_is_on(
@@ -441,6 +445,6 @@ def test_an_operator_argument_is_read_as_a_domain_only_when_it_looks_like_one(
 
 
 def test_ledger_keys_tell_domains_from_ip_hosts() -> None:
-    assert host_kind("198.51.100.7/32") == "ip"
-    assert host_kind("2001:db8::1/128") == "ip"
+    assert host_kind("198.51.100.7/32") == "address"
+    assert host_kind("2001:db8::1/128") == "address"
     assert host_kind("guarddutyc2activityb.com") == "domain"

@@ -9,7 +9,8 @@ import pytest
 
 from handlers import clock
 from handlers.extraction import EARLIEST_TIME, LATEST_TIME, event_time, extract
-from handlers.model import FindingState, SkipReason
+from handlers.model import FindingState, SkipReason, TargetKind
+from nfw_blocklist.findings import ip_and_domain_finding, security_hub_ip_and_domain_finding
 
 REFERENCE_FINDING_ID = (
     "arn:aws:guardduty:us-east-1:123456789012:detector/012343feb722b1388a5ddc6dd4abcdef"
@@ -727,3 +728,16 @@ def test_other_user_defined_fields_are_counted_without_the_tools_own(reference_e
     }
 
     assert finding_of(reference_event).other_fields == 47
+
+
+def test_a_finding_naming_an_ip_and_a_domain_gives_one_candidate_of_each_kind() -> None:
+    for event in (
+        ip_and_domain_finding("203.0.113.1", "evil.example"),
+        security_hub_ip_and_domain_finding("203.0.113.1", "evil.example"),
+    ):
+        extraction = extract(event)
+
+        assert [(c.raw_host, c.kind) for c in extraction.candidates] == [
+            ("203.0.113.1", TargetKind.ADDRESS),
+            ("evil.example", TargetKind.DOMAIN),
+        ]

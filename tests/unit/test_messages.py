@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from handlers import messages
-from handlers.payloads import SAMPLE_SIZE, BlockOutcome, GroupUsage, PruneOutcome
+from handlers.model import TargetKind
+from handlers.payloads import SAMPLE_SIZE, BlockOutcome, GroupUsage, KindOutcome, PruneOutcome
 
 FINDING = {
     "id": "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f",
@@ -20,14 +21,15 @@ EXPIRES = datetime(2021, 1, 5, 13, 25, tzinfo=UTC).timestamp()
 
 
 def block(hosts: list[str], evicted: list[str] | None = None) -> dict:
-    return BlockOutcome(
-        finding=FINDING,
-        timestamp="2021-01-05T01:15:01Z",
+    addresses = KindOutcome(
+        TargetKind.ADDRESS,
+        "rule group nfw-blocklist-rules-3098a1b",
         blocked=hosts,
         evicted=evicted or [],
-        expires_at=EXPIRES,
-        rule_group="nfw-blocklist-rules-3098a1b",
         usage=GroupUsage(used=3, total=2000, hosts=1),
+    )
+    return BlockOutcome(
+        finding=FINDING, timestamp="2021-01-05T01:15:01Z", kinds=[addresses], expires_at=EXPIRES
     ).to_payload()
 
 
@@ -40,7 +42,7 @@ def test_a_single_block_reads_as_one_sentence_naming_host_finding_and_expiry():
         "us-east-1) until 2021-01-05 13:25 UTC."
     )
     assert (
-        "Rule group: nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)"
+        "Hosts blocked in: rule group nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)"
         in payload["message"]["email"]
     )
 
@@ -94,16 +96,78 @@ def test_a_prune_reads_as_what_changed_and_when():
         pruned=["198.51.100.0/32"],
         added=["203.0.113.7/32"],
         at_epoch=datetime(2021, 1, 5, 13, 26, tzinfo=UTC).timestamp(),
-        rule_group="nfw-blocklist-rules-3098a1b",
+        places={"address": "rule group nfw-blocklist-rules-3098a1b"},
         usage=GroupUsage(used=3, total=2000, hosts=1),
     ).to_payload()
 
     assert payload["subject"] == "nfw-blocklist: unblocked 198.51.100.0/32, repaired drift"
     assert payload["message"]["email"].splitlines() == [
         "Unblocked 198.51.100.0/32 (retention expired).",
-        "Restored 203.0.113.7/32 missing from the rule group (drift).",
+        "Restored 203.0.113.7/32 missing from where it is blocked (drift).",
         "",
-        "Rule group: nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)",
+        "Hosts blocked in: rule group nfw-blocklist-rules-3098a1b (3 of 2000 capacity units used)",
         "Pruning run at 2021-01-05 13:26 UTC",
     ]
     assert json.loads(payload["message"]["default"]) == payload["notification"]
+
+
+def test_an_address_and_a_domain_of_one_finding_are_reported_each_with_its_own_fate_and_place():
+    addresses = KindOutcome(
+        TargetKind.ADDRESS, "rule group nfw-blocklist-rules-3098a1b", blocked=["198.51.100.7/32"]
+    )
+    domains = KindOutcome(
+        TargetKind.DOMAIN,
+        "DNS Firewall domain list rslvr-fdl-1",
+        not_blocked=["evil.example"],
+        error="CapacityExceeded",
+        reason="2 hosts do not fit: the rule group holds 1",
+    )
+    payload = BlockOutcome(
+        FINDING, "2021-01-05T01:15:01Z", kinds=[addresses, domains], expires_at=EXPIRES
+    ).to_payload()
+
+    assert payload["subject"] == (
+        "nfw-blocklist: blocked 198.51.100.7/32; NOT blocked domain evil.example (CapacityExceeded)"
+    )
+    lines = payload["message"]["email"].splitlines()
+    assert lines[0].startswith("Blocked 198.51.100.7/32 (Backdoor")
+    assert lines[1] == (
+        "NOT blocked: domain evil.example in DNS Firewall domain list rslvr-fdl-1: "
+        "2 hosts do not fit: the rule group holds 1 (CapacityExceeded)."
+    )
+    assert lines[2].startswith("What to do: ")
+    assert "Hosts blocked in: rule group nfw-blocklist-rules-3098a1b" in lines
+    assert "Domains blocked in: DNS Firewall domain list rslvr-fdl-1" in lines
+    notification = json.loads(payload["message"]["default"])
+    assert notification["Input"]["HostIp"] == "198.51.100.7"
+    assert notification["Input"]["Domain"] == ""
+    assert notification["Blocked"] == "partial"
+
+
+def test_a_blocked_domain_is_named_as_a_domain_never_as_the_host_ip():
+    domains = KindOutcome(TargetKind.DOMAIN, "domain rule group d", blocked=["evil.example"])
+    payload = BlockOutcome(FINDING, "2021-01-05T01:15:01Z", kinds=[domains], expires_at=EXPIRES).to_payload()
+
+    assert payload["notification"]["Input"]["HostIp"] == ""
+    assert payload["notification"]["Input"]["Domain"] == "evil.example"
+    assert (payload["notification"]["Hosts"], payload["notification"]["Domains"]) == ([], ["evil.example"])
+    assert payload["subject"] == "nfw-blocklist: blocked domain evil.example"
+    assert payload["message"]["email"].startswith("Blocked domain evil.example (")
+
+
+def test_a_prune_names_each_kind_and_where_each_kind_is_blocked():
+    payload = PruneOutcome(
+        at="2021-01-05T13:26:00Z",
+        pruned=["198.51.100.0/32", "guarddutyc2activityb.com"],
+        at_epoch=datetime(2021, 1, 5, 13, 26, tzinfo=UTC).timestamp(),
+        places={"address": "rule group r", "domain": "DNS Firewall domain list rslvr-fdl-1"},
+    ).to_payload()
+
+    assert payload["subject"] == "nfw-blocklist: unblocked 2 expired hosts and domains"
+    lines = payload["message"]["email"].splitlines()
+    assert (
+        lines[0]
+        == "Unblocked 2 hosts and domains: 198.51.100.0/32, guarddutyc2activityb.com (retention expired)."
+    )
+    assert "Hosts blocked in: rule group r" in lines
+    assert "Domains blocked in: DNS Firewall domain list rslvr-fdl-1" in lines

@@ -8,7 +8,11 @@ from handlers import metrics
 
 RULE_GROUP = "nfw-blocklist-rules-3098a1b"
 BLOCK_PAYLOAD = {
-    "counts": {"blocked": 3, "evicted": 1},
+    "counts": {"blocked": 5, "evicted": 1},
+    "kinds": {
+        "address": {"counts": {"blocked": 3, "evicted": 1, "not_blocked": 0}},
+        "domain": {"counts": {"blocked": 0, "evicted": 0, "not_blocked": 2}},
+    },
     "capacity": {"used": 1201, "total": 2000, "hosts": 600},
 }
 
@@ -31,6 +35,13 @@ def test_a_block_document_is_valid_emf_with_the_rule_group_as_its_only_dimension
         600,
     )
     assert doc["CapacityUsedPercent"] == 60.05
+
+
+def test_each_kind_of_target_is_counted_apart():
+    values = metrics.block_values(BLOCK_PAYLOAD)
+
+    assert (values["HostsBlocked"], values["HostsNotBlocked"]) == (3, 0)
+    assert (values["DomainsBlocked"], values["DomainsEvicted"], values["DomainsNotBlocked"]) == (0, 0, 2)
 
 
 def test_a_run_that_did_not_read_the_group_emits_counts_but_no_capacity():

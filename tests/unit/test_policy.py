@@ -7,7 +7,7 @@ import pytest
 
 from handlers.addresses import InvalidAddress
 from handlers.errors import ConfigurationError, InvalidInput
-from handlers.model import Candidate, FindingRef, FindingState, Skip, SkipReason, Target
+from handlers.model import Candidate, FindingRef, FindingState, Skip, SkipReason, Target, TargetKind
 from handlers.policy import TargetPolicy
 from handlers.settings import Settings
 
@@ -24,7 +24,8 @@ FINDING = FindingRef(
 def candidate(
     raw_host: object = "198.51.100.7", action: str = "networkConnectionAction", **finding: Any
 ) -> Candidate:
-    return Candidate(raw_host=raw_host, finding=replace(FINDING, **finding), action=action)
+    kind = TargetKind.DOMAIN if action == "dnsRequestAction" else TargetKind.ADDRESS
+    return Candidate(raw_host=raw_host, finding=replace(FINDING, **finding), action=action, kind=kind)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -37,11 +38,15 @@ DEFAULT = TargetPolicy.from_settings(settings())
 
 
 def test_a_public_host_from_an_active_finding_becomes_a_canonical_target() -> None:
-    assert DEFAULT.evaluate(candidate("2001:DB8::7")) == Target(host="2001:db8::7/128", finding=FINDING)
+    assert DEFAULT.evaluate(candidate("2001:DB8::7")) == Target(
+        "2001:db8::7/128", FINDING, TargetKind.ADDRESS
+    )
 
 
 def test_the_reference_documentation_host_is_blockable() -> None:
-    assert DEFAULT.evaluate(candidate("198.51.100.0")) == Target(host="198.51.100.0/32", finding=FINDING)
+    assert DEFAULT.evaluate(candidate("198.51.100.0")) == Target(
+        "198.51.100.0/32", FINDING, TargetKind.ADDRESS
+    )
 
 
 HOSTILE: list[tuple[str, Candidate, SkipReason]] = [
@@ -305,7 +310,7 @@ def test_evaluate_all_targets_each_host_once_with_its_first_finding() -> None:
 
     targets, skipped = DEFAULT.evaluate_all([first, again_mapped, again_cidr])
 
-    assert targets == [Target(host="198.51.100.7/32", finding=FINDING)]
+    assert targets == [Target("198.51.100.7/32", FINDING, TargetKind.ADDRESS)]
     assert skipped == []
 
 

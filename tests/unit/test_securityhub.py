@@ -6,13 +6,14 @@ import json
 import pytest
 
 from handlers.errors import InvalidInput
-from handlers.model import FindingRef
+from handlers.model import FindingRef, TargetKind
 from handlers.payloads import security_hub_payload
 from handlers.securityhub import (
     FIELD_VALUE_MAX,
     NOTE_TEXT_MAX,
     RESOLVED_MARKER_KEY,
     Annotation,
+    KindReport,
     blocked_annotation,
     cause_message,
     check_annotation,
@@ -27,14 +28,61 @@ GROUP = "nfw-blocklist-rules-3098a1b"
 MANY = [f"2001:db8:{i:x}::{i:x}/128" for i in range(20)]
 
 
+def address(hosts: list[str], count: int, group: str = GROUP) -> KindReport:
+    return KindReport(TargetKind.ADDRESS, hosts, count, f"rule group {group}")
+
+
+def test_an_address_blocked_beside_a_domain_refused_is_annotated_kind_by_kind_with_each_place():
+    refused = KindReport(
+        TargetKind.DOMAIN,
+        ["evil.example"],
+        1,
+        "DNS Firewall domain list rslvr-fdl-1",
+        "CapacityExceeded",
+        "full",
+    )
+
+    annotation = blocked_annotation(
+        [address(["198.51.100.7/32"], 1), refused], EXPIRES, WorkflowStatus.RESOLVED
+    )
+
+    assert annotation.note == (
+        f"nfw-blocklist blocked 1 host: 198.51.100.7/32 in rule group {GROUP} until 2021-01-05 13:10 UTC. "
+        "nfw-blocklist could NOT block 1 domain: evil.example in DNS Firewall domain list rslvr-fdl-1 "
+        "(domains: CapacityExceeded: full)"
+    )
+    assert annotation.fields["nfw-blocklist:status"] == "partially-blocked"
+    assert annotation.fields["nfw-blocklist:hosts"] == "198.51.100.7/32"
+    assert annotation.fields["nfw-blocklist:not-blocked"] == (
+        "1 domain: evil.example in DNS Firewall domain list rslvr-fdl-1"
+    )
+    assert "nfw-blocklist:domains" not in annotation.fields
+    assert annotation.workflow_status is None  # a target left unblocked: the finding stays the analyst's
+    check_annotation(annotation)
+
+
+def test_a_blocked_domain_is_annotated_under_the_domain_fields_with_its_own_place():
+    domain = KindReport(TargetKind.DOMAIN, ["evil.example"], 1, "DNS Firewall domain list rslvr-fdl-1")
+
+    annotation = blocked_annotation([domain], EXPIRES, WorkflowStatus.NOTIFIED)
+
+    assert annotation.note.startswith(
+        "nfw-blocklist blocked 1 domain: evil.example in DNS Firewall domain list"
+    )
+    assert annotation.fields["nfw-blocklist:domains"] == "evil.example"
+    assert annotation.fields["nfw-blocklist:domains-blocked-in"] == "DNS Firewall domain list rslvr-fdl-1"
+    assert "nfw-blocklist:hosts" not in annotation.fields
+    assert "nfw-blocklist:rule-group" not in annotation.fields
+
+
 def test_a_blocked_annotation_says_which_hosts_until_when_and_where():
-    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.NOTIFIED)
+    annotation = blocked_annotation([address(["198.51.100.0/32"], 1)], EXPIRES, WorkflowStatus.NOTIFIED)
 
     assert annotation.request([{"Id": "f", "ProductArn": "p"}]) == {
         "FindingIdentifiers": [{"Id": "f", "ProductArn": "p"}],
         "Note": {
-            "Text": "nfw-blocklist blocked 1 host: 198.51.100.0/32 until 2021-01-05 13:10 UTC "
-            f"in rule group {GROUP}.",
+            "Text": f"nfw-blocklist blocked 1 host: 198.51.100.0/32 in rule group {GROUP} "
+            "until 2021-01-05 13:10 UTC.",
             "UpdatedBy": "nfw-blocklist",
         },
         "UserDefinedFields": {
@@ -42,18 +90,19 @@ def test_a_blocked_annotation_says_which_hosts_until_when_and_where():
             "nfw-blocklist:hosts": "198.51.100.0/32",
             "nfw-blocklist:host-count": "1",
             "nfw-blocklist:blocked-until": "2021-01-05T13:10:00Z",
-            "nfw-blocklist:rule-group": GROUP,
+            "nfw-blocklist:rule-group": f"rule group {GROUP}",
         },
         "Workflow": {"Status": "NOTIFIED"},
     }
 
 
 def test_a_note_for_thousands_of_hosts_lists_whole_hosts_and_counts_the_rest_within_512_characters():
-    annotation = blocked_annotation(MANY, 2614, EXPIRES, "g" * 128, WorkflowStatus.NOTIFIED)
+    annotation = blocked_annotation([address(MANY, 2614, "g" * 128)], EXPIRES, WorkflowStatus.NOTIFIED)
 
     assert len(annotation.note) <= NOTE_TEXT_MAX
     assert "blocked 2614 hosts: 2001:db8:0::0/128, " in annotation.note
-    assert " more) until 2021-01-05 13:10 UTC in rule group " in annotation.note
+    assert " more) in rule group ggg" in annotation.note
+    assert annotation.note.endswith(" until 2021-01-05 13:10 UTC.")
     assert all(len(value) <= FIELD_VALUE_MAX for value in annotation.fields.values())
     check_annotation(annotation)
 
@@ -82,7 +131,7 @@ def test_host_lists_hold_whole_hosts_only(hosts, count, limit, expected):
     ],
 )
 def test_the_workflow_status_follows_the_setting(status, workflow, marked):
-    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, status)
+    annotation = blocked_annotation([address(["198.51.100.0/32"], 1)], EXPIRES, status)
 
     assert annotation.workflow_status == workflow
     assert ("Workflow" in annotation.request([])) is (workflow is not None)
@@ -94,9 +143,10 @@ def test_a_failure_note_says_the_block_failed_and_why_from_the_lambda_errors_mes
         {"errorType": "ConfigurationError", "errorMessage": "rule at 30000 is not ours\n" + "x" * 2000}
     )
 
-    annotation = failure_annotation(MANY, 40, "ConfigurationError", cause, GROUP)
+    annotation = failure_annotation([address(MANY, 40)], "ConfigurationError", cause)
 
-    assert annotation.note.startswith("nfw-blocklist could not block the 40 hosts of this finding (")
+    assert annotation.note.startswith("nfw-blocklist could not block 40 hosts: 2001:db8:0::0/128, ")
+    assert f"in rule group {GROUP} of this finding: " in annotation.note
     assert "ConfigurationError: rule at 30000 is not ours x" in annotation.note
     assert len(annotation.note) <= NOTE_TEXT_MAX
     assert annotation.workflow_status is None
