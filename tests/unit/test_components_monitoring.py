@@ -14,7 +14,7 @@ from components.dashboard import (
     dashboard_name,
     referenced_metrics,
 )
-from nfw_blocklist.render import render_stack
+from nfw_blocklist.render import RenderError, render_stack
 from nfw_blocklist.sandbox.monitoring import KnownResources, key_lets_cloudwatch_publish
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -104,11 +104,18 @@ def test_alarms_false_creates_no_alarm_but_keeps_the_dashboard(render_dev):
     assert len([r for r in rendered.resources if r.type == DASHBOARD]) == 1
 
 
-@pytest.mark.parametrize("value", ["0", "101", "eighty", "80.5"])
+@pytest.mark.parametrize("value", ["0", "101"])
 def test_a_capacity_alarm_percent_outside_1_to_100_is_refused_naming_the_key(value):
     with pytest.raises(
         InvalidConfig, match="nfw-blocklist:capacityAlarmPercent must be an integer from 1 to 100"
     ):
+        render_stack("dev", {"capacityAlarmPercent": value})
+
+
+@pytest.mark.parametrize("value", ["eighty", "80.5"])
+def test_a_capacity_alarm_percent_that_is_no_integer_is_refused_as_the_cli_refuses_it(value):
+    # Pulumi.yaml declares the key an integer: the CLI refuses the stack before the program runs.
+    with pytest.raises(RenderError, match="'capacityAlarmPercent' must be of type 'integer'"):
         render_stack("dev", {"capacityAlarmPercent": value})
 
 

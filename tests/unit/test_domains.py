@@ -207,7 +207,7 @@ def test_a_name_a_configured_point_cannot_hold_is_skipped_saying_which(
     outcome = policy.evaluate(dns(raw))
 
     if blocked:
-        assert outcome == Target(canonical_domain(raw), FINDING)
+        assert outcome == Target(canonical_domain(raw), FINDING, TargetKind.DOMAIN)
         assert policy.check_manual_domain(raw) == canonical_domain(raw)
     else:
         assert isinstance(outcome, Skip) and outcome.reason is SkipReason.UNENFORCEABLE_DOMAIN, outcome
@@ -310,7 +310,7 @@ def test_an_aws_service_endpoint_or_owned_name_stays_protected(name: str) -> Non
 
 @pytest.mark.parametrize("name", CUSTOMER_NAMES_ON_AWS)
 def test_a_name_a_customer_controls_under_an_aws_suffix_is_blockable(name: str) -> None:
-    assert POLICY.evaluate(dns(name)) == Target(name, FINDING)
+    assert POLICY.evaluate(dns(name)) == Target(name, FINDING, TargetKind.DOMAIN)
     assert POLICY.check_manual_domain(name) == name
     assert POLICY.may_block_domain(name)
 

@@ -227,7 +227,7 @@ def test_the_annotate_step_refuses_a_record_without_identifiers(record):
     ],
 )
 def test_an_annotation_keeps_its_most_useful_fields_within_the_room_left(room, kept):
-    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.NOTIFIED)
+    annotation = blocked_annotation([address(["198.51.100.0/32"], 1)], EXPIRES, WorkflowStatus.NOTIFIED)
 
     fitted = annotation.within(room)
 
@@ -237,7 +237,7 @@ def test_an_annotation_keeps_its_most_useful_fields_within_the_room_left(room, k
 
 
 def test_a_resolution_without_room_for_its_marker_leaves_the_workflow_alone():
-    annotation = blocked_annotation(["198.51.100.0/32"], 1, EXPIRES, GROUP, WorkflowStatus.RESOLVED)
+    annotation = blocked_annotation([address(["198.51.100.0/32"], 1)], EXPIRES, WorkflowStatus.RESOLVED)
 
     assert annotation.within(1).fields == {RESOLVED_MARKER_KEY: "RESOLVED"}
     assert annotation.within(1).workflow_status == "RESOLVED"
