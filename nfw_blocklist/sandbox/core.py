@@ -41,16 +41,11 @@ from handlers import schema
 from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
 from .buses import BusBook, EventBus, Rejection, bus_arn, trusts_events
 from .clock import SandboxClock
-from .deploy import (
-    TABLE,
-    Deployer,
-    Inventory,
-    RenderedLike,
-    StateMachineInfo,
-)
+from .deploy import Deployer, Inventory, StateMachineInfo
 from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
+from .resources import TABLE, RenderedLike
 from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
 
