@@ -37,6 +37,7 @@ from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 from handlers import clock as handler_clock
 from handlers import metrics as handler_metrics
 from handlers import schema
+from nfw_blocklist.rendered import runs_entry_point
 
 from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
 from .buses import BusBook, EventBus, Rejection, bus_arn, trusts_events
@@ -388,7 +389,7 @@ class Sandbox:
     def function(self, entry_point: str) -> FunctionSpec:
         """The function whose handler is ``entry_point`` (``handlers.entry.block``) or ends in ``.block``."""
         specs = self.inventory.functions.values()
-        found = [s for s in specs if s.handler == entry_point or s.handler.endswith(f".{entry_point}")]
+        found = [spec for spec in specs if runs_entry_point(spec.handler, entry_point)]
         if len(found) != 1:
             handlers = sorted(spec.handler for spec in specs)
             raise LookupError(
