@@ -56,10 +56,13 @@ def live_service(outputs_path: str | None) -> Iterator[Any]:
         raise UsageError(f"{e} (pass --stack-outputs FILE or set the NFW_* variables)") from None
     if not region:
         raise UsageError("no AWS region: set AWS_REGION or pass --stack-outputs FILE")
+    # Every client in the stack's region (the ARN's, with --stack-outputs), the ones the service builds too.
     yield BlocklistService.create(
         settings,
         dynamodb=boto3.client("dynamodb", region_name=region),
         network_firewall=boto3.client("network-firewall", region_name=region),
+        route53resolver=boto3.client("route53resolver", region_name=region),
+        region=region,
     )
 
 

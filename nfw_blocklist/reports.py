@@ -14,13 +14,21 @@ from .console import Printer, say
 
 
 def sandbox_service(sandbox: Any) -> Any:
-    """The use cases with the deployed functions' own settings and the sandbox's clients."""
+    """The use cases with the deployed functions' own settings and the sandbox's clients.
+
+    Every client is the sandbox's, in the stack's region: a client the service built itself would
+    take the shell's default region, or fail without one.
+    """
     from handlers.service import BlocklistService
     from handlers.settings import Settings
 
     settings = Settings.from_env(sandbox.function_environment("block"))
     return BlocklistService.create(
-        settings, dynamodb=sandbox.client("dynamodb"), network_firewall=sandbox.client("network-firewall")
+        settings,
+        dynamodb=sandbox.client("dynamodb"),
+        network_firewall=sandbox.client("network-firewall"),
+        route53resolver=sandbox.client("route53resolver"),
+        region=sandbox.region,
     )
 
 
