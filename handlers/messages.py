@@ -107,7 +107,13 @@ def block_email(
         lines.append(f"Finding: {finding['id']}")
     usage = f" ({capacity[0]} of {capacity[1]} capacity units used)" if capacity else ""
     lines.append(f"Rule group: {rule_group}{usage}")
-    lines.append("A new sighting of a host extends its block; `nfw-blocklist unblock HOST` lifts it.")
+    hosts = _sample(notification, "Hosts")
+    host = hosts[0] if _count(notification, "HostCount") == 1 and hosts else "HOST"
+    # The command must act on this deployed stack, not on a local sandbox: --live, with the stack's
+    # outputs, which name its region and resources.
+    lines.append("A new sighting of a host extends its block. To lift it, in this stack's Pulumi project:")
+    lines.append("  pulumi stack output --json > outputs.json")
+    lines.append(f"  nfw-blocklist unblock {host} --live --stack-outputs outputs.json")
     return "\n".join(lines)
 
 

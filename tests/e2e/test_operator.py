@@ -101,3 +101,15 @@ def test_live_mode_without_outputs_or_environment_is_refused(run_cli, monkeypatc
 
     assert refused.status == 2
     assert "NFW_TABLE_NAME" in refused.err
+
+
+def test_a_sandbox_command_says_it_acted_on_a_local_sandbox_and_how_to_act_on_the_stack(run_cli):
+    text = run_cli("unblock", "198.51.100.7")
+    as_json = run_cli("unblock", "198.51.100.7", "--json")
+
+    assert text.status == as_json.status == 0
+    assert text.out.splitlines()[0] == "198.51.100.7/32 was not blocked"
+    assert "acted on a local sandbox of stack 'dev'" in text.out.splitlines()[-1]
+    assert "--live --stack-outputs FILE" in text.out.splitlines()[-1]
+    assert as_json.json["was_blocked"] is False
+    assert "acted on a local sandbox" in as_json.err
