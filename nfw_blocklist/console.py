@@ -63,4 +63,4 @@ class Printer:
         print(f"\n== {printable(text)}")
 
     def line(self, text: str) -> None:
-        print(f"   {printable(text)}")
+        print(f"   {printable(text)}".rstrip())

@@ -71,11 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
-            item = next(i for i in sandbox.ledger_items() if i.get("HostIp") == record.host)
             out.line(f"{record.host}  source={record.source}  finding={record.last_finding_id}")
             out.line(f"  first seen {iso(record.first_seen)}  last seen {iso(record.last_seen)}")
             out.line(f"  expires    {iso(record.expires_at)}")
-            out.line(f"  item: {json.dumps(item, sort_keys=True)}")
 
         out.heading("Rule group (DescribeRuleGroup)")
         print_rules(out, group_view(service)["rules"])
@@ -83,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
             out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
 
         out.heading("SNS message, as e-mail subscribers receive it")
-        for email in sandbox.email_notifications():
+        for number, email in enumerate(sandbox.email_notifications()):
+            if number:
+                out.line("")
             out.line(f"Subject: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(line)
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         out.heading(
             f"Advancing the clock {retention // 3600}h{(retention % 3600) // 60:02d}m past the retention"
         )
+        sent_before = len(sandbox.email_notifications())
         runs = sandbox.advance(retention + 60)
         for run in runs:
             pruned = (run.task_output("prune") or {}).get("pruned", [])
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         print_rules(out, view["rules"])
         for point, domains in view["domains"].items():
             out.line(f"domains blocked in {point}: {', '.join(domains) or 'nothing'}")
-        for email in sandbox.email_notifications()[1:]:
+        for email in sandbox.email_notifications()[sent_before:]:
             out.line(f"e-mail: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(f"  {line}")
