@@ -107,8 +107,8 @@ def block_email(
         lines.append(f"Finding: {finding['id']}")
     usage = f" ({capacity[0]} of {capacity[1]} capacity units used)" if capacity else ""
     lines.append(f"Rule group: {rule_group}{usage}")
-    hosts = _sample(notification, "Hosts")
-    host = hosts[0] if _count(notification, "HostCount") == 1 and hosts else "HOST"
+    sample = _sample(notification, "Hosts")
+    host = sample[0] if _count(notification, "HostCount") == 1 and sample else "HOST"
     # The command must act on this deployed stack, not on a local sandbox: --live, with the stack's
     # outputs, which name its region and resources.
     lines.append("A new sighting of a host extends its block. To lift it, in this stack's Pulumi project:")
