@@ -64,3 +64,14 @@ class Printer:
 
     def line(self, text: str) -> None:
         print(f"   {printable(text)}".rstrip())
+
+
+def acted_on_sandbox(note: str, as_json: bool) -> None:
+    """Say where a command acted: a sandbox in this process, never the deployed stack.
+
+    On stdout after the text output; on stderr with ``--json`` (stdout is one JSON object there).
+    """
+    if as_json:
+        print(f"{PROG}: ({printable(note)})", file=sys.stderr)
+    else:
+        say(f"({note})")

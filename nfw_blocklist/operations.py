@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arguments import parse_config_pairs
-from .console import PROG, UsageError, printable, say
+from .console import PROG, UsageError, acted_on_sandbox, printable
 from .live import live_service
 from .reports import sandbox_service
 from .stacks import function_environment, render_with
@@ -125,16 +125,9 @@ def _run(args: argparse.Namespace, operation: Operation, service: Any) -> int:
 
 
 def _acted_on_sandbox(args: argparse.Namespace) -> None:
-    """Say where the command acted: a sandbox in this process, never the deployed stack.
-
-    On stdout after the text output; on stderr with ``--json`` (stdout is one JSON object there).
-    """
     kept = f", state kept in {args.state}" if args.state else ", gone when the command ended"
-    note = (
-        f"(acted on a local sandbox of stack {args.stack!r}{kept}; AWS was not touched. "
-        "To act on the deployed stack add --live --stack-outputs FILE)"
+    acted_on_sandbox(
+        f"acted on a local sandbox of stack {args.stack!r}{kept}; AWS was not touched. "
+        "To act on the deployed stack add --live --stack-outputs FILE",
+        args.json,
     )
-    if args.json:
-        print(f"{PROG}: {printable(note)}", file=sys.stderr)
-    else:
-        say(note)

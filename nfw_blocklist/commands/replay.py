@@ -5,6 +5,7 @@ import argparse
 from typing import Any
 
 from nfw_blocklist.arguments import load_event_files, parse_config_pairs, parse_duration
+from nfw_blocklist.console import acted_on_sandbox
 from nfw_blocklist.reports import (
     execution_summary,
     failure_of,
@@ -113,4 +114,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         print_replay(report, errors)
+    kept = f", state kept in {args.state}" if args.state else ""
+    acted_on_sandbox(
+        f"replayed in a local sandbox of stack {args.stack or 'dev'!r}{kept}; AWS was not touched", args.json
+    )
     return 1 if failed else 0

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nfw_blocklist.arguments import EventFile, load_event_files, parse_duration
-from nfw_blocklist.console import UsageError, say
+from nfw_blocklist.console import UsageError, acted_on_sandbox, say
 from nfw_blocklist.reports import (
     execution_summary,
     failure_of,
@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         print_json(report)
     else:
         _print_topology(report, errors)
+    deployments = len(report["deployments"])
+    acted_on_sandbox(
+        f"replayed in a local sandbox of {deployments} deployments; AWS was not touched", args.json
+    )
     return 1 if failed else 0
 
 
