@@ -4,9 +4,10 @@ Rendering runs the whole Pulumi program under the mocks (a second or more); a sa
 again on an unchanged stack needs the same render. So a successful render is kept in a cache
 directory under a key that covers everything the render reads: the stack's name and ``-c``
 overrides, the project and stack files, the program (``__main__.py``, ``components/``, the
-``handlers/`` package it archives, ``pyproject.toml``), the mocks (``nfw_blocklist/render.py``) and
-the installed Pulumi SDKs. Change any of them and the key changes; a failed render is never kept, so
-a configuration error is reported every time. The cache holds plain JSON (no code is loaded from
+``handlers/`` package it archives, ``pyproject.toml``), the mocks and the render's shape
+(``nfw_blocklist/render.py``, ``rendered.py``, this module) and the installed Pulumi SDKs. Change any
+of them and the key changes; a failed render is never kept, so a configuration error is reported
+every time. The cache holds plain JSON (no code is loaded from
 it), written atomically; ``NFW_BLOCKLIST_CACHE_DIR`` moves it, and set to an empty string turns it
 off.
 """
@@ -78,7 +79,8 @@ def render_key(stack: str, overrides: Mapping[str, str], project_dir: Path) -> s
 
 
 def _program_files(project_dir: Path) -> Iterator[Path]:
-    for name in ("__main__.py", "pyproject.toml", "nfw_blocklist/render.py"):
+    mocks_and_shapes = ("nfw_blocklist/render.py", "nfw_blocklist/rendered.py", "nfw_blocklist/stacks.py")
+    for name in ("__main__.py", "pyproject.toml", *mocks_and_shapes):
         if (project_dir / name).is_file():
             yield project_dir / name
     yield from sorted(project_dir.glob("Pulumi*.yaml"))
