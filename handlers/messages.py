@@ -221,7 +221,14 @@ def block_email(
         if link != "-":
             lines.append(f"In the GuardDuty console: {link}")
     lines.extend(_places(places, capacity))
-    lines.append("A new sighting of a host extends its block; `nfw-blocklist unblock HOST` lifts it.")
+    named = [*_sample(notification, "Hosts"), *_sample(notification, "Domains")]
+    one = _count(notification, "HostCount") + _count(notification, "DomainCount") == 1 and len(named) == 1
+    target = named[0] if one else "HOST"
+    # The command must act on this deployed stack, not on a local sandbox: --live, with the stack's
+    # outputs, which name its region and resources.
+    lines.append("A new sighting extends a block. To lift it, in this stack's Pulumi project:")
+    lines.append("  pulumi stack output --json > outputs.json")
+    lines.append(f"  nfw-blocklist unblock {target} --live --stack-outputs outputs.json")
     return "\n".join(lines)
 
 

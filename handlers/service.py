@@ -374,17 +374,26 @@ class BlocklistService:
         return self.ledger.expired(clock.now())
 
     # -- operator commands -----------------------------------------------------------------------
-    def manual_block(self, host: object, reason: str, ttl_seconds: float | None = None) -> dict[str, Any]:
+    def check_manual_block(
+        self, host: object, reason: str, ttl_seconds: float | None = None
+    ) -> tuple[str, float]:
+        """What ``manual_block`` refuses, decided from the settings alone (no AWS call, so the CLI asks it
+        before deploying anything): the host in canonical form and the block's ttl, else ``InvalidInput``."""
         if looks_like_domain(host):
             canonical = self.policy.check_manual_domain(host)
         else:
             canonical = self.policy.check_manual_host(host)
-        writer = self._writer_for(canonical)
+        self._writer_for(canonical)
         if not reason.strip():
             raise InvalidInput("a manual block needs a reason")
         ttl = self.settings.retention_seconds if ttl_seconds is None else ttl_seconds
         if not 0 < ttl <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
             raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {ttl_seconds}")
+        return canonical, ttl
+
+    def manual_block(self, host: object, reason: str, ttl_seconds: float | None = None) -> dict[str, Any]:
+        canonical, ttl = self.check_manual_block(host, reason, ttl_seconds)
+        writer = self._writer_for(canonical)
         now = clock.now()
         sighting = Sighting(
             host=canonical,
@@ -422,8 +431,14 @@ class BlocklistService:
             "evicted": sync.evicted,
         }
 
+    def check_unblock(self, host: object) -> str:
+        """What ``unblock`` refuses, from the settings alone: the canonical host, else ``InvalidInput``."""
+        canonical = canonical_host(host)
+        self._writer_for(canonical)
+        return canonical
+
     def unblock(self, host: object) -> dict[str, Any]:
-        canonical = canonical_domain(host) if looks_like_domain(host) else normalize_host(host)
+        canonical = self.check_unblock(host)
         writer = self._writer_for(canonical)
         in_ledger = self.ledger.delete(canonical)
         sync = writer.sync(remove=[canonical])

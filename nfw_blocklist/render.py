@@ -23,7 +23,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -44,10 +44,20 @@ from nfw_blocklist.project_config import (
     load_stack_file,
 )
 
+from .rendered import PROJECT_DIR, SECRET_MARK, Rendered, RenderedResource
+
+__all__ = [
+    "PROJECT_DIR",
+    "SECRET_MARK",
+    "RenderError",
+    "Rendered",
+    "RenderedResource",
+    "render_function",
+    "render_stack",
+]
+
 ACCOUNT_ID: Final = "123456789012"
 DEFAULT_REGION: Final = "us-east-1"
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
-SECRET_MARK: Final = "[secret]"
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
 
 
@@ -58,79 +68,6 @@ class RenderError(ValueError):
 RENDER_TIMEOUT_SECONDS: Final = 300.0
 """A render takes well under a second; one that has not finished after minutes is hung in the mocks'
 runtime, and fails with every thread's stack on stderr rather than stalling a test run for good."""
-
-
-@dataclass(frozen=True)
-class RenderedResource:
-    """One registered resource (custom or component; the stack itself is not listed)."""
-
-    type: str
-    """Type token, e.g. ``aws:lambda/function:Function`` or ``nfw-blocklist:index:ResponseStateMachine``."""
-    name: str
-    """Logical name."""
-    urn: str
-    parent: str | None
-    """The parent's URN; None for the stack's direct children."""
-    id: str
-    """Physical id the mocks assigned ('' for components)."""
-    inputs: dict[str, Any]
-    """As the engine received them: camelCase keys, Outputs resolved, secrets unwrapped (see
-    ``secret_paths``), assets as ``{"path": ...}`` / ``{"text": ...}`` and archives as
-    ``{"assets": {name: asset}}`` or ``{"path": ...}``."""
-    state: dict[str, Any]
-    """inputs plus the computed properties the mocks return (arn, name, id, url, ...)."""
-    secret_paths: frozenset[tuple[str | int, ...]] = field(default=frozenset(), compare=False)
-    """Paths into ``inputs`` whose values were secret; ``to_json`` redacts them."""
-    ignore_changes: tuple[str, ...] = ()
-    """The ``ignore_changes`` option as the engine received it (property paths)."""
-    outputs: dict[str, Any] = field(default_factory=dict, compare=False)
-    """What a component passed to ``register_outputs`` (empty for custom resources)."""
-    dependencies: tuple[str, ...] = field(default=(), compare=False)
-    """The URNs the engine was told this resource depends on (``depends_on`` and the resources whose
-    outputs its inputs use): what it waits for before creating or updating this one."""
-
-
-@dataclass(frozen=True)
-class Rendered:
-    stack: str
-    project: str
-    config: dict[str, str]
-    resources: list[RenderedResource]
-    outputs: dict[str, Any]
-    secret_outputs: frozenset[str] = field(default=frozenset(), compare=False)
-
-    def of_type(self, type_: str) -> list[RenderedResource]:
-        """Resources of one type token, in registration order."""
-        return [resource for resource in self.resources if resource.type == type_]
-
-    def by_name(self, name: str) -> RenderedResource:
-        """The resource with this logical name (unique in this program)."""
-        matches = [resource for resource in self.resources if resource.name == name]
-        if len(matches) != 1:
-            raise KeyError(f"{len(matches)} resources named {name!r}")
-        return matches[0]
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"resources": [{"type", "name", "parent", "inputs"}], "outputs": {...}}``, secrets redacted.
-
-        ``parent`` is the parent's logical name (None for the stack's children).
-        """
-        names = {resource.urn: resource.name for resource in self.resources}
-        return {
-            "resources": [
-                {
-                    "type": resource.type,
-                    "name": resource.name,
-                    "parent": names.get(resource.parent) if resource.parent else None,
-                    "inputs": _redact(resource.inputs, resource.secret_paths),
-                }
-                for resource in self.resources
-            ],
-            "outputs": {
-                key: SECRET_MARK if key in self.secret_outputs else value
-                for key, value in self.outputs.items()
-            },
-        }
 
 
 def _stateful_kind(arn: str | None, type_: str, inputs: Mapping[str, Any]) -> str | None:
@@ -489,18 +426,6 @@ def _unwrap(value: Any, path: tuple[str | int, ...]) -> tuple[Any, list[tuple[st
         # Protobuf carries every number as a double; the provider schema's integers are whole.
         return int(value), []
     return value, []
-
-
-def _redact(
-    value: Any, secret_paths: frozenset[tuple[str | int, ...]], path: tuple[str | int, ...] = ()
-) -> Any:
-    if path in secret_paths:
-        return SECRET_MARK
-    if isinstance(value, dict):
-        return {key: _redact(item, secret_paths, (*path, key)) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, secret_paths, (*path, index)) for index, item in enumerate(value)]
-    return value
 
 
 def stack_config(

@@ -17,10 +17,16 @@ settings.register_profile("soak", max_examples=30_000, deadline=None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = REPO_ROOT / "nfw_blocklist" / "samples"
+RENDER_CACHE_VARIABLE = "NFW_BLOCKLIST_CACHE_DIR"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """As pytest-xdist's controller, give the workers a directory for their state-coverage evidence."""
+    """As pytest-xdist's controller, give the workers a directory for their state-coverage evidence.
+
+    Every process keeps the CLI's renders in a directory of its own (``nfw_blocklist.stacks``): a test
+    run neither reads nor fills the user's cache.
+    """
+    os.environ[RENDER_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="nfw-render-cache-")
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         os.environ[DIRECTORY_VARIABLE] = tempfile.mkdtemp(prefix="nfw-state-coverage-")
 

@@ -88,6 +88,8 @@ class FindingUpdateStore:
     throttle_next: int = 0
     authorizer: Authorizer | None = None
     clock: Callable[[], float] = time.time
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    """The id of each "Findings - Imported" event sent (AWS draws one at random; a sandbox may not)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take_events(self) -> list[dict[str, Any]]:
@@ -278,7 +280,9 @@ def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) 
                 "at": _iso(now),
             }
         )
-        store.pending_events.extend(_imported_event(backend, finding, now) for finding in updated)
+        store.pending_events.extend(
+            _imported_event(backend, finding, now, store.new_id()) for finding in updated
+        )
     return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
 
 
@@ -302,10 +306,12 @@ def _apply(finding: dict[str, Any], body: Mapping[str, Any], now: float) -> None
     finding["ProcessedAt"] = _iso(now)  # UpdatedAt stays: only the provider moves it
 
 
-def _imported_event(backend: SecurityHubBackend, finding: Mapping[str, Any], now: float) -> dict[str, Any]:
+def _imported_event(
+    backend: SecurityHubBackend, finding: Mapping[str, Any], now: float, event_id: str
+) -> dict[str, Any]:
     return {
         "version": "0",
-        "id": str(uuid.uuid4()),
+        "id": event_id,
         "detail-type": IMPORTED,
         "source": "aws.securityhub",
         "account": backend.account_id,

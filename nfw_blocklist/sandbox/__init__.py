@@ -9,8 +9,9 @@ with Sandbox.for_stack("dev", {"findingSource": "both"}) as sandbox:
 
 from .clock import DEFAULT_START, SandboxClock
 from .core import ACCOUNT, Delivery, ExecutionResult, ExecutionTimeout, Sandbox, observers
-from .deploy import Inventory, RenderedLike, RenderedResourceLike, StateMachineInfo
+from .deploy import Inventory, StateMachineInfo
 from .invoker import FunctionSpec, HandlerImportError, Invocation
+from .resources import RenderedLike, RenderedResourceLike
 from .wiring import WiringError, iter_states, state_names
 
 __all__ = [

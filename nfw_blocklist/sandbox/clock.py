@@ -1,11 +1,13 @@
-"""The sandbox's clock: one "now" shared by the handlers and the schedules, moved by hand.
+"""The sandbox's clock: one "now" shared by the handlers and the schedules, moved by hand; and its ids.
 
 Retention is measured in hours; showing it expire in a demo or a test needs a clock that jumps.
 The handlers read time only through ``handlers.clock``, so installing this clock there is
 enough for the ledger's FirstSeen/ExpiresAt and for pruning to follow the sandbox's time.
 """
 
+import random
 import threading
+import uuid
 from datetime import UTC, datetime
 
 DEFAULT_START = datetime(2021, 1, 5, 1, 25, 0, tzinfo=UTC).timestamp()
@@ -39,3 +41,17 @@ class SandboxClock:
 
     def isoformat(self) -> str:
         return datetime.fromtimestamp(self.now(), tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+class SandboxIds:
+    """The ids AWS would draw at random (execution names, scheduler execution ids, Security Hub's event
+    ids), drawn from a generator seeded with the sandbox's start time: a run that does the same things
+    prints the same ids, so its output can be compared with a transcript."""
+
+    def __init__(self, seed: float) -> None:
+        self._random = random.Random(repr(seed))
+        self._lock = threading.Lock()
+
+    def uuid(self) -> uuid.UUID:
+        with self._lock:
+            return uuid.UUID(int=self._random.getrandbits(128), version=4)

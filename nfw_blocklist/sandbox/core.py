@@ -22,7 +22,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,20 +36,16 @@ from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
 from handlers import clock as handler_clock
 from handlers import metrics as handler_metrics
 from handlers import schema
+from nfw_blocklist.rendered import runs_entry_point
 
 from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
 from .buses import BusBook, EventBus, Rejection, bus_arn, trusts_events
-from .clock import SandboxClock
-from .deploy import (
-    TABLE,
-    Deployer,
-    Inventory,
-    RenderedLike,
-    StateMachineInfo,
-)
+from .clock import SandboxClock, SandboxIds
+from .deploy import Deployer, Inventory, StateMachineInfo
 from .events import EventRouter, Schedule, Scheduler, Target
 from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
+from .resources import TABLE, RenderedLike
 from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
 
@@ -183,6 +178,7 @@ class Sandbox:
         self.region = str(rendered.config.get("aws:region") or "us-east-1")
         self.account = ACCOUNT
         self.clock = SandboxClock() if start is None else SandboxClock(start)
+        self.ids = SandboxIds(self.clock.now())
         self.execution_timeout = execution_timeout
         self.strict_iam = strict_iam
         self.lambdas = InProcessLambdas()
@@ -282,7 +278,12 @@ class Sandbox:
         inventory = deployer.deploy(rendered)
         self.machines.update(inventory.state_machines)
         self.security_hub.attach(
-            region, self.clock.now, inventory.functions, inventory.roles, deployer.policies
+            region,
+            self.clock.now,
+            inventory.functions,
+            inventory.roles,
+            deployer.policies,
+            new_id=lambda: str(self.ids.uuid()),
         )
         self.inventories.append(inventory)
         return inventory, deployer.iam_gaps
@@ -429,7 +430,7 @@ class Sandbox:
     def function(self, entry_point: str) -> FunctionSpec:
         """The function whose handler is ``entry_point`` (``handlers.entry.block``) or ends in ``.block``."""
         specs = self.inventory.functions.values()
-        found = [s for s in specs if s.handler == entry_point or s.handler.endswith(f".{entry_point}")]
+        found = [spec for spec in specs if runs_entry_point(spec.handler, entry_point)]
         if len(found) != 1:
             handlers = sorted(spec.handler for spec in specs)
             raise LookupError(
@@ -641,7 +642,7 @@ class Sandbox:
         return self._run_schedule(schedule)
 
     def _run_schedule(self, schedule: Schedule) -> ExecutionResult:
-        execution_id = uuid.uuid4().hex
+        execution_id = self.ids.uuid().hex
         context = {
             "aws.scheduler.execution-id": execution_id,
             "aws.scheduler.scheduled-time": self.clock.isoformat(),
@@ -658,7 +659,7 @@ class Sandbox:
         if state_machine_arn not in self.machines:
             raise WiringError(f"{state_machine_arn!r} is not a state machine of this sandbox")
         sfn = self._machine_client(state_machine_arn)
-        name = _execution_name(prefix)
+        name = _execution_name(prefix, self.ids.uuid().hex[:12])
         # Compact, as EventBridge and Scheduler deliver it: the 256 KiB input limit counts these bytes.
         text = json.dumps(payload, separators=(",", ":"))
         started = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=text)
@@ -820,10 +821,10 @@ def _forget_cached_services() -> None:
     entry.reset()
 
 
-def _execution_name(prefix: str) -> str:
-    """Execution names are 1-80 chars of [A-Za-z0-9-_]; keep the prefix readable, make it unique."""
+def _execution_name(prefix: str, unique: str) -> str:
+    """Execution names are 1-80 chars of [A-Za-z0-9-_]; keep the prefix readable, ``unique`` makes it so."""
     cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", prefix)[:40].strip("-") or "run"
-    return f"{cleaned}-{uuid.uuid4().hex[:12]}"
+    return f"{cleaned}-{unique}"
 
 
 def _plain(value: Any) -> Any:

@@ -12,9 +12,9 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -24,104 +24,44 @@ from handlers import settings as env_contract
 
 from .accounts import Accounts
 from .buses import BusBook, EventBus, PolicyRefused, parse_bus_arn, parse_bus_policy
+from .dns_firewall import DnsFirewallDeployer
 from .events import EventRouter, Scheduler, Target, TooManyTargets, UnsupportedTarget
 from .invoker import FunctionSpec, HandlerImportError, InProcessLambdas
 from .limits import LimitExceeded, NameRegistry
 from .monitoring import KnownResources, key_lets_cloudwatch_publish
-from .wiring import PolicyBook, WiringError, state_names, task_references
-
-LOG = logging.getLogger(__name__)
-
-
-class RenderedResourceLike(Protocol):
-    """The fields of ``nfw_blocklist.render.RenderedResource`` the sandbox reads."""
-
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def urn(self) -> str: ...
-    @property
-    def inputs(self) -> dict[str, Any]: ...
-    @property
-    def state(self) -> dict[str, Any]: ...
-
-
-class RenderedLike(Protocol):
-    """The fields of ``nfw_blocklist.render.Rendered`` the sandbox reads."""
-
-    @property
-    def stack(self) -> str: ...
-    @property
-    def config(self) -> dict[str, str]: ...
-    @property
-    def outputs(self) -> dict[str, Any]: ...
-    @property
-    def resources(self) -> Sequence[RenderedResourceLike]: ...
-
-
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY = "aws:iam/policy:Policy"
-ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-TABLE = "aws:dynamodb/table:Table"
-TOPIC = "aws:sns/topic:Topic"
-TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
-QUEUE = "aws:sqs/queue:Queue"
-RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
-FIREWALL_POLICY = "aws:networkfirewall/firewallPolicy:FirewallPolicy"
-FUNCTION = "aws:lambda/function:Function"
-STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
-EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
-EVENT_BUS_POLICY = "aws:cloudwatch/eventBusPolicy:EventBusPolicy"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-INVOCATION = "aws:lambda/invocation:Invocation"
-KMS_KEY = "aws:kms/key:Key"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
-DNS_DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
-DNS_RULE_GROUP = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
-DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
-DNS_ASSOCIATION = "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
-
-DEPLOY_ORDER = (
-    ROLE,
-    POLICY,
-    ROLE_POLICY,
-    ROLE_POLICY_ATTACHMENT,
-    TABLE,
-    TOPIC,
-    QUEUE,
-    TOPIC_SUBSCRIPTION,
-    RULE_GROUP,
-    FIREWALL_POLICY,
-    DNS_DOMAIN_LIST,
-    DNS_RULE_GROUP,
-    DNS_RULE,
-    DNS_ASSOCIATION,
-    LOG_GROUP,
-    FUNCTION,
-    STATE_MACHINE,
+from .resources import (
+    DASHBOARD,
+    DEPLOY_ORDER,
     EVENT_BUS,
     EVENT_BUS_POLICY,
     EVENT_RULE,
     EVENT_TARGET,
-    SCHEDULE,
+    FIREWALL_POLICY,
+    FUNCTION,
+    INVOCATION,
+    KMS_KEY,
+    LOG_GROUP,
     METRIC_ALARM,
-    DASHBOARD,
+    POLICY,
+    QUEUE,
+    ROLE,
+    ROLE_POLICY,
+    ROLE_POLICY_ATTACHMENT,
+    RULE_GROUP,
+    SCHEDULE,
+    STATE_MACHINE,
+    TABLE,
+    TOPIC,
+    TOPIC_SUBSCRIPTION,
+    RenderedLike,
+    RenderedResourceLike,
+    physical_name,
 )
-"""Dependencies first, as the Pulumi engine would order them. Invocations run after all of these."""
+from .wiring import PolicyBook, WiringError, state_names, task_references
+
+LOG = logging.getLogger(__name__)
 
 _PASCAL_EXCEPTIONS = {"ipSets": "IPSets", "ipSet": "IPSet", "definitions": "Definition"}
-
-
-def physical_name(resource: RenderedResourceLike) -> str:
-    """The render's contract: the name the mocks report (an explicit ``name`` or Pulumi's auto-name)."""
-    return str(resource.state.get("name") or resource.inputs.get("name") or resource.name)
 
 
 def to_api_shape(value: Any) -> Any:
@@ -260,8 +200,6 @@ class Deployer:
             METRIC_ALARM: self._metric_alarm,
             DASHBOARD: self._dashboard,
         }
-        from .dns_firewall import DnsFirewallDeployer  # it builds on this module
-
         self._dns_firewall = DnsFirewallDeployer(self)
         handlers_by_type.update(self._dns_firewall.handlers())
         self._dns_firewall.check_priorities(rendered.resources)
@@ -590,7 +528,7 @@ class Deployer:
                     f"{resource.urn}: state {reference.state!r} calls {reference.kind} {reference.target!r}, "
                     "which this program does not create"
                 )
-            self._require_grant(
+            self.require_grant(
                 resource, role, reference.action, _resource_arn(reference, self.region, self.account)
             )
         machine = self.clients("stepfunctions").create_state_machine(
@@ -780,7 +718,7 @@ class Deployer:
         if role is not None:
             if role not in self.inventory.roles:
                 raise WiringError(f"{resource.urn}: target role {role!r} is not a role this program creates")
-            self._require_grant(resource, str(role), "states:StartExecution", arn)
+            self.require_grant(resource, str(role), "states:StartExecution", arn)
         return Target(
             target_id=str(spec.get("targetId") or resource.name),
             arn=arn,
@@ -801,7 +739,7 @@ class Deployer:
             )
         if role not in self.inventory.roles:
             raise WiringError(f"{resource.urn}: target role {role!r} is not a role this program creates")
-        self._require_grant(resource, str(role), "events:PutEvents", arn)
+        self.require_grant(resource, str(role), "events:PutEvents", arn)
         if spec.get("input") is not None or spec.get("inputPath") or spec.get("inputTransformer"):
             raise WiringError(f"{resource.urn}: an event bus target receives the event itself, not an input")
         return Target(
@@ -862,7 +800,7 @@ class Deployer:
                 f"{resource.urn}: render recorded ARN {recorded!r} but the sandbox created {actual!r}"
             )
 
-    def _require_grant(
+    def require_grant(
         self, resource: RenderedResourceLike, role_arn: str, action: str, target_arn: str
     ) -> None:
         self._pending_grants.append((resource.urn, role_arn, action, target_arn))

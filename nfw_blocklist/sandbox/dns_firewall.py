@@ -9,7 +9,7 @@ the sandbox stands them up in moto's EC2 under the configured ids (AWS refuses a
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 from unittest import mock
 
 from moto.ec2.models import ec2_backends
@@ -21,15 +21,29 @@ from components.iam import DNS_FIREWALL_ACTIONS
 from handlers.settings import ENV_DNS_FIREWALL_DOMAIN_LIST_ID
 from nfw_blocklist.emulator import dns_firewall as emulator
 
-from .deploy import DNS_ASSOCIATION as ASSOCIATION
-from .deploy import DNS_DOMAIN_LIST as DOMAIN_LIST
-from .deploy import DNS_RULE as RULE
-from .deploy import DNS_RULE_GROUP as RULE_GROUP
-from .deploy import RenderedResourceLike, physical_name
+from .resources import DNS_ASSOCIATION as ASSOCIATION
+from .resources import DNS_DOMAIN_LIST as DOMAIN_LIST
+from .resources import DNS_RULE as RULE
+from .resources import DNS_RULE_GROUP as RULE_GROUP
+from .resources import RenderedResourceLike, physical_name
 from .wiring import WiringError
 
-if TYPE_CHECKING:
-    from .deploy import Deployer
+
+class DeploySite(Protocol):
+    """What this module needs of the deployer that drives it (``deploy.Deployer``)."""
+
+    @property
+    def account(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def clients(self) -> Callable[[str], Any]: ...
+
+    def require_grant(
+        self, resource: RenderedResourceLike, role_arn: str, action: str, target_arn: str
+    ) -> None:
+        """Record that ``role_arn`` must be allowed ``action`` on ``target_arn``; checked after the deploy."""
+
 
 STANDIN_VPC_CIDR: Final = "10.255.0.0/16"
 
@@ -44,7 +58,7 @@ def _rendered_id(resource: RenderedResourceLike) -> str:
 class DnsFirewallDeployer:
     """Creates one render's DNS Firewall resources; ``domain_lists`` maps each list id to its ARN."""
 
-    def __init__(self, deployer: "Deployer") -> None:
+    def __init__(self, deployer: DeploySite) -> None:
         self.deployer = deployer
         self.domain_lists: dict[str, str] = {}
 
@@ -156,7 +170,7 @@ class DnsFirewallDeployer:
         if resource.inputs.get("handler", "").endswith(".record"):
             return  # the record function never writes the list
         for action in sorted(DNS_FIREWALL_ACTIONS):
-            self.deployer._require_grant(resource, role_arn, action, arn)
+            self.deployer.require_grant(resource, role_arn, action, arn)
 
 
 def _translated(resource: RenderedResourceLike, create: Callable[[], Any]) -> Any:

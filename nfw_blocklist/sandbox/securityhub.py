@@ -16,7 +16,7 @@ run forever in AWS.
 """
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -52,14 +52,18 @@ class SecurityHubLoop:
         functions: Mapping[str, Any],
         role_names: Mapping[str, str],
         policies: PolicyBook,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
-        """Serve one deployed render: its functions' roles, its region's Security Hub, the sandbox clock."""
+        """Serve one deployed render: its functions' roles, its region's Security Hub, the sandbox clock
+        (and ``new_id``, the sandbox's ids for the events Security Hub sends)."""
         for spec in functions.values():
             self.roles[spec.name] = (role_names.get(spec.role, spec.role), policies)
         self.regions.add(region)
         store = emulated.finding_updates(region, self.account)
         store.clock = clock
         store.authorizer = self.authorize
+        if new_id is not None:
+            store.new_id = new_id
 
     def authorize(self, action: str, resource: str) -> str | None:
         """None if the calling function's role allows ``action`` on ``resource``; else AWS's refusal."""

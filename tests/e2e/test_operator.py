@@ -1,7 +1,10 @@
 """Operator commands: the same use cases as the Lambdas, on the sandbox (kept in a state file) or live."""
 
+import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +104,61 @@ def test_live_mode_without_outputs_or_environment_is_refused(run_cli, monkeypatc
 
     assert refused.status == 2
     assert "NFW_TABLE_NAME" in refused.err
+
+
+def test_a_sandbox_command_says_it_acted_on_a_local_sandbox_and_how_to_act_on_the_stack(run_cli):
+    text = run_cli("unblock", "198.51.100.7")
+    as_json = run_cli("unblock", "198.51.100.7", "--json")
+
+    assert text.status == as_json.status == 0
+    assert text.out.splitlines()[0] == "198.51.100.7/32 was not blocked"
+    assert "acted on a local sandbox of stack 'dev'" in text.out.splitlines()[-1]
+    assert "--live --stack-outputs FILE" in text.out.splitlines()[-1]
+    assert as_json.json["was_blocked"] is False
+    assert "acted on a local sandbox" in as_json.err
+
+
+def tamper(state: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the saved sandbox behind the tool's back, as a hand edit in the console would."""
+    document = json.loads(Path(state).read_text())
+    change(document)
+    Path(state).write_text(json.dumps(document))
+
+
+def test_text_status_shows_a_domain_added_to_the_domain_group_by_hand(run_cli, sample, state):
+    run_cli("replay", "--state", state, sample("securityhub-guardduty-dns-c2-finding.json"))
+    tamper(
+        state,
+        lambda doc: doc["domain_rules_source"]["RulesSourceList"]["Targets"].append("s3.amazonaws.com"),
+    )
+
+    text = run_cli("status", "--state", state)
+    as_json = run_cli("status", "--json", "--state", state).json
+
+    assert as_json["domains"]["points"]["network-firewall"]["not_in_ledger"] == ["s3.amazonaws.com"]
+    assert "drift: none" not in text.out
+    assert "domains in network-firewall the ledger does not hold: s3.amazonaws.com" in text.out
+
+
+def test_prune_says_which_tampered_ledger_items_it_dropped_and_why(run_cli, sample, state):
+    run_cli("replay", "--state", state, sample("securityhub-guardduty-dns-c2-finding.json"))
+
+    def add_items(doc: dict[str, Any]) -> None:
+        domain = next(i for i in doc["ledger"] if i["HostIp"]["S"] == "guarddutyc2activityb.com")
+        for name in ("ec2.amazonaws.com", "bad!name.example"):
+            doc["ledger"].append({**copy.deepcopy(domain), "HostIp": {"S": name}})
+
+    tamper(state, add_items)
+
+    pruned = run_cli("prune", "--state", state)
+
+    assert pruned.status == 0, pruned.err
+    lines = pruned.out.splitlines()
+    dropped = lines[lines.index("dropped, never to be blocked:") + 1 :][:2]
+    assert dropped == [
+        "  " + run_cli("block", host, "--reason", "x").err.removeprefix("nfw-blocklist: error: ").strip()
+        for host in ("bad!name.example", "ec2.amazonaws.com")
+    ]
+    assert [row["host"] for row in run_cli("list", "--json", "--state", state).json] == [
+        "guarddutyc2activityb.com"
+    ]

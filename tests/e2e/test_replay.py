@@ -228,3 +228,12 @@ def test_the_console_script_runs_a_replay_in_a_fresh_process(sample):
 
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["rule_group"]["cidrs"] == [REFERENCE_HOST]
+
+
+def test_a_replay_says_it_ran_in_a_local_sandbox(run_cli, sample):
+    text = run_cli("replay", sample("securityhub-guardduty-c2-finding.json"))
+    as_json = run_cli("replay", "--json", sample("securityhub-guardduty-c2-finding.json"))
+
+    assert text.out.splitlines()[-1] == ("(replayed in a local sandbox of stack 'dev'; AWS was not touched)")
+    assert as_json.json["ledger"]
+    assert "replayed in a local sandbox" in as_json.err

@@ -1,6 +1,7 @@
 """The notifications' two forms: the JSON the reference defines, and the e-mail text built from it."""
 
 import json
+import shlex
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from handlers import messages
 from handlers.model import TargetKind
 from handlers.payloads import SAMPLE_SIZE, BlockOutcome, GroupUsage, KindOutcome, PruneOutcome
+from nfw_blocklist import cli
 
 FINDING = {
     "id": "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f",
@@ -171,3 +173,24 @@ def test_a_prune_names_each_kind_and_where_each_kind_is_blocked():
     )
     assert "Hosts blocked in: rule group r" in lines
     assert "Domains blocked in: DNS Firewall domain list rslvr-fdl-1" in lines
+
+
+def test_the_unblock_hint_is_a_command_that_acts_on_the_deployed_stack():
+    email = block(["198.51.100.0/32"])["message"]["email"]
+    commands = [line.strip() for line in email.splitlines() if line.strip().startswith("nfw-blocklist ")]
+
+    assert len(commands) == 1, email
+    args = cli.build_parser().parse_args(shlex.split(commands[0])[1:])
+    assert (args.command, args.host, args.live, args.stack_outputs) == (
+        "unblock",
+        "198.51.100.0/32",
+        True,
+        "outputs.json",
+    )
+    assert "pulumi stack output --json > outputs.json" in email
+
+
+def test_the_unblock_hint_of_several_hosts_names_the_argument_to_fill_in():
+    email = block(["198.51.100.0/32", "203.0.113.9/32"])["message"]["email"]
+
+    assert "nfw-blocklist unblock HOST --live --stack-outputs outputs.json" in email

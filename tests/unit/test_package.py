@@ -26,9 +26,8 @@ from components import package
 from components.dns_firewall import DnsFirewall
 from components.forwarder import FindingForwarder
 from components.monitoring import Monitoring
-from components.response import BUNDLED_PACKAGES
 from components.pruning import PruningSchedule
-from components.response import ResponseStateMachine
+from components.response import BUNDLED_PACKAGES, ResponseStateMachine
 from components.rule_group import BlocklistRuleGroup
 from nfw_blocklist.render import Rendered, render_function
 

@@ -18,25 +18,22 @@ policy doing its job.
 """
 
 import argparse
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nfw_blocklist.cli import (
-    EventFile,
-    UsageError,
-    _execution_summary,
-    _failure_of,
-    _print_replay,
-    _replay_start,
-    _say,
-    _stack_state,
-    load_event_files,
-    parse_duration,
+from nfw_blocklist.arguments import EventFile, load_event_files, parse_duration
+from nfw_blocklist.console import UsageError, acted_on_sandbox, say
+from nfw_blocklist.reports import (
+    execution_summary,
+    failure_of,
+    print_json,
+    print_replay,
+    replay_start,
+    stack_state,
 )
 
 
-def replay_topology(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from components.config import InvalidConfig
     from nfw_blocklist.render import RenderError
     from nfw_blocklist.sandbox.topology import (
@@ -69,14 +66,18 @@ def replay_topology(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.topology}: deployment {spec.name!r}: {first}") from None
 
     try:
-        with TopologySandbox(topology, start=_replay_start(files, None), renderer=render) as running:
+        with TopologySandbox(topology, start=replay_start(files, None), renderer=render) as running:
             report, errors, failed = _replay_all(running, files, prune_after)
     except TopologyError as e:
         raise UsageError(f"{args.topology}: {e}") from None
     if args.json:
-        print(json.dumps(report, indent=2, sort_keys=False))
+        print_json(report)
     else:
         _print_topology(report, errors)
+    deployments = len(report["deployments"])
+    acted_on_sandbox(
+        f"replayed in a local sandbox of {deployments} deployments; AWS was not touched", args.json
+    )
     return 1 if failed else 0
 
 
@@ -94,7 +95,7 @@ def _replay_all(
             delivery = running.put_event(event)
             runs = delivery.all_executions()
             failed = failed or any(run.status != "SUCCEEDED" for run in runs)
-            errors.update({run.name: _failure_of(run) for run in runs if run.status != "SUCCEEDED"})
+            errors.update({run.name: failure_of(run) for run in runs if run.status != "SUCCEEDED"})
             for name, view in views.items():
                 entry = _event_entry(view, deployments[name]["kind"], event_file.path, event, delivery)
                 if entry is not None:
@@ -111,7 +112,7 @@ def _replay_all(
     for name, view in views.items():
         report = deployments[name]
         if report["kind"] == "blocklist":
-            report.update(_stack_state(view))
+            report.update(stack_state(view))
         else:
             report["dead_letters"] = [
                 {
@@ -154,7 +155,7 @@ def _event_entry(
     if kind == "blocklist":
         machines = set(view.inventory.state_machines)
         entry["executions"] = [
-            _execution_summary(run)
+            execution_summary(run)
             for hop in hops
             for run in hop.executions
             if _machine_arn(run.arn) in machines
@@ -188,17 +189,17 @@ def _machine_arn(execution_arn: str) -> str:
 
 def _print_topology(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
     for name, deployment in report["deployments"].items():
-        _say(f"== {name} ({deployment['kind']}, account {deployment['account']}, {deployment['region']})")
+        say(f"== {name} ({deployment['kind']}, account {deployment['account']}, {deployment['region']})")
         if deployment["kind"] == "blocklist":
-            _print_replay(deployment, errors)
+            print_replay(deployment, errors)
             continue
         for entry in deployment["events"]:
             forwarded = ", ".join(entry["forwarded"]) or "nowhere"
-            _say(f"{entry['file']}  event {entry['id'] or '-'}: forwarded to {forwarded}")
+            say(f"{entry['file']}  event {entry['id'] or '-'}: forwarded to {forwarded}")
             for refusal in entry["refused"]:
-                _say(f"  refused by {refusal['bus']}: {refusal['reason']}")
-        _say(f"dead-letter queue: {len(deployment['dead_letters'])} message(s)")
+                say(f"  refused by {refusal['bus']}: {refusal['reason']}")
+        say(f"dead-letter queue: {len(deployment['dead_letters'])} message(s)")
     if report["rejected"]:
-        _say("== rejected")
+        say("== rejected")
         for refusal in report["rejected"]:
-            _say(f"event {refusal['event'] or '-'} at {refusal['bus']}: {refusal['reason']}")
+            say(f"event {refusal['event'] or '-'} at {refusal['bus']}: {refusal['reason']}")
