@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from nfw_blocklist.cli import parse_config_pairs
+from nfw_blocklist.arguments import parse_config_pairs
 from nfw_blocklist.project_config import (
     ProjectConfigError,
     StoredValue,
