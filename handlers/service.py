@@ -255,10 +255,12 @@ class BlocklistService:
         return ", ".join(places) or rule_group_name(self.settings.rule_group_arn)
 
     def _block_kind(self, writer: RuleGroupWriter, hosts: BatchHosts, domains: bool) -> SyncResult:
-        """Sync one writer for this execution's hosts of its kind; a refusal takes them back."""
+        """Sync one writer for this execution's hosts of its kind; a refusal takes them back. The hosts
+        the finding names again are never evicted to make room for its new ones: it has just seen them."""
         unconfirmed = [host for host in hosts.unconfirmed if is_domain(host) == domains]
+        refreshed = [host for host in hosts.refreshed if is_domain(host) == domains]
         try:
-            return writer.sync(ensure=unconfirmed)
+            return writer.sync(ensure=unconfirmed, keep=refreshed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
             taken_back = [
