@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-sandbox
 LOCK_VENV := build/lock-venv
 
-.PHONY: install test lint typecheck pytest demo bench soak dashboard-png schema lock clean
+.PHONY: install test lint typecheck pytest demo bench soak soak-fuzz soak-model soak-top dashboard-png schema lock clean
 
 install: $(STAMP)
 
@@ -73,10 +73,26 @@ bench: install
 # The long cases `make test` runs small (~20 minutes in all): the extraction fuzz with the `soak`
 # Hypothesis profile (tests/conftest.py), the model-based concurrency test with a large randomised budget
 # (NFW_MODEL_EXAMPLES=<n> changes it), and the top-of-range payload test (14,999 hosts restored, the
-# largest port probe EventBridge accepts).
+# largest port probe EventBridge accepts). Every part runs even if one fails; the last lines name each
+# part's time and every failed part, and `make soak` fails if any did. Each part also runs alone.
+SOAK_PARTS := soak-fuzz soak-model soak-top
+
 soak: install
+	@failed=""; for part in $(SOAK_PARTS); do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$part || failed="$$failed $$part"; \
+		echo "make soak: $$part took $$(( $$(date +%s) - start )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make soak: FAILED:$$failed"; exit 1; fi; \
+	echo "make soak: every part passed"
+
+soak-fuzz: install
 	$(BIN)/pytest -q --hypothesis-profile=soak tests/unit tests/integration
+
+soak-model: install
 	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py tests/model/test_model_domains.py
+
+soak-top: install
 	NFW_TOP_OF_RANGE=1 $(BIN)/pytest -q -s tests/e2e/test_bounded_payloads.py -k top_of_the_range
 
 # docs/dashboard.png: the stack's dashboard drawn from six hours of sandbox time (about 40 s).

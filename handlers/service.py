@@ -295,10 +295,12 @@ class BlocklistService:
         return ", ".join(places) or "nowhere (domainBlocking is off)"
 
     def _block_kind(self, kind: TargetKind, hosts: BatchHosts) -> KindOutcome:
-        """Sync ``kind``'s writer for this execution's targets of that kind; a refusal takes them back."""
+        """Sync ``kind``'s writer for this execution's targets of that kind; a refusal takes them back. The
+        targets the finding names again are never evicted to make room for its new ones: it has just seen
+        them."""
         writer = self._writer_for_kind(kind)
         try:
-            sync = writer.sync(ensure=hosts.unconfirmed)
+            sync = writer.sync(ensure=hosts.unconfirmed, keep=hosts.refreshed)
         except CapacityExceeded:
             # Refused: take back the recordings the group never took, so ledger and group agree.
             taken_back = [

@@ -264,6 +264,7 @@ class RuleGroupWriter:
         ensure: Iterable[str] = (),
         remove: Iterable[str] = (),
         full: bool = False,
+        keep: Iterable[str] = (),
     ) -> SyncResult:
         """Make the group block ``ensure`` and every pending host, and not ``remove``.
 
@@ -273,8 +274,11 @@ class RuleGroupWriter:
         ledger no longer holds (unblocked meanwhile) is not written.
         With ``full`` the desired set is the whole ledger instead: hosts missing from the group
         come back, hosts the ledger no longer has go, and hand edits of the owned rules are undone.
+        ``keep`` are hosts this sync never evicts, besides ``ensure`` and the pending ones: those the
+        finding being blocked names again (it has just seen them; evicting them would contradict it).
         """
         ensure_set, remove_set = set(ensure) - set(remove), set(remove)
+        keep_set = set(keep) - remove_set
         result = SyncResult()
         if not full and not remove_set:
             if not ensure_set and not self._abandoned_pending():
@@ -289,8 +293,8 @@ class RuleGroupWriter:
         self._planned_generation = None
         wrote = False
         try:
-            plan = self._apply(ensure_set, remove_set, full, result)
-            self._finish(plan, result)
+            plan = self._apply(ensure_set, remove_set, full, result, keep_set)
+            self._finish(plan, result, keep_set)
             wrote = True
         finally:
             self.ledger.release_lease(
@@ -302,11 +306,11 @@ class RuleGroupWriter:
             )
         return result
 
-    def _finish(self, plan: "_Plan", result: SyncResult) -> None:
+    def _finish(self, plan: "_Plan", result: SyncResult, keep: set[str]) -> None:
         """After the write, still under the lease: confirm, forget what left, put back what came back."""
         self._keep_lease()
-        confirmed = plan.desired & (plan.ensure | plan.pending)
-        self._clear_pending(confirmed)
+        placed = plan.desired & (plan.ensure | plan.pending)
+        self._clear_pending(placed)
         result.confirmed = plan.desired & plan.ensure
         if plan.protected:
             for host in sorted(plan.protected):
@@ -318,12 +322,17 @@ class RuleGroupWriter:
             # first, so an item now is a new sighting) would be lost until the next prune: whatever is
             # back in the ledger now goes straight back into the group.
             self._keep_lease()
+            # They are new sightings (pending), put back as any pending host is, never by evicting a host
+            # this write has just placed: that host would be reported blocked while out of the group.
+            # Those that do not fit stay pending for their own writers, and stay reported as evicted.
             back = self.ledger.existing(gone)
             if back:
-                again = self._apply(back, set(), False, result)
-                self._clear_pending(again.desired & (again.ensure | again.pending))
+                again = self._apply(set(), set(), False, result, keep | placed, restoring=back)
+                self._clear_pending(again.desired & again.pending)
                 result.restored = sorted(back & again.desired)
-                result.evicted = sorted(set(result.evicted) - back)
+                result.evicted = sorted(set(result.evicted) - set(result.restored))
+        # What this sync evicted it never reports as placed (the rule above makes this hold by itself).
+        result.confirmed -= set(result.evicted)
 
     def _clear_pending(self, hosts: set[str]) -> None:
         """Confirm ``hosts`` (one UpdateItem each), extending the lease as we go: after a burst there may be
@@ -421,7 +430,18 @@ class RuleGroupWriter:
             result.capacity = snapshot.capacity
             result.hosts_in_group = len(hosts)
 
-    def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
+    def _apply(
+        self,
+        ensure: set[str],
+        remove: set[str],
+        full: bool,
+        result: SyncResult,
+        keep: set[str],
+        restoring: set[str] | None = None,
+    ) -> _Plan:
+        """Plan and write until a write succeeds (or nothing needs writing). ``restoring``: hosts to
+        re-read besides the pending index (it may lag) and put back if the ledger holds them (a pending one
+        only if it fits)."""
         conflicts = transients = 0
         transient_deadline: float | None = None
         while True:
@@ -435,9 +455,10 @@ class RuleGroupWriter:
             # knows this plan reads its hosts.
             self._planned_generation = self.ledger.announce_plan(key=self.target.lease_key)
             try:
-                plan = self._plan(ensure, remove, full, known if not full else None)
+                also = restoring or set()
+                plan = self._plan(ensure, remove, full, keep, also, known if not full else None)
                 if not plan.needs_write and known is not None:
-                    plan = self._plan(ensure, remove, full)
+                    plan = self._plan(ensure, remove, full, keep, also)
                 if not plan.needs_write:
                     self._known = plan.view.snapshot if _has_token(plan.view.snapshot) else None
                     self._report_usage(result, plan.view.snapshot, plan.current)
@@ -479,7 +500,15 @@ class RuleGroupWriter:
             result.repaired = result.repaired or plan.shape_repaired
             return plan
 
-    def _plan(self, ensure: set[str], remove: set[str], full: bool, known: Any = None) -> _Plan:
+    def _plan(
+        self,
+        ensure: set[str],
+        remove: set[str],
+        full: bool,
+        keep: set[str],
+        also: set[str],
+        known: Any = None,
+    ) -> _Plan:
         # Describe first, then read the ledger: a host recorded after our ledger read is either not
         # in the group yet, or was written by someone whose update makes our token stale. (A known
         # snapshot is as good: its token proves the group has not changed since.)
@@ -487,7 +516,7 @@ class RuleGroupWriter:
         current = view.current
         # The index may lag: every host it names is re-read, and so is every host asked for (one
         # unblocked since its execution recorded it is not written back).
-        indexed = set(self._pending()) | ensure
+        indexed = set(self._pending()) | ensure | also
         records = self.ledger.records(indexed) if indexed else {}
         pending = {host for host, record in records.items() if record.pending}
         ensure = {host for host in ensure if host in records}
@@ -498,14 +527,18 @@ class RuleGroupWriter:
             protected = {host for host in ledger_records if not self.blockable(host)}
             base = set(ledger_records)
         else:
-            base = current | pending
+            # Hosts being put back that the ledger holds: pending ones (new sightings) may wait for room
+            # like any other pending host; a confirmed one belongs in the group.
+            base = current | pending | {host for host in also if host in records}
         # Every address is checked, those already in the group too: whatever put them there, a
         # protected or malformed address is never written back.
         desired = {host for host in (base | ensure) - remove if self.blockable(host)}
         fits = view.fits
         records = self._with_every_record(records, desired, fits)
-        desired -= self._deferred(desired, pending - ensure - current, ensure | pending, records, fits)
-        evicted = self._evict(desired, ensure | pending, records, fits)
+        # Never evicted: our hosts, every host some execution is recording, and what the caller keeps.
+        kept = ensure | pending | keep
+        desired -= self._deferred(desired, pending - ensure - current, kept, records, fits)
+        evicted = self._evict(desired, kept, records, fits)
         desired -= evicted
         rendering = self.target.render(view, desired, full)
         needs_write = rendering.needs_write
@@ -528,7 +561,8 @@ class RuleGroupWriter:
         """Choose and take out of the ledger the hosts that make room, oldest last sighting first.
 
         Only a confirmed ``finding`` host (or one the ledger no longer holds) may go: never a manual
-        block, never a host some execution is still recording (``keep``: ours and every pending one).
+        block, never a host some execution is still recording, never what the caller keeps (``keep``: ours,
+        every pending one, and the caller's).
         Each ledger item goes first, conditionally, so a host seen again or blocked by hand meanwhile
         is never taken out of the group while the ledger says it is blocked.
         """

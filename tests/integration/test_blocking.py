@@ -13,7 +13,7 @@ from handlers.service import BlocklistService
 from handlers.settings import CapacityPolicy
 from handlers.writer import STALE_PENDING_SECONDS
 from nfw_blocklist import emulator
-from nfw_blocklist.findings import documentation_hosts, native_finding, sample
+from nfw_blocklist.findings import documentation_hosts, native_finding, port_probe_finding, sample
 from tests.integration import stack
 from tests.integration.stack import START, FakeTime
 
@@ -238,6 +238,24 @@ def test_a_full_group_evicts_the_host_seen_longest_ago(aws: object, fake_time: F
     assert outcome["notification"]["Evicted"] == ["198.18.0.1/32"]
     assert "203.0.113.9/32" in stack.blocked_in_group(arn)
     assert "198.18.0.1/32" not in {r.host for r in stack.service(arn).list_hosts()}
+
+
+def test_a_full_group_never_evicts_a_host_the_finding_being_blocked_names_again(
+    aws: object, fake_time: FakeTime
+) -> None:
+    stack.create_table()
+    arn = stack.create_rule_group(capacity=8 + 6)  # room for 6 hosts
+    for host in documentation_hosts(6):
+        block_host(arn, host)
+        fake_time.advance(60)
+    service = stack.service(arn)
+
+    # The finding names the host seen longest ago again (its sighting is no newer) and a new one.
+    outcome = service.block(service.record(port_probe_finding(["198.18.0.1", "203.0.113.9"])))
+
+    assert outcome["refreshed"] == ["198.18.0.1/32"]
+    assert outcome["evicted"] == ["198.18.0.2/32"]
+    assert {"198.18.0.1/32", "203.0.113.9/32"} <= stack.blocked_in_group(arn)
 
 
 def test_a_full_group_under_the_refuse_policy_fails_and_keeps_ledger_and_group_equal(

@@ -184,3 +184,32 @@ def test_soak_i2_a_refused_execution_takes_its_hosts_out_of_the_group_as_well(wo
     state.settle()
     checked(state)
     state.teardown()
+
+
+def test_soak_i5_a_write_never_evicts_a_host_it_is_placing(world: World) -> None:
+    """Found as I5 by `make soak` on main b005034 (issue 23), 33 steps, shrunk by hand to these 8.
+
+    The group is full (four hosts). The execution of 198.51.100.1 evicts 198.51.100.2 and writes; meanwhile
+    another execution records 198.51.100.2 again, so the writer's second pass puts 198.51.100.2 back, and
+    made room by evicting the oldest confirmed host: 198.51.100.1, the host it had just placed (and still
+    reported "blocked")."""
+    state = checked(BlocklistModel(world))
+    state.fill(prefill=0)
+    checked(state)
+    state.start_execution(env=0, hosts=["198.51.100.2"], seen_ago=0.0)
+    checked(state)
+    state.start_execution(env=0, hosts=["2001:db8::7", "198.51.100.4"], seen_ago=0.0)
+    checked(state)
+    state.start_execution(env=0, hosts=["198.51.100.3"], seen_ago=0.0)
+    checked(state)
+    state.settle()
+    checked(state)
+    state.start_execution(env=0, hosts=["198.51.100.1"], seen_ago=600.0)
+    checked(state)
+    state.advance(calls=5, pick=0)
+    checked(state)
+    state.start_execution(env=0, hosts=["2001:db8::7", "198.51.100.2"], seen_ago=0.0)
+    checked(state)
+    state.settle()
+    checked(state)
+    state.teardown()

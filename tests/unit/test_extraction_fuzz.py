@@ -9,11 +9,17 @@ that the ledger, the notification and the CLI can carry.
 
 The budget is 300 events in ``make test`` (a few seconds); ``make soak`` runs the ``soak``
 Hypothesis profile (``tests/conftest.py``), 30,000 events.
+
+Every choice is drawn through Hypothesis, and every drawn value is a fresh object: a failing example
+replays exactly (a mutation into a shared atom changed what later examples drew: FlakyStrategyDefinition).
+What Hypothesis prints stays printable: an integer past ``str()``'s 4,300-digit limit is never in a
+strategy's repr, and an event prints as its bounded list of mutations.
 """
 
 import copy
 import json
 import math
+import reprlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,8 +28,9 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from handlers import clock
 from handlers.addresses import normalize_host
@@ -139,7 +146,9 @@ def _nested(depth: int, as_dict: bool) -> object:
     return value
 
 
-atoms = st.sampled_from(HOSTILE_ATOMS)
+# By index, copied: the strategy's repr names no atom (str() of 10**5000 raises), and a mutation into a
+# drawn list or dict never changes the atom the next example draws.
+atoms = st.integers(0, len(HOSTILE_ATOMS) - 1).map(lambda index: copy.deepcopy(HOSTILE_ATOMS[index]))
 hostile_values = st.one_of(
     *[atoms] * 4,  # what broke things before: draw them about half the time
     st.integers(),
@@ -190,16 +199,50 @@ def _read_by_extraction(path: tuple[Any, ...]) -> bool:
     )
 
 
+class _Bounded(reprlib.Repr):
+    """``reprlib`` that never converts a huge integer to text (``repr(10**5000)`` raises ValueError)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<{'-' if x < 0 else ''}int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+BOUNDED = _Bounded()
+BOUNDED.maxstring = BOUNDED.maxother = 60
+
+
+class MutatedEvent:
+    """A sample event and the mutations made to it, printed (in a failing example) as the mutations."""
+
+    def __init__(self, sample: str) -> None:
+        self.sample = sample
+        self.event: object = copy.deepcopy(EVENTS[sample])
+        self.mutations: list[str] = []
+
+    def mutate(self, path: tuple[Any, ...], target: object, value: object, key: str | None) -> None:
+        if key is not None:
+            assert isinstance(target, dict)
+            target[key] = value
+            path = (*path, key)
+        else:
+            self.event = _replace(self.event, path, value)
+        self.mutations.append(f"{'/'.join(map(str, path))} = {BOUNDED.repr(value)}")
+
+    def __repr__(self) -> str:
+        return f"MutatedEvent({self.sample!r}, mutations={self.mutations!r})"
+
+
 @st.composite
-def mutated_events(draw: st.DrawFn) -> object:
-    event: object = copy.deepcopy(EVENTS[draw(st.sampled_from(sorted(EVENTS)))])
-    # Uniform choices (sampled_from favours the first places, the event's top level); replacing the
-    # whole event is test_extraction.py's table of malformed events.
-    choose = draw(st.randoms(use_true_random=True))
+def mutated_events(draw: st.DrawFn) -> MutatedEvent:
+    mutated = MutatedEvent(draw(st.sampled_from(sorted(EVENTS))))
+    # Replacing the whole event is test_extraction.py's table of malformed events. A place is drawn by
+    # its index: over a few hundred places Hypothesis draws bounded integers about uniformly.
     for _ in range(draw(st.integers(1, 4))):
-        places = [place for place in _walk(event) if place[0]]
+        places = [place for place in _walk(mutated.event) if place[0]]
         read = [place for place in places if _read_by_extraction(place[0])]
-        path, target = choose.choice(read if read and choose.random() < 0.75 else places)
+        among = read if read and draw(st.integers(0, 3)) > 0 else places  # read keys 3 times in 4
+        path, target = among[draw(st.integers(0, len(among) - 1))]
         if isinstance(target, dict) and draw(st.booleans()):
             # Add (or overwrite) a key: a field the sample lacks, or a flattened key it never had.
             key = draw(
@@ -210,10 +253,10 @@ def mutated_events(draw: st.DrawFn) -> object:
                     fullmatch=True,
                 )
             )
-            target[key] = draw(hostile_values)
+            mutated.mutate(path, target, draw(hostile_values), key)
         else:
-            event = _replace(event, path, draw(hostile_values))
-    return event
+            mutated.mutate(path, target, draw(hostile_values), None)
+    return mutated
 
 
 POLICY = TargetPolicy.from_settings(Settings("ledger", "arn", action_types=OPT_IN_ACTIONS))
@@ -259,8 +302,10 @@ def _assert_readable(skip: Skip) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 @given(mutated_events())
-def test_mutated_samples_never_raise_and_yield_only_canonical_blockable_bounded_hosts(event: object) -> None:
-    extraction = extract(event)  # type: ignore[arg-type]
+def test_mutated_samples_never_raise_and_yield_only_canonical_blockable_bounded_hosts(
+    mutated: MutatedEvent,
+) -> None:
+    extraction = extract(mutated.event)  # type: ignore[arg-type]
     for skip in extraction.skipped:
         _assert_readable(skip)
     for policy in (POLICY, FILTERING_POLICY):
@@ -273,3 +318,21 @@ def test_mutated_samples_never_raise_and_yield_only_canonical_blockable_bounded_
             _assert_carriable(target)
         for skip in skipped:
             _assert_readable(skip)
+
+
+def test_a_drawn_hostile_value_is_never_a_shared_atom_a_mutation_could_change() -> None:
+    def shared(value: object) -> bool:
+        return any(value is atom for atom in HOSTILE_ATOMS if isinstance(atom, list | dict))
+
+    with pytest.raises(NoSuchExample):
+        find(hostile_values, shared, settings=settings(max_examples=3000, derandomize=True, database=None))
+
+
+def test_the_strategies_and_a_mutated_event_print_without_converting_a_huge_integer() -> None:
+    mutated = MutatedEvent("guardduty-native-ipv4.json")
+    mutated.mutate(("detail", "severity"), None, 10**5000, None)
+
+    assert len(repr(hostile_values)) < 5_000  # 10**4000 alone would print as 4,001 digits
+    assert repr(mutated) == (
+        "MutatedEvent('guardduty-native-ipv4.json', mutations=['detail/severity = <int of 16610 bits>'])"
+    )
