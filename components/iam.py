@@ -16,8 +16,9 @@ from handlers import schema
 POLICY_VERSION: Final = "2012-10-17"
 
 # --- Lambda functions: exactly what handlers/ledger.py and handlers/firewall.py call. ---
-LEDGER_RECORD_ACTIONS: Final = frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})
-"""record: reads one item per host and writes it back conditionally on its version."""
+LEDGER_RECORD_ACTIONS: Final = frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+"""record: reads one item per host and writes it back conditionally, and remembers the provider state of
+each Security Hub finding it acted on (the loop guard's conditional UpdateItem)."""
 LEDGER_SYNC_ACTIONS: Final = frozenset(
     {
         "dynamodb:Query",

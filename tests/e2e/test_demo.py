@@ -37,7 +37,7 @@ def test_advancing_the_clock_shows_only_what_the_prune_sent_and_the_ledger_reads
 
     after = next(lines for heading, lines in out.items() if heading.startswith("Advancing the clock"))
     assert [line for line in after if "e-mail:" in line] == [
-        "   e-mail: nfw-blocklist: unblocked 2 expired hosts"
+        "   e-mail: nfw-blocklist: unblocked 2 expired hosts and domains"
     ]
     ledger = out["Ledger (DynamoDB)"]
     assert not [line for line in ledger if "item:" in line or "{" in line]

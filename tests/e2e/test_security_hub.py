@@ -389,7 +389,7 @@ def test_a_finding_with_47_other_fields_is_annotated_within_the_three_left(dev_s
 
     [update] = updates(dev_sandbox)
     assert update["status"] == "processed"
-    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} until ")
+    assert update["note"].startswith(f"nfw-blocklist blocked 1 host: {HOST} in rule group ")
     fields = held(dev_sandbox)["UserDefinedFields"]
     assert len(fields) == 50
     assert fields["nfw-blocklist:status"] == "blocked"
