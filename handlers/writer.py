@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -257,6 +257,7 @@ class RuleGroupWriter:
         ensure: Iterable[str] = (),
         remove: Iterable[str] = (),
         full: bool = False,
+        snapshot: Sequence[HostRecord] | None = None,
     ) -> SyncResult:
         """Make the group block ``ensure`` and every pending host, and not ``remove``.
 
@@ -266,6 +267,8 @@ class RuleGroupWriter:
         ledger no longer holds (unblocked meanwhile) is not written.
         With ``full`` the desired set is the whole ledger instead: hosts missing from the group
         come back, hosts the ledger no longer has go, and hand edits of the owned rules are undone.
+        ``snapshot`` is a read of the whole ledger (every kind) that a full sync may use instead of
+        reading it again: a prune reads the ledger once for both writers (see ``_whole_ledger``).
         """
         ensure_set, remove_set = set(ensure) - set(remove), set(remove)
         result = SyncResult()
@@ -282,7 +285,7 @@ class RuleGroupWriter:
         self._planned_generation = None
         wrote = False
         try:
-            plan = self._apply(ensure_set, remove_set, full, result)
+            plan = self._apply(ensure_set, remove_set, full, result, snapshot)
             self._finish(plan, result)
             wrote = True
         finally:
@@ -414,7 +417,14 @@ class RuleGroupWriter:
             result.capacity = snapshot.capacity
             result.hosts_in_group = len(hosts)
 
-    def _apply(self, ensure: set[str], remove: set[str], full: bool, result: SyncResult) -> _Plan:
+    def _apply(
+        self,
+        ensure: set[str],
+        remove: set[str],
+        full: bool,
+        result: SyncResult,
+        snapshot: Sequence[HostRecord] | None = None,
+    ) -> _Plan:
         conflicts = transients = 0
         transient_deadline: float | None = None
         while True:
@@ -428,9 +438,9 @@ class RuleGroupWriter:
             # knows this plan reads its hosts.
             self._planned_generation = self.ledger.announce_plan(key=self.target.lease_key)
             try:
-                plan = self._plan(ensure, remove, full, known if not full else None)
+                plan = self._plan(ensure, remove, full, known if not full else None, snapshot)
                 if not plan.needs_write and known is not None:
-                    plan = self._plan(ensure, remove, full)
+                    plan = self._plan(ensure, remove, full, snapshot=snapshot)
                 if not plan.needs_write:
                     self._known = plan.view.snapshot if _has_token(plan.view.snapshot) else None
                     self._report_usage(result, plan.view.snapshot, plan.current)
@@ -472,7 +482,14 @@ class RuleGroupWriter:
             result.repaired = result.repaired or plan.shape_repaired
             return plan
 
-    def _plan(self, ensure: set[str], remove: set[str], full: bool, known: Any = None) -> _Plan:
+    def _plan(
+        self,
+        ensure: set[str],
+        remove: set[str],
+        full: bool,
+        known: Any = None,
+        snapshot: Sequence[HostRecord] | None = None,
+    ) -> _Plan:
         # Describe first, then read the ledger: a host recorded after our ledger read is either not
         # in the group yet, or was written by someone whose update makes our token stale. (A known
         # snapshot is as good: its token proves the group has not changed since.)
@@ -486,7 +503,7 @@ class RuleGroupWriter:
         ensure = {host for host in ensure if host in records}
         protected: set[str] = set()
         if full:
-            ledger_records = {record.host: record for record in self._all_records()}
+            ledger_records = self._whole_ledger(snapshot, current, set(records) | remove)
             records = {**ledger_records, **records}
             protected = {host for host in ledger_records if not self.blockable(host)}
             base = set(ledger_records)
@@ -558,6 +575,31 @@ class RuleGroupWriter:
             "rule group full, evicting oldest hosts", extra={"count": len(evicted), "sample": sample(evicted)}
         )
         return evicted
+
+    def _whole_ledger(
+        self, snapshot: Sequence[HostRecord] | None, current: set[str], settled: set[str]
+    ) -> dict[str, HostRecord]:
+        """Every ledger record of this writer's kind, as of now wherever the ledger and the target disagree.
+
+        ``snapshot`` (None: read the ledger now) may be older than the target's read just made: a prune
+        reads the ledger once for both writers, and the domain writer reads its points only after the
+        IP writer is done. So each host that one of the two holds and the other does not is read again
+        by key (strongly consistent; ``settled`` hosts were just read, or are being removed): one recorded
+        and written since stays, one unblocked since is not written back. That also corrects the lag of
+        the index behind the snapshot. It costs one item per drifted host, none when the two agree.
+        """
+        read = self.ledger.all_records() if snapshot is None else snapshot
+        records = {record.host: record for record in read if self.target.owns(record.host)}
+        # A host no writer may block is taken out whatever its item says: only ledger keys are re-read.
+        disputed = {host for host in current.symmetric_difference(records) - settled if self.blockable(host)}
+        if disputed:
+            now = self.ledger.records(disputed)
+            for host in disputed:
+                if host in now:
+                    records[host] = now[host]
+                else:
+                    records.pop(host, None)
+        return records
 
     def _with_every_record(
         self, records: dict[str, HostRecord], desired: set[str], fits: int
