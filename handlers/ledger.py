@@ -280,6 +280,13 @@ class LeaseState:
     folded: int
     """The number of the last plan whose holder wrote (or found nothing to write) and confirmed its hosts."""
     last_write_at: float = 0.0
+    held_since: float = 0.0
+    """When the holder took the lease (by its clock)."""
+    planned_at: float = 0.0
+    """When the last plan was announced (by its holder's clock): after ``held_since``, this holder's."""
+    turn_seconds: float = 0.0
+    """How long the last holder that planned took from its first plan to releasing the lease: how fast
+    holders go right now, the unit a waiter measures its sleeps in (0: no holder has said yet)."""
 
 
 @dataclass(frozen=True)
@@ -457,7 +464,9 @@ class Ledger:
             answer = self._call(
                 "UpdateItem",
                 Key=_key(key),
-                UpdateExpression="SET Holder = :me, LeaseUntil = :until ADD Generation :one",
+                UpdateExpression=(
+                    "SET Holder = :me, LeaseUntil = :until, HeldSince = :now ADD Generation :one"
+                ),
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
                 ),
@@ -507,15 +516,18 @@ class Ledger:
             planned=int(item.get("Planned", 0)),
             folded=int(item.get("Folded", 0)),
             last_write_at=float(item.get("LastWriteAt", 0)),
+            held_since=float(item.get("HeldSince", 0)),
+            planned_at=float(item.get("PlannedAt", 0)),
+            turn_seconds=float(item.get("TurnSeconds", 0)),
         )
 
-    def announce_plan(self, key: str = schema.LEASE_KEY) -> int:
-        """Number the plan a writer is about to make (before it reads the pending hosts)."""
+    def announce_plan(self, now: float, key: str = schema.LEASE_KEY) -> int:
+        """Number the plan a writer is about to make (before it reads the pending hosts), made at ``now``."""
         answer = self._call(
             "UpdateItem",
             Key=_key(key),
-            UpdateExpression="ADD Planned :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            UpdateExpression="SET PlannedAt = :now ADD Planned :one",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":now": _serializer.serialize(_num(now))},
             ReturnValues="UPDATED_NEW",
         )
         return int(_plain(answer.get("Attributes", {})).get("Planned", 0))
@@ -527,14 +539,19 @@ class Ledger:
         wrote_at: float | None,
         folded: int | None = None,
         key: str = schema.LEASE_KEY,
+        turn_seconds: float | None = None,
     ) -> None:
         """Free the lease, leaving the group's current UpdateToken and the time of our last write, and
-        (``folded``) the generation whose holder folded in every host pending when it took the lease."""
+        (``folded``) the generation whose holder folded in every host pending when it took the lease,
+        and (``turn_seconds``) how long we took from our first plan to now."""
         values: dict[str, Any] = {":me": {"S": holder}, ":free": {"N": "0"}}
         assignments = ["LeaseUntil = :free"]
         if folded is not None:
             values[":folded"] = {"N": str(folded)}
             assignments.append("Folded = :folded")
+        if turn_seconds is not None:
+            values[":turn"] = _serializer.serialize(_num(max(0.0, turn_seconds)))
+            assignments.append("TurnSeconds = :turn")
         removals = ["Holder"]
         if group_token:
             values[":token"] = {"S": group_token}

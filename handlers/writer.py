@@ -22,7 +22,7 @@ from handlers import clock, schema
 from handlers.domains import is_domain
 from handlers.errors import CapacityExceeded, ConfigurationError, FirewallUnavailable, RuleGroupContention
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot, StaleToken, Transient
-from handlers.ledger import SOURCE_FINDING, HostRecord, Ledger
+from handlers.ledger import SOURCE_FINDING, HostRecord, LeaseState, Ledger
 from handlers.payloads import sample
 from handlers.rules import (
     EvictionCandidate,
@@ -50,8 +50,8 @@ LEASE_EXTEND_AFTER_SECONDS = LEASE_SECONDS / 3
 working (a write at 15,000 hosts takes seconds under load)."""
 LEASE_WAIT_SECONDS = 30.0
 LEASE_POLL_SECONDS = 0.1
-"""First pause of a waiter; it grows by half each time, up to ``LEASE_POLL_MAX_SECONDS``."""
-LEASE_POLL_MAX_SECONDS = 0.5
+"""The shortest turn a waiter assumes (before any holder has said how long it took, a waiter looks
+this often, doubling)."""
 MIN_WRITE_INTERVAL_SECONDS = 2.0
 """Under contention, a lease holder updates no sooner than this after the previous update: bursts
 coalesce into fewer, larger updates (and stay clear of the API's rate limits) for at most 2 s more
@@ -74,6 +74,28 @@ def coalescing_pause(since_last_write: float) -> float:
     us sleep its skew while we hold the lease.
     """
     return min(MIN_WRITE_INTERVAL_SECONDS, max(0.0, MIN_WRITE_INTERVAL_SECONDS - since_last_write))
+
+
+def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
+    """How long a queued writer sleeps before it looks at the lease item again, ``now`` by its clock.
+
+    It looks when the holder should be done: the holder's plan (announced, or due once the coalescing
+    pause after the last write is over) plus as long as the last holder took from its plan to its
+    release. Each look after that (``overdue``: how many looks found no change since) waits twice as long,
+    from a quarter of that turn. Every duration is measured in the holders' own pace, so on a slower
+    machine, or in a longer burst, a waiter sleeps longer instead of looking more often: a wait costs a
+    few reads of one item however long it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is
+    noticed when its lease lapses.
+    """
+    turn = max(state.turn_seconds, LEASE_POLL_SECONDS)
+    if state.planned_at >= state.held_since:
+        plans_at = state.planned_at  # the holder has planned
+    else:
+        plans_at = max(state.held_since, state.last_write_at + MIN_WRITE_INTERVAL_SECONDS)
+    done_in = plans_at + turn - now
+    if overdue == 0 and done_in > 0:
+        return min(done_in, LEASE_SECONDS)
+    return min(turn / 4 * 2**overdue, LEASE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -240,6 +262,8 @@ class RuleGroupWriter:
         self._generation = 0
         self._lease_renewed_at = 0.0
         self._planned_generation: int | None = None
+        self._first_plan_at: float | None = None
+        """When this sync first announced a plan (by our clock): the turn reported at release starts there."""
 
     @property
     def priorities(self) -> tuple[int, int]:
@@ -283,6 +307,7 @@ class RuleGroupWriter:
         else:
             self._acquire_lease(waiting_for=set())
         self._planned_generation = None
+        self._first_plan_at = None
         wrote = False
         try:
             plan = self._apply(ensure_set, remove_set, full, result, snapshot)
@@ -295,6 +320,11 @@ class RuleGroupWriter:
                 self.wall_clock() if result.updates else None,
                 folded=self._planned_generation if wrote else None,
                 key=self.target.lease_key,
+                turn_seconds=(
+                    self.wall_clock() - self._first_plan_at
+                    if wrote and self._first_plan_at is not None
+                    else None
+                ),
             )
         return result
 
@@ -348,9 +378,9 @@ class RuleGroupWriter:
         the hosts of ``waiting_for`` another writer confirmed meanwhile when it confirmed them all.
 
         One writer at a time turns a burst into a few large updates instead of many colliding ones.
-        A waiter's cost does not grow with how long it waits: it polls the one lease item, with a
-        growing pause, until a holder that took the lease after our hosts were pending (a higher
-        generation) has finished; only then does it read its own hosts, once.
+        A waiter's cost does not grow with how long it waits: it looks at the one lease item when the
+        holder should be done (``until_next_look``), until a holder that planned after our hosts were
+        pending has finished; only then does it read its own hosts, once.
         The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
         and the UpdateToken still keeps every write safe.
         """
@@ -358,7 +388,7 @@ class RuleGroupWriter:
         waited = False
         target: int | None = None
         progress: tuple[int, int, int] | None = None
-        pause = LEASE_POLL_SECONDS
+        overdue = 0
         while True:
             now = self.wall_clock()
             lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
@@ -387,6 +417,7 @@ class RuleGroupWriter:
                 # holder's lease lapses in LEASE_SECONDS) makes us go around it.
                 progress = (state.generation, state.planned, state.folded)
                 deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+                overdue = 0
             if target is None:
                 target = state.planned + 1
             elif waiting_for and state.folded >= target:
@@ -401,14 +432,9 @@ class RuleGroupWriter:
                 self._known = None
                 return None
             if state.lease_until >= self.wall_clock():
-                if state.planned < target:
-                    # No plan has read our hosts yet, and the holder plans no sooner than 2 s after
-                    # the last write: sleep until then instead of polling (clamped, as clocks differ).
-                    until_plan = coalescing_pause(self.wall_clock() - state.last_write_at)
-                    self.sleep(max(self.rng.uniform(pause / 2, pause), until_plan))
-                else:
-                    self.sleep(self.rng.uniform(pause / 2, pause))
-                pause = min(LEASE_POLL_MAX_SECONDS, pause * 1.5)
+                # Jittered upwards, so the waiters of one holder do not all look at the same moment.
+                self.sleep(until_next_look(state, self.wall_clock(), overdue) * self.rng.uniform(1.0, 1.25))
+                overdue += 1
 
     def _report_usage(self, result: SyncResult, snapshot: Any, hosts: set[str]) -> None:
         """The stateless group's capacity after this sync, for the functions' metrics (IP hosts only)."""
@@ -436,7 +462,10 @@ class RuleGroupWriter:
             known, self._known = self._known, None
             # Announce the plan before reading the pending hosts: a waiter that saw a lower number
             # knows this plan reads its hosts.
-            self._planned_generation = self.ledger.announce_plan(key=self.target.lease_key)
+            planned_at = self.wall_clock()
+            if self._first_plan_at is None:
+                self._first_plan_at = planned_at
+            self._planned_generation = self.ledger.announce_plan(planned_at, key=self.target.lease_key)
             try:
                 plan = self._plan(ensure, remove, full, known if not full else None, snapshot)
                 if not plan.needs_write and known is not None:
