@@ -284,6 +284,8 @@ class LeaseState:
     """When the holder took the lease (by its clock)."""
     planned_at: float = 0.0
     """When the last plan was announced (by its holder's clock): after ``held_since``, this holder's."""
+    working: int = 0
+    """Bumped when a holder extends its lease after confirming hosts: a long turn that is moving."""
     turn_seconds: float = 0.0
     """How long the last holder that planned took from its first plan to releasing the lease: how fast
     holders go right now, the unit a waiter measures its sleeps in (0: no holder has said yet)."""
@@ -488,18 +490,26 @@ class Ledger:
             generation=int(current.get("Generation", 0)),
         )
 
-    def extend_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> bool:
-        """Push our lease's end out (a long write must not lose it); False if it is no longer ours."""
+    def extend_lease(
+        self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY, working: bool = False
+    ) -> bool:
+        """Push our lease's end out (a long write must not lose it); False if it is no longer ours.
+
+        ``working``: the holder has made progress since (it confirmed hosts): ``Working`` is bumped, so its
+        waiters know it is not stuck however long its turn takes.
+        """
+        values: dict[str, Any] = {":until": _serializer.serialize(_num(now + seconds)), ":me": {"S": holder}}
+        expression = "SET LeaseUntil = :until"
+        if working:
+            values[":one"] = {"N": "1"}
+            expression += " ADD Working :one"
         try:
             self._call(
                 "UpdateItem",
                 Key=_key(key),
-                UpdateExpression="SET LeaseUntil = :until",
+                UpdateExpression=expression,
                 ConditionExpression="Holder = :me",
-                ExpressionAttributeValues={
-                    ":until": _serializer.serialize(_num(now + seconds)),
-                    ":me": {"S": holder},
-                },
+                ExpressionAttributeValues=values,
             )
         except _ConditionFailed:
             return False
@@ -519,6 +529,7 @@ class Ledger:
             held_since=float(item.get("HeldSince", 0)),
             planned_at=float(item.get("PlannedAt", 0)),
             turn_seconds=float(item.get("TurnSeconds", 0)),
+            working=int(item.get("Working", 0)),
         )
 
     def announce_plan(self, now: float, key: str = schema.LEASE_KEY) -> int:

@@ -357,7 +357,7 @@ class RuleGroupWriter:
         ordered = sorted(hosts)
         for start in range(0, len(ordered), CONFIRM_CHUNK):
             self.ledger.clear_pending(ordered[start : start + CONFIRM_CHUNK])
-            self._keep_lease()
+            self._keep_lease(working=True)
 
     def _abandoned_pending(self) -> bool:
         """Is any host pending for longer than an execution takes (its execution crashed)?"""
@@ -367,10 +367,13 @@ class RuleGroupWriter:
     def _others_pending(self, ours: set[str]) -> bool:
         return bool(set(self._pending()) - ours)
 
-    def _keep_lease(self) -> None:
+    def _keep_lease(self, working: bool = False) -> None:
+        """Extend our lease if a third of it has passed; ``working``: we confirmed hosts since (progress)."""
         now = self.wall_clock()
         if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
-            self.ledger.extend_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
+            self.ledger.extend_lease(
+                self.holder, now, LEASE_SECONDS, key=self.target.lease_key, working=working
+            )
             self._lease_renewed_at = now
 
     def _acquire_lease(self, waiting_for: set[str]) -> set[str] | None:
@@ -387,7 +390,7 @@ class RuleGroupWriter:
         deadline = self.wall_clock() + LEASE_WAIT_SECONDS
         waited = False
         target: int | None = None
-        progress: tuple[int, int, int] | None = None
+        progress: tuple[int, int, int, int] | None = None
         overdue = 0
         while True:
             now = self.wall_clock()
@@ -411,11 +414,12 @@ class RuleGroupWriter:
                 return None
             waited = True
             state = self.ledger.read_lease(key=self.target.lease_key)
-            if (state.generation, state.planned, state.folded) != progress:
-                # Holders are taking turns and planning: the queue moves, so keep our place in it. Only
-                # a lease that stays with one holder that plans nothing (stuck, not crashed: a crashed
-                # holder's lease lapses in LEASE_SECONDS) makes us go around it.
-                progress = (state.generation, state.planned, state.folded)
+            if (state.generation, state.planned, state.folded, state.working) != progress:
+                # Holders are taking turns, planning and confirming: the queue moves, so keep our place
+                # in it. Only a lease that stays with one holder that makes no progress (stuck, not
+                # crashed: a crashed holder's lease lapses in LEASE_SECONDS) makes us go around it; on a
+                # slow machine, confirming a burst's hundreds of hosts can take longer than our patience.
+                progress = (state.generation, state.planned, state.folded, state.working)
                 deadline = self.wall_clock() + LEASE_WAIT_SECONDS
                 overdue = 0
             if target is None:

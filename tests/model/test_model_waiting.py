@@ -41,9 +41,9 @@ class Burst:
     blocked: set[str]
 
 
-def burst(world: World, call_seconds: float) -> Burst:
-    """``FINDINGS`` findings for distinct hosts, ``IN_FLIGHT`` at a time, each call ``call_seconds`` long."""
-    suffix = f"{call_seconds:g}".replace(".", "-")
+def burst(world: World, call_seconds: float, findings: int = FINDINGS, in_flight: int = IN_FLIGHT) -> Burst:
+    """``findings`` findings for distinct hosts, ``in_flight`` at a time, each call ``call_seconds`` long."""
+    suffix = f"{call_seconds:g}-{findings}".replace(".", "-")
     stack.create_table(name=f"ledger-wait-{suffix}")
     arn = stack.create_rule_group(name=f"rules-wait-{suffix}")
     settings = stack.settings(arn, table_name=f"ledger-wait-{suffix}")
@@ -68,7 +68,7 @@ def burst(world: World, call_seconds: float) -> Burst:
         service.ledger.rng = random.Random(seed)
         return service
 
-    first, *hosts = documentation_hosts(FINDINGS + 1)
+    first, *hosts = documentation_hosts(findings + 1)
 
     def execution(host: str) -> Callable[[], dict[str, object]]:
         service = environment(len(services))
@@ -78,10 +78,10 @@ def burst(world: World, call_seconds: float) -> Burst:
     services: list[BlocklistService] = []
     simulate(scheduler, call_seconds, [execution(first)], in_flight=1)
     services.clear()
-    ops = simulate(scheduler, call_seconds, [execution(host) for host in hosts], IN_FLIGHT)
+    ops = simulate(scheduler, call_seconds, [execution(host) for host in hosts], in_flight)
     items = sum(service.ledger.counts.items_read for service in services)
     updates = sum(op.result["updates"] for op in ops)
-    return Burst(items / FINDINGS, updates, stack.blocked_in_group(arn) - {f"{first}/32"})
+    return Burst(items / findings, updates, stack.blocked_in_group(arn) - {f"{first}/32"})
 
 
 def simulate(
@@ -112,3 +112,14 @@ def test_waiting_for_the_lease_costs_the_same_reads_on_a_ten_times_slower_machin
     expected = {f"{host}/32" for host in documentation_hosts(FINDINGS + 1)[1:]}
     assert fast.blocked == slow.blocked == expected
     assert slow.items_read_per_finding <= fast.items_read_per_finding * 1.25, (fast, slow)
+
+
+def test_a_holder_confirming_a_long_burst_is_not_gone_around(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a slow machine one holder confirms 60 hosts for longer than a waiter's 30 s of patience: its
+    waiters must see it working (its lease extensions say so), not take it for stuck and write beside it."""
+    storm = burst(world, SLOW, findings=60, in_flight=60)
+
+    assert len(storm.blocked) == 60
+    assert "writing without it" not in caplog.text
