@@ -79,23 +79,27 @@ def coalescing_pause(since_last_write: float) -> float:
 def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
     """How long a queued writer sleeps before it looks at the lease item again, ``now`` by its clock.
 
-    It looks when the holder should be done: the holder's plan (announced, or due once the coalescing
-    pause after the last write is over) plus as long as the last holder took from its plan to its
-    release. Each look after that (``overdue``: how many looks found no change since) waits twice as long,
-    from a quarter of that turn. Every duration is measured in the holders' own pace, so on a slower
-    machine, or in a longer burst, a waiter sleeps longer instead of looking more often: a wait costs a
-    few reads of one item however long it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is
-    noticed when its lease lapses.
+    It looks when the holder should be done (``holder_done_in``). Once the holder is late, each look
+    (``overdue``: how many looks in a row found it late) waits twice as long, from a quarter of a turn.
+    Every duration is measured in the holders' own pace, so on a slower machine, or in a longer burst, a
+    waiter sleeps longer instead of looking more often: a wait costs a few reads of one item however long
+    it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is noticed when its lease lapses.
     """
-    turn = max(state.turn_seconds, LEASE_POLL_SECONDS)
+    done_in = holder_done_in(state, now)
+    if done_in > 0:
+        return min(done_in, LEASE_SECONDS)
+    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, LEASE_SECONDS)
+
+
+def holder_done_in(state: LeaseState, now: float) -> float:
+    """Seconds until the holder should be done (0 or less: it is late): its plan (announced, or due once
+    the coalescing pause after the last write is over) plus as long as the last holder took from its
+    plan to its release."""
     if state.planned_at >= state.held_since:
         plans_at = state.planned_at  # the holder has planned
     else:
         plans_at = max(state.held_since, state.last_write_at + MIN_WRITE_INTERVAL_SECONDS)
-    done_in = plans_at + turn - now
-    if overdue == 0 and done_in > 0:
-        return min(done_in, LEASE_SECONDS)
-    return min(turn / 4 * 2**overdue, LEASE_SECONDS)
+    return plans_at + max(state.turn_seconds, LEASE_POLL_SECONDS) - now
 
 
 @dataclass(frozen=True)
@@ -421,7 +425,6 @@ class RuleGroupWriter:
                 # slow machine, confirming a burst's hundreds of hosts can take longer than our patience.
                 progress = (state.generation, state.planned, state.folded, state.working)
                 deadline = self.wall_clock() + LEASE_WAIT_SECONDS
-                overdue = 0
             if target is None:
                 target = state.planned + 1
             elif waiting_for and state.folded >= target:
@@ -436,9 +439,11 @@ class RuleGroupWriter:
                 self._known = None
                 return None
             if state.lease_until >= self.wall_clock():
+                now = self.wall_clock()
+                look_in = until_next_look(state, now, overdue)
+                overdue = overdue + 1 if holder_done_in(state, now) <= 0 else 0
                 # Jittered upwards, so the waiters of one holder do not all look at the same moment.
-                self.sleep(until_next_look(state, self.wall_clock(), overdue) * self.rng.uniform(1.0, 1.25))
-                overdue += 1
+                self.sleep(look_in * self.rng.uniform(1.0, 1.25))
 
     def _report_usage(self, result: SyncResult, snapshot: Any, hosts: set[str]) -> None:
         """The stateless group's capacity after this sync, for the functions' metrics (IP hosts only)."""
