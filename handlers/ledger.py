@@ -19,7 +19,8 @@ from handlers.errors import LedgerUnavailable
 SOURCE_FINDING: Final = "finding"
 SOURCE_MANUAL: Final = "manual"
 RECENT_FINDINGS: Final = 10
-"""How many finding ids an item keeps: enough to investigate, bounded so items stay small."""
+"""How many finding ids an item keeps (the first ones; the latest is kept apart): enough to investigate,
+bounded so items stay small, and a list that only grows, so concurrent sightings append without conflict."""
 PURGE_GRACE_SECONDS: Final = 86400
 WRITE_ATTEMPTS: Final = 25
 """Conditional-write rounds for one host before giving up: a scanner naming one host in dozens of
@@ -28,6 +29,7 @@ WRITE_BACKOFF_BASE: Final = 0.01
 WRITE_BACKOFF_CAP: Final = 0.5
 """Full jitter between rounds, from 10 ms up to 0.5 s: the rounds of 25 writers spread instead of colliding
 again (about 6 s in the worst case, well inside the record function's timeout)."""
+LATEST_FINDING: Final = "LastFindingId"
 BATCH_PREFIX: Final = "#batch#"
 """Items (no GSI keys, never listed) that park an execution's host lists between its record and block
 steps, so that the state between them stays small however many hosts a finding names."""
@@ -58,10 +60,12 @@ class HostRecord:
     pending: bool = False
     pending_since: float = 0.0
     version: int = 0
+    latest_finding_id: str = ""
+    """The finding that saw the host last (items written before it was kept: the last of ``finding_ids``)."""
 
     @property
     def last_finding_id(self) -> str:
-        return self.finding_ids[-1] if self.finding_ids else ""
+        return self.latest_finding_id or (self.finding_ids[-1] if self.finding_ids else "")
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -80,6 +84,8 @@ class HostRecord:
             "Reason": self.reason,
             "Version": self.version,
         }
+        if self.latest_finding_id:
+            item[LATEST_FINDING] = self.latest_finding_id
         if self.pending:
             item[schema.PENDING_INDEX_HASH_KEY] = schema.PENDING_VALUE
             item[schema.PENDING_SINCE] = _num(self.pending_since)
@@ -102,6 +108,7 @@ class HostRecord:
             pending=item.get(schema.PENDING_INDEX_HASH_KEY) == schema.PENDING_VALUE,
             pending_since=float(item.get(schema.PENDING_SINCE, 0)),
             version=int(item.get("Version", 0)),
+            latest_finding_id=str(item.get(LATEST_FINDING, "")),
         )
 
 
@@ -141,10 +148,11 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
             pending=True,
             pending_since=sighting.recorded_at,
             version=1,
+            latest_finding_id=sighting.finding_id,
         )
     finding_ids = existing.finding_ids
-    if sighting.finding_id and sighting.finding_id not in finding_ids:
-        finding_ids = (*finding_ids, sighting.finding_id)[-RECENT_FINDINGS:]
+    if sighting.finding_id and sighting.finding_id not in finding_ids and len(finding_ids) < RECENT_FINDINGS:
+        finding_ids = (*finding_ids, sighting.finding_id)
     manual = SOURCE_MANUAL in (existing.source, sighting.source)
     # An operator's block is checked against the group, whatever the ledger believed: a hand edit may
     # have taken a confirmed host out, and "blocked by hand" must be true when the command returns.
@@ -164,7 +172,92 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
         region=sighting.region or existing.region,
         reason=sighting.reason or existing.reason,
         version=existing.version + 1,
+        latest_finding_id=sighting.finding_id or existing.latest_finding_id,
     )
+
+
+@dataclass(frozen=True)
+class MergeUpdate:
+    """An UpdateItem that turns an item read as ``existing`` into ``merge(existing, sighting)``, atomically.
+
+    Only what the sighting changes is written. A field merged by max (or min) is written with a condition
+    that no other writer has moved it past ours since our read; every other field is written
+    unconditionally (last writer wins, or a set-if-absent), and the finding id is appended while it is
+    absent and the list not full. So a refusal means another writer moved one of our fields past us, or
+    filled the list, or deleted the item: on the next read that field is no longer ours to write. However
+    many findings share a host, each is refused a bounded number of times (the O(n^2) conflicts of
+    rewriting the whole item under a version number become O(n)).
+    """
+
+    host: str
+    expression: str
+    condition: str
+    names: dict[str, str]
+    values: dict[str, Any]
+
+
+MERGED_BY_MAX: Final = (
+    ("LastSeen", "last_seen"),
+    (schema.EXPIRY_INDEX_RANGE_KEY, "expires_at"),
+    ("Severity", "severity"),
+)
+
+
+def merge_update(existing: HostRecord, updated: HostRecord) -> MergeUpdate:
+    """The UpdateItem that makes the item read as ``existing`` hold ``updated`` (``merge`` of the two)."""
+    names: dict[str, str] = {"#key": schema.HASH_KEY, "#version": "Version"}
+    values: dict[str, Any] = {":one": {"N": "1"}}
+    assignments: list[str] = []
+    conditions = ["attribute_exists(#key)"]
+
+    def name(attribute: str) -> str:
+        placeholder = f"#a{len(names)}"
+        names[placeholder] = attribute
+        return placeholder
+
+    def value(raw: Any) -> str:
+        placeholder = f":v{len(values)}"
+        values[placeholder] = _serializer.serialize(raw)
+        return placeholder
+
+    for attribute, field_name in MERGED_BY_MAX:
+        mine = _num(getattr(updated, field_name))
+        if mine > _num(getattr(existing, field_name)):
+            ref, new = name(attribute), value(mine)
+            assignments.append(f"{ref} = {new}")
+            conditions.append(f"(attribute_not_exists({ref}) OR {ref} <= {new})")
+            if attribute == schema.EXPIRY_INDEX_RANGE_KEY:
+                assignments.append(
+                    f"{name(schema.TTL_ATTRIBUTE)} = {value(int(updated.expires_at) + PURGE_GRACE_SECONDS)}"
+                )
+    if _num(updated.first_seen) < _num(existing.first_seen):
+        ref, new = name("FirstSeen"), value(_num(updated.first_seen))
+        assignments.append(f"{ref} = {new}")
+        conditions.append(f"{ref} >= {new}")
+    added = updated.finding_ids[len(existing.finding_ids) :]
+    if added:
+        ref, empty = name("FindingIds"), value([])
+        assignments.append(f"{ref} = list_append(if_not_exists({ref}, {empty}), {value(list(added))})")
+        absent = " AND ".join(f"NOT contains({ref}, {value(finding)})" for finding in added)
+        room = value(RECENT_FINDINGS - len(added) + 1)
+        conditions.append(f"(attribute_not_exists({ref}) OR ({absent} AND size({ref}) < {room}))")
+    for attribute, field_name in (
+        ("Source", "source"),
+        ("FindingType", "finding_type"),
+        ("AccountId", "account"),
+        ("Region", "region"),
+        ("Reason", "reason"),
+        (LATEST_FINDING, "latest_finding_id"),
+    ):
+        if getattr(updated, field_name) != getattr(existing, field_name):
+            assignments.append(f"{name(attribute)} = {value(getattr(updated, field_name))}")
+    if updated.pending and not existing.pending:
+        # A manual block re-checks a confirmed host: pending from now, unless a writer made it pending first.
+        since = name(schema.PENDING_SINCE)
+        assignments.append(f"{name(schema.PENDING_INDEX_HASH_KEY)} = {value(schema.PENDING_VALUE)}")
+        assignments.append(f"{since} = if_not_exists({since}, {value(_num(updated.pending_since))})")
+    expression = (f"SET {', '.join(assignments)} " if assignments else "") + "ADD #version :one"
+    return MergeUpdate(existing.host, expression, " AND ".join(conditions), names, values)
 
 
 @dataclass(frozen=True)
@@ -189,6 +282,15 @@ class LeaseState:
     folded: int
     """The number of the last plan whose holder wrote (or found nothing to write) and confirmed its hosts."""
     last_write_at: float = 0.0
+    held_since: float = 0.0
+    """When the holder took the lease (by its clock)."""
+    planned_at: float = 0.0
+    """When the last plan was announced (by its holder's clock): after ``held_since``, this holder's."""
+    working: int = 0
+    """Bumped when a holder extends its lease after confirming hosts: a long turn that is moving."""
+    turn_seconds: float = 0.0
+    """How long the last holder that planned took from its first plan to releasing the lease: how fast
+    holders go right now, the unit a waiter measures its sleeps in (0: no holder has said yet)."""
 
 
 @dataclass(frozen=True)
@@ -250,13 +352,12 @@ class Ledger:
             existing = self.get(sighting.host)
             updated = merge(existing, sighting)
             if existing is None:
-                condition = f"attribute_not_exists({schema.HASH_KEY})"
-                values: dict[str, Any] = {}
+                if self._put_conditionally(updated.to_item(), f"attribute_not_exists({schema.HASH_KEY})", {}):
+                    return updated, True
             else:
-                condition = "Version = :version"
-                values = {":version": _serializer.serialize(existing.version)}
-            if self._put_conditionally(updated.to_item(), condition, values):
-                return updated, existing is None
+                merged = self._update_conditionally(merge_update(existing, updated))
+                if merged is not None:
+                    return merged, False
             self.counts.write_conflicts += 1
         raise LedgerUnavailable(f"could not record {sighting.host}: too many concurrent writers")
 
@@ -384,7 +485,9 @@ class Ledger:
             answer = self._call(
                 "UpdateItem",
                 Key=_key(key),
-                UpdateExpression="SET Holder = :me, LeaseUntil = :until ADD Generation :one",
+                UpdateExpression=(
+                    "SET Holder = :me, LeaseUntil = :until, HeldSince = :now ADD Generation :one"
+                ),
                 ConditionExpression=(
                     f"attribute_not_exists({schema.HASH_KEY}) OR LeaseUntil < :now OR Holder = :me"
                 ),
@@ -406,18 +509,26 @@ class Ledger:
             generation=int(current.get("Generation", 0)),
         )
 
-    def extend_lease(self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY) -> bool:
-        """Push our lease's end out (a long write must not lose it); False if it is no longer ours."""
+    def extend_lease(
+        self, holder: str, now: float, seconds: float, key: str = schema.LEASE_KEY, working: bool = False
+    ) -> bool:
+        """Push our lease's end out (a long write must not lose it); False if it is no longer ours.
+
+        ``working``: the holder has made progress since (it confirmed hosts): ``Working`` is bumped, so its
+        waiters know it is not stuck however long its turn takes.
+        """
+        values: dict[str, Any] = {":until": _serializer.serialize(_num(now + seconds)), ":me": {"S": holder}}
+        expression = "SET LeaseUntil = :until"
+        if working:
+            values[":one"] = {"N": "1"}
+            expression += " ADD Working :one"
         try:
             self._call(
                 "UpdateItem",
                 Key=_key(key),
-                UpdateExpression="SET LeaseUntil = :until",
+                UpdateExpression=expression,
                 ConditionExpression="Holder = :me",
-                ExpressionAttributeValues={
-                    ":until": _serializer.serialize(_num(now + seconds)),
-                    ":me": {"S": holder},
-                },
+                ExpressionAttributeValues=values,
             )
         except _ConditionFailed:
             return False
@@ -434,15 +545,19 @@ class Ledger:
             planned=int(item.get("Planned", 0)),
             folded=int(item.get("Folded", 0)),
             last_write_at=float(item.get("LastWriteAt", 0)),
+            held_since=float(item.get("HeldSince", 0)),
+            planned_at=float(item.get("PlannedAt", 0)),
+            turn_seconds=float(item.get("TurnSeconds", 0)),
+            working=int(item.get("Working", 0)),
         )
 
-    def announce_plan(self, key: str = schema.LEASE_KEY) -> int:
-        """Number the plan a writer is about to make (before it reads the pending hosts)."""
+    def announce_plan(self, now: float, key: str = schema.LEASE_KEY) -> int:
+        """Number the plan a writer is about to make (before it reads the pending hosts), made at ``now``."""
         answer = self._call(
             "UpdateItem",
             Key=_key(key),
-            UpdateExpression="ADD Planned :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            UpdateExpression="SET PlannedAt = :now ADD Planned :one",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":now": _serializer.serialize(_num(now))},
             ReturnValues="UPDATED_NEW",
         )
         return int(_plain(answer.get("Attributes", {})).get("Planned", 0))
@@ -454,14 +569,19 @@ class Ledger:
         wrote_at: float | None,
         folded: int | None = None,
         key: str = schema.LEASE_KEY,
+        turn_seconds: float | None = None,
     ) -> None:
         """Free the lease, leaving the group's current UpdateToken and the time of our last write, and
-        (``folded``) the generation whose holder folded in every host pending when it took the lease."""
+        (``folded``) the generation whose holder folded in every host pending when it took the lease,
+        and (``turn_seconds``) how long we took from our first plan to now."""
         values: dict[str, Any] = {":me": {"S": holder}, ":free": {"N": "0"}}
         assignments = ["LeaseUntil = :free"]
         if folded is not None:
             values[":folded"] = {"N": str(folded)}
             assignments.append("Folded = :folded")
+        if turn_seconds is not None:
+            values[":turn"] = _serializer.serialize(_num(max(0.0, turn_seconds)))
+            assignments.append("TurnSeconds = :turn")
         removals = ["Holder"]
         if group_token:
             values[":token"] = {"S": group_token}
@@ -610,6 +730,22 @@ class Ledger:
         except _ConditionFailed:
             return False
         return True
+
+    def _update_conditionally(self, update: MergeUpdate) -> HostRecord | None:
+        """Apply ``update`` to its host's item; the item after it, or None if the condition failed."""
+        try:
+            answer = self._call(
+                "UpdateItem",
+                Key=_key(update.host),
+                UpdateExpression=update.expression,
+                ConditionExpression=update.condition,
+                ExpressionAttributeNames=update.names,
+                ExpressionAttributeValues=update.values,
+                ReturnValues="ALL_NEW",
+            )
+        except _ConditionFailed:
+            return None
+        return HostRecord.from_item(_plain(answer["Attributes"]))
 
     def _query(self, **request: Any) -> Iterator[dict[str, Any]]:
         if self.page_size:

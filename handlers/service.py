@@ -339,12 +339,23 @@ class BlocklistService:
     def prune(self) -> dict[str, Any]:
         """Expire hosts past retention, then reconcile the whole rule group with the ledger."""
         now = clock.now()
+        # One read of the whole ledger serves the expiry and both writers (each re-reads by key only the
+        # hosts its target disagrees with): reading it per writer read every item twice.
+        ledger = self.ledger.all_records()
         pruned = sorted(
-            record.host for record in self.ledger.expired(now) if self.ledger.delete_expired(record.host, now)
+            record.host
+            for record in ledger
+            if record.expires_at <= now and self.ledger.delete_expired(record.host, now)
         )
-        sync = self.writer.sync(remove=[host for host in pruned if not is_domain(host)], full=True)
+        gone = set(pruned)
+        kept = [record for record in ledger if record.host not in gone]
+        sync = self.writer.sync(
+            remove=[host for host in pruned if not is_domain(host)], full=True, snapshot=kept
+        )
         if self.domain_writer is not None:
-            domains = self.domain_writer.sync(remove=[host for host in pruned if is_domain(host)], full=True)
+            domains = self.domain_writer.sync(
+                remove=[host for host in pruned if is_domain(host)], full=True, snapshot=kept
+            )
             sync = _merged(sync, domains)
         outcome = PruneOutcome(
             at=iso(now),

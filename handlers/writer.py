@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from handlers import clock, schema
 from handlers.domains import is_domain
 from handlers.errors import CapacityExceeded, ConfigurationError, FirewallUnavailable, RuleGroupContention
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot, StaleToken, Transient
-from handlers.ledger import SOURCE_FINDING, HostRecord, Ledger
+from handlers.ledger import SOURCE_FINDING, HostRecord, LeaseState, Ledger
 from handlers.payloads import sample
 from handlers.rules import (
     EvictionCandidate,
@@ -50,8 +50,8 @@ LEASE_EXTEND_AFTER_SECONDS = LEASE_SECONDS / 3
 working (a write at 15,000 hosts takes seconds under load)."""
 LEASE_WAIT_SECONDS = 30.0
 LEASE_POLL_SECONDS = 0.1
-"""First pause of a waiter; it grows by half each time, up to ``LEASE_POLL_MAX_SECONDS``."""
-LEASE_POLL_MAX_SECONDS = 0.5
+"""The shortest turn a waiter assumes (before any holder has said how long it took, a waiter looks
+this often, doubling)."""
 MIN_WRITE_INTERVAL_SECONDS = 2.0
 """Under contention, a lease holder updates no sooner than this after the previous update: bursts
 coalesce into fewer, larger updates (and stay clear of the API's rate limits) for at most 2 s more
@@ -74,6 +74,32 @@ def coalescing_pause(since_last_write: float) -> float:
     us sleep its skew while we hold the lease.
     """
     return min(MIN_WRITE_INTERVAL_SECONDS, max(0.0, MIN_WRITE_INTERVAL_SECONDS - since_last_write))
+
+
+def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
+    """How long a queued writer sleeps before it looks at the lease item again, ``now`` by its clock.
+
+    It looks when the holder should be done (``holder_done_in``). Once the holder is late, each look
+    (``overdue``: how many looks in a row found it late) waits twice as long, from a quarter of a turn.
+    Every duration is measured in the holders' own pace, so on a slower machine, or in a longer burst, a
+    waiter sleeps longer instead of looking more often: a wait costs a few reads of one item however long
+    it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is noticed when its lease lapses.
+    """
+    done_in = holder_done_in(state, now)
+    if done_in > 0:
+        return min(done_in, LEASE_SECONDS)
+    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, LEASE_SECONDS)
+
+
+def holder_done_in(state: LeaseState, now: float) -> float:
+    """Seconds until the holder should be done (0 or less: it is late): its plan (announced, or due once
+    the coalescing pause after the last write is over) plus as long as the last holder took from its
+    plan to its release."""
+    if state.planned_at >= state.held_since:
+        plans_at = state.planned_at  # the holder has planned
+    else:
+        plans_at = max(state.held_since, state.last_write_at + MIN_WRITE_INTERVAL_SECONDS)
+    return plans_at + max(state.turn_seconds, LEASE_POLL_SECONDS) - now
 
 
 @dataclass(frozen=True)
@@ -247,6 +273,8 @@ class RuleGroupWriter:
         self._generation = 0
         self._lease_renewed_at = 0.0
         self._planned_generation: int | None = None
+        self._first_plan_at: float | None = None
+        """When this sync first announced a plan (by our clock): the turn reported at release starts there."""
 
     @property
     def priorities(self) -> tuple[int, int]:
@@ -265,6 +293,7 @@ class RuleGroupWriter:
         remove: Iterable[str] = (),
         full: bool = False,
         keep: Iterable[str] = (),
+        snapshot: Sequence[HostRecord] | None = None,
     ) -> SyncResult:
         """Make the group block ``ensure`` and every pending host, and not ``remove``.
 
@@ -276,6 +305,8 @@ class RuleGroupWriter:
         come back, hosts the ledger no longer has go, and hand edits of the owned rules are undone.
         ``keep`` are hosts this sync never evicts, besides ``ensure`` and the pending ones: those the
         finding being blocked names again (it has just seen them; evicting them would contradict it).
+        ``snapshot`` is a read of the whole ledger (every kind) that a full sync may use instead of
+        reading it again: a prune reads the ledger once for both writers (see ``_whole_ledger``).
         """
         ensure_set, remove_set = set(ensure) - set(remove), set(remove)
         keep_set = set(keep) - remove_set
@@ -291,9 +322,10 @@ class RuleGroupWriter:
         else:
             self._acquire_lease(waiting_for=set())
         self._planned_generation = None
+        self._first_plan_at = None
         wrote = False
         try:
-            plan = self._apply(ensure_set, remove_set, full, result, keep_set)
+            plan = self._apply(ensure_set, remove_set, full, result, keep_set, snapshot=snapshot)
             self._finish(plan, result, keep_set)
             wrote = True
         finally:
@@ -303,6 +335,11 @@ class RuleGroupWriter:
                 self.wall_clock() if result.updates else None,
                 folded=self._planned_generation if wrote else None,
                 key=self.target.lease_key,
+                turn_seconds=(
+                    self.wall_clock() - self._first_plan_at
+                    if wrote and self._first_plan_at is not None
+                    else None
+                ),
             )
         return result
 
@@ -340,7 +377,7 @@ class RuleGroupWriter:
         ordered = sorted(hosts)
         for start in range(0, len(ordered), CONFIRM_CHUNK):
             self.ledger.clear_pending(ordered[start : start + CONFIRM_CHUNK])
-            self._keep_lease()
+            self._keep_lease(working=True)
 
     def _abandoned_pending(self) -> bool:
         """Is any host pending for longer than an execution takes (its execution crashed)?"""
@@ -350,10 +387,13 @@ class RuleGroupWriter:
     def _others_pending(self, ours: set[str]) -> bool:
         return bool(set(self._pending()) - ours)
 
-    def _keep_lease(self) -> None:
+    def _keep_lease(self, working: bool = False) -> None:
+        """Extend our lease if a third of it has passed; ``working``: we confirmed hosts since (progress)."""
         now = self.wall_clock()
         if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
-            self.ledger.extend_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
+            self.ledger.extend_lease(
+                self.holder, now, LEASE_SECONDS, key=self.target.lease_key, working=working
+            )
             self._lease_renewed_at = now
 
     def _acquire_lease(self, waiting_for: set[str]) -> set[str] | None:
@@ -361,17 +401,17 @@ class RuleGroupWriter:
         the hosts of ``waiting_for`` another writer confirmed meanwhile when it confirmed them all.
 
         One writer at a time turns a burst into a few large updates instead of many colliding ones.
-        A waiter's cost does not grow with how long it waits: it polls the one lease item, with a
-        growing pause, until a holder that took the lease after our hosts were pending (a higher
-        generation) has finished; only then does it read its own hosts, once.
+        A waiter's cost does not grow with how long it waits: it looks at the one lease item when the
+        holder should be done (``until_next_look``), until a holder that planned after our hosts were
+        pending has finished; only then does it read its own hosts, once.
         The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
         and the UpdateToken still keeps every write safe.
         """
         deadline = self.wall_clock() + LEASE_WAIT_SECONDS
         waited = False
         target: int | None = None
-        progress: tuple[int, int, int] | None = None
-        pause = LEASE_POLL_SECONDS
+        progress: tuple[int, int, int, int] | None = None
+        overdue = 0
         while True:
             now = self.wall_clock()
             lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
@@ -394,11 +434,12 @@ class RuleGroupWriter:
                 return None
             waited = True
             state = self.ledger.read_lease(key=self.target.lease_key)
-            if (state.generation, state.planned, state.folded) != progress:
-                # Holders are taking turns and planning: the queue moves, so keep our place in it. Only
-                # a lease that stays with one holder that plans nothing (stuck, not crashed: a crashed
-                # holder's lease lapses in LEASE_SECONDS) makes us go around it.
-                progress = (state.generation, state.planned, state.folded)
+            if (state.generation, state.planned, state.folded, state.working) != progress:
+                # Holders are taking turns, planning and confirming: the queue moves, so keep our place
+                # in it. Only a lease that stays with one holder that makes no progress (stuck, not
+                # crashed: a crashed holder's lease lapses in LEASE_SECONDS) makes us go around it; on a
+                # slow machine, confirming a burst's hundreds of hosts can take longer than our patience.
+                progress = (state.generation, state.planned, state.folded, state.working)
                 deadline = self.wall_clock() + LEASE_WAIT_SECONDS
             if target is None:
                 target = state.planned + 1
@@ -414,14 +455,11 @@ class RuleGroupWriter:
                 self._known = None
                 return None
             if state.lease_until >= self.wall_clock():
-                if state.planned < target:
-                    # No plan has read our hosts yet, and the holder plans no sooner than 2 s after
-                    # the last write: sleep until then instead of polling (clamped, as clocks differ).
-                    until_plan = coalescing_pause(self.wall_clock() - state.last_write_at)
-                    self.sleep(max(self.rng.uniform(pause / 2, pause), until_plan))
-                else:
-                    self.sleep(self.rng.uniform(pause / 2, pause))
-                pause = min(LEASE_POLL_MAX_SECONDS, pause * 1.5)
+                now = self.wall_clock()
+                look_in = until_next_look(state, now, overdue)
+                overdue = overdue + 1 if holder_done_in(state, now) <= 0 else 0
+                # Jittered upwards, so the waiters of one holder do not all look at the same moment.
+                self.sleep(look_in * self.rng.uniform(1.0, 1.25))
 
     def _report_usage(self, result: SyncResult, snapshot: Any, hosts: set[str]) -> None:
         """The stateless group's capacity after this sync, for the functions' metrics (IP hosts only)."""
@@ -438,6 +476,7 @@ class RuleGroupWriter:
         result: SyncResult,
         keep: set[str],
         restoring: set[str] | None = None,
+        snapshot: Sequence[HostRecord] | None = None,
     ) -> _Plan:
         """Plan and write until a write succeeds (or nothing needs writing). ``restoring``: hosts to
         re-read besides the pending index (it may lag) and put back if the ledger holds them (a pending one
@@ -453,12 +492,15 @@ class RuleGroupWriter:
             known, self._known = self._known, None
             # Announce the plan before reading the pending hosts: a waiter that saw a lower number
             # knows this plan reads its hosts.
-            self._planned_generation = self.ledger.announce_plan(key=self.target.lease_key)
+            planned_at = self.wall_clock()
+            if self._first_plan_at is None:
+                self._first_plan_at = planned_at
+            self._planned_generation = self.ledger.announce_plan(planned_at, key=self.target.lease_key)
             try:
                 also = restoring or set()
-                plan = self._plan(ensure, remove, full, keep, also, known if not full else None)
+                plan = self._plan(ensure, remove, full, keep, also, known if not full else None, snapshot)
                 if not plan.needs_write and known is not None:
-                    plan = self._plan(ensure, remove, full, keep, also)
+                    plan = self._plan(ensure, remove, full, keep, also, snapshot=snapshot)
                 if not plan.needs_write:
                     self._known = plan.view.snapshot if _has_token(plan.view.snapshot) else None
                     self._report_usage(result, plan.view.snapshot, plan.current)
@@ -508,6 +550,7 @@ class RuleGroupWriter:
         keep: set[str],
         also: set[str],
         known: Any = None,
+        snapshot: Sequence[HostRecord] | None = None,
     ) -> _Plan:
         # Describe first, then read the ledger: a host recorded after our ledger read is either not
         # in the group yet, or was written by someone whose update makes our token stale. (A known
@@ -522,7 +565,7 @@ class RuleGroupWriter:
         ensure = {host for host in ensure if host in records}
         protected: set[str] = set()
         if full:
-            ledger_records = {record.host: record for record in self._all_records()}
+            ledger_records = self._whole_ledger(snapshot, current, set(records) | remove)
             records = {**ledger_records, **records}
             protected = {host for host in ledger_records if not self.blockable(host)}
             base = set(ledger_records)
@@ -600,6 +643,31 @@ class RuleGroupWriter:
             extra={"place": self.target.place, "count": len(evicted), "sample": sample(evicted)},
         )
         return evicted
+
+    def _whole_ledger(
+        self, snapshot: Sequence[HostRecord] | None, current: set[str], settled: set[str]
+    ) -> dict[str, HostRecord]:
+        """Every ledger record of this writer's kind, as of now wherever the ledger and the target disagree.
+
+        ``snapshot`` (None: read the ledger now) may be older than the target's read just made: a prune
+        reads the ledger once for both writers, and the domain writer reads its points only after the
+        IP writer is done. So each host that one of the two holds and the other does not is read again
+        by key (strongly consistent; ``settled`` hosts were just read, or are being removed): one recorded
+        and written since stays, one unblocked since is not written back. That also corrects the lag of
+        the index behind the snapshot. It costs one item per drifted host, none when the two agree.
+        """
+        read = self.ledger.all_records() if snapshot is None else snapshot
+        records = {record.host: record for record in read if self.target.owns(record.host)}
+        # A host no writer may block is taken out whatever its item says: only ledger keys are re-read.
+        disputed = {host for host in current.symmetric_difference(records) - settled if self.blockable(host)}
+        if disputed:
+            now = self.ledger.records(disputed)
+            for host in disputed:
+                if host in now:
+                    records[host] = now[host]
+                else:
+                    records.pop(host, None)
+        return records
 
     def _with_every_record(
         self, records: dict[str, HostRecord], desired: set[str], fits: int

@@ -13,7 +13,13 @@ from handlers.errors import InvalidInput
 from handlers.service import BlocklistService
 from handlers.settings import CapacityPolicy
 from nfw_blocklist import emulator
-from nfw_blocklist.findings import dns_finding, documentation_domains, ip_and_domain_finding, native_finding
+from nfw_blocklist.findings import (
+    dns_finding,
+    documentation_domains,
+    documentation_hosts,
+    ip_and_domain_finding,
+    native_finding,
+)
 from tests.integration import stack
 from tests.integration.stack import FakeTime
 
@@ -391,3 +397,50 @@ def test_with_the_ip_group_full_the_domain_is_blocked_at_once(aws: object, fake_
         "Domain": DOMAIN,
     }
     assert service.prune()["drift"]["added_count"] == 0
+
+
+def test_a_prune_reads_each_ledger_item_once_for_both_kinds(
+    group: str, domains: str, fake_time: FakeTime
+) -> None:
+    """Issue 18 item 10: the IP and the domain writer share one read of the ledger (they each read it all)."""
+    service = stack.domain_service(group, domains)
+    hosts, names = documentation_hosts(30), documentation_domains(20)
+    for host in hosts:
+        service.record(native_finding(host, seen_at=fake_time.now - 60))
+    for name in names:
+        service.record(dns_finding(name, seen_at=fake_time.now - 60))
+    service.prune()  # folds every pending host in: the next prune finds ledger and groups agreeing
+    fresh = stack.domain_service(group, domains)
+
+    outcome = fresh.prune()
+
+    assert (outcome["drift"]["added_count"], outcome["drift"]["removed_count"]) == (0, 0)
+    assert fresh.ledger.counts.items_read == len(hosts) + len(names)
+    assert stack.domains_in_group(domains) == set(names)
+    assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
+
+
+def test_a_prune_s_older_ledger_read_never_drops_a_domain_blocked_since(group: str, domains: str) -> None:
+    """The domain writer reads its points after the IP writer is done, later than the prune's ledger read."""
+    pruner, sighter = stack.domain_service(group, domains), stack.domain_service(group, domains)
+    snapshot = pruner.ledger.all_records()
+    sighter.block(sighter.record(dns_finding(DOMAIN)))  # recorded and written after the read
+
+    outcome = pruner.domain_writer.sync(full=True, snapshot=snapshot)  # type: ignore[union-attr]
+
+    assert outcome.removed == [] and outcome.updates == 0
+    assert stack.domains_in_group(domains) == {DOMAIN}
+
+
+def test_a_prune_s_older_ledger_read_never_writes_back_a_domain_unblocked_since(
+    group: str, domains: str
+) -> None:
+    pruner, operator = stack.domain_service(group, domains), stack.domain_service(group, domains)
+    pruner.block(pruner.record(dns_finding(DOMAIN)))
+    snapshot = pruner.ledger.all_records()
+    operator.unblock(DOMAIN)  # after the read
+
+    outcome = pruner.domain_writer.sync(full=True, snapshot=snapshot)  # type: ignore[union-attr]
+
+    assert outcome.added == [] and outcome.updates == 0
+    assert stack.domains_in_group(domains) == set()

@@ -143,13 +143,14 @@ def test_a_manual_block_stays_manual_when_a_finding_sees_the_host() -> None:
     assert merge(current, sighting(200.0, 1000.0)).source == SOURCE_MANUAL
 
 
-def test_finding_ids_are_kept_once_each_and_bounded() -> None:
+def test_finding_ids_are_kept_once_each_and_bounded_and_the_latest_is_named() -> None:
     record: HostRecord | None = None
     for n in [*range(15), 14]:
         record = merge(record, sighting(float(n), 1000.0, finding=f"f{n}"))
 
     assert record is not None
-    assert record.finding_ids == tuple(f"f{n}" for n in range(5, 15))
+    assert record.finding_ids == tuple(f"f{n}" for n in range(10))
+    assert record.last_finding_id == "f14"
 
 
 def _rule(priority: int, actions: list[str]) -> dict:
