@@ -67,6 +67,18 @@ def load_json(path: str) -> Any:
         raise UsageError(f"{path}: invalid JSON: {str(e).split(';')[0]}") from None
 
 
+def add_config_option(command: argparse.ArgumentParser, scope: str = "") -> None:
+    """``-c KEY=VALUE``, repeatable; ``scope`` says where it applies (``"sandbox: "``)."""
+    command.add_argument(
+        "-c",
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"{scope}override a config value of the stack, as `pulumi up -c` would (repeatable)",
+    )
+
+
 def parse_config_pairs(pairs: Sequence[str]) -> dict[str, StoredValue]:
     """``-c KEY=VALUE`` stored as ``pulumi up -c`` stores them (key with or without the namespace; a key
     written as a path, ``protectedCidrs[0]``, sets one element)."""

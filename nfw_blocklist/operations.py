@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .arguments import parse_config_pairs
+from .arguments import add_config_option, parse_config_pairs
 from .console import PROG, UsageError, acted_on_sandbox, printable
 from .live import live_service
 from .reports import sandbox_service
@@ -51,14 +51,7 @@ def add_target_options(command: argparse.ArgumentParser) -> None:
         help="with --live: `pulumi stack output --json` of the deployed stack (its region and settings)",
     )
     command.add_argument("--stack", default="dev", help="sandbox: the stack to render (default dev)")
-    command.add_argument(
-        "-c",
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="sandbox: override a config value of the stack, as `pulumi config set` would (repeatable)",
-    )
+    add_config_option(command, "sandbox: ")
     command.add_argument("--state", metavar="FILE", help="sandbox: restore from FILE first, save it after")
 
 

@@ -332,7 +332,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                         state=state,
                         secret_paths=frozenset(secrets),
                         ignore_changes=tuple(request.ignoreChanges),
-                        dependencies=tuple(request.dependencies),
+                        # The SDK gathers the dependencies in a set: its order varies from render to render.
+                        dependencies=tuple(sorted(set(request.dependencies))),
                     )
                 )
         return response

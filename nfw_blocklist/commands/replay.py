@@ -4,7 +4,7 @@
 import argparse
 from typing import Any
 
-from nfw_blocklist.arguments import load_event_files, parse_config_pairs, parse_duration
+from nfw_blocklist.arguments import add_config_option, load_event_files, parse_config_pairs, parse_duration
 from nfw_blocklist.console import acted_on_sandbox
 from nfw_blocklist.reports import (
     execution_summary,
@@ -25,14 +25,7 @@ def add_to(commands: Any) -> None:
     command = commands.add_parser("replay", help="replay EventBridge events through the sandbox")
     command.add_argument("--json", action="store_true", help="print exactly one JSON object")
     command.add_argument("--stack", help="the stack to render (default dev)")
-    command.add_argument(
-        "-c",
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value of the stack, as `pulumi config set` would (repeatable)",
-    )
+    add_config_option(command)
     command.add_argument(
         "--prune-after", metavar="DURATION", help="then advance the clock (e.g. 13h) and prune once"
     )

@@ -260,13 +260,13 @@ class Sandbox:
             },
         )
 
-    def _deploy(
-        self, rendered: RenderedLike, region: str, clients: Callable[[str], Any]
-    ) -> tuple[Inventory, list[str]]:
-        deployer = Deployer(
+    def _deployer(self, clients: Callable[[str], Any], region: str, **existing: Any) -> Deployer:
+        """A deployer into this view's account and ``region``, sharing the sandbox's moto, functions, event
+        routing, names, buses and accounts; ``existing`` (inventory, policies) for an update."""
+        return Deployer(
             clients=clients,
             region=region,
-            account=self.account,  # the view's: ``deploy`` sets it before calling this
+            account=self.account,
             lambdas=self.lambdas,
             router=self.router,
             scheduler=self.scheduler,
@@ -274,7 +274,13 @@ class Sandbox:
             names=self.names,
             buses=self.buses,
             accounts=self.accounts,
+            **existing,
         )
+
+    def _deploy(
+        self, rendered: RenderedLike, region: str, clients: Callable[[str], Any]
+    ) -> tuple[Inventory, list[str]]:
+        deployer = self._deployer(clients, region)  # the view's account: ``deploy`` sets it first
         inventory = deployer.deploy(rendered)
         self.machines.update(inventory.state_machines)
         self.security_hub.attach(
@@ -315,19 +321,8 @@ class Sandbox:
         calls (IAM propagation)."""
         from .update import Updater
 
-        deployer = Deployer(
-            clients=self.client,
-            region=self.region,
-            account=self.account,
-            lambdas=self.lambdas,
-            router=self.router,
-            scheduler=self.scheduler,
-            strict_iam=self.strict_iam,
-            names=self.names,
-            buses=self.buses,
-            accounts=self.accounts,
-            inventory=self.inventory,
-            policies=self.inventory.policies,
+        deployer = self._deployer(
+            self.client, self.region, inventory=self.inventory, policies=self.inventory.policies
         )
         for arn, name in self.inventory.roles.items():
             deployer._role_ids[arn] = deployer._role_ids[name] = name

@@ -71,6 +71,7 @@ def test_record_function_may_write_ledger_items_and_nothing_else():
     assert {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     } == iam.RECORD_FUNCTION_ACTIONS
