@@ -262,6 +262,12 @@ class BlocklistModel(RuleBasedStateMachine):
         self.findings += 1
         event = probe_event(hosts, f"model-finding-{self.findings}", self.clock() - seen_ago)
 
+        self._start_finding(event, f"execution {hosts}", env)
+
+    def _start_finding(self, event: dict[str, Any], label: str, env: int) -> None:
+        """Start a response workflow execution for ``event``: RecordHosts, then BlockHosts if it
+        recorded anything."""
+
         def execute(service: BlocklistService) -> dict[str, Any]:
             recorded = service.record(event)
             op = self.scheduler.current()
@@ -274,7 +280,7 @@ class BlocklistModel(RuleBasedStateMachine):
             self.recordings.append(recording)
             return {"record": recorded, "block": service.block(recorded)}
 
-        self._start("record", f"execution {hosts}", env, execute)
+        self._start("record", label, env, execute)
 
     @precondition(lambda self: self._blockable())
     @rule(pick=st.integers(0, 7), env=st.integers(0, 1))

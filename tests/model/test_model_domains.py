@@ -33,7 +33,6 @@ from tests.model.test_model_concurrency import (
     SEEN_AGO,
     BlocklistModel,
     GroupWrite,
-    Recording,
 )
 
 BLOCKABLE_DOMAINS = tuple(f"c2-{n}.blocklist.example" for n in range(HOST_CAPACITY + 1))
@@ -90,18 +89,7 @@ class DomainBlocklistModel(BlocklistModel):
         self.findings += 1
         event = dns_finding(domain, f"model-dns-{self.findings}", self.clock() - seen_ago)
 
-        def execute(service: BlocklistService) -> dict[str, Any]:
-            recorded = service.record(event)
-            op = self.scheduler.current()
-            assert op is not None
-            if not recorded["has_hosts"]:
-                return {"record": recorded}
-            op.kind, op.started_at = "block", self.clock()
-            op.facts["recording"] = recording = Recording(op, recorded, block="running")
-            self.recordings.append(recording)
-            return {"record": recorded, "block": service.block(recorded)}
-
-        self._start("record", f"dns execution {domain}", env, execute)
+        self._start_finding(event, f"dns execution {domain}", env)
 
     @rule(
         host=st.sampled_from(POOL),
@@ -115,18 +103,7 @@ class DomainBlocklistModel(BlocklistModel):
         self.findings += 1
         event = ip_and_domain_finding(host, domain, f"model-mixed-{self.findings}", self.clock() - seen_ago)
 
-        def execute(service: BlocklistService) -> dict[str, Any]:
-            recorded = service.record(event)
-            op = self.scheduler.current()
-            assert op is not None
-            if not recorded["has_hosts"]:
-                return {"record": recorded}
-            op.kind, op.started_at = "block", self.clock()
-            op.facts["recording"] = recording = Recording(op, recorded, block="running")
-            self.recordings.append(recording)
-            return {"record": recorded, "block": service.block(recorded)}
-
-        self._start("record", f"mixed execution {host} {domain}", env, execute)
+        self._start_finding(event, f"mixed execution {host} {domain}", env)
 
     @rule(domain=st.sampled_from(DOMAIN_POOL))
     def start_manual_domain_block(self, domain: str) -> None:
