@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-sandbox
 LOCK_VENV := build/lock-venv
 
-.PHONY: install test lint typecheck pytest demo bench soak soak-fuzz soak-model soak-top dashboard-png schema lock clean
+.PHONY: install test lint typecheck pytest demo bench soak soak-fuzz soak-model soak-top soak-burst dashboard-png schema lock clean
 
 install: $(STAMP)
 
@@ -72,10 +72,11 @@ bench: install
 
 # The long cases `make test` runs small (~20 minutes in all): the extraction fuzz with the `soak`
 # Hypothesis profile (tests/conftest.py), the model-based concurrency test with a large randomised budget
-# (NFW_MODEL_EXAMPLES=<n> changes it), and the top-of-range payload test (14,999 hosts restored, the
-# largest port probe EventBridge accepts). Every part runs even if one fails; the last lines name each
+# (NFW_MODEL_EXAMPLES=<n> changes it), the top-of-range payload test (14,999 hosts restored, the
+# largest port probe EventBridge accepts), and the concurrency bursts at 500 findings (160 in `make test`,
+# NFW_BURST_FINDINGS=<n> changes it). Every part runs even if one fails; the last lines name each
 # part's time and every failed part, and `make soak` fails if any did. Each part also runs alone.
-SOAK_PARTS := soak-fuzz soak-model soak-top
+SOAK_PARTS := soak-fuzz soak-model soak-top soak-burst
 
 soak: install
 	@failed=""; for part in $(SOAK_PARTS); do \
@@ -94,6 +95,9 @@ soak-model: install
 
 soak-top: install
 	NFW_TOP_OF_RANGE=1 $(BIN)/pytest -q -s tests/e2e/test_bounded_payloads.py -k top_of_the_range
+
+soak-burst: install
+	NFW_BURST_FINDINGS=500 $(BIN)/pytest -q -s tests/integration/test_blocking.py tests/integration/test_domains.py -k concurrent_executions
 
 # docs/dashboard.png: the stack's dashboard drawn from six hours of sandbox time (about 40 s).
 dashboard-png: install

@@ -1,5 +1,6 @@
 """Builds the ledger table and rule group the way the components declare them, inside moto."""
 
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -8,6 +9,12 @@ import boto3
 from handlers import schema
 from handlers.service import BlocklistService
 from handlers.settings import DomainBlocking, Settings
+
+BURST = int(os.environ.get("NFW_BURST_FINDINGS", "160"))
+"""Findings a concurrency burst sends at once through 32 execution environments: 160 in `make test` (five
+rounds of 32 queueing writers: every step of the lease's protocol, several times over), 500 in `make soak`
+(soak-burst). Its cost grows faster than its size (every plan reads the pending index, a scan in moto)."""
+BURST_ENVIRONMENTS = 32
 
 TABLE = "blocklist-ledger"
 GROUP = "blocklist-rules"

@@ -114,10 +114,11 @@ def test_protected_hosts_are_skipped_with_reason_and_never_ruled(group: str) -> 
 
 
 def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> None:
-    """GIVEN 32 execution environments WHEN 500 findings arrive at once THEN all 500 are blocked."""
+    """GIVEN 32 execution environments WHEN a burst of findings (stack.BURST) arrives at once THEN every
+    host is blocked."""
     latency = (0.005, 0.02)
     emulator.faults().set(latency={"DescribeRuleGroup": latency, "UpdateRuleGroup": latency}, seed=1)
-    hosts = documentation_hosts(500)
+    hosts = documentation_hosts(stack.BURST)
     queue = list(hosts)
     lock = threading.Lock()
     failures: list[BaseException] = []
@@ -137,7 +138,7 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
             except BaseException as error:  # collected and re-raised by the test below
                 failures.append(error)
 
-    threads = [threading.Thread(target=environment) for _ in range(32)]
+    threads = [threading.Thread(target=environment) for _ in range(stack.BURST_ENVIRONMENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -145,7 +146,10 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
 
     counts = emulator.counters().snapshot().as_dict()
     read_per_finding = sum(s.ledger.counts.items_read for s in services) / len(hosts)
-    print(f"\nconcurrency: hosts=500 threads=32 {counts} items read per finding {read_per_finding:.1f}")
+    print(
+        f"\nconcurrency: hosts={len(hosts)} threads={len(threads)} {counts}"
+        f" items read per finding {read_per_finding:.1f}"
+    )
     assert failures == []
     assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
     assert counts["calls"]["UpdateRuleGroup"] < len(hosts)

@@ -74,10 +74,11 @@ def test_a_re_sighting_refreshes_the_domain_instead_of_adding_it_again(
 
 
 def test_concurrent_executions_lose_no_domain_and_coalesce_updates(group: str, domains: str) -> None:
-    """GIVEN 32 execution environments WHEN 500 DNS findings arrive at once THEN all 500 are blocked."""
+    """GIVEN 32 execution environments WHEN a burst of DNS findings (stack.BURST) arrives at once THEN
+    every domain is blocked."""
     latency = (0.005, 0.02)
     emulator.faults().set(latency={"DescribeRuleGroup": latency, "UpdateRuleGroup": latency}, seed=1)
-    names = documentation_domains(500)
+    names = documentation_domains(stack.BURST)
     queue = list(names)
     lock = threading.Lock()
     failures: list[BaseException] = []
@@ -94,14 +95,14 @@ def test_concurrent_executions_lose_no_domain_and_coalesce_updates(group: str, d
             except BaseException as error:  # collected and re-raised by the test below
                 failures.append(error)
 
-    threads = [threading.Thread(target=environment) for _ in range(32)]
+    threads = [threading.Thread(target=environment) for _ in range(stack.BURST_ENVIRONMENTS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
     counts = emulator.counters().snapshot().as_dict()
-    print(f"\ndomain concurrency: domains=500 threads=32 {counts}")
+    print(f"\ndomain concurrency: domains={len(names)} threads={len(threads)} {counts}")
     assert failures == []
     assert stack.domains_in_group(domains) == set(names)
     assert counts["calls"]["UpdateRuleGroup"] < len(names)
