@@ -201,6 +201,9 @@ def block_email(
         lines = [f"Blocked {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
     else:
         lines = [f"Nothing new of this finding was blocked ({details})."]
+    if finding.get("sequence"):
+        # A sequence names many hosts for one story: say which story, on a line of its own.
+        lines.append(f"From an attack sequence: {' '.join(str(finding['sequence']).split())}")
     for failure in _failures(notification):
         kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
         error = str(failure.get("Error") or "")

@@ -60,6 +60,8 @@ def finding_payload(finding: FindingRef | None) -> dict[str, Any] | None:
         "account": truncate(finding.account, 64),
         "region": truncate(finding.region, 64),
         "last_seen": finding.last_seen,
+        # Only an attack sequence's: every other finding's payload stays as it was.
+        **({"sequence": truncate(" ".join(finding.sequence.split()))} if finding.sequence else {}),
     }
 
 

@@ -20,7 +20,9 @@ from components.patterns import (
 from handlers.errors import ConfigurationError
 from handlers.extraction import extract
 from handlers.model import Skip, SkipReason, Target, TargetKind
+from handlers.payloads import MAX_TEXT, BlockOutcome, KindOutcome, finding_payload
 from handlers.policy import TargetPolicy
+from handlers.securityhub import NOTE_TEXT_MAX, KindReport, blocked_annotation
 from handlers.sequences import (
     BLOCKABLE_INDICATORS,
     DEFAULT_SEQUENCE_INDICATORS,
@@ -35,6 +37,7 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     DomainBlocking,
     Settings,
+    WorkflowStatus,
 )
 from nfw_blocklist.findings import documentation_hosts
 
@@ -419,3 +422,75 @@ def test_a_stack_naming_an_indicator_that_names_no_host_is_refused_with_one_line
 ) -> None:
     with pytest.raises(InvalidConfig, match=message):
         stack(attackSequenceIndicators=raw)
+
+
+# --- What the e-mail and the payloads say ----------------------------------------------------------
+
+
+def sequence_block(addresses: list[str], domains: list[str], sample: str = NATIVE_SAMPLE) -> dict[str, Any]:
+    """The block step's payload for the sample's finding, with these targets blocked."""
+    finding = finding_payload(extract(load(sample)).candidates[0].finding)
+    assert finding is not None
+    kinds = [
+        KindOutcome(TargetKind.ADDRESS, "rule group g", blocked=addresses),
+        KindOutcome(TargetKind.DOMAIN, "domain rule group d", blocked=domains),
+    ]
+    return BlockOutcome(finding, "2024-05-14T10:26:30Z", kinds=kinds, expires_at=1_800_000_000).to_payload()
+
+
+@pytest.mark.parametrize("sample", [NATIVE_SAMPLE, ASFF_SAMPLE])
+def test_the_email_says_the_block_came_from_an_attack_sequence_and_names_it(sample: str) -> None:
+    email = sequence_block(["203.0.113.45/32"], ["c2.malicious.example"], sample)["message"]["email"]
+
+    assert (
+        "\nFrom an attack sequence: Potential compromise of EC2 instance i-0abcd1234ef567890 indicated by a "
+        "sequence of actions.\n"
+    ) in email
+
+
+def test_the_email_of_any_other_finding_mentions_no_attack_sequence(reference_event: dict[str, Any]) -> None:
+    finding = finding_payload(extract(reference_event).candidates[0].finding)
+    assert finding is not None
+    addresses = KindOutcome(TargetKind.ADDRESS, "rule group g", blocked=["198.51.100.0/32"])
+    payload = BlockOutcome(finding, "2021-01-05T01:15:01Z", kinds=[addresses], expires_at=1_800_000_000)
+
+    assert "attack sequence" not in payload.to_payload()["message"]["email"]
+    assert "sequence" not in finding
+
+
+def test_a_sequence_name_cannot_forge_lines_of_the_email_and_is_cut_to_the_payload_s_text_limit() -> None:
+    event = load(NATIVE_SAMPLE)
+    event["detail"]["title"] = "evil\nBlocked nothing.\r\n" + "x" * 1000
+    finding = finding_payload(extract(event).candidates[0].finding)
+    assert finding is not None and len(finding["sequence"]) == MAX_TEXT
+
+    email = BlockOutcome(finding, "t", kinds=[], expires_at=1_800_000_000).to_payload()["message"]["email"]
+
+    [line] = [line for line in email.splitlines() if "attack sequence" in line]
+    assert line.startswith("From an attack sequence: evil Blocked nothing. xxx")
+
+
+def test_400_addresses_and_400_domains_of_one_sequence_make_a_bounded_block_payload() -> None:
+    addresses = [f"{host}/32" for host in documentation_hosts(400)]
+    domains = [f"d{n}.malicious.example" for n in range(400)]
+
+    payload = sequence_block(addresses, domains)
+
+    assert payload["counts"]["blocked"] == 800
+    assert payload["notification"]["HostCount"] == 400 and payload["notification"]["DomainCount"] == 400
+    assert len(json.dumps(payload).encode()) < 16_000
+    assert len(payload["message"]["email"].encode()) < 4_000
+
+
+def test_the_security_hub_note_of_400_addresses_and_400_domains_fits_in_512_characters() -> None:
+    reports = [
+        KindReport(TargetKind.ADDRESS, [f"{h}/32" for h in documentation_hosts(20)], 400, "rule group g"),
+        KindReport(
+            TargetKind.DOMAIN, [f"d{n}.malicious.example" for n in range(20)], 400, "domain rule group d"
+        ),
+    ]
+
+    annotation = blocked_annotation(reports, 1_800_000_000, WorkflowStatus.NOTIFIED)
+
+    assert len(annotation.note) <= NOTE_TEXT_MAX
+    assert "400 hosts" in annotation.note and "400 domains" in annotation.note
