@@ -72,7 +72,8 @@ def models() -> dict[str, Any]:
 def test_the_native_sample_is_a_guardduty_detection_as_the_shipped_api_model_defines_it(models) -> None:
     detection = load(NATIVE_SAMPLE)["detail"]["service"]["detection"]
 
-    report = ParamValidator().validate(_api_spelling(detection), models["guardduty"].shape_for("Detection"))
+    spelled: Any = _api_spelling(detection)
+    report = ParamValidator().validate(spelled, models["guardduty"].shape_for("Detection"))
 
     assert not report.has_errors(), report.generate_report()
 
