@@ -88,6 +88,7 @@ PROVIDER_FIELDS: Final = (
     "Action",
     "Title",
     "Description",
+    "Detection",
 )
 """What the provider writes about a sighting (BatchImportFindings) and nobody's BatchUpdateFindings can
 change (that one sets Note, UserDefinedFields, Workflow, Severity, Types, Confidence, Criticality,

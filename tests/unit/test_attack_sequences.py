@@ -18,7 +18,7 @@ from components.patterns import (
     security_hub_pattern,
 )
 from handlers.errors import ConfigurationError
-from handlers.extraction import extract
+from handlers.extraction import extract, provider_state
 from handlers.model import Skip, SkipReason, Target, TargetKind
 from handlers.payloads import MAX_TEXT, BlockOutcome, KindOutcome, finding_payload
 from handlers.policy import TargetPolicy
@@ -495,3 +495,13 @@ def test_the_security_hub_note_of_400_addresses_and_400_domains_fits_in_512_char
 
     assert len(annotation.note) <= NOTE_TEXT_MAX
     assert "400 hosts" in annotation.note and "400 domains" in annotation.note
+
+
+def test_a_sequence_grown_by_the_provider_is_no_echo_even_when_its_updated_at_cannot_be_read() -> None:
+    """The loop guard's fallback digest covers ``Detection``: only GuardDuty writes it (BatchUpdateFindings
+    cannot), and a sequence grows there (new indicators) between two sightings."""
+    finding = load(ASFF_SAMPLE)["detail"]["findings"][0]
+    grown = load(ASFF_SAMPLE)["detail"]["findings"][0]
+    grown["Detection"]["Sequence"]["SequenceIndicators"][0]["Values"].append("203.0.113.50")
+
+    assert provider_state(grown) != provider_state(finding)
