@@ -22,7 +22,6 @@ from handlers.extraction import extract, provider_state
 from handlers.model import Skip, SkipReason, Target, TargetKind
 from handlers.payloads import MAX_TEXT, BlockOutcome, KindOutcome, finding_payload
 from handlers.policy import TargetPolicy
-from handlers.securityhub import NOTE_TEXT_MAX, KindReport, blocked_annotation
 from handlers.sequences import (
     BLOCKABLE_INDICATORS,
     DEFAULT_SEQUENCE_INDICATORS,
@@ -37,7 +36,6 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     DomainBlocking,
     Settings,
-    WorkflowStatus,
 )
 from nfw_blocklist.findings import documentation_hosts
 
@@ -469,32 +467,6 @@ def test_a_sequence_name_cannot_forge_lines_of_the_email_and_is_cut_to_the_paylo
 
     [line] = [line for line in email.splitlines() if "attack sequence" in line]
     assert line.startswith("From an attack sequence: evil Blocked nothing. xxx")
-
-
-def test_400_addresses_and_400_domains_of_one_sequence_make_a_bounded_block_payload() -> None:
-    addresses = [f"{host}/32" for host in documentation_hosts(400)]
-    domains = [f"d{n}.malicious.example" for n in range(400)]
-
-    payload = sequence_block(addresses, domains)
-
-    assert payload["counts"]["blocked"] == 800
-    assert payload["notification"]["HostCount"] == 400 and payload["notification"]["DomainCount"] == 400
-    assert len(json.dumps(payload).encode()) < 16_000
-    assert len(payload["message"]["email"].encode()) < 4_000
-
-
-def test_the_security_hub_note_of_400_addresses_and_400_domains_fits_in_512_characters() -> None:
-    reports = [
-        KindReport(TargetKind.ADDRESS, [f"{h}/32" for h in documentation_hosts(20)], 400, "rule group g"),
-        KindReport(
-            TargetKind.DOMAIN, [f"d{n}.malicious.example" for n in range(20)], 400, "domain rule group d"
-        ),
-    ]
-
-    annotation = blocked_annotation(reports, 1_800_000_000, WorkflowStatus.NOTIFIED)
-
-    assert len(annotation.note) <= NOTE_TEXT_MAX
-    assert "400 hosts" in annotation.note and "400 domains" in annotation.note
 
 
 def test_a_sequence_grown_by_the_provider_is_no_echo_even_when_its_updated_at_cannot_be_read() -> None:
