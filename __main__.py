@@ -62,6 +62,7 @@ response_args = ResponseStateMachineArgs(
     domain_blocking=config.domain_blocking,
     protected_domains=config.protected_domains,
     dns_firewall_max_domains=config.dns_firewall_max_domains,
+    attack_sequence_indicators=config.attack_sequence_indicators,
     accept_findings_from=config.accept_findings_from,
     log_retention_days=config.log_retention_days,
 )

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 STATE_PAYLOAD_BYTES: Final = 262_144
 """Step Functions: a state's input or output, and an execution's input, as UTF-8 (256 KiB)."""
@@ -239,6 +239,19 @@ NAME_RULES: Final[dict[str, NameRule]] = {
 
 def utf8_size(text: str) -> int:
     return len(text.encode("utf-8"))
+
+
+def event_entry_size(event: Mapping[str, Any]) -> int:
+    """PutEvents' entry size as EventBridge computes it: Time (14 bytes if set), Source, DetailType,
+    Detail (the JSON text) and each Resources ARN, in UTF-8 bytes."""
+    detail = event.get("detail")
+    detail_text = detail if isinstance(detail, str) else json.dumps(detail or {}, separators=(",", ":"))
+    size = 14 if event.get("time") else 0
+    size += utf8_size(str(event.get("source") or ""))
+    size += utf8_size(str(event.get("detail-type") or ""))
+    size += utf8_size(detail_text)
+    size += sum(utf8_size(str(resource)) for resource in event.get("resources") or [])
+    return size
 
 
 def environment_size(variables: Mapping[str, str]) -> int:

@@ -51,6 +51,8 @@ from components.patterns import pattern_size_problem, scoped_patterns_for
 from handlers.domains import ProtectedDomains
 from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
 from handlers.errors import ConfigurationError
+from handlers.policy import sequence_indicator_problem
+from handlers.sequences import BLOCKABLE_INDICATORS, DEFAULT_SEQUENCE_INDICATORS
 from handlers.settings import (
     DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
@@ -69,6 +71,7 @@ from handlers.settings import (
     ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
+    ENV_SEQUENCE_INDICATORS,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
@@ -131,6 +134,7 @@ KEYS: Final = (
     "dnsFirewallBlockResponse",
     "dnsFirewallPriority",
     "dnsFirewallMaxDomains",
+    "attackSequenceIndicators",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -148,6 +152,7 @@ ENVIRONMENT_KEYS: Final = {
     ENV_DOMAIN_BLOCKING: "domainBlocking",
     ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
     ENV_PROTECTED_DOMAINS: "protectedDomains",
+    ENV_SEQUENCE_INDICATORS: "attackSequenceIndicators",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
@@ -212,6 +217,8 @@ class StackConfig:
     dns_firewall_priority: int | None = None
     """The association's priority; None: derived from the project and stack (``DnsFirewall``)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+    attack_sequence_indicators: tuple[str, ...] = DEFAULT_SEQUENCE_INDICATORS
+    """The attack-sequence indicator keys whose values are blocked."""
 
     @property
     def dns_firewall(self) -> bool:
@@ -277,6 +284,7 @@ class StackConfig:
             ),
             dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
             dns_firewall_max_domains=policy.dns_firewall_max_domains,
+            attack_sequence_indicators=policy.sequence_indicators,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -305,6 +313,7 @@ class StackConfig:
             domain_blocking=self.domain_blocking,
             protected_domains=self.protected_domains,
             dns_firewall_max_domains=self.dns_firewall_max_domains,
+            sequence_indicators=self.attack_sequence_indicators,
         )
 
 
@@ -345,6 +354,7 @@ def policy_settings(
         dns_firewall_max_domains=read_int(
             values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
         ),
+        sequence_indicators=read_sequence_indicators(values, "attackSequenceIndicators"),
     )
     check_function_environment(settings)
     check_event_patterns(
@@ -520,6 +530,20 @@ def read_action_types(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
     if unknown:
         raise _fail(key, accepts, unknown[0])
     return tuple(dict.fromkeys(actions))
+
+
+def read_sequence_indicators(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The indicator keys whose values an attack sequence blocks; left out: every blockable one, ``[]``:
+    none. A key whose values are no host (``SUSPICIOUS_NETWORK``...) is refused, saying why."""
+    if values.get(key) is None:
+        return DEFAULT_SEQUENCE_INDICATORS
+    accepts = "a list drawn from " + ", ".join(BLOCKABLE_INDICATORS)
+    keys = read_string_list(values, key, accepts)
+    for item in keys:
+        problem = sequence_indicator_problem(item)
+        if problem is not None:
+            raise InvalidConfig(f"{label(key)}: {problem}")
+    return tuple(dict.fromkeys(keys))
 
 
 def read_log_retention(values: Mapping[str, Any], key: str) -> int:

@@ -113,7 +113,8 @@ RESPONSE_FAILURE_LINES: Final = (
     ("nfw-blocklist stack {stack} in {region}: the response workflow failed ({{}}).", ("$.failure.Error",)),
     ("", ()),
     ("What failed: {{}}", ("$.reason",)),
-    ("Targets of this finding: {{}}", ("$.targets",)),
+    # An attack sequence's name on a line of its own, else nothing (``$.sequence`` holds its line break).
+    ("Targets of this finding: {{}}{{}}", ("$.targets", "$.sequence")),
     (
         "What is blocked now: the step failed as a whole. What it recorded waits in the ledger as pending "
         "and goes into its place with the next block or pruning run; `nfw-blocklist status` shows what "
@@ -299,6 +300,7 @@ def _describe_failure(
             },
             "reason.$": "$.Cause",
             "targets.$" if record else "targets": "$.record.targets" if record else UNKNOWN_TARGETS,
+            "sequence.$" if record else "sequence": "$.record.sequence_line" if record else "",
             "subject.$" if record else "subject": (
                 f"States.Format('{subject} for {{}}', $.record.summary)" if record else subject
             ),

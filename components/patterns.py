@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from components.aws_limits import EVENT_PATTERN_CHARS
+from handlers.sequences import ADDRESS_INDICATORS, BLOCKABLE_INDICATORS
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -65,9 +66,17 @@ DNS_DOMAIN_PRODUCT_FIELD: Final = f"{_PRODUCT_FIELD_PREFIX}/dnsRequestAction/dom
 DNS_REQUEST_ACTION_TYPE: Final = "DNS_REQUEST"
 
 
+def sequence_indicator_keys(domains: bool = False) -> list[str]:
+    """The attack-sequence indicator keys that make a finding worth an execution: those naming addresses
+    (and, with ``domains``, domains). Every blockable key, whichever the stack counts: a sequence naming
+    only keys it does not count is reported by the policy (``indicator-not-included``), never lost."""
+    return list(BLOCKABLE_INDICATORS if domains else ADDRESS_INDICATORS)
+
+
 def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
     """Active findings of GuardDuty's own product, imported by Security Hub, naming a remote host (or,
-    with ``domains``, the domain a DNS finding looked up)."""
+    with ``domains``, the domain a DNS finding looked up), or attack sequences whose indicators name one
+    (ASFF ``Detection.Sequence``: a sequence has no remote-IP ProductFields key)."""
     keys = (*remote_ip_product_fields(opt_in), *((DNS_DOMAIN_PRODUCT_FIELD,) if domains else ()))
     return {
         "source": [SECURITY_HUB_SOURCE],
@@ -76,10 +85,15 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
             "findings": {
                 "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
                 "RecordState": ["ACTIVE"],
-                "ProductFields": {
-                    "aws/securityhub/ProductName": ["GuardDuty"],
-                    "$or": [{key: [{"exists": True}]} for key in keys],
-                },
+                "ProductFields": {"aws/securityhub/ProductName": ["GuardDuty"]},
+                "$or": [
+                    *({"ProductFields": {key: [{"exists": True}]}} for key in keys),
+                    {
+                        "Detection": {
+                            "Sequence": {"SequenceIndicators": {"Key": sequence_indicator_keys(domains)}}
+                        }
+                    },
+                ],
             }
         },
     }
@@ -87,14 +101,25 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
 
 def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
     """Native GuardDuty findings of the action types whose remote host (or, with ``domains``, whose
-    looked-up domain) can be blocked."""
+    looked-up domain) can be blocked, and attack sequences (no action) whose indicators name one."""
     action_types = [ACTION_TYPES[a] for a in enabled_actions(opt_in)]
     if domains:
         action_types.append(DNS_REQUEST_ACTION_TYPE)
     return {
         "source": [GUARDDUTY_SOURCE],
         "detail-type": [GUARDDUTY_DETAIL_TYPE],
-        "detail": {"service": {"action": {"actionType": action_types}}},
+        "detail": {
+            "$or": [
+                {"service": {"action": {"actionType": action_types}}},
+                {
+                    "service": {
+                        "detection": {
+                            "sequence": {"sequenceIndicators": {"key": sequence_indicator_keys(domains)}}
+                        }
+                    }
+                },
+            ]
+        },
     }
 
 

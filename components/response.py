@@ -87,6 +87,7 @@ POLICY_FIELDS: Final = (
     "finding_workflow_status",
     "protected_domains",
     "dns_firewall_max_domains",
+    "attack_sequence_indicators",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -155,6 +156,10 @@ class ResponseStateMachineArgs(TypedDict):
     """Domains never blocked, beside the built-in list; each also protects its subdomains; default none."""
     dns_firewall_max_domains: NotRequired[pulumi.Input[int]]
     """How many domains the DNS Firewall list may hold (the account's 100,000 are shared); default 10000."""
+    attack_sequence_indicators: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Attack-sequence indicator keys whose values are blocked (MALICIOUS_IP, TOR_IP, CRYPTOMINING_IP,
+    MALICIOUS_DOMAIN, CRYPTOMINING_DOMAIN); default all five; an empty list blocks nothing a sequence
+    names."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it

@@ -26,6 +26,7 @@ from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason, TargetKind
 from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY
+from handlers.sequences import sequence_candidates, sequence_of, sequence_uid
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
@@ -87,6 +88,7 @@ PROVIDER_FIELDS: Final = (
     "Action",
     "Title",
     "Description",
+    "Detection",
 )
 """What the provider writes about a sighting (BatchImportFindings) and nobody's BatchUpdateFindings can
 change (that one sets Note, UserDefinedFields, Workflow, Severity, Types, Confidence, Criticality,
@@ -154,12 +156,11 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         updated_at=_provider_update_time(finding.get("UpdatedAt")),
         provider_state=provider_state(finding),
         other_fields=len(set(_mapping(finding.get("UserDefinedFields"))) - OWN_FIELD_KEYS),
+        sequence=_sequence_name(sequence_of(finding), finding.get("Title"), finding.get("Description")),
     )
     candidates = _candidates(ref, _asff_hosts(fields), fields.get(_DNS_DOMAIN_KEY))
-    if not candidates:
-        action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
-        return _no_remote_ip(ref, action_type)
-    return Extraction(candidates=candidates)
+    action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
+    return _with_sequence(ref, candidates, sequence_of(finding), action_type)
 
 
 def _claims_guardduty(finding: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
@@ -265,6 +266,7 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         region=_text(detail.get("region")) or _text(event.get("region")),
         last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
         state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
+        sequence=_sequence_name(sequence_of(service), detail.get("title"), detail.get("description")),
     )
     hosts: list[tuple[str, object]] = []
     for action_name in KNOWN_ACTIONS:
@@ -276,9 +278,7 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         else:
             hosts.extend(_remote_ips(action_name, action_detail))
     candidates = _candidates(ref, hosts, _mapping(action.get(DNS_REQUEST_ACTION)).get("domain"))
-    if not candidates:
-        return _no_remote_ip(ref, _text(action.get("actionType")))
-    return Extraction(candidates=candidates)
+    return _with_sequence(ref, candidates, sequence_of(service), _text(action.get("actionType")))
 
 
 def _remote_ips(action_name: str, holder: Mapping[str, Any]) -> list[tuple[str, object]]:
@@ -301,6 +301,34 @@ def _candidates(ref: FindingRef, addresses: list[tuple[str, object]], domain: ob
             Candidate(raw_host=domain, finding=ref, action=DNS_REQUEST_ACTION, kind=TargetKind.DOMAIN)
         )
     return candidates
+
+
+def _with_sequence(
+    ref: FindingRef, candidates: list[Candidate], sequence: Mapping[str, Any] | None, action_type: str
+) -> Extraction:
+    """``candidates`` and, for an attack sequence, the hosts its indicators name after them; a finding that
+    names none says why."""
+    skipped: list[Skip] = []
+    if sequence is not None:
+        named, skipped = sequence_candidates(ref, sequence)
+        candidates = [*candidates, *named]
+        if not candidates:
+            detail = "no address or domain indicator in attack sequence"
+            skipped.append(Skip("", SkipReason.NO_REMOTE_IP, finding_id=ref.id, detail=detail))
+            return Extraction(skipped=skipped)
+    if not candidates:
+        return _no_remote_ip(ref, action_type)
+    return Extraction(candidates=candidates, skipped=skipped)
+
+
+def _sequence_name(sequence: Mapping[str, Any] | None, title: object, description: object) -> str:
+    """What a person calls the attack sequence: the finding's title, else a description, else its uid."""
+    if sequence is None:
+        return ""
+    for name in (title, description, sequence.get("description"), sequence_uid(sequence)):
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return "unnamed attack sequence"
 
 
 def _extend(into: Extraction, part: Extraction) -> None:

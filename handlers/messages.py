@@ -97,6 +97,12 @@ def targets_text(targets_by_kind: Mapping[TargetKind, Sequence[str]], places: Ma
     return "; ".join(parts)[:600] or "none"
 
 
+def sequence_line(name: object) -> str:
+    """``From an attack sequence: <name>``, the name on one line (``payloads.finding_payload`` has cut it to
+    its text limit): what the success and the failure e-mails say of an attack sequence."""
+    return f"From an attack sequence: {' '.join(str(name).split())}"
+
+
 def finding_link(finding_id: str, region: str) -> str:
     """The finding's page in the GuardDuty console, or ``-`` when its id or region is not GuardDuty's.
 
@@ -201,6 +207,9 @@ def block_email(
         lines = [f"Blocked {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
     else:
         lines = [f"Nothing new of this finding was blocked ({details})."]
+    if finding.get("sequence"):
+        # A sequence names many hosts for one story: say which story, on a line of its own.
+        lines.append(sequence_line(finding["sequence"]))
     for failure in _failures(notification):
         kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
         error = str(failure.get("Error") or "")

@@ -16,6 +16,8 @@ class SkipReason(StrEnum):
     TYPE_EXCLUDED = "type-excluded"
     ACTION_NOT_ENABLED = "action-not-enabled"
     NO_REMOTE_IP = "no-remote-ip"
+    INDICATOR_NOT_INCLUDED = "indicator-not-included"
+    """An attack sequence's indicator whose key the stack does not count (``attackSequenceIndicators``)."""
     INVALID_DOMAIN = "invalid-domain"
     """A DNS finding's domain that is not one blockable name (wildcard, bare TLD, malformed...)."""
     UNENFORCEABLE_DOMAIN = "unenforceable-domain"
@@ -93,6 +95,9 @@ class FindingRef:
     other_fields: int = 0
     """How many ``UserDefinedFields`` the finding holds that are not the tool's: the annotation must fit
     in what is left of Security Hub's 50."""
+    sequence: str = ""
+    """The attack sequence an ``AttackSequence:*`` finding reports, by name (the finding's title, else the
+    sequence's description, else its uid); empty for every other finding."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class Candidate:
     """The GuardDuty action it came from: networkConnectionAction, portProbeAction, dnsRequestAction..."""
     kind: TargetKind
     """Set where the finding is read: a remote IP field names an address, a DNS request a domain."""
+    indicator: str = ""
+    """The attack-sequence indicator key that named it (``MALICIOUS_IP``...); empty for other findings."""
 
 
 @dataclass(frozen=True)

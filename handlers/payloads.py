@@ -60,6 +60,8 @@ def finding_payload(finding: FindingRef | None) -> dict[str, Any] | None:
         "account": truncate(finding.account, 64),
         "region": truncate(finding.region, 64),
         "last_seen": finding.last_seen,
+        # Only an attack sequence's: every other finding's payload stays as it was.
+        **({"sequence": truncate(" ".join(finding.sequence.split()))} if finding.sequence else {}),
     }
 
 
@@ -128,10 +130,12 @@ class RecordOutcome:
 
     def to_payload(self) -> dict[str, Any]:
         """The record step's output and the block step's input (docs/DESIGN.md, "RecordHosts")."""
+        finding = finding_payload(self.finding)
+        sequence = (finding or {}).get("sequence")
         return {
             "event_id": truncate(self.event_id),
             "has_hosts": bool(self.new or self.refreshed),
-            "finding": finding_payload(self.finding),
+            "finding": finding,
             "counts": {
                 "hosts": len(self.hosts),
                 "new": len(self.new),
@@ -151,6 +155,9 @@ class RecordOutcome:
             "finding_link": (
                 messages.finding_link(self.finding.id, self.finding.region) if self.finding else "-"
             ),
+            # The attack sequence's line, after a line break of its own (empty for any other finding): the
+            # failure e-mail's States.Format cannot leave a line out, so it appends this to the targets'.
+            "sequence_line": f"\n{messages.sequence_line(sequence)}" if sequence else "",
             "batch": self.batch,
             "batch_items": self.batch_items,
             "expires_at": self.expires_at,

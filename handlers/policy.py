@@ -21,6 +21,7 @@ from handlers.addresses import (
 from handlers.domains import InvalidDomain, ProtectedDomains, canonical_domain, unenforceable_at
 from handlers.errors import ConfigurationError, InvalidInput
 from handlers.model import Candidate, FindingState, Skip, SkipReason, Target, TargetKind
+from handlers.sequences import BLOCKABLE_INDICATORS, DEFAULT_SEQUENCE_INDICATORS, UNBLOCKABLE_INDICATORS
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS, DomainBlocking, Settings
 
 MAX_TTL_SECONDS: Final = 365 * 86400
@@ -53,6 +54,8 @@ class TargetPolicy:
     domain_points: tuple[str, ...] = ()
     """The enforcement points domains go to (``domainBlocking``'s): a name one cannot hold is not sent."""
     protected_domains: ProtectedDomains = field(default_factory=ProtectedDomains)
+    sequence_indicators: frozenset[str] = frozenset(DEFAULT_SEQUENCE_INDICATORS)
+    """The attack-sequence indicator keys whose values are blocked (``attackSequenceIndicators``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TargetPolicy":
@@ -67,6 +70,10 @@ class TargetPolicy:
                 raise ConfigurationError(
                     f"unknown GuardDuty action type {describe_host(action)!r} (opt-in types: {accepted})"
                 )
+        for key in settings.sequence_indicators:
+            problem = sequence_indicator_problem(key)
+            if problem is not None:
+                raise ConfigurationError(problem)
         for prefix in settings.finding_type_include + settings.finding_type_exclude:
             # An empty prefix matches every type: as an exclude it would silently switch blocking off.
             if not prefix.strip():
@@ -82,6 +89,7 @@ class TargetPolicy:
             domain_blocking=settings.domain_blocking is not DomainBlocking.OFF,
             domain_points=tuple(settings.domain_blocking.points),
             protected_domains=ProtectedDomains.with_extra(settings.protected_domains),
+            sequence_indicators=frozenset(settings.sequence_indicators),
         )
 
     def evaluate(self, candidate: Candidate) -> Target | Skip:
@@ -90,7 +98,8 @@ class TargetPolicy:
         domain = candidate.kind is TargetKind.DOMAIN
         if domain and not self.domain_blocking:
             # As before domains could be blocked: a DNS finding names no host this stack blocks.
-            return Skip("", SkipReason.NO_REMOTE_IP, finding.id, "no remote IP in DNS_REQUEST finding")
+            origin = f"{candidate.indicator} indicator" if candidate.indicator else "DNS_REQUEST finding"
+            return Skip("", SkipReason.NO_REMOTE_IP, finding.id, f"no remote IP in {origin}")
         # Read once, by its kind: every skip shows the canonical spelling when there is one, so skips of
         # the same target read alike; a malformed one is reported only after the finding's own checks.
         canonical, invalid = _canonical(candidate)
@@ -110,7 +119,14 @@ class TargetPolicy:
             return skip(
                 SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
             )
-        if not domain and candidate.action not in self.enabled_actions:
+        if candidate.indicator:
+            # An attack sequence's host: the operator chose which indicator keys count, not which actions.
+            if candidate.indicator not in self.sequence_indicators:
+                return skip(
+                    SkipReason.INDICATOR_NOT_INCLUDED,
+                    f"attack-sequence indicator {describe_host(candidate.indicator)} is not counted",
+                )
+        elif not domain and candidate.action not in self.enabled_actions:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
         if finding.state == FindingState.ARCHIVED:
             return skip(SkipReason.ARCHIVED, "finding is archived")
@@ -210,6 +226,17 @@ class TargetPolicy:
         if network is not None:
             raise InvalidInput(f"{host} is inside protected network {network} and cannot be blocked")
         return host
+
+
+def sequence_indicator_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an ``attackSequenceIndicators`` entry (one line), or None when it can."""
+    if key in BLOCKABLE_INDICATORS:
+        return None
+    accepted = ", ".join(BLOCKABLE_INDICATORS)
+    reason = UNBLOCKABLE_INDICATORS.get(key)
+    if reason is not None:
+        return f"attack-sequence indicator {key} cannot be blocked: {reason} (blockable: {accepted})"
+    return f"unknown attack-sequence indicator {describe_host(key)!r} (blockable: {accepted})"
 
 
 def _canonical(candidate: Candidate) -> tuple[str, tuple[SkipReason, str] | None]:

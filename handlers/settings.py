@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from handlers.errors import ConfigurationError
+from handlers.sequences import DEFAULT_SEQUENCE_INDICATORS
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -32,6 +33,7 @@ ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
 ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
 ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
+ENV_SEQUENCE_INDICATORS: Final = "NFW_SEQUENCE_INDICATORS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -122,6 +124,9 @@ class Settings:
     """The DNS Firewall domain list (needed when ``domain_blocking`` includes dns-firewall)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
     """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
+    sequence_indicators: tuple[str, ...] = DEFAULT_SEQUENCE_INDICATORS
+    """The attack-sequence indicator keys whose values are blocked (``attackSequenceIndicators``); an
+    unset variable is the default, an empty list blocks nothing an attack sequence names."""
 
     @property
     def destination_priority(self) -> int:
@@ -155,6 +160,11 @@ class Settings:
             dns_firewall_max_domains=_int(
                 env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
             ),
+            sequence_indicators=(
+                _str_list(env, ENV_SEQUENCE_INDICATORS)
+                if env.get(ENV_SEQUENCE_INDICATORS, "").strip()
+                else DEFAULT_SEQUENCE_INDICATORS
+            ),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -181,6 +191,12 @@ class Settings:
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
             **scope,
+            # Only when not the default: a stack that keeps it keeps its whole 4 KB for protectedCidrs.
+            **(
+                {ENV_SEQUENCE_INDICATORS: json.dumps(list(self.sequence_indicators))}
+                if self.sequence_indicators != DEFAULT_SEQUENCE_INDICATORS
+                else {}
+            ),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
             **(
                 {

@@ -127,3 +127,33 @@ def security_hub_ip_and_domain_finding(host: str, domain: str) -> dict[str, Any]
 def documentation_domains(count: int) -> list[str]:
     """``count`` distinct blockable domains under ``example`` (reserved for documentation, RFC 2606)."""
     return [f"c2-{index:05d}.blocklist.example" for index in range(count)]
+
+
+def attack_sequence_findings(
+    addresses: Sequence[str], domains: Sequence[str], endpoints: int = 400
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shipped attack sequence, native and as Security Hub CSPM imports it, naming ``addresses`` as
+    ``MALICIOUS_IP`` and ``domains`` as ``MALICIOUS_DOMAIN`` values, with ``endpoints`` endpoints (the
+    first template's, one per address and then made-up ones; the ASFF form keeps CSPM's first 10)."""
+    native = sample("guardduty-native-attack-sequence.json")
+    imported = sample("securityhub-guardduty-attack-sequence.json")
+    sequence = native["detail"]["service"]["detection"]["sequence"]
+    template = sequence["endpoints"][0]
+    hosts = [*addresses, *documentation_hosts(max(0, endpoints - len(addresses)))][:endpoints]
+    sequence["endpoints"] = [
+        {**copy.deepcopy(template), "id": f"ep-{n}", "ip": host} for n, host in enumerate(hosts, 1)
+    ]
+    sequence["sequenceIndicators"] = [
+        {"key": "MALICIOUS_IP", "values": list(addresses), "title": "Malicious IP address"},
+        {"key": "MALICIOUS_DOMAIN", "values": list(domains), "title": "Malicious domain"},
+    ]
+    asff = imported["detail"]["findings"][0]["Detection"]["Sequence"]
+    asff_template = asff["Endpoints"][0]
+    asff["Endpoints"] = [
+        {**copy.deepcopy(asff_template), "Id": e["id"], "Ip": e["ip"]} for e in sequence["endpoints"][:10]
+    ]
+    asff["SequenceIndicators"] = [
+        {"Key": item["key"], "Values": item["values"], "Title": item["title"]}
+        for item in sequence["sequenceIndicators"]
+    ]
+    return native, imported

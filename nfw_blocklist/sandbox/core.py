@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
-from components.aws_limits import EVENT_ENTRY_BYTES, utf8_size
+from components.aws_limits import EVENT_ENTRY_BYTES, event_entry_size
 from handlers import clock as handler_clock
 from handlers import metrics as handler_metrics
 from handlers import schema
@@ -72,19 +72,6 @@ class ExecutionTimeout(Exception):
 
 class EventTooLarge(ValueError):
     """An event EventBridge's PutEvents would refuse (an entry over 256 KB): no source can deliver it."""
-
-
-def event_entry_size(event: Mapping[str, Any]) -> int:
-    """PutEvents' entry size as EventBridge computes it: Time (14 bytes if set), Source, DetailType,
-    Detail (the JSON text) and each Resources ARN, in UTF-8 bytes."""
-    detail = event.get("detail")
-    detail_text = detail if isinstance(detail, str) else json.dumps(detail or {}, separators=(",", ":"))
-    size = 14 if event.get("time") else 0
-    size += utf8_size(str(event.get("source") or ""))
-    size += utf8_size(str(event.get("detail-type") or ""))
-    size += utf8_size(detail_text)
-    size += sum(utf8_size(str(resource)) for resource in event.get("resources") or [])
-    return size
 
 
 @dataclass(frozen=True)
