@@ -16,45 +16,15 @@ from nfw_blocklist.traffic import (
     parse_rules,
     resolve,
 )
-
-BAD = "203.0.113.7"
-GOOD = "198.51.100.20"
-INSTANCE = "10.0.1.15"
-METRIC_ACTION = {
-    "ActionName": "BlocklistMetric",
-    "ActionDefinition": {"PublishMetricAction": {"Dimensions": [{"Value": "BlocklistDrop"}]}},
-}
-
-
-def blocklist_group(*hosts: str) -> dict:
-    """The program's stateless group as DescribeRuleGroup returns it: source and destination drop rules
-    with the metric action, and the placeholder that forwards a documentation address."""
-    addresses = [{"AddressDefinition": f"{host}/32"} for host in hosts]
-    rules = [
-        {
-            "Priority": 65535,
-            "RuleDefinition": {
-                "MatchAttributes": {"Sources": [{"AddressDefinition": "192.0.2.255/32"}]},
-                "Actions": ["aws:forward_to_sfe"],
-            },
-        }
-    ]
-    if hosts:
-        rules += [
-            {
-                "Priority": priority,
-                "RuleDefinition": {
-                    "MatchAttributes": {key: addresses},
-                    "Actions": ["aws:drop", "BlocklistMetric"],
-                },
-            }
-            for priority, key in ((30000, "Sources"), (30100, "Destinations"))
-        ]
-    return {
-        "RulesSource": {
-            "StatelessRulesAndCustomActions": {"StatelessRules": rules, "CustomActions": [METRIC_ACTION]}
-        }
-    }
+from tests.traffic_groups import (
+    BAD,
+    GOOD,
+    INSTANCE,
+    blocklist_group,
+    domain_group,
+    firewall_group,
+    firewall_rule,
+)
 
 
 def rule(priority: int, actions: list[str], **match: object) -> dict:
@@ -153,21 +123,6 @@ def test_a_policy_default_custom_action_publishes_its_dimension():
 def test_an_undefined_custom_action_is_refused_by_name():
     with pytest.raises(ValueError, match="custom action 'Nope' is not defined"):
         StatelessPolicy([(1, group_of(rule(1, ["aws:drop", "Nope"])))]).judge(Packet(GOOD, INSTANCE))
-
-
-def domain_group(targets: list[str], generated: str = "DENYLIST", home_net: list[str] | None = None) -> dict:
-    group: dict = {
-        "RulesSource": {
-            "RulesSourceList": {
-                "Targets": targets,
-                "TargetTypes": ["TLS_SNI", "HTTP_HOST"],
-                "GeneratedRulesType": generated,
-            }
-        }
-    }
-    if home_net is not None:
-        group["RuleVariables"] = {"IPSets": {"HOME_NET": {"Definition": home_net}}}
-    return group
 
 
 def hello(source: str = INSTANCE, sni: str | None = None, host: str | None = None) -> Packet:
@@ -290,19 +245,6 @@ def test_dns_firewall_groups_run_in_association_priority_order():
     allow, block = dns_rules("ALLOW", ["a.example"]), dns_rules("BLOCK", ["a.example"], "NODATA")
     assert resolve([(200, block), (100, allow)], "a.example").response == "resolved"
     assert resolve([(100, block), (200, allow)], "a.example").response == "NODATA"
-
-
-def firewall_rule(action: str, scope: str, hook: str, protocol: str, **fields: object) -> dict:
-    return {"Action": action, "ActionScope": scope, "Hook": hook, "Protocol": protocol, **fields}
-
-
-def firewall_group(*rules: dict, variables: dict | None = None) -> dict:
-    group: dict = {"RulesSource": {"FirewallRules": list(rules)}}
-    if variables:
-        group["RuleVariables"] = {
-            "IPSets": {name: {"Definition": cidrs} for name, cidrs in variables.items()}
-        }
-    return group
 
 
 def test_the_firewall_engine_drops_a_blocked_host_by_rule_variable_and_accepts_the_rest():
