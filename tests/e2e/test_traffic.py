@@ -16,7 +16,7 @@ PROTECTED = "10.0.2.20"
 NEVER_BLOCKED = "198.51.100.77"
 
 
-def test_an_open_connection_to_a_host_is_cut_at_the_packet_after_its_finding_blocks_it(
+def test_a_finding_cuts_an_open_connection_at_its_next_packet_and_the_prune_lets_new_ones_through(
     dev_sandbox, reference_event
 ):
     traffic = dev_sandbox.traffic()
@@ -35,17 +35,11 @@ def test_an_open_connection_to_a_host_is_cut_at_the_packet_after_its_finding_blo
     inbound = traffic.connect(PROTECTED, client=REFERENCE_HOST, port=22)
     assert inbound.first_drop == 1
 
-
-def test_a_prune_lets_new_connections_to_the_host_through(dev_sandbox, reference_event):
-    dev_sandbox.put_event(reference_event)
-    traffic = dev_sandbox.traffic()
-    assert traffic.connect(REFERENCE_HOST).first_drop == 1
-
     dev_sandbox.advance(sandbox_service(dev_sandbox).settings.retention_seconds + 120)
 
-    session = traffic.connect(REFERENCE_HOST)
-    session.exchange(2)
-    assert session.first_drop is None, session.summary()
+    after_prune = traffic.connect(REFERENCE_HOST)
+    after_prune.exchange(2)
+    assert after_prune.first_drop is None, after_prune.summary()
 
 
 def test_a_domain_blocked_mid_connection_keeps_that_connection_and_drops_the_next_at_its_client_hello(
@@ -61,3 +55,25 @@ def test_a_domain_blocked_mid_connection_keeps_that_connection_and_drops_the_nex
     blocked = traffic.connect("203.0.113.50", sni=DNS_FINDING_DOMAIN)
     assert blocked.first_drop == 4 and blocked.packets[3][1].engine == "Stateful", blocked.summary()
     assert traffic.connect("203.0.113.50", sni="www.example.org").first_drop is None
+
+
+def test_the_traffic_command_reports_the_cut_and_the_published_drops(run_cli, sample):
+    result = run_cli("traffic", "--json", "--packets", "4", sample("securityhub-guardduty-c2-finding.json"))
+
+    assert result.status == 0, result.err
+    report = result.json
+    by_phase = {(c["phase"], c["target"]): c for c in report["connections"]}
+    assert by_phase[("open before the findings", "finding's host")]["first_drop"] == 3 + 2 + 1
+    assert by_phase[("opened after the findings", "finding's host")]["first_drop"] == 1
+    assert by_phase[("opened after the findings", "finding's host, inbound")]["first_drop"] == 1
+    controls = [c for c in report["connections"] if c["target"] in ("never blocked", "protected")]
+    assert controls and not any(c["dropped"] for c in controls)
+    dropped = sum(c["dropped"] for c in report["connections"])
+    assert report["metrics"]["Packets Engine=Stateless CustomAction=BlocklistDrop"] == dropped
+
+
+def test_the_traffic_command_refuses_a_packet_count_out_of_range_before_deploying(run_cli):
+    result = run_cli("traffic", "--packets", "1")
+
+    assert result.status == 2
+    assert "--packets must be 2-1000, got 1" in result.err
