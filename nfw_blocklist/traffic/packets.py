@@ -1,6 +1,7 @@
 """Packets and flows as the engines see them: addresses, ports, protocol number, TCP flags and the one
 application-layer field each engine may inspect (the TLS ClientHello's SNI, the HTTP request's Host)."""
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -73,6 +74,16 @@ class Packet:
 
 def in_cidr(address: str, cidr: str) -> bool:
     """Whether ``address`` lies in ``cidr`` (a bare address is a /32 or /128); other versions never do."""
-    network = ipaddress.ip_network(cidr, strict=False)
-    parsed = ipaddress.ip_address(address)
+    network = _network(cidr)
+    parsed = _address(address)
     return parsed.version == network.version and parsed in network
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _address(address: str) -> Address:
+    return ipaddress.ip_address(address)
