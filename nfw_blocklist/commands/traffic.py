@@ -13,19 +13,12 @@ named lost a packet.
 
 import argparse
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from nfw_blocklist.arguments import add_config_option, load_event_files, parse_config_pairs, parse_duration
 from nfw_blocklist.console import Printer, acted_on_sandbox
 from nfw_blocklist.reports import print_json
 from nfw_blocklist.stacks import render_with
-
-NEVER_BLOCKED: Final = "198.51.100.77"
-"""A documentation address no sample finding names: its connections must always pass."""
-PROTECTED: Final = "10.0.2.20"
-"""An address inside the protected VPC (private ranges are protected by default)."""
-DOMAIN_SERVER: Final = "203.0.113.50"
-"""Where the connections to a domain go (the name is in the ClientHello, not in the address)."""
 
 
 def add_to(commands: Any) -> None:
@@ -53,20 +46,6 @@ def add_to(commands: Any) -> None:
     command.set_defaults(run=run)
 
 
-def _targets(events: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(addresses, domains) the events name, in order, each once."""
-    from handlers.extraction import extract
-    from handlers.model import TargetKind
-
-    addresses: dict[str, None] = {}
-    domains: dict[str, None] = {}
-    for event in events:
-        for candidate in extract(event).candidates:
-            into = domains if candidate.kind == TargetKind.DOMAIN else addresses
-            into[str(candidate.raw_host).rstrip(".").lower()] = None
-    return list(addresses), list(domains)
-
-
 def run(args: argparse.Namespace) -> int:
     from nfw_blocklist.console import UsageError
 
@@ -76,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
     files = load_event_files(args.files)
     rendered = render_with(args.stack, parse_config_pairs(args.config))
     events = [event for event_file in files for event in event_file.events]
-    addresses, domains = _targets(events)
 
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.traffic import DOMAIN_SERVER, NEVER_BLOCKED, PROTECTED, finding_targets
+
+    addresses, domains = finding_targets(events)
 
     with Sandbox(rendered) as sandbox:
         traffic = sandbox.traffic()

@@ -136,7 +136,11 @@ class EmulatedFirewall:
             custom_actions=self.policy.get("StatelessCustomActions") or [],
         ).judge(packet)
         dims = stateless.metric_dimensions
-        where = f"stateless rule {stateless.rule}" if stateless.rule else "stateless default action"
+        where = (
+            f"stateless rule priority {stateless.rule[1]} (group {stateless.rule[0]})"
+            if stateless.rule
+            else "the stateless default action"
+        )
         if stateless.action == "aws:drop":
             return PacketVerdict(False, "Stateless", f"aws:drop by {where}", dims)
         if stateless.action == "aws:pass":

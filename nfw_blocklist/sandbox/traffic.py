@@ -15,7 +15,7 @@ target) its FIREWALL group(s) in an accept-by-default firewall section, since a 
     traffic.publish_metrics()                                    # AWS/NetworkFirewall, at sandbox time
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,6 +32,26 @@ INSTANCE: Final = "10.0.1.15"
 """The instance the demo's and the generator's connections start from."""
 AVAILABILITY_ZONE_SUFFIX: Final = "a"
 HANDSHAKE: Final = ("SYN", "SYN-ACK", "ACK")
+NEVER_BLOCKED: Final = "198.51.100.77"
+"""A documentation address no sample finding names: its connections must always pass."""
+PROTECTED: Final = "10.0.2.20"
+"""An address inside the protected VPC (private ranges are protected by default)."""
+DOMAIN_SERVER: Final = "203.0.113.50"
+"""Where connections to a domain go (the name travels in the ClientHello, not in the address)."""
+
+
+def finding_targets(events: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """(addresses, domains) the events' findings name, in order, each once, as the findings wrote them."""
+    from handlers.extraction import extract
+    from handlers.model import TargetKind
+
+    addresses: dict[str, None] = {}
+    domains: dict[str, None] = {}
+    for event in events:
+        for candidate in extract(event).candidates:
+            into = domains if candidate.kind == TargetKind.DOMAIN else addresses
+            into[str(candidate.raw_host).rstrip(".").lower()] = None
+    return list(addresses), list(domains)
 
 
 @dataclass
