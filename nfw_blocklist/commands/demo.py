@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         out.line(f"clock        {sandbox.clock.isoformat()}")
 
         traffic = sandbox.traffic()
+        started = sandbox.clock.now()
         out.heading(f"Traffic: an instance's sessions before the findings (firewall {traffic.firewall.name})")
         c2 = traffic.connect(host)
         c2.exchange(3)
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         _session_line(out, f"new connection to {host}", after_c2)
         _session_line(out, f"new TLS session to {domain}", after_tls)
         traffic.publish_metrics()
-        drops = _blocklist_drops(sandbox.client("cloudwatch"), traffic.firewall.name)
+        drops = _blocklist_drops(sandbox.client("cloudwatch"), started, sandbox.clock.now())
         out.line(
             f"AWS/NetworkFirewall Packets CustomAction=BlocklistDrop (the dashboard's drop panel): {drops:g}"
         )
@@ -181,23 +182,13 @@ def _session_line(out: Printer, what: str, session: Any) -> None:
     )
 
 
-def _blocklist_drops(cloudwatch: Any, firewall: str) -> float:
+def _blocklist_drops(cloudwatch: Any, start: float, end: float) -> float:
     """The Packets the firewall published under the BlocklistMetric custom action, summed."""
-    total = 0.0
-    listed = cloudwatch.list_metrics(
-        Namespace="AWS/NetworkFirewall",
-        MetricName="Packets",
-        Dimensions=[{"Name": "FirewallName", "Value": firewall}],
-    )["Metrics"]
-    for metric in listed:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/NetworkFirewall",
-            MetricName="Packets",
-            Dimensions=metric["Dimensions"],
-            StartTime=0,
-            EndTime=4_102_444_800,
-            Period=86400,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        total += sum(point["Sum"] for point in points)
-    return total
+    from nfw_blocklist.sandbox.traffic import firewall_metrics
+
+    return sum(
+        value
+        for (name, dimensions), points in firewall_metrics(cloudwatch, start, end).items()
+        if name == "Packets" and ("CustomAction", "BlocklistDrop") in dimensions
+        for _, value in points
+    )

@@ -120,23 +120,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _metric_sums(cloudwatch: Any, start: float, end: float) -> dict[str, float]:
     """Every AWS/NetworkFirewall metric the firewall published, summed over the run, by name and dimensions
-    (``Packets CustomAction=BlocklistDrop``)."""
+    (``Packets Engine=Stateless CustomAction=BlocklistDrop``)."""
+    from nfw_blocklist.sandbox.traffic import firewall_metrics
+
     sums: dict[str, float] = {}
-    for metric in cloudwatch.list_metrics(Namespace="AWS/NetworkFirewall")["Metrics"]:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/NetworkFirewall",
-            MetricName=metric["MetricName"],
-            Dimensions=metric["Dimensions"],
-            StartTime=start - 60,
-            EndTime=end + 300,
-            Period=60,
-            Statistics=["Sum"],
-        )["Datapoints"]
-        dimensions: Mapping[str, str] = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
-        label = metric["MetricName"] + "".join(
-            f" {name}={dimensions[name]}" for name in ("Engine", "CustomAction") if name in dimensions
+    for (name, pairs), points in firewall_metrics(cloudwatch, start - 60, end).items():
+        dimensions = dict(pairs)
+        label = name + "".join(
+            f" {key}={dimensions[key]}" for key in ("Engine", "CustomAction") if key in dimensions
         )
-        sums[label] = sums.get(label, 0.0) + sum(point["Sum"] for point in points)
+        sums[label] = sums.get(label, 0.0) + sum(value for _, value in points)
     return dict(sorted(sums.items()))
 
 

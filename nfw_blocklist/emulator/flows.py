@@ -85,6 +85,7 @@ class EmulatedFirewall:
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     """(metric, engine, custom action or "") -> packets since the last publish."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _engines: dict[str, tuple[Any, list[Any], Any]] = field(default_factory=dict, repr=False)
 
     @property
     def next_generation(self) -> bool:
@@ -92,8 +93,20 @@ class EmulatedFirewall:
 
     def _group(self, reference: Mapping[str, Any]) -> Mapping[str, Any]:
         if reference.get("InlineRuleGroup") is not None:
-            return dict(reference["InlineRuleGroup"])
+            inline: Mapping[str, Any] = reference["InlineRuleGroup"]
+            return inline
         return self.store.get(arn=str(reference["ResourceArn"])).version.rule_group
+
+    def _engine(self, kind: str, groups: list[Any], build: Callable[[], Any]) -> Any:
+        """The engine built over exactly these group versions (versions are never mutated, so an engine
+        is rebuilt only when an update swapped one in, or the policy was replaced); what the key names stays
+        referenced, so its ids stay unique."""
+        key = (kind, id(self.policy), tuple(id(group) for group in groups))
+        cached = self._engines.get(kind)
+        if cached is None or cached[0] != key:
+            cached = (key, [self.policy, *groups], build())
+            self._engines[kind] = cached
+        return cached[2]
 
     def send(self, packet: Packet) -> PacketVerdict:
         """Pass one packet through the firewall; counts its metrics."""
@@ -127,13 +140,18 @@ class EmulatedFirewall:
         return flow, True, True
 
     def _judge_classic(self, packet: Packet, flow: Flow, to_server: bool) -> PacketVerdict:
-        stateless = StatelessPolicy(
-            [
-                (int(reference["Priority"]), self._group(reference))
-                for reference in self.policy.get("StatelessRuleGroupReferences") or []
-            ],
-            default_actions=self.policy.get("StatelessDefaultActions") or ["aws:forward_to_sfe"],
-            custom_actions=self.policy.get("StatelessCustomActions") or [],
+        stateless_groups = [
+            (int(reference["Priority"]), self._group(reference))
+            for reference in self.policy.get("StatelessRuleGroupReferences") or []
+        ]
+        stateless = self._engine(
+            "stateless",
+            [group for _, group in stateless_groups],
+            lambda: StatelessPolicy(
+                stateless_groups,
+                default_actions=self.policy.get("StatelessDefaultActions") or ["aws:forward_to_sfe"],
+                custom_actions=self.policy.get("StatelessCustomActions") or [],
+            ),
         ).judge(packet)
         dims = stateless.metric_dimensions
         where = (
@@ -153,8 +171,11 @@ class EmulatedFirewall:
                 self.policy.get("StatefulRuleGroupReferences") or [],
                 key=lambda reference: int(reference.get("Priority") or 0),
             )
-            engine = StatefulEngine(
-                [self._group(reference) for reference in references], home_net=self.home_net, rule_order=order
+            groups = [self._group(reference) for reference in references]
+            engine = self._engine(
+                "stateful",
+                groups,
+                lambda: StatefulEngine(groups, home_net=self.home_net, rule_order=order),
             )
             established = flow.packets > 1 or "SYN" not in packet.tcp_flags
             decided = engine.judge(packet, to_server=to_server, established=established)
@@ -180,10 +201,15 @@ class EmulatedFirewall:
             self.policy.get("FirewallRuleGroupEntries") or [],
             key=lambda entry: int(entry.get("Priority") or 0),
         )
-        engine = FirewallEngine(
-            [self._group(entry) for entry in entries],
-            default_action=str(self.policy.get("FirewallDefaultAction") or "DROP"),
-            home_net=self.home_net,
+        groups = [self._group(entry) for entry in entries]
+        engine = self._engine(
+            "firewall",
+            groups,
+            lambda: FirewallEngine(
+                groups,
+                default_action=str(self.policy.get("FirewallDefaultAction") or "DROP"),
+                home_net=self.home_net,
+            ),
         )
         verdict = engine.judge(packet, first=flow.packets == 1)
         if verdict.scope == "flow":

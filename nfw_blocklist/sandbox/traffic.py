@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from nfw_blocklist.emulator import EmulatedFirewall, PacketVerdict, store_for
 from nfw_blocklist.emulator import dns_firewall as dns_emulator
+from nfw_blocklist.emulator.flows import NAMESPACE
 from nfw_blocklist.traffic import TCP, DnsAnswer, DnsRule, Packet, resolve
 
 if TYPE_CHECKING:
@@ -122,6 +123,34 @@ class Session:
             "first_drop": cut,
             "why": self.packets[cut - 1][1].reason if cut else None,
         }
+
+
+MetricKey = tuple[str, tuple[tuple[str, str], ...]]
+"""(metric name, sorted (dimension, value) pairs)."""
+
+
+def firewall_metrics(
+    cloudwatch: Any, start: float, end: float, period: int = 300
+) -> dict[MetricKey, list[tuple[float, float]]]:
+    """Every ``AWS/NetworkFirewall`` metric in CloudWatch: its per-period sums from ``start`` to ``end``,
+    oldest first (moto's ListMetrics may list a metric once per datum: each is read once)."""
+    found: dict[MetricKey, list[tuple[float, float]]] = {}
+    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=NAMESPACE):
+        for metric in page["Metrics"]:
+            key = (metric["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"])))
+            if key in found:
+                continue
+            points = cloudwatch.get_metric_statistics(
+                Namespace=NAMESPACE,
+                MetricName=metric["MetricName"],
+                Dimensions=metric["Dimensions"],
+                StartTime=start,
+                EndTime=end + period,
+                Period=period,
+                Statistics=["Sum"],
+            )["Datapoints"]
+            found[key] = sorted((point["Timestamp"].timestamp(), float(point["Sum"])) for point in points)
+    return found
 
 
 class SandboxTraffic:
