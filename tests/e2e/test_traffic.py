@@ -77,3 +77,23 @@ def test_the_traffic_command_refuses_a_packet_count_out_of_range_before_deployin
 
     assert result.status == 2
     assert "--packets must be 2-1000, got 1" in result.err
+
+
+def test_a_dns_finding_makes_the_vpc_resolver_answer_nodata_for_its_domain_until_the_prune(sample):
+    from nfw_blocklist.arguments import parse_config_pairs
+    from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.stacks import render_with
+
+    stack = parse_config_pairs(
+        ["domainBlocking=dns-firewall", "dnsFirewallVpcIds[0]=vpc-0123456789abcdef0", "retentionMinutes=5"]
+    )
+    with Sandbox(render_with("dev", stack)) as sandbox:
+        traffic = sandbox.traffic()
+        assert traffic.resolve(DNS_FINDING_DOMAIN).response == "resolved"
+
+        sandbox.put_event(json.loads(Path(sample("securityhub-guardduty-dns-c2-finding.json")).read_text()))
+
+        assert traffic.resolve(DNS_FINDING_DOMAIN.upper() + ".").response == "NODATA"
+        assert traffic.resolve(f"www.{DNS_FINDING_DOMAIN}").response == "resolved"  # exact names only
+        sandbox.advance(5 * 60 + 1) or sandbox.run_pruning()
+        assert traffic.resolve(DNS_FINDING_DOMAIN).response == "resolved"
