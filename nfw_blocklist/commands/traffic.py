@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nfw_blocklist.arguments import add_config_option, load_event_files, parse_config_pairs, parse_duration
-from nfw_blocklist.console import Printer, acted_on_sandbox
+from nfw_blocklist.console import Printer, UsageError, acted_on_sandbox
 from nfw_blocklist.reports import print_json
 from nfw_blocklist.stacks import render_with
 
@@ -47,8 +47,6 @@ def add_to(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nfw_blocklist.console import UsageError
-
     if not 2 <= args.packets <= 1000:
         raise UsageError(f"--packets must be 2-1000, got {args.packets}")
     prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None

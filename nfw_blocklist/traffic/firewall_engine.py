@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .packets import ICMP, TCP, UDP, Packet
-from .suricata import ContentMatch, UnsupportedRule, _Variables, parse_rule
+from .suricata import ContentMatch, UnsupportedRule, Variables, parse_rule
 
 ACTIONS: Final = frozenset({"ACCEPT", "DROP", "REJECT", "REJECT_DST", "REJECT_BOTH"})
 SCOPES: Final = {
@@ -92,7 +92,7 @@ class _Rule:
     destination_ports: str
     contents: tuple[ContentMatch, ...]
     accept_prior_hooks: bool
-    variables: _Variables
+    variables: Variables
 
 
 def _hook_protocol(hook: str) -> str:
@@ -112,7 +112,7 @@ def _contents(protocol: str, options: Sequence[Mapping[str, Any]], where: str) -
 
 
 def _rules_of(entry: int, group: Mapping[str, Any], home_net: Sequence[str]) -> list[_Rule]:
-    variables = _Variables(group.get("RuleVariables"), home_net)
+    variables = Variables(group.get("RuleVariables"), home_net)
     source = group.get("RulesSource") or {}
     if source.get("RulesString"):
         raise UnsupportedRule(

@@ -140,8 +140,9 @@ def parse_rule(line: str) -> Rule:
     buffer: str | None = None
     for keyword, value in _options(body):
         if keyword in BUFFERS:
-            if protocol != keyword.split(".")[0] and not (keyword == "tls.sni" and protocol == "tls"):
-                raise UnsupportedRule(f"{keyword} needs protocol {keyword.split('.')[0]}, not {protocol}")
+            needed = keyword.split(".")[0]
+            if protocol != needed:
+                raise UnsupportedRule(f"{keyword} needs protocol {needed}, not {protocol}")
             buffer = keyword
         elif keyword == "content":
             if buffer is None:
@@ -253,7 +254,9 @@ class StatefulVerdict:
     alerts: tuple[int | None, ...] = ()
 
 
-class _Variables:
+class Variables:
+    """A group's rule variables (IPSets, PortSets) and how addresses and ports are read through them."""
+
     def __init__(self, variables: Mapping[str, Any] | None, home_net: Sequence[str]) -> None:
         ip_sets = dict((variables or {}).get("IPSets") or {})
         self.ip_sets = {name: list(value["Definition"]) for name, value in ip_sets.items()}
@@ -340,9 +343,9 @@ class StatefulEngine:
         if rule_order not in ("DEFAULT_ACTION_ORDER", "STRICT_ORDER"):
             raise UnsupportedRule(f"rule order {rule_order!r} is not supported")
         self.rule_order = rule_order
-        self.rules: list[tuple[Rule, _Variables]] = []
+        self.rules: list[tuple[Rule, Variables]] = []
         for group in groups:
-            variables = _Variables(group.get("RuleVariables"), home_net)
+            variables = Variables(group.get("RuleVariables"), home_net)
             source = group.get("RulesSource") or {}
             if source.get("RulesSourceList"):
                 rules = domain_list_rules(source["RulesSourceList"])
@@ -374,7 +377,7 @@ class StatefulEngine:
         return StatefulVerdict(None, None, alerts)
 
 
-def _matches(rule: Rule, variables: _Variables, packet: Packet, to_server: bool, established: bool) -> bool:
+def _matches(rule: Rule, variables: Variables, packet: Packet, to_server: bool, established: bool) -> bool:
     if rule.protocol == "tls" and packet.sni is None:
         return False
     if rule.protocol == "http" and packet.http_host is None:
@@ -403,7 +406,7 @@ def _matches(rule: Rule, variables: _Variables, packet: Packet, to_server: bool,
     return all(content.matches(packet) for content in rule.contents)
 
 
-def _endpoints(rule: Rule, variables: _Variables, src: str, sport: int, dst: str, dport: int) -> bool:
+def _endpoints(rule: Rule, variables: Variables, src: str, sport: int, dst: str, dport: int) -> bool:
     ported = rule.protocol not in ("icmp", "ip")
     return (
         variables.address_in(rule.sources, src)
