@@ -2,10 +2,13 @@
 
 It renders the dev stack (small group, short retention, native findings), runs six hours of sandbox
 time in 15-minute steps (bursts of findings, port probes that evict, the scheduled prunes, one execution
-started by hand that fails), then draws every widget of the rendered dashboard body where the body
-places it: the functions' metrics from the EMF lines they wrote, Step Functions' execution counts from
-the sandbox's executions. What only AWS publishes (the firewall's drops, the dead-letter queue, Lambda's
-errors) has no data in the sandbox and is drawn as such. Needs matplotlib (the ``bench`` extra).
+started by hand that fails) while instances of the protected VPC keep a beaconing session open to every
+host a finding is about to name (and one to a host none names) through the sandbox's emulated firewall,
+then draws every widget of the rendered dashboard body where the body places it: the functions'
+metrics from the EMF lines they wrote, Step Functions' execution counts from the sandbox's executions,
+the firewall's ``AWS/NetworkFirewall`` drops as read back from the sandbox's CloudWatch, the
+dead-letter queue's depth from SQS, and Lambda's errors and throttles from the sandbox's invocations.
+Needs matplotlib (the ``bench`` extra).
 """
 
 import argparse
@@ -17,7 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.dashboard import GRID_COLUMNS, PERIOD
+from components.dashboard import (
+    FIREWALL_DROP_METRIC,
+    FIREWALL_DROP_SEARCH,
+    GRID_COLUMNS,
+    PERIOD,
+)
 from handlers import metrics
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "dashboard.png"
@@ -35,6 +43,8 @@ SCENARIO: dict[int, tuple[str, int]] = {
     20: ("findings", 5),
 }
 """Bursts of findings (one event per host) and port probes (one event, many hosts) through the run."""
+BEACON_PACKETS = 4
+"""Packets each open session exchanges per step (a C2 beacon keeps trying after it is cut)."""
 
 
 @dataclass
@@ -45,6 +55,12 @@ class Collected:
     documents: list[dict[str, Any]] = field(default_factory=list)
     executions: list[tuple[float, str, str]] = field(default_factory=list)
     """(time, state machine ARN, status) of every execution."""
+    firewall_drops: list[tuple[float, float]] = field(default_factory=list)
+    """(time, packets) of the firewall's Packets under CustomAction=BlocklistDrop, from CloudWatch."""
+    queue_depths: list[tuple[float, str, float]] = field(default_factory=list)
+    """(time, queue name, messages visible) after every step."""
+    invocations: list[tuple[float, str, str | None]] = field(default_factory=list)
+    """(time, function name, error type or None) of every function invocation."""
 
 
 def collect() -> tuple[dict[str, Any], Collected]:
@@ -52,6 +68,7 @@ def collect() -> tuple[dict[str, Any], Collected]:
     from nfw_blocklist.findings import documentation_hosts, native_finding, port_probe_finding
     from nfw_blocklist.render import render_stack
     from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.traffic import NEVER_BLOCKED
 
     rendered = render_stack(
         "dev",
@@ -62,18 +79,26 @@ def collect() -> tuple[dict[str, Any], Collected]:
         [body] = sandbox.inventory.dashboards.values()
         data = Collected(start=sandbox.clock.now())
         response = sandbox.response_state_machine.arn
+        traffic = sandbox.traffic()
+        sessions = [traffic.connect(NEVER_BLOCKED)]
+        seen_invocations = 0
         for step in range(HOURS * 3600 // STEP_SECONDS):
             kind, count = SCENARIO.get(step, ("", 0))
+            named = [next(hosts) for _ in range(count)]
+            sessions += [traffic.connect(host) for host in named]  # open before the finding lands
             if kind == "findings":
-                for _ in range(count):
-                    for run in sandbox.put_event(native_finding(next(hosts))):
+                for host in named:
+                    for run in sandbox.put_event(native_finding(host)):
                         data.executions.append((sandbox.clock.now(), response, run.status))
             elif kind == "probe":
-                for run in sandbox.put_event(port_probe_finding([next(hosts) for _ in range(count)])):
+                for run in sandbox.put_event(port_probe_finding(named)):
                     data.executions.append((sandbox.clock.now(), response, run.status))
             elif kind == "fail":
                 run = sandbox.start_execution(response, {})
                 data.executions.append((sandbox.clock.now(), response, run.status))
+            for session in sessions:
+                session.exchange(BEACON_PACKETS)
+            traffic.publish_metrics()
             for run in sandbox.advance(STEP_SECONDS):
                 arn = next(
                     a
@@ -81,19 +106,48 @@ def collect() -> tuple[dict[str, Any], Collected]:
                     if info.name == run.state_machine
                 )
                 data.executions.append((sandbox.clock.now(), arn, run.status))
+            now = sandbox.clock.now()
+            invocations = sandbox.lambdas.invocations[seen_invocations:]
+            seen_invocations += len(invocations)
+            data.invocations += [(now, i.function, i.error_type) for i in invocations]
+            sqs = sandbox.client("sqs")
+            for url in sandbox.inventory.queues:
+                depth = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+                visible = float(depth["Attributes"]["ApproximateNumberOfMessages"])
+                data.queue_depths.append((now, url.rsplit("/", 1)[1], visible))
         data.documents = sandbox.metric_documents()
+        data.firewall_drops = _firewall_drops(sandbox.client("cloudwatch"), data.start, sandbox.clock.now())
     return body, data
+
+
+def _firewall_drops(cloudwatch: Any, start: float, end: float) -> list[tuple[float, float]]:
+    """What the dashboard's SEARCH finds: Packets with CustomAction=BlocklistDrop, every firewall."""
+    from handlers.rules import METRIC_DIMENSION_VALUE
+    from nfw_blocklist.sandbox.traffic import firewall_metrics
+
+    return sorted(
+        point
+        for (name, dimensions), points in firewall_metrics(cloudwatch, start, end, PERIOD).items()
+        if name == FIREWALL_DROP_METRIC and ("CustomAction", METRIC_DIMENSION_VALUE) in dimensions
+        for point in points
+    )
 
 
 def series_points(series: Sequence[Any], data: Collected) -> tuple[list[float], list[float]] | None:
     """(minutes since the start, values) of one metric array, per 5-minute period; None: no data here."""
     plain = [item for item in series if not isinstance(item, Mapping)]
     options = next((item for item in series if isinstance(item, Mapping)), {})
+    buckets: dict[int, list[float]] = defaultdict(list)
+    if not plain and options.get("expression") == FIREWALL_DROP_SEARCH:
+        if not data.firewall_drops:
+            return None
+        for at, value in data.firewall_drops:
+            buckets[int((at - data.start) // PERIOD)].append(value)
+        return _reduced(buckets, "Sum")
     if len(plain) < 2:
         return None
     namespace, name = plain[0], plain[1]
     dimensions = dict(zip(plain[2::2], plain[3::2], strict=True))
-    buckets: dict[int, list[float]] = defaultdict(list)
     if namespace == metrics.NAMESPACE:
         for doc in data.documents:
             if name in doc and doc.get(metrics.DIMENSION) == dimensions.get(metrics.DIMENSION):
@@ -105,16 +159,33 @@ def series_points(series: Sequence[Any], data: Collected) -> tuple[list[float], 
         for at, arn, status in data.executions:
             if arn == dimensions.get("StateMachineArn") and status == wanted:
                 buckets[int((at - data.start) // PERIOD)].append(1.0)
+    elif namespace == "AWS/SQS" and name == "ApproximateNumberOfMessagesVisible":
+        for at, queue, visible in data.queue_depths:
+            if queue == dimensions.get("QueueName"):
+                buckets[int((at - data.start) // PERIOD)].append(visible)
+        if not buckets:
+            return None
+    elif namespace == "AWS/Lambda" and name in ("Errors", "Throttles"):
+        for at, function, error in data.invocations:
+            if function == dimensions.get("FunctionName"):
+                counted = error is not None if name == "Errors" else error == "TooManyRequestsException"
+                buckets[int((at - data.start) // PERIOD)].append(float(counted))
+        if not buckets:
+            return None
     else:
         return None
-    stat = options.get("stat", "Average")
+    return _reduced(buckets, str(options.get("stat", "Average")))
+
+
+def _reduced(buckets: Mapping[int, list[float]], stat: str) -> tuple[list[float], list[float]]:
+    """One value per 5-minute period with ``stat``; a Sum is 0 in a period without data."""
     reducers: dict[str, Callable[[list[float]], float]] = {"Sum": sum, "Maximum": max, "Minimum": min}
     reduce = reducers.get(stat, lambda values: sum(values) / len(values))
     periods = range(HOURS * 3600 // PERIOD)
     if stat == "Sum":
-        values = [float(reduce(buckets[p])) if buckets[p] else 0.0 for p in periods]
+        values = [float(reduce(buckets[p])) if buckets.get(p) else 0.0 for p in periods]
         return [p * PERIOD / 60 for p in periods], values
-    points = [(p * PERIOD / 60, float(reduce(buckets[p]))) for p in periods if buckets[p]]
+    points = [(p * PERIOD / 60, float(reduce(buckets[p]))) for p in periods if buckets.get(p)]
     return [x for x, _ in points], [y for _, y in points]
 
 
@@ -150,6 +221,7 @@ def plot(body: Mapping[str, Any], data: Collected, output: Path) -> None:
             points = series_points(series, data)
             if points is None:
                 continue
+            label = options.get("label", series[1] if len(series) > 1 else "")
             target = axes
             if options.get("yAxis") == "right":
                 right = right or axes.twinx()
@@ -158,12 +230,14 @@ def plot(body: Mapping[str, Any], data: Collected, output: Path) -> None:
                 target = right
             target.plot(
                 *points,
-                label=options.get("label", series[1]),
+                label=label,
                 color=f"C{drawn}",
                 linestyle="--" if target is right else "-",
                 marker="." if len(points[0]) < 40 else None,
             )
             drawn += 1
+        # Every series counts something: start the axis at 0 (a flat zero sits on it, not mid-panel).
+        axes.set_ylim(0, max(axes.get_ylim()[1], 1))
         if drawn:
             handles, labels = axes.get_legend_handles_labels()
             if right is not None:
@@ -200,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "output": str(args.output),
         "emf_lines": len(data.documents),
         "executions": len(data.executions),
+        "firewall_drops": sum(value for _, value in data.firewall_drops),
+        "invocations": len(data.invocations),
     }
     sys.stdout.write(json.dumps(summary) + "\n")
     return 0

@@ -1,6 +1,9 @@
 """``nfw-blocklist demo``: deploy a stack into the sandbox and walk the reference findings through it:
 what was deployed, each workflow's path, the finding's annotation, the ledger, the rule group, the
-messages, and the scheduled prune that lifts the blocks."""
+messages, and the scheduled prune that lifts the blocks; and, through the sandbox's emulated firewall,
+an instance's C2 session to the finding's host cut at the packet after the block, a TLS session to the
+DNS finding's domain (the open one keeps its verdict, the next is dropped at its ClientHello), and new
+sessions passing again after the prune."""
 
 import argparse
 import json
@@ -29,8 +32,12 @@ def run(args: argparse.Namespace) -> int:
     from handlers.service import iso
     from nfw_blocklist.sandbox import Sandbox
     from nfw_blocklist.sandbox.securityhub import finding_update_views
+    from nfw_blocklist.sandbox.traffic import DOMAIN_SERVER, finding_targets
 
     event = json.loads(REFERENCE_FINDING.read_text())
+    dns_event = json.loads(DNS_FINDING.read_text())
+    [host], _ = finding_targets([event])
+    _, [domain] = finding_targets([dns_event])
     rendered = render_with(args.stack, {})
     out = Printer()
     with Sandbox(rendered) as sandbox:
@@ -44,6 +51,16 @@ def run(args: argparse.Namespace) -> int:
         for info in sandbox.inventory.state_machines.values():
             out.line(f"workflow     {info.name}: {', '.join(sorted(info.states))}")
         out.line(f"clock        {sandbox.clock.isoformat()}")
+
+        traffic = sandbox.traffic()
+        started = sandbox.clock.now()
+        out.heading(f"Traffic: an instance's sessions before the findings (firewall {traffic.firewall.name})")
+        c2 = traffic.connect(host)
+        c2.exchange(3)
+        tls = traffic.connect(DOMAIN_SERVER, sni=domain)
+        tls.exchange(3)
+        _session_line(out, f"C2 session to {host}", c2)
+        _session_line(out, f"TLS session to {domain}", tls)
 
         out.heading(f"Replaying the reference Security Hub finding ({REFERENCE_FINDING.name})")
         delivery = sandbox.deliver(event)
@@ -63,11 +80,23 @@ def run(args: argparse.Namespace) -> int:
                 out.line(f"follow-up event {follow_up.event.get('id')}: {result.status}, skipped: {skips}")
                 out.line(f"  states: {' -> '.join(result.entered_states)}")
         out.heading(f"Replaying GuardDuty's DNS test finding ({DNS_FINDING.name})")
-        dns_delivery = sandbox.deliver(json.loads(DNS_FINDING.read_text()))
+        dns_delivery = sandbox.deliver(dns_event)
         out.line(f"matched rules: {', '.join(dns_delivery.matched_rules) or 'none'}")
         for result in dns_delivery.executions:
             out.line(f"execution {result.name}: {result.status}")
             out.line(f"  states: {' -> '.join(result.entered_states)}")
+
+        out.heading("Traffic: the same sessions after the findings, and new ones")
+        c2.exchange(3)
+        tls.exchange(3)
+        new_c2 = traffic.connect(host)
+        new_tls = traffic.connect(DOMAIN_SERVER, sni=domain)
+        _session_line(out, f"C2 session to {host}", c2)
+        _session_line(out, f"TLS session to {domain}, open before its block", tls)
+        _session_line(out, f"new connection to {host}", new_c2)
+        _session_line(out, f"new TLS session to {domain}", new_tls)
+        cut = c2.first_drop is not None and c2.first_drop > len(c2.packets) - 3
+        cut = cut and tls.first_drop is None and new_c2.first_drop == 1 and new_tls.first_drop == 4
 
         out.heading("Ledger (DynamoDB)")
         for record in service.list_hosts():
@@ -114,12 +143,52 @@ def run(args: argparse.Namespace) -> int:
             out.line(f"e-mail: {email['subject']}")
             for line in str(email["text"]).splitlines():
                 out.line(f"  {line}")
+        out.heading("Traffic: new sessions after the prune")
+        after_c2 = traffic.connect(host)
+        after_c2.exchange(3)
+        after_tls = traffic.connect(DOMAIN_SERVER, sni=domain)
+        after_tls.exchange(3)
+        _session_line(out, f"new connection to {host}", after_c2)
+        _session_line(out, f"new TLS session to {domain}", after_tls)
+        traffic.publish_metrics()
+        drops = _blocklist_drops(sandbox.client("cloudwatch"), started, sandbox.clock.now())
+        out.line(
+            f"AWS/NetworkFirewall Packets CustomAction=BlocklistDrop (the dashboard's drop panel): {drops:g}"
+        )
+        cut = cut and after_c2.first_drop is None and after_tls.first_drop is None and drops > 0
+
         echoes = [r for follow_up in follow_ups(delivery) for r in follow_up.executions]
         failed = any(
             r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *dns_delivery.executions, *runs]
         )
-        gone = not remaining and not view["cidrs"] and not any(view["domains"].values())
+        gone = not remaining and not view["cidrs"] and not any(view["domains"].values()) and cut
         out.heading(
             "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
         )
     return 0 if gone and not failed else 1
+
+
+def _session_line(out: Printer, what: str, session: Any) -> None:
+    """One line per session: where it runs, and the packet it was cut at (and why) or that all passed."""
+    total = len(session.packets)
+    where = f"{session.client}:{session.client_port} -> {session.server}:{session.server_port}"
+    if session.first_drop is None:
+        out.line(f"{what} ({where}): packets 1-{total} passed")
+        return
+    label, verdict = session.packets[session.first_drop - 1]
+    out.line(
+        f"{what} ({where}): cut at packet {session.first_drop} of {total} ({label}): {verdict.reason}; "
+        f"{sum(1 for _, v in session.packets if not v.passed)} dropped"
+    )
+
+
+def _blocklist_drops(cloudwatch: Any, start: float, end: float) -> float:
+    """The Packets the firewall published under the BlocklistMetric custom action, summed."""
+    from nfw_blocklist.sandbox.traffic import firewall_metrics
+
+    return sum(
+        value
+        for (name, dimensions), points in firewall_metrics(cloudwatch, start, end).items()
+        if name == "Packets" and ("CustomAction", "BlocklistDrop") in dimensions
+        for _, value in points
+    )

@@ -28,6 +28,7 @@ from .errors import (
     ThrottlingException,
 )
 from .faults import RULE_GROUP_OPERATIONS, Counters, CounterSnapshot, Decision, FaultPlan
+from .flows import EmulatedFirewall, PacketVerdict
 from .rules import MAX_CAPACITY, consumed_capacity, stateless_rule_capacity
 from .store import RuleGroupStore, RuleGroupVersion, StoredRuleGroup
 
@@ -38,11 +39,13 @@ __all__ = [
     "CounterSnapshot",
     "Counters",
     "Decision",
+    "EmulatedFirewall",
     "EmulatorError",
     "FaultPlan",
     "InternalServerError",
     "InvalidRequestException",
     "InvalidTokenException",
+    "PacketVerdict",
     "ResourceNotFoundException",
     "RuleGroupStore",
     "RuleGroupVersion",

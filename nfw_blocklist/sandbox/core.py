@@ -50,6 +50,7 @@ from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
 from .wiring import WiringError
 
 if TYPE_CHECKING:
+    from .traffic import SandboxTraffic
     from .update import UpdateReport
 
 LOG = logging.getLogger(__name__)
@@ -189,6 +190,7 @@ class Sandbox:
         self.rejected: list[Rejection] = []
         """Every event a bus or a bus target refused, oldest first (shared by every view)."""
         self._mock: Any = None
+        self._traffic: SandboxTraffic | None = None
         self._clients: dict[str, Any] = {}
         self._account_clients: dict[tuple[str, str, str], Any] = {}
 
@@ -298,6 +300,7 @@ class Sandbox:
         view.region = str(rendered.config.get("aws:region") or "us-east-1")
         view.account = account or self.account
         view._clients = {}
+        view._traffic = None
         view.inventory, view.iam_gaps = view._deploy(rendered, view.region, view.client)
         return view
 
@@ -704,6 +707,14 @@ class Sandbox:
             if not page.get("nextToken"):
                 return events
             kwargs["nextToken"] = page["nextToken"]
+
+    def traffic(self) -> "SandboxTraffic":
+        """The firewall in front of this view's protected VPC, and its resolver (``traffic.py``)."""
+        if self._traffic is None:
+            from .traffic import SandboxTraffic
+
+            self._traffic = SandboxTraffic(self)
+        return self._traffic
 
     # --- looking inside --------------------------------------------------------------------------
 

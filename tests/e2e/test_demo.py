@@ -3,7 +3,7 @@
 import time
 
 
-def test_the_demo_blocks_notifies_and_prunes_the_reference_host_in_well_under_a_minute(run_cli):
+def test_the_demo_blocks_cuts_notifies_and_prunes_the_reference_host_in_well_under_a_minute(run_cli):
     started = time.monotonic()
 
     result = run_cli("demo")
@@ -18,6 +18,21 @@ def test_the_demo_blocks_notifies_and_prunes_the_reference_host_in_well_under_a_
     assert "pruned 198.51.100.0/32" in out
     assert "ledger now holds 0 host(s)" in out
     assert "Done: blocked, notified and pruned" in out
+    traffic = [
+        line.strip() for line in sections(out)["Traffic: the same sessions after the findings, and new ones"]
+    ]
+    assert traffic[0].startswith(
+        "C2 session to 198.51.100.0 (10.0.1.15:40000 -> 198.51.100.0:443): cut at packet 7"
+    )
+    assert "open before its block" in traffic[1] and "packets 1-10 passed" in traffic[1]
+    assert "new TLS session to guarddutyc2activityb.com" in traffic[3] and "cut at packet 4" in traffic[3]
+    after_prune = [line.strip() for line in sections(out)["Traffic: new sessions after the prune"]]
+    assert after_prune[:2] == [
+        "new connection to 198.51.100.0 (10.0.1.15:40004 -> 198.51.100.0:443): packets 1-6 passed",
+        "new TLS session to guarddutyc2activityb.com (10.0.1.15:40005 -> 203.0.113.50:443): "
+        "packets 1-7 passed",
+    ]
+    assert after_prune[2].endswith("(the dashboard's drop panel): 6")
 
 
 def sections(out: str) -> dict[str, list[str]]:

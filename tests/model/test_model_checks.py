@@ -1,12 +1,18 @@
 """The model's checks catch what they exist for: a rogue writer going through the same scheduler."""
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.model.conftest import World
-from tests.model.test_model_concurrency import BLOCKABLE, PROTECTED_BUILT_IN, BlocklistModel
+from tests.model.test_model_concurrency import (
+    BLOCKABLE,
+    PROTECTED_BUILT_IN,
+    PROTECTED_CONFIGURED,
+    BlocklistModel,
+)
 
 pytestmark = pytest.mark.model
 
@@ -97,3 +103,32 @@ def test_an_operation_failing_outside_the_domain_errors_is_caught(model: Blockli
 
     with pytest.raises(AssertionError, match="I0 every operation ends"):
         model.operations_end_with_a_result_or_a_domain_error()
+
+
+def test_a_rule_that_drops_flows_between_unblocked_hosts_is_caught_by_traffic(model: BlocklistModel) -> None:
+    rogue_write(model, rules([f"{BLOCKABLE[0]}/32"], destinations=[]))
+
+    with pytest.raises(
+        AssertionError, match=r"I8 traffic: .* -> 198\.51\.100\.200 dropped by rule \(1, 30100\)"
+    ):
+        model.traffic_between_unblocked_hosts_passes()
+
+
+def test_a_protected_host_dropped_by_the_group_is_caught_by_traffic(model: BlocklistModel) -> None:
+    rogue_write(model, rules([f"{PROTECTED_CONFIGURED}/32"]))
+
+    with pytest.raises(AssertionError, match=rf"I8 traffic: .*{re.escape(PROTECTED_CONFIGURED)}.* dropped"):
+        model.traffic_between_unblocked_hosts_passes()
+
+
+def test_a_confirmed_host_whose_traffic_passes_is_caught_at_quiescence(model: BlocklistModel) -> None:
+    model.start_manual_block(host=BLOCKABLE[0])
+    model.finish(pick=0)
+    model.assert_invariants()
+
+    rogue_write(model, rules([f"{BLOCKABLE[1]}/32"]))
+
+    with pytest.raises(
+        AssertionError, match=rf"I7 traffic: .*{re.escape(BLOCKABLE[0])} met aws:forward_to_sfe"
+    ):
+        model.traffic_to_confirmed_hosts_is_dropped()

@@ -17,10 +17,14 @@ The invariants, and when each must hold:
      in the group, an unblock's or prune's hosts are out of it, unless another operation changed that
      host in the group during the operation's lifetime;
   I6 no owned rule of ours has empty Sources (Destinations): it would match everything;
+  I8 traffic (judged by the verdict engine, ``nfw_blocklist.traffic``, on the group as it stands): a
+     flow between a protected or never-blocked host and an instance, or between two never-blocked
+     hosts, is not dropped (the match-all guard and I4 by behaviour, not by rule shape);
 - when nothing is in flight and nothing has disturbed the system since the last clean prune (a crash,
   a timeout, a hand edit, a failed execution):
   I1 every ledger host that is not pending is in the group;
   I2 nothing is in the owned rules that the ledger does not hold;
+  I7 traffic: a flow from or to every confirmed ledger host is dropped, both ways;
 - right after a clean prune (one that ran with nothing else in flight): I1 and I2, whatever happened
   before it.
 
@@ -47,6 +51,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.networkfirewall.models import networkfirewall_backends
 
 from components.response import FUNCTIONS
 from handlers import clock
@@ -61,6 +67,7 @@ from handlers.ledger import Ledger
 from handlers.service import BlocklistService
 from nfw_blocklist import emulator
 from nfw_blocklist.findings import sample
+from nfw_blocklist.traffic import TCP, Packet, StatelessPolicy
 from tests.integration import stack
 from tests.model.conftest import REGION, World
 from tests.model.scheduler import Killed, Operation, ScheduledClient, Scheduler, VirtualClock
@@ -74,6 +81,8 @@ MANUAL_NEVER_EVICTED = "I3 a manual block is never evicted"
 PROTECTED_NEVER_WRITTEN = "I4 no protected host is ever written to the group"
 REPORTS_TRUE = "I5 every completed operation tells the truth"
 NO_MATCH_ALL = "I6 no owned rule matches everything"
+TRAFFIC_DROPS_CONFIRMED = "I7 traffic: a flow from or to a confirmed host is dropped"
+TRAFFIC_SPARES_UNBLOCKED = "I8 traffic: a flow from or to a protected or never-blocked host passes"
 
 START = 1_800_000_000.0
 RETENTION_MINUTES = 60
@@ -86,6 +95,18 @@ PROTECTED_CIDRS = ("203.0.113.0/24",)
 """The stack's own never-block ranges, besides the built-in ones (which cover PROTECTED_BUILT_IN)."""
 POOL = (*BLOCKABLE, PROTECTED_BUILT_IN, PROTECTED_CONFIGURED)
 PROTECTED = frozenset({f"{PROTECTED_BUILT_IN}/32", f"{PROTECTED_CONFIGURED}/32"})
+INSTANCES = {4: "10.0.1.15", 6: "fd00::15"}
+"""Where the probe flows start, inside the protected VPC (private addresses are protected by default)."""
+NEVER_BLOCKED = ("198.51.100.200", "198.51.100.201", "2001:db8::200")
+"""Hosts no operation ever names."""
+SPARED_FLOWS = (
+    (INSTANCES[4], NEVER_BLOCKED[0]),
+    (NEVER_BLOCKED[0], NEVER_BLOCKED[1]),
+    (INSTANCES[4], PROTECTED_CONFIGURED),
+    (PROTECTED_BUILT_IN, NEVER_BLOCKED[1]),
+    (INSTANCES[6], NEVER_BLOCKED[2]),
+)
+"""A few flows between unblocked hosts, each sent both ways: a cheap behavioural check per step."""
 CLOCK_STEPS = (0.5, 2.0, 16.0, 31.0, 61.0, RETENTION_MINUTES * 60 + 60.0)
 """Past a write interval, a lease, the lease wait, a stale pending host, and the retention."""
 SEEN_AGO = (0.0, 600.0, 7200.0)
@@ -178,6 +199,7 @@ class BlocklistModel(RuleBasedStateMachine):
         self.throttle_firewall = 0
         self.findings = 0
         self.checked_at: tuple[int, float] | None = None
+        self.spared_version: Any = None
 
     # -- operations ------------------------------------------------------------------------------
     def _service(self, seed: int) -> BlocklistService:
@@ -240,6 +262,8 @@ class BlocklistModel(RuleBasedStateMachine):
         self.protected_hosts_are_never_written()
         self.completed_operations_tell_the_truth()
         self.no_owned_rule_matches_everything()
+        self.traffic_to_confirmed_hosts_is_dropped()
+        self.traffic_between_unblocked_hosts_passes()
 
     def _pick(self, pick: int) -> Operation:
         return self.in_flight[pick % len(self.in_flight)]
@@ -564,6 +588,41 @@ class BlocklistModel(RuleBasedStateMachine):
             self._violate(
                 NOTHING_UNLEDGERED, f"{when}: {sorted(anywhere - ledgered)} in the group, not the ledger"
             )
+        firewall = self._traffic_policy()
+        for host in sorted(host for host in confirmed if "/" in host):  # addresses; domains: the oracle's
+            address = host.split("/")[0]
+            instance = INSTANCES[6 if ":" in address else 4]
+            for source, destination in ((instance, address), (address, instance)):
+                verdict = firewall.judge(Packet(source, destination, TCP, 40000, 443))
+                if verdict.action != "aws:drop":
+                    self._violate(
+                        TRAFFIC_DROPS_CONFIRMED,
+                        f"{when}: {source} -> {destination} met {verdict.action} ({host} is confirmed)",
+                    )
+
+    def _traffic_policy(self) -> StatelessPolicy:
+        """The firewall's stateless engine over the group as the emulator holds it now (DescribeRuleGroup's
+        shape, read without an API call: this runs after every step)."""
+        return StatelessPolicy([(1, self._group_version().rule_group)])
+
+    def _group_version(self) -> Any:
+        backend = networkfirewall_backends[DEFAULT_ACCOUNT_ID][REGION]
+        return emulator.store_for(backend).get(arn=self.settings.rule_group_arn).version
+
+    def _check_traffic_spares_unblocked(self) -> None:
+        version = self._group_version()
+        if version is self.spared_version:
+            return  # the same rules judged the same flows after the previous step
+        self.spared_version = version
+        firewall = StatelessPolicy([(1, version.rule_group)])
+        for one, other in SPARED_FLOWS:
+            for source, destination in ((one, other), (other, one)):
+                verdict = firewall.judge(Packet(source, destination, TCP, 40000, 443))
+                if verdict.action == "aws:drop":
+                    self._violate(
+                        TRAFFIC_SPARES_UNBLOCKED,
+                        f"{source} -> {destination} dropped by rule {verdict.rule} (neither host is blocked)",
+                    )
 
     def _failure(self, invariant_: str) -> str | None:
         """The first violation of ``invariant_`` so far, with the steps that led to it."""
@@ -603,6 +662,16 @@ class BlocklistModel(RuleBasedStateMachine):
     @invariant()
     def no_owned_rule_matches_everything(self) -> None:
         assert self._failure(NO_MATCH_ALL) is None, self._failure(NO_MATCH_ALL)
+
+    @invariant()
+    def traffic_to_confirmed_hosts_is_dropped(self) -> None:
+        self._check_quiescent()
+        assert self._failure(TRAFFIC_DROPS_CONFIRMED) is None, self._failure(TRAFFIC_DROPS_CONFIRMED)
+
+    @invariant()
+    def traffic_between_unblocked_hosts_passes(self) -> None:
+        self._check_traffic_spares_unblocked()
+        assert self._failure(TRAFFIC_SPARES_UNBLOCKED) is None, self._failure(TRAFFIC_SPARES_UNBLOCKED)
 
     def teardown(self) -> None:
         for op in list(self.in_flight):

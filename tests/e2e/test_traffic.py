@@ -1,0 +1,99 @@
+"""Traffic through the sandbox (Classic target): a finding cuts an open connection at its next packet,
+protected and never-blocked hosts pass, a prune lets new connections through; the same for a domain
+over TLS, whose open connection keeps its stateful verdict."""
+
+import json
+from pathlib import Path
+
+from nfw_blocklist.reports import sandbox_service
+
+REFERENCE_HOST = "198.51.100.0"
+"""The host the reference Security Hub finding names."""
+DNS_FINDING_DOMAIN = "guarddutyc2activityb.com"
+
+PROTECTED = "10.0.2.20"
+"""An address in the protected VPC (private addresses are protected by default)."""
+NEVER_BLOCKED = "198.51.100.77"
+
+
+def test_a_finding_cuts_an_open_connection_at_its_next_packet_and_the_prune_lets_new_ones_through(
+    dev_sandbox, reference_event
+):
+    traffic = dev_sandbox.traffic()
+    session = traffic.connect(REFERENCE_HOST)
+    session.exchange(2)
+    assert session.first_drop is None
+
+    [result] = dev_sandbox.put_event(reference_event)
+    session.exchange(3)
+
+    assert result.status == "SUCCEEDED"
+    assert session.first_drop == 6, session.summary()
+    assert [v.passed for _, v in session.packets[5:]] == [False, False, False]
+    assert traffic.connect(NEVER_BLOCKED).first_drop is None
+    assert traffic.connect(PROTECTED).first_drop is None
+    inbound = traffic.connect(PROTECTED, client=REFERENCE_HOST, port=22)
+    assert inbound.first_drop == 1
+
+    dev_sandbox.advance(sandbox_service(dev_sandbox).settings.retention_seconds + 120)
+
+    after_prune = traffic.connect(REFERENCE_HOST)
+    after_prune.exchange(2)
+    assert after_prune.first_drop is None, after_prune.summary()
+
+
+def test_a_domain_blocked_mid_connection_keeps_that_connection_and_drops_the_next_at_its_client_hello(
+    dev_sandbox, sample
+):
+    traffic = dev_sandbox.traffic()
+    open_before = traffic.connect("203.0.113.50", sni=f"www.{DNS_FINDING_DOMAIN}")
+
+    dev_sandbox.put_event(json.loads(Path(sample("securityhub-guardduty-dns-c2-finding.json")).read_text()))
+
+    open_before.exchange(2)
+    assert open_before.first_drop is None
+    blocked = traffic.connect("203.0.113.50", sni=DNS_FINDING_DOMAIN)
+    assert blocked.first_drop == 4 and blocked.packets[3][1].engine == "Stateful", blocked.summary()
+    assert traffic.connect("203.0.113.50", sni="www.example.org").first_drop is None
+
+
+def test_the_traffic_command_reports_the_cut_and_the_published_drops(run_cli, sample):
+    result = run_cli("traffic", "--json", "--packets", "4", sample("securityhub-guardduty-c2-finding.json"))
+
+    assert result.status == 0, result.err
+    report = result.json
+    by_phase = {(c["phase"], c["target"]): c for c in report["connections"]}
+    assert by_phase[("open before the findings", "finding's host")]["first_drop"] == 3 + 2 + 1
+    assert by_phase[("opened after the findings", "finding's host")]["first_drop"] == 1
+    assert by_phase[("opened after the findings", "finding's host, inbound")]["first_drop"] == 1
+    controls = [c for c in report["connections"] if c["target"] in ("never blocked", "protected")]
+    assert controls and not any(c["dropped"] for c in controls)
+    dropped = sum(c["dropped"] for c in report["connections"])
+    assert report["metrics"]["Packets Engine=Stateless CustomAction=BlocklistDrop"] == dropped
+
+
+def test_the_traffic_command_refuses_a_packet_count_out_of_range_before_deploying(run_cli):
+    result = run_cli("traffic", "--packets", "1")
+
+    assert result.status == 2
+    assert "--packets must be 2-1000, got 1" in result.err
+
+
+def test_a_dns_finding_makes_the_vpc_resolver_answer_nodata_for_its_domain_until_the_prune(sample):
+    from nfw_blocklist.arguments import parse_config_pairs
+    from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.stacks import render_with
+
+    stack = parse_config_pairs(
+        ["domainBlocking=dns-firewall", "dnsFirewallVpcIds[0]=vpc-0123456789abcdef0", "retentionMinutes=5"]
+    )
+    with Sandbox(render_with("dev", stack)) as sandbox:
+        traffic = sandbox.traffic()
+        assert traffic.resolve(DNS_FINDING_DOMAIN).response == "resolved"
+
+        sandbox.put_event(json.loads(Path(sample("securityhub-guardduty-dns-c2-finding.json")).read_text()))
+
+        assert traffic.resolve(DNS_FINDING_DOMAIN.upper() + ".").response == "NODATA"
+        assert traffic.resolve(f"www.{DNS_FINDING_DOMAIN}").response == "resolved"  # exact names only
+        sandbox.advance(5 * 60 + 1) or sandbox.run_pruning()
+        assert traffic.resolve(DNS_FINDING_DOMAIN).response == "resolved"
