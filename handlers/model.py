@@ -93,6 +93,14 @@ class FindingRef:
     other_fields: int = 0
     """How many ``UserDefinedFields`` the finding holds that are not the tool's: the annotation must fit
     in what is left of Security Hub's 50."""
+    guardduty_id: str = ""
+    """GuardDuty's own finding id (native ``id``, the last segment of the ASFF ``Id`` / OCSF
+    ``finding_info.uid``): the one key of a finding whichever way it arrived."""
+    source: str = ""
+    """The way it arrived: ``guardduty`` (native), ``securityhub`` (CSPM, ASFF) or ``securityhubv2``
+    (the new Security Hub, OCSF)."""
+    metadata_uid: str = ""
+    """The new Security Hub's ``metadata.uid`` (OCSF findings only)."""
 
 
 @dataclass(frozen=True)
