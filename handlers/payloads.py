@@ -164,7 +164,10 @@ def security_hub_payload(findings: Sequence[FindingRef], expires_at: float) -> d
     annotated = [
         finding
         for finding in findings
-        if finding.product_arn and len(finding.id) <= MAX_IDENTIFIER and len(finding.product_arn) <= MAX_TEXT
+        if finding.product_arn
+        and finding.source != "securityhubv2"  # annotated with BatchUpdateFindingsV2, not V1
+        and len(finding.id) <= MAX_IDENTIFIER
+        and len(finding.product_arn) <= MAX_TEXT
     ]
     if not annotated:
         return {"annotate": False, "security_hub": None}
