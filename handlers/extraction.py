@@ -173,6 +173,7 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         other_fields=len(set(_mapping(finding.get("UserDefinedFields"))) - OWN_FIELD_KEYS),
         guardduty_id=guardduty_id(finding_id),
         source=SOURCE_CSPM,
+        sighted_at=_provider_update_time(finding.get("UpdatedAt")),
     )
     candidates = _candidates(ref, _asff_hosts(fields), [fields.get(_DNS_DOMAIN_KEY)])
     if not candidates:
@@ -353,6 +354,7 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
         guardduty_id=_ocsf_guardduty_id(finding_uid, info.get("uid_alt")),
         source=SOURCE_V2,
         metadata_uid=_text(metadata.get("uid")),
+        sighted_at=_provider_update_time(info.get("modified_time_dt")),
     )
     addresses: list[tuple[str, object]] = []
     domains: list[object] = []
@@ -481,6 +483,7 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
         guardduty_id=_text(detail.get("id")),
         source=SOURCE_NATIVE,
+        sighted_at=_provider_update_time(detail.get("updatedAt")),
     )
     hosts: list[tuple[str, object]] = []
     for action_name in KNOWN_ACTIONS:

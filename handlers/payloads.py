@@ -60,6 +60,7 @@ def finding_payload(finding: FindingRef | None) -> dict[str, Any] | None:
         "account": truncate(finding.account, 64),
         "region": truncate(finding.region, 64),
         "last_seen": finding.last_seen,
+        "via": finding.source,
     }
 
 
@@ -103,6 +104,8 @@ class RecordOutcome:
     """When the hosts recorded now expire (the annotation's "until")."""
     places: Mapping[str, str] = field(default_factory=dict)
     """Where each kind of the recorded targets is blocked (``TargetKind`` value -> place)."""
+    deduplicated: Sequence[tuple[str, str]] = ()
+    """(GuardDuty finding id, the way it came) of each finding whose sighting was recorded already."""
 
     @property
     def hosts(self) -> list[str]:
@@ -154,6 +157,9 @@ class RecordOutcome:
             "batch": self.batch,
             "batch_items": self.batch_items,
             "expires_at": self.expires_at,
+            "deduplicated": [
+                {"finding": truncate(finding), "via": via} for finding, via in self.deduplicated[:SAMPLE_SIZE]
+            ],
             **security_hub_payload(self.security_hub, self.expires_at),
         }
 
