@@ -133,7 +133,7 @@ def _another_finding(event: dict[str, Any], n: int) -> dict[str, Any]:
 @settings(
     # 72 combinations; a handful in `make test` (each delivery is a record and a block against moto), all
     # of them and more under the soak profile.
-    max_examples=4 if settings.default.max_examples <= 100 else 200,
+    max_examples=3 if settings.default.max_examples <= 100 else 200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -172,7 +172,7 @@ def test_one_finding_through_every_way_in_any_order_gets_one_response(
     assert float(item["LastSeen"]["N"]) == _epoch(UPDATE)
 
 
-ANNOTATED_WAYS = {"securityhub"}
+ANNOTATED_WAYS = {"securityhub", "securityhubv2"}
 
 
 def _epoch(when: str) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine
 
+from components import iam
 from components.config import InvalidConfig
 from nfw_blocklist.render import Rendered, render_stack
 
@@ -89,3 +90,31 @@ def test_the_forwarder_forwards_the_new_security_hubs_findings(load_sample):
 def test_an_unknown_finding_source_is_refused_naming_the_choices(render_dev):
     with pytest.raises(InvalidConfig, match=r"findingSource.*securityhubv2"):
         render_dev(findingSource="securityhub+v2")
+
+
+def test_the_new_security_hubs_annotation_runs_under_its_own_least_privilege_role(render_dev):
+    """BatchUpdateFindingsV2 is authorized by securityhub:BatchUpdateFindings (its documentation): the
+    annotate role alone holds it, on the account's hub, beside its own logs; the rule's role only starts
+    the workflow."""
+    rendered = render_dev(findingSource="securityhubv2")
+    logical = {role.id: role.name for role in rendered.of_type("aws:iam/role:Role")}
+    policies = {
+        logical[policy.inputs["role"]]: json.loads(policy.inputs["policy"])
+        for policy in rendered.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    granted = {
+        role: entry["Resource"]
+        for role, document in policies.items()
+        for entry in document["Statement"]
+        if any(action.startswith("securityhub:") for action in entry["Action"])
+    }
+
+    assert granted == {
+        "nfw-blocklist-annotate-role": ["arn:aws:securityhub:us-east-1:123456789012:hub/default"]
+    }
+    assert {a for s in policies["nfw-blocklist-annotate-role"]["Statement"] for a in s["Action"]} == (
+        iam.ANNOTATE_FUNCTION_ACTIONS
+    )
+    assert {a for s in policies["nfw-blocklist-ocsf-target-role"]["Statement"] for a in s["Action"]} == (
+        iam.START_EXECUTION_ACTIONS
+    )
