@@ -112,6 +112,20 @@ _SEVERITY_BY_LABEL: Final = {"INFORMATIONAL": 0.0, "LOW": 1.0, "MEDIUM": 4.0, "H
 """Bottom of GuardDuty's band for each label: a label alone only proves that much."""
 
 
+def way_of(event: object) -> str:
+    """Which way an event brings GuardDuty findings (``FindingRef.source``), or ``unknown``."""
+    if not isinstance(event, Mapping):
+        return "unknown"
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source == SECURITY_HUB_SOURCE and detail_type in SECURITY_HUB_DETAIL_TYPES:
+        return SOURCE_CSPM
+    if source == SECURITY_HUB_SOURCE and detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
+        return SOURCE_V2
+    if source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE:
+        return SOURCE_NATIVE
+    return "unknown"
+
+
 def extract(event: Mapping[str, Any]) -> Extraction:
     """Every remote host named by the GuardDuty findings in ``event``; never raises."""
     if not isinstance(event, Mapping):
