@@ -452,7 +452,9 @@ def _ocsf_severity(finding: Mapping[str, Any]) -> float:
 
 
 def _ocsf_state(finding: Mapping[str, Any]) -> FindingState:
-    status_id = finding.get("status_id")
+    raw_status = finding.get("status_id")
+    # Only an integer is a status id (a list in it once raised: unhashable in the lookups below).
+    status_id = raw_status if isinstance(raw_status, int) and not isinstance(raw_status, bool) else None
     status = _text(finding.get("status")).lower()
     if (
         _text(finding.get("activity_name")) == "Close"

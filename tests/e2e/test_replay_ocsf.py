@@ -3,6 +3,7 @@ Hub through the sandbox's rules, workflow and Security Hub; the report says whic
 what was deduplicated."""
 
 import io
+import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -20,23 +21,44 @@ SAMPLES = Path(__file__).resolve().parents[2] / "nfw_blocklist" / "samples"
 
 
 @pytest.fixture(scope="module")
-def both_hubs() -> CliRun:
-    """One replay (a sandbox's worth of time) that every test of the module reads."""
+def both_hubs(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """One replay (a sandbox's worth of time) that every test of the module reads: the finding by CSPM, a
+    forgery of it by a custom integration in the new Security Hub, then the finding by the new one."""
+    forged = json.loads((SAMPLES / OCSF).read_text())
+    forged["id"] = "forged-0000-4000-8000-000000000000"
+    finding = forged["detail"]["findings"][0]
+    finding["metadata"]["product"]["uid"] = (
+        "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
+    )
+    finding["metadata"]["uid"] = "forged"
+    finding["evidences"][0]["dst_endpoint"]["ip"] = "203.0.113.66"
+    forged_file = tmp_path_factory.mktemp("forged") / "forged.json"
+    forged_file.write_text(json.dumps(forged))
+    files = [str(SAMPLES / CSPM), str(forged_file), str(SAMPLES / OCSF)]
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        status = cli.main(
-            ["replay", "--json", "-c", "findingSource=all", str(SAMPLES / CSPM), str(SAMPLES / OCSF)]
-        )
+        status = cli.main(["replay", "--json", "-c", "findingSource=all", *files])
     return CliRun(status, out.getvalue(), err.getvalue())
 
 
 def test_replay_names_the_way_each_event_came(both_hubs):
     assert both_hubs.status == 0, both_hubs.err
-    assert [event["via"] for event in both_hubs.json["events"]] == ["securityhub", "securityhubv2"]
+    assert [event["via"] for event in both_hubs.json["events"]] == [
+        "securityhub",
+        "securityhubv2",
+        "securityhubv2",
+    ]
+
+
+def test_a_forged_ocsf_finding_naming_guardduty_starts_nothing_and_blocks_nothing(both_hubs):
+    forged = both_hubs.json["events"][1]
+
+    assert (forged["matched"], forged["executions"]) == (False, [])
+    assert both_hubs.json["rule_group"]["cidrs"] == [HOST]
 
 
 def test_the_second_way_is_deduplicated_blocks_nothing_new_and_notifies_nothing(both_hubs):
-    first, second = (event["executions"][0] for event in both_hubs.json["events"])
+    first, second = (event["executions"][0] for event in both_hubs.json["events"][::2])
 
     assert (first["blocked"], first["deduplicated"]) == ([HOST], [])
     assert (second["blocked"], second["refreshed"]) == ([], [HOST])

@@ -159,3 +159,12 @@ def test_an_ocsf_event_whose_findings_are_not_a_list_is_unsupported(load_sample)
     event["detail"]["findings"] = {}
 
     assert [skip.reason for skip in extract(event).skipped] == [SkipReason.UNSUPPORTED_EVENT]
+
+
+@pytest.mark.parametrize("status_id", [[[1]], {"a": 1}, True, "4", 4.0, None])
+def test_a_status_of_any_type_is_read_not_raised(load_sample, status_id):
+    """Found by the soak fuzz: a list in ``status_id`` made the state lookup raise (unhashable)."""
+    event = load_sample(C2)
+    finding_of(event)["status_id"] = status_id
+
+    assert len(extract(event).candidates) == 1
