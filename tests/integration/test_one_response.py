@@ -156,9 +156,17 @@ def test_one_finding_through_every_way_in_any_order_gets_one_response(
     annotated: set[str] = set()
     newly_blocked: list[str] = []
     notified = 0
+    latest_recorded: str | None = None
     for way, when in deliveries:
         fake_time.advance(30)
         recorded, blocked = _respond(service, _another_finding(SHAPES[way](when), n))
+        repeat = latest_recorded is not None and when <= latest_recorded
+        # Recorded once per sighting: a repeat another way is deduplicated (the same way again ends earlier,
+        # at the loop guard); a later sighting is recorded.
+        own_update = [s for s in recorded["skipped"] if s["reason"] == "own-update"]
+        assert bool(recorded["deduplicated"] or own_update) == repeat, (way, when, recorded)
+        if not repeat:
+            latest_recorded = when
         if recorded["annotate"]:
             annotated.add(way)
         if blocked is not None:
