@@ -96,7 +96,20 @@ class FindingSource(StrEnum):
     GUARDDUTY = "guardduty"
     """Native GuardDuty findings."""
     BOTH = "both"
-    """Both; a finding that arrives both ways is recorded once per host."""
+    """Both; a finding that arrives both ways gets one response."""
+    SECURITY_HUB_V2 = "securityhubv2"
+    """GuardDuty findings in the new Security Hub (OCSF, "Findings Imported V2")."""
+    GUARDDUTY_AND_V2 = "guardduty+securityhubv2"
+    """Native findings and the new Security Hub's."""
+    BOTH_SECURITY_HUBS = "securityhub+securityhubv2"
+    """Security Hub CSPM's and the new Security Hub's."""
+    ALL = "all"
+    """Native, CSPM and the new Security Hub: one GuardDuty finding arriving three ways gets one response."""
+
+    @property
+    def reads_security_hub(self) -> bool:
+        """Whether any of its ways is a Security Hub with a finding to annotate."""
+        return self is not FindingSource.GUARDDUTY
 
 
 class InvalidConfig(ValueError):
@@ -612,7 +625,7 @@ def namespaced(namespace: str) -> AbstractContextManager[None]:
 def read_update_findings(values: Mapping[str, Any], key: str, source: FindingSource) -> bool:
     """On by default (``auto``, the stack's default) when Security Hub findings start the workflow;
     native findings have none to update."""
-    reads_security_hub = source is not FindingSource.GUARDDUTY
+    reads_security_hub = source.reads_security_hub
     raw = values.get(key)
     if isinstance(raw, str) and raw.strip() == "auto":
         return reads_security_hub
@@ -621,7 +634,7 @@ def read_update_findings(values: Mapping[str, Any], key: str, source: FindingSou
     value = read_bool(values, key, reads_security_hub)
     if value and not reads_security_hub:
         raise InvalidConfig(
-            f"{label(key)} needs Security Hub findings (findingSource securityhub or both): "
+            f"{label(key)} needs Security Hub findings (a findingSource other than guardduty): "
             "native GuardDuty findings have no Security Hub finding to update"
         )
     return value

@@ -45,7 +45,9 @@ DNS_FIREWALL_ACTIONS: Final = frozenset(
 """Every function writes only to its own log group (created by Pulumi, so no CreateLogGroup)."""
 
 FINDING_UPDATE_ACTIONS: Final = frozenset({"securityhub:BatchUpdateFindings"})
-"""annotate: the Note, UserDefinedFields and Workflow.Status of the Security Hub findings acted on."""
+"""annotate: the Note, UserDefinedFields and Workflow.Status of the Security Hub CSPM findings acted on,
+and the Comment and StatusId of the new Security Hub's (BatchUpdateFindingsV2 is authorized by this
+same action, per its documentation in botocore's model)."""
 
 RECORD_FUNCTION_ACTIONS: Final = LEDGER_RECORD_ACTIONS | FUNCTION_LOG_ACTIONS
 BLOCK_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS

@@ -62,7 +62,7 @@ NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, 
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
 _FUNCTION_KEYS: Final = ("record", "block", "prune", "annotate")
-_EVENT_SOURCES: Final = ("securityhub", "guardduty")
+_EVENT_SOURCES: Final = ("securityhub", "guardduty", "ocsf")
 _WORKFLOWS: Final = ("response", "pruning")
 
 AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (

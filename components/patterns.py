@@ -16,6 +16,8 @@ from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
 SECURITY_HUB_SOURCE: Final = "aws.securityhub"
 SECURITY_HUB_DETAIL_TYPE: Final = "Security Hub Findings - Imported"
+SECURITY_HUB_V2_DETAIL_TYPE: Final = "Findings Imported V2"
+"""The new Security Hub's event: one OCSF finding in ``detail.findings`` (docs/OCSF.md)."""
 GUARDDUTY_SOURCE: Final = "aws.guardduty"
 GUARDDUTY_DETAIL_TYPE: Final = "GuardDuty Finding"
 
@@ -23,6 +25,22 @@ GUARDDUTY_PRODUCT_ARN_WILDCARD: Final = "arn:*:securityhub:*::product/aws/guardd
 """GuardDuty's own ProductArn in any partition and region. ``ProductName`` alone proves nothing: a
 custom integration (``product/<account>/default``) may import a finding that calls itself
 GuardDuty. Extraction checks the exact form again (``handlers.extraction.GUARDDUTY_PRODUCT_ARN``)."""
+
+GUARDDUTY_PRODUCT_V2_UID_WILDCARD: Final = "arn:*:securityhub:*::productv2/aws/guardduty"
+"""GuardDuty's own ``metadata.product.uid`` in the new Security Hub, any partition and region; as with
+CSPM, the name proves nothing (``handlers.extraction.GUARDDUTY_PRODUCT_V2_UID`` checks the exact form)."""
+OCSF_CLOSE_ACTIVITY: Final = 3
+"""OCSF Detection Finding ``activity_id`` 3, Close: Security Hub's closed (GuardDuty's archived) finding.
+``activity_id`` is required by OCSF, so ``anything-but`` never drops a finding for lacking it."""
+_OCSF_ADDRESS_FIELDS: Final = (("dst_endpoint", "ip"), ("src_endpoint", "ip"))
+_OCSF_DOMAIN_FIELDS: Final = (
+    ("query", "hostname"),
+    ("dst_endpoint", "domain"),
+    ("dst_endpoint", "hostname"),
+    ("src_endpoint", "domain"),
+    ("src_endpoint", "hostname"),
+)
+"""Where an OCSF evidence may name an address or a domain (``handlers.extraction`` reads each)."""
 
 _PRODUCT_FIELD_PREFIX: Final = "aws/guardduty/service/action"
 # Where each action keeps its remote host, relative to the action, as Security Hub flattens it.
@@ -123,27 +141,69 @@ def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict
     }
 
 
+def security_hub_v2_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
+    """Open findings of GuardDuty's own product in the new Security Hub with an endpoint address (or, with
+    ``domains``, a looked-up name) in an evidence. OCSF names no GuardDuty action, so ``opt_in`` changes
+    nothing here: the target policy drops the hosts of actions not enabled."""
+    enabled_actions(opt_in)  # the same refusal of an unknown action as the other patterns
+    fields = (*_OCSF_ADDRESS_FIELDS, *(_OCSF_DOMAIN_FIELDS if domains else ()))
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [SECURITY_HUB_V2_DETAIL_TYPE],
+        "detail": {
+            "findings": {
+                "metadata": {
+                    "product": {
+                        "uid": [{"wildcard": GUARDDUTY_PRODUCT_V2_UID_WILDCARD}],
+                        "name": ["GuardDuty"],
+                    }
+                },
+                "activity_id": [{"anything-but": [OCSF_CLOSE_ACTIVITY]}],
+                "$or": [{"evidences": {holder: {name: [{"exists": True}]}}} for holder, name in fields],
+            }
+        },
+    }
+
+
+SOURCE_PATTERNS: Final = {
+    "securityhub": security_hub_pattern,
+    "guardduty": guardduty_pattern,
+    "ocsf": security_hub_v2_pattern,
+}
+"""Each way a GuardDuty finding arrives (short name: the rules' and their roles' names, so kept short: a
+longer one would lower the longest component name every existing stack may use) and its pattern."""
+FINDING_SOURCES: Final = {
+    "securityhub": ("securityhub",),
+    "guardduty": ("guardduty",),
+    "both": ("securityhub", "guardduty"),
+    "securityhubv2": ("ocsf",),
+    "guardduty+securityhubv2": ("guardduty", "ocsf"),
+    "securityhub+securityhubv2": ("securityhub", "ocsf"),
+    "all": ("securityhub", "guardduty", "ocsf"),
+}
+"""``findingSource`` -> the ways it reads: Security Hub CSPM (ASFF), native GuardDuty, the new Security
+Hub (OCSF), alone or together; one GuardDuty finding arriving several ways gets one response."""
+
+
 def patterns_for(
     finding_source: str, opt_in: Iterable[str] = (), domains: bool = False
 ) -> dict[str, dict[str, Any]]:
     """The patterns one stack needs, keyed by a short name used in the rules' logical names."""
     opt_in = tuple(opt_in)
-    chosen: dict[str, dict[str, Any]] = {}
-    if finding_source in ("securityhub", "both"):
-        chosen["securityhub"] = security_hub_pattern(opt_in, domains)
-    if finding_source in ("guardduty", "both"):
-        chosen["guardduty"] = guardduty_pattern(opt_in, domains)
-    if not chosen:
-        raise ValueError(f"finding source must be securityhub, guardduty or both, got {finding_source!r}")
-    return chosen
+    if finding_source not in FINDING_SOURCES:
+        raise ValueError(
+            f"finding source must be one of {', '.join(FINDING_SOURCES)}, got {str(finding_source)[:60]!r}"
+        )
+    return {source: SOURCE_PATTERNS[source](opt_in, domains) for source in FINDING_SOURCES[finding_source]}
 
 
 # --- Which accounts' and regions' findings a pattern admits (organization scale) ---
 
-FINDING_SCOPE_FIELDS: Final = {
+FINDING_SCOPE_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     # source short name: (where the finding sits in the event, its account field, its region field)
-    "securityhub": (("detail", "findings"), "AwsAccountId", "Region"),
-    "guardduty": (("detail",), "accountId", "region"),
+    "securityhub": (("detail", "findings"), ("AwsAccountId",), ("Region",)),
+    "guardduty": (("detail",), ("accountId",), ("region",)),
+    "ocsf": (("detail", "findings"), ("cloud", "account", "uid"), ("cloud", "region")),
 }
 """Where each event shape names the finding's own account and region. A forwarded event keeps its original
 top-level ``account`` and ``region``, and with Security Hub cross-region aggregation the event's ``region``
@@ -159,13 +219,13 @@ def scope_pattern(
     regions, accounts = list(dict.fromkeys(regions)), list(dict.fromkeys(accounts))
     path, account_field, region_field = FINDING_SCOPE_FIELDS[source]
     scoped = copy.deepcopy(pattern)
-    holder = scoped
-    for key in path:
-        holder = holder.setdefault(key, {})
-    if accounts:
-        holder[account_field] = accounts
-    if regions:
-        holder[region_field] = regions
+    for field, values in ((account_field, accounts), (region_field, regions)):
+        if not values:
+            continue
+        holder = scoped
+        for key in (*path, *field[:-1]):
+            holder = holder.setdefault(key, {})
+        holder[field[-1]] = values
     return scoped
 
 

@@ -139,11 +139,12 @@ class ResponseStateMachineArgs(TypedDict):
     finding_accounts: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Act only on findings of these 12-digit accounts (the finding's own); default every account."""
     finding_source: NotRequired[FindingSource]
-    """Events that start the workflow: securityhub, guardduty or both; default securityhub. Plain: it
-    decides which event rules exist."""
+    """Events that start the workflow: securityhub (CSPM), guardduty (native), securityhubv2 (the new
+    Security Hub) or a combination (both, guardduty+securityhubv2, securityhub+securityhubv2, all); default
+    securityhub. Plain: it decides which event rules exist."""
     update_findings: NotRequired[bool]
     """Annotate the Security Hub findings acted on (an annotate function and two workflow states); default
-    on when findingSource is securityhub or both; on with guardduty alone is refused. Plain: it decides
+    on when findingSource reads a Security Hub; on with guardduty alone is refused. Plain: it decides
     whether the function exists."""
     finding_workflow_status: NotRequired[pulumi.Input[WorkflowStatus]]
     """Workflow.Status the annotation sets on a Security Hub finding: NOTIFIED, RESOLVED or NONE (leave it);

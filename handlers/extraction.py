@@ -1,7 +1,9 @@
 """EventBridge event -> the remote hosts (IP addresses, and the domain of a DNS finding) its findings name.
 
-Two shapes arrive: Security Hub's "Findings - Imported" (ASFF, GuardDuty's JSON flattened into
-``ProductFields``) and GuardDuty's own "GuardDuty Finding". Both become the same ``Candidate``s.
+Three shapes arrive: Security Hub CSPM's "Findings - Imported" (ASFF, GuardDuty's JSON flattened into
+``ProductFields``), the new Security Hub's "Findings Imported V2" (OCSF Detection Findings, docs/OCSF.md)
+and GuardDuty's own "GuardDuty Finding". All become the same ``Candidate``s, each ``FindingRef`` carrying
+GuardDuty's own finding id and the way it came.
 
 The event is untrusted input: a malformed event must end as a ``Skip`` the operator can read,
 never as an exception that the state machine would retry and then report as a failure. So every
@@ -17,7 +19,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -25,7 +27,7 @@ from handlers import clock
 from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason, TargetKind
-from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY
+from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY, TOOL
 from handlers.sequences import sequence_candidates, sequence_of, sequence_uid
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
@@ -35,8 +37,15 @@ SECURITY_HUB_DETAIL_TYPES: Final = (
     # An analyst sending a finding to a custom action carries the same ASFF payload.
     "Security Hub Findings - Custom Action",
 )
+SECURITY_HUB_V2_DETAIL_TYPE: Final = "Findings Imported V2"
+"""The new Security Hub: one OCSF finding per event in ``detail.findings``."""
 GUARDDUTY_SOURCE: Final = "aws.guardduty"
 GUARDDUTY_DETAIL_TYPE: Final = "GuardDuty Finding"
+
+SOURCE_NATIVE: Final = "guardduty"
+SOURCE_CSPM: Final = "securityhub"
+SOURCE_V2: Final = "securityhubv2"
+"""How a finding arrived (``FindingRef.source``), named as ``findingSource`` names them."""
 
 KNOWN_ACTIONS: Final = ALWAYS_ENABLED_ACTIONS + OPT_IN_ACTIONS
 """Order of extraction: network connection first, so the finding's main host leads."""
@@ -58,6 +67,12 @@ GUARDDUTY_PRODUCT_ARN: Final = re.compile(
 )
 """GuardDuty's own product in Security Hub. Custom integrations (``product/<account>/default``)
 may set any ``ProductName``, so only this ARN proves a finding came from GuardDuty."""
+
+GUARDDUTY_PRODUCT_V2_UID: Final = re.compile(
+    r"arn:aws(?:-[a-z]+)*:securityhub:[a-z]{2}(?:-[a-z]+)+-\d{1,2}::productv2/aws/guardduty"
+)
+"""GuardDuty's own ``metadata.product.uid`` in the new Security Hub: as with CSPM's ProductArn, the name
+"GuardDuty" alone proves nothing."""
 
 MAX_SEVERITY: Final = 10.0
 """Top of GuardDuty's severity scale (1.0-10.0); ASFF ``Severity.Normalized`` is the same times 10."""
@@ -99,6 +114,20 @@ _SEVERITY_BY_LABEL: Final = {"INFORMATIONAL": 0.0, "LOW": 1.0, "MEDIUM": 4.0, "H
 """Bottom of GuardDuty's band for each label: a label alone only proves that much."""
 
 
+def way_of(event: object) -> str:
+    """Which way an event brings GuardDuty findings (``FindingRef.source``), or ``unknown``."""
+    if not isinstance(event, Mapping):
+        return "unknown"
+    source, detail_type = event.get("source"), event.get("detail-type")
+    if source == SECURITY_HUB_SOURCE and detail_type in SECURITY_HUB_DETAIL_TYPES:
+        return SOURCE_CSPM
+    if source == SECURITY_HUB_SOURCE and detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
+        return SOURCE_V2
+    if source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE:
+        return SOURCE_NATIVE
+    return "unknown"
+
+
 def extract(event: Mapping[str, Any]) -> Extraction:
     """Every remote host named by the GuardDuty findings in ``event``; never raises."""
     if not isinstance(event, Mapping):
@@ -106,6 +135,8 @@ def extract(event: Mapping[str, Any]) -> Extraction:
     source, detail_type = event.get("source"), event.get("detail-type")
     if source == SECURITY_HUB_SOURCE and detail_type in SECURITY_HUB_DETAIL_TYPES:
         return _from_security_hub(event)
+    if source == SECURITY_HUB_SOURCE and detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
+        return _from_security_hub_v2(event)
     if source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE:
         return _from_guardduty(event)
     return _unsupported(f"source {_text(source)[:60]!r} detail-type {_text(detail_type)[:60]!r}")
@@ -157,8 +188,11 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
         provider_state=provider_state(finding),
         other_fields=len(set(_mapping(finding.get("UserDefinedFields"))) - OWN_FIELD_KEYS),
         sequence=_sequence_name(sequence_of(finding), finding.get("Title"), finding.get("Description")),
+        guardduty_id=guardduty_id(finding_id),
+        source=SOURCE_CSPM,
+        sighted_at=_provider_update_time(finding.get("UpdatedAt")),
     )
-    candidates = _candidates(ref, _asff_hosts(fields), fields.get(_DNS_DOMAIN_KEY))
+    candidates = _candidates(ref, _asff_hosts(fields), [fields.get(_DNS_DOMAIN_KEY)])
     action_type = _text(fields.get(_GUARDDUTY_PREFIX + "action/actionType"))
     return _with_sequence(ref, candidates, sequence_of(finding), action_type)
 
@@ -240,13 +274,211 @@ def _provider_update_time(value: object) -> float | None:
 def provider_state(finding: Mapping[str, Any]) -> str:
     """A digest of ``PROVIDER_FIELDS`` as the finding holds them: equal for a finding and the echo of any
     BatchUpdateFindings of it, different once the provider reports anything new."""
-    content = {name: finding[name] for name in PROVIDER_FIELDS if name in finding}
+    return _digest({name: finding[name] for name in PROVIDER_FIELDS if name in finding})
+
+
+def _digest(content: Mapping[str, Any]) -> str:
     try:
         text = json.dumps(content, sort_keys=True, separators=(",", ":"), default=repr)
     except (RecursionError, TypeError, ValueError):
         # Not JSON a Lambda could have received: one fixed state, so the guard errs towards "echo".
         text = "unreadable"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --- The new Security Hub (OCSF) -------------------------------------------------------------------
+
+OCSF_PROVIDER_FIELDS: Final = (
+    "class_uid",
+    "cloud",
+    "count",
+    "evidences",
+    "finding_info",
+    "resources",
+    "time",
+    "time_dt",
+)
+"""What GuardDuty writes about a sighting and ``BatchUpdateFindingsV2`` cannot change (it sets ``comment``,
+``status``/``status_id`` and ``severity``/``severity_id``, and leaves ``finding_info.modified_time*`` and
+``time*`` alone, per its documentation); ``activity_*`` is left out too, in case an update moves it: the
+guard errs towards "echo" (docs/OCSF.md)."""
+OCSF_SEVERITY: Final = {1: 0.0, 2: 1.0, 3: 4.0, 4: 7.0, 5: 9.0, 6: 9.0}
+"""OCSF ``severity_id`` (1 Informational .. 5 Critical, 6 Fatal) as the bottom of GuardDuty's band."""
+OCSF_ARCHIVED_STATUS: Final = 5
+OCSF_CLOSED_STATUSES: Final = {3: "Suppressed", 4: "Resolved"}
+OCSF_RESOLVED: Final = 4
+_INBOUND, _OUTBOUND = 1, 2
+_DIRECTIONS: Final = {"inbound": _INBOUND, "outbound": _OUTBOUND}
+_ENDPOINT_DOMAIN_FIELDS: Final = ("hostname", "domain")
+_ACTION_BY_RESOURCE: Final = {
+    "IAMUser": "awsApiCallAction",
+    "S3": "awsApiCallAction",
+    "Kubernetes": "kubernetesApiCallAction",
+    "RDS": "rdsLoginAttemptAction",
+}
+"""GuardDuty's action for a finding type's resource part (``Recon:IAMUser/...``): OCSF names no action,
+and the opt-in actions must stay off unless opted in."""
+
+OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object]], list[object]]]
+"""Reads (action, address) pairs and domains from one OCSF finding, given GuardDuty's finding type."""
+
+
+def _from_security_hub_v2(event: Mapping[str, Any]) -> Extraction:
+    findings = _mapping(event.get("detail")).get("findings")
+    if not isinstance(findings, list):
+        return _unsupported("detail.findings is not a list")
+    extraction = Extraction()
+    for finding in findings:
+        _extend(extraction, _ocsf_finding(finding, event))
+    if not findings:
+        extraction.skipped.append(Skip("", SkipReason.UNSUPPORTED_EVENT, detail="detail.findings is empty"))
+    return extraction
+
+
+def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
+    if not isinstance(finding, Mapping):
+        return _unsupported(f"finding is {type(finding).__name__}, not an object")
+    info = _mapping(finding.get("finding_info"))
+    metadata = _mapping(finding.get("metadata"))
+    product = _mapping(metadata.get("product"))
+    finding_uid = _text(info.get("uid"))
+    product_uid = product.get("uid")
+    if product.get("name") != "GuardDuty" and not _text(product_uid).endswith("/aws/guardduty"):
+        return _unsupported("not a GuardDuty finding", finding_uid)
+    if not isinstance(product_uid, str) or not GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid):
+        detail = f"metadata.product.uid '{describe_host(product_uid)}' is not GuardDuty's"
+        return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_uid, detail)])
+    cloud = _mapping(finding.get("cloud"))
+    finding_type = _ocsf_type(info.get("types"))
+    ref = FindingRef(
+        id=finding_uid,
+        type=finding_type,
+        severity=_ocsf_severity(finding),
+        account=_text(_mapping(cloud.get("account")).get("uid")) or _text(event.get("account")),
+        region=_text(cloud.get("region")) or _text(event.get("region")),
+        last_seen=_first_time(
+            info.get("last_seen_time_dt"),
+            info.get("modified_time_dt"),
+            finding.get("time_dt"),
+            event.get("time"),
+        ),
+        state=_ocsf_state(finding),
+        product_arn=product_uid,
+        updated_at=_provider_update_time(info.get("modified_time_dt")),
+        provider_state=_digest({name: finding[name] for name in OCSF_PROVIDER_FIELDS if name in finding}),
+        guardduty_id=_ocsf_guardduty_id(finding_uid, info.get("uid_alt")),
+        source=SOURCE_V2,
+        metadata_uid=_text(metadata.get("uid")),
+        sighted_at=_provider_update_time(info.get("modified_time_dt")),
+    )
+    addresses: list[tuple[str, object]] = []
+    domains: list[object] = []
+    for reader in OCSF_READERS:
+        more_addresses, more_domains = reader(finding, finding_type)
+        addresses.extend(more_addresses)
+        domains.extend(more_domains)
+    candidates = _candidates(ref, _distinct(addresses), _distinct(domains))
+    if not candidates:
+        return _no_remote_ip(ref, finding_type)
+    return Extraction(candidates=candidates)
+
+
+def _ocsf_evidence_hosts(
+    finding: Mapping[str, Any], finding_type: str
+) -> tuple[list[tuple[str, object]], list[object]]:
+    """Every remote endpoint of every evidence: by ``connection_info.direction`` the source (Inbound), the
+    destination (Outbound) or, for any other or no direction, both; their ``ip`` as addresses, their
+    ``hostname`` and ``domain`` and the evidence's DNS ``query.hostname`` as domains. Where GuardDuty puts a
+    port probe's or a DNS finding's host is not documented (docs/OCSF.md): nothing given is left unread."""
+    evidences = finding.get("evidences")
+    addresses: list[tuple[str, object]] = []
+    domains: list[object] = []
+    for evidence in evidences if isinstance(evidences, list) else ():
+        evidence = _mapping(evidence)
+        action = _ocsf_action(evidence, finding_type)
+        for endpoint in _remote_endpoints(evidence):
+            if not _absent(endpoint.get("ip")):
+                addresses.append((action, endpoint["ip"]))
+            domains.extend(endpoint.get(name) for name in _ENDPOINT_DOMAIN_FIELDS)
+        domains.append(_mapping(evidence.get("query")).get("hostname"))
+    return addresses, [domain for domain in domains if not _absent(domain)]
+
+
+OCSF_READERS: tuple[OcsfReader, ...] = (_ocsf_evidence_hosts,)
+"""What reads an OCSF finding's targets, in order; a reader of another part (an attack sequence's
+indicators) is added here."""
+
+
+def _remote_endpoints(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    connection = _mapping(evidence.get("connection_info"))
+    direction = _DIRECTIONS.get(_text(connection.get("direction")).lower())
+    direction_id = connection.get("direction_id")
+    if direction is None and not isinstance(direction_id, bool) and direction_id in (_INBOUND, _OUTBOUND):
+        direction = direction_id
+    if _mapping(evidence.get("api")) and direction is None:
+        direction = _INBOUND  # an API call's remote party is its caller
+    sides = {_INBOUND: ("src_endpoint",), _OUTBOUND: ("dst_endpoint",)}.get(
+        direction or 0, ("src_endpoint", "dst_endpoint")
+    )
+    return [_mapping(evidence.get(side)) for side in sides]
+
+
+def _ocsf_action(evidence: Mapping[str, Any], finding_type: str) -> str:
+    """The GuardDuty action an evidence stands for, so the opt-in actions stay off unless opted in."""
+    resource = finding_type.partition(":")[2].partition("/")[0]
+    if resource in _ACTION_BY_RESOURCE:
+        return _ACTION_BY_RESOURCE[resource]
+    if _mapping(evidence.get("api")):
+        return "awsApiCallAction"
+    if "/PortProbe" in finding_type:
+        return "portProbeAction"
+    return "networkConnectionAction"
+
+
+def _ocsf_guardduty_id(finding_uid: str, uid_alt: object) -> str:
+    """The id in the finding ARN (as for ASFF), else ``uid_alt`` (GuardDuty's id, by AWS's mapping)."""
+    from_arn = guardduty_id(finding_uid)
+    return from_arn if from_arn != finding_uid else _text(uid_alt) or finding_uid
+
+
+def _ocsf_type(types: object) -> str:
+    return _text(types[0]) if isinstance(types, list) and types else ""
+
+
+def _ocsf_severity(finding: Mapping[str, Any]) -> float:
+    severity_id = finding.get("severity_id")
+    if isinstance(severity_id, int) and not isinstance(severity_id, bool) and severity_id in OCSF_SEVERITY:
+        return OCSF_SEVERITY[severity_id]
+    return _SEVERITY_BY_LABEL.get(_text(finding.get("severity")).upper(), 0.0)
+
+
+def _ocsf_state(finding: Mapping[str, Any]) -> FindingState:
+    raw_status = finding.get("status_id")
+    # Only an integer is a status id (a list in it once raised: unhashable in the lookups below).
+    status_id = raw_status if isinstance(raw_status, int) and not isinstance(raw_status, bool) else None
+    status = _text(finding.get("status")).lower()
+    if (
+        _text(finding.get("activity_name")) == "Close"
+        or status_id == OCSF_ARCHIVED_STATUS
+        or status == "archived"
+    ):
+        return FindingState.ARCHIVED
+    if status_id == OCSF_RESOLVED and _text(finding.get("comment")).startswith(TOOL):
+        # The tool's own resolution (its comment says so) must not hide a new sighting.
+        return FindingState.ACTIVE
+    if status_id in OCSF_CLOSED_STATUSES or status in ("suppressed", "resolved"):
+        return FindingState.SUPPRESSED
+    return FindingState.ACTIVE
+
+
+def _distinct(values: Sequence[Any]) -> list[Any]:
+    """Exact repeats once (one evidence may name its domain in two fields); kept in order. Spellings of one
+    host that differ are still all kept, for the policy to fold."""
+    seen: list[Any] = []
+    for value in values:
+        if not any(value == other and type(value) is type(other) for other in seen):
+            seen.append(value)
+    return seen
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------
@@ -267,6 +499,9 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
         state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
         sequence=_sequence_name(sequence_of(service), detail.get("title"), detail.get("description")),
+        guardduty_id=_text(detail.get("id")),
+        source=SOURCE_NATIVE,
+        sighted_at=_provider_update_time(detail.get("updatedAt")),
     )
     hosts: list[tuple[str, object]] = []
     for action_name in KNOWN_ACTIONS:
@@ -277,7 +512,7 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
                 hosts.extend(_remote_ips(action_name, _mapping(probe)))
         else:
             hosts.extend(_remote_ips(action_name, action_detail))
-    candidates = _candidates(ref, hosts, _mapping(action.get(DNS_REQUEST_ACTION)).get("domain"))
+    candidates = _candidates(ref, hosts, [_mapping(action.get(DNS_REQUEST_ACTION)).get("domain")])
     return _with_sequence(ref, candidates, sequence_of(service), _text(action.get("actionType")))
 
 
@@ -289,17 +524,20 @@ def _remote_ips(action_name: str, holder: Mapping[str, Any]) -> list[tuple[str, 
 # --- Shared helpers --------------------------------------------------------------------------------
 
 
-def _candidates(ref: FindingRef, addresses: list[tuple[str, object]], domain: object) -> list[Candidate]:
-    """The finding's targets, each with its kind: the remote IPs are addresses, the DNS request's name a
-    domain (the addresses first, so the finding's main host leads)."""
+def _candidates(
+    ref: FindingRef, addresses: Sequence[tuple[str, object]], domains: Sequence[object]
+) -> list[Candidate]:
+    """The finding's targets, each with its kind: the remote IPs are addresses, the looked-up names
+    domains (the addresses first, so the finding's main host leads)."""
     candidates = [
         Candidate(raw_host=value, finding=ref, action=action, kind=TargetKind.ADDRESS)
         for action, value in addresses
     ]
-    if not _absent(domain):
-        candidates.append(
-            Candidate(raw_host=domain, finding=ref, action=DNS_REQUEST_ACTION, kind=TargetKind.DOMAIN)
-        )
+    candidates.extend(
+        Candidate(raw_host=domain, finding=ref, action=DNS_REQUEST_ACTION, kind=TargetKind.DOMAIN)
+        for domain in domains
+        if not _absent(domain)
+    )
     return candidates
 
 
@@ -329,6 +567,13 @@ def _sequence_name(sequence: Mapping[str, Any] | None, title: object, descriptio
         if isinstance(name, str) and name.strip():
             return name.strip()
     return "unnamed attack sequence"
+
+
+def guardduty_id(finding_arn: str) -> str:
+    """GuardDuty's own id from its finding ARN (``.../detector/<d>/finding/<id>``); the text itself when it
+    is no such ARN (a hand-made or forged finding keys on what it says)."""
+    head, marker, tail = finding_arn.rpartition("/finding/")
+    return tail if marker and head.startswith("arn:") and tail else finding_arn
 
 
 def _extend(into: Extraction, part: Extraction) -> None:

@@ -37,6 +37,10 @@ FINDING_PREFIX: Final = "#finding#"
 """Items (no GSI keys, never listed) remembering, per Security Hub finding, the provider's last
 ``UpdatedAt`` the record step acted on and a digest of the provider's content then: an event that brings
 neither a newer ``UpdatedAt`` nor other provider content is an echo (docs/DESIGN.md, "Loop guard")."""
+SIGHTING_PREFIX: Final = "#sighting#"
+"""Items (no GSI keys, never listed) remembering, per GuardDuty finding (account, region and GuardDuty's own
+id, whichever way it came), the latest sighting (GuardDuty's ``updatedAt``) whose hosts were recorded and
+when they expire: the same sighting arriving another way is deduplicated (docs/OCSF.md, "One response")."""
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
@@ -398,6 +402,41 @@ class Ledger:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 **request,
+            )
+
+    def sighting_seen(self, finding_key_text: str) -> "SightingSeen | None":
+        """The latest recorded sighting of the GuardDuty finding ``finding_key_text``, if any."""
+        answer = self._call("GetItem", Key=_key(sighting_key(finding_key_text)), ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        plain = _plain(item)
+        return SightingSeen(
+            sighted_at=float(plain.get("SightedAt", 0)),
+            expires_at=float(plain.get("ExpiresAt", 0)),
+            via=str(plain.get("Via", "")),
+        )
+
+    def remember_sighting(
+        self, finding_key_text: str, sighted_at: float, expires_at: float, via: str, purge_at: float
+    ) -> None:
+        """Remember that the hosts of this sighting are recorded until ``expires_at``, unless a later
+        sighting is remembered already (memory only moves forward)."""
+        values = {
+            ":sighted": _serializer.serialize(_num(sighted_at)),
+            ":expires": _serializer.serialize(_num(expires_at)),
+            ":via": _serializer.serialize(via),
+            ":purge": _serializer.serialize(int(purge_at)),
+        }
+        with contextlib.suppress(_ConditionFailed):
+            self._call(
+                "UpdateItem",
+                Key=_key(sighting_key(finding_key_text)),
+                UpdateExpression="SET SightedAt = :sighted, ExpiresAt = :expires, Via = :via, #ttl = :purge",
+                ConditionExpression="attribute_not_exists(SightedAt) OR SightedAt < :sighted",
+                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+                ExpressionAttributeValues=values,
             )
 
     def pending_hosts(self) -> dict[str, float]:
@@ -803,6 +842,22 @@ class FindingSeen:
     """The provider's ``UpdatedAt`` then, if it was readable."""
     state: str
     """The digest of the provider's content then (``handlers.extraction.provider_state``)."""
+
+
+@dataclass(frozen=True)
+class SightingSeen:
+    """The latest recorded sighting of a GuardDuty finding, whichever way it came."""
+
+    sighted_at: float
+    """GuardDuty's ``updatedAt`` of that sighting."""
+    expires_at: float
+    """When the hosts it recorded expire."""
+    via: str
+    """The way it came (``FindingRef.source``)."""
+
+
+def sighting_key(finding_key_text: str) -> str:
+    return SIGHTING_PREFIX + hashlib.sha256(finding_key_text.encode()).hexdigest()
 
 
 def finding_key(finding_id: str) -> str:

@@ -98,6 +98,29 @@ class FindingRef:
     sequence: str = ""
     """The attack sequence an ``AttackSequence:*`` finding reports, by name (the finding's title, else the
     sequence's description, else its uid); empty for every other finding."""
+    guardduty_id: str = ""
+    """GuardDuty's own finding id (native ``id``, the last segment of the ASFF ``Id`` / OCSF
+    ``finding_info.uid``): the one key of a finding whichever way it arrived."""
+    source: str = ""
+    """The way it arrived: ``guardduty`` (native), ``securityhub`` (CSPM, ASFF) or ``securityhubv2``
+    (the new Security Hub, OCSF)."""
+    metadata_uid: str = ""
+    """The new Security Hub's ``metadata.uid`` (OCSF findings only)."""
+    sighted_at: float | None = None
+    """GuardDuty's ``updatedAt`` of this sighting, as every shape carries it (native ``updatedAt``, ASFF
+    ``UpdatedAt``, OCSF ``finding_info.modified_time_dt``); ``None`` when unreadable: then no arrival of it
+    is taken for a repeat."""
+
+    @property
+    def guard_key(self) -> str:
+        """Whose memory the loop guard reads: each Security Hub its own (CSPM's and the new one's finding
+        ids are both GuardDuty's finding ARN, and one's update is no echo of the other's)."""
+        return self.id if self.source != "securityhubv2" else f"securityhubv2#{self.id}"
+
+    @property
+    def sighting_key(self) -> str:
+        """One GuardDuty finding whichever way it came: its account, region and GuardDuty's own id."""
+        return f"{self.account}/{self.region}/{self.guardduty_id}"
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ def finding_payload(finding: FindingRef | None) -> dict[str, Any] | None:
         "account": truncate(finding.account, 64),
         "region": truncate(finding.region, 64),
         "last_seen": finding.last_seen,
+        "via": finding.source,
         # Only an attack sequence's: every other finding's payload stays as it was.
         **({"sequence": truncate(" ".join(finding.sequence.split()))} if finding.sequence else {}),
     }
@@ -105,6 +106,8 @@ class RecordOutcome:
     """When the hosts recorded now expire (the annotation's "until")."""
     places: Mapping[str, str] = field(default_factory=dict)
     """Where each kind of the recorded targets is blocked (``TargetKind`` value -> place)."""
+    deduplicated: Sequence[tuple[str, str]] = ()
+    """(GuardDuty finding id, the way it came) of each finding whose sighting was recorded already."""
 
     @property
     def hosts(self) -> list[str]:
@@ -161,31 +164,53 @@ class RecordOutcome:
             "batch": self.batch,
             "batch_items": self.batch_items,
             "expires_at": self.expires_at,
+            "deduplicated": [
+                {"finding": truncate(finding), "via": via} for finding, via in self.deduplicated[:SAMPLE_SIZE]
+            ],
             **security_hub_payload(self.security_hub, self.expires_at),
         }
 
 
 def security_hub_payload(findings: Sequence[FindingRef], expires_at: float) -> dict[str, Any]:
-    """``annotate`` and, when set, the findings' exact identifiers (at most ``SAMPLE_SIZE``; the count
-    says how many). An identifier too long to carry whole is left out: a cut one names no finding."""
-    annotated = [
+    """``annotate`` and, when set, the findings' exact identifiers (at most ``SAMPLE_SIZE`` of each Security
+    Hub; the count says how many): CSPM's ``{"Id", "ProductArn"}`` under ``findings``, the new Security
+    Hub's ``{"CloudAccountUid", "FindingInfoUid", "MetadataProductUid"}`` under ``findings_v2`` (present only
+    then). An
+    identifier too long to carry whole is left out: a cut one names no finding."""
+    carried = [
         finding
         for finding in findings
-        if finding.product_arn and len(finding.id) <= MAX_IDENTIFIER and len(finding.product_arn) <= MAX_TEXT
+        if finding.product_arn
+        and finding.account
+        and len(finding.id) <= MAX_IDENTIFIER
+        and len(finding.product_arn) <= MAX_TEXT
+        and len(finding.account) <= MAX_TEXT
     ]
-    if not annotated:
+    cspm = [finding for finding in carried if finding.source != "securityhubv2"]
+    v2 = [finding for finding in carried if finding.source == "securityhubv2"]
+    if not carried:
         return {"annotate": False, "security_hub": None}
     return {
         "annotate": True,
         "security_hub": {
-            "findings": [{"Id": finding.id, "ProductArn": finding.product_arn} for finding in annotated][
+            "findings": [{"Id": finding.id, "ProductArn": finding.product_arn} for finding in cspm][
                 :SAMPLE_SIZE
             ],
-            "count": len(annotated),
+            "count": len(carried),
             "expires_at": int(expires_at),
-            # The annotation's fields must fit beside the fullest finding's own (50 in all).
-            "other_fields": max(finding.other_fields for finding in annotated[:SAMPLE_SIZE]),
+            # The annotation's fields must fit beside the fullest CSPM finding's own (50 in all).
+            "other_fields": max((finding.other_fields for finding in cspm[:SAMPLE_SIZE]), default=0),
+            # Only with findings of the new Security Hub: a CSPM-only payload stays as it was.
+            **({"findings_v2": [_v2_identifier(finding) for finding in v2][:SAMPLE_SIZE]} if v2 else {}),
         },
+    }
+
+
+def _v2_identifier(finding: FindingRef) -> dict[str, str]:
+    return {
+        "CloudAccountUid": finding.account,
+        "FindingInfoUid": finding.id,
+        "MetadataProductUid": finding.product_arn,
     }
 
 

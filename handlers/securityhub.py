@@ -100,6 +100,15 @@ RETRYABLE_ERRORS: Final = frozenset(
 )
 """Security Hub throttles with LimitExceededException (HTTP 429); botocore retries it too, first."""
 
+RETRYABLE_UNPROCESSED_V2: Final = frozenset({"ConflictException", "InternalServerException"})
+RETRYABLE_ERRORS_V2: Final = frozenset({"ThrottlingException", "InternalServerException"})
+"""BatchUpdateFindingsV2's retryable answers (botocore 1.44's model: its errors and ``ErrorCode`` enum)."""
+V2_STATUS_IDS: Final = {"NOTIFIED": 2, "RESOLVED": 4}
+"""``findingWorkflowStatus`` in OCSF ``status_id``: NOTIFIED (someone is on it) as 2 In Progress, RESOLVED
+as 4 Resolved (the Comment, which starts with the tool's name, makes it the tool's own: the record step
+still treats a new sighting as active)."""
+V2_IDENTIFIER_KEYS: Final = ("CloudAccountUid", "FindingInfoUid", "MetadataProductUid")
+
 logger = logging.getLogger(__name__)
 
 
@@ -131,6 +140,20 @@ class Annotation:
         if self.workflow_status is not None:
             request["Workflow"] = {"Status": self.workflow_status}
         return request
+
+
+def v2_request(annotation: Annotation, identifiers: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    """The same annotation for the new Security Hub: the Note as ``Comment`` (1-512 characters, as V1's Note)
+    and the workflow status as ``StatusId``; OCSF has no user-defined fields, so the Note says it all."""
+    request: dict[str, Any] = {
+        "FindingIdentifiers": [
+            {key: identifier[key] for key in V2_IDENTIFIER_KEYS} for identifier in identifiers
+        ],
+        "Comment": annotation.note,
+    }
+    if annotation.workflow_status in V2_STATUS_IDS:
+        request["StatusId"] = V2_STATUS_IDS[annotation.workflow_status]
+    return request
 
 
 def when(epoch: float) -> str:
@@ -348,49 +371,111 @@ class FindingAnnotator:
             retry = [identifier for identifier in identifiers if truncate(identifier["Id"]) in refused]
             for start in range(0, len(retry), MAX_FINDINGS_PER_CALL):
                 self._annotate_chunk(list(retry[start : start + MAX_FINDINGS_PER_CALL]), note_only, outcome)
-        if outcome.unprocessed:
-            first = outcome.unprocessed[0]
-            outcome.error = (
-                f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
+        return _concluded(outcome)
+
+    def annotate_v2(
+        self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation
+    ) -> AnnotationOutcome:
+        """Annotate findings of the new Security Hub (``V2_IDENTIFIER_KEYS``) with BatchUpdateFindingsV2."""
+        check_annotation(annotation)
+        outcome = AnnotationOutcome(
+            status="annotated",
+            findings=len(identifiers),
+            note=annotation.note,
+            workflow_status=annotation.workflow_status
+            if annotation.workflow_status in V2_STATUS_IDS
+            else None,
+        )
+        for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
+            self._annotate_chunk(
+                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome, _V2_CALL
             )
-        if outcome.annotated == 0:
-            outcome.status = "failed"
-        elif outcome.annotated < outcome.findings:
-            outcome.status = "partial"
-        return outcome
+        return _concluded(outcome)
 
     def _annotate_chunk(
-        self, remaining: list[Mapping[str, str]], annotation: Annotation, outcome: AnnotationOutcome
+        self,
+        remaining: list[Mapping[str, str]],
+        annotation: Annotation,
+        outcome: AnnotationOutcome,
+        api: "_Api | None" = None,
     ) -> None:
         """Up to ``ATTEMPTS`` calls; each retries only what Security Hub said it could not update yet."""
+        api = api or _V1_CALL
         retrying: list[dict[str, str]] = []
         for attempt in range(ATTEMPTS):
             if attempt:
                 self.sleep(self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
             outcome.attempts += 1
             try:
-                answer = self.client.batch_update_findings(**annotation.request(remaining))
+                answer = getattr(self.client, api.method)(**api.request(annotation, remaining))
             except (ClientError, BotoCoreError) as e:
                 code, message = _error_of(e)
-                retrying = [_unprocessed(identifier, code, message) for identifier in remaining]
-                if code in RETRYABLE_ERRORS or isinstance(e, BotoCoreError):
+                retrying = [_unprocessed(api.shown(identifier), code, message) for identifier in remaining]
+                if code in api.retryable_errors or isinstance(e, BotoCoreError):
                     continue
                 break
             outcome.annotated += len(answer.get("ProcessedFindings", []))
-            retry_ids: set[tuple[str, str]] = set()
+            retry_ids: set[tuple[str, ...]] = set()
             retrying = []
             for item in answer.get("UnprocessedFindings", []):
                 identifier = item.get("FindingIdentifier", {})
-                failure = _unprocessed(identifier, item.get("ErrorCode", ""), item.get("ErrorMessage", ""))
-                if failure["code"] in RETRYABLE_UNPROCESSED:
-                    retry_ids.add((identifier.get("Id"), identifier.get("ProductArn")))
+                failure = _unprocessed(
+                    api.shown(identifier), item.get("ErrorCode", ""), item.get("ErrorMessage", "")
+                )
+                if failure["code"] in api.retryable_unprocessed:
+                    retry_ids.add(api.key(identifier))
                     retrying.append(failure)
                 else:
                     outcome.unprocessed.append(failure)
-            remaining = [i for i in remaining if (i["Id"], i["ProductArn"]) in retry_ids]
+            remaining = [i for i in remaining if api.key(i) in retry_ids]
             if not remaining:
                 break
         outcome.unprocessed.extend(retrying)
+
+
+def _concluded(outcome: AnnotationOutcome) -> AnnotationOutcome:
+    """The outcome's error and status from what was and was not annotated."""
+    if outcome.unprocessed:
+        first = outcome.unprocessed[0]
+        outcome.error = (
+            f"{len(outcome.unprocessed)} finding(s) not annotated: {first['code']}: {first['message']}"
+        )
+    if outcome.annotated == 0:
+        outcome.status = "failed"
+    elif outcome.annotated < outcome.findings:
+        outcome.status = "partial"
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Api:
+    """What differs between BatchUpdateFindings and BatchUpdateFindingsV2 for the annotator."""
+
+    method: str
+    request: Callable[[Annotation, Sequence[Mapping[str, str]]], dict[str, Any]]
+    key: Callable[[Mapping[str, Any]], tuple[str, ...]]
+    shown: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    """The identifier as the outcome reports it (``{"Id": ...}``)."""
+    retryable_unprocessed: frozenset[str]
+    retryable_errors: frozenset[str]
+
+
+_V1_CALL: Final = _Api(
+    "batch_update_findings",
+    lambda annotation, identifiers: annotation.request(identifiers),
+    lambda identifier: (str(identifier.get("Id")), str(identifier.get("ProductArn"))),
+    lambda identifier: identifier,
+    RETRYABLE_UNPROCESSED,
+    RETRYABLE_ERRORS,
+)
+_V2_CALL: Final = _Api(
+    "batch_update_findings_v2",
+    lambda annotation, identifiers: v2_request(annotation, identifiers),
+    lambda identifier: tuple(str(identifier.get(key)) for key in V2_IDENTIFIER_KEYS),
+    lambda identifier: {"Id": str(identifier.get("FindingInfoUid", ""))},
+    RETRYABLE_UNPROCESSED_V2,
+    RETRYABLE_ERRORS_V2,
+)
 
 
 def _error_of(error: Exception) -> tuple[str, str]:
@@ -412,37 +497,49 @@ def _unprocessed(identifier: Mapping[str, Any], code: object, message: object) -
 
 
 def identifiers_of(record: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The record step's ``security_hub.findings``, checked: exact ``{"Id", "ProductArn"}`` strings."""
+    """The record step's ``security_hub.findings`` (CSPM), checked: exact ``{"Id", "ProductArn"}`` strings;
+    it may be empty when ``findings_v2`` is not (``identifiers_v2_of``)."""
     security_hub = record.get("security_hub")
     findings = security_hub.get("findings") if isinstance(security_hub, Mapping) else None
-    if not isinstance(findings, list) or not findings:
+    others = security_hub.get("findings_v2") if isinstance(security_hub, Mapping) else None
+    if not isinstance(findings, list) or not (findings or others):
         raise InvalidInput("'record.security_hub.findings' must be a non-empty list of finding identifiers")
-    identifiers = []
-    for finding in findings:
-        if not (
-            isinstance(finding, Mapping)
-            and isinstance(finding.get("Id"), str)
-            and isinstance(finding.get("ProductArn"), str)
-            and finding["Id"]
-            and finding["ProductArn"]
-        ):
-            raise InvalidInput("each finding identifier must have a non-empty 'Id' and 'ProductArn'")
-        identifiers.append({"Id": finding["Id"], "ProductArn": finding["ProductArn"]})
-    return identifiers
+    return [_checked(finding, ("Id", "ProductArn")) for finding in findings]
+
+
+def identifiers_v2_of(record: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The record step's ``security_hub.findings_v2`` (the new Security Hub), checked like CSPM's."""
+    findings = record["security_hub"].get("findings_v2") or []
+    if not isinstance(findings, list):
+        raise InvalidInput("'record.security_hub.findings_v2' must be a list of finding identifiers")
+    return [_checked(finding, V2_IDENTIFIER_KEYS) for finding in findings]
+
+
+def _checked(finding: object, keys: Sequence[str]) -> dict[str, str]:
+    if not (
+        isinstance(finding, Mapping) and all(isinstance(finding.get(k), str) and finding[k] for k in keys)
+    ):
+        raise InvalidInput(f"each finding identifier must have a non-empty {', '.join(map(repr, keys))}")
+    return {key: finding[key] for key in keys}
 
 
 def annotate_execution(
     state: Mapping[str, Any], settings: Settings, annotator: FindingAnnotator
 ) -> dict[str, Any]:
-    """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``."""
+    """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``. CSPM's
+    findings get BatchUpdateFindings, the new Security Hub's BatchUpdateFindingsV2, with the same Note; the
+    result is CSPM's outcome, the new Security Hub's under ``new_security_hub`` (alone: the outcome)."""
     if not isinstance(state, Mapping) or not isinstance(state.get("record"), Mapping):
         raise InvalidInput("expected the workflow state with the record step's output at 'record'")
     record = state["record"]
     identifiers = identifiers_of(record)
+    identifiers_v2 = identifiers_v2_of(record)
     if isinstance(state.get("block"), Mapping):
         reports = _block_reports(state["block"], settings)
         if not any(report.count for report in reports):
-            return AnnotationOutcome(status="skipped", findings=len(identifiers)).to_payload()
+            return AnnotationOutcome(
+                status="skipped", findings=len(identifiers) + len(identifiers_v2)
+            ).to_payload()
         expires_at = record["security_hub"].get("expires_at")
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float) or expires_at <= 0:
             raise InvalidInput("'record.security_hub.expires_at' must be epoch seconds")
@@ -454,22 +551,37 @@ def annotate_execution(
         )
     else:
         raise InvalidInput("expected the block step's output at 'block' or its error at 'error'")
-    fitted = annotation.within(FIELDS_MAX_PAIRS - _other_fields(record))
-    outcome = annotator.annotate(identifiers, fitted, left_out=len(annotation.fields) - len(fitted.fields))
-    log = logger.info if outcome.status == "annotated" else logger.warning
-    log(
-        "annotated findings",
-        extra={
-            "status": outcome.status,
-            "findings": outcome.findings,
-            "annotated": outcome.annotated,
-            "attempts": outcome.attempts,
-            "error": outcome.error,
-            "unprocessed": outcome.unprocessed[:SAMPLE_SIZE],
-            "finding_ids": [truncate(i["Id"]) for i in identifiers[:SAMPLE_SIZE]],
-        },
-    )
-    return outcome.to_payload()
+    outcomes: list[tuple[str, AnnotationOutcome, Sequence[Mapping[str, str]]]] = []
+    if identifiers:
+        fitted = annotation.within(FIELDS_MAX_PAIRS - _other_fields(record))
+        outcome = annotator.annotate(
+            identifiers, fitted, left_out=len(annotation.fields) - len(fitted.fields)
+        )
+        outcomes.append(("BatchUpdateFindings", outcome, [{"Id": i["Id"]} for i in identifiers]))
+    if identifiers_v2:
+        outcome = annotator.annotate_v2(identifiers_v2, annotation)
+        outcomes.append(
+            ("BatchUpdateFindingsV2", outcome, [{"Id": i["FindingInfoUid"]} for i in identifiers_v2])
+        )
+    for operation, outcome, shown in outcomes:
+        log = logger.info if outcome.status == "annotated" else logger.warning
+        log(
+            "annotated findings",
+            extra={
+                "operation": operation,
+                "status": outcome.status,
+                "findings": outcome.findings,
+                "annotated": outcome.annotated,
+                "attempts": outcome.attempts,
+                "error": outcome.error,
+                "unprocessed": outcome.unprocessed[:SAMPLE_SIZE],
+                "finding_ids": [truncate(i["Id"]) for i in shown[:SAMPLE_SIZE]],
+            },
+        )
+    payload = outcomes[0][1].to_payload()
+    if len(outcomes) > 1:
+        payload["new_security_hub"] = outcomes[1][1].to_payload()
+    return payload
 
 
 def _other_fields(record: Mapping[str, Any]) -> int:

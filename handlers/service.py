@@ -145,11 +145,16 @@ class BlocklistService:
         targets, policy_skips = self.policy.evaluate_all(candidates)
         skipped = [*extraction.skipped, *echoes, *policy_skips]
         now = clock.now()
+        repeats = self._repeated_sightings(targets)
         new: list[str] = []
         refreshed: list[str] = []
         unconfirmed: list[str] = []
         failed: list[str] = []
         for target in targets:
+            if target.finding in repeats:
+                # Recorded already when this sighting came another way: blocked, not written again.
+                refreshed.append(target.host)
+                continue
             try:
                 record, created = self.ledger.record(self._sighting(target, now))
             except LedgerUnavailable:
@@ -168,8 +173,9 @@ class BlocklistService:
             unconfirmed=sorted(unconfirmed),
             skipped=skipped,
             security_hub=sighted,
-            expires_at=now + self.settings.retention_seconds,
+            expires_at=_expiry(targets, repeats, now + self.settings.retention_seconds),
             places={str(kind): self.where(kind) for kind in {target.kind for target in targets}},
+            deduplicated=[(finding.guardduty_id, finding.source) for finding in repeats],
         )
         self._log_record(outcome, failed)
         if failed:
@@ -184,12 +190,37 @@ class BlocklistService:
         # Last, once every host is recorded: a retried record step must not take itself for an echo.
         for sighting in sighted:
             self.ledger.remember_finding(
-                sighting.id,
+                sighting.guard_key,
                 sighting.updated_at,
                 sighting.provider_state,
                 now + self.settings.retention_seconds + 86400,
             )
+        for finding in dict.fromkeys(target.finding for target in targets):
+            if finding not in repeats and finding.guardduty_id and finding.sighted_at is not None:
+                self.ledger.remember_sighting(
+                    finding.sighting_key,
+                    finding.sighted_at,
+                    now + self.settings.retention_seconds,
+                    finding.source,
+                    now + self.settings.retention_seconds,
+                )
         return outcome.to_payload()
+
+    def _repeated_sightings(self, targets: Sequence[Target]) -> dict[FindingRef, float]:
+        """The findings whose sighting (GuardDuty's ``updatedAt``, or a later one) has its hosts recorded
+        already, having come another way (or the same way again), with when those hosts expire. Keyed on
+        GuardDuty's own finding id: native, CSPM and the new Security Hub deliver one finding up to three
+        times, and one sighting is recorded once (docs/OCSF.md, "One response"). A later sighting is a
+        genuine update: recorded, and its hosts refreshed."""
+        repeats: dict[FindingRef, float] = {}
+        now = clock.now()
+        for finding in dict.fromkeys(target.finding for target in targets):
+            if not finding.guardduty_id or finding.sighted_at is None:
+                continue
+            seen = self.ledger.sighting_seen(finding.sighting_key)
+            if seen is not None and finding.sighted_at <= seen.sighted_at and seen.expires_at > now:
+                repeats[finding] = seen.expires_at
+        return repeats
 
     def _new_sightings(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Skip]]:
         """Drop the candidates of Security Hub findings the provider has not updated since the tool last
@@ -201,7 +232,7 @@ class BlocklistService:
         for finding in dict.fromkeys(candidate.finding for candidate in candidates):
             if not finding.product_arn:
                 continue
-            seen = self.ledger.finding_seen(finding.id)
+            seen = self.ledger.finding_seen(finding.guard_key)
             if seen is not None and (
                 seen.state == finding.provider_state
                 or (
@@ -564,6 +595,14 @@ class BlocklistService:
             account=finding.account,
             region=finding.region,
         )
+
+
+def _expiry(targets: Sequence[Target], repeats: Mapping[FindingRef, float], recorded_now: float) -> float:
+    """When the execution's hosts expire: now plus the retention if any was recorded now, else when the
+    repeated sighting's hosts were recorded to expire."""
+    if any(target.finding not in repeats for target in targets) or not repeats:
+        return recorded_now
+    return min(repeats.values())
 
 
 def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:

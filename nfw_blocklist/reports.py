@@ -117,13 +117,15 @@ def execution_summary(result: Any) -> dict[str, Any]:
         "skipped": [
             {"host": skip.get("host"), "reason": skip.get("reason")} for skip in record.get("skipped", [])
         ],
+        "deduplicated": list(record.get("deduplicated", [])),
     }
 
 
 def print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
     for entry in report["events"]:
         outcome = "matched" if entry["matched"] else "no rule matched"
-        say(f"{entry['file']}  event {entry['id'] or '-'}: {outcome}")
+        via = f" (via {entry['via']})" if entry.get("via") else ""
+        say(f"{entry['file']}  event {entry['id'] or '-'}{via}: {outcome}")
         for run in entry["executions"]:
             say(
                 f"  {run['name']}: {run['status']}"
@@ -137,6 +139,11 @@ def print_replay(report: Mapping[str, Any], errors: Mapping[str, str]) -> None:
                 say(f"    not blocked ({failed['kind']}s, {failed['error']} in {failed['where']}): {targets}")
             for skip in run["skipped"]:
                 say(f"    skipped {skip['host']}: {skip['reason']}")
+            for repeat in run.get("deduplicated", ()):
+                say(
+                    f"    deduplicated: GuardDuty finding {repeat['finding']}, recorded already "
+                    f"(this time via {repeat['via']})"
+                )
         for follow_up in entry.get("follow_ups", ()):  # a topology's report has none (README)
             statuses = ", ".join(run["status"] for run in follow_up["executions"]) or "no execution"
             skips = sorted({skip["reason"] for run in follow_up["executions"] for skip in run["skipped"]})

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     state = read_state(args.state)
     rendered = render_with(args.stack or "dev", overrides)
 
+    from handlers.extraction import way_of
     from nfw_blocklist.sandbox import Sandbox
     from nfw_blocklist.sandbox.securityhub import finding_update_views
 
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                     {
                         "file": event_file.path,
                         "id": event.get("id") if isinstance(event.get("id"), str) else None,
+                        "via": way_of(event),
                         "matched": bool(delivery.matched_rules),
                         "executions": [execution_summary(result) for result in delivery.executions],
                         "follow_ups": [

@@ -267,9 +267,10 @@ def install() -> None:
     classes, so every backend, existing or future, gains the operations. Security Hub's
     BatchUpdateFindings (``emulator.securityhub``) is installed with them.
     """
-    from . import securityhub
+    from . import securityhub, securityhub_v2
 
     securityhub.install()
+    securityhub_v2.install()
     with _install_lock:
         serialize_moto_services()
         for name in (

@@ -91,6 +91,8 @@ class FindingUpdateStore:
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     """The id of each "Findings - Imported" event sent (AWS draws one at random; a sandbox may not)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ocsf_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The new Security Hub's findings (OCSF) by ``metadata.uid`` (``emulator.securityhub_v2``)."""
 
     def take_events(self) -> list[dict[str, Any]]:
         with self.lock:

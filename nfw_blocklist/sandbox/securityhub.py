@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from handlers import entry
 from nfw_blocklist.emulator import securityhub as emulated
+from nfw_blocklist.emulator import securityhub_v2 as emulated_v2
 
 from .wiring import PolicyBook
 
@@ -90,6 +91,13 @@ class SecurityHubLoop:
         if not isinstance(findings, list):
             return event
         backend = emulated.securityhub_backends[self.account][region]
+        if event.get("detail-type") == emulated_v2.IMPORTED_V2:
+            held = {f["metadata"]["uid"]: f for f in emulated_v2.import_ocsf_findings(backend, findings)}
+            as_held_v2 = [
+                held.get(_metadata_uid(finding), finding) if isinstance(finding, Mapping) else finding
+                for finding in findings
+            ]
+            return {**event, "detail": {**detail, "findings": as_held_v2}}
         stored = {(f["Id"], f["ProductArn"]): f for f in emulated.import_findings(backend, findings)}
         as_held = [
             stored.get((finding.get("Id"), finding.get("ProductArn")), finding)
@@ -123,6 +131,9 @@ def finding_update_views(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     views = []
     for call in calls:
         request = call["request"]
+        if call.get("operation") == "BatchUpdateFindingsV2":
+            views.extend(_v2_views(call))
+            continue
         outcome: dict[tuple[str, str], str] = {}
         for identifier in call.get("processed", []):
             outcome[(identifier["Id"], identifier["ProductArn"])] = "processed"
@@ -145,4 +156,37 @@ def finding_update_views(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "at": call.get("at"),
                 }
             )
+    return views
+
+
+def _metadata_uid(finding: Mapping[str, Any]) -> object:
+    metadata = finding.get("metadata")
+    return metadata.get("uid") if isinstance(metadata, Mapping) else None
+
+
+def _v2_views(call: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A BatchUpdateFindingsV2 call's entries, in the same form (its ``Comment`` as the note, its
+    ``StatusId`` as the workflow status)."""
+    request = call["request"]
+    keys = emulated_v2.IDENTIFIER_KEYS
+    outcome: dict[tuple[str, ...], str] = {}
+    for item in call.get("processed", []):
+        outcome[tuple(item["FindingIdentifier"][k] for k in keys)] = "processed"
+    for item in call.get("unprocessed", []):
+        outcome[tuple(item["FindingIdentifier"][k] for k in keys)] = item["ErrorCode"]
+    views = []
+    for identifier in request.get("FindingIdentifiers") or []:
+        key = tuple(identifier.get(k) for k in keys)
+        views.append(
+            {
+                "finding_id": identifier.get("FindingInfoUid"),
+                "product_arn": identifier.get("MetadataProductUid"),
+                "status": call.get("error") or outcome.get(key, "unknown"),
+                "note": request.get("Comment"),
+                "updated_by": None,
+                "user_defined_fields": None,
+                "workflow_status": emulated_v2.STATUS_IDS.get(request.get("StatusId", -1)),
+                "at": call.get("at"),
+            }
+        )
     return views

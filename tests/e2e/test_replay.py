@@ -52,9 +52,9 @@ def test_the_json_report_has_exactly_the_documented_shape(run_cli, sample):
         "emails",
         "finding_updates",
     }
-    assert set(report["events"][0]) == {"file", "id", "matched", "executions", "follow_ups"}
+    assert set(report["events"][0]) == {"file", "id", "via", "matched", "executions", "follow_ups"}
     assert set(report["events"][0]["executions"][0]) == {
-        "name", "status", "blocked", "refreshed", "evicted", "not_blocked", "skipped"
+        "name", "status", "blocked", "refreshed", "evicted", "not_blocked", "skipped", "deduplicated"
     }  # fmt: skip
     assert set(report["events"][0]["follow_ups"][0]) == {"id", "matched", "executions"}
     assert set(report["finding_updates"][0]) == {
@@ -87,6 +87,7 @@ def test_a_native_guardduty_finding_matches_nothing_with_the_default_finding_sou
     assert result.json["events"][0] == {
         "file": sample("guardduty-native-ipv4.json"),
         "id": result.json["events"][0]["id"],
+        "via": "guardduty",
         "matched": False,
         "executions": [],
         "follow_ups": [],

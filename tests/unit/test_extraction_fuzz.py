@@ -185,6 +185,11 @@ READ_KEYS = frozenset({
     "eventLastSeen", "remoteIpDetails", "ipAddressV4", "ipAddressV6", "portProbeDetails",
     "networkConnectionAction", "portProbeAction", "awsApiCallAction", "kubernetesApiCallAction",
     "rdsLoginAttemptAction",
+    # The new Security Hub's OCSF findings (docs/OCSF.md)
+    "finding_info", "uid", "uid_alt", "types", "modified_time_dt", "last_seen_time_dt", "time_dt", "metadata",
+    "product", "name", "cloud", "severity_id", "status_id", "status", "activity_name", "comment", "evidences",
+    "src_endpoint", "dst_endpoint", "ip", "hostname", "domain", "query", "connection_info", "direction",
+    "direction_id", "api",
 })  # fmt: skip
 """The keys extraction reads: most mutations aim at them, so a small budget still finds things."""
 
@@ -233,9 +238,13 @@ class MutatedEvent:
         return f"MutatedEvent({self.sample!r}, mutations={self.mutations!r})"
 
 
+OCSF_SAMPLES = sorted(name for name in EVENTS if name.startswith("securityhub-v2-"))
+"""The new Security Hub's samples: fuzzed on their own too, so the small budget reaches their shape."""
+
+
 @st.composite
-def mutated_events(draw: st.DrawFn) -> MutatedEvent:
-    mutated = MutatedEvent(draw(st.sampled_from(sorted(EVENTS))))
+def mutated_events(draw: st.DrawFn, samples: list[str] | None = None) -> MutatedEvent:
+    mutated = MutatedEvent(draw(st.sampled_from(samples or sorted(EVENTS))))
     # Replacing the whole event is test_extraction.py's table of malformed events. A place is drawn by
     # its index: over a few hundred places Hypothesis draws bounded integers about uniformly.
     for _ in range(draw(st.integers(1, 4))):
@@ -305,6 +314,31 @@ def _assert_readable(skip: Skip) -> None:
 def test_mutated_samples_never_raise_and_yield_only_canonical_blockable_bounded_hosts(
     mutated: MutatedEvent,
 ) -> None:
+    _check_extraction_and_policy(mutated)
+
+
+@settings(
+    # 100 OCSF events in `make test` (well under a second); the soak profile's 30,000 under `make soak`.
+    max_examples=max(100, settings.default.max_examples),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+@given(mutated_events(OCSF_SAMPLES))
+def test_mutated_ocsf_samples_never_raise_and_yield_only_canonical_blockable_bounded_hosts(
+    mutated: MutatedEvent,
+) -> None:
+    _check_extraction_and_policy(mutated)
+
+
+def test_the_ocsf_fuzz_starts_from_the_three_new_samples() -> None:
+    assert OCSF_SAMPLES == [
+        "securityhub-v2-guardduty-c2-finding.json",
+        "securityhub-v2-guardduty-dns-c2.json",
+        "securityhub-v2-guardduty-portprobe.json",
+    ]
+
+
+def _check_extraction_and_policy(mutated: MutatedEvent) -> None:
     extraction = extract(mutated.event)  # type: ignore[arg-type]
     for skip in extraction.skipped:
         _assert_readable(skip)

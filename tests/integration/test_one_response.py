@@ -1,0 +1,187 @@
+"""One GuardDuty finding, one response, whichever way it arrives: native, Security Hub CSPM (ASFF) and the new
+Security Hub (OCSF) deliver the same finding; the record step keys it on GuardDuty's own finding id and
+sighting (its ``updatedAt``), so the hosts are recorded and blocked once, one notification goes out, each
+Security Hub that delivered it still has it annotated, and a genuine update still refreshes the hosts."""
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.integration import stack
+
+SAMPLES = Path(__file__).resolve().parents[2] / "nfw_blocklist" / "samples"
+HOST = "198.51.100.0/32"
+FIRST = "2021-01-05T01:15:01.549Z"
+UPDATE = "2021-01-05T03:40:00.000Z"
+
+
+def _sample(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SAMPLES / name).read_text())
+    return loaded
+
+
+def _cspm(when: str) -> dict[str, Any]:
+    event = _sample("securityhub-guardduty-c2-finding.json")
+    finding = event["detail"]["findings"][0]
+    finding["UpdatedAt"] = finding["LastObservedAt"] = when
+    finding["ProductFields"]["aws/guardduty/service/eventLastSeen"] = when
+    return event
+
+
+def _ocsf(when: str) -> dict[str, Any]:
+    event = _sample("securityhub-v2-guardduty-c2-finding.json")
+    info = event["detail"]["findings"][0]["finding_info"]
+    info["modified_time_dt"] = info["last_seen_time_dt"] = when
+    return event
+
+
+def _native(when: str) -> dict[str, Any]:
+    """The same finding as GuardDuty's own event: the native IPv4 sample given the reference finding's
+    id, ARN, remote host and times."""
+    event = _sample("guardduty-native-ipv4.json")
+    reference = _sample("securityhub-guardduty-c2-finding.json")["detail"]["findings"][0]
+    detail = event["detail"]
+    detail["arn"] = reference["Id"]
+    detail["id"] = reference["Id"].rsplit("/", 1)[-1]
+    detail["accountId"], detail["region"] = reference["AwsAccountId"], "us-east-1"
+    detail["updatedAt"] = detail["service"]["eventLastSeen"] = when
+    detail["service"]["action"]["networkConnectionAction"]["remoteIpDetails"]["ipAddressV4"] = "198.51.100.0"
+    return event
+
+
+SHAPES = {"guardduty": _native, "securityhub": _cspm, "securityhubv2": _ocsf}
+
+
+def _ledger_items() -> list[dict[str, Any]]:
+    """The hosts' items (the loop guard's memory of each Security Hub's echo is written apart)."""
+    items: list[dict[str, Any]] = boto3.client("dynamodb").scan(TableName=stack.TABLE)["Items"]
+    return sorted((i for i in items if not i["HostIp"]["S"].startswith("#")), key=json.dumps)
+
+
+def _host_item() -> dict[str, Any]:
+    (item,) = [i for i in _ledger_items() if i["HostIp"]["S"] == HOST]
+    return item
+
+
+def test_the_new_security_hubs_first_arrival_is_not_taken_for_an_echo_of_cspms(group):
+    service = stack.service(group)
+    service.record(_cspm(FIRST))
+
+    recorded = service.record(_ocsf(FIRST))
+
+    assert "own-update" not in [skip["reason"] for skip in recorded["skipped"]]
+    assert recorded["refreshed"] == [HOST]
+
+
+def test_cspms_first_arrival_is_not_taken_for_an_echo_of_the_new_security_hubs(group):
+    service = stack.service(group)
+    service.record(_ocsf(FIRST))
+
+    recorded = service.record(_cspm(FIRST))
+
+    assert (recorded["refreshed"], recorded["annotate"]) == ([HOST], True)
+
+
+def test_the_same_sighting_another_way_is_deduplicated_and_writes_no_host(group):
+    service = stack.service(group)
+    first = service.record(_native(FIRST))
+    before = _ledger_items()
+
+    again = service.record(_ocsf(FIRST))
+
+    assert first["new"] == [HOST]
+    assert again["deduplicated"] == [{"finding": "1234680e481690b44f7cc7e221abcdef", "via": "securityhubv2"}]
+    assert again["refreshed"] == [HOST]
+    assert again["expires_at"] == first["expires_at"]
+    assert _ledger_items() == before
+
+
+def test_a_genuine_update_another_way_refreshes_the_hosts(group, fake_time):
+    service = stack.service(group)
+    service.record(_native(FIRST))
+    fake_time.advance(600)
+
+    updated = service.record(_cspm(UPDATE))
+
+    assert (updated["refreshed"], updated["deduplicated"]) == ([HOST], [])
+    assert float(_host_item()["LastSeen"]["N"]) == _epoch(UPDATE)
+
+
+def _respond(service: Any, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    recorded = service.record(event)
+    blocked = service.block(recorded) if recorded["has_hosts"] else None
+    return recorded, blocked
+
+
+_FINDINGS = iter(range(1, 1_000_000))
+GUARDDUTY_ID = "1234680e481690b44f7cc7e221abcdef"
+
+
+def _another_finding(event: dict[str, Any], n: int) -> dict[str, Any]:
+    """``event`` as the delivery of another GuardDuty finding (its own id and remote host), so examples
+    share one table and rule group and still start from nothing."""
+    text = json.dumps(event).replace(GUARDDUTY_ID, f"{n:032x}").replace('"198.51.100.0"', f'"203.0.113.{n}"')
+    moved: dict[str, Any] = json.loads(text)
+    return moved
+
+
+@settings(
+    # 72 combinations; a handful in `make test` (each delivery is a record and a block against moto), all
+    # of them and more under the soak profile.
+    max_examples=3 if settings.default.max_examples <= 100 else 200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    order=st.permutations(sorted(SHAPES)),
+    update_via=st.sampled_from(sorted(SHAPES)),
+    update_at=st.integers(min_value=0, max_value=3),
+)
+def test_one_finding_through_every_way_in_any_order_gets_one_response(
+    group, fake_time, order, update_via, update_at
+):
+    """GIVEN the finding delivered by all three ways, in any order, with its genuine update (by any way)
+    anywhere among them; THEN its host is blocked once and notified once, each Security Hub that delivered
+    it had it annotated, and the update is what the ledger holds."""
+    n = next(_FINDINGS) % 250 + 1
+    host = f"203.0.113.{n}/32"
+    service = stack.service(group)
+    deliveries: list[tuple[str, str]] = [(way, FIRST) for way in order]
+    deliveries.insert(update_at, (update_via, UPDATE))
+    annotated: set[str] = set()
+    newly_blocked: list[str] = []
+    notified = 0
+    latest_recorded: str | None = None
+    for way, when in deliveries:
+        fake_time.advance(30)
+        recorded, blocked = _respond(service, _another_finding(SHAPES[way](when), n))
+        repeat = latest_recorded is not None and when <= latest_recorded
+        # Recorded once per sighting: a repeat another way is deduplicated (the same way again ends earlier,
+        # at the loop guard); a later sighting is recorded.
+        own_update = [s for s in recorded["skipped"] if s["reason"] == "own-update"]
+        assert bool(recorded["deduplicated"] or own_update) == repeat, (way, when, recorded)
+        if not repeat:
+            latest_recorded = when
+        if recorded["annotate"]:
+            annotated.add(way)
+        if blocked is not None:
+            newly_blocked.extend(blocked["blocked"])
+            notified += blocked["notify"]
+
+    assert newly_blocked == [host]
+    assert notified == 1
+    assert annotated == ANNOTATED_WAYS
+    (item,) = [i for i in _ledger_items() if i["HostIp"]["S"] == host]
+    assert float(item["LastSeen"]["N"]) == _epoch(UPDATE)
+
+
+ANNOTATED_WAYS = {"securityhub", "securityhubv2"}
+
+
+def _epoch(when: str) -> float:
+    return datetime.fromisoformat(when).timestamp()
