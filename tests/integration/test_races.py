@@ -348,6 +348,64 @@ def test_a_holder_keeps_its_lease_through_a_slow_describe_and_update(group: str,
     assert seen == [False]
 
 
+class SlowCalls:
+    """A slow-call fault: a boto3 client whose every call takes ``seconds`` of fake time, and which, as
+    each call reaches the service, notes whether ``holder``'s writer lease had lapsed while it still uses
+    it (then another writer could have taken it and planned beside it)."""
+
+    def __init__(self, client: Any, fake: FakeTime, seconds: float, holder: str, lapses: list[float]) -> None:
+        self._client, self._fake, self._seconds = client, fake, seconds
+        self._holder, self._lapses = holder, lapses
+        self._lease_table = boto3.client("dynamodb")
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def slow(**request: Any) -> Any:
+            self._fake.now += self._seconds
+            lease = self._lease_table.get_item(
+                TableName=stack.TABLE, Key={schema.HASH_KEY: {"S": schema.LEASE_KEY}}, ConsistentRead=True
+            ).get("Item", {})
+            ours = lease.get("Holder") == {"S": self._holder}
+            if ours and float(lease["LeaseUntil"]["N"]) < self._fake.now:
+                self._lapses.append(self._fake.now)
+            return method(**request)
+
+        return slow
+
+
+def test_a_holder_keeps_its_lease_when_every_call_takes_a_third_of_it(
+    group: str, fake_time: FakeTime
+) -> None:
+    """Issue 18 item 11, the storm beside a CPU hog: the bench's process was so short of CPU that every
+    call took seconds (5 confirmations in 40 s), so a holder went past its 15 s lease between two
+    extensions and others took it and planned beside it, which slowed everyone further. A holder checks
+    its lease between every two calls and sizes it to its own pace; a waiter that saw slow calls while
+    it waited takes a lease long enough for them."""
+    call_seconds = LEASE_SECONDS / 3 + 1
+    holder = service_on(group, fake_time)
+    hosts = documentation_hosts(10)
+    recorded = holder.record(port_probe(hosts))
+    boto3.client("dynamodb").put_item(
+        TableName=stack.TABLE,
+        Item={
+            schema.HASH_KEY: {"S": schema.LEASE_KEY},
+            "Holder": {"S": "a-holder-that-crashed"},
+            "LeaseUntil": {"N": str(fake_time.now + 20)},
+        },
+    )
+    lapses: list[float] = []
+    me = holder.writer.holder
+    holder.ledger._client = SlowCalls(boto3.client("dynamodb"), fake_time, call_seconds, me, lapses)
+    holder.firewall._client = SlowCalls(holder.firewall.client, fake_time, call_seconds, me, lapses)
+
+    holder.block(recorded)
+
+    assert lapses == []
+    assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
+    assert ledger_hosts(group) == {f"{host}/32": False for host in hosts}
+
+
 # --- issue 8 item 4: a priority change migrates the owned rules ----------------------------------------
 def _write_rules(arn: str, rules: list[dict[str, Any]]) -> None:
     described = stack.describe(arn)
