@@ -54,6 +54,8 @@ LEASE_STEPS = 4
 a render, a backoff) when that is longer than ``LEASE_SECONDS``. A holder extends its lease once a third
 of it has passed, so it keeps it unless one step is over twice as slow as any before."""
 LEASE_WAIT_SECONDS = 30.0
+"""How long a waiter whose calls are quick waits for a lease that makes no progress before it writes
+without it; a slower waiter waits as many of its leases (``patience``)."""
 LEASE_POLL_SECONDS = 0.1
 """The shortest turn a waiter assumes (before any holder has said how long it took, a waiter looks
 this often, doubling)."""
@@ -81,6 +83,14 @@ def lease_seconds(slowest_step: float) -> float:
     return min(MAX_LEASE_SECONDS, max(LEASE_SECONDS, LEASE_STEPS * slowest_step))
 
 
+def patience(slowest_step: float) -> float:
+    """How long a waiter whose slowest call took ``slowest_step`` waits for a lease that shows no progress
+    (no new holder, plan, confirmation or extension) before it writes without it: ``LEASE_WAIT_SECONDS``
+    when calls are quick, as many leases of its own pace otherwise. Where one call takes 40 s, a holder
+    is silent that long between two extensions without being stuck."""
+    return LEASE_WAIT_SECONDS / LEASE_SECONDS * lease_seconds(slowest_step)
+
+
 def coalescing_pause(since_last_write: float) -> float:
     """How long a queued holder waits before planning, ``since_last_write`` after the last update.
 
@@ -97,12 +107,16 @@ def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
     (``overdue``: how many looks in a row found it late) waits twice as long, from a quarter of a turn.
     Every duration is measured in the holders' own pace, so on a slower machine, or in a longer burst, a
     waiter sleeps longer instead of looking more often: a wait costs a few reads of one item however long
-    it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is noticed when its lease lapses.
+    it lasts. Never past the holder's lease (or ``LEASE_SECONDS``, if that is longer): a holder that
+    crashed is noticed when its lease lapses. A slow holder's lease is long (``lease_seconds``), and its
+    waiters sleep as long: capped at 15 s, 200 waiters beside a CPU hog looked at the lease about 20
+    times per 300 s turn each, and their looks took most of the CPU the holder needed (issue 18 item 12).
     """
+    longest = max(LEASE_SECONDS, state.lease_until - now)
     done_in = holder_done_in(state, now)
     if done_in > 0:
-        return min(done_in, LEASE_SECONDS)
-    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, LEASE_SECONDS)
+        return min(done_in, longest)
+    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, longest)
 
 
 def holder_done_in(state: LeaseState, now: float) -> float:
@@ -430,10 +444,10 @@ class RuleGroupWriter:
         A waiter's cost does not grow with how long it waits: it looks at the one lease item when the
         holder should be done (``until_next_look``), until a holder that planned after our hosts were
         pending has finished; only then does it read its own hosts, once.
-        The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
-        and the UpdateToken still keeps every write safe.
+        The lease is advisory: past our ``patience`` without progress (a crashed holder) we write without
+        it, and the UpdateToken still keeps every write safe.
         """
-        deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+        progressed_at = self.wall_clock()
         waited = False
         target: int | None = None
         progress: tuple[int, int, int, int, float] | None = None
@@ -475,7 +489,7 @@ class RuleGroupWriter:
                 # makes us go around it; on a slow machine, one step of a holder's turn, or confirming a
                 # burst's hundreds of hosts, can take longer than our patience.
                 progress = (state.generation, state.planned, state.folded, state.working, state.lease_until)
-                deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+                progressed_at = self.wall_clock()
             if target is None:
                 target = state.planned + 1
             elif waiting_for and state.folded >= target:
@@ -485,7 +499,7 @@ class RuleGroupWriter:
                 if not any(record.pending for record in records.values()):
                     return {host for host, record in records.items() if not record.pending}
                 target = state.planned + 1
-            if self.wall_clock() >= deadline:
+            if self.wall_clock() >= progressed_at + patience(self._slowest_step):
                 logger.warning("writer lease not released in time, writing without it")
                 self._known = None
                 return None
