@@ -44,11 +44,18 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 LEASE_SECONDS = 15.0
-"""How long a lease holder may go without extending its lease before others may take over."""
-LEASE_EXTEND_AFTER_SECONDS = LEASE_SECONDS / 3
-"""A holder extends its lease between phases once this much of it has passed: it never loses it while
-working (a write at 15,000 hosts takes seconds under load)."""
+"""The shortest lease: how long a holder whose calls are quick may go without extending it before others
+may take over."""
+MAX_LEASE_SECONDS = 60.0
+"""The longest lease a slow holder takes: a holder that crashed is noticed this late at worst (the block
+function's timeout is 120 s)."""
+LEASE_STEPS = 4
+"""A lease lasts this many of its holder's slowest steps (from one look at its lease to the next: a call,
+a render, a backoff) when that is longer than ``LEASE_SECONDS``. A holder extends its lease once a third
+of it has passed, so it keeps it unless one step is over twice as slow as any before."""
 LEASE_WAIT_SECONDS = 30.0
+"""How long a waiter whose calls are quick waits for a lease that makes no progress before it writes
+without it; a slower waiter waits as many of its leases (``patience``)."""
 LEASE_POLL_SECONDS = 0.1
 """The shortest turn a waiter assumes (before any holder has said how long it took, a waiter looks
 this often, doubling)."""
@@ -56,8 +63,6 @@ MIN_WRITE_INTERVAL_SECONDS = 2.0
 """Under contention, a lease holder updates no sooner than this after the previous update: bursts
 coalesce into fewer, larger updates (and stay clear of the API's rate limits) for at most 2 s more
 latency. A writer that finds the lease free writes at once."""
-CONFIRM_CHUNK = 25
-"""Pending flags a holder clears between two checks of its lease."""
 STALE_PENDING_SECONDS = 60.0
 """A host pending this long belongs to an execution that died between the ledger and the group."""
 BASE_DELAY = 0.05
@@ -65,6 +70,25 @@ MAX_DELAY = 2.0
 MAX_TRANSIENT_DELAY = 5.0
 TRANSIENT_BUDGET_SECONDS = 60.0
 """How long a writer keeps retrying throttling and 5xx (the block function's timeout is 120 s)."""
+
+
+def lease_seconds(slowest_step: float) -> float:
+    """How long a lease lasts, for a writer whose slowest step so far took ``slowest_step`` seconds.
+
+    A fixed lease fails on a machine short of CPU: in the bench's storm beside a CPU hog every call took
+    seconds, a holder went past its 15 s between two extensions, others took the lapsed lease and planned
+    beside it, and their plans slowed everyone further (issue 18 item 11). Measured in the writer's own
+    pace, a lease outlasts its holder's steps however slow the machine is, up to ``MAX_LEASE_SECONDS``.
+    """
+    return min(MAX_LEASE_SECONDS, max(LEASE_SECONDS, LEASE_STEPS * slowest_step))
+
+
+def patience(slowest_step: float) -> float:
+    """How long a waiter whose slowest call took ``slowest_step`` waits for a lease that shows no progress
+    (no new holder, plan, confirmation or extension) before it writes without it: ``LEASE_WAIT_SECONDS``
+    when calls are quick, as many leases of its own pace otherwise. Where one call takes 40 s, a holder
+    is silent that long between two extensions without being stuck."""
+    return LEASE_WAIT_SECONDS / LEASE_SECONDS * lease_seconds(slowest_step)
 
 
 def coalescing_pause(since_last_write: float) -> float:
@@ -83,12 +107,16 @@ def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
     (``overdue``: how many looks in a row found it late) waits twice as long, from a quarter of a turn.
     Every duration is measured in the holders' own pace, so on a slower machine, or in a longer burst, a
     waiter sleeps longer instead of looking more often: a wait costs a few reads of one item however long
-    it lasts. Never past ``LEASE_SECONDS``: a holder that crashed is noticed when its lease lapses.
+    it lasts. Never past the holder's lease (or ``LEASE_SECONDS``, if that is longer): a holder that
+    crashed is noticed when its lease lapses. A slow holder's lease is long (``lease_seconds``), and its
+    waiters sleep as long: capped at 15 s, 200 waiters beside a CPU hog looked at the lease about 20
+    times per 300 s turn each, and their looks took most of the CPU the holder needed (issue 18 item 12).
     """
+    longest = max(LEASE_SECONDS, state.lease_until - now)
     done_in = holder_done_in(state, now)
     if done_in > 0:
-        return min(done_in, LEASE_SECONDS)
-    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, LEASE_SECONDS)
+        return min(done_in, longest)
+    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, longest)
 
 
 def holder_done_in(state: LeaseState, now: float) -> float:
@@ -271,7 +299,13 @@ class RuleGroupWriter:
         self._known: Any = None
         """The target's snapshot the last write returned (with the token the lease keeps), or None."""
         self._generation = 0
-        self._lease_renewed_at = 0.0
+        self._lease_until = 0.0
+        """When our lease ends (by our clock), as we last set it."""
+        self._last_look = 0.0
+        """When we last looked at (or took, or extended) our lease: a step is measured from there."""
+        self._slowest_step = 0.0
+        """This sync's slowest step (a lease call while waiting, or the stretch between two looks at our
+        lease while holding it): the pace our lease is sized to."""
         self._planned_generation: int | None = None
         self._first_plan_at: float | None = None
         """When this sync first announced a plan (by our clock): the turn reported at release starts there."""
@@ -352,6 +386,7 @@ class RuleGroupWriter:
         if plan.protected:
             for host in sorted(plan.protected):
                 self.ledger.delete(host)
+                self._keep_lease()
             result.protected = sorted(plan.protected)
         gone = plan.current - plan.desired - plan.protected
         if gone:
@@ -372,11 +407,10 @@ class RuleGroupWriter:
         result.confirmed -= set(result.evicted)
 
     def _clear_pending(self, hosts: set[str]) -> None:
-        """Confirm ``hosts`` (one UpdateItem each), extending the lease as we go: after a burst there may be
-        hundreds, and a holder whose lease lapsed mid-way would let the next writer in beside it."""
-        ordered = sorted(hosts)
-        for start in range(0, len(ordered), CONFIRM_CHUNK):
-            self.ledger.clear_pending(ordered[start : start + CONFIRM_CHUNK])
+        """Confirm ``hosts`` (one UpdateItem each), looking at the lease after each: after a burst there may
+        be hundreds, and a holder whose lease lapsed mid-way would let the next writer in beside it."""
+        for host in sorted(hosts):
+            self.ledger.clear_pending([host])
             self._keep_lease(working=True)
 
     def _abandoned_pending(self) -> bool:
@@ -388,13 +422,19 @@ class RuleGroupWriter:
         return bool(set(self._pending()) - ours)
 
     def _keep_lease(self, working: bool = False) -> None:
-        """Extend our lease if a third of it has passed; ``working``: we confirmed hosts since (progress)."""
+        """Look at our lease between two steps of a turn; extend it, sized to our pace, once a third of it
+        has passed. ``working``: we confirmed hosts since (progress). Costs nothing but a clock read
+        until an extension is due."""
         now = self.wall_clock()
-        if now - self._lease_renewed_at >= LEASE_EXTEND_AFTER_SECONDS:
-            self.ledger.extend_lease(
-                self.holder, now, LEASE_SECONDS, key=self.target.lease_key, working=working
-            )
-            self._lease_renewed_at = now
+        self._note_step(self._last_look, now)
+        seconds = lease_seconds(self._slowest_step)
+        if self._lease_until - now < seconds * 2 / 3:
+            self.ledger.extend_lease(self.holder, now, seconds, key=self.target.lease_key, working=working)
+            self._lease_until = now + seconds
+        self._last_look = now
+
+    def _note_step(self, started: float, now: float) -> None:
+        self._slowest_step = max(self._slowest_step, now - started)
 
     def _acquire_lease(self, waiting_for: set[str]) -> set[str] | None:
         """Wait for the writer lease. Returns None once we hold it (or gave up waiting, see below), or
@@ -404,20 +444,26 @@ class RuleGroupWriter:
         A waiter's cost does not grow with how long it waits: it looks at the one lease item when the
         holder should be done (``until_next_look``), until a holder that planned after our hosts were
         pending has finished; only then does it read its own hosts, once.
-        The lease is advisory: past ``LEASE_WAIT_SECONDS`` (a crashed holder) we write without it,
-        and the UpdateToken still keeps every write safe.
+        The lease is advisory: past our ``patience`` without progress (a crashed holder) we write without
+        it, and the UpdateToken still keeps every write safe.
         """
-        deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+        progressed_at = self.wall_clock()
         waited = False
         target: int | None = None
-        progress: tuple[int, int, int, int] | None = None
+        progress: tuple[int, int, int, int, float] | None = None
         overdue = 0
+        self._slowest_step = 0.0
         while True:
             now = self.wall_clock()
-            lease = self.ledger.acquire_lease(self.holder, now, LEASE_SECONDS, key=self.target.lease_key)
+            seconds = lease_seconds(self._slowest_step)
+            lease = self.ledger.acquire_lease(self.holder, now, seconds, key=self.target.lease_key)
+            self._note_step(now, self.wall_clock())
             if lease.acquired:
                 self._generation = lease.generation
-                self._lease_renewed_at = now
+                self._lease_until = now + seconds
+                self._last_look = now
+                # The acquisition itself may have taken a good part of the lease.
+                self._keep_lease()
                 if self._known is not None and self._known.token != lease.group_token:
                     self._known = None  # another writer has been here since: describe again
                 pause_before_plan = coalescing_pause(self.wall_clock() - lease.last_write_at)
@@ -433,14 +479,17 @@ class RuleGroupWriter:
                     self._keep_lease()
                 return None
             waited = True
+            looked_at = self.wall_clock()
             state = self.ledger.read_lease(key=self.target.lease_key)
-            if (state.generation, state.planned, state.folded, state.working) != progress:
-                # Holders are taking turns, planning and confirming: the queue moves, so keep our place
-                # in it. Only a lease that stays with one holder that makes no progress (stuck, not
-                # crashed: a crashed holder's lease lapses in LEASE_SECONDS) makes us go around it; on a
-                # slow machine, confirming a burst's hundreds of hosts can take longer than our patience.
-                progress = (state.generation, state.planned, state.folded, state.working)
-                deadline = self.wall_clock() + LEASE_WAIT_SECONDS
+            self._note_step(looked_at, self.wall_clock())
+            if (state.generation, state.planned, state.folded, state.working, state.lease_until) != progress:
+                # Holders are taking turns, planning, confirming and extending their leases: the queue
+                # moves, so keep our place in it. Only a lease that stays with one holder that makes no
+                # progress and no longer extends it (stuck, not crashed: a crashed holder's lease lapses)
+                # makes us go around it; on a slow machine, one step of a holder's turn, or confirming a
+                # burst's hundreds of hosts, can take longer than our patience.
+                progress = (state.generation, state.planned, state.folded, state.working, state.lease_until)
+                progressed_at = self.wall_clock()
             if target is None:
                 target = state.planned + 1
             elif waiting_for and state.folded >= target:
@@ -450,7 +499,7 @@ class RuleGroupWriter:
                 if not any(record.pending for record in records.values()):
                     return {host for host, record in records.items() if not record.pending}
                 target = state.planned + 1
-            if self.wall_clock() >= deadline:
+            if self.wall_clock() >= progressed_at + patience(self._slowest_step):
                 logger.warning("writer lease not released in time, writing without it")
                 self._known = None
                 return None
@@ -496,6 +545,7 @@ class RuleGroupWriter:
             if self._first_plan_at is None:
                 self._first_plan_at = planned_at
             self._planned_generation = self.ledger.announce_plan(planned_at, key=self.target.lease_key)
+            self._keep_lease()
             try:
                 also = restoring or set()
                 plan = self._plan(ensure, remove, full, keep, also, known if not full else None, snapshot)
@@ -556,11 +606,14 @@ class RuleGroupWriter:
         # in the group yet, or was written by someone whose update makes our token stale. (A known
         # snapshot is as good: its token proves the group has not changed since.)
         view = self.target.read(known)
+        self._keep_lease()
         current = view.current
         # The index may lag: every host it names is re-read, and so is every host asked for (one
         # unblocked since its execution recorded it is not written back).
         indexed = set(self._pending()) | ensure | also
+        self._keep_lease()
         records = self.ledger.records(indexed) if indexed else {}
+        self._keep_lease()
         pending = {host for host, record in records.items() if record.pending}
         ensure = {host for host in ensure if host in records}
         protected: set[str] = set()
@@ -629,6 +682,7 @@ class RuleGroupWriter:
             record = records.get(host)
             if record is None or self.ledger.delete_if_evictable(host, record.last_seen):
                 evicted.add(host)
+            self._keep_lease()
         if len(evicted) < excess:
             # Hosts seen again meanwhile kept their items: the eviction fails, and the items it did
             # delete come back, since their hosts stay in the group (unless one was re-recorded).

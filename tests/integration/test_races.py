@@ -325,6 +325,80 @@ def test_a_waiter_keeps_its_place_while_holders_take_turns_longer_than_the_wait_
     assert outcome["blocked"] == ["203.0.113.44/32"]
 
 
+def test_a_waiter_looks_a_few_times_per_turn_of_a_slow_holder_however_long_the_turn(
+    group: str, fake_time: FakeTime
+) -> None:
+    """Issue 18 item 12, the storm beside a CPU hog: turns took minutes and every waiter still looked at
+    the lease every 15 s, so items read per finding grew with the turn (104) and the looks took the CPU
+    the holder needed. A slow holder's lease is long; its waiters sleep as long."""
+    waiter = service_on(group, fake_time)
+    recorded = waiter.record(native_finding("203.0.113.44"))
+    dynamodb = boto3.client("dynamodb")
+    turn = 300.0
+    turn_ends = fake_time.now + turn
+
+    def a_slow_holder_works() -> None:
+        """Its turn lasts as long as the last one, extending a 60 s lease (its pace) as it goes."""
+        working = fake_time.now < turn_ends
+        dynamodb.put_item(
+            TableName=stack.TABLE,
+            Item={
+                schema.HASH_KEY: {"S": schema.LEASE_KEY},
+                "Holder": {"S": "a-slow-holder"},
+                "LeaseUntil": {"N": str(fake_time.now + 60 if working else 0)},
+                "HeldSince": {"N": str(turn_ends - turn)},
+                "PlannedAt": {"N": str(turn_ends - turn)},
+                "TurnSeconds": {"N": str(turn)},
+                "Planned": {"N": "1"},
+                "Folded": {"N": "0"},
+                "Working": {"N": str(int(fake_time.now))},
+            },
+        )
+
+    a_slow_holder_works()
+    real_sleep = fake_time.sleep
+
+    def sleep_while_it_works(seconds: float) -> None:
+        real_sleep(seconds)
+        a_slow_holder_works()
+
+    waiter.writer.sleep = sleep_while_it_works
+
+    outcome = waiter.block(recorded)
+
+    assert fake_time.now >= turn_ends
+    assert len(fake_time.sleeps) <= turn / 60 * 1.25 + 2, fake_time.sleeps
+    assert outcome["blocked"] == ["203.0.113.44/32"]
+
+
+def test_a_waiter_whose_calls_are_slow_waits_out_a_holder_silent_for_one_of_its_calls(
+    group: str, fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Beside the CPU hog one call took over a minute, so a live holder went that long between two
+    extensions; its waiters, as slow, went around it after 30 s and wrote beside it. A waiter measures
+    its patience in its own pace."""
+    waiter = service_on(group, fake_time)
+    recorded = waiter.record(native_finding("203.0.113.44"))
+    silent_until = fake_time.now + 2 * LEASE_WAIT_SECONDS + 10
+    boto3.client("dynamodb").put_item(
+        TableName=stack.TABLE,
+        Item={
+            schema.HASH_KEY: {"S": schema.LEASE_KEY},
+            "Holder": {"S": "a-slow-holder"},
+            "LeaseUntil": {"N": str(silent_until)},
+        },
+    )
+    lapses: list[float] = []
+    waiter.ledger._client = SlowCalls(boto3.client("dynamodb"), fake_time, 12.0, waiter.writer.holder, lapses)
+
+    with caplog.at_level(logging.WARNING, logger="handlers.writer"):
+        waiter.block(recorded)
+
+    assert "writing without it" not in caplog.text
+    assert fake_time.now > silent_until
+    assert stack.blocked_in_group(group) == {"203.0.113.44/32"}
+
+
 def test_a_holder_keeps_its_lease_through_a_slow_describe_and_update(group: str, fake_time: FakeTime) -> None:
     holder = service_on(group, fake_time)
     intruder = stack.service(group)
@@ -346,6 +420,64 @@ def test_a_holder_keeps_its_lease_through_a_slow_describe_and_update(group: str,
     holder.block(holder.record(native_finding("203.0.113.8")))
 
     assert seen == [False]
+
+
+class SlowCalls:
+    """A slow-call fault: a boto3 client whose every call takes ``seconds`` of fake time, and which, as
+    each call reaches the service, notes whether ``holder``'s writer lease had lapsed while it still uses
+    it (then another writer could have taken it and planned beside it)."""
+
+    def __init__(self, client: Any, fake: FakeTime, seconds: float, holder: str, lapses: list[float]) -> None:
+        self._client, self._fake, self._seconds = client, fake, seconds
+        self._holder, self._lapses = holder, lapses
+        self._lease_table = boto3.client("dynamodb")
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def slow(**request: Any) -> Any:
+            self._fake.now += self._seconds
+            lease = self._lease_table.get_item(
+                TableName=stack.TABLE, Key={schema.HASH_KEY: {"S": schema.LEASE_KEY}}, ConsistentRead=True
+            ).get("Item", {})
+            ours = lease.get("Holder") == {"S": self._holder}
+            if ours and float(lease["LeaseUntil"]["N"]) < self._fake.now:
+                self._lapses.append(self._fake.now)
+            return method(**request)
+
+        return slow
+
+
+def test_a_holder_keeps_its_lease_when_every_call_takes_a_third_of_it(
+    group: str, fake_time: FakeTime
+) -> None:
+    """Issue 18 item 11, the storm beside a CPU hog: the bench's process was so short of CPU that every
+    call took seconds (5 confirmations in 40 s), so a holder went past its 15 s lease between two
+    extensions and others took it and planned beside it, which slowed everyone further. A holder checks
+    its lease between every two calls and sizes it to its own pace; a waiter that saw slow calls while
+    it waited takes a lease long enough for them."""
+    call_seconds = LEASE_SECONDS / 3 + 1
+    holder = service_on(group, fake_time)
+    hosts = documentation_hosts(10)
+    recorded = holder.record(port_probe(hosts))
+    boto3.client("dynamodb").put_item(
+        TableName=stack.TABLE,
+        Item={
+            schema.HASH_KEY: {"S": schema.LEASE_KEY},
+            "Holder": {"S": "a-holder-that-crashed"},
+            "LeaseUntil": {"N": str(fake_time.now + 20)},
+        },
+    )
+    lapses: list[float] = []
+    me = holder.writer.holder
+    holder.ledger._client = SlowCalls(boto3.client("dynamodb"), fake_time, call_seconds, me, lapses)
+    holder.firewall._client = SlowCalls(holder.firewall.client, fake_time, call_seconds, me, lapses)
+
+    holder.block(recorded)
+
+    assert lapses == []
+    assert stack.blocked_in_group(group) == {f"{host}/32" for host in hosts}
+    assert ledger_hosts(group) == {f"{host}/32": False for host in hosts}
 
 
 # --- issue 8 item 4: a priority change migrates the owned rules ----------------------------------------
