@@ -35,7 +35,9 @@ rule_group = BlocklistRuleGroup(
     defer_policy=True,
 )
 dns_firewall_args = DnsFirewallArgs(
-    vpc_ids=config.dns_firewall_vpc_ids, block_response=config.dns_firewall_block_response
+    vpc_ids=config.dns_firewall_vpc_ids,
+    block_response=config.dns_firewall_block_response,
+    enforcement=config.enforcement,
 )
 if config.dns_firewall_priority is not None:
     # Left out, the component derives one from the project and stack: stacks sharing a VPC differ.
@@ -62,6 +64,7 @@ response_args = ResponseStateMachineArgs(
     domain_blocking=config.domain_blocking,
     protected_domains=config.protected_domains,
     dns_firewall_max_domains=config.dns_firewall_max_domains,
+    enforcement=config.enforcement,
     accept_findings_from=config.accept_findings_from,
     log_retention_days=config.log_retention_days,
 )

@@ -74,6 +74,7 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     CapacityPolicy,
     DomainBlocking,
+    Enforcement,
     Settings,
     WorkflowStatus,
 )
@@ -131,6 +132,7 @@ KEYS: Final = (
     "dnsFirewallBlockResponse",
     "dnsFirewallPriority",
     "dnsFirewallMaxDomains",
+    "enforcement",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -212,6 +214,8 @@ class StackConfig:
     dns_firewall_priority: int | None = None
     """The association's priority; None: derived from the project and stack (``DnsFirewall``)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+    enforcement: Enforcement = Enforcement.ENFORCE
+    """Drop what the rules list, or (monitor) let it through and count it."""
 
     @property
     def dns_firewall(self) -> bool:
@@ -277,6 +281,7 @@ class StackConfig:
             ),
             dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
             dns_firewall_max_domains=policy.dns_firewall_max_domains,
+            enforcement=policy.enforcement,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -305,6 +310,7 @@ class StackConfig:
             domain_blocking=self.domain_blocking,
             protected_domains=self.protected_domains,
             dns_firewall_max_domains=self.dns_firewall_max_domains,
+            enforcement=self.enforcement,
         )
 
 
@@ -345,6 +351,7 @@ def policy_settings(
         dns_firewall_max_domains=read_int(
             values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
         ),
+        enforcement=read_choice(values, "enforcement", Enforcement, Enforcement.ENFORCE),
     )
     check_function_environment(settings)
     check_event_patterns(

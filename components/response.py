@@ -40,6 +40,7 @@ from handlers.settings import (
     ENV_TABLE_NAME,
     CapacityPolicy,
     DomainBlocking,
+    Enforcement,
     Settings,
     WorkflowStatus,
 )
@@ -87,6 +88,7 @@ POLICY_FIELDS: Final = (
     "finding_workflow_status",
     "protected_domains",
     "dns_firewall_max_domains",
+    "enforcement",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -155,6 +157,9 @@ class ResponseStateMachineArgs(TypedDict):
     """Domains never blocked, beside the built-in list; each also protects its subdomains; default none."""
     dns_firewall_max_domains: NotRequired[pulumi.Input[int]]
     """How many domains the DNS Firewall list may hold (the account's 100,000 are shared); default 10000."""
+    enforcement: NotRequired[pulumi.Input[Enforcement]]
+    """enforce (the rules drop what they list) or monitor (the same rules let it through and count it: a
+    trial run); default enforce. A change rewrites the rules in the same deployment (the repopulation)."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
@@ -289,6 +294,10 @@ def repopulation_triggers(
         "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
         "tableName": table_name,
     }
+    if settings.monitor:
+        # Either way the key changes (added, removed): the owned rules and the domain list are rewritten
+        # in the new mode during the same deployment. An enforcing stack's triggers are as they were.
+        triggers["enforcement"] = str(settings.enforcement)
     if settings.domain_blocking is not DomainBlocking.OFF:
         # A new domain group (a capacity change), another enforcement point, newly protected domains.
         triggers["domainBlocking"] = str(settings.domain_blocking)

@@ -146,6 +146,16 @@ def _kind(value: object) -> TargetKind:
     return TargetKind.DOMAIN if value == TargetKind.DOMAIN.value else TargetKind.ADDRESS
 
 
+MONITOR_NOTE: Final = (
+    "Monitor mode (enforcement: monitor): nothing is dropped; the rules count the traffic they would "
+    "have dropped (the dashboard's 'would have dropped' figures). Set enforcement to enforce to block."
+)
+
+
+def _verb(notification: Mapping[str, Any]) -> str:
+    return "would block" if notification.get("Monitor") else "blocked"
+
+
 def block_subject(notification: Mapping[str, Any]) -> str:
     blocked = []
     for kind, key, count_key, _, _ in _BLOCKED_KEYS:
@@ -153,7 +163,7 @@ def block_subject(notification: Mapping[str, Any]) -> str:
         if count:
             one = hosts[0] if kind is TargetKind.ADDRESS else f"domain {hosts[0]}" if hosts else ""
             blocked.append(one if count == 1 and hosts else kind.counted(count))
-    parts = [f"blocked {' and '.join(blocked)}"] if blocked else []
+    parts = [f"{_verb(notification)} {' and '.join(blocked)}"] if blocked else []
     evicted = sum(_count(notification, key) for *_, key in _BLOCKED_KEYS)
     if evicted:
         parts[-1:] = [f"{parts[-1]}, evicted {evicted}" if parts else f"evicted {evicted}"]
@@ -198,9 +208,12 @@ def block_email(
         if _count(notification, count_key)
     ]
     if blocked:
-        lines = [f"Blocked {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
+        verb = _verb(notification).capitalize()
+        lines = [f"{verb} {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
     else:
         lines = [f"Nothing new of this finding was blocked ({details})."]
+    if notification.get("Monitor"):
+        lines.append(MONITOR_NOTE)
     for failure in _failures(notification):
         kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
         error = str(failure.get("Error") or "")

@@ -246,6 +246,8 @@ class BlockOutcome:
     kinds: Sequence[KindOutcome] = ()
     expires_at: float = 0.0
     """When this execution's targets expire (the record step's retention), for the e-mail."""
+    monitor: bool = False
+    """``enforcement: monitor``: the rules count these targets' traffic and drop none (``would block``)."""
 
     def _all(self, attribute: str) -> list[str]:
         return sorted({target for kind in self.kinds for target in getattr(kind, attribute)})
@@ -289,6 +291,7 @@ class BlockOutcome:
                 "AccountId": truncate(self.finding.get("account", ""), 64),
                 "Region": truncate(self.finding.get("region", ""), 64),
             },
+            **({"Monitor": True} if self.monitor else {}),
             "Hosts": sample(addresses.blocked),
             "HostCount": len(addresses.blocked),
             "Evicted": sample(addresses.evicted),

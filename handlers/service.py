@@ -258,6 +258,7 @@ class BlocklistService:
             timestamp=iso(_epoch(last_seen) or clock.now()),
             kinds=outcomes,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
+            monitor=self.settings.monitor,
         )
         finding_id = truncate((finding or {}).get("id", ""))
         for done in outcomes:

@@ -32,6 +32,7 @@ ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
 ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
 ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
+ENV_ENFORCEMENT: Final = "NFW_ENFORCEMENT"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -82,6 +83,16 @@ class DomainBlocking(StrEnum):
         return (self.value,)
 
 
+class Enforcement(StrEnum):
+    """Config ``enforcement``: whether the rules drop what they list or only count it."""
+
+    ENFORCE = "enforce"
+    """Drop: the stateless rules drop, the domain list denies, DNS Firewall blocks."""
+    MONITOR = "monitor"
+    """A trial run: the same rules, written the same way, that let traffic through while counting it
+    (a metric action with ``aws:forward_to_sfe``, an ALERTLIST, DNS Firewall's ALERT)."""
+
+
 class CapacityPolicy(StrEnum):
     """What the block step does when the rule group has no room for a new host."""
 
@@ -122,6 +133,13 @@ class Settings:
     """The DNS Firewall domain list (needed when ``domain_blocking`` includes dns-firewall)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
     """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
+    enforcement: Enforcement = Enforcement.ENFORCE
+    """Drop what the rules list, or (monitor) only count it."""
+
+    @property
+    def monitor(self) -> bool:
+        """A trial run: nothing is dropped, everything the rules list is counted."""
+        return self.enforcement is Enforcement.MONITOR
 
     @property
     def destination_priority(self) -> int:
@@ -155,6 +173,7 @@ class Settings:
             dns_firewall_max_domains=_int(
                 env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
             ),
+            enforcement=_choice(env, ENV_ENFORCEMENT, Enforcement.ENFORCE),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -181,6 +200,8 @@ class Settings:
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
             **scope,
+            # Only in monitor mode: unset means enforce, so an enforcing stack's environment is as before.
+            **({ENV_ENFORCEMENT: str(self.enforcement)} if self.monitor else {}),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
             **(
                 {
@@ -199,7 +220,10 @@ class Settings:
 
     def annotation_environment(self) -> dict[str, str]:
         """What the annotate function reads besides the resource names (it needs none of the policy)."""
-        return {ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status)}
+        return {
+            ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status),
+            **({ENV_ENFORCEMENT: str(self.enforcement)} if self.monitor else {}),
+        }
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from components.config import InvalidConfig
 from components.dashboard import (
     FIREWALL_DROP_SEARCH,
+    FIREWALL_WOULD_DROP_SEARCH,
     MetricReference,
     body_problems,
     dashboard_name,
@@ -142,7 +143,7 @@ def test_the_dashboard_body_is_valid_and_reads_only_metrics_that_exist(dev):
     assert body_problems(json.dumps(body)) == []
     plain, expressions = referenced_metrics(body)
     assert [resources.metric_problem(metric) for metric in plain] == [None] * len(plain)
-    assert expressions == [FIREWALL_DROP_SEARCH]
+    assert expressions == [FIREWALL_DROP_SEARCH, FIREWALL_WOULD_DROP_SEARCH], "drops and monitor mode's count"
     assert {(m.namespace, m.name) for m in plain} >= {
         ("NfwBlocklist", "HostsInGroup"),
         ("NfwBlocklist", "CapacityUsedPercent"),
