@@ -65,6 +65,8 @@ response_args = ResponseStateMachineArgs(
     protected_domains=config.protected_domains,
     dns_firewall_max_domains=config.dns_firewall_max_domains,
     enforcement=config.enforcement,
+    brake_max_new_blocks=config.brake_max_new_blocks,
+    brake_period_minutes=config.brake_period_minutes,
     accept_findings_from=config.accept_findings_from,
     log_retention_days=config.log_retention_days,
 )

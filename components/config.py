@@ -52,13 +52,18 @@ from handlers.domains import ProtectedDomains
 from handlers.enforcement import DEFAULT_DOMAIN_CAPACITY, MAX_STATEFUL_CAPACITY, MIN_DOMAIN_CAPACITY
 from handlers.errors import ConfigurationError
 from handlers.settings import (
+    DEFAULT_BRAKE_MAX_NEW_BLOCKS,
+    DEFAULT_BRAKE_PERIOD_MINUTES,
     DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
     DNS_FIREWALL_ACCOUNT_QUOTA,
     ENV_ACTION_TYPES,
+    ENV_BRAKE_MAX_NEW_BLOCKS,
+    ENV_BRAKE_PERIOD_MINUTES,
     ENV_DNS_FIREWALL_MAX_DOMAINS,
     ENV_DOMAIN_BLOCKING,
+    ENV_ENFORCEMENT,
     ENV_FINDING_ACCOUNTS,
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -69,6 +74,7 @@ from handlers.settings import (
     ENV_PROTECTED_DOMAINS,
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
+    MAX_BRAKE_PERIOD_MINUTES,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
@@ -133,6 +139,8 @@ KEYS: Final = (
     "dnsFirewallPriority",
     "dnsFirewallMaxDomains",
     "enforcement",
+    "brakeMaxNewBlocks",
+    "brakePeriodMinutes",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -150,6 +158,9 @@ ENVIRONMENT_KEYS: Final = {
     ENV_DOMAIN_BLOCKING: "domainBlocking",
     ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
     ENV_PROTECTED_DOMAINS: "protectedDomains",
+    ENV_ENFORCEMENT: "enforcement",
+    ENV_BRAKE_MAX_NEW_BLOCKS: "brakeMaxNewBlocks",
+    ENV_BRAKE_PERIOD_MINUTES: "brakePeriodMinutes",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
@@ -216,6 +227,8 @@ class StackConfig:
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
     enforcement: Enforcement = Enforcement.ENFORCE
     """Drop what the rules list, or (monitor) let it through and count it."""
+    brake_max_new_blocks: int = DEFAULT_BRAKE_MAX_NEW_BLOCKS
+    brake_period_minutes: int = DEFAULT_BRAKE_PERIOD_MINUTES
 
     @property
     def dns_firewall(self) -> bool:
@@ -282,6 +295,8 @@ class StackConfig:
             dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
             dns_firewall_max_domains=policy.dns_firewall_max_domains,
             enforcement=policy.enforcement,
+            brake_max_new_blocks=policy.brake_max_new_blocks,
+            brake_period_minutes=policy.brake_period_minutes,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -311,6 +326,8 @@ class StackConfig:
             protected_domains=self.protected_domains,
             dns_firewall_max_domains=self.dns_firewall_max_domains,
             enforcement=self.enforcement,
+            brake_max_new_blocks=self.brake_max_new_blocks,
+            brake_period_minutes=self.brake_period_minutes,
         )
 
 
@@ -352,6 +369,12 @@ def policy_settings(
             values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
         ),
         enforcement=read_choice(values, "enforcement", Enforcement, Enforcement.ENFORCE),
+        brake_max_new_blocks=read_int(
+            values, "brakeMaxNewBlocks", DEFAULT_BRAKE_MAX_NEW_BLOCKS, 1, 1_000_000
+        ),
+        brake_period_minutes=read_int(
+            values, "brakePeriodMinutes", DEFAULT_BRAKE_PERIOD_MINUTES, 1, MAX_BRAKE_PERIOD_MINUTES
+        ),
     )
     check_function_environment(settings)
     check_event_patterns(

@@ -89,6 +89,8 @@ POLICY_FIELDS: Final = (
     "protected_domains",
     "dns_firewall_max_domains",
     "enforcement",
+    "brake_max_new_blocks",
+    "brake_period_minutes",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -160,6 +162,11 @@ class ResponseStateMachineArgs(TypedDict):
     enforcement: NotRequired[pulumi.Input[Enforcement]]
     """enforce (the rules drop what they list) or monitor (the same rules let it through and count it: a
     trial run); default enforce. A change rewrites the rules in the same deployment (the repopulation)."""
+    brake_max_new_blocks: NotRequired[pulumi.Input[int]]
+    """The brake: most new blocks (hosts not yet blocked) per period, 1..1000000; above it new blocks are
+    refused until released (nfw-blocklist brake release); default 1500."""
+    brake_period_minutes: NotRequired[pulumi.Input[int]]
+    """The brake's period in minutes, 1..10080; default 60."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it

@@ -179,7 +179,32 @@ def block_subject(notification: Mapping[str, Any]) -> str:
             else kind.counted(count)
         )
         parts.append(f"NOT blocked {what} ({failure.get('Error')})")
+    brake = notification.get("Brake")
+    if isinstance(brake, Mapping) and brake.get("EngagedNow"):
+        parts.insert(0, "BRAKE ON, new blocks refused")
     return subject(f"{SUBJECT_PREFIX}{'; '.join(parts) or 'nothing blocked'}")
+
+
+BRAKE_RELEASE: Final = (
+    "  pulumi stack output --json > outputs.json",
+    "  nfw-blocklist brake status --live --stack-outputs outputs.json",
+    "  nfw-blocklist brake release --live --stack-outputs outputs.json",
+)
+
+
+def brake_lines(notification: Mapping[str, Any]) -> list[str]:
+    """The one "brake on" notice: what was refused, that nothing else changes, and how to release it."""
+    brake = notification.get("Brake")
+    if not isinstance(brake, Mapping) or not brake.get("EngagedNow"):
+        return []
+    refused = _hosts_phrase(_sample(brake, "Refused"), _count(brake, "RefusedCount"))
+    return [
+        f"THE BRAKE IS ON: too many new blocks this period (brakeMaxNewBlocks). Refused: {refused}.",
+        "Until it is released every new block is refused and recorded (this is the only e-mail about it); "
+        "blocks already in place stay, re-sightings extend them, manual block and unblock still work.",
+        "Check the findings (a flood, a misconfigured product, a forged finding?), then release it:",
+        *BRAKE_RELEASE,
+    ]
 
 
 def block_email(
@@ -214,6 +239,7 @@ def block_email(
         lines = [f"Nothing new of this finding was blocked ({details})."]
     if notification.get("Monitor"):
         lines.append(MONITOR_NOTE)
+    lines.extend(brake_lines(notification))
     for failure in _failures(notification):
         kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
         error = str(failure.get("Error") or "")

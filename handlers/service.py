@@ -16,6 +16,7 @@ from typing import Any
 
 from handlers import clock
 from handlers.addresses import describe_host, normalize_host
+from handlers.brake import Brake, Braked
 from handlers.domain_writer import DomainTarget
 from handlers.domains import canonical_domain, is_domain, looks_like_domain
 from handlers.enforcement import Clients, DomainEnforcementPoint, domain_points
@@ -149,9 +150,14 @@ class BlocklistService:
         refreshed: list[str] = []
         unconfirmed: list[str] = []
         failed: list[str] = []
+        brake = Brake.of(self.ledger, self.settings)
         for target in targets:
             try:
-                record, created = self.ledger.record(self._sighting(target, now))
+                record, created = self.ledger.record(
+                    self._sighting(target, now), admit=lambda host: brake.check(host, now)
+                )
+            except Braked:
+                continue  # refused before anything was written; kept on the brake item
             except LedgerUnavailable:
                 failed.append(target.host)
                 continue
@@ -170,6 +176,8 @@ class BlocklistService:
             security_hub=sighted,
             expires_at=now + self.settings.retention_seconds,
             places={str(kind): self.where(kind) for kind in {target.kind for target in targets}},
+            braked=sorted(brake.refused),
+            brake_engaged=brake.just_engaged,
         )
         self._log_record(outcome, failed)
         if failed:
@@ -259,6 +267,7 @@ class BlocklistService:
             kinds=outcomes,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
             monitor=self.settings.monitor,
+            brake=recorded.get("brake") if isinstance(recorded.get("brake"), Mapping) else None,
         )
         finding_id = truncate((finding or {}).get("id", ""))
         for done in outcomes:

@@ -33,6 +33,13 @@ ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
 ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
 ENV_ENFORCEMENT: Final = "NFW_ENFORCEMENT"
+ENV_BRAKE_MAX_NEW_BLOCKS: Final = "NFW_BRAKE_MAX_NEW_BLOCKS"
+ENV_BRAKE_PERIOD_MINUTES: Final = "NFW_BRAKE_PERIOD_MINUTES"
+DEFAULT_BRAKE_MAX_NEW_BLOCKS: Final = 1500
+"""``brakeMaxNewBlocks``: the bench's 1,000-finding burst blocks 1,000 new hosts (BENCHMARKS.md, burst row)
+and a real port probe names tens; a flood of thousands of distinct hosts in minutes stops at 1,500."""
+DEFAULT_BRAKE_PERIOD_MINUTES: Final = 60
+MAX_BRAKE_PERIOD_MINUTES: Final = 10080
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -135,6 +142,10 @@ class Settings:
     """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
     enforcement: Enforcement = Enforcement.ENFORCE
     """Drop what the rules list, or (monitor) only count it."""
+    brake_max_new_blocks: int = DEFAULT_BRAKE_MAX_NEW_BLOCKS
+    """The brake: at most this many new blocks (hosts not yet in the ledger) per period; above it new
+    blocks are refused until an operator releases the brake (``handlers.brake``)."""
+    brake_period_minutes: int = DEFAULT_BRAKE_PERIOD_MINUTES
 
     @property
     def monitor(self) -> bool:
@@ -174,6 +185,8 @@ class Settings:
                 env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
             ),
             enforcement=_choice(env, ENV_ENFORCEMENT, Enforcement.ENFORCE),
+            brake_max_new_blocks=_int(env, ENV_BRAKE_MAX_NEW_BLOCKS, DEFAULT_BRAKE_MAX_NEW_BLOCKS),
+            brake_period_minutes=_int(env, ENV_BRAKE_PERIOD_MINUTES, DEFAULT_BRAKE_PERIOD_MINUTES),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -202,6 +215,17 @@ class Settings:
             **scope,
             # Only in monitor mode: unset means enforce, so an enforcing stack's environment is as before.
             **({ENV_ENFORCEMENT: str(self.enforcement)} if self.monitor else {}),
+            # The brake's only when not the default (unset reads as the default).
+            **(
+                {ENV_BRAKE_MAX_NEW_BLOCKS: str(self.brake_max_new_blocks)}
+                if self.brake_max_new_blocks != DEFAULT_BRAKE_MAX_NEW_BLOCKS
+                else {}
+            ),
+            **(
+                {ENV_BRAKE_PERIOD_MINUTES: str(self.brake_period_minutes)}
+                if self.brake_period_minutes != DEFAULT_BRAKE_PERIOD_MINUTES
+                else {}
+            ),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
             **(
                 {
