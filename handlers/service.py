@@ -471,6 +471,21 @@ class BlocklistService:
             "removed": sync.removed,
         }
 
+    # -- the brake (handlers.brake) -----------------------------------------------------------------
+    def brake_status(self) -> dict[str, Any]:
+        """Whether the brake is on, this period's new blocks against the ceiling, and what it refused."""
+        return Brake.of(self.ledger, self.settings).state(clock.now()).to_payload()
+
+    def brake_release(self) -> dict[str, Any]:
+        """Turn the brake off and start a new period; the refused hosts are reported, not blocked (block
+        them by hand, or let their findings' next sightings block them)."""
+        before = Brake.of(self.ledger, self.settings).release(clock.now())
+        logger.warning(
+            "brake released",
+            extra={"was_engaged": before.engaged, "refused_count": before.refused_count},
+        )
+        return {"released": before.engaged, "before": before.to_payload()}
+
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)
 
