@@ -105,6 +105,10 @@ class Brake:
             if item.get("Engaged"):
                 break
             old = int(item.get("WindowStart", window))
+            if old > window:
+                # Another step opened a later period than the clock this step read: count in that one.
+                window = old
+                continue
             if old < window:
                 # A new period: whoever resets it takes its first slot.
                 if self._update(

@@ -97,3 +97,13 @@ def test_concurrent_record_steps_never_take_more_slots_than_the_ceiling(group: s
     assert state.engaged and state.refused_count == 2 * CEILING
     item = boto3.client("dynamodb").get_item(TableName=stack.TABLE, Key={"HostIp": {"S": BRAKE_KEY}})
     assert "Shard" not in item["Item"], "the brake item is not a host: never listed"
+
+
+def test_a_record_step_that_started_in_the_previous_period_joins_the_current_one(group: str) -> None:
+    brake = Brake(Ledger(stack.TABLE), ceiling=2, period_minutes=60)
+    now = clock.now()
+    assert brake.admit("198.18.0.1/32", now + 3600), "the next period opens"
+
+    assert brake.admit("198.18.0.2/32", now), "a step that read the clock before it counts in the new period"
+    assert not brake.admit("198.18.0.3/32", now)
+    assert brake.state(now + 3600).new_blocks == 2
