@@ -55,7 +55,9 @@ def test_every_alarm_notifies_the_notification_topic_and_nothing_else(dev):
     topic = dev.by_name("nfw-blocklist-notifications").state["arn"]
     alarms = [r for r in dev.resources if r.type == ALARM]
 
-    assert len(alarms) == 12  # both workflows, dead letters, capacity, errors and throttles of 4 functions
+    assert (
+        len(alarms) == 13
+    )  # both workflows, dead letters, capacity, brake, errors + throttles of 4 functions
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [topic], alarm.urn
         assert not alarm.inputs.get("okActions") and not alarm.inputs.get("insufficientDataActions"), (
@@ -75,6 +77,7 @@ def test_every_alarm_watches_a_metric_the_functions_emit_or_a_resource_of_the_re
         ("AWS/States", "ExecutionsFailed"): 2,
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): 1,
         ("NfwBlocklist", "CapacityUsedPercent"): 1,
+        ("NfwBlocklist", "BrakeRefused"): 1,
         ("AWS/Lambda", "Errors"): 4,
         ("AWS/Lambda", "Throttles"): 4,
     }
