@@ -60,3 +60,29 @@ def test_switching_monitor_to_enforce_flips_the_rules_in_one_deployment_and_keep
         )
         assert [item["HostIp"] for item in items] == [HOST, DOMAIN]
         assert host_items(sandbox) == items, "nothing lost (or changed) in the ledger"
+
+
+DNS_STACK = {
+    "findingSource": "both",
+    "domainBlocking": "dns-firewall",
+    "dnsFirewallVpcIds": json.dumps(["vpc-0123456789abcdef0"]),
+}
+
+
+def dns_rule(sandbox: Sandbox) -> dict[str, object]:
+    client = sandbox.client("route53resolver")
+    [group] = client.list_firewall_rule_groups()["FirewallRuleGroups"]
+    [rule] = client.list_firewall_rules(FirewallRuleGroupId=group["Id"])["FirewallRules"]
+    return dict(rule)
+
+
+def test_the_dns_firewall_rule_alerts_in_monitor_mode_and_blocks_after_the_switch():
+    with Sandbox(render_stack("dev", {**DNS_STACK, "enforcement": "monitor"})) as sandbox:
+        monitoring = dns_rule(sandbox)
+        assert (monitoring["Action"], monitoring.get("BlockResponse")) == ("ALERT", None)
+
+        report = sandbox.update(render_stack("dev", DNS_STACK), denied_calls=0)
+
+        enforcing = dns_rule(sandbox)
+        assert (enforcing["Action"], enforcing.get("BlockResponse")) == ("BLOCK", "NODATA")
+        assert any("dns-block" in step for step in report.steps), report.steps
