@@ -9,7 +9,10 @@ re-sightings, which name a host already blocked. Invariants, checked after every
 - B2 a host the brake refused is never written: not to the ledger, not to the group;
 - B3 the brake never refuses what it must not: a completed re-sighting refreshes its host, a completed
   manual block is in the group, and every operation ends with a result or a domain error;
-- B4 the brake item is not a host: it is in neither the group nor a ledger listing.
+- B4 the brake item is not a host: it is in neither the group nor a ledger listing;
+- M1 in monitor mode nothing is dropped: no rule of ours in the group has ``aws:drop``; after a switch of
+  ``enforcement`` (the deployment's repopulation, with nothing in flight) every rule of ours is in the new
+  mode and the ledger holds exactly the hosts it held.
 The clock stays in one period (a release is the only new start): the period's arithmetic is the
 integration test's (tests/integration/test_brake.py).
 """
@@ -24,6 +27,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -34,7 +38,9 @@ from handlers import clock
 from handlers.brake import BRAKE_KEY, Brake
 from handlers.errors import BlocklistError
 from handlers.ledger import Ledger
+from handlers.rules import DROP_ACTIONS, MONITOR_ACTIONS, is_our_rendering
 from handlers.service import BlocklistService
+from handlers.settings import Enforcement
 from nfw_blocklist.findings import documentation_hosts
 from tests.integration import stack
 from tests.model.conftest import REGION, World
@@ -116,6 +122,35 @@ class BrakeModel(RuleBasedStateMachine):
         self.in_flight.append(self.scheduler.start("op", label, lambda: body(service), **facts))
 
     # -- rules --------------------------------------------------------------------------------------
+    @initialize(monitor=st.booleans())
+    def choose_mode(self, monitor: bool) -> None:
+        self._set_mode(monitor)
+
+    def _set_mode(self, monitor: bool) -> None:
+        enforcement = Enforcement.MONITOR if monitor else Enforcement.ENFORCE
+        self.settings = replace(self.settings, enforcement=enforcement)
+
+    @precondition(lambda self: not self.in_flight)
+    @rule()
+    def switch_mode(self) -> None:
+        """A deployment that flips ``enforcement``: the functions' new environment, then the repopulation
+        (a full sync), with nothing in flight."""
+        before = {record.host for record in self.judge.all_records()}
+        self._set_mode(not self.settings.monitor)
+        BlocklistService.create(
+            self.settings,
+            dynamodb=self.world.dynamodb,
+            network_firewall=self.world.network_firewall,
+            region=REGION,
+        ).prune()
+        expected = list(MONITOR_ACTIONS if self.settings.monitor else DROP_ACTIONS)
+        ours = [rule for rule in stack.rules_of(self.settings.rule_group_arn) if is_our_rendering(rule)]
+        if any(rule["RuleDefinition"]["Actions"] != expected for rule in ours):
+            self.violations.append(f"M1 after the switch our rules are not all {expected}: {ours}")
+        after = {record.host for record in self.judge.all_records()}
+        if after != before:
+            self.violations.append(f"M1 the switch changed the ledger: {sorted(before ^ after)}")
+
     @precondition(lambda self: len(self.unused) >= 3)
     @rule(count=st.integers(1, 3))
     def flood_finding(self, count: int) -> None:
@@ -227,6 +262,14 @@ class BrakeModel(RuleBasedStateMachine):
             problems.append(f"B2 refused hosts were written: {sorted(written)}")
         if BRAKE_KEY in items or BRAKE_KEY in group:
             problems.append("B4 the brake item is listed as a host")
+        if self.settings.monitor:
+            drops = [
+                rule
+                for rule in stack.rules_of(self.settings.rule_group_arn)
+                if is_our_rendering(rule) and "aws:drop" in rule["RuleDefinition"]["Actions"]
+            ]
+            if drops:
+                problems.append(f"M1 monitor mode, yet our rules drop: {drops}")
         assert not problems, "\n".join([*problems, *self.scheduler.trace[-40:]])
 
     def teardown(self) -> None:
