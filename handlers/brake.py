@@ -76,6 +76,11 @@ class Brake:
     """Set by the ``admit`` call that turned the brake on (at most one across every writer)."""
     refused: list[str] = field(default_factory=list)
     """The hosts this object refused (one record step's)."""
+    _seen_engaged: bool = field(default=False, repr=False)
+    """This step saw the brake on: its further new hosts are refused without asking again (a release
+    meanwhile only makes the step more cautious), so a flood's port probe of hundreds of hosts costs one
+    read, not three calls a host."""
+    _unrecorded: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
     def of(cls, ledger: Any, settings: Settings) -> "Brake":
@@ -86,12 +91,17 @@ class Brake:
         return int(now // period) * period
 
     def check(self, host: str, now: float) -> None:
-        """``admit`` for ``Ledger.record``: raises ``Braked`` when ``host`` is refused."""
+        """``admit`` for ``Ledger.record``: raises ``Braked`` when ``host`` is refused (call ``flush``
+        once the step's hosts are done)."""
         if not self.admit(host, now):
             raise Braked(host)
 
     def admit(self, host: str, now: float) -> bool:
-        """Take a slot for a new block of ``host``; False (and ``host`` kept as refused) when braked."""
+        """Take a slot for a new block of ``host``; False (and ``host`` kept as refused) when braked. The
+        refusals are written to the brake item by ``flush``."""
+        if self._seen_engaged:
+            self._refuse(host)
+            return False
         window = self.window(now)
         for _ in range(ATTEMPTS):
             if self._update(
@@ -132,13 +142,24 @@ class Brake:
         return False
 
     def _refuse(self, host: str) -> None:
+        self._seen_engaged = True
         self.refused.append(host)
+        self._unrecorded.append(host)
+
+    def flush(self) -> None:
+        """Record this step's refusals on the brake item: their count always, the hosts while fewer than
+        ``REFUSED_KEPT`` are kept (one UpdateItem per step, whatever the number)."""
+        hosts, self._unrecorded = self._unrecorded[:REFUSED_KEPT], self._unrecorded[REFUSED_KEPT:]
+        count = len(hosts) + len(self._unrecorded)
+        self._unrecorded = []
+        if not count:
+            return
         if not self._update(
-            "ADD RefusedCount :one, RefusedHosts :host",
-            "attribute_not_exists(RefusedHosts) OR size(RefusedHosts) < :kept",
-            {":one": 1, ":host": {host}, ":kept": REFUSED_KEPT},
+            "ADD RefusedCount :count, RefusedHosts :hosts",
+            "attribute_not_exists(RefusedHosts) OR size(RefusedHosts) <= :room",
+            {":count": count, ":hosts": set(hosts), ":room": REFUSED_KEPT - len(hosts)},
         ):
-            self._update("ADD RefusedCount :one", None, {":one": 1})
+            self._update("ADD RefusedCount :count", None, {":count": count})
 
     def state(self, now: float) -> BrakeState:
         item = self._read()

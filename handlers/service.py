@@ -164,6 +164,7 @@ class BlocklistService:
             (new if created else refreshed).append(target.host)
             if record.pending:
                 unconfirmed.append(target.host)
+        brake.flush()
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
         sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(

@@ -12,7 +12,7 @@ from handlers.ledger import Ledger
 from nfw_blocklist.findings import documentation_hosts, native_finding, port_probe_finding
 from tests.integration import stack
 
-CEILING = 20
+CEILING = 5
 
 
 def braked_service(group: str, **overrides: object):  # type: ignore[no-untyped-def]
@@ -26,7 +26,7 @@ def host_keys() -> set[str]:
 
 def test_a_flood_of_forged_hosts_stops_at_the_ceiling_with_one_notification(group: str) -> None:
     service = braked_service(group)
-    hosts = documentation_hosts(CEILING + 15)
+    hosts = documentation_hosts(CEILING + 7)
     outcomes = []
     for host in hosts:
         recorded = service.record(native_finding(host, seen_at=clock.now()))
@@ -39,8 +39,23 @@ def test_a_flood_of_forged_hosts_stops_at_the_ceiling_with_one_notification(grou
     assert "nfw-blocklist brake release" in notices[0]["message"]["email"]
     assert notices[0]["counts"]["brake_refused"] == 1
     state = Brake.of(service.ledger, service.settings).state(clock.now())
-    assert state.engaged and state.refused_count == 15
+    assert state.engaged and state.refused_count == 7
     assert set(state.refused) == {f"{host}/32" for host in hosts[CEILING:]}, "the operator sees them"
+
+
+def test_hundreds_of_forged_hosts_in_port_probes_stop_at_the_ceiling(group: str) -> None:
+    service = braked_service(group)
+    hosts = documentation_hosts(300)
+
+    for n in range(3):
+        recorded = service.record(port_probe_finding(hosts[n * 100 : (n + 1) * 100]))
+        if recorded["has_hosts"]:
+            service.block(recorded)
+
+    assert len(stack.blocked_in_group(group)) == CEILING == len(host_keys())
+    state = Brake.of(service.ledger, service.settings).state(clock.now())
+    assert state.engaged and state.refused_count == 300 - CEILING
+    assert len(state.refused) == 300 - CEILING, "every refused host kept for the operator"
 
 
 def test_a_port_probe_past_the_ceiling_is_cut_whole_host_by_host_never_half_written(group: str) -> None:
@@ -85,6 +100,7 @@ def test_concurrent_record_steps_never_take_more_slots_than_the_ceiling(group: s
         if mine.admit(host, clock.now()):
             with lock:
                 admitted.append(host)
+        mine.flush()
 
     threads = [threading.Thread(target=take, args=(host,)) for host in documentation_hosts(3 * CEILING)]
     for thread in threads:
