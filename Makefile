@@ -91,7 +91,7 @@ soak-fuzz: install
 	$(BIN)/pytest -q --hypothesis-profile=soak tests/unit tests/integration
 
 soak-model: install
-	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py tests/model/test_model_domains.py
+	NFW_MODEL_PROFILE=soak $(BIN)/pytest -p no:logging tests/model/test_model_concurrency.py tests/model/test_model_domains.py tests/model/test_model_brake.py
 
 soak-top: install
 	NFW_TOP_OF_RANGE=1 $(BIN)/pytest -q -s tests/e2e/test_bounded_payloads.py -k top_of_the_range

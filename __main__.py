@@ -35,7 +35,9 @@ rule_group = BlocklistRuleGroup(
     defer_policy=True,
 )
 dns_firewall_args = DnsFirewallArgs(
-    vpc_ids=config.dns_firewall_vpc_ids, block_response=config.dns_firewall_block_response
+    vpc_ids=config.dns_firewall_vpc_ids,
+    block_response=config.dns_firewall_block_response,
+    enforcement=config.enforcement,
 )
 if config.dns_firewall_priority is not None:
     # Left out, the component derives one from the project and stack: stacks sharing a VPC differ.
@@ -63,6 +65,9 @@ response_args = ResponseStateMachineArgs(
     protected_domains=config.protected_domains,
     dns_firewall_max_domains=config.dns_firewall_max_domains,
     attack_sequence_indicators=config.attack_sequence_indicators,
+    enforcement=config.enforcement,
+    brake_max_new_blocks=config.brake_max_new_blocks,
+    brake_period_minutes=config.brake_period_minutes,
     accept_findings_from=config.accept_findings_from,
     log_retention_days=config.log_retention_days,
 )

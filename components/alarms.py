@@ -83,6 +83,18 @@ def alarm_specs(targets: DashboardTargets, capacity_percent: int) -> list[AlarmS
             treat_missing_data="ignore",
         )
     )
+    specs.append(
+        AlarmSpec(
+            "brake",
+            metrics.NAMESPACE,
+            metrics.BRAKE_REFUSED,
+            {metrics.DIMENSION: targets.rule_group_name},
+            "Sum",
+            1,
+            "nfw-blocklist: the brake is on: more new blocks than brakeMaxNewBlocks this period, and new "
+            "blocks are refused. Check the findings, then run nfw-blocklist brake status and brake release.",
+        )
+    )
     for key, name in sorted(targets.function_names.items()):
         for metric_name, what in (("Errors", "errors"), ("Throttles", "throttles")):
             specs.append(

@@ -54,13 +54,18 @@ from handlers.errors import ConfigurationError
 from handlers.policy import sequence_indicator_problem
 from handlers.sequences import BLOCKABLE_INDICATORS, DEFAULT_SEQUENCE_INDICATORS
 from handlers.settings import (
+    DEFAULT_BRAKE_MAX_NEW_BLOCKS,
+    DEFAULT_BRAKE_PERIOD_MINUTES,
     DEFAULT_DNS_FIREWALL_MAX_DOMAINS,
     DEFAULT_RETENTION_MINUTES,
     DEFAULT_RULE_PRIORITY,
     DNS_FIREWALL_ACCOUNT_QUOTA,
     ENV_ACTION_TYPES,
+    ENV_BRAKE_MAX_NEW_BLOCKS,
+    ENV_BRAKE_PERIOD_MINUTES,
     ENV_DNS_FIREWALL_MAX_DOMAINS,
     ENV_DOMAIN_BLOCKING,
+    ENV_ENFORCEMENT,
     ENV_FINDING_ACCOUNTS,
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
@@ -72,11 +77,13 @@ from handlers.settings import (
     ENV_RETENTION_MINUTES,
     ENV_RULE_PRIORITY,
     ENV_SEQUENCE_INDICATORS,
+    MAX_BRAKE_PERIOD_MINUTES,
     MAX_RETENTION_MINUTES,
     MIN_RETENTION_MINUTES,
     OPT_IN_ACTIONS,
     CapacityPolicy,
     DomainBlocking,
+    Enforcement,
     Settings,
     WorkflowStatus,
 )
@@ -148,6 +155,9 @@ KEYS: Final = (
     "dnsFirewallPriority",
     "dnsFirewallMaxDomains",
     "attackSequenceIndicators",
+    "enforcement",
+    "brakeMaxNewBlocks",
+    "brakePeriodMinutes",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -166,6 +176,9 @@ ENVIRONMENT_KEYS: Final = {
     ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
     ENV_PROTECTED_DOMAINS: "protectedDomains",
     ENV_SEQUENCE_INDICATORS: "attackSequenceIndicators",
+    ENV_ENFORCEMENT: "enforcement",
+    ENV_BRAKE_MAX_NEW_BLOCKS: "brakeMaxNewBlocks",
+    ENV_BRAKE_PERIOD_MINUTES: "brakePeriodMinutes",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
@@ -232,6 +245,10 @@ class StackConfig:
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
     attack_sequence_indicators: tuple[str, ...] = DEFAULT_SEQUENCE_INDICATORS
     """The attack-sequence indicator keys whose values are blocked."""
+    enforcement: Enforcement = Enforcement.ENFORCE
+    """Drop what the rules list, or (monitor) let it through and count it."""
+    brake_max_new_blocks: int = DEFAULT_BRAKE_MAX_NEW_BLOCKS
+    brake_period_minutes: int = DEFAULT_BRAKE_PERIOD_MINUTES
 
     @property
     def dns_firewall(self) -> bool:
@@ -298,6 +315,9 @@ class StackConfig:
             dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
             dns_firewall_max_domains=policy.dns_firewall_max_domains,
             attack_sequence_indicators=policy.sequence_indicators,
+            enforcement=policy.enforcement,
+            brake_max_new_blocks=policy.brake_max_new_blocks,
+            brake_period_minutes=policy.brake_period_minutes,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -327,6 +347,9 @@ class StackConfig:
             protected_domains=self.protected_domains,
             dns_firewall_max_domains=self.dns_firewall_max_domains,
             sequence_indicators=self.attack_sequence_indicators,
+            enforcement=self.enforcement,
+            brake_max_new_blocks=self.brake_max_new_blocks,
+            brake_period_minutes=self.brake_period_minutes,
         )
 
 
@@ -368,6 +391,13 @@ def policy_settings(
             values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
         ),
         sequence_indicators=read_sequence_indicators(values, "attackSequenceIndicators"),
+        enforcement=read_choice(values, "enforcement", Enforcement, Enforcement.ENFORCE),
+        brake_max_new_blocks=read_int(
+            values, "brakeMaxNewBlocks", DEFAULT_BRAKE_MAX_NEW_BLOCKS, 1, 1_000_000
+        ),
+        brake_period_minutes=read_int(
+            values, "brakePeriodMinutes", DEFAULT_BRAKE_PERIOD_MINUTES, 1, MAX_BRAKE_PERIOD_MINUTES
+        ),
     )
     check_function_environment(settings)
     check_event_patterns(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from handlers import metrics
-from handlers.rules import METRIC_DIMENSION_VALUE
+from handlers.rules import METRIC_DIMENSION_VALUE, MONITOR_DIMENSION_VALUE
 
 MAX_WIDGETS: Final = 500
 GRID_COLUMNS: Final = 24
@@ -37,6 +37,12 @@ FIREWALL_DROP_SEARCH: Final = (
     f'SEARCH(\'Namespace="{FIREWALL_NAMESPACE}" MetricName="{FIREWALL_DROP_METRIC}" '
     f"CustomAction=\"{METRIC_DIMENSION_VALUE}\"', 'Sum', 300)"
 )
+FIREWALL_WOULD_DROP_SEARCH: Final = (
+    f'SEARCH(\'Namespace="{FIREWALL_NAMESPACE}" MetricName="{FIREWALL_DROP_METRIC}" '
+    f"CustomAction=\"{MONITOR_DIMENSION_VALUE}\"', 'Sum', 300)"
+)
+"""Monitor mode's count: the packets the owned rules matched and forwarded instead of dropping."""
+FIREWALL_SEARCHES: Final = (FIREWALL_DROP_SEARCH, FIREWALL_WOULD_DROP_SEARCH)
 PERIOD: Final = 300
 
 
@@ -168,9 +174,18 @@ def dashboard_body(targets: DashboardTargets) -> dict[str, Any]:
                 8,
             ),
             _graph(
-                "Packets dropped by the blocklist (BlocklistMetric, every firewall)",
+                "Packets dropped, or in monitor mode would have dropped, by the blocklist (every firewall)",
                 region,
-                [[{"expression": FIREWALL_DROP_SEARCH, "id": "drops", "label": "dropped packets"}]],
+                [
+                    [{"expression": FIREWALL_DROP_SEARCH, "id": "drops", "label": "dropped packets"}],
+                    [
+                        {
+                            "expression": FIREWALL_WOULD_DROP_SEARCH,
+                            "id": "wouldDrop",
+                            "label": "would have dropped (monitor mode)",
+                        }
+                    ],
+                ],
                 0,
                 14,
                 12,

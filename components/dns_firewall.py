@@ -2,7 +2,8 @@
 
 Children: the domain list (its ``domains`` ignored after creation: the block and prune functions write
 it with UpdateFirewallDomains ADD/REMOVE, as they own the stateless group's rules), a rule group with
-one BLOCK rule over the list, and one association of that rule group per VPC. AWS facts relied on
+one BLOCK rule (ALERT in monitor mode) over the list, and one association of that rule group per VPC.
+AWS facts relied on
 (botocore's route53resolver model and the API reference): names of at most 64 letters, digits, ``-``,
 ``_``, ``'`` or spaces; MutationProtection ENABLED | DISABLED; the priorities and VPC ids accepted are in
 ``components.dns_firewall_settings``.
@@ -19,6 +20,7 @@ from components.constants import TOKEN_PREFIX
 from components.dns_firewall_settings import BlockResponse, derived_association_priority
 from components.inputs import ArgsReader
 from components.limits import check_component_name
+from handlers.settings import Enforcement
 
 TOKEN: Final = f"{TOKEN_PREFIX}:DnsFirewall"
 ASSOCIATION_SUFFIX_EXAMPLE: Final = "-dns-0123456789abcdef0"
@@ -37,6 +39,10 @@ class DnsFirewallArgs(TypedDict):
     rule group exist but block nothing until associated. Plain: one association each."""
     block_response: NotRequired[pulumi.Input[BlockResponse]]
     """The answer to a blocked query: NODATA or NXDOMAIN; default NODATA."""
+    enforcement: NotRequired[Enforcement]
+    """enforce (the rule BLOCKs the list's domains) or monitor (the rule's action is ALERT: the query is
+    answered and logged; AWS accepts no BlockResponse then); default enforce. A change updates the rule in
+    place. Plain: it decides whether the rule has a block response."""
     association_priority: NotRequired[pulumi.Input[int]]
     """The rule group's place among each VPC's rule groups (100-9900, unique per VPC); default (or 0): one
     derived from the project, stack and component name, 5000-9899, so stacks sharing a VPC differ."""
@@ -65,6 +71,10 @@ class DnsFirewall(pulumi.ComponentResource):
             ["block_response"],
             lambda values: read_choice(values, "blockResponse", BlockResponse, BlockResponse.NODATA).value,
         )
+        enforcement = reader.check(
+            ["enforcement"],
+            lambda values: read_choice(values, "enforcement", Enforcement, Enforcement.ENFORCE),
+        )
         derived = derived_association_priority(pulumi.get_project(), pulumi.get_stack(), name)
         priority = reader.settle(
             ["association_priority"],
@@ -84,8 +94,12 @@ class DnsFirewall(pulumi.ComponentResource):
             f"{name}-dns-block",
             firewall_rule_group_id=rule_group.id,
             firewall_domain_list_id=domain_list.id,
-            action="BLOCK",
-            block_response=block_response,
+            # Monitor mode: ALERT answers the query and logs the match; a block response is BLOCK's only.
+            **(
+                {"action": "ALERT"}
+                if enforcement is Enforcement.MONITOR
+                else {"action": "BLOCK", "block_response": block_response}
+            ),
             priority=RULE_PRIORITY,
             opts=child,
         )

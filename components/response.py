@@ -40,6 +40,7 @@ from handlers.settings import (
     ENV_TABLE_NAME,
     CapacityPolicy,
     DomainBlocking,
+    Enforcement,
     Settings,
     WorkflowStatus,
 )
@@ -88,6 +89,9 @@ POLICY_FIELDS: Final = (
     "protected_domains",
     "dns_firewall_max_domains",
     "attack_sequence_indicators",
+    "enforcement",
+    "brake_max_new_blocks",
+    "brake_period_minutes",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -161,6 +165,14 @@ class ResponseStateMachineArgs(TypedDict):
     """Attack-sequence indicator keys whose values are blocked (MALICIOUS_IP, TOR_IP, CRYPTOMINING_IP,
     MALICIOUS_DOMAIN, CRYPTOMINING_DOMAIN); default all five; an empty list blocks nothing a sequence
     names."""
+    enforcement: NotRequired[pulumi.Input[Enforcement]]
+    """enforce (the rules drop what they list) or monitor (the same rules let it through and count it: a
+    trial run); default enforce. A change rewrites the rules in the same deployment (the repopulation)."""
+    brake_max_new_blocks: NotRequired[pulumi.Input[int]]
+    """The brake: most new blocks (hosts not yet blocked) per period, 1..1000000; above it new blocks are
+    refused until released (nfw-blocklist brake release); default 1500."""
+    brake_period_minutes: NotRequired[pulumi.Input[int]]
+    """The brake's period in minutes, 1..10080; default 60."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
@@ -295,6 +307,10 @@ def repopulation_triggers(
         "protectedCidrs": json.dumps(sorted(settings.protected_cidrs)),
         "tableName": table_name,
     }
+    if settings.monitor:
+        # Either way the key changes (added, removed): the owned rules and the domain list are rewritten
+        # in the new mode during the same deployment. An enforcing stack's triggers are as they were.
+        triggers["enforcement"] = str(settings.enforcement)
     if settings.domain_blocking is not DomainBlocking.OFF:
         # A new domain group (a capacity change), another enforcement point, newly protected domains.
         triggers["domainBlocking"] = str(settings.domain_blocking)

@@ -16,7 +16,6 @@ from components.config import (
     read_home_net,
 )
 from components.constants import (
-    METRIC_ACTION_NAME,
     PLACEHOLDER_CIDR,
     PLACEHOLDER_PRIORITY,
     TOKEN_PREFIX,
@@ -26,7 +25,7 @@ from components.inputs import ArgsReader
 from components.limits import check_component_name
 from handlers import schema
 from handlers.enforcement import domain_rules_source
-from handlers.rules import METRIC_DIMENSION_VALUE
+from handlers.rules import our_custom_actions
 
 TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
 RULES_PROPERTY: Final = "ruleGroup.rulesSource"
@@ -129,13 +128,24 @@ def initial_rules_source() -> dict[str, Any]:
     """
     return {
         "stateless_rules_and_custom_actions": {
+            # Both modes' metric actions (``handlers.rules.our_custom_actions``): a switch of enforcement
+            # then rewrites the owned rules only.
             "custom_actions": [
                 {
-                    "action_name": METRIC_ACTION_NAME,
+                    "action_name": action["ActionName"],
                     "action_definition": {
-                        "publish_metric_action": {"dimensions": [{"value": METRIC_DIMENSION_VALUE}]},
+                        "publish_metric_action": {
+                            "dimensions": [
+                                {
+                                    "value": action["ActionDefinition"]["PublishMetricAction"]["Dimensions"][
+                                        0
+                                    ]["Value"]
+                                }
+                            ]
+                        },
                     },
                 }
+                for action in our_custom_actions()
             ],
             "stateless_rules": [
                 {

@@ -67,6 +67,9 @@ class Clients:
 DOMAIN_TARGET_TYPES: Final = ("TLS_SNI", "HTTP_HOST")
 """What the stateful engine matches a domain against: the TLS ClientHello's SNI and HTTP's Host header."""
 GENERATED_RULES_TYPE: Final = "DENYLIST"
+MONITOR_RULES_TYPE: Final = "ALERTLIST"
+"""Monitor mode's list: the same domains, matched the same way, alerted on and let through."""
+OUR_RULES_TYPES: Final = (GENERATED_RULES_TYPE, MONITOR_RULES_TYPE)
 PLACEHOLDER_TARGET: Final = "nfw-blocklist-placeholder.invalid"
 """Stands in the list while no domain is blocked. The API model gives ``Targets`` no minimum, but the
 console refuses an empty list and the API reference does not say that UpdateRuleGroup accepts one, so
@@ -104,14 +107,19 @@ def domains_that_fit(capacity: int) -> int:
     return max(0, (capacity - CAPACITY_OVERHEAD) // CAPACITY_PER_DOMAIN)
 
 
-def domain_rules_source(domains: Sequence[str]) -> dict[str, Any]:
+def rules_type(monitor: bool) -> str:
+    """The domain list's ``GeneratedRulesType``: deny, or (monitor mode) alert."""
+    return MONITOR_RULES_TYPE if monitor else GENERATED_RULES_TYPE
+
+
+def domain_rules_source(domains: Sequence[str], monitor: bool = False) -> dict[str, Any]:
     """The group's ``RulesSource`` for ``domains``: sorted, exact names, never empty."""
     targets = sorted(set(domains)) or [PLACEHOLDER_TARGET]
     return {
         "RulesSourceList": {
             "Targets": targets,
             "TargetTypes": list(DOMAIN_TARGET_TYPES),
-            "GeneratedRulesType": GENERATED_RULES_TYPE,
+            "GeneratedRulesType": rules_type(monitor),
         }
     }
 
@@ -123,6 +131,8 @@ class NetworkFirewallDomains:
     arn: str
     client_factory: Callable[[], Any] = field(repr=False, default=lambda: None)
     name: str = NETWORK_FIREWALL
+    monitor: bool = False
+    """Write an ALERTLIST (``enforcement: monitor``) instead of a DENYLIST."""
     _client: Any = field(default=None, repr=False)
     _capacity: int | None = field(default=None, repr=False)
     _seen: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
@@ -136,7 +146,12 @@ class NetworkFirewallDomains:
                 "domain blocking through network-firewall needs the domain rule group's ARN "
                 "(environment variable NFW_DOMAIN_RULE_GROUP_ARN)"
             )
-        return cls(arn=arn, _client=clients.network_firewall, client_factory=_nfw_client(clients.region))
+        return cls(
+            arn=arn,
+            _client=clients.network_firewall,
+            client_factory=_nfw_client(clients.region),
+            monitor=settings.monitor,
+        )
 
     @property
     def client(self) -> Any:
@@ -150,17 +165,22 @@ class NetworkFirewallDomains:
         return domains_that_fit(self._capacity or 0)
 
     def current(self) -> set[str]:
+        """The domains the list holds in this mode: a list of the other mode's type (``enforcement`` was
+        switched) holds none of them, so the writer rewrites it whole, as the new type, on its next sync."""
         _, group = self._describe()
-        targets = set(_source_list(group).get("Targets") or [])
-        return targets - {PLACEHOLDER_TARGET}
+        return self._held(group)
+
+    def _held(self, group: dict[str, Any]) -> set[str]:
+        source = _source_list(group)
+        if source.get("GeneratedRulesType") != rules_type(self.monitor):
+            return set()
+        return set(source.get("Targets") or []) - {PLACEHOLDER_TARGET}
 
     def apply(self, add: Sequence[str], remove: Sequence[str]) -> None:
         token, group = self._seen or self._describe()
         self._seen = None  # a token serves one update: a second apply describes again
-        targets = (set(_source_list(group).get("Targets") or []) - {PLACEHOLDER_TARGET} | set(add)) - set(
-            remove
-        )
-        updated = {**group, "RulesSource": domain_rules_source(sorted(targets))}
+        targets = (self._held(group) | set(add)) - set(remove)
+        updated = {**group, "RulesSource": domain_rules_source(sorted(targets), self.monitor)}
         try:
             self.client.update_rule_group(
                 UpdateToken=token, RuleGroupArn=self.arn, Type="STATEFUL", RuleGroup=updated
@@ -180,10 +200,10 @@ class NetworkFirewallDomains:
         self._capacity = int(answer["RuleGroupResponse"]["Capacity"])
         group: dict[str, Any] = answer.get("RuleGroup") or {}
         source = _source_list(group)
-        if source.get("GeneratedRulesType") != GENERATED_RULES_TYPE:
+        if source.get("GeneratedRulesType") not in OUR_RULES_TYPES:
             # Writing our domains into an allow list would let exactly them through and drop the rest.
             raise ConfigurationError(
-                f"domain rule group {self.arn} is not a {GENERATED_RULES_TYPE} domain list "
+                f"domain rule group {self.arn} is not a {' or '.join(OUR_RULES_TYPES)} domain list "
                 f"(GeneratedRulesType {source.get('GeneratedRulesType')!r}): refusing to write it"
             )
         self._seen = (str(answer["UpdateToken"]), group)

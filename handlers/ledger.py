@@ -348,14 +348,21 @@ class Ledger:
         self.counts.items_read += 1
         return HostRecord.from_item(_plain(item))
 
-    def record(self, sighting: Sighting) -> tuple[HostRecord, bool]:
-        """Merge ``sighting`` into the host's item; returns (record, created)."""
+    def record(
+        self, sighting: Sighting, admit: Callable[[str], None] | None = None
+    ) -> tuple[HostRecord, bool]:
+        """Merge ``sighting`` into the host's item; returns (record, created). ``admit`` (the brake) is
+        asked once, before a new host's item is created, and may raise to refuse it: nothing is written."""
+        admitted = admit is None
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:
                 self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
             existing = self.get(sighting.host)
             updated = merge(existing, sighting)
             if existing is None:
+                if not admitted and admit is not None:
+                    admit(sighting.host)
+                    admitted = True
                 if self._put_conditionally(updated.to_item(), f"attribute_not_exists({schema.HASH_KEY})", {}):
                     return updated, True
             else:

@@ -152,6 +152,16 @@ def _kind(value: object) -> TargetKind:
     return TargetKind.DOMAIN if value == TargetKind.DOMAIN.value else TargetKind.ADDRESS
 
 
+MONITOR_NOTE: Final = (
+    "Monitor mode (enforcement: monitor): nothing is dropped; the rules count the traffic they would "
+    "have dropped (the dashboard's 'would have dropped' figures). Set enforcement to enforce to block."
+)
+
+
+def _verb(notification: Mapping[str, Any]) -> str:
+    return "would block" if notification.get("Monitor") else "blocked"
+
+
 def block_subject(notification: Mapping[str, Any]) -> str:
     blocked = []
     for kind, key, count_key, _, _ in _BLOCKED_KEYS:
@@ -159,7 +169,7 @@ def block_subject(notification: Mapping[str, Any]) -> str:
         if count:
             one = hosts[0] if kind is TargetKind.ADDRESS else f"domain {hosts[0]}" if hosts else ""
             blocked.append(one if count == 1 and hosts else kind.counted(count))
-    parts = [f"blocked {' and '.join(blocked)}"] if blocked else []
+    parts = [f"{_verb(notification)} {' and '.join(blocked)}"] if blocked else []
     evicted = sum(_count(notification, key) for *_, key in _BLOCKED_KEYS)
     if evicted:
         parts[-1:] = [f"{parts[-1]}, evicted {evicted}" if parts else f"evicted {evicted}"]
@@ -175,7 +185,32 @@ def block_subject(notification: Mapping[str, Any]) -> str:
             else kind.counted(count)
         )
         parts.append(f"NOT blocked {what} ({failure.get('Error')})")
+    brake = notification.get("Brake")
+    if isinstance(brake, Mapping) and brake.get("EngagedNow"):
+        parts.insert(0, "BRAKE ON, new blocks refused")
     return subject(f"{SUBJECT_PREFIX}{'; '.join(parts) or 'nothing blocked'}")
+
+
+BRAKE_RELEASE: Final = (
+    "  pulumi stack output --json > outputs.json",
+    "  nfw-blocklist brake status --live --stack-outputs outputs.json",
+    "  nfw-blocklist brake release --live --stack-outputs outputs.json",
+)
+
+
+def brake_lines(notification: Mapping[str, Any]) -> list[str]:
+    """The one "brake on" notice: what was refused, that nothing else changes, and how to release it."""
+    brake = notification.get("Brake")
+    if not isinstance(brake, Mapping) or not brake.get("EngagedNow"):
+        return []
+    refused = _hosts_phrase(_sample(brake, "Refused"), _count(brake, "RefusedCount"))
+    return [
+        f"THE BRAKE IS ON: too many new blocks this period (brakeMaxNewBlocks). Refused: {refused}.",
+        "Until it is released every new block is refused and recorded (this is the only e-mail about it); "
+        "blocks already in place stay, re-sightings extend them, manual block and unblock still work.",
+        "Check the findings (a flood, a misconfigured product, a forged finding?), then release it:",
+        *BRAKE_RELEASE,
+    ]
 
 
 def block_email(
@@ -204,12 +239,16 @@ def block_email(
         if _count(notification, count_key)
     ]
     if blocked:
-        lines = [f"Blocked {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
+        verb = _verb(notification).capitalize()
+        lines = [f"{verb} {' and '.join(blocked)} ({details}) until {minute(expires_at)}."]
     else:
         lines = [f"Nothing new of this finding was blocked ({details})."]
     if finding.get("sequence"):
         # A sequence names many hosts for one story: say which story, on a line of its own.
         lines.append(sequence_line(finding["sequence"]))
+    if notification.get("Monitor"):
+        lines.append(MONITOR_NOTE)
+    lines.extend(brake_lines(notification))
     for failure in _failures(notification):
         kind, count = _kind(failure.get("Kind")), _count(failure, "Count")
         error = str(failure.get("Error") or "")

@@ -38,6 +38,8 @@ DOMAINS_EVICTED: Final = "DomainsEvicted"
 HOSTS_NOT_BLOCKED: Final = "HostsNotBlocked"
 """IP addresses a block step could not write (their place full, missing...): reported, not retried."""
 DOMAINS_NOT_BLOCKED: Final = "DomainsNotBlocked"
+BRAKE_REFUSED: Final = "BrakeRefused"
+"""New targets the brake refused, reported by the block step of the execution that turned it on."""
 
 UNITS: Final = {
     CAPACITY_USED: "Count",
@@ -50,6 +52,7 @@ UNITS: Final = {
     DOMAINS_EVICTED: "Count",
     HOSTS_NOT_BLOCKED: "Count",
     DOMAINS_NOT_BLOCKED: "Count",
+    BRAKE_REFUSED: "Count",
 }
 """Every metric the functions emit, with its unit: the alarms and the dashboard read these names."""
 EMITTED_BY: Final = {
@@ -60,6 +63,7 @@ EMITTED_BY: Final = {
         DOMAINS_BLOCKED,
         DOMAINS_EVICTED,
         DOMAINS_NOT_BLOCKED,
+        BRAKE_REFUSED,
         CAPACITY_USED,
         CAPACITY_USED_PERCENT,
         HOSTS_IN_GROUP,
@@ -161,6 +165,7 @@ def block_values(payload: Mapping[str, Any]) -> dict[str, float]:
         DOMAINS_BLOCKED: _counted(domain, "blocked"),
         DOMAINS_EVICTED: _counted(domain, "evicted"),
         DOMAINS_NOT_BLOCKED: _counted(domain, "not_blocked"),
+        BRAKE_REFUSED: _counted(payload, "brake_refused"),
         **capacity_values(payload.get("capacity")),
     }
 

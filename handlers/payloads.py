@@ -108,6 +108,10 @@ class RecordOutcome:
     """Where each kind of the recorded targets is blocked (``TargetKind`` value -> place)."""
     deduplicated: Sequence[tuple[str, str]] = ()
     """(GuardDuty finding id, the way it came) of each finding whose sighting was recorded already."""
+    braked: list[str] = field(default_factory=list)
+    """New targets the brake refused (nothing written for them)."""
+    brake_engaged: bool = False
+    """This step turned the brake on: its block step sends the one "brake on" notification."""
 
     @property
     def hosts(self) -> list[str]:
@@ -137,7 +141,18 @@ class RecordOutcome:
         sequence = (finding or {}).get("sequence")
         return {
             "event_id": truncate(self.event_id),
-            "has_hosts": bool(self.new or self.refreshed),
+            "has_hosts": bool(self.new or self.refreshed or self.brake_engaged),
+            **(
+                {
+                    "brake": {
+                        "refused": sample(self.braked),
+                        "refused_count": len(self.braked),
+                        "engaged_now": self.brake_engaged,
+                    }
+                }
+                if self.braked
+                else {}
+            ),
             "finding": finding,
             "counts": {
                 "hosts": len(self.hosts),
@@ -278,6 +293,14 @@ class BlockOutcome:
     kinds: Sequence[KindOutcome] = ()
     expires_at: float = 0.0
     """When this execution's targets expire (the record step's retention), for the e-mail."""
+    monitor: bool = False
+    """``enforcement: monitor``: the rules count these targets' traffic and drop none (``would block``)."""
+    brake: Mapping[str, Any] | None = None
+    """The record step's brake report (``RecordOutcome.to_payload``'s ``brake``), when it refused any."""
+
+    @property
+    def brake_engaged_now(self) -> bool:
+        return bool(self.brake and self.brake.get("engaged_now") is True)
 
     def _all(self, attribute: str) -> list[str]:
         return sorted({target for kind in self.kinds for target in getattr(kind, attribute)})
@@ -321,6 +344,18 @@ class BlockOutcome:
                 "AccountId": truncate(self.finding.get("account", ""), 64),
                 "Region": truncate(self.finding.get("region", ""), 64),
             },
+            **({"Monitor": True} if self.monitor else {}),
+            **(
+                {
+                    "Brake": {
+                        "Refused": list(self.brake.get("refused") or [])[:SAMPLE_SIZE],
+                        "RefusedCount": int(self.brake.get("refused_count") or 0),
+                        "EngagedNow": self.brake_engaged_now,
+                    }
+                }
+                if self.brake
+                else {}
+            ),
             "Hosts": sample(addresses.blocked),
             "HostCount": len(addresses.blocked),
             "Evicted": sample(addresses.evicted),
@@ -360,6 +395,7 @@ class BlockOutcome:
                 "coalesced": len(self._all("coalesced")),
                 "restored": len(self._all("restored")),
                 "not_blocked": len(self._all("not_blocked")),
+                "brake_refused": int((self.brake or {}).get("refused_count") or 0),
             },
             "blocked": sample(self.blocked),
             "refreshed": sample(refreshed),
@@ -370,7 +406,8 @@ class BlockOutcome:
             "conflicts": sum(kind.conflicts for kind in self.kinds),
             "kinds": {str(kind.kind): kind.to_payload() for kind in self.kinds},
             "failed": bool(self.failures),
-            "notify": bool(self.blocked or self.failures),
+            # The brake's refusals notify once: from the execution that turned it on.
+            "notify": bool(self.blocked or self.failures or self.brake_engaged_now),
             "notification": notification,
             "subject": messages.block_subject(notification),
             "message": messages.per_protocol(

@@ -17,6 +17,16 @@ METRIC_ACTION_NAME: Final = "BlocklistMetric"
 """The custom action that publishes a CloudWatch metric for every dropped packet, as the reference does."""
 METRIC_DIMENSION_VALUE: Final = "BlocklistDrop"
 DROP_ACTIONS: Final = ("aws:drop", METRIC_ACTION_NAME)
+MONITOR_ACTION_NAME: Final = "BlocklistWouldDrop"
+"""Monitor mode's custom action: counts every packet the drop rules would have dropped."""
+MONITOR_DIMENSION_VALUE: Final = "BlocklistWouldDrop"
+MONITOR_ACTIONS: Final = ("aws:forward_to_sfe", MONITOR_ACTION_NAME)
+"""Monitor mode (``enforcement: monitor``): count, then hand the packet to the stateful engine, exactly
+where an unmatched packet goes under the usual ``StatelessDefaultActions`` (``aws:forward_to_sfe``).
+``aws:pass`` would let a flagged host skip the user's own stateful rules: a trial run must never make a
+host *less* inspected than it was (docs/DESIGN.md, "Monitor mode")."""
+OUR_ACTIONS: Final = (DROP_ACTIONS, MONITOR_ACTIONS)
+"""Every action list the solution renders: a rule with either is ours, whichever mode wrote it."""
 HOST_COST: Final = 2
 """Capacity units one host costs: one entry in the source rule and one in the destination rule."""
 MATCH_SETTINGS: Final = (
@@ -33,11 +43,24 @@ Rule = dict[str, Any]
 """A stateless rule as the Network Firewall API spells it (Priority, RuleDefinition)."""
 
 
-def metric_custom_action() -> dict[str, Any]:
+def metric_custom_action(
+    name: str = METRIC_ACTION_NAME, dimension: str = METRIC_DIMENSION_VALUE
+) -> dict[str, Any]:
     return {
-        "ActionName": METRIC_ACTION_NAME,
-        "ActionDefinition": {"PublishMetricAction": {"Dimensions": [{"Value": METRIC_DIMENSION_VALUE}]}},
+        "ActionName": name,
+        "ActionDefinition": {"PublishMetricAction": {"Dimensions": [{"Value": dimension}]}},
     }
+
+
+def our_custom_actions() -> list[dict[str, Any]]:
+    """Both modes' metric actions: the group defines them whatever the mode, so a switch rewrites rules
+    only (a custom action a rule names must be defined in the group)."""
+    return [metric_custom_action(), metric_custom_action(MONITOR_ACTION_NAME, MONITOR_DIMENSION_VALUE)]
+
+
+def rule_actions(monitor: bool) -> tuple[str, ...]:
+    """What the owned rules do to a listed host: drop and count, or (monitor mode) count and forward."""
+    return MONITOR_ACTIONS if monitor else DROP_ACTIONS
 
 
 def host_sort_key(host: str) -> tuple[int, int, str]:
@@ -48,8 +71,11 @@ def host_sort_key(host: str) -> tuple[int, int, str]:
     return (address.version, int(address), "")
 
 
-def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_priority: int) -> list[Rule]:
-    """The two drop rules for ``hosts`` — or none at all for an empty blocklist.
+def render_owned_rules(
+    hosts: Iterable[str], source_priority: int, destination_priority: int, monitor: bool = False
+) -> list[Rule]:
+    """The two drop rules for ``hosts`` (monitor mode: the two counting rules) — or none at all for an
+    empty blocklist.
 
     A stateless rule with no Sources matches every source: rendering an empty list would
     drop all traffic through the firewall, so an empty blocklist has no owned rules.
@@ -58,9 +84,10 @@ def render_owned_rules(hosts: Iterable[str], source_priority: int, destination_p
     if not ordered:
         return []
     addresses = [_address_entry(host) for host in ordered]
+    actions = rule_actions(monitor)
     return [
-        _drop_rule(source_priority, {"Sources": addresses}),
-        _drop_rule(destination_priority, {"Destinations": list(addresses)}),
+        _owned_rule(source_priority, {"Sources": addresses}, actions),
+        _owned_rule(destination_priority, {"Destinations": list(addresses)}, actions),
     ]
 
 
@@ -71,8 +98,8 @@ def _address_entry(host: str) -> dict[str, str]:
     return {"AddressDefinition": host}
 
 
-def _drop_rule(priority: int, match: dict[str, Any]) -> Rule:
-    return {"Priority": priority, "RuleDefinition": {"MatchAttributes": match, "Actions": list(DROP_ACTIONS)}}
+def _owned_rule(priority: int, match: dict[str, Any], actions: Sequence[str]) -> Rule:
+    return {"Priority": priority, "RuleDefinition": {"MatchAttributes": match, "Actions": list(actions)}}
 
 
 def split_owned(rules: Sequence[Rule], owned_priorities: Iterable[int]) -> tuple[list[Rule], list[Rule]]:
@@ -84,8 +111,10 @@ def split_owned(rules: Sequence[Rule], owned_priorities: Iterable[int]) -> tuple
 
 
 def is_our_rendering(rule: Rule) -> bool:
-    """Is this a rule the solution renders (its actions are exactly ours), whatever its priority?"""
-    return list(rule.get("RuleDefinition", {}).get("Actions", [])) == list(DROP_ACTIONS)
+    """Is this a rule the solution renders (its actions are exactly ours, in either mode), whatever its
+    priority?"""
+    actions = tuple(rule.get("RuleDefinition", {}).get("Actions", []))
+    return actions in OUR_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -141,13 +170,17 @@ def blocked_hosts(owned: Sequence[Rule], source_priority: int, destination_prior
 
 
 def hand_edited(owned: Sequence[Rule], source_priority: int, destination_priority: int) -> bool:
-    """Do the owned rules differ from what rendering the hosts they block would give?
+    """Do the owned rules differ from what rendering the hosts they block would give, in either mode?
 
     Extra addresses in one direction, other actions or match settings, a changed order: anything but
-    our own rendering counts, and the next full sync writes it back.
+    our own rendering counts, and the next full sync writes it back. The other mode's rendering is ours
+    (a switch of ``enforcement`` rewrites it), not a hand edit.
     """
     current = blocked_hosts(owned, source_priority, destination_priority)
-    return list(owned) != render_owned_rules(current, source_priority, destination_priority)
+    return all(
+        list(owned) != render_owned_rules(current, source_priority, destination_priority, monitor)
+        for monitor in (False, True)
+    )
 
 
 def rule_capacity(rule: Rule) -> int:
@@ -170,9 +203,11 @@ def compose(foreign: Sequence[Rule], owned: Sequence[Rule]) -> list[Rule]:
 
 
 def with_metric_action(custom_actions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The group's custom actions with ours present exactly once, as defined here."""
-    others = [action for action in custom_actions if action.get("ActionName") != METRIC_ACTION_NAME]
-    return [*others, metric_custom_action()]
+    """The group's custom actions with ours (both modes') present exactly once, as defined here."""
+    ours = our_custom_actions()
+    names = {action["ActionName"] for action in ours}
+    others = [action for action in custom_actions if action.get("ActionName") not in names]
+    return [*others, *ours]
 
 
 @dataclass(frozen=True)

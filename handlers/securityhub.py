@@ -218,17 +218,19 @@ def _sentences(parts: Sequence[KindReport], head: str, tail: str, budget: int) -
 
 
 def blocked_annotation(
-    reports: Sequence[KindReport], expires_at: float, status: WorkflowStatus
+    reports: Sequence[KindReport], expires_at: float, status: WorkflowStatus, monitor: bool = False
 ) -> Annotation:
     """The Note, fields and workflow status of a finding whose targets were written, kind by kind: what
     is blocked where until when, and what of another kind was not, where and why. The workflow status
-    is set only when nothing failed: a finding with a target left unblocked stays the analyst's."""
+    is set only when nothing failed: a finding with a target left unblocked stays the analyst's. In
+    monitor mode nothing is dropped: the Note says what the tool *would block*, the status field
+    ``would-block``."""
     blocked = [report for report in reports if not report.error and report.count]
     failed = [report for report in reports if report.error]
-    until = f" until {when(expires_at)}."
+    until = f" until {when(expires_at)}" + (" (monitor mode: counted, not dropped)." if monitor else ".")
     reasons = "; ".join(f"{report.kind.plural}: {report.error}: {report.reason}" for report in failed)
     budget = NOTE_TEXT_MAX if not failed else NOTE_TEXT_MAX // 2
-    note = _sentences(blocked, f"{TOOL} blocked ", until, budget)
+    note = _sentences(blocked, f"{TOOL} {'would block' if monitor else 'blocked'} ", until, budget)
     if failed:
         note += _sentences(
             failed,
@@ -237,7 +239,11 @@ def blocked_annotation(
             NOTE_TEXT_MAX - len(note),
         )
     fields: dict[str, str] = {
-        STATUS_KEY: "blocked" if not failed else "partially-blocked" if blocked else "block-failed"
+        STATUS_KEY: ("would-block" if monitor else "blocked")
+        if not failed
+        else "partially-blocked"
+        if blocked
+        else "block-failed"
     }
     for report in blocked:
         fields.update(_kind_fields(report))
@@ -543,7 +549,9 @@ def annotate_execution(
         expires_at = record["security_hub"].get("expires_at")
         if isinstance(expires_at, bool) or not isinstance(expires_at, int | float) or expires_at <= 0:
             raise InvalidInput("'record.security_hub.expires_at' must be epoch seconds")
-        annotation = blocked_annotation(reports, expires_at, settings.finding_workflow_status)
+        annotation = blocked_annotation(
+            reports, expires_at, settings.finding_workflow_status, settings.monitor
+        )
     elif isinstance(state.get("error"), Mapping):
         error = state["error"]
         annotation = failure_annotation(

@@ -16,6 +16,7 @@ from typing import Any
 
 from handlers import clock
 from handlers.addresses import describe_host, normalize_host
+from handlers.brake import Brake, Braked
 from handlers.domain_writer import DomainTarget
 from handlers.domains import canonical_domain, is_domain, looks_like_domain
 from handlers.enforcement import Clients, DomainEnforcementPoint, domain_points
@@ -150,19 +151,25 @@ class BlocklistService:
         refreshed: list[str] = []
         unconfirmed: list[str] = []
         failed: list[str] = []
+        brake = Brake.of(self.ledger, self.settings)
         for target in targets:
             if target.finding in repeats:
                 # Recorded already when this sighting came another way: blocked, not written again.
                 refreshed.append(target.host)
                 continue
             try:
-                record, created = self.ledger.record(self._sighting(target, now))
+                record, created = self.ledger.record(
+                    self._sighting(target, now), admit=lambda host: brake.check(host, now)
+                )
+            except Braked:
+                continue  # refused before anything was written; kept on the brake item
             except LedgerUnavailable:
                 failed.append(target.host)
                 continue
             (new if created else refreshed).append(target.host)
             if record.pending:
                 unconfirmed.append(target.host)
+        brake.flush()
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
         sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(
@@ -176,6 +183,8 @@ class BlocklistService:
             expires_at=_expiry(targets, repeats, now + self.settings.retention_seconds),
             places={str(kind): self.where(kind) for kind in {target.kind for target in targets}},
             deduplicated=[(finding.guardduty_id, finding.source) for finding in repeats],
+            braked=sorted(brake.refused),
+            brake_engaged=brake.just_engaged,
         )
         self._log_record(outcome, failed)
         if failed:
@@ -289,6 +298,8 @@ class BlocklistService:
             timestamp=iso(_epoch(last_seen) or clock.now()),
             kinds=outcomes,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
+            monitor=self.settings.monitor,
+            brake=recorded.get("brake") if isinstance(recorded.get("brake"), Mapping) else None,
         )
         finding_id = truncate((finding or {}).get("id", ""))
         for done in outcomes:
@@ -491,6 +502,21 @@ class BlocklistService:
             "was_blocked": in_ledger or canonical in sync.removed,
             "removed": sync.removed,
         }
+
+    # -- the brake (handlers.brake) -----------------------------------------------------------------
+    def brake_status(self) -> dict[str, Any]:
+        """Whether the brake is on, this period's new blocks against the ceiling, and what it refused."""
+        return Brake.of(self.ledger, self.settings).state(clock.now()).to_payload()
+
+    def brake_release(self) -> dict[str, Any]:
+        """Turn the brake off and start a new period; the refused hosts are reported, not blocked (block
+        them by hand, or let their findings' next sightings block them)."""
+        before = Brake.of(self.ledger, self.settings).release(clock.now())
+        logger.warning(
+            "brake released",
+            extra={"was_engaged": before.engaged, "refused_count": before.refused_count},
+        )
+        return {"released": before.engaged, "before": before.to_payload()}
 
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)

@@ -34,6 +34,14 @@ ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
 ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
 ENV_SEQUENCE_INDICATORS: Final = "NFW_SEQUENCE_INDICATORS"
+ENV_ENFORCEMENT: Final = "NFW_ENFORCEMENT"
+ENV_BRAKE_MAX_NEW_BLOCKS: Final = "NFW_BRAKE_MAX_NEW_BLOCKS"
+ENV_BRAKE_PERIOD_MINUTES: Final = "NFW_BRAKE_PERIOD_MINUTES"
+DEFAULT_BRAKE_MAX_NEW_BLOCKS: Final = 1500
+"""``brakeMaxNewBlocks``: the bench's 1,000-finding burst blocks 1,000 new hosts (BENCHMARKS.md, burst row)
+and a real port probe names tens; a flood of thousands of distinct hosts in minutes stops at 1,500."""
+DEFAULT_BRAKE_PERIOD_MINUTES: Final = 60
+MAX_BRAKE_PERIOD_MINUTES: Final = 10080
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -84,6 +92,16 @@ class DomainBlocking(StrEnum):
         return (self.value,)
 
 
+class Enforcement(StrEnum):
+    """Config ``enforcement``: whether the rules drop what they list or only count it."""
+
+    ENFORCE = "enforce"
+    """Drop: the stateless rules drop, the domain list denies, DNS Firewall blocks."""
+    MONITOR = "monitor"
+    """A trial run: the same rules, written the same way, that let traffic through while counting it
+    (a metric action with ``aws:forward_to_sfe``, an ALERTLIST, DNS Firewall's ALERT)."""
+
+
 class CapacityPolicy(StrEnum):
     """What the block step does when the rule group has no room for a new host."""
 
@@ -127,6 +145,17 @@ class Settings:
     sequence_indicators: tuple[str, ...] = DEFAULT_SEQUENCE_INDICATORS
     """The attack-sequence indicator keys whose values are blocked (``attackSequenceIndicators``); an
     unset variable is the default, an empty list blocks nothing an attack sequence names."""
+    enforcement: Enforcement = Enforcement.ENFORCE
+    """Drop what the rules list, or (monitor) only count it."""
+    brake_max_new_blocks: int = DEFAULT_BRAKE_MAX_NEW_BLOCKS
+    """The brake: at most this many new blocks (hosts not yet in the ledger) per period; above it new
+    blocks are refused until an operator releases the brake (``handlers.brake``)."""
+    brake_period_minutes: int = DEFAULT_BRAKE_PERIOD_MINUTES
+
+    @property
+    def monitor(self) -> bool:
+        """A trial run: nothing is dropped, everything the rules list is counted."""
+        return self.enforcement is Enforcement.MONITOR
 
     @property
     def destination_priority(self) -> int:
@@ -165,6 +194,9 @@ class Settings:
                 if env.get(ENV_SEQUENCE_INDICATORS, "").strip()
                 else DEFAULT_SEQUENCE_INDICATORS
             ),
+            enforcement=_choice(env, ENV_ENFORCEMENT, Enforcement.ENFORCE),
+            brake_max_new_blocks=_int(env, ENV_BRAKE_MAX_NEW_BLOCKS, DEFAULT_BRAKE_MAX_NEW_BLOCKS),
+            brake_period_minutes=_int(env, ENV_BRAKE_PERIOD_MINUTES, DEFAULT_BRAKE_PERIOD_MINUTES),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -197,6 +229,19 @@ class Settings:
                 if self.sequence_indicators != DEFAULT_SEQUENCE_INDICATORS
                 else {}
             ),
+            # Only in monitor mode: unset means enforce, so an enforcing stack's environment is as before.
+            **({ENV_ENFORCEMENT: str(self.enforcement)} if self.monitor else {}),
+            # The brake's only when not the default (unset reads as the default).
+            **(
+                {ENV_BRAKE_MAX_NEW_BLOCKS: str(self.brake_max_new_blocks)}
+                if self.brake_max_new_blocks != DEFAULT_BRAKE_MAX_NEW_BLOCKS
+                else {}
+            ),
+            **(
+                {ENV_BRAKE_PERIOD_MINUTES: str(self.brake_period_minutes)}
+                if self.brake_period_minutes != DEFAULT_BRAKE_PERIOD_MINUTES
+                else {}
+            ),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
             **(
                 {
@@ -215,7 +260,10 @@ class Settings:
 
     def annotation_environment(self) -> dict[str, str]:
         """What the annotate function reads besides the resource names (it needs none of the policy)."""
-        return {ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status)}
+        return {
+            ENV_FINDING_WORKFLOW_STATUS: str(self.finding_workflow_status),
+            **({ENV_ENFORCEMENT: str(self.enforcement)} if self.monitor else {}),
+        }
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -213,7 +213,9 @@ class StatelessRules:
         source_priority, destination_priority = self.priorities
         rules: GroupRules = view.detail
         snapshot: RuleGroupSnapshot = view.snapshot
-        owned_rules = render_owned_rules(desired, source_priority, destination_priority)
+        owned_rules = render_owned_rules(
+            desired, source_priority, destination_priority, self.settings.monitor
+        )
         actions = with_metric_action(snapshot.custom_actions)
         needs_write = actions != snapshot.custom_actions or rules.owned != owned_rules or bool(rules.legacy)
         # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;

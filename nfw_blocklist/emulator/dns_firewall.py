@@ -74,6 +74,7 @@ DNS_FIREWALL_OPERATIONS = frozenset(
         "ListFirewallRuleGroups",
         "DeleteFirewallRuleGroup",
         "CreateFirewallRule",
+        "UpdateFirewallRule",
         "ListFirewallRules",
         "DeleteFirewallRule",
         "AssociateFirewallRuleGroup",
@@ -406,24 +407,7 @@ class DnsFirewallStore:
     def create_rule(self, params: dict[str, Any]) -> dict[str, Any]:
         request = _required_request_id(params.get("CreatorRequestId"))
         name = validate_name(params.get("Name"), "Firewall rule")
-        action = params.get("Action")
-        if action not in ("ALLOW", "BLOCK", "ALERT"):
-            raise ValidationException(f"Action {action!r} must be ALLOW, BLOCK or ALERT")
-        block_response = params.get("BlockResponse")
-        if action == "BLOCK":
-            if block_response not in ("NODATA", "NXDOMAIN", "OVERRIDE"):
-                raise ValidationException(
-                    "A BLOCK rule needs a BlockResponse of NODATA, NXDOMAIN or OVERRIDE"
-                )
-            if block_response == "OVERRIDE" and not all(
-                params.get(key) is not None
-                for key in ("BlockOverrideDomain", "BlockOverrideDnsType", "BlockOverrideTtl")
-            ):
-                raise ValidationException(
-                    "OVERRIDE needs BlockOverrideDomain, BlockOverrideDnsType and BlockOverrideTtl"
-                )
-        elif block_response is not None:
-            raise ValidationException(f"BlockResponse applies to BLOCK rules only, not {action}")
+        action = _validated_action(params)
         priority = params.get("Priority")
         if not isinstance(priority, int) or priority < 0:
             raise ValidationException(f"Priority {priority!r} must be a non-negative integer")
@@ -464,6 +448,29 @@ class DnsFirewallStore:
                 if params.get(key) is not None:
                     rule[key] = params[key]
             group.rules[priority] = rule
+            return rule
+
+    def update_rule(self, params: dict[str, Any]) -> dict[str, Any]:
+        """UpdateFirewallRule of the rule over ``FirewallDomainListId``: the rule it leaves must be one
+        CreateFirewallRule accepts (an ALERT or ALLOW rule keeps no BlockResponse). The conservative
+        reading: the request states the rule's action fields whole, as the Pulumi provider sends them."""
+        action = _validated_action(params)
+        with self._lock:
+            group = self.rule_group(params.get("FirewallRuleGroupId"))
+            list_id = params.get("FirewallDomainListId")
+            rule = next((r for r in group.rules.values() if r.get("FirewallDomainListId") == list_id), None)
+            if rule is None:
+                raise ResourceNotFoundException(
+                    f"No rule for domain list {list_id!r} in rule group {group.id}"
+                )
+            for key in ("BlockResponse", "BlockOverrideDomain", "BlockOverrideDnsType", "BlockOverrideTtl"):
+                rule.pop(key, None)
+                if params.get(key) is not None:
+                    rule[key] = params[key]
+            rule["Action"] = action
+            if params.get("Name") is not None:
+                rule["Name"] = validate_name(params["Name"], "Firewall rule")
+            rule["ModificationTime"] = _now().isoformat()
             return rule
 
     def delete_rule(self, group_id: Any, list_id: Any) -> dict[str, Any]:
@@ -774,6 +781,22 @@ class _ResponseMethods:
         }
         return self._dns_call("CreateFirewallRule", lambda dns, _: {"FirewallRule": dns.create_rule(params)})
 
+    def update_firewall_rule(self) -> Any:
+        params = {
+            key: self._get_param(key)
+            for key in (
+                "FirewallRuleGroupId",
+                "FirewallDomainListId",
+                "Action",
+                "BlockResponse",
+                "BlockOverrideDomain",
+                "BlockOverrideDnsType",
+                "BlockOverrideTtl",
+                "Name",
+            )
+        }
+        return self._dns_call("UpdateFirewallRule", lambda dns, _: {"FirewallRule": dns.update_rule(params)})
+
     def list_firewall_rules(self) -> Any:
         def act(dns: DnsFirewallStore, _: Decision) -> dict[str, Any]:
             group = dns.rule_group(self._get_param("FirewallRuleGroupId"))
@@ -876,3 +899,24 @@ def installed() -> bool:
         getattr(Route53ResolverResponse, "update_firewall_domains", None)
         is _ResponseMethods.update_firewall_domains
     )
+
+
+def _validated_action(params: dict[str, Any]) -> str:
+    """A rule's Action with its block fields, as CreateFirewallRule (and UpdateFirewallRule) accept them."""
+    action = params.get("Action")
+    if action not in ("ALLOW", "BLOCK", "ALERT"):
+        raise ValidationException(f"Action {action!r} must be ALLOW, BLOCK or ALERT")
+    block_response = params.get("BlockResponse")
+    if action == "BLOCK":
+        if block_response not in ("NODATA", "NXDOMAIN", "OVERRIDE"):
+            raise ValidationException("A BLOCK rule needs a BlockResponse of NODATA, NXDOMAIN or OVERRIDE")
+        if block_response == "OVERRIDE" and not all(
+            params.get(key) is not None
+            for key in ("BlockOverrideDomain", "BlockOverrideDnsType", "BlockOverrideTtl")
+        ):
+            raise ValidationException(
+                "OVERRIDE needs BlockOverrideDomain, BlockOverrideDnsType and BlockOverrideTtl"
+            )
+    elif block_response is not None:
+        raise ValidationException(f"BlockResponse applies to BLOCK rules only, not {action}")
+    return str(action)

@@ -28,6 +28,7 @@ MIN_PRIORITY, MAX_PRIORITY = 1, 65_535
 
 _NAME = re.compile(r"^[a-zA-Z0-9-]{1,128}$")
 _ACTION_NAME = re.compile(r"^[a-zA-Z0-9]{1,128}$")
+_DIMENSION_VALUE = re.compile(r"^[a-zA-Z0-9-_ ]{1,128}$")
 
 
 def validate_name(name: object) -> str:
@@ -144,8 +145,23 @@ def _validate_custom_actions(custom_actions: Sequence[Mapping[str, Any]]) -> fro
             )
         if name in names:
             raise InvalidRequestException(f"CustomActions: ActionName {name!r} is defined twice")
-        if not (action.get("ActionDefinition") or {}).get("PublishMetricAction"):
+        publish = (action.get("ActionDefinition") or {}).get("PublishMetricAction")
+        if not publish:
             raise InvalidRequestException(f"CustomActions: {name!r} needs an ActionDefinition")
+        # The API model: exactly one dimension, its value 1-128 of letters, digits, '-', '_' and spaces
+        # (so no address: a host's dots and colons are refused; one metric per host is not possible).
+        dimensions = publish.get("Dimensions") or []
+        if len(dimensions) != 1:
+            raise InvalidRequestException(
+                f"CustomActions: {name!r} PublishMetricAction needs exactly one dimension, "
+                f"got {len(dimensions)}"
+            )
+        value = (dimensions[0] or {}).get("Value")
+        if not isinstance(value, str) or not _DIMENSION_VALUE.match(value):
+            raise InvalidRequestException(
+                f"CustomActions: {name!r} dimension value {value!r} must be 1-128 letters, digits, "
+                "'-', '_' or spaces"
+            )
         names.add(name)
     return frozenset(names)
 

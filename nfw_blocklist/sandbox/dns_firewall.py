@@ -132,6 +132,22 @@ class DnsFirewallDeployer:
         }
         _translated(resource, lambda: self.store.create_rule(params))
 
+    def update_rule(self, resource: RenderedResourceLike) -> None:
+        """The provider's update of the rule (``enforcement`` switches BLOCK and ALERT): UpdateFirewallRule
+        with the rule's action fields as the new render states them."""
+        inputs = resource.inputs
+        params = {
+            "FirewallRuleGroupId": inputs.get("firewallRuleGroupId"),
+            "FirewallDomainListId": inputs.get("firewallDomainListId"),
+            "Action": inputs.get("action"),
+            "BlockResponse": inputs.get("blockResponse"),
+            "BlockOverrideDomain": inputs.get("blockOverrideDomain"),
+            "BlockOverrideDnsType": inputs.get("blockOverrideDnsType"),
+            "BlockOverrideTtl": inputs.get("blockOverrideTtl"),
+        }
+        client = self.deployer.clients("route53resolver")
+        client.update_firewall_rule(**{key: value for key, value in params.items() if value is not None})
+
     def _association(self, resource: RenderedResourceLike) -> None:
         inputs = resource.inputs
         vpc_id = str(inputs.get("vpcId", ""))

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.dashboard import FIREWALL_DROP_SEARCH, MetricReference
+from components.dashboard import FIREWALL_SEARCHES, MetricReference
 from components.iam import ALARM_KEY_ACTIONS, CLOUDWATCH_PRINCIPAL
 from handlers import metrics
 
@@ -63,8 +63,8 @@ class KnownResources:
         return None
 
     def expression_problem(self, expression: str) -> str | None:
-        """The one search the dashboard makes: the firewall's drops of our custom action."""
-        return None if expression == FIREWALL_DROP_SEARCH else f"unexpected metric expression {expression!r}"
+        """The searches the dashboard makes: the firewall's packets under each of our custom actions."""
+        return None if expression in FIREWALL_SEARCHES else f"unexpected metric expression {expression!r}"
 
 
 def key_lets_cloudwatch_publish(policy: object, account: str, region: str, alarm_arn: str) -> bool:

@@ -1,6 +1,7 @@
 """A second deployment of the same stack (``pulumi up`` after a config change), step by step.
 
-Only what a change of the rule group's capacity or rule order touches is emulated: a rule group whose
+Only what a change of the rule group's capacity or rule order (or of ``enforcement``, which also updates
+the DNS Firewall rule) touches is emulated: a rule group whose
 capacity (or logical name) changed is replaced (created under a new auto-name, Pulumi's random suffix
 drawn again; every reference to the old one is rewritten), inline role policies, function environments,
 alarms, dashboards and the firewall policy are updated, the repopulation is invoked again when its
@@ -40,7 +41,9 @@ from .deploy import (
     physical_name,
     to_api_shape,
 )
+from .dns_firewall import DnsFirewallDeployer
 from .invoker import current_environment
+from .resources import DNS_RULE as DNS_FIREWALL_RULE
 from .wiring import WiringError
 
 REPLACING_INPUTS = ("capacity", "type")
@@ -238,6 +241,8 @@ class Updater:
             deployer._metric_alarm(resource)
         elif action == "update" and resource.type == DASHBOARD:
             deployer._dashboard(resource)
+        elif action == "update" and resource.type == DNS_FIREWALL_RULE:
+            DnsFirewallDeployer(deployer).update_rule(resource)
         else:
             raise UnsupportedUpdate(
                 f"{resource.urn}: the sandbox does not emulate a {action} of {resource.type}"

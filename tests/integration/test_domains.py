@@ -305,7 +305,7 @@ def test_the_writer_refuses_a_domain_group_that_is_not_a_deny_list(group: str) -
     recorded = service.record(dns_finding(DOMAIN))
     outcome = service.block(recorded)
     assert outcome["kinds"]["domain"]["error"] == "ConfigurationError"
-    assert "is not a DENYLIST domain list" in outcome["kinds"]["domain"]["reason"]
+    assert "is not a DENYLIST or ALERTLIST domain list" in outcome["kinds"]["domain"]["reason"]
 
 
 def test_domains_and_ip_hosts_take_different_leases(group: str, domains: str) -> None:

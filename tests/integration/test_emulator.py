@@ -604,3 +604,30 @@ def test_rule_groups_work_through_the_standalone_server(moto_server: str) -> Non
             RuleGroupArn=arn, UpdateToken=created["UpdateToken"], RuleGroup=stateless_group()
         )
     assert e.value.response["Error"]["Code"] == "InvalidTokenException"
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "message"),
+    [
+        pytest.param([{"Value": "198.51.100.7"}], "dimension value", id="an address as the dimension"),
+        pytest.param([{"Value": "a"}, {"Value": "b"}], "exactly one dimension", id="two dimensions"),
+    ],
+)
+def test_a_metric_action_takes_one_dimension_of_the_values_aws_accepts(
+    nfw: Any, dimensions: list[dict[str, str]], message: str
+) -> None:
+    action = {
+        "ActionName": "PerHost",
+        "ActionDefinition": {"PublishMetricAction": {"Dimensions": dimensions}},
+    }
+    rule = stateless_rule(actions=("aws:forward_to_sfe", "PerHost"))
+
+    with pytest.raises(ClientError, match=message) as e:
+        nfw.create_rule_group(
+            RuleGroupName="monitor",
+            Type="STATELESS",
+            Capacity=100,
+            RuleGroup=stateless_group(rule, custom_actions=(action,)),
+        )
+
+    assert e.value.response["Error"]["Code"] == "InvalidRequestException"

@@ -9,6 +9,7 @@ import pytest
 from components.config import InvalidConfig
 from components.dashboard import (
     FIREWALL_DROP_SEARCH,
+    FIREWALL_WOULD_DROP_SEARCH,
     MetricReference,
     body_problems,
     dashboard_name,
@@ -54,7 +55,9 @@ def test_every_alarm_notifies_the_notification_topic_and_nothing_else(dev):
     topic = dev.by_name("nfw-blocklist-notifications").state["arn"]
     alarms = [r for r in dev.resources if r.type == ALARM]
 
-    assert len(alarms) == 12  # both workflows, dead letters, capacity, errors and throttles of 4 functions
+    assert (
+        len(alarms) == 13
+    )  # both workflows, dead letters, capacity, brake, errors + throttles of 4 functions
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [topic], alarm.urn
         assert not alarm.inputs.get("okActions") and not alarm.inputs.get("insufficientDataActions"), (
@@ -74,6 +77,7 @@ def test_every_alarm_watches_a_metric_the_functions_emit_or_a_resource_of_the_re
         ("AWS/States", "ExecutionsFailed"): 2,
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): 1,
         ("NfwBlocklist", "CapacityUsedPercent"): 1,
+        ("NfwBlocklist", "BrakeRefused"): 1,
         ("AWS/Lambda", "Errors"): 4,
         ("AWS/Lambda", "Throttles"): 4,
     }
@@ -142,7 +146,7 @@ def test_the_dashboard_body_is_valid_and_reads_only_metrics_that_exist(dev):
     assert body_problems(json.dumps(body)) == []
     plain, expressions = referenced_metrics(body)
     assert [resources.metric_problem(metric) for metric in plain] == [None] * len(plain)
-    assert expressions == [FIREWALL_DROP_SEARCH]
+    assert expressions == [FIREWALL_DROP_SEARCH, FIREWALL_WOULD_DROP_SEARCH], "drops and monitor mode's count"
     assert {(m.namespace, m.name) for m in plain} >= {
         ("NfwBlocklist", "HostsInGroup"),
         ("NfwBlocklist", "CapacityUsedPercent"),

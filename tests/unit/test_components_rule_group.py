@@ -10,7 +10,12 @@ from components.config import InvalidConfig, StackConfig
 from components.constants import PLACEHOLDER_PRIORITY
 from components.rule_group import RULES_PROPERTY, BlocklistRuleGroup, initial_rules_source
 from handlers import schema
-from handlers.rules import METRIC_ACTION_NAME, metric_custom_action
+from handlers.rules import (
+    METRIC_ACTION_NAME,
+    MONITOR_ACTION_NAME,
+    MONITOR_DIMENSION_VALUE,
+    metric_custom_action,
+)
 
 RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
 TABLE = "aws:dynamodb/table:Table"
@@ -75,12 +80,11 @@ def test_capacity_override_reaches_the_rule_group(render_dev):
     assert found.inputs["capacity"] == 30000
 
 
-def test_rule_group_carries_the_metric_action_the_handlers_reference(group):
+def test_rule_group_carries_both_modes_metric_actions_the_handlers_reference(group):
     actions = group.inputs["ruleGroup"]["rulesSource"]["statelessRulesAndCustomActions"]["customActions"]
-    api = metric_custom_action()
     assert actions == [
         {
-            "actionName": METRIC_ACTION_NAME,
+            "actionName": api["ActionName"],
             "actionDefinition": {
                 "publishMetricAction": {
                     "dimensions": [
@@ -89,7 +93,12 @@ def test_rule_group_carries_the_metric_action_the_handlers_reference(group):
                 }
             },
         }
+        for api in (
+            metric_custom_action(),
+            metric_custom_action(MONITOR_ACTION_NAME, MONITOR_DIMENSION_VALUE),
+        )
     ]
+    assert actions[0]["actionName"] == METRIC_ACTION_NAME
 
 
 def test_rule_group_starts_with_one_placeholder_that_matches_only_documentation_space(group):

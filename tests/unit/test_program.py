@@ -33,7 +33,7 @@ EXPECTED_TYPES = {
     "aws:cloudwatch/eventTarget:EventTarget": 1,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 13,
     "aws:cloudwatch/dashboard:Dashboard": 1,
 }
 

@@ -5,6 +5,7 @@ import pytest
 from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, HostRecord, Sighting, merge
 from handlers.rules import (
     METRIC_ACTION_NAME,
+    MONITOR_ACTION_NAME,
     EvictionCandidate,
     blocked_hosts,
     choose_evictions,
@@ -98,7 +99,7 @@ def test_the_metric_action_is_present_exactly_once_and_others_are_kept() -> None
 
     actions = with_metric_action([theirs, stale])
 
-    assert [a["ActionName"] for a in actions] == ["Theirs", METRIC_ACTION_NAME]
+    assert [a["ActionName"] for a in actions] == ["Theirs", METRIC_ACTION_NAME, MONITOR_ACTION_NAME]
     assert actions[1]["ActionDefinition"] != {}
 
 
