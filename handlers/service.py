@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,17 @@ from handlers.errors import (
 )
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
-from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
+from handlers.ledger import (
+    PURGE_GRACE_SECONDS,
+    SOURCE_FINDING,
+    SOURCE_MANUAL,
+    BatchHosts,
+    FindingHolds,
+    HostRecord,
+    Ledger,
+    Sighting,
+    holder_of,
+)
 from handlers.metrics import rule_group_name
 from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target, TargetKind
 from handlers.payloads import (
@@ -143,8 +153,9 @@ class BlocklistService:
         extraction = extract(event)
         candidates, echoes = self._new_sightings(extraction.candidates)
         targets, policy_skips = self.policy.evaluate_all(candidates)
-        skipped = [*extraction.skipped, *echoes, *policy_skips]
         now = clock.now()
+        targets, released = self._unreleased(targets, now)
+        skipped = [*extraction.skipped, *echoes, *policy_skips, *released]
         new: list[str] = []
         refreshed: list[str] = []
         unconfirmed: list[str] = []
@@ -158,6 +169,14 @@ class BlocklistService:
             (new if created else refreshed).append(target.host)
             if record.pending:
                 unconfirmed.append(target.host)
+        taken_back = self._hold(targets, set(new) | set(refreshed), now)
+        if taken_back:
+            targets = [target for target in targets if target.finding not in taken_back]
+            skipped.extend(_released_skips(taken_back))
+            kept = {target.host for target in targets}
+            new, refreshed, unconfirmed = (
+                [host for host in hosts if host in kept] for hosts in (new, refreshed, unconfirmed)
+            )
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
         sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(
@@ -190,6 +209,57 @@ class BlocklistService:
                 now + self.settings.retention_seconds + 86400,
             )
         return outcome.to_payload()
+
+    def _unreleased(self, targets: Sequence[Target], now: float) -> tuple[list[Target], list[Skip]]:
+        """H1 (before any host is written): note, per finding, the hosts it is about to hold (one write
+        per finding); drop the targets of findings an analyst released within the retention period: a
+        released finding blocks nothing, however often it is seen again (docs/DESIGN.md, "Holders")."""
+        by_finding: dict[FindingRef, list[str]] = {}
+        for target in targets:
+            if target.finding.id:
+                by_finding.setdefault(target.finding, []).append(target.host)
+        purge_at = now + self.settings.retention_seconds + PURGE_GRACE_SECONDS
+        released = {
+            finding: holds
+            for finding, hosts in by_finding.items()
+            if (holds := self.ledger.hold(finding.id, hosts, now, purge_at)).released(now)
+        }
+        return [target for target in targets if target.finding not in released], _released_skips(released)
+
+    def _hold(
+        self, targets: Sequence[Target], recorded: set[str], now: float
+    ) -> dict[FindingRef, FindingHolds]:
+        """H3 (after its hosts are written): read each finding's holds again. A release that came between
+        H1 and the host writes may have ended the finding's holds before they existed: the record step
+        takes its hosts back itself, as the release would have."""
+        by_finding: dict[FindingRef, list[str]] = {}
+        for target in targets:
+            if target.finding.id and target.host in recorded:
+                by_finding.setdefault(target.finding, []).append(target.host)
+        taken_back: dict[FindingRef, FindingHolds] = {}
+        for finding, hosts in by_finding.items():
+            holds = self.ledger.holds(finding.id)
+            if holds.released(now):
+                self._release_hosts(finding.id, hosts)
+                taken_back[finding] = holds
+        return taken_back
+
+    def _release_hosts(self, finding_id: str, hosts: Iterable[str]) -> tuple[list[str], list[str]]:
+        """End ``finding_id``'s hold on ``hosts``: (released, kept). A released host is out of the ledger
+        and then out of its place; a kept one is held by another finding or blocked by hand."""
+        holder = holder_of(finding_id)
+        released: list[str] = []
+        kept: list[str] = []
+        for host in sorted(set(hosts)):
+            if self.ledger.release_host(host, holder):
+                released.append(host)
+            elif self.ledger.records([host]):
+                kept.append(host)
+        for kind, writer in ((TargetKind.ADDRESS, self.writer), (TargetKind.DOMAIN, self.domain_writer)):
+            mine = [host for host in released if TargetKind.of(host) is kind]
+            if mine and writer is not None:
+                writer.sync(remove=mine)
+        return released, kept
 
     def _new_sightings(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[Skip]]:
         """Drop the candidates of Security Hub findings the provider has not updated since the tool last
@@ -461,6 +531,66 @@ class BlocklistService:
             "removed": sync.removed,
         }
 
+    def release_finding(self, finding_id: object, by: str, hosts: Iterable[str] = ()) -> dict[str, Any]:
+        """An analyst's decision that ``finding_id`` was wrong or is dealt with: every host it alone holds
+        leaves the ledger and its place, and for the retention period the finding blocks nothing again.
+        A host another finding holds, or an operator blocked by hand, stays. ``hosts``: the finding's
+        hosts as the event that carried the decision names them, besides those the ledger lists.
+
+        Steps (docs/DESIGN.md, "Holders"): X1 mark the finding released (its holds item, read back with
+        the hosts it lists); X2 per host, end the finding's hold (the item goes if nobody else holds it);
+        X3 take the released hosts out of their places.
+        """
+        identity = check_finding_id(finding_id)
+        now = clock.now()
+        until = now + self.settings.retention_seconds
+        holds = self.ledger.mark_released(identity, until, by, now)
+        released, kept = self._release_hosts(identity, {*holds.hosts, *hosts})
+        logger.info(
+            "released finding",
+            extra={
+                "finding_id": truncate(identity),
+                "by": truncate(by),
+                "released": sample(released),
+                "released_count": len(released),
+                "kept": sample(kept),
+                "kept_count": len(kept),
+            },
+        )
+        return {
+            "finding": identity,
+            "by": by,
+            "released": released,
+            "kept": kept,
+            "until": iso(until),
+            "complete": holds.complete,
+        }
+
+    def extend_finding(self, finding_id: object, seconds: float, by: str) -> dict[str, Any]:
+        """Keep the hosts ``finding_id`` holds blocked until ``seconds`` from now (never shorter)."""
+        identity = check_finding_id(finding_id)
+        if not 0 < seconds <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
+            raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {seconds}")
+        now = clock.now()
+        holds = self.ledger.holds(identity)
+        if holds.released(now):
+            raise InvalidInput(
+                f"finding {truncate(identity, 80)} was released by {holds.released_by or 'an analyst'} "
+                f"until {iso(holds.released_until)}: it holds no host to extend"
+            )
+        until = now + seconds
+        extended = sorted(host for host in holds.hosts if self.ledger.extend_host(host, until))
+        logger.info(
+            "extended finding",
+            extra={
+                "finding_id": truncate(identity),
+                "by": truncate(by),
+                "extended": sample(extended),
+                "count": len(extended),
+            },
+        )
+        return {"finding": identity, "by": by, "extended": extended, "until": iso(until)}
+
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)
 
@@ -564,6 +694,31 @@ class BlocklistService:
             account=finding.account,
             region=finding.region,
         )
+
+
+MAX_FINDING_ID = 512
+"""Security Hub's longest finding ``Id`` (the ARN of a GuardDuty finding is about 130 characters)."""
+
+
+def check_finding_id(value: object) -> str:
+    """A finding id as an operator or an event gives it; ``InvalidInput`` naming what is wrong."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"a finding id must be non-empty text, got {describe_host(value)!r}")
+    if len(value) > MAX_FINDING_ID or not value.isprintable():
+        raise InvalidInput(f"a finding id is printable text of at most {MAX_FINDING_ID} characters")
+    return value.strip()
+
+
+def _released_skips(released: Mapping[FindingRef, FindingHolds]) -> list[Skip]:
+    return [
+        Skip(
+            "",
+            SkipReason.RELEASED,
+            finding_id=truncate(finding.id),
+            detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
+        )
+        for finding, holds in released.items()
+    ]
 
 
 def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:
