@@ -63,6 +63,7 @@ FUNCTIONS: Final = (
     FunctionSpec("record", "handlers.entry.record", 30),
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
+    FunctionSpec("steer", "handlers.entry.steer", 120),
 )
 ANNOTATE_FUNCTION: Final = FunctionSpec("annotate", "handlers.entry.annotate", 60)
 """Only with ``update_findings``: the one function allowed securityhub:BatchUpdateFindings. Its
@@ -525,6 +526,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     log_group.arn,
                     domain_rule_group_arn,
                     dns_firewall_domain_list_arn,
+                    ledger_actions=iam.LEDGER_STEER_ACTIONS
+                    if spec.key == "steer"
+                    else iam.LEDGER_SYNC_ACTIONS,
                 )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
@@ -553,13 +557,18 @@ class ResponseStateMachine(pulumi.ComponentResource):
             dns_firewall_domain_list_id,
         )
 
-        workflow_functions = [functions["record"].arn, functions["block"].arn]
+        workflow_functions = [functions["record"].arn, functions["block"].arn, functions["steer"].arn]
         if ANNOTATE_FUNCTION.key in functions:
             workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
         definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
             lambda arns: json.dumps(
                 response_definition(
-                    arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None, stack=pulumi.get_stack()
+                    arns[1],
+                    arns[2],
+                    arns[0],
+                    arns[4] if len(arns) > 4 else None,
+                    stack=pulumi.get_stack(),
+                    steer_arn=arns[3],
                 ),
                 indent=2,
             )

@@ -525,6 +525,14 @@ class Ledger:
         )
         return FindingHolds.from_item(_plain(answer.get("Attributes", {})))
 
+    def unrelease(self, finding_id: str) -> None:
+        """Lift a release ("Block now" on a finding an analyst had released): it may block again."""
+        self._call(
+            "UpdateItem",
+            Key=_key(holds_key(finding_id)),
+            UpdateExpression="REMOVE ReleasedUntil, ReleasedBy, ReleasedAt",
+        )
+
     def release_host(self, host: str, holder: str) -> bool:
         """End ``holder``'s hold on ``host``; True if that took the host's item out (nobody else held it).
 

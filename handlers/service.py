@@ -57,6 +57,8 @@ from handlers.payloads import (
 from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import Settings
+from handlers.steering import MAX_FINDINGS as MAX_STEERED_FINDINGS
+from handlers.steering import UNKNOWN_PERSON, Intent, Steer, SteerOutcome, decision_of, read_steer
 from handlers.writer import RuleGroupWriter, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
@@ -150,12 +152,28 @@ class BlocklistService:
         if not isinstance(event.get("id"), str) or not event["id"]:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
+        steer = decision_of(event)
+        if steer is not None and steer.intent is not Intent.BLOCK_NOW:
+            # A person decided about findings already recorded: the steer step acts on it.
+            return {
+                **RecordOutcome(event_id=str(event["id"]), finding=None).to_payload(),
+                "steer": steer.to_payload(),
+            }
         extraction = extract(event)
-        candidates, echoes = self._new_sightings(extraction.candidates)
-        targets, policy_skips = self.policy.evaluate_all(candidates)
+        policy = self.policy
+        echoes: list[Skip]
+        if steer is not None:
+            # "Block now": the person's choice, not a sighting (the echo guard would take it for one of
+            # the tool's updates), and whatever the finding's severity or workflow; never a protected host.
+            candidates, echoes, policy = extraction.candidates, [], self.policy.for_analyst()
+            for finding_id in steer.findings:
+                self.ledger.unrelease(finding_id)
+        else:
+            candidates, echoes = self._new_sightings(extraction.candidates)
+        targets, policy_skips = policy.evaluate_all(candidates)
         now = clock.now()
-        targets, released = self._unreleased(targets, now)
-        skipped = [*extraction.skipped, *echoes, *policy_skips, *released]
+        targets, released, retake = self._unreleased(targets, now)
+        skipped = [*extraction.skipped, *echoes, *policy_skips, *_released_skips(released)]
         new: list[str] = []
         refreshed: list[str] = []
         unconfirmed: list[str] = []
@@ -173,6 +191,7 @@ class BlocklistService:
         if taken_back:
             targets = [target for target in targets if target.finding not in taken_back]
             skipped.extend(_released_skips(taken_back))
+            retake.update(taken_back)
             kept = {target.host for target in targets}
             new, refreshed, unconfirmed = (
                 [host for host in hosts if host in kept] for hosts in (new, refreshed, unconfirmed)
@@ -208,12 +227,21 @@ class BlocklistService:
                 sighting.provider_state,
                 now + self.settings.retention_seconds + 86400,
             )
+        if retake:
+            # Hosts of a released finding that this step (or a failed attempt of it) wrote after the
+            # release read the finding's holds: the steer step releases them again, with the rights to
+            # take them out of their places, which this step has not.
+            return {**outcome.to_payload(), "steer": _retake(retake).to_payload()}
         return outcome.to_payload()
 
-    def _unreleased(self, targets: Sequence[Target], now: float) -> tuple[list[Target], list[Skip]]:
+    def _unreleased(
+        self, targets: Sequence[Target], now: float
+    ) -> tuple[list[Target], dict[FindingRef, FindingHolds], dict[FindingRef, FindingHolds]]:
         """H1 (before any host is written): note, per finding, the hosts it is about to hold (one write
         per finding); drop the targets of findings an analyst released within the retention period: a
-        released finding blocks nothing, however often it is seen again (docs/DESIGN.md, "Holders")."""
+        released finding blocks nothing, however often it is seen again (docs/DESIGN.md, "Holders").
+        Returns the targets left, the released findings, and those of them whose hosts still name them
+        (a failed, retried attempt of this step wrote them after the release read the holds)."""
         by_finding: dict[FindingRef, list[str]] = {}
         for target in targets:
             if target.finding.id:
@@ -224,25 +252,28 @@ class BlocklistService:
             for finding, hosts in by_finding.items()
             if (holds := self.ledger.hold(finding.id, hosts, now, purge_at)).released(now)
         }
-        return [target for target in targets if target.finding not in released], _released_skips(released)
+        retake = {
+            finding: holds
+            for finding, holds in released.items()
+            if any(
+                (record := self.ledger.get(host)) is not None and holder_of(finding.id) in record.holders
+                for host in by_finding[finding]
+            )
+        }
+        return [target for target in targets if target.finding not in released], released, retake
 
     def _hold(
         self, targets: Sequence[Target], recorded: set[str], now: float
     ) -> dict[FindingRef, FindingHolds]:
         """H3 (after its hosts are written): read each finding's holds again. A release that came between
-        H1 and the host writes may have ended the finding's holds before they existed: the record step
-        takes its hosts back itself, as the release would have."""
-        by_finding: dict[FindingRef, list[str]] = {}
-        for target in targets:
-            if target.finding.id and target.host in recorded:
-                by_finding.setdefault(target.finding, []).append(target.host)
-        taken_back: dict[FindingRef, FindingHolds] = {}
-        for finding, hosts in by_finding.items():
-            holds = self.ledger.holds(finding.id)
-            if holds.released(now):
-                self._release_hosts(finding.id, hosts)
-                taken_back[finding] = holds
-        return taken_back
+        H1 and the host writes may have ended the finding's holds before they existed: those findings
+        are released again by the steer step."""
+        findings = {target.finding for target in targets if target.finding.id and target.host in recorded}
+        return {
+            finding: holds
+            for finding in sorted(findings, key=lambda f: f.id)
+            if (holds := self.ledger.holds(finding.id)).released(now)
+        }
 
     def _release_hosts(self, finding_id: str, hosts: Iterable[str]) -> tuple[list[str], list[str]]:
         """End ``finding_id``'s hold on ``hosts``: (released, kept). A released host is out of the ledger
@@ -566,6 +597,34 @@ class BlocklistService:
             "complete": holds.complete,
         }
 
+    def steer(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a person's decision the record step read (``recorded["steer"]``): release or extend each
+        finding it names. Returns ``SteerOutcome.to_payload()``, with the notification to send."""
+        if not isinstance(recorded, Mapping):
+            raise InvalidInput(f"expected the record step's output object, got {type(recorded).__name__}")
+        try:
+            steer = read_steer(recorded.get("steer"))
+        except ValueError as error:
+            raise InvalidInput(str(error)) from error
+        outcome = SteerOutcome(steer)
+        for finding_id in steer.findings:
+            if steer.intent is Intent.RELEASE:
+                released = self.release_finding(finding_id, by=steer.who)
+                outcome.released.extend(released["released"])
+                outcome.kept.extend(released["kept"])
+                outcome.until = released["until"]
+            elif steer.intent is Intent.EXTEND:
+                try:
+                    extended = self.extend_finding(finding_id, self.settings.retention_seconds, by=steer.who)
+                except InvalidInput as refusal:
+                    outcome.refused.append(str(refusal))
+                    continue
+                outcome.extended.extend(extended["extended"])
+                outcome.until = extended["until"]
+            else:
+                raise InvalidInput("'Block now' is recorded and blocked by the response, not steered")
+        return outcome.to_payload()
+
     def extend_finding(self, finding_id: object, seconds: float, by: str) -> dict[str, Any]:
         """Keep the hosts ``finding_id`` holds blocked until ``seconds`` from now (never shorter)."""
         identity = check_finding_id(finding_id)
@@ -707,6 +766,20 @@ def check_finding_id(value: object) -> str:
     if len(value) > MAX_FINDING_ID or not value.isprintable():
         raise InvalidInput(f"a finding id is printable text of at most {MAX_FINDING_ID} characters")
     return value.strip()
+
+
+def _retake(findings: Mapping[FindingRef, FindingHolds]) -> Steer:
+    """The release, again, of findings released while this record step wrote their hosts."""
+    first = next(iter(findings.values()))
+    return Steer(
+        Intent.RELEASE,
+        tuple(finding.id for finding in findings)[:MAX_STEERED_FINDINGS],
+        first.released_by or UNKNOWN_PERSON,
+        "released while a sighting of it was being recorded",
+        tuple({"Id": f.id, "ProductArn": f.product_arn} for f in findings if f.product_arn)[
+            :MAX_STEERED_FINDINGS
+        ],
+    )
 
 
 def _released_skips(released: Mapping[FindingRef, FindingHolds]) -> list[Skip]:

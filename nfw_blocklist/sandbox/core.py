@@ -477,6 +477,26 @@ class Sandbox:
         ]
         return delivery
 
+    def person_updates(
+        self,
+        finding: Mapping[str, Any],
+        *,
+        by: str,
+        workflow: str | None = None,
+        note: str = "",
+    ) -> list[Delivery]:
+        """A person (not the tool: the call is the CLI's, and its Note is signed ``by``) updates a
+        finding in Security Hub (BatchUpdateFindings of its workflow status, with a note), as an analyst
+        does in the console; the "Findings - Imported" events that follow are delivered."""
+        request: dict[str, Any] = {
+            "FindingIdentifiers": [{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
+            "Note": {"Text": note or f"{workflow or 'updated'} by {by}", "UpdatedBy": by},
+        }
+        if workflow is not None:
+            request["Workflow"] = {"Status": workflow}
+        self.client("securityhub").batch_update_findings(**request)
+        return [self.deliver(event) for event in self.security_hub.follow_ups()]
+
     def put_on_bus(self, event: dict[str, Any], arn: str, *, sender: str, hops: int = 0) -> Delivery:
         """PutEvents of ``event`` on the bus at ``arn`` by account ``sender`` (``hops``: buses it crossed)."""
         size = event_entry_size(event)

@@ -3,8 +3,8 @@
 import pytest
 
 from handlers import clock
-from handlers.errors import InvalidInput
-from handlers.ledger import holder_of
+from handlers.errors import InvalidInput, LedgerUnavailable
+from handlers.ledger import FindingHolds, holder_of
 from handlers.service import BlocklistService
 from nfw_blocklist.findings import native_finding, port_probe_finding, security_hub_finding
 from tests.integration import stack
@@ -15,7 +15,12 @@ RETENTION = 720 * 60
 
 
 def sight(service: BlocklistService, event: dict) -> dict:
-    return service.block(service.record(event))
+    """The response workflow: RecordHosts, then SteerHosts for a decision, then BlockHosts if anything
+    was recorded (as components/definitions.py routes them)."""
+    recorded = service.record(event)
+    if "steer" in recorded:
+        service.steer(recorded)
+    return service.block(recorded) if recorded["has_hosts"] else recorded
 
 
 def test_releasing_a_finding_unblocks_the_hosts_it_alone_holds(group: str) -> None:
@@ -95,7 +100,7 @@ def test_a_finding_released_while_it_is_recorded_blocks_nothing(group: str, step
 
     setattr(service.ledger, step, release_first)
 
-    recorded = service.record(native_finding("198.51.100.5", finding_id="c2"))
+    recorded = sight(service, native_finding("198.51.100.5", finding_id="c2"))
     sight(stack.service(group), native_finding("198.51.100.6", finding_id="other"))
 
     assert recorded["has_hosts"] is False
@@ -170,3 +175,30 @@ def test_releasing_a_finding_that_holds_nothing_releases_nothing(group: str) -> 
 
     assert released["released"] == [] and released["kept"] == []
     assert stack.blocked_in_group(group) == {"198.51.100.1/32"}
+
+
+def test_a_record_step_retried_after_a_release_takes_back_what_its_failed_attempt_wrote(group: str) -> None:
+    """The release lands between the first attempt's holds note and its host write, and the attempt then
+    fails before re-reading the finding's holds: the retry finds the finding released and takes back
+    the host the failed attempt wrote."""
+    service = stack.service(group)
+    original = service.ledger.record
+
+    def release_first(*args: object) -> object:
+        stack.service(group).release_finding("c2", by="analyst")
+        return original(*args)  # type: ignore[arg-type]
+
+    def unavailable(finding_id: str) -> FindingHolds:
+        raise LedgerUnavailable("throttled")
+
+    service.ledger.record = release_first  # type: ignore[method-assign,assignment]
+    service.ledger.holds = unavailable  # type: ignore[method-assign]
+    event = native_finding("198.51.100.9", finding_id="c2")
+    with pytest.raises(LedgerUnavailable, match="throttled"):
+        service.record(event)
+    assert [record.host for record in stack.service(group).list_hosts()] == ["198.51.100.9/32"]
+
+    retried = sight(stack.service(group), event)
+
+    assert retried["has_hosts"] is False
+    assert stack.service(group).list_hosts() == []
