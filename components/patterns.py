@@ -85,6 +85,22 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
     }
 
 
+CUSTOM_ACTION_DETAIL_TYPE: Final = "Security Hub Findings - Custom Action"
+CUSTOM_ACTIONS_SOURCE: Final = "customactions"
+"""The short name of the rule that routes the stack's Security Hub custom actions to the workflow."""
+
+
+def custom_action_pattern(action_target_arns: Iterable[str]) -> dict[str, Any]:
+    """The stack's own custom actions (``resources`` is the action's ARN; Security Hub user guide,
+    "Defining a rule in EventBridge"), on GuardDuty's findings only."""
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [CUSTOM_ACTION_DETAIL_TYPE],
+        "resources": sorted(action_target_arns),
+        "detail": {"findings": {"ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}]}},
+    }
+
+
 def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
     """Native GuardDuty findings of the action types whose remote host (or, with ``domains``, whose
     looked-up domain) can be blocked."""

@@ -572,7 +572,7 @@ class BlocklistService:
         the hosts it lists); X2 per host, end the finding's hold (the item goes if nobody else holds it);
         X3 take the released hosts out of their places.
         """
-        identity = check_finding_id(finding_id)
+        identity = self.check_release(finding_id, by)
         now = clock.now()
         until = now + self.settings.retention_seconds
         holds = self.ledger.mark_released(identity, until, by, now)
@@ -596,6 +596,21 @@ class BlocklistService:
             "until": iso(until),
             "complete": holds.complete,
         }
+
+    def check_release(self, finding_id: object, by: object) -> str:
+        """What ``release`` refuses, from its arguments alone (no AWS call): the finding id, else
+        ``InvalidInput``."""
+        if not isinstance(by, str) or not by.strip() or len(by) > 128 or not by.isprintable():
+            raise InvalidInput("who decided (--by) must be printable text of 1 to 128 characters")
+        return check_finding_id(finding_id)
+
+    def check_extend(self, finding_id: object, seconds: float | None) -> float:
+        """What ``extend`` refuses, from its arguments alone: the ttl (else ``InvalidInput``)."""
+        check_finding_id(finding_id)
+        ttl = self.settings.retention_seconds if seconds is None else seconds
+        if not 0 < ttl <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
+            raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {seconds}")
+        return ttl
 
     def steer(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
         """Apply a person's decision the record step read (``recorded["steer"]``): release or extend each

@@ -51,7 +51,8 @@ class CustomAction:
     prefix: str
     """The start of its ``Id`` (the rest is a digest of the stack: ids are unique per account)."""
     name: str
-    """What the console shows (at most 20 characters)."""
+    """What the console shows: fewer than 20 characters, as the user guide says (the API reference says
+    "up to 20"; the stricter reading is kept and the sandbox enforces it)."""
     description: str
     intent: Intent
 
@@ -62,7 +63,7 @@ CUSTOM_ACTIONS: Final = (
     ),
     CustomAction(
         "NfwUnblock",
-        "Unblock (false pos.)",
+        "Unblock (false pos)",
         "nfw-blocklist: unblock the finding's hosts (false positive); it blocks nothing for the retention",
         Intent.RELEASE,
     ),

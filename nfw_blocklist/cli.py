@@ -25,11 +25,11 @@ import sys
 from collections.abc import Sequence
 
 from nfw_blocklist.arguments import Parser
-from nfw_blocklist.commands import block, demo, prune, render, replay, status, unblock
+from nfw_blocklist.commands import block, demo, extend, prune, release, render, replay, status, unblock
 from nfw_blocklist.commands import list as list_command
 from nfw_blocklist.console import PROG, UsageError, usage
 
-COMMANDS = (render, demo, replay, list_command, block, unblock, prune, status)
+COMMANDS = (render, demo, replay, list_command, block, unblock, release, extend, prune, status)
 
 
 def build_parser() -> argparse.ArgumentParser:

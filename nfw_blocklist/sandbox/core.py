@@ -477,6 +477,32 @@ class Sandbox:
         ]
         return delivery
 
+    def custom_action(self, intent: str, finding: Mapping[str, Any]) -> Delivery:
+        """A person selects ``finding`` in the Security Hub console and picks the program's custom action
+        for ``intent`` ("block-now", "release", "extend"): Security Hub sends the "Findings - Custom
+        Action" event (one per finding), whose ``resources`` is the action's ARN."""
+        targets = self.inventory.action_targets
+        wanted = [arn for arn, action in targets.items() if _action_intent(action["Id"]) == intent]
+        if not wanted:
+            raise LookupError(f"the program has no custom action for {intent!r}")
+        action = targets[wanted[0]]
+        event = {
+            "version": "0",
+            "id": str(self.ids.uuid()),
+            "detail-type": "Security Hub Findings - Custom Action",
+            "source": "aws.securityhub",
+            "account": self.account,
+            "time": self.clock.isoformat(),
+            "region": self.region,
+            "resources": [wanted[0]],
+            "detail": {
+                "actionName": action["Name"],
+                "actionDescription": action["Description"],
+                "findings": [dict(finding)],
+            },
+        }
+        return self.deliver(event)
+
     def person_updates(
         self,
         finding: Mapping[str, Any],
@@ -812,6 +838,12 @@ class Sandbox:
         spec = self.function(entry_point)
         with function_environment(spec.environment, spec.region, spec.name):
             yield
+
+
+def _action_intent(identifier: str) -> str:
+    from handlers.steering import CUSTOM_ACTIONS
+
+    return next((str(a.intent) for a in CUSTOM_ACTIONS if identifier.startswith(a.prefix)), "")
 
 
 def _for_protocol(message: str, protocol: str) -> str:

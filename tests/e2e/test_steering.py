@@ -82,3 +82,44 @@ def test_a_suppressed_finding_seen_again_blocks_nothing(dev_sandbox, reference_e
 
     assert [skip["reason"] for skip in run.task_output("record")["skipped"]] == ["released"]
     assert blocked(dev_sandbox) == set()
+
+
+def test_unblock_from_security_hub_lifts_the_block_and_the_finding_blocks_nothing_again(
+    dev_sandbox, reference_event
+):
+    dev_sandbox.deliver(reference_event)
+
+    action = dev_sandbox.custom_action("release", held(dev_sandbox))
+
+    [run] = action.executions
+    assert run.task_output("steer")["notification"]["Released"] == [HOST]
+    assert "custom action Unblock (false pos)" in str(dev_sandbox.email_notifications()[-1]["text"])
+    assert held(dev_sandbox)["UserDefinedFields"]["nfw-blocklist:status"] == "released"
+    [again] = dev_sandbox.put_event(provider_update(reference_event, "2021-01-05T02:30:00Z"))
+    assert [skip["reason"] for skip in again.task_output("record")["skipped"]] == ["released"]
+    assert blocked(dev_sandbox) == set()
+
+
+def test_extend_from_security_hub_pushes_the_expiry(dev_sandbox, reference_event):
+    dev_sandbox.deliver(reference_event)
+    [before] = [float(item["ExpiresAt"]) for item in dev_sandbox.ledger_items() if item["HostIp"] == HOST]
+    dev_sandbox.advance(3600)
+
+    action = dev_sandbox.custom_action("extend", held(dev_sandbox))
+
+    [run] = action.executions
+    assert run.task_output("steer")["notification"]["Extended"] == [HOST]
+    [after] = [float(item["ExpiresAt"]) for item in dev_sandbox.ledger_items() if item["HostIp"] == HOST]
+    assert after == before + 3600
+    assert held(dev_sandbox)["Note"]["Text"].startswith("Block extended on")
+
+
+def test_block_now_from_security_hub_blocks_a_released_finding_again(dev_sandbox, reference_event):
+    dev_sandbox.deliver(reference_event)
+    dev_sandbox.custom_action("release", held(dev_sandbox))
+
+    action = dev_sandbox.custom_action("block-now", held(dev_sandbox))
+
+    [run] = action.executions
+    assert run.task_output("block")["blocked"] == [HOST]
+    assert blocked(dev_sandbox) == {HOST}

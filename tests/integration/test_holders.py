@@ -202,3 +202,35 @@ def test_a_record_step_retried_after_a_release_takes_back_what_its_failed_attemp
 
     assert retried["has_hosts"] is False
     assert stack.service(group).list_hosts() == []
+
+
+def block_now(event: dict) -> dict:
+    """``event`` as the Security Hub custom action "Block now" sends its finding."""
+    event["detail-type"] = "Security Hub Findings - Custom Action"
+    event["resources"] = ["arn:aws:securityhub:us-east-1:123456789012:action/custom/NfwBlockNow0a1b2c"]
+    event["detail"] = {
+        "actionName": "Block now",
+        "actionDescription": "-",
+        "findings": event["detail"]["findings"],
+    }
+    return event
+
+
+def test_block_now_blocks_a_finding_below_the_minimum_severity(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+    low = security_hub_finding("198.51.100.20")
+    assert service.record(low)["has_hosts"] is False
+
+    sight(service, block_now(security_hub_finding("198.51.100.20")))
+
+    assert stack.blocked_in_group(group) == {"198.51.100.20/32"}
+
+
+def test_block_now_never_blocks_a_protected_host(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+
+    recorded = sight(service, block_now(security_hub_finding("10.1.2.3")))
+
+    assert recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["protected"]
+    assert stack.blocked_in_group(group) == set()
