@@ -101,6 +101,26 @@ def custom_action_pattern(action_target_arns: Iterable[str]) -> dict[str, Any]:
     }
 
 
+ARCHIVED_SOURCE: Final = "archived"
+"""The short name of the rule that routes GuardDuty findings archived in Security Hub (an analyst's
+decision: GuardDuty's own archive, or the record archived there) to the workflow, which releases them."""
+
+
+def security_hub_archived_pattern() -> dict[str, Any]:
+    """GuardDuty's findings that Security Hub now holds ARCHIVED (the finding pattern admits only ACTIVE
+    ones); whatever hosts they name, since the ledger knows which hosts each finding holds."""
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [SECURITY_HUB_DETAIL_TYPE],
+        "detail": {
+            "findings": {
+                "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
+                "RecordState": ["ARCHIVED"],
+            }
+        },
+    }
+
+
 def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
     """Native GuardDuty findings of the action types whose remote host (or, with ``domains``, whose
     looked-up domain) can be blocked."""

@@ -33,11 +33,13 @@ from components.inputs import ArgsReader
 from components.limits import check_component_name, lambda_log_group_name, workflow_log_group_name
 from components.organization import finding_bus_policy_json
 from components.patterns import (
+    ARCHIVED_SOURCE,
     CUSTOM_ACTIONS_SOURCE,
     custom_action_pattern,
     event_pattern_json,
     patterns_for,
     scoped_patterns_for,
+    security_hub_archived_pattern,
 )
 from components.workflow import standard_workflow
 from handlers.propagation import DEPLOYMENT_SOURCE
@@ -628,9 +630,13 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 self.action_target_arns[str(action.intent)] = target.arn
             arns = list(self.action_target_arns.values())
             finding_patterns = pulumi.Output.all(finding_patterns, *arns).apply(
-                lambda values: {**values[0], CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[1:])}
+                lambda values: {
+                    **values[0],
+                    ARCHIVED_SOURCE: security_hub_archived_pattern(),
+                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[1:]),
+                }
             )
-            sources.append(CUSTOM_ACTIONS_SOURCE)
+            sources += [ARCHIVED_SOURCE, CUSTOM_ACTIONS_SOURCE]
         target_roles = {
             source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, tags)
             for source in sources

@@ -240,7 +240,7 @@ class SteerOutcome:
     def subject(self) -> str:
         verb = {Intent.RELEASE: "unblocked", Intent.EXTEND: "extended", Intent.BLOCK_NOW: "blocked"}
         count = len(self.released) if self.steer.intent is Intent.RELEASE else len(self.extended)
-        text = f"nfw-blocklist: {self.steer.who} {verb[self.steer.intent]} {count} host(s) ({self.steer.how})"
+        text = f"nfw-blocklist: {count} host(s) {verb[self.steer.intent]}, {self.steer.how}"
         return "".join(c if 32 <= ord(c) < 127 else "?" for c in text)[:100]
 
     def email(self) -> str:

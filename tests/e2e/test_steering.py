@@ -38,7 +38,8 @@ def test_an_analysts_suppression_unblocks_the_host_only_that_finding_held(dev_sa
     assert blocked(dev_sandbox) == set()
     assert HOST not in str(dev_sandbox.describe_rule_group()["RuleGroup"]["RulesSource"])
     mail = dev_sandbox.email_notifications()[-1]
-    assert ANALYST in str(mail["subject"]) and "suppressed in Security Hub" in str(mail["text"])
+    assert "1 host(s) unblocked, suppressed in Security Hub" in str(mail["subject"])
+    assert str(mail["text"]).startswith(f"{ANALYST} decided about 1 finding(s): suppressed in Security Hub")
     finding = held(dev_sandbox)
     assert finding["Workflow"]["Status"] == "SUPPRESSED"  # the person's decision stays
     assert finding["Note"]["Text"].startswith(
@@ -123,3 +124,14 @@ def test_block_now_from_security_hub_blocks_a_released_finding_again(dev_sandbox
     [run] = action.executions
     assert run.task_output("block")["blocked"] == [HOST]
     assert blocked(dev_sandbox) == {HOST}
+
+
+def test_a_finding_archived_in_security_hub_releases_its_host(dev_sandbox, reference_event):
+    dev_sandbox.deliver(reference_event)
+    archived = provider_update(reference_event, "2021-01-05T02:30:00Z")
+    archived["detail"]["findings"][0]["RecordState"] = "ARCHIVED"
+
+    [run] = dev_sandbox.put_event(archived)
+
+    assert run.task_output("steer")["steer"]["how"].startswith("archived")
+    assert blocked(dev_sandbox) == set()

@@ -14,7 +14,12 @@ import pytest
 import handlers
 from components.config import InvalidConfig, StackConfig
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_size
-from components.patterns import custom_action_pattern, guardduty_pattern, security_hub_pattern
+from components.patterns import (
+    custom_action_pattern,
+    guardduty_pattern,
+    security_hub_archived_pattern,
+    security_hub_pattern,
+)
 from components.response import (
     BUNDLED_PACKAGES,
     LAMBDA_RUNTIME_PACKAGES,
@@ -237,7 +242,8 @@ def test_default_stack_listens_to_security_hub_only(dev):
     }
     assert rules["nfw-blocklist-securityhub"] == security_hub_pattern(domains=True)
     assert rules["nfw-blocklist-customactions"]["detail-type"] == ["Security Hub Findings - Custom Action"]
-    assert len(rules) == 2
+    assert rules["nfw-blocklist-archived"] == security_hub_archived_pattern()
+    assert len(rules) == 3
 
 
 def test_the_analysts_three_custom_actions_start_the_workflow(dev):
@@ -274,6 +280,7 @@ def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_d
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
     patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(),
         "nfw-blocklist-guardduty": guardduty_pattern(),
@@ -291,11 +298,12 @@ def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_d
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
     patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(opt_in, domains=True),
         "nfw-blocklist-guardduty": guardduty_pattern(opt_in, domains=True),
     }
-    assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 3
+    assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 4
 
 
 def test_event_target_starts_the_workflow_with_retries_and_a_dead_letter_queue(dev):
