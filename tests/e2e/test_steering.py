@@ -65,15 +65,6 @@ def test_a_host_another_finding_holds_stays_when_a_person_resolves_one(dev_sandb
     assert blocked(dev_sandbox) == {HOST}
 
 
-def test_the_tools_own_workflow_status_is_no_decision(dev_sandbox, reference_event):
-    delivery = dev_sandbox.deliver(reference_event)
-
-    [echo] = delivery.follow_ups  # NOTIFIED, by the tool's own annotation
-
-    assert all("SteerHosts" not in run.entered_states for run in echo.executions)
-    assert blocked(dev_sandbox) == {HOST}
-
-
 def test_a_suppressed_finding_seen_again_blocks_nothing(dev_sandbox, reference_event):
     dev_sandbox.deliver(reference_event)
     dev_sandbox.person_updates(held(dev_sandbox), by=ANALYST, workflow="SUPPRESSED")
@@ -85,7 +76,7 @@ def test_a_suppressed_finding_seen_again_blocks_nothing(dev_sandbox, reference_e
     assert blocked(dev_sandbox) == set()
 
 
-def test_unblock_from_security_hub_lifts_the_block_and_the_finding_blocks_nothing_again(
+def test_unblock_from_security_hub_lifts_the_block_until_block_now_sets_it_again(
     dev_sandbox, reference_event
 ):
     dev_sandbox.deliver(reference_event)
@@ -100,6 +91,11 @@ def test_unblock_from_security_hub_lifts_the_block_and_the_finding_blocks_nothin
     assert [skip["reason"] for skip in again.task_output("record")["skipped"]] == ["released"]
     assert blocked(dev_sandbox) == set()
 
+    [block_now] = dev_sandbox.custom_action("block-now", held(dev_sandbox)).executions
+
+    assert block_now.task_output("block")["blocked"] == [HOST]
+    assert blocked(dev_sandbox) == {HOST}
+
 
 def test_extend_from_security_hub_pushes_the_expiry(dev_sandbox, reference_event):
     dev_sandbox.deliver(reference_event)
@@ -113,17 +109,6 @@ def test_extend_from_security_hub_pushes_the_expiry(dev_sandbox, reference_event
     [after] = [float(item["ExpiresAt"]) for item in dev_sandbox.ledger_items() if item["HostIp"] == HOST]
     assert after == before + 3600
     assert held(dev_sandbox)["Note"]["Text"].startswith("Block extended on")
-
-
-def test_block_now_from_security_hub_blocks_a_released_finding_again(dev_sandbox, reference_event):
-    dev_sandbox.deliver(reference_event)
-    dev_sandbox.custom_action("release", held(dev_sandbox))
-
-    action = dev_sandbox.custom_action("block-now", held(dev_sandbox))
-
-    [run] = action.executions
-    assert run.task_output("block")["blocked"] == [HOST]
-    assert blocked(dev_sandbox) == {HOST}
 
 
 def test_a_finding_archived_in_security_hub_releases_its_host(dev_sandbox, reference_event):

@@ -75,3 +75,32 @@ def test_a_release_racing_another_findings_sighting_of_its_host_keeps_the_host(m
 
     model.assert_invariants()
     assert model._group()[0] == {f"{H1}/32"}
+
+
+def test_a_prune_between_a_releases_steps_leaves_ledger_and_group_agreeing(model: BlocklistModel) -> None:
+    finish(model, execution(model, [H1, H2]))
+    finish(model, execution(model, [H2]))
+    release(model, FIRST)
+    releasing = model.in_flight[-1]
+    model.run_until(releasing, "nfw.update_rule_group")  # H1's item is gone, the group not yet written
+
+    model.start_prune(env=1)
+    model.finish(pick=len(model.in_flight) - 1)
+    model.settle()
+
+    model.assert_invariants()
+    assert model._group()[0] == {f"{H2}/32"}
+
+
+def test_a_manual_block_racing_a_release_keeps_the_host(model: BlocklistModel) -> None:
+    finish(model, execution(model, [H1]))
+    release(model, FIRST)
+    releasing = model.in_flight[-1]
+    model.run_until(releasing, "dynamodb.delete_item")
+
+    model.start_manual_block(H1)
+    model.finish(pick=len(model.in_flight) - 1)
+    model.settle()
+
+    model.assert_invariants()
+    assert model._group()[0] == {f"{H1}/32"}
