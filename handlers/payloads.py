@@ -246,6 +246,8 @@ class BlockOutcome:
     kinds: Sequence[KindOutcome] = ()
     expires_at: float = 0.0
     """When this execution's targets expire (the record step's retention), for the e-mail."""
+    requested: str = ""
+    """Who asked for this block and how ("Block now" from Security Hub); empty for a sighting."""
 
     def _all(self, attribute: str) -> list[str]:
         return sorted({target for kind in self.kinds for target in getattr(kind, attribute)})
@@ -316,6 +318,8 @@ class BlockOutcome:
         The top-level lists and counts are every kind's together (what the metrics and older readers
         take); ``kinds`` holds each kind's own outcome, and ``failed`` says whether any kind failed."""
         notification = self.notification()
+        if self.requested:
+            notification["RequestedBy"] = truncate(self.requested)
         addresses = self.of(TargetKind.ADDRESS)
         usage = addresses.usage if addresses else None
         places = {str(kind.kind): kind.where for kind in self.kinds}
@@ -343,7 +347,8 @@ class BlockOutcome:
             "subject": messages.block_subject(notification),
             "message": messages.per_protocol(
                 notification,
-                messages.block_email(
+                (f"Requested by {truncate(self.requested)}.\n" if self.requested else "")
+                + messages.block_email(
                     notification,
                     self.finding,
                     self.expires_at,

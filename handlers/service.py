@@ -227,6 +227,9 @@ class BlocklistService:
                 sighting.provider_state,
                 now + self.settings.retention_seconds + 86400,
             )
+        if steer is not None:
+            # "Block now": the block step's e-mail and notification name who asked, where the event says.
+            return {**outcome.to_payload(), "requested": truncate(f"{steer.who}, {steer.how}")}
         if retake:
             # Hosts of a released finding that this step (or a failed attempt of it) wrote after the
             # release read the finding's holds: the steer step releases them again, with the rights to
@@ -359,6 +362,7 @@ class BlocklistService:
             timestamp=iso(_epoch(last_seen) or clock.now()),
             kinds=outcomes,
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
+            requested=recorded["requested"] if isinstance(recorded.get("requested"), str) else "",
         )
         finding_id = truncate((finding or {}).get("id", ""))
         for done in outcomes:

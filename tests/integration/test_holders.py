@@ -221,9 +221,11 @@ def test_block_now_blocks_a_finding_below_the_minimum_severity(group: str) -> No
     low = security_hub_finding("198.51.100.20")
     assert service.record(low)["has_hosts"] is False
 
-    sight(service, block_now(security_hub_finding("198.51.100.20")))
+    outcome = sight(service, block_now(security_hub_finding("198.51.100.20")))
 
     assert stack.blocked_in_group(group) == {"198.51.100.20/32"}
+    assert outcome["notification"]["RequestedBy"].endswith("custom action Block now")
+    assert outcome["message"]["email"].startswith("Requested by a person (the event does not say who)")
 
 
 def test_block_now_never_blocks_a_protected_host(group: str) -> None:
