@@ -212,5 +212,8 @@ def test_each_role_trusts_only_its_service(render_dev, role, service):
 def test_dead_letter_queue_accepts_only_this_stacks_rules(render_dev):
     (policy,) = render_dev().of_type("aws:sqs/queuePolicy:QueuePolicy")
     document = json.loads(policy.inputs["policy"])
-    rule = render_dev().by_name("nfw-blocklist-securityhub")
-    assert document["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": [rule.state["arn"]]}}
+    rules = [
+        render_dev().by_name(f"nfw-blocklist-{source}").state["arn"]
+        for source in ("securityhub", "archived", "customactions")
+    ]
+    assert document["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rules}}
