@@ -408,8 +408,29 @@ def annotation_states(annotate_arn: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def steering_states(steer_arn: str, topic_arn: str, failure: str) -> dict[str, dict[str, Any]]:
+    """A person's decision (``$.record.steer``: AnythingToBlock's first choice) -> SteerHosts ->
+    NotifySteered -> AnythingElseToBlock (a decision alone has nothing to block; a record step that also
+    recorded other findings' hosts has) -> BlockHosts or Steered."""
+    return {
+        "SteerHosts": _lambda_task(steer_arn, "$.record", "steer", "NotifySteered", failure),
+        "NotifySteered": {
+            **_publish(topic_arn, "$.steer.message", "$.steer.subject"),
+            "Catch": _catch(failure),
+            "Next": "AnythingElseToBlock",
+        },
+        "AnythingElseToBlock": _choice("$.record.has_hosts", "BlockHosts", "Steered"),
+        "Steered": {"Type": "Succeed"},
+    }
+
+
 def response_definition(
-    record_arn: str, block_arn: str, topic_arn: str, annotate_arn: str | None = None, stack: str = ""
+    record_arn: str,
+    block_arn: str,
+    topic_arn: str,
+    annotate_arn: str | None = None,
+    stack: str = "",
+    steer_arn: str | None = None,
 ) -> dict[str, Any]:
     """Record the finding's hosts, block them, notify; any failure is published and fails the run.
 
@@ -418,6 +439,8 @@ def response_definition(
     ``$.block`` (docs/DESIGN.md has both contracts). With ``annotate_arn`` (config ``updateFindings``)
     the Security Hub finding is annotated after BlockHosts and after its failure (``annotation_states``).
     ``stack`` names the stack in the failure notification (with the region, read from ``topic_arn``).
+    With ``steer_arn``, a person's decision the record step read (``$.record.steer``: a finding suppressed,
+    resolved or archived, or a custom action) goes to SteerHosts instead, and its outcome is e-mailed.
     """
     failure = "FailureNamesEvent"
     region = region_of(topic_arn)
@@ -463,6 +486,27 @@ def response_definition(
             **_response_failure_states(topic_arn, stack, region),
         },
     }
+    if steer_arn is not None:
+        steering = definition["States"]
+        steering["AnythingToBlock"]["Choices"].insert(
+            0, {"Variable": "$.record.steer", "IsPresent": True, "Next": "SteerHosts"}
+        )
+        steering.update(steering_states(steer_arn, topic_arn, failure))
+        if annotate_arn is not None:
+            # The decision is noted on the Security Hub findings; a failed note never stops the e-mail.
+            steering["SteerHosts"]["Next"] = "AnnotateSteered"
+            steering["AnnotateSteered"] = {
+                "Type": "Task",
+                "Resource": annotate_arn,
+                "InputPath": "$",
+                "ResultPath": "$.annotation",
+                "TimeoutSeconds": 900,
+                "Retry": lambda_retry(),
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "NotifySteered"}
+                ],
+                "Next": "NotifySteered",
+            }
     if annotate_arn is not None:
         states: dict[str, Any] = definition["States"]
         states["BlockHosts"]["Next"] = "ShouldAnnotate"

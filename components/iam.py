@@ -53,6 +53,10 @@ RECORD_FUNCTION_ACTIONS: Final = LEDGER_RECORD_ACTIONS | FUNCTION_LOG_ACTIONS
 BLOCK_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
 PRUNE_FUNCTION_ACTIONS: Final = LEDGER_SYNC_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
 ANNOTATE_FUNCTION_ACTIONS: Final = FINDING_UPDATE_ACTIONS | FUNCTION_LOG_ACTIONS
+LEDGER_STEER_ACTIONS: Final = LEDGER_SYNC_ACTIONS | frozenset({"dynamodb:GetItem"})
+"""steer: as block (a release takes hosts out of the ledger and the group), and reads the one item that
+says which hosts a finding holds (an extension)."""
+STEER_FUNCTION_ACTIONS: Final = LEDGER_STEER_ACTIONS | RULE_GROUP_ACTIONS | FUNCTION_LOG_ACTIONS
 
 # --- State machines ---
 INVOKE_ACTIONS: Final = frozenset({"lambda:InvokeFunction"})
@@ -140,13 +144,16 @@ def sync_function_policy(
     log_group_arn: pulumi.Input[str],
     domain_rule_group_arn: pulumi.Input[str] | None = None,
     dns_domain_list_arn: pulumi.Input[str] | None = None,
+    ledger_actions: frozenset[str] = LEDGER_SYNC_ACTIONS,
 ) -> dict[str, Any]:
-    """The block and prune functions read the indexes and rewrite the rule group (and the domain one)."""
+    """The block, prune and steer functions read the indexes and rewrite the rule group (and the domain
+    one); ``ledger_actions``: what the function does to the ledger (the steer function's are
+    ``LEDGER_STEER_ACTIONS``)."""
     groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
-            _statement("Ledger", LEDGER_SYNC_ACTIONS, ledger_resources(table_arn)),
+            _statement("Ledger", ledger_actions, ledger_resources(table_arn)),
             _statement("RuleGroup", RULE_GROUP_ACTIONS, groups),
             *(
                 [_statement("DnsFirewallList", DNS_FIREWALL_ACTIONS, [dns_domain_list_arn])]

@@ -117,6 +117,42 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
     }
 
 
+CUSTOM_ACTION_DETAIL_TYPE: Final = "Security Hub Findings - Custom Action"
+CUSTOM_ACTIONS_SOURCE: Final = "customactions"
+"""The short name of the rule that routes the stack's Security Hub custom actions to the workflow."""
+
+
+def custom_action_pattern(action_target_arns: Iterable[str]) -> dict[str, Any]:
+    """The stack's own custom actions (``resources`` is the action's ARN; Security Hub user guide,
+    "Defining a rule in EventBridge"), on GuardDuty's findings only."""
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [CUSTOM_ACTION_DETAIL_TYPE],
+        "resources": sorted(action_target_arns),
+        "detail": {"findings": {"ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}]}},
+    }
+
+
+ARCHIVED_SOURCE: Final = "archived"
+"""The short name of the rule that routes GuardDuty findings archived in Security Hub (an analyst's
+decision: GuardDuty's own archive, or the record archived there) to the workflow, which releases them."""
+
+
+def security_hub_archived_pattern() -> dict[str, Any]:
+    """GuardDuty's findings that Security Hub now holds ARCHIVED (the finding pattern admits only ACTIVE
+    ones); whatever hosts they name, since the ledger knows which hosts each finding holds."""
+    return {
+        "source": [SECURITY_HUB_SOURCE],
+        "detail-type": [SECURITY_HUB_DETAIL_TYPE],
+        "detail": {
+            "findings": {
+                "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
+                "RecordState": ["ARCHIVED"],
+            }
+        },
+    }
+
+
 def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
     """Native GuardDuty findings of the action types whose remote host (or, with ``domains``, whose
     looked-up domain) can be blocked, and attack sequences (no action) whose indicators name one."""

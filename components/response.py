@@ -1,5 +1,7 @@
 """ResponseStateMachine: the functions, the response workflow, the notification topic and the event rules."""
 
+import dataclasses
+import hashlib
 import importlib
 import json
 from collections.abc import Mapping, Sequence
@@ -30,7 +32,15 @@ from components.definitions import response_definition
 from components.inputs import ArgsReader
 from components.limits import check_component_name, lambda_log_group_name, workflow_log_group_name
 from components.organization import finding_bus_policy_json
-from components.patterns import event_pattern_json, patterns_for, scoped_patterns_for
+from components.patterns import (
+    ARCHIVED_SOURCE,
+    CUSTOM_ACTIONS_SOURCE,
+    custom_action_pattern,
+    event_pattern_json,
+    patterns_for,
+    scoped_patterns_for,
+    security_hub_archived_pattern,
+)
 from components.workflow import standard_workflow
 from handlers.propagation import DEPLOYMENT_SOURCE
 from handlers.settings import (
@@ -44,6 +54,7 @@ from handlers.settings import (
     Settings,
     WorkflowStatus,
 )
+from handlers.steering import CUSTOM_ACTIONS, action_id
 
 TOKEN: Final = f"{TOKEN_PREFIX}:ResponseStateMachine"
 RUNTIME: Final = "python3.13"
@@ -64,6 +75,7 @@ FUNCTIONS: Final = (
     FunctionSpec("record", "handlers.entry.record", 30),
     FunctionSpec("block", "handlers.entry.block", 120),
     FunctionSpec("prune", "handlers.entry.prune", 300),
+    FunctionSpec("steer", "handlers.entry.steer", 120),
 )
 ANNOTATE_FUNCTION: Final = FunctionSpec("annotate", "handlers.entry.annotate", 60)
 """Only with ``update_findings``: the one function allowed securityhub:BatchUpdateFindings. Its
@@ -547,6 +559,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     log_group.arn,
                     domain_rule_group_arn,
                     dns_firewall_domain_list_arn,
+                    ledger_actions=iam.LEDGER_STEER_ACTIONS
+                    if spec.key == "steer"
+                    else iam.LEDGER_SYNC_ACTIONS,
                 )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
@@ -575,13 +590,18 @@ class ResponseStateMachine(pulumi.ComponentResource):
             dns_firewall_domain_list_id,
         )
 
-        workflow_functions = [functions["record"].arn, functions["block"].arn]
+        workflow_functions = [functions["record"].arn, functions["block"].arn, functions["steer"].arn]
         if ANNOTATE_FUNCTION.key in functions:
             workflow_functions.append(functions[ANNOTATE_FUNCTION.key].arn)
         definition = pulumi.Output.all(topic.arn, *workflow_functions).apply(
             lambda arns: json.dumps(
                 response_definition(
-                    arns[1], arns[2], arns[0], arns[3] if len(arns) > 3 else None, stack=pulumi.get_stack()
+                    arns[1],
+                    arns[2],
+                    arns[0],
+                    arns[4] if len(arns) > 4 else None,
+                    stack=pulumi.get_stack(),
+                    steer_arn=arns[3],
                 ),
                 indent=2,
             )
@@ -608,21 +628,44 @@ class ResponseStateMachine(pulumi.ComponentResource):
         )
         sources = list(patterns_for(finding_source))
         domains = domain_blocking is not DomainBlocking.OFF
+        finding_patterns = pulumi.Output.from_input(settings).apply(
+            lambda policy: scoped_patterns_for(
+                finding_source,
+                policy.action_types,
+                policy.finding_regions,
+                policy.finding_accounts,
+                domains,
+            )
+        )
+        self.action_target_arns: dict[str, pulumi.Output[str]] = {}
+        if "securityhub" in sources:
+            # The analyst's buttons in Security Hub: their events start this workflow with the intent.
+            digest = hashlib.sha256(f"{project}/{stack}/{name}".encode()).hexdigest()
+            for action in CUSTOM_ACTIONS:
+                target = aws.securityhub.ActionTarget(
+                    f"{name}-{action.prefix.lower()}",
+                    identifier=action_id(action, digest),
+                    name=action.name,
+                    description=action.description,
+                    opts=child,
+                )
+                self.action_target_arns[str(action.intent)] = target.arn
+            arns = list(self.action_target_arns.values())
+            finding_patterns = pulumi.Output.all(finding_patterns, *arns).apply(
+                lambda values: {
+                    **values[0],
+                    ARCHIVED_SOURCE: security_hub_archived_pattern(),
+                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[1:]),
+                }
+            )
+            sources += [ARCHIVED_SOURCE, CUSTOM_ACTIONS_SOURCE]
         target_roles = {
             source: _role(f"{name}-{source}-target-role", iam.EVENTS_PRINCIPAL, child, tags)
             for source in sources
         }
         wiring = RuleWiring(
             sources=sources,
-            patterns=pulumi.Output.from_input(settings).apply(
-                lambda policy: scoped_patterns_for(
-                    finding_source,
-                    policy.action_types,
-                    policy.finding_regions,
-                    policy.finding_accounts,
-                    domains,
-                )
-            ),
+            patterns=finding_patterns,
             state_machine_arn=state_machine.arn,
             target_roles=target_roles,
             target_policies={
@@ -649,7 +692,11 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 policy=bus.arn.apply(lambda arn: finding_bus_policy_json(arn, accept_findings_from)),
                 opts=child,
             )
-            rules += finding_rules(f"{name}-findings", bus.name, wiring, self)
+            # Custom actions happen in this account's Security Hub: only the default bus carries them.
+            forwarded = dataclasses.replace(
+                wiring, sources=[source for source in sources if source != CUSTOM_ACTIONS_SOURCE]
+            )
+            rules += finding_rules(f"{name}-findings", bus.name, forwarded, self)
             self.finding_bus_arn = bus.arn
         aws.sqs.QueuePolicy(
             f"{name}-dead-letters-policy",

@@ -112,6 +112,12 @@ def block(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return payload
 
 
+def steer(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """A person's decision the record step read: release or extend the findings it names."""
+    with _environment_service() as service:
+        return service.steer(event)
+
+
 def prune(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         with _environment_service() as service:

@@ -3,6 +3,7 @@
 import contextlib
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,11 +42,37 @@ SIGHTING_PREFIX: Final = "#sighting#"
 """Items (no GSI keys, never listed) remembering, per GuardDuty finding (account, region and GuardDuty's own
 id, whichever way it came), the latest sighting (GuardDuty's ``updatedAt``) whose hosts were recorded and
 when they expire: the same sighting arriving another way is deduplicated (docs/OCSF.md, "One response")."""
+HOLDS_PREFIX: Final = "#holds#"
+"""Items (no GSI keys, never listed), one per finding that held hosts: the hosts it was recorded for
+(``Hosts``, a string set) and, once an analyst released it, until when it may not block again
+(``ReleasedUntil``, ``ReleasedBy``, ``ReleasedAt``) (docs/DESIGN.md, "Holders")."""
+HOLDERS_MAX: Final = 1000
+"""Finding holders one host item keeps (32 characters each, so at most ~33 KB): past it the item is no
+longer sure who holds it (``HoldersComplete`` goes) and no finding's release takes it out; its expiry does."""
+HOLD_HOSTS_MAX: Final = 5000
+"""Hosts a finding's holds item lists (at most ~230 KB of IPv6 keys, under DynamoDB's 400 KB): a finding
+that names more is marked ``HostsIncomplete``; its release releases those it lists, the rest expire."""
+HOLDER_LENGTH: Final = 32
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+_GUARDDUTY_FINDING_ARN = re.compile(
+    r"arn:aws[a-z-]*:guardduty:[a-z0-9-]+:\d{12}:detector/[^/]+/finding/([^/]+)"
+)
+
+
+def finding_identity(finding_id: str) -> str:
+    """The GuardDuty finding id, whichever way the finding arrived: Security Hub's ``Id`` is the finding's
+    ARN, whose last segment is the native event's ``detail.id`` (one finding, one holder)."""
+    match = _GUARDDUTY_FINDING_ARN.fullmatch(finding_id)
+    return match.group(1) if match else finding_id
+
+
+def holder_of(finding_id: str) -> str:
+    """The finding's mark on the hosts it holds: bounded whatever the id's length (ids are untrusted)."""
+    return hashlib.sha256(finding_identity(finding_id).encode()).hexdigest()[:HOLDER_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -66,6 +93,11 @@ class HostRecord:
     version: int = 0
     latest_finding_id: str = ""
     """The finding that saw the host last (items written before it was kept: the last of ``finding_ids``)."""
+    holders: frozenset[str] = frozenset()
+    """``holder_of`` every finding that holds the host (a manual block holds it through ``source``)."""
+    holders_complete: bool = False
+    """``holders`` names every finding that holds the host: false for items written before holders were
+    kept and for items past ``HOLDERS_MAX``, which no finding's release takes out."""
 
     @property
     def last_finding_id(self) -> str:
@@ -90,6 +122,10 @@ class HostRecord:
         }
         if self.latest_finding_id:
             item[LATEST_FINDING] = self.latest_finding_id
+        if self.holders:
+            item["Holders"] = set(self.holders)
+        if self.holders_complete:
+            item["HoldersComplete"] = 1
         if self.pending:
             item[schema.PENDING_INDEX_HASH_KEY] = schema.PENDING_VALUE
             item[schema.PENDING_SINCE] = _num(self.pending_since)
@@ -113,6 +149,8 @@ class HostRecord:
             pending_since=float(item.get(schema.PENDING_SINCE, 0)),
             version=int(item.get("Version", 0)),
             latest_finding_id=str(item.get(LATEST_FINDING, "")),
+            holders=frozenset(str(holder) for holder in item.get("Holders", ())),
+            holders_complete="HoldersComplete" in item,
         )
 
 
@@ -132,6 +170,11 @@ class Sighting:
     account: str = ""
     region: str = ""
     reason: str = ""
+
+    @property
+    def holder(self) -> str:
+        """The finding that holds the host by this sighting ("" for an operator's, held by ``source``)."""
+        return holder_of(self.finding_id) if self.finding_id and self.source == SOURCE_FINDING else ""
 
 
 def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
@@ -153,7 +196,15 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
             pending_since=sighting.recorded_at,
             version=1,
             latest_finding_id=sighting.finding_id,
+            holders=frozenset({sighting.holder} - {""}),
+            holders_complete=True,
         )
+    holders, complete = existing.holders, existing.holders_complete
+    if sighting.holder and sighting.holder not in holders:
+        if len(holders) < HOLDERS_MAX:
+            holders = holders | {sighting.holder}
+        else:
+            complete = False
     finding_ids = existing.finding_ids
     if sighting.finding_id and sighting.finding_id not in finding_ids and len(finding_ids) < RECENT_FINDINGS:
         finding_ids = (*finding_ids, sighting.finding_id)
@@ -177,6 +228,8 @@ def merge(existing: HostRecord | None, sighting: Sighting) -> HostRecord:
         reason=sighting.reason or existing.reason,
         version=existing.version + 1,
         latest_finding_id=sighting.finding_id or existing.latest_finding_id,
+        holders=holders,
+        holders_complete=complete,
     )
 
 
@@ -260,7 +313,19 @@ def merge_update(existing: HostRecord, updated: HostRecord) -> MergeUpdate:
         since = name(schema.PENDING_SINCE)
         assignments.append(f"{name(schema.PENDING_INDEX_HASH_KEY)} = {value(schema.PENDING_VALUE)}")
         assignments.append(f"{since} = if_not_exists({since}, {value(_num(updated.pending_since))})")
-    expression = (f"SET {', '.join(assignments)} " if assignments else "") + "ADD #version :one"
+    additions = ["#version :one"]
+    new_holders = updated.holders - existing.holders
+    if new_holders:
+        # A set grows by ADD without a read: concurrent findings holding one host never conflict.
+        additions.append(f"{name('Holders')} {value(set(new_holders))}")
+    removals = []
+    if existing.holders_complete and not updated.holders_complete:
+        removals.append(name("HoldersComplete"))
+    expression = (
+        (f"SET {', '.join(assignments)} " if assignments else "")
+        + f"ADD {', '.join(additions)}"
+        + (f" REMOVE {', '.join(removals)}" if removals else "")
+    )
     return MergeUpdate(existing.host, expression, " AND ".join(conditions), names, values)
 
 
@@ -445,6 +510,131 @@ class Ledger:
                 ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
                 ExpressionAttributeValues=values,
             )
+
+    # -- which findings hold which hosts (docs/DESIGN.md, "Holders") ------------------------------
+    def holds(self, finding_id: str) -> "FindingHolds":
+        """What finding ``finding_id`` holds, and whether an analyst released it (one item)."""
+        answer = self._call("GetItem", Key=_key(holds_key(finding_id)), ConsistentRead=True)
+        item = answer.get("Item")
+        if item is None:
+            return FindingHolds()
+        self.counts.items_read += 1
+        return FindingHolds.from_item(_plain(item))
+
+    def hold(self, finding_id: str, hosts: Sequence[str], now: float, purge_at: float) -> "FindingHolds":
+        """Add ``hosts`` to what ``finding_id`` holds, after they were recorded with its holder; the item
+        after the write. It is the one item a release writes first: if the answer says released, the
+        release may have read the hosts before these were added, so the caller takes them back itself."""
+        names = {"#hosts": "Hosts", "#ttl": schema.TTL_ATTRIBUTE}
+        values: dict[str, Any] = {
+            ":hosts": _serializer.serialize(set(hosts)),
+            ":purge": _serializer.serialize(int(purge_at)),
+            ":room": _serializer.serialize(max(0, HOLD_HOSTS_MAX - len(hosts))),
+        }
+        try:
+            answer = self._call(
+                "UpdateItem",
+                Key=_key(holds_key(finding_id)),
+                UpdateExpression="ADD #hosts :hosts SET #ttl = :purge",
+                ConditionExpression="attribute_not_exists(#hosts) OR size(#hosts) <= :room",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except _ConditionFailed:
+            # Full: these hosts stay held by the finding until they expire; a release says so.
+            answer = self._call(
+                "UpdateItem",
+                Key=_key(holds_key(finding_id)),
+                UpdateExpression="SET HostsIncomplete = :yes, #ttl = :purge",
+                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+                ExpressionAttributeValues={":yes": {"BOOL": True}, ":purge": values[":purge"]},
+                ReturnValues="ALL_NEW",
+            )
+        return FindingHolds.from_item(_plain(answer.get("Attributes", {})))
+
+    def mark_released(self, finding_id: str, until: float, by: str, now: float) -> "FindingHolds":
+        """Release ``finding_id`` until ``until``: first of a release's steps, so a record step that adds
+        hosts after it sees the release (``hold``), and one that added them before has them read here."""
+        answer = self._call(
+            "UpdateItem",
+            Key=_key(holds_key(finding_id)),
+            UpdateExpression="SET ReleasedUntil = :until, ReleasedBy = :by, ReleasedAt = :now, #ttl = :purge",
+            ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":until": _serializer.serialize(_num(until)),
+                ":by": {"S": by},
+                ":now": _serializer.serialize(_num(now)),
+                ":purge": _serializer.serialize(int(until) + PURGE_GRACE_SECONDS),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return FindingHolds.from_item(_plain(answer.get("Attributes", {})))
+
+    def unrelease(self, finding_id: str) -> None:
+        """Lift a release ("Block now" on a finding an analyst had released): it may block again."""
+        self._call(
+            "UpdateItem",
+            Key=_key(holds_key(finding_id)),
+            UpdateExpression="REMOVE ReleasedUntil, ReleasedBy, ReleasedAt",
+        )
+
+    def release_host(self, host: str, holder: str) -> bool:
+        """End ``holder``'s hold on ``host``; True if that took the host's item out (nobody else held it).
+
+        The item goes only if it is sure of its holders, no operator blocked it by hand, and ``holder`` is
+        the only one left: one conditional delete. Otherwise ``holder`` leaves the set; if that leaves
+        nobody (another release left it at the same moment) the delete is tried again.
+        """
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
+            if self._delete(
+                host,
+                condition=(
+                    f"attribute_exists({schema.HASH_KEY}) AND attribute_exists(HoldersComplete) "
+                    "AND #source = :finding AND (attribute_not_exists(#holders) "
+                    "OR (size(#holders) = :one AND contains(#holders, :holder)))"
+                ),
+                names={"#source": "Source", "#holders": "Holders"},
+                values={":finding": {"S": SOURCE_FINDING}, ":one": {"N": "1"}, ":holder": {"S": holder}},
+            ):
+                return True
+            try:
+                answer = self._call(
+                    "UpdateItem",
+                    Key=_key(host),
+                    UpdateExpression="DELETE #holders :holder",
+                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
+                    ExpressionAttributeNames={"#holders": "Holders"},
+                    ExpressionAttributeValues={":holder": {"SS": [holder]}},
+                    ReturnValues="ALL_NEW",
+                )
+            except _ConditionFailed:
+                return False
+            record = HostRecord.from_item(_plain(answer["Attributes"]))
+            if record.holders or not record.holders_complete or record.source != SOURCE_FINDING:
+                return False
+            self.counts.write_conflicts += 1
+        return False
+
+    def extend_host(self, host: str, expires_at: float) -> bool:
+        """Push ``host``'s expiry out to ``expires_at``; never in (False if it expires later already)."""
+        try:
+            self._call(
+                "UpdateItem",
+                Key=_key(host),
+                UpdateExpression="SET #e = :e, #ttl = :purge",
+                ConditionExpression=f"attribute_exists({schema.HASH_KEY}) AND #e < :e",
+                ExpressionAttributeNames={"#e": schema.EXPIRY_INDEX_RANGE_KEY, "#ttl": schema.TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":e": _serializer.serialize(_num(expires_at)),
+                    ":purge": _serializer.serialize(int(expires_at) + PURGE_GRACE_SECONDS),
+                },
+            )
+        except _ConditionFailed:
+            return False
+        return True
 
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
@@ -865,6 +1055,35 @@ class SightingSeen:
 
 def sighting_key(finding_key_text: str) -> str:
     return SIGHTING_PREFIX + hashlib.sha256(finding_key_text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FindingHolds:
+    """What the ledger knows of the hosts a finding holds (``Ledger.holds``)."""
+
+    hosts: frozenset[str] = frozenset()
+    complete: bool = True
+    """False once the finding named more than ``HOLD_HOSTS_MAX`` hosts: the rest are not listed."""
+    released_until: float = 0.0
+    released_by: str = ""
+    released_at: float = 0.0
+
+    def released(self, now: float) -> bool:
+        return self.released_until > now
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "FindingHolds":
+        return cls(
+            hosts=frozenset(str(host) for host in item.get("Hosts", ())),
+            complete=not item.get("HostsIncomplete", False),
+            released_until=float(item.get("ReleasedUntil", 0)),
+            released_by=str(item.get("ReleasedBy", "")),
+            released_at=float(item.get("ReleasedAt", 0)),
+        )
+
+
+def holds_key(finding_id: str) -> str:
+    return HOLDS_PREFIX + holder_of(finding_id)
 
 
 def finding_key(finding_id: str) -> str:

@@ -30,6 +30,9 @@ class SkipReason(StrEnum):
     """The finding's own region is not one of the stack's ``findingRegions``."""
     ACCOUNT_NOT_INCLUDED = "account-not-included"
     """The finding's own account is not one of the stack's ``findingAccounts``."""
+    RELEASED = "released"
+    """A finding an analyst released (suppressed, resolved, archived, "Unblock"): for the retention period
+    after that it blocks nothing, however often it is seen again."""
     OWN_UPDATE = "own-update"
     """A Security Hub "Findings - Imported" event whose finding the provider has not updated since the
     tool last recorded it (its ``UpdatedAt`` is not newer, or, when that cannot be read, the provider's

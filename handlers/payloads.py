@@ -302,6 +302,9 @@ class BlockOutcome:
     def brake_engaged_now(self) -> bool:
         return bool(self.brake and self.brake.get("engaged_now") is True)
 
+    requested: str = ""
+    """Who asked for this block and how ("Block now" from Security Hub); empty for a sighting."""
+
     def _all(self, attribute: str) -> list[str]:
         return sorted({target for kind in self.kinds for target in getattr(kind, attribute)})
 
@@ -383,6 +386,8 @@ class BlockOutcome:
         The top-level lists and counts are every kind's together (what the metrics and older readers
         take); ``kinds`` holds each kind's own outcome, and ``failed`` says whether any kind failed."""
         notification = self.notification()
+        if self.requested:
+            notification["RequestedBy"] = truncate(self.requested)
         addresses = self.of(TargetKind.ADDRESS)
         usage = addresses.usage if addresses else None
         places = {str(kind.kind): kind.where for kind in self.kinds}
@@ -412,7 +417,8 @@ class BlockOutcome:
             "subject": messages.block_subject(notification),
             "message": messages.per_protocol(
                 notification,
-                messages.block_email(
+                (f"Requested by {truncate(self.requested)}.\n" if self.requested else "")
+                + messages.block_email(
                     notification,
                     self.finding,
                     self.expires_at,

@@ -8,7 +8,7 @@ severity), and only then the host itself (malformed, protected).
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from handlers.addresses import (
@@ -56,6 +56,13 @@ class TargetPolicy:
     protected_domains: ProtectedDomains = field(default_factory=ProtectedDomains)
     sequence_indicators: frozenset[str] = frozenset(DEFAULT_SEQUENCE_INDICATORS)
     """The attack-sequence indicator keys whose values are blocked (``attackSequenceIndicators``)."""
+    analyst: bool = False
+    """A person asked for the block ("Block now"): the finding's severity and workflow do not matter;
+    everything else does (never a protected host, only the stack's accounts, regions and kinds)."""
+
+    def for_analyst(self) -> "TargetPolicy":
+        """This policy as "Block now" applies it."""
+        return replace(self, analyst=True)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "TargetPolicy":
@@ -128,9 +135,9 @@ class TargetPolicy:
                 )
         elif not domain and candidate.action not in self.enabled_actions:
             return skip(SkipReason.ACTION_NOT_ENABLED, f"{describe_host(candidate.action)} is not enabled")
-        if finding.state == FindingState.ARCHIVED:
+        if finding.state == FindingState.ARCHIVED and not self.analyst:
             return skip(SkipReason.ARCHIVED, "finding is archived")
-        if finding.state == FindingState.SUPPRESSED:
+        if finding.state == FindingState.SUPPRESSED and not self.analyst:
             return skip(SkipReason.SUPPRESSED, "finding is suppressed or resolved")
         finding_type = _type_key(finding.type)
         excluded = next((p for p in self.exclude_types if finding_type.startswith(_type_key(p))), None)
@@ -143,7 +150,7 @@ class TargetPolicy:
                 SkipReason.TYPE_NOT_INCLUDED, f"{describe_host(finding.type)} matches no included prefix"
             )
         # Written as "not >=" so a NaN severity counts as below the minimum rather than passing.
-        if not finding.severity >= self.min_severity:
+        if not finding.severity >= self.min_severity and not self.analyst:
             return skip(
                 SkipReason.BELOW_MIN_SEVERITY,
                 f"severity {finding.severity} below minimum {self.min_severity}",

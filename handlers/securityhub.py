@@ -529,15 +529,55 @@ def _checked(finding: object, keys: Sequence[str]) -> dict[str, str]:
     return {key: finding[key] for key in keys}
 
 
+STEERED_STATUS: Final = {"release": "released", "extend": "extended"}
+"""``nfw-blocklist:status`` after a person's decision was applied. A finding noted "released" keeps the
+person's SUPPRESSED or RESOLVED status: the echo of this note is then told from a new decision by it."""
+
+
+def steered_annotation(steered: Mapping[str, Any]) -> tuple[list[dict[str, str]], Annotation]:
+    """The note on the findings a person decided about (the steer step's ``SteerOutcome`` payload)."""
+    steer = steered.get("steer") if isinstance(steered.get("steer"), Mapping) else None
+    notification = steered.get("notification") if isinstance(steered.get("notification"), Mapping) else None
+    if steer is None or notification is None or steer.get("intent") not in STEERED_STATUS:
+        raise InvalidInput("expected the steer step's output at 'steer'")
+    identifiers = [
+        {"Id": i["Id"], "ProductArn": i["ProductArn"]}
+        for i in steer.get("security_hub", [])
+        if isinstance(i, Mapping) and isinstance(i.get("Id"), str) and isinstance(i.get("ProductArn"), str)
+    ]
+    who, how, until = str(steer.get("who", "")), str(steer.get("how", "")), str(notification.get("Until", ""))
+    if steer["intent"] == "release":
+        note = (
+            f"Unblocked on {who}'s decision ({how}): {notification.get('ReleasedCount', 0)} host(s); "
+            f"{notification.get('KeptCount', 0)} stay blocked, held by another finding or a manual block. "
+            f"This finding blocks nothing again until {until}."
+        )
+    else:
+        extended = notification.get("ExtendedCount", 0)
+        note = f"Block extended on {who}'s decision ({how}): {extended} host(s) until {until}."
+    annotation = Annotation(note[:NOTE_TEXT_MAX], {STATUS_KEY: STEERED_STATUS[steer["intent"]]})
+    return identifiers, annotation
+
+
 def annotate_execution(
     state: Mapping[str, Any], settings: Settings, annotator: FindingAnnotator
 ) -> dict[str, Any]:
-    """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``. CSPM's
-    findings get BatchUpdateFindings, the new Security Hub's BatchUpdateFindingsV2, with the same Note; the
-    result is CSPM's outcome, the new Security Hub's under ``new_security_hub`` (alone: the outcome)."""
+    """The AnnotateFinding step: the state holds ``record`` and either ``block`` (done) or ``error``, or
+    a person's decision applied (``steer``). CSPM's findings get BatchUpdateFindings, the new Security
+    Hub's BatchUpdateFindingsV2, with the same Note; the result is CSPM's outcome, the new Security Hub's
+    under ``new_security_hub`` (alone: the outcome)."""
     if not isinstance(state, Mapping) or not isinstance(state.get("record"), Mapping):
         raise InvalidInput("expected the workflow state with the record step's output at 'record'")
     record = state["record"]
+    if isinstance(state.get("steer"), Mapping) and not isinstance(
+        state.get("block") or state.get("error"), Mapping
+    ):
+        identifiers, annotation = steered_annotation(state["steer"])
+        if not identifiers:
+            return AnnotationOutcome(status="skipped", findings=0).to_payload()
+        outcome = annotator.annotate(identifiers, annotation, left_out=0)
+        logger.info("annotated a decision", extra={"status": outcome.status, "findings": outcome.findings})
+        return outcome.to_payload()
     identifiers = identifiers_of(record)
     identifiers_v2 = identifiers_v2_of(record)
     if isinstance(state.get("block"), Mapping):

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +30,17 @@ from handlers.errors import (
 )
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
-from handlers.ledger import SOURCE_FINDING, SOURCE_MANUAL, BatchHosts, HostRecord, Ledger, Sighting
+from handlers.ledger import (
+    PURGE_GRACE_SECONDS,
+    SOURCE_FINDING,
+    SOURCE_MANUAL,
+    BatchHosts,
+    FindingHolds,
+    HostRecord,
+    Ledger,
+    Sighting,
+    holder_of,
+)
 from handlers.metrics import rule_group_name
 from handlers.model import Candidate, FindingRef, Skip, SkipReason, Target, TargetKind
 from handlers.payloads import (
@@ -48,6 +58,8 @@ from handlers.payloads import (
 from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import Settings
+from handlers.steering import MAX_FINDINGS as MAX_STEERED_FINDINGS
+from handlers.steering import UNKNOWN_PERSON, Intent, Steer, SteerOutcome, decision_of, read_steer
 from handlers.writer import RuleGroupWriter, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
@@ -141,12 +153,30 @@ class BlocklistService:
         if not isinstance(event.get("id"), str) or not event["id"]:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
+        steer = decision_of(event)
+        if steer is not None and steer.intent is not Intent.BLOCK_NOW:
+            # A person decided about findings already recorded: the steer step acts on it.
+            return {
+                **RecordOutcome(event_id=str(event["id"]), finding=None).to_payload(),
+                "steer": steer.to_payload(),
+            }
         extraction = extract(event)
-        candidates, echoes = self._new_sightings(extraction.candidates)
-        targets, policy_skips = self.policy.evaluate_all(candidates)
-        skipped = [*extraction.skipped, *echoes, *policy_skips]
+        policy = self.policy
+        echoes: list[Skip]
+        if steer is not None:
+            # "Block now": the person's choice, not a sighting (the echo guard would take it for one of
+            # the tool's updates), and whatever the finding's severity or workflow; never a protected host.
+            candidates, echoes, policy = extraction.candidates, [], self.policy.for_analyst()
+            for finding_id in steer.findings:
+                self.ledger.unrelease(finding_id)
+        else:
+            candidates, echoes = self._new_sightings(extraction.candidates)
+        targets, policy_skips = policy.evaluate_all(candidates)
         now = clock.now()
-        repeats = self._repeated_sightings(targets)
+        targets, released, retake = self._unreleased(targets, now)
+        skipped = [*extraction.skipped, *echoes, *policy_skips, *_released_skips(released)]
+        # "Block now" writes its hosts whatever was recorded before (a release may have taken them out).
+        repeats = {} if steer is not None else self._repeated_sightings(targets)
         new: list[str] = []
         refreshed: list[str] = []
         unconfirmed: list[str] = []
@@ -170,6 +200,15 @@ class BlocklistService:
             if record.pending:
                 unconfirmed.append(target.host)
         brake.flush()
+        taken_back = self._hold(targets, set(new) | set(refreshed), now)
+        if taken_back:
+            targets = [target for target in targets if target.finding not in taken_back]
+            skipped.extend(_released_skips(taken_back))
+            retake.update(taken_back)
+            kept = {target.host for target in targets}
+            new, refreshed, unconfirmed = (
+                [host for host in hosts if host in kept] for hosts in (new, refreshed, unconfirmed)
+            )
         finding = targets[0].finding if targets else _first_finding(extraction.candidates)
         sighted = list(dict.fromkeys(target.finding for target in targets if target.finding.product_arn))
         outcome = RecordOutcome(
@@ -213,7 +252,73 @@ class BlocklistService:
                     finding.source,
                     now + self.settings.retention_seconds,
                 )
+        if steer is not None:
+            # "Block now": the block step's e-mail and notification name who asked, where the event says.
+            return {**outcome.to_payload(), "requested": truncate(f"{steer.who}, {steer.how}")}
+        if retake:
+            # Hosts of a released finding that this step (or a failed attempt of it) wrote after the
+            # release read the finding's holds: the steer step releases them again, with the rights to
+            # take them out of their places, which this step has not.
+            return {**outcome.to_payload(), "steer": _retake(retake).to_payload()}
         return outcome.to_payload()
+
+    def _unreleased(
+        self, targets: Sequence[Target], now: float
+    ) -> tuple[list[Target], dict[FindingRef, FindingHolds], dict[FindingRef, FindingHolds]]:
+        """H1 (before any host is written): note, per finding, the hosts it is about to hold (one write
+        per finding); drop the targets of findings an analyst released within the retention period: a
+        released finding blocks nothing, however often it is seen again (docs/DESIGN.md, "Holders").
+        Returns the targets left, the released findings, and those of them whose hosts still name them
+        (a failed, retried attempt of this step wrote them after the release read the holds)."""
+        by_finding: dict[FindingRef, list[str]] = {}
+        for target in targets:
+            if target.finding.id:
+                by_finding.setdefault(target.finding, []).append(target.host)
+        purge_at = now + self.settings.retention_seconds + PURGE_GRACE_SECONDS
+        released = {
+            finding: holds
+            for finding, hosts in by_finding.items()
+            if (holds := self.ledger.hold(finding.id, hosts, now, purge_at)).released(now)
+        }
+        retake = {
+            finding: holds
+            for finding, holds in released.items()
+            if any(
+                (record := self.ledger.get(host)) is not None and holder_of(finding.id) in record.holders
+                for host in by_finding[finding]
+            )
+        }
+        return [target for target in targets if target.finding not in released], released, retake
+
+    def _hold(
+        self, targets: Sequence[Target], recorded: set[str], now: float
+    ) -> dict[FindingRef, FindingHolds]:
+        """H3 (after its hosts are written): read each finding's holds again. A release that came between
+        H1 and the host writes may have ended the finding's holds before they existed: those findings
+        are released again by the steer step."""
+        findings = {target.finding for target in targets if target.finding.id and target.host in recorded}
+        return {
+            finding: holds
+            for finding in sorted(findings, key=lambda f: f.id)
+            if (holds := self.ledger.holds(finding.id)).released(now)
+        }
+
+    def _release_hosts(self, finding_id: str, hosts: Iterable[str]) -> tuple[list[str], list[str]]:
+        """End ``finding_id``'s hold on ``hosts``: (released, kept). A released host is out of the ledger
+        and then out of its place; a kept one is held by another finding or blocked by hand."""
+        holder = holder_of(finding_id)
+        released: list[str] = []
+        kept: list[str] = []
+        for host in sorted(set(hosts)):
+            if self.ledger.release_host(host, holder):
+                released.append(host)
+            elif self.ledger.records([host]):
+                kept.append(host)
+        for kind, writer in ((TargetKind.ADDRESS, self.writer), (TargetKind.DOMAIN, self.domain_writer)):
+            mine = [host for host in released if TargetKind.of(host) is kind]
+            if mine and writer is not None:
+                writer.sync(remove=mine)
+        return released, kept
 
     def _repeated_sightings(self, targets: Sequence[Target]) -> dict[FindingRef, float]:
         """The findings whose sighting (GuardDuty's ``updatedAt``, or a later one) has its hosts recorded
@@ -300,6 +405,7 @@ class BlocklistService:
             expires_at=_epoch(recorded.get("expires_at")) or clock.now() + self.settings.retention_seconds,
             monitor=self.settings.monitor,
             brake=recorded.get("brake") if isinstance(recorded.get("brake"), Mapping) else None,
+            requested=recorded["requested"] if isinstance(recorded.get("requested"), str) else "",
         )
         finding_id = truncate((finding or {}).get("id", ""))
         for done in outcomes:
@@ -518,6 +624,109 @@ class BlocklistService:
         )
         return {"released": before.engaged, "before": before.to_payload()}
 
+    def release_finding(self, finding_id: object, by: str, hosts: Iterable[str] = ()) -> dict[str, Any]:
+        """An analyst's decision that ``finding_id`` was wrong or is dealt with: every host it alone holds
+        leaves the ledger and its place, and for the retention period the finding blocks nothing again.
+        A host another finding holds, or an operator blocked by hand, stays. ``hosts``: the finding's
+        hosts as the event that carried the decision names them, besides those the ledger lists.
+
+        Steps (docs/DESIGN.md, "Holders"): X1 mark the finding released (its holds item, read back with
+        the hosts it lists); X2 per host, end the finding's hold (the item goes if nobody else holds it);
+        X3 take the released hosts out of their places.
+        """
+        identity = self.check_release(finding_id, by)
+        now = clock.now()
+        until = now + self.settings.retention_seconds
+        holds = self.ledger.mark_released(identity, until, by, now)
+        released, kept = self._release_hosts(identity, {*holds.hosts, *hosts})
+        logger.info(
+            "released finding",
+            extra={
+                "finding_id": truncate(identity),
+                "by": truncate(by),
+                "released": sample(released),
+                "released_count": len(released),
+                "kept": sample(kept),
+                "kept_count": len(kept),
+            },
+        )
+        return {
+            "finding": identity,
+            "by": by,
+            "released": released,
+            "kept": kept,
+            "until": iso(until),
+            "complete": holds.complete,
+        }
+
+    def check_release(self, finding_id: object, by: object) -> str:
+        """What ``release`` refuses, from its arguments alone (no AWS call): the finding id, else
+        ``InvalidInput``."""
+        if not isinstance(by, str) or not by.strip() or len(by) > 128 or not by.isprintable():
+            raise InvalidInput("who decided (--by) must be printable text of 1 to 128 characters")
+        return check_finding_id(finding_id)
+
+    def check_extend(self, finding_id: object, seconds: float | None) -> float:
+        """What ``extend`` refuses, from its arguments alone: the ttl (else ``InvalidInput``)."""
+        check_finding_id(finding_id)
+        ttl = self.settings.retention_seconds if seconds is None else seconds
+        if not 0 < ttl <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
+            raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {seconds}")
+        return ttl
+
+    def steer(self, recorded: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a person's decision the record step read (``recorded["steer"]``): release or extend each
+        finding it names. Returns ``SteerOutcome.to_payload()``, with the notification to send."""
+        if not isinstance(recorded, Mapping):
+            raise InvalidInput(f"expected the record step's output object, got {type(recorded).__name__}")
+        try:
+            steer = read_steer(recorded.get("steer"))
+        except ValueError as error:
+            raise InvalidInput(str(error)) from error
+        outcome = SteerOutcome(steer)
+        for finding_id in steer.findings:
+            if steer.intent is Intent.RELEASE:
+                released = self.release_finding(finding_id, by=steer.who)
+                outcome.released.extend(released["released"])
+                outcome.kept.extend(released["kept"])
+                outcome.until = released["until"]
+            elif steer.intent is Intent.EXTEND:
+                try:
+                    extended = self.extend_finding(finding_id, self.settings.retention_seconds, by=steer.who)
+                except InvalidInput as refusal:
+                    outcome.refused.append(str(refusal))
+                    continue
+                outcome.extended.extend(extended["extended"])
+                outcome.until = extended["until"]
+            else:
+                raise InvalidInput("'Block now' is recorded and blocked by the response, not steered")
+        return outcome.to_payload()
+
+    def extend_finding(self, finding_id: object, seconds: float, by: str) -> dict[str, Any]:
+        """Keep the hosts ``finding_id`` holds blocked until ``seconds`` from now (never shorter)."""
+        identity = check_finding_id(finding_id)
+        if not 0 < seconds <= MAX_TTL_SECONDS:  # "not" so that NaN is refused too
+            raise InvalidInput(f"ttl must be positive and at most {MAX_TTL_SECONDS} s, got {seconds}")
+        now = clock.now()
+        holds = self.ledger.holds(identity)
+        if holds.released(now):
+            raise InvalidInput(
+                f"finding {truncate(identity, 80)} was released by {holds.released_by or 'an analyst'} "
+                f"until {iso(holds.released_until)}: it holds no host to extend"
+            )
+        until = now + seconds
+        extended = sorted(host for host in holds.hosts if self.ledger.extend_host(host, until))
+        logger.info(
+            "extended finding",
+            extra={
+                "finding_id": truncate(identity),
+                "by": truncate(by),
+                "extended": sample(extended),
+                "count": len(extended),
+            },
+        )
+        return {"finding": identity, "by": by, "extended": extended, "until": iso(until)}
+
     def list_hosts(self) -> list[HostRecord]:
         return sorted(self.ledger.all_records(), key=lambda r: r.first_seen)
 
@@ -629,6 +838,45 @@ def _expiry(targets: Sequence[Target], repeats: Mapping[FindingRef, float], reco
     if any(target.finding not in repeats for target in targets) or not repeats:
         return recorded_now
     return min(repeats.values())
+
+
+MAX_FINDING_ID = 512
+"""Security Hub's longest finding ``Id`` (the ARN of a GuardDuty finding is about 130 characters)."""
+
+
+def check_finding_id(value: object) -> str:
+    """A finding id as an operator or an event gives it; ``InvalidInput`` naming what is wrong."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"a finding id must be non-empty text, got {describe_host(value)!r}")
+    if len(value) > MAX_FINDING_ID or not value.isprintable():
+        raise InvalidInput(f"a finding id is printable text of at most {MAX_FINDING_ID} characters")
+    return value.strip()
+
+
+def _retake(findings: Mapping[FindingRef, FindingHolds]) -> Steer:
+    """The release, again, of findings released while this record step wrote their hosts."""
+    first = next(iter(findings.values()))
+    return Steer(
+        Intent.RELEASE,
+        tuple(finding.id for finding in findings)[:MAX_STEERED_FINDINGS],
+        first.released_by or UNKNOWN_PERSON,
+        "released while a sighting of it was being recorded",
+        tuple({"Id": f.id, "ProductArn": f.product_arn} for f in findings if f.product_arn)[
+            :MAX_STEERED_FINDINGS
+        ],
+    )
+
+
+def _released_skips(released: Mapping[FindingRef, FindingHolds]) -> list[Skip]:
+    return [
+        Skip(
+            "",
+            SkipReason.RELEASED,
+            finding_id=truncate(finding.id),
+            detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
+        )
+        for finding, holds in released.items()
+    ]
 
 
 def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:

@@ -25,11 +25,36 @@ import sys
 from collections.abc import Sequence
 
 from nfw_blocklist.arguments import Parser
-from nfw_blocklist.commands import block, brake, demo, prune, render, replay, status, traffic, unblock
+from nfw_blocklist.commands import (
+    block,
+    brake,
+    demo,
+    extend,
+    prune,
+    release,
+    render,
+    replay,
+    status,
+    traffic,
+    unblock,
+)
 from nfw_blocklist.commands import list as list_command
 from nfw_blocklist.console import PROG, UsageError, usage
 
-COMMANDS = (render, demo, replay, traffic, list_command, block, unblock, prune, status, brake)
+COMMANDS = (
+    render,
+    demo,
+    replay,
+    traffic,
+    list_command,
+    block,
+    unblock,
+    release,
+    extend,
+    prune,
+    status,
+    brake,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

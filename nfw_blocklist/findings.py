@@ -115,6 +115,20 @@ def ip_and_domain_finding(
     return event
 
 
+def security_hub_finding(host: str, finding_id: str | None = None) -> dict[str, Any]:
+    """The Security Hub reference finding event naming ``host`` as its remote host; ``finding_id`` replaces
+    the GuardDuty finding id at the end of its ``Id`` (an ARN)."""
+    event = sample("securityhub-guardduty-c2-finding.json")
+    event["id"] = str(uuid.uuid4())
+    finding = event["detail"]["findings"][0]
+    if finding_id is not None:
+        finding["Id"] = finding["Id"].rsplit("/", 1)[0] + "/" + finding_id
+    finding["ProductFields"][
+        "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"
+    ] = host
+    return event
+
+
 def security_hub_ip_and_domain_finding(host: str, domain: str) -> dict[str, Any]:
     """The Security Hub reference finding event, naming ``domain`` beside its remote ``host``."""
     event = sample("securityhub-guardduty-c2-finding.json")

@@ -197,6 +197,11 @@ class BlocklistMocks(pulumi_mocks.Mocks):
             state["arn"] = (
                 f"arn:aws:events:{self.region}:{self.account}:rule/{_plain(inputs['eventBusName'])}/{name}"
             )
+        elif args.typ == "aws:securityhub/actionTarget:ActionTarget":
+            # Security Hub names a custom action by its identifier, not its display name.
+            state["arn"] = (
+                f"arn:aws:securityhub:{self.region}:{self.account}:action/custom/{_plain(inputs.get('identifier'))}"
+            )
         elif args.typ == "aws:iam/role:Role":
             state["uniqueId"] = "AROA" + uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:17].upper()
         return physical_id, state

@@ -122,6 +122,28 @@ def run(args: argparse.Namespace) -> int:
             for line in text.splitlines():
                 out.line(line)
 
+        out.heading('An analyst picks "Unblock (false pos)" on the finding in Security Hub')
+        reference_id = event["detail"]["findings"][0]["Id"]
+        (finding,) = [
+            held
+            for held in sandbox.client("securityhub").get_findings()["Findings"]
+            if held["Id"] == reference_id
+        ]
+        sent_before = len(sandbox.email_notifications())
+        unblock = sandbox.custom_action("release", finding)
+        for result in unblock.executions:
+            steered = result.task_output("steer") or {}
+            out.line(f"execution {result.name}: {result.status}")
+            out.line(f"  states: {' -> '.join(result.entered_states)}")
+            out.line(
+                f"  unblocked: {', '.join(steered.get('notification', {}).get('Released', [])) or 'nothing'}"
+            )
+        out.line(f"rule group drops: {', '.join(group_view(service)['cidrs']) or 'nothing'}")
+        for email in sandbox.email_notifications()[sent_before:]:
+            out.line(f"e-mail: {email['subject']}")
+            for line in str(email["text"]).splitlines():
+                out.line(f"  {line}")
+
         retention = service.settings.retention_seconds
         out.heading(
             f"Advancing the clock {retention // 3600}h{(retention % 3600) // 60:02d}m past the retention"
@@ -159,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
 
         echoes = [r for follow_up in follow_ups(delivery) for r in follow_up.executions]
         failed = any(
-            r.status != "SUCCEEDED" for r in [*delivery.executions, *echoes, *dns_delivery.executions, *runs]
+            r.status != "SUCCEEDED"
+            for r in [*delivery.executions, *echoes, *dns_delivery.executions, *unblock.executions, *runs]
         )
         gone = not remaining and not view["cidrs"] and not any(view["domains"].values()) and cut
         out.heading(

@@ -467,6 +467,52 @@ class Sandbox:
         ]
         return delivery
 
+    def custom_action(self, intent: str, finding: Mapping[str, Any]) -> Delivery:
+        """A person selects ``finding`` in the Security Hub console and picks the program's custom action
+        for ``intent`` ("block-now", "release", "extend"): Security Hub sends the "Findings - Custom
+        Action" event (one per finding), whose ``resources`` is the action's ARN."""
+        targets = self.inventory.action_targets
+        wanted = [arn for arn, action in targets.items() if _action_intent(action["Id"]) == intent]
+        if not wanted:
+            raise LookupError(f"the program has no custom action for {intent!r}")
+        action = targets[wanted[0]]
+        event = {
+            "version": "0",
+            "id": str(self.ids.uuid()),
+            "detail-type": "Security Hub Findings - Custom Action",
+            "source": "aws.securityhub",
+            "account": self.account,
+            "time": self.clock.isoformat(),
+            "region": self.region,
+            "resources": [wanted[0]],
+            "detail": {
+                "actionName": action["Name"],
+                "actionDescription": action["Description"],
+                "findings": [dict(finding)],
+            },
+        }
+        return self.deliver(event)
+
+    def person_updates(
+        self,
+        finding: Mapping[str, Any],
+        *,
+        by: str,
+        workflow: str | None = None,
+        note: str = "",
+    ) -> list[Delivery]:
+        """A person (not the tool: the call is the CLI's, and its Note is signed ``by``) updates a
+        finding in Security Hub (BatchUpdateFindings of its workflow status, with a note), as an analyst
+        does in the console; the "Findings - Imported" events that follow are delivered."""
+        request: dict[str, Any] = {
+            "FindingIdentifiers": [{"Id": finding["Id"], "ProductArn": finding["ProductArn"]}],
+            "Note": {"Text": note or f"{workflow or 'updated'} by {by}", "UpdatedBy": by},
+        }
+        if workflow is not None:
+            request["Workflow"] = {"Status": workflow}
+        self.client("securityhub").batch_update_findings(**request)
+        return [self.deliver(event) for event in self.security_hub.follow_ups()]
+
     def put_on_bus(self, event: dict[str, Any], arn: str, *, sender: str, hops: int = 0) -> Delivery:
         """PutEvents of ``event`` on the bus at ``arn`` by account ``sender`` (``hops``: buses it crossed)."""
         size = event_entry_size(event)
@@ -790,6 +836,12 @@ class Sandbox:
         spec = self.function(entry_point)
         with function_environment(spec.environment, spec.region, spec.name):
             yield
+
+
+def _action_intent(identifier: str) -> str:
+    from handlers.steering import CUSTOM_ACTIONS
+
+    return next((str(a.intent) for a in CUSTOM_ACTIONS if identifier.startswith(a.prefix)), "")
 
 
 def _for_protocol(message: str, protocol: str) -> str:

@@ -61,6 +61,7 @@ DNS_DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomain
 DNS_RULE_GROUP = "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup"
 DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
 DNS_ASSOCIATION = "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
+ACTION_TARGET = "aws:securityhub/actionTarget:ActionTarget"
 
 DEPLOY_ORDER = (
     ROLE,
@@ -80,6 +81,7 @@ DEPLOY_ORDER = (
     LOG_GROUP,
     FUNCTION,
     STATE_MACHINE,
+    ACTION_TARGET,
     EVENT_BUS,
     EVENT_BUS_POLICY,
     EVENT_RULE,

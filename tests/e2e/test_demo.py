@@ -15,7 +15,8 @@ def test_the_demo_blocks_cuts_notifies_and_prunes_the_reference_host_in_well_und
     assert "priority 30100: from any to 198.51.100.0/32 -> aws:drop" in out
     assert '"Blocked": "true"' in out
     assert '"HostIp": "198.51.100.0"' in out
-    assert "pruned 198.51.100.0/32" in out
+    assert "unblocked: 198.51.100.0/32" in out  # the analyst's Unblock (false pos), before the prune
+    assert "pruned guarddutyc2activityb.com" in out
     assert "ledger now holds 0 host(s)" in out
     assert "Done: blocked, notified and pruned" in out
     traffic = [
@@ -52,7 +53,10 @@ def test_advancing_the_clock_shows_only_what_the_prune_sent_and_the_ledger_reads
 
     after = next(lines for heading, lines in out.items() if heading.startswith("Advancing the clock"))
     assert [line for line in after if "e-mail:" in line] == [
-        "   e-mail: nfw-blocklist: unblocked 2 expired hosts and domains"
+        "   e-mail: nfw-blocklist: unblocked domain guarddutyc2activityb.com"
     ]
+    unblock = next(lines for heading, lines in out.items() if heading.startswith("An analyst picks"))
+    assert "   rule group drops: nothing" in unblock
+    assert any("1 host(s) unblocked, custom action Unblock (false pos)" in line for line in unblock)
     ledger = out["Ledger (DynamoDB)"]
     assert not [line for line in ledger if "item:" in line or "{" in line]

@@ -48,6 +48,9 @@ def test_every_call_the_functions_make_is_granted_to_their_role(
     dev_sandbox.put_event(reference_event)
     dev_sandbox.put_event(reference_event)  # a repeat: the refresh path
     dev_sandbox.put_event(native_finding("203.0.113.77"))
+    (finding,) = dev_sandbox.client("securityhub").get_findings()["Findings"]
+    dev_sandbox.custom_action("extend", finding)  # the steer function's paths: an extension, a release
+    dev_sandbox.person_updates(finding, by="analyst@example.com", workflow="SUPPRESSED")
     dev_sandbox.advance(13 * 3600)  # past the retention: the pruning workflow runs
 
     functions = {f.state["name"]: f for f in dev_render.of_type("aws:lambda/function:Function")}

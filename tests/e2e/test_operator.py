@@ -162,3 +162,37 @@ def test_prune_says_which_tampered_ledger_items_it_dropped_and_why(run_cli, samp
     assert [row["host"] for row in run_cli("list", "--json", "--state", state).json] == [
         "guarddutyc2activityb.com"
     ]
+
+
+def test_release_unblocks_what_only_the_finding_held_and_extend_refuses_it_then(run_cli, sample, state):
+    run_cli("replay", "--state", state, sample("securityhub-guardduty-c2-finding.json"))
+
+    extended = run_cli(
+        "extend", "1234680e481690b44f7cc7e221abcdef", "--ttl", "2d", "--state", state, "--json"
+    )
+    released = run_cli(
+        "release", "1234680e481690b44f7cc7e221abcdef", "--by", "bob", "--state", state, "--json"
+    )
+    again = run_cli("extend", "1234680e481690b44f7cc7e221abcdef", "--state", state)
+
+    assert extended.status == 0, extended.err
+    assert extended.json["extended"] == ["198.51.100.0/32"]
+    assert released.status == 0, released.err
+    assert (released.json["released"], released.json["by"]) == (["198.51.100.0/32"], "bob")
+    assert run_cli("list", "--json", "--state", state).json == []
+    assert again.status == 2 and "was released by bob" in again.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["release", ""], "finding id"),
+        (["release", "f", "--by", " "], "--by"),
+        (["extend", "f", "--ttl", "0s"], "duration"),
+    ],
+)
+def test_release_and_extend_refuse_bad_arguments_in_one_line(run_cli, state, args, message):
+    refused = run_cli(*args, "--state", state)
+
+    assert refused.status == 2
+    assert message in refused.err and len(refused.err.strip().splitlines()) == 1

@@ -26,7 +26,14 @@ The invariants, and when each must hold:
   I2 nothing is in the owned rules that the ledger does not hold;
   I7 traffic: a flow from or to every confirmed ledger host is dropped, both ways;
 - right after a clean prune (one that ran with nothing else in flight): I1 and I2, whatever happened
-  before it.
+  before it;
+- holders (an analyst's release of a finding, docs/DESIGN.md "Holders"):
+  I9 a host released by an analyst is not re-blocked by the same finding: once a release of a finding
+     has completed, and for the retention period, no ledger item names that finding among its holders
+     when nothing is in flight (unless a record step of that finding failed, which the model does not
+     retry: a retried or later record step of the finding takes those hosts back, else they expire);
+  I10 a host another finding or a manual block holds is never released by this one: every item a
+     release deletes is held by no other finding and was not blocked by hand.
 
 The budget is small in `make test` (derandomised: the same examples every run) and large in
 `make soak` (NFW_MODEL_PROFILE=soak).
@@ -63,7 +70,7 @@ from handlers.errors import (
     InvalidInput,
     RuleGroupContention,
 )
-from handlers.ledger import Ledger
+from handlers.ledger import Ledger, holder_of
 from handlers.service import BlocklistService
 from nfw_blocklist import emulator
 from nfw_blocklist.findings import sample
@@ -83,6 +90,8 @@ REPORTS_TRUE = "I5 every completed operation tells the truth"
 NO_MATCH_ALL = "I6 no owned rule matches everything"
 TRAFFIC_DROPS_CONFIRMED = "I7 traffic: a flow from or to a confirmed host is dropped"
 TRAFFIC_SPARES_UNBLOCKED = "I8 traffic: a flow from or to a protected or never-blocked host passes"
+RELEASE_FINAL = "I9 a host released by an analyst is not re-blocked by the same finding"
+RELEASE_OWN_HOLD = "I10 a host another finding or a manual block holds is never released by this one"
 
 START = 1_800_000_000.0
 RETENTION_MINUTES = 60
@@ -198,6 +207,12 @@ class BlocklistModel(RuleBasedStateMachine):
         self.throttle_dynamodb = 0
         self.throttle_firewall = 0
         self.findings = 0
+        self.finding_hosts: dict[str, list[str]] = {}
+        """Every finding started so far, with the hosts its first event named."""
+        self.released: dict[str, float] = {}
+        """Findings whose release completed, with when that release started."""
+        self.record_died: set[str] = set()
+        """Findings a record step of which failed (and is not retried here): I9's one open window."""
         self.checked_at: tuple[int, float] | None = None
         self.spared_version: Any = None
 
@@ -264,6 +279,8 @@ class BlocklistModel(RuleBasedStateMachine):
         self.no_owned_rule_matches_everything()
         self.traffic_to_confirmed_hosts_is_dropped()
         self.traffic_between_unblocked_hosts_passes()
+        self.released_findings_block_nothing()
+        self.a_release_ends_only_its_own_hold()
 
     def _pick(self, pick: int) -> Operation:
         return self.in_flight[pick % len(self.in_flight)]
@@ -284,11 +301,35 @@ class BlocklistModel(RuleBasedStateMachine):
     def start_execution(self, hosts: list[str], seen_ago: float, env: int) -> None:
         """A response workflow execution: RecordHosts, then BlockHosts if it recorded anything."""
         self.findings += 1
-        event = probe_event(hosts, f"model-finding-{self.findings}", self.clock() - seen_ago)
+        finding = f"model-finding-{self.findings}"
+        self.finding_hosts[finding] = hosts
+        event = probe_event(hosts, finding, self.clock() - seen_ago)
 
-        self._start_finding(event, f"execution {hosts}", env)
+        self._start_finding(event, f"execution {hosts}", env, finding=finding)
 
-    def _start_finding(self, event: dict[str, Any], label: str, env: int) -> None:
+    @precondition(lambda self: self.finding_hosts)
+    @rule(pick=st.integers(0, 7), more=st.sampled_from(POOL), env=st.integers(0, 1))
+    def resight(self, pick: int, more: str, env: int) -> None:
+        """GuardDuty updates a finding: the same id, seen again, naming one more host."""
+        finding = sorted(self.finding_hosts)[pick % len(self.finding_hosts)]
+        hosts = list(dict.fromkeys([*self.finding_hosts[finding], more]))
+        event = probe_event(hosts, finding, self.clock())
+        self._start_finding(event, f"re-sighting of {finding} {hosts}", env, finding=finding)
+
+    @precondition(lambda self: self.finding_hosts)
+    @rule(pick=st.integers(0, 7))
+    def start_release(self, pick: int) -> None:
+        """An analyst suppresses a finding (or picks "Unblock (false positive)" on it)."""
+        finding = sorted(self.finding_hosts)[pick % len(self.finding_hosts)]
+        self._start(
+            "release",
+            f"release of {finding}",
+            None,
+            lambda service: service.release_finding(finding, by="model analyst"),
+            finding=finding,
+        )
+
+    def _start_finding(self, event: dict[str, Any], label: str, env: int, finding: str = "") -> None:
         """Start a response workflow execution for ``event``: RecordHosts, then BlockHosts if it
         recorded anything."""
 
@@ -296,6 +337,9 @@ class BlocklistModel(RuleBasedStateMachine):
             recorded = service.record(event)
             op = self.scheduler.current()
             assert op is not None
+            if "steer" in recorded:
+                # SteerHosts (the steer function) releases what this step wrote of a released finding.
+                service.steer(recorded)
             if not recorded["has_hosts"]:
                 return {"record": recorded}
             # BlockHosts is another invocation, of another function with its own timeout.
@@ -304,7 +348,7 @@ class BlocklistModel(RuleBasedStateMachine):
             self.recordings.append(recording)
             return {"record": recorded, "block": service.block(recorded)}
 
-        self._start("record", label, env, execute)
+        self._start("record", label, env, execute, finding=finding)
 
     @precondition(lambda self: self._blockable())
     @rule(pick=st.integers(0, 7), env=st.integers(0, 1))
@@ -416,7 +460,12 @@ class BlocklistModel(RuleBasedStateMachine):
                     },
                     method,
                 )
+            if method == "delete_item" and op.kind == "release":
+                key = request["Key"][next(iter(request["Key"]))]["S"]
+                before_delete = self.judge_ledger.get(key) if not key.startswith("#") else None
             answer = make()
+            if method == "delete_item" and op.kind == "release" and before_delete is not None:
+                self._check_release_deleted(op, before_delete)
             if method in {"put_item", "update_item", "delete_item", "batch_write_item"}:
                 op.writes += 1
             if method == "delete_item":
@@ -482,6 +531,16 @@ class BlocklistModel(RuleBasedStateMachine):
             if record is not None and record.source == "manual" and not record.pending:
                 self._violate(MANUAL_NEVER_EVICTED, f"{op.label} dropped {host}, a confirmed manual block")
 
+    def _check_release_deleted(self, op: Operation, record: Any) -> None:
+        """The release of ``op.facts["finding"]`` just deleted ``record``'s item (read right before)."""
+        others = record.holders - {holder_of(op.facts["finding"])}
+        if record.source == "manual" or others or not record.holders_complete:
+            self._violate(
+                RELEASE_OWN_HOLD,
+                f"{op.label} deleted {record.host}, held by {len(others)} other finding(s), "
+                f"source {record.source}, holders complete: {record.holders_complete}",
+            )
+
     # -- judging completed operations ------------------------------------------------------------
     def _finished(self, op: Operation) -> None:
         self.in_flight.remove(op)
@@ -490,6 +549,9 @@ class BlocklistModel(RuleBasedStateMachine):
                 del self.busy[env]
         recording: Recording | None = op.facts.get("recording")
         error = op.error
+        if op.kind == "record" and op.facts.get("finding") and error is not None:
+            # The state machine would retry it (its H1 then takes the hosts back); the model does not.
+            self.record_died.add(op.facts["finding"])
         if isinstance(error, Killed):
             self._disturb(f"{op.label} {'timed out' if op.facts.get('timed_out') else 'crashed'}")
             if recording is not None:
@@ -524,6 +586,9 @@ class BlocklistModel(RuleBasedStateMachine):
             self._check_present(op, [result["host"]], group, "blocked by hand")
         elif op.kind == "unblock":
             self._check_absent(op, [result["host"]], group, "unblocked")
+        elif op.kind == "release":
+            self.released.setdefault(op.facts["finding"], op.started_at)
+            self._check_absent(op, result["released"], group, "released")
         elif op.kind == "prune":
             self._check_absent(op, sorted(set(result["pruned"]) - set(result["restored"])), group, "pruned")
             if op.facts.get("alone"):
@@ -574,6 +639,22 @@ class BlocklistModel(RuleBasedStateMachine):
         if not self.in_flight and self.disturbed is None and moment != self.checked_at:
             self.checked_at = moment
             self._check_ledger_and_group_agree("at quiescence")
+
+    def _check_releases_final(self) -> None:
+        """I9, when nothing is in flight: no item names a finding released within the retention period."""
+        if self.in_flight:
+            return
+        holding = {
+            finding: holder_of(finding)
+            for finding, since in self.released.items()
+            if self.clock() < since + RETENTION_MINUTES * 60 and finding not in self.record_died
+        }
+        if not holding:
+            return
+        for record in self.judge_ledger.all_records():
+            for finding, holder in holding.items():
+                if holder in record.holders:
+                    self._violate(RELEASE_FINAL, f"{record.host} is held by {finding}, released before")
 
     def _check_ledger_and_group_agree(self, when: str) -> None:
         blocked, anywhere = self._group()
@@ -672,6 +753,15 @@ class BlocklistModel(RuleBasedStateMachine):
     def traffic_between_unblocked_hosts_passes(self) -> None:
         self._check_traffic_spares_unblocked()
         assert self._failure(TRAFFIC_SPARES_UNBLOCKED) is None, self._failure(TRAFFIC_SPARES_UNBLOCKED)
+
+    @invariant()
+    def released_findings_block_nothing(self) -> None:
+        self._check_releases_final()
+        assert self._failure(RELEASE_FINAL) is None, self._failure(RELEASE_FINAL)
+
+    @invariant()
+    def a_release_ends_only_its_own_hold(self) -> None:
+        assert self._failure(RELEASE_OWN_HOLD) is None, self._failure(RELEASE_OWN_HOLD)
 
     def teardown(self) -> None:
         for op in list(self.in_flight):

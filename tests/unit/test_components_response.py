@@ -14,7 +14,12 @@ import pytest
 import handlers
 from components.config import InvalidConfig, StackConfig
 from components.limits import LAMBDA_ENVIRONMENT_BYTES, environment_size
-from components.patterns import guardduty_pattern, security_hub_pattern
+from components.patterns import (
+    custom_action_pattern,
+    guardduty_pattern,
+    security_hub_archived_pattern,
+    security_hub_pattern,
+)
 from components.response import (
     BUNDLED_PACKAGES,
     LAMBDA_RUNTIME_PACKAGES,
@@ -231,8 +236,41 @@ def test_topic_is_encrypted_with_its_own_rotating_key_and_mails_the_admin(dev):
 
 
 def test_default_stack_listens_to_security_hub_only(dev):
-    (rule,) = dev.of_type("aws:cloudwatch/eventRule:EventRule")
-    assert json.loads(rule.inputs["eventPattern"]) == security_hub_pattern(domains=True)
+    rules = {
+        r.name: json.loads(r.inputs["eventPattern"])
+        for r in dev.of_type("aws:cloudwatch/eventRule:EventRule")
+    }
+    assert rules["nfw-blocklist-securityhub"] == security_hub_pattern(domains=True)
+    assert rules["nfw-blocklist-customactions"]["detail-type"] == ["Security Hub Findings - Custom Action"]
+    assert rules["nfw-blocklist-archived"] == security_hub_archived_pattern()
+    assert len(rules) == 3
+
+
+def test_the_analysts_three_custom_actions_start_the_workflow(dev):
+    actions = {a.inputs["name"]: a for a in dev.of_type("aws:securityhub/actionTarget:ActionTarget")}
+    rule = json.loads(dev.by_name("nfw-blocklist-customactions").inputs["eventPattern"])
+
+    assert sorted(actions) == ["Block now", "Extend block", "Unblock (false pos)"]
+    assert all(re.fullmatch(r"[A-Za-z0-9]{1,20}", a.inputs["identifier"]) for a in actions.values())
+    assert all(len(name) < 20 for name in actions)
+    assert rule == custom_action_pattern([a.state["arn"] for a in actions.values()])
+    assert rule["resources"][0].startswith("arn:aws:securityhub:us-east-1:123456789012:action/custom/Nfw")
+
+
+def test_two_stacks_in_one_account_get_distinct_custom_action_ids(dev):
+    from nfw_blocklist.render import render_stack
+
+    other = render_stack("prod", stack_file=Path(__file__).resolve().parents[2] / "Pulumi.dev.yaml")
+    ids = {a.inputs["identifier"] for a in dev.of_type("aws:securityhub/actionTarget:ActionTarget")}
+    others = {a.inputs["identifier"] for a in other.of_type("aws:securityhub/actionTarget:ActionTarget")}
+
+    assert len(ids) == len(others) == 3 and not ids & others
+
+
+def test_a_native_guardduty_stack_has_no_custom_actions(render_dev):
+    rendered = render_dev(findingSource="guardduty")
+
+    assert rendered.of_type("aws:securityhub/actionTarget:ActionTarget") == []
 
 
 def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_dev):
@@ -241,6 +279,8 @@ def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_d
         r.name: json.loads(r.inputs["eventPattern"])
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
+    patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(),
         "nfw-blocklist-guardduty": guardduty_pattern(),
@@ -257,15 +297,17 @@ def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_d
         r.name: json.loads(r.inputs["eventPattern"])
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
+    patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(opt_in, domains=True),
         "nfw-blocklist-guardduty": guardduty_pattern(opt_in, domains=True),
     }
-    assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 2
+    assert len(rendered.of_type("aws:cloudwatch/eventTarget:EventTarget")) == 4
 
 
 def test_event_target_starts_the_workflow_with_retries_and_a_dead_letter_queue(dev):
-    (target,) = dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    (target,) = [t for t in dev.of_type("aws:cloudwatch/eventTarget:EventTarget") if "securityhub" in t.name]
     (queue,) = dev.of_type("aws:sqs/queue:Queue")
     assert target.inputs["rule"] == dev.by_name("nfw-blocklist-securityhub").state["name"]
     assert target.inputs["arn"] == dev.by_name("nfw-blocklist-response").state["arn"]

@@ -309,3 +309,50 @@ def test_a_finding_link_is_only_ever_the_guardduty_console_for_a_guardduty_id(fi
 
     assert link in built
     assert built == "-" or built.startswith(f"https://{region}.console.aws.amazon.com/guardduty/home?")
+
+
+STEER = "arn:aws:lambda:us-east-1:123456789012:function:nfw-blocklist-steer"
+
+
+@pytest.fixture
+def steering() -> dict:
+    return response_definition(RECORD, BLOCK, TOPIC, ANNOTATE, stack="dev", steer_arn=STEER)
+
+
+def test_the_steering_definition_passes_statelint(steering):
+    assert Linter.validate(steering) == []
+
+
+def test_a_persons_decision_goes_to_steer_hosts_then_is_emailed(steering):
+    states = steering["States"]
+
+    assert states["RecordHosts"]["Next"] == "AnythingToBlock"
+    decided, recorded = states["AnythingToBlock"]["Choices"]
+    assert decided == {"Variable": "$.record.steer", "IsPresent": True, "Next": "SteerHosts"}
+    assert recorded["Next"] == "BlockHosts"
+    assert states["SteerHosts"]["Resource"] == STEER
+    assert states["SteerHosts"]["InputPath"] == "$.record"
+    assert states["NotifySteered"]["Parameters"]["Message.$"] == "States.JsonToString($.steer.message)"
+    assert states["NotifySteered"]["Next"] == "AnythingElseToBlock"
+    assert states["AnythingElseToBlock"]["Choices"][0]["Next"] == "BlockHosts"
+    assert states["AnythingElseToBlock"]["Default"] == "Steered"
+
+
+def test_without_annotation_a_decision_is_emailed_straight_after_steer_hosts():
+    definition = response_definition(RECORD, BLOCK, TOPIC, stack="dev", steer_arn=STEER)
+
+    assert Linter.validate(definition) == []
+    assert definition["States"]["SteerHosts"]["Next"] == "NotifySteered"
+
+
+def test_a_failed_steer_takes_the_failure_path(steering):
+    assert steering["States"]["SteerHosts"]["Catch"][0]["Next"] == "FailureNamesEvent"
+
+
+def test_a_decision_is_noted_on_the_finding_and_a_failed_note_still_sends_the_email(steering):
+    states = steering["States"]
+
+    assert states["SteerHosts"]["Next"] == "AnnotateSteered"
+    assert states["AnnotateSteered"]["Resource"] == ANNOTATE
+    assert states["AnnotateSteered"]["Next"] == "NotifySteered"
+    assert states["AnnotateSteered"]["Catch"][0]["Next"] == "NotifySteered"

@@ -91,10 +91,19 @@ def test_block_and_prune_functions_may_sync_the_rule_group_with_the_ledger():
     assert expected == iam.BLOCK_FUNCTION_ACTIONS == iam.PRUNE_FUNCTION_ACTIONS
 
 
-def test_response_workflow_invokes_only_record_block_and_annotate(policies, function_arn):
+def test_response_workflow_invokes_only_record_block_steer_and_annotate(policies, function_arn):
     workflow = policies["nfw-blocklist-response-role"]
     invoked = statement(workflow, "InvokeFunctions")["Resource"]
-    assert invoked == [function_arn("record"), function_arn("block"), function_arn("annotate")]
+    assert invoked == [
+        function_arn("record"),
+        function_arn("block"),
+        function_arn("steer"),
+        function_arn("annotate"),
+    ]
+
+
+def test_the_steer_function_may_sync_the_group_and_read_a_findings_holds():
+    assert iam.BLOCK_FUNCTION_ACTIONS | {"dynamodb:GetItem"} == iam.STEER_FUNCTION_ACTIONS
 
 
 def test_only_the_annotate_function_may_update_findings_and_only_on_the_accounts_hub(policies):
@@ -203,5 +212,8 @@ def test_each_role_trusts_only_its_service(render_dev, role, service):
 def test_dead_letter_queue_accepts_only_this_stacks_rules(render_dev):
     (policy,) = render_dev().of_type("aws:sqs/queuePolicy:QueuePolicy")
     document = json.loads(policy.inputs["policy"])
-    rule = render_dev().by_name("nfw-blocklist-securityhub")
-    assert document["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": [rule.state["arn"]]}}
+    rules = [
+        render_dev().by_name(f"nfw-blocklist-{source}").state["arn"]
+        for source in ("securityhub", "archived", "customactions")
+    ]
+    assert document["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rules}}

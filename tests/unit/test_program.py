@@ -22,15 +22,16 @@ EXPECTED_TYPES = {
     "aws:kms/key:Key": 1,
     "aws:sns/topic:Topic": 1,
     "aws:sns/topicSubscription:TopicSubscription": 1,
-    "aws:lambda/function:Function": 4,
-    "aws:cloudwatch/logGroup:LogGroup": 6,
-    "aws:iam/role:Role": 8,
-    "aws:iam/rolePolicy:RolePolicy": 8,
+    "aws:lambda/function:Function": 5,
+    "aws:cloudwatch/logGroup:LogGroup": 7,
+    "aws:iam/role:Role": 11,
+    "aws:iam/rolePolicy:RolePolicy": 11,
     "aws:sfn/stateMachine:StateMachine": 2,
     "aws:sqs/queue:Queue": 1,
     "aws:sqs/queuePolicy:QueuePolicy": 1,
-    "aws:cloudwatch/eventRule:EventRule": 1,
-    "aws:cloudwatch/eventTarget:EventTarget": 1,
+    "aws:cloudwatch/eventRule:EventRule": 3,
+    "aws:cloudwatch/eventTarget:EventTarget": 3,
+    "aws:securityhub/actionTarget:ActionTarget": 3,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 13,
@@ -82,8 +83,8 @@ def test_accepting_findings_adds_a_finding_bus_with_its_policy_and_rules_and_exp
     expected = EXPECTED_TYPES | {
         "aws:cloudwatch/eventBus:EventBus": 1,
         "aws:cloudwatch/eventBusPolicy:EventBusPolicy": 1,
-        "aws:cloudwatch/eventRule:EventRule": 2,
-        "aws:cloudwatch/eventTarget:EventTarget": 2,
+        "aws:cloudwatch/eventRule:EventRule": 3 + 2,
+        "aws:cloudwatch/eventTarget:EventTarget": 3 + 2,
     }
 
     assert Counter(r.type for r in rendered.resources) == expected

@@ -1,0 +1,39 @@
+"""``nfw-blocklist release FINDING``: an analyst's "Unblock (false positive)" from the terminal."""
+
+import argparse
+from typing import Any
+
+from nfw_blocklist.console import say
+from nfw_blocklist.operations import Operation, add_target_options, operate
+
+OPERATOR: str = "an operator (nfw-blocklist release)"
+
+
+def add_to(commands: Any) -> None:
+    command = commands.add_parser(
+        "release",
+        help="unblock the hosts only this finding holds; it blocks nothing again for the retention period",
+    )
+    command.add_argument("finding", help="the finding's id: GuardDuty's, or its Security Hub Id (an ARN)")
+    command.add_argument("--by", default=OPERATOR, help="who decided (kept in the ledger and the logs)")
+    add_target_options(command)
+    command.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return operate(
+        args,
+        Operation(
+            check=lambda service: service.check_release(args.finding, args.by),
+            run=lambda service: service.release_finding(args.finding, by=args.by),
+            show=_show,
+        ),
+    )
+
+
+def _show(result: dict[str, Any]) -> None:
+    released = ", ".join(result["released"]) or "nothing"
+    say(f"released finding {result['finding']}: unblocked {released}")
+    if result["kept"]:
+        say(f"still blocked, held by another finding or a manual block: {', '.join(result['kept'])}")
+    say(f"it blocks nothing again until {result['until']}")

@@ -1,0 +1,238 @@
+"""Which findings and manual blocks hold each host: a finding's release ends only its own holds."""
+
+import pytest
+
+from handlers import clock
+from handlers.errors import InvalidInput, LedgerUnavailable
+from handlers.ledger import FindingHolds, holder_of
+from handlers.service import BlocklistService
+from nfw_blocklist.findings import native_finding, port_probe_finding, security_hub_finding
+from tests.integration import stack
+from tests.integration.stack import START, FakeTime
+
+HOUR = 3600.0
+RETENTION = 720 * 60
+
+
+def sight(service: BlocklistService, event: dict) -> dict:
+    """The response workflow: RecordHosts, then SteerHosts for a decision, then BlockHosts if anything
+    was recorded (as components/definitions.py routes them)."""
+    recorded = service.record(event)
+    if "steer" in recorded:
+        service.steer(recorded)
+    return service.block(recorded) if recorded["has_hosts"] else recorded
+
+
+def test_releasing_a_finding_unblocks_the_hosts_it_alone_holds(group: str) -> None:
+    service = stack.service(group)
+    sight(service, port_probe_finding(["198.51.100.1", "198.51.100.2"], finding_id="probe"))
+
+    released = service.release_finding("probe", by="analyst@example.com")
+
+    assert released["released"] == ["198.51.100.1/32", "198.51.100.2/32"]
+    assert released["kept"] == []
+    assert stack.blocked_in_group(group) == set()
+    assert service.list_hosts() == []
+
+
+def test_a_host_another_finding_holds_stays_when_one_finding_is_released(group: str) -> None:
+    service = stack.service(group)
+    sight(service, port_probe_finding(["198.51.100.1", "198.51.100.2"], finding_id="probe"))
+    sight(service, native_finding("198.51.100.2", finding_id="c2"))
+
+    released = service.release_finding("probe", by="analyst")
+
+    assert released["released"] == ["198.51.100.1/32"]
+    assert released["kept"] == ["198.51.100.2/32"]
+    assert stack.blocked_in_group(group) == {"198.51.100.2/32"}
+    [record] = service.list_hosts()
+    assert record.holders == frozenset({holder_of("c2")})
+
+
+def test_a_host_blocked_by_hand_stays_when_the_finding_is_released(group: str) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.3", finding_id="c2"))
+    service.manual_block("198.51.100.3", reason="incident 7")
+
+    released = service.release_finding("c2", by="analyst")
+
+    assert released["released"] == [] and released["kept"] == ["198.51.100.3/32"]
+    assert stack.blocked_in_group(group) == {"198.51.100.3/32"}
+
+
+def test_a_released_finding_seen_again_blocks_nothing_within_retention(
+    group: str, fake_time: FakeTime
+) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.4", finding_id="c2"))
+    service.release_finding("c2", by="analyst")
+    fake_time.advance(HOUR)
+
+    recorded = service.record(native_finding("198.51.100.4", finding_id="c2", seen_at=clock.now()))
+
+    assert recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["released"]
+    assert stack.blocked_in_group(group) == set()
+
+
+def test_a_released_finding_seen_after_retention_blocks_again(group: str, fake_time: FakeTime) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.4", finding_id="c2"))
+    service.release_finding("c2", by="analyst")
+    fake_time.advance(RETENTION + 1)
+
+    sight(service, native_finding("198.51.100.4", finding_id="c2", seen_at=clock.now()))
+
+    assert stack.blocked_in_group(group) == {"198.51.100.4/32"}
+
+
+@pytest.mark.parametrize("step", ["hold", "record"])
+def test_a_finding_released_while_it_is_recorded_blocks_nothing(group: str, step: str) -> None:
+    """The release lands before the record step notes what the finding holds (``hold``), or after that
+    and before its host write (``record``: the release finds no host item yet, and the record step's
+    re-read of the finding's holds takes the host back): either way nothing of the finding stays."""
+    service = stack.service(group)
+    original = getattr(service.ledger, step)
+
+    def release_first(*args: object) -> object:
+        stack.service(group).release_finding("c2", by="analyst")
+        return original(*args)
+
+    setattr(service.ledger, step, release_first)
+
+    recorded = sight(service, native_finding("198.51.100.5", finding_id="c2"))
+    sight(stack.service(group), native_finding("198.51.100.6", finding_id="other"))
+
+    assert recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["released"]
+    assert stack.blocked_in_group(group) == {"198.51.100.6/32"}
+    assert [record.host for record in service.list_hosts()] == ["198.51.100.6/32"]
+
+
+def test_a_security_hub_finding_and_its_native_event_are_one_holder(group: str) -> None:
+    service = stack.service(group)
+    event = security_hub_finding("198.51.100.7")
+    arn = event["detail"]["findings"][0]["Id"]
+    sight(service, event)
+
+    released = service.release_finding(arn.rsplit("/", 1)[-1], by="analyst")
+
+    assert released["released"] == ["198.51.100.7/32"]
+
+
+def test_an_item_written_before_holders_is_never_released_by_a_finding(group: str) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.8", finding_id="c2"))
+    service.ledger.client.update_item(
+        TableName=service.settings.table_name,
+        Key={"HostIp": {"S": "198.51.100.8/32"}},
+        UpdateExpression="REMOVE Holders, HoldersComplete",
+    )
+
+    released = service.release_finding("c2", by="analyst")
+
+    assert released["kept"] == ["198.51.100.8/32"]
+    assert stack.blocked_in_group(group) == {"198.51.100.8/32"}
+
+
+def test_extending_a_finding_pushes_its_hosts_expiry(group: str, fake_time: FakeTime) -> None:
+    service = stack.service(group)
+    sight(service, port_probe_finding(["198.51.100.1", "198.51.100.2"], finding_id="probe"))
+    fake_time.advance(HOUR)
+
+    extended = service.extend_finding("probe", seconds=7 * 86400, by="analyst")
+
+    assert extended["extended"] == ["198.51.100.1/32", "198.51.100.2/32"]
+    assert {record.expires_at for record in service.list_hosts()} == {START + HOUR + 7 * 86400}
+
+
+def test_extending_never_shortens_a_block(group: str, fake_time: FakeTime) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.1", finding_id="c2"))
+
+    extended = service.extend_finding("c2", seconds=60, by="analyst")
+
+    assert extended["extended"] == []
+    assert [record.expires_at for record in service.list_hosts()] == [START + RETENTION]
+
+
+@pytest.mark.parametrize("finding", ["", "   ", 7, None, "x" * 2000])
+def test_a_release_of_no_finding_is_refused_and_changes_nothing(group: str, finding: object) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.1", finding_id="c2"))
+
+    with pytest.raises(InvalidInput, match="finding id"):
+        service.release_finding(finding, by="analyst")
+
+    assert stack.blocked_in_group(group) == {"198.51.100.1/32"}
+
+
+def test_releasing_a_finding_that_holds_nothing_releases_nothing(group: str) -> None:
+    service = stack.service(group)
+    sight(service, native_finding("198.51.100.1", finding_id="c2"))
+
+    released = service.release_finding("unknown", by="analyst")
+
+    assert released["released"] == [] and released["kept"] == []
+    assert stack.blocked_in_group(group) == {"198.51.100.1/32"}
+
+
+def test_a_record_step_retried_after_a_release_takes_back_what_its_failed_attempt_wrote(group: str) -> None:
+    """The release lands between the first attempt's holds note and its host write, and the attempt then
+    fails before re-reading the finding's holds: the retry finds the finding released and takes back
+    the host the failed attempt wrote."""
+    service = stack.service(group)
+    original = service.ledger.record
+
+    def release_first(*args: object) -> object:
+        stack.service(group).release_finding("c2", by="analyst")
+        return original(*args)  # type: ignore[arg-type]
+
+    def unavailable(finding_id: str) -> FindingHolds:
+        raise LedgerUnavailable("throttled")
+
+    service.ledger.record = release_first  # type: ignore[method-assign,assignment]
+    service.ledger.holds = unavailable  # type: ignore[method-assign]
+    event = native_finding("198.51.100.9", finding_id="c2")
+    with pytest.raises(LedgerUnavailable, match="throttled"):
+        service.record(event)
+    assert [record.host for record in stack.service(group).list_hosts()] == ["198.51.100.9/32"]
+
+    retried = sight(stack.service(group), event)
+
+    assert retried["has_hosts"] is False
+    assert stack.service(group).list_hosts() == []
+
+
+def block_now(event: dict) -> dict:
+    """``event`` as the Security Hub custom action "Block now" sends its finding."""
+    event["detail-type"] = "Security Hub Findings - Custom Action"
+    event["resources"] = ["arn:aws:securityhub:us-east-1:123456789012:action/custom/NfwBlockNow0a1b2c"]
+    event["detail"] = {
+        "actionName": "Block now",
+        "actionDescription": "-",
+        "findings": event["detail"]["findings"],
+    }
+    return event
+
+
+def test_block_now_blocks_a_finding_below_the_minimum_severity(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+    low = security_hub_finding("198.51.100.20")
+    assert service.record(low)["has_hosts"] is False
+
+    outcome = sight(service, block_now(security_hub_finding("198.51.100.20")))
+
+    assert stack.blocked_in_group(group) == {"198.51.100.20/32"}
+    assert outcome["notification"]["RequestedBy"].endswith("custom action Block now")
+    assert outcome["message"]["email"].startswith("Requested by a person (the event does not say who)")
+
+
+def test_block_now_never_blocks_a_protected_host(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+
+    recorded = sight(service, block_now(security_hub_finding("10.1.2.3")))
+
+    assert recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["protected"]
+    assert stack.blocked_in_group(group) == set()
