@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.dns_firewall import DnsFirewallDomains
 from handlers.errors import ConfigurationError, FirewallRejected, FirewallUnavailable, RuleGroupNotFound
-from handlers.firewall import TRANSIENT_CODES, StaleToken, Transient
+from handlers.firewall import CONTENT_MEMBER, TRANSIENT_CODES, StaleToken, Transient
 from handlers.settings import DomainBlocking, Settings
 
 NETWORK_FIREWALL: Final = DomainBlocking.NETWORK_FIREWALL.value
@@ -123,6 +123,9 @@ class NetworkFirewallDomains:
     arn: str
     client_factory: Callable[[], Any] = field(repr=False, default=lambda: None)
     name: str = NETWORK_FIREWALL
+    rule_group_type: str = "STATEFUL"
+    """STATEFUL on a Classic policy; FIREWALL on a Next Generation one, where the same DENYLIST domain list
+    generates firewall-engine rules (botocore ``FirewallRulesSource.RulesSourceList``)."""
     _client: Any = field(default=None, repr=False)
     _capacity: int | None = field(default=None, repr=False)
     _seen: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
@@ -136,7 +139,12 @@ class NetworkFirewallDomains:
                 "domain blocking through network-firewall needs the domain rule group's ARN "
                 "(environment variable NFW_DOMAIN_RULE_GROUP_ARN)"
             )
-        return cls(arn=arn, _client=clients.network_firewall, client_factory=_nfw_client(clients.region))
+        return cls(
+            arn=arn,
+            _client=clients.network_firewall,
+            client_factory=_nfw_client(clients.region),
+            rule_group_type=settings.firewall_policy_type.domain_rule_group_type,
+        )
 
     @property
     def client(self) -> Any:
@@ -163,7 +171,10 @@ class NetworkFirewallDomains:
         updated = {**group, "RulesSource": domain_rules_source(sorted(targets))}
         try:
             self.client.update_rule_group(
-                UpdateToken=token, RuleGroupArn=self.arn, Type="STATEFUL", RuleGroup=updated
+                UpdateToken=token,
+                RuleGroupArn=self.arn,
+                Type=self.rule_group_type,
+                **{CONTENT_MEMBER[self.rule_group_type]: updated},
             )
         except ClientError as e:
             raise self._translate(e) from e
@@ -172,13 +183,13 @@ class NetworkFirewallDomains:
 
     def _describe(self) -> tuple[str, dict[str, Any]]:
         try:
-            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type="STATEFUL")
+            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type=self.rule_group_type)
         except ClientError as e:
             raise self._translate(e) from e
         except BotoCoreError as e:
             raise Transient(type(e).__name__) from e
         self._capacity = int(answer["RuleGroupResponse"]["Capacity"])
-        group: dict[str, Any] = answer.get("RuleGroup") or {}
+        group: dict[str, Any] = answer.get(CONTENT_MEMBER[self.rule_group_type]) or {}
         source = _source_list(group)
         if source.get("GeneratedRulesType") != GENERATED_RULES_TYPE:
             # Writing our domains into an allow list would let exactly them through and drop the rest.

@@ -32,6 +32,8 @@ ENV_DOMAIN_RULE_GROUP_ARN: Final = "NFW_DOMAIN_RULE_GROUP_ARN"
 ENV_PROTECTED_DOMAINS: Final = "NFW_PROTECTED_DOMAINS"
 ENV_DNS_FIREWALL_DOMAIN_LIST_ID: Final = "NFW_DNS_FIREWALL_DOMAIN_LIST_ID"
 ENV_DNS_FIREWALL_MAX_DOMAINS: Final = "NFW_DNS_FIREWALL_MAX_DOMAINS"
+ENV_FIREWALL_POLICY_TYPE: Final = "NFW_FIREWALL_POLICY_TYPE"
+ENV_FLUSH_FIREWALL_ARNS: Final = "NFW_FLUSH_FIREWALL_ARNS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -82,6 +84,24 @@ class DomainBlocking(StrEnum):
         return (self.value,)
 
 
+class FirewallPolicyType(StrEnum):
+    """Config ``firewallPolicyType``: which kind of firewall policy the tool's rule groups serve."""
+
+    CLASSIC = "classic"
+    """A Classic policy: the IP hosts in a STATELESS group, domains in a STATEFUL domain list."""
+    NEXT_GENERATION = "next-generation"
+    """A Next Generation policy (FirewallPolicyV2): both in FIREWALL groups (``handlers.engine_rules``)."""
+
+    @property
+    def rule_group_type(self) -> str:
+        """The Type the tool's rule groups are created and described with."""
+        return "FIREWALL" if self is FirewallPolicyType.NEXT_GENERATION else "STATELESS"
+
+    @property
+    def domain_rule_group_type(self) -> str:
+        return "FIREWALL" if self is FirewallPolicyType.NEXT_GENERATION else "STATEFUL"
+
+
 class CapacityPolicy(StrEnum):
     """What the block step does when the rule group has no room for a new host."""
 
@@ -122,6 +142,10 @@ class Settings:
     """The DNS Firewall domain list (needed when ``domain_blocking`` includes dns-firewall)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
     """How many domains the DNS Firewall list may hold (the account's quota is shared)."""
+    firewall_policy_type: FirewallPolicyType = FirewallPolicyType.CLASSIC
+    """Which policy type the rule groups serve; Classic when the variable is unset."""
+    flush_firewall_arns: tuple[str, ...] = ()
+    """Next Generation firewalls whose flows to and from a newly blocked host are flushed (StartFlowFlush)."""
 
     @property
     def destination_priority(self) -> int:
@@ -155,6 +179,8 @@ class Settings:
             dns_firewall_max_domains=_int(
                 env, ENV_DNS_FIREWALL_MAX_DOMAINS, DEFAULT_DNS_FIREWALL_MAX_DOMAINS
             ),
+            firewall_policy_type=_choice(env, ENV_FIREWALL_POLICY_TYPE, FirewallPolicyType.CLASSIC),
+            flush_firewall_arns=_str_list(env, ENV_FLUSH_FIREWALL_ARNS),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -181,6 +207,19 @@ class Settings:
             ENV_ON_CAPACITY_FULL: str(self.on_capacity_full),
             ENV_ACTION_TYPES: json.dumps(list(self.action_types)),
             **scope,
+            # Only for Next Generation: a Classic stack's environment is exactly what it was.
+            **(
+                {
+                    ENV_FIREWALL_POLICY_TYPE: str(self.firewall_policy_type),
+                    **(
+                        {ENV_FLUSH_FIREWALL_ARNS: json.dumps(list(self.flush_firewall_arns))}
+                        if self.flush_firewall_arns
+                        else {}
+                    ),
+                }
+                if self.firewall_policy_type is FirewallPolicyType.NEXT_GENERATION
+                else {}
+            ),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.
             **(
                 {
