@@ -63,6 +63,8 @@ from handlers.settings import (
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
+    ENV_FIREWALL_POLICY_TYPE,
+    ENV_FLUSH_FIREWALL_ARNS,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
@@ -74,6 +76,7 @@ from handlers.settings import (
     OPT_IN_ACTIONS,
     CapacityPolicy,
     DomainBlocking,
+    FirewallPolicyType,
     Settings,
     WorkflowStatus,
 )
@@ -131,6 +134,8 @@ KEYS: Final = (
     "dnsFirewallBlockResponse",
     "dnsFirewallPriority",
     "dnsFirewallMaxDomains",
+    "firewallPolicyType",
+    "flushFirewallArns",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -148,6 +153,8 @@ ENVIRONMENT_KEYS: Final = {
     ENV_DOMAIN_BLOCKING: "domainBlocking",
     ENV_DNS_FIREWALL_MAX_DOMAINS: "dnsFirewallMaxDomains",
     ENV_PROTECTED_DOMAINS: "protectedDomains",
+    ENV_FIREWALL_POLICY_TYPE: "firewallPolicyType",
+    ENV_FLUSH_FIREWALL_ARNS: "flushFirewallArns",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
@@ -212,6 +219,10 @@ class StackConfig:
     dns_firewall_priority: int | None = None
     """The association's priority; None: derived from the project and stack (``DnsFirewall``)."""
     dns_firewall_max_domains: int = DEFAULT_DNS_FIREWALL_MAX_DOMAINS
+    firewall_policy_type: FirewallPolicyType = FirewallPolicyType.CLASSIC
+    """Classic (a STATELESS group and a STATEFUL domain list) or next-generation (FIREWALL groups)."""
+    flush_firewall_arns: tuple[str, ...] = ()
+    """Next Generation firewalls whose flows to and from newly blocked hosts are flushed."""
 
     @property
     def dns_firewall(self) -> bool:
@@ -277,6 +288,8 @@ class StackConfig:
             ),
             dns_firewall_priority=read_association_priority(values, "dnsFirewallPriority"),
             dns_firewall_max_domains=policy.dns_firewall_max_domains,
+            firewall_policy_type=policy.firewall_policy_type,
+            flush_firewall_arns=policy.flush_firewall_arns,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -305,6 +318,8 @@ class StackConfig:
             domain_blocking=self.domain_blocking,
             protected_domains=self.protected_domains,
             dns_firewall_max_domains=self.dns_firewall_max_domains,
+            firewall_policy_type=self.firewall_policy_type,
+            flush_firewall_arns=self.flush_firewall_arns,
         )
 
 
@@ -345,7 +360,16 @@ def policy_settings(
         dns_firewall_max_domains=read_int(
             values, "dnsFirewallMaxDomains", DEFAULT_DNS_FIREWALL_MAX_DOMAINS, 1, DNS_FIREWALL_ACCOUNT_QUOTA
         ),
+        firewall_policy_type=read_choice(
+            values, "firewallPolicyType", FirewallPolicyType, FirewallPolicyType.CLASSIC
+        ),
+        flush_firewall_arns=read_firewall_arns(values, "flushFirewallArns"),
     )
+    if settings.flush_firewall_arns and settings.firewall_policy_type is FirewallPolicyType.CLASSIC:
+        raise InvalidConfig(
+            f"{label('flushFirewallArns')} applies to firewallPolicyType next-generation: a Classic "
+            "stateless rule drops every packet of a blocked host, open connections included"
+        )
     check_function_environment(settings)
     check_event_patterns(
         finding_source,
@@ -623,6 +647,22 @@ def read_protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ..
     except ConfigurationError as error:
         raise InvalidConfig(f"{label(key)} must be {accepts}: {error}") from None
     return domains
+
+
+FIREWALL_ARN: Final = re.compile(
+    r"^arn:aws[a-z-]*:network-firewall:[a-z0-9-]+:\d{12}:firewall/[A-Za-z0-9-]{1,128}$"
+)
+
+
+def read_firewall_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """Network Firewall firewall ARNs, each once (the firewalls StartFlowFlush is called on)."""
+    accepts = (
+        'a list of firewall ARNs such as ["arn:aws:network-firewall:us-east-1:111122223333:firewall/fw"]'
+    )
+    arns = read_string_list(values, key, accepts)
+    if len(set(arns)) != len(arns) or not all(FIREWALL_ARN.match(arn) for arn in arns):
+        raise _fail(key, accepts, values.get(key))
+    return arns
 
 
 def read_vpc_ids(values: Mapping[str, Any], key: str) -> tuple[str, ...]:

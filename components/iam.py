@@ -33,6 +33,9 @@ RULE_GROUP_ACTIONS: Final = frozenset(
     {"network-firewall:DescribeRuleGroup", "network-firewall:UpdateRuleGroup"}
 )
 """block and prune: describe -> change -> update with the UpdateToken."""
+FLOW_FLUSH_ACTIONS: Final = frozenset({"network-firewall:StartFlowFlush"})
+"""block and prune on a Next Generation firewall: flush the flows of newly blocked hosts
+(``handlers.flush``), on the firewalls of ``flushFirewallArns`` only."""
 FUNCTION_LOG_ACTIONS: Final = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
 DNS_FIREWALL_ACTIONS: Final = frozenset(
     {
@@ -138,8 +141,10 @@ def sync_function_policy(
     log_group_arn: pulumi.Input[str],
     domain_rule_group_arn: pulumi.Input[str] | None = None,
     dns_domain_list_arn: pulumi.Input[str] | None = None,
+    flush_firewall_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The block and prune functions read the indexes and rewrite the rule group (and the domain one)."""
+    """The block and prune functions read the indexes and rewrite the rule group (and the domain one); on a
+    Next Generation firewall they flush the flows of newly blocked hosts on the named firewalls."""
     groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
@@ -149,6 +154,11 @@ def sync_function_policy(
             *(
                 [_statement("DnsFirewallList", DNS_FIREWALL_ACTIONS, [dns_domain_list_arn])]
                 if dns_domain_list_arn is not None
+                else []
+            ),
+            *(
+                [_statement("FlowFlush", FLOW_FLUSH_ACTIONS, list(flush_firewall_arns))]
+                if flush_firewall_arns
                 else []
             ),
             _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),

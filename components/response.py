@@ -21,6 +21,7 @@ from components.config import (
     read_bool,
     read_choice,
     read_email,
+    read_firewall_arns,
     read_log_retention,
     read_principals,
     read_update_findings,
@@ -40,6 +41,7 @@ from handlers.settings import (
     ENV_TABLE_NAME,
     CapacityPolicy,
     DomainBlocking,
+    FirewallPolicyType,
     Settings,
     WorkflowStatus,
 )
@@ -87,6 +89,8 @@ POLICY_FIELDS: Final = (
     "finding_workflow_status",
     "protected_domains",
     "dns_firewall_max_domains",
+    "firewall_policy_type",
+    "flush_firewall_arns",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -155,6 +159,13 @@ class ResponseStateMachineArgs(TypedDict):
     """Domains never blocked, beside the built-in list; each also protects its subdomains; default none."""
     dns_firewall_max_domains: NotRequired[pulumi.Input[int]]
     """How many domains the DNS Firewall list may hold (the account's 100,000 are shared); default 10000."""
+    firewall_policy_type: NotRequired[pulumi.Input[FirewallPolicyType]]
+    """classic (ruleGroupArn is a STATELESS group, domainRuleGroupArn a STATEFUL one) or next-generation
+    (both FIREWALL groups of a Next Generation policy); default classic."""
+    flush_firewall_arns: NotRequired[Sequence[str]]
+    """Next Generation only: firewalls whose flows to and from each newly blocked host the block function
+    flushes (StartFlowFlush, granted on exactly these); default none. Plain: the functions' policy names
+    them."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
@@ -449,6 +460,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
         settings = reader.settle(
             POLICY_FIELDS, lambda values: policy_settings(values, finding_source, domain_blocking)
         )
+        flush_firewall_arns = reader.check(
+            ["flush_firewall_arns"], lambda values: read_firewall_arns(values, "flushFirewallArns")
+        )
         admin_email = reader.settle(["admin_email"], lambda values: read_email(values, "adminEmail"))
         log_retention_days = reader.settle(
             ["log_retention_days"], lambda values: read_log_retention(values, "logRetentionDays")
@@ -525,6 +539,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     log_group.arn,
                     domain_rule_group_arn,
                     dns_firewall_domain_list_arn,
+                    flush_firewall_arns=flush_firewall_arns,
                 )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(
