@@ -30,6 +30,7 @@ import boto3
 import pulumi
 import pulumi.dynamic
 
+from components.config import InvalidConfig
 from handlers.enforcement import domain_rules_source
 from handlers.engine_rules import initial_rule_group, read_group, render_group
 from handlers.rules import HOST_COST
@@ -41,6 +42,29 @@ DOMAIN_GROUP_PRIORITY: Final = 200
 MAX_FIREWALL_CAPACITY: Final = 30_000
 REPLACING_INPUTS: Final = ("kind", "namePrefix", "capacity", "type", "domains")
 """What AWS fixes at creation: a change replaces the group."""
+
+
+_component_provider = False
+"""Set by the component package's provider (``provider/__main__.py``): see ``refuse_in_packages``."""
+
+
+def hosted_by_component_provider() -> None:
+    """Called by the component provider before it hosts the components."""
+    global _component_provider
+    _component_provider = True
+
+
+def refuse_in_packages() -> None:
+    """A dynamic provider runs only in a program of its own language (Pulumi, "Dynamic resource providers"):
+    registered from the component provider on behalf of a YAML or TypeScript program, its pickled code
+    would be loaded by a Python dynamic-provider host that cannot import this repository. Refused
+    plainly rather than failing half-way through a deployment."""
+    if _component_provider:
+        raise InvalidConfig(
+            "firewallPolicyType next-generation needs a Python program (this repository's, or one that "
+            "imports components): its rule groups are Pulumi dynamic resources, which the component "
+            "package cannot host for YAML or TypeScript"
+        )
 
 
 def auto_name(prefix: str) -> str:
@@ -223,6 +247,7 @@ class FirewallRuleGroup(pulumi.dynamic.Resource):
             "arn": None,
             "name": None,
         }
+        refuse_in_packages()
         super().__init__(FirewallRuleGroupProvider(), name, props, opts)
 
 
