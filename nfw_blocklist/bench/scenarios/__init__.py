@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nfw_blocklist.bench.report import Report
-from nfw_blocklist.bench.scenarios import burst, domains, duplicates, faults, scale, storm
+from nfw_blocklist.bench.scenarios import burst, domains, duplicates, faults, next_generation, scale, storm
 
 
 @dataclass(frozen=True)
@@ -30,5 +30,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("duplicates", duplicates.run),
         Scenario("storm", storm.run),
         Scenario("domains", domains.run),
+        Scenario("next-generation", next_generation.run, alone=True),
     )
 }
