@@ -211,3 +211,25 @@ def test_a_classic_stack_never_writes_a_firewall_group(ng: str) -> None:
     assert outcome["kinds"]["address"]["error"] == "FirewallRejected"
     assert "incorrect entity type" in outcome["kinds"]["address"]["reason"]
     assert variable(ng) == [PLACEHOLDER_CIDR]
+
+
+def test_a_flush_names_at_most_twenty_filters_per_call(aws: object) -> None:
+    from handlers.flush import FlowFlusher
+
+    client = boto3.client("network-firewall")
+    firewall = client.create_firewall(
+        FirewallName="fw",
+        FirewallPolicyArn="arn:aws:network-firewall:us-east-1:123456789012:firewall-policy-v2/p",
+        VpcId="vpc-1",
+        SubnetMappings=[{"SubnetId": "subnet-1"}],
+    )["Firewall"]["FirewallArn"]
+    seen: list[flows.FlowOperation] = []
+    remove = flows.add_flush_listener(seen.append)
+
+    report = FlowFlusher([firewall], client_factory=lambda: client).flush(
+        [f"203.0.113.{n}/32" for n in range(11)]
+    )
+    remove()
+
+    assert [len(op.filters) for op in seen] == [20, 2]
+    assert (report.hosts, len(report.operations), report.failures) == (11, 2, [])
