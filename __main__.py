@@ -26,6 +26,7 @@ rule_group = BlocklistRuleGroup(
         capacity=config.rule_group_capacity,
         create_firewall_policy=config.create_firewall_policy,
         stateful_rule_order=config.stateful_rule_order,
+        firewall_policy_type=config.firewall_policy_type,
         **(
             {"domain_capacity": config.domain_group_capacity, "home_net_cidrs": config.home_net_cidrs}
             if config.domain_group_capacity is not None
@@ -68,6 +69,8 @@ response_args = ResponseStateMachineArgs(
     enforcement=config.enforcement,
     brake_max_new_blocks=config.brake_max_new_blocks,
     brake_period_minutes=config.brake_period_minutes,
+    firewall_policy_type=config.firewall_policy_type,
+    flush_firewall_arns=config.flush_firewall_arns,
     accept_findings_from=config.accept_findings_from,
     log_retention_days=config.log_retention_days,
 )

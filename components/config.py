@@ -70,6 +70,8 @@ from handlers.settings import (
     ENV_FINDING_REGIONS,
     ENV_FINDING_TYPE_EXCLUDE,
     ENV_FINDING_TYPE_INCLUDE,
+    ENV_FIREWALL_POLICY_TYPE,
+    ENV_FLUSH_FIREWALL_ARNS,
     ENV_MIN_SEVERITY,
     ENV_ON_CAPACITY_FULL,
     ENV_PROTECTED_CIDRS,
@@ -84,6 +86,7 @@ from handlers.settings import (
     CapacityPolicy,
     DomainBlocking,
     Enforcement,
+    FirewallPolicyType,
     Settings,
     WorkflowStatus,
 )
@@ -158,6 +161,8 @@ KEYS: Final = (
     "enforcement",
     "brakeMaxNewBlocks",
     "brakePeriodMinutes",
+    "firewallPolicyType",
+    "flushFirewallArns",
 )
 """Every key the program reads, in the namespace ``nfw-blocklist``."""
 
@@ -179,6 +184,8 @@ ENVIRONMENT_KEYS: Final = {
     ENV_ENFORCEMENT: "enforcement",
     ENV_BRAKE_MAX_NEW_BLOCKS: "brakeMaxNewBlocks",
     ENV_BRAKE_PERIOD_MINUTES: "brakePeriodMinutes",
+    ENV_FIREWALL_POLICY_TYPE: "firewallPolicyType",
+    ENV_FLUSH_FIREWALL_ARNS: "flushFirewallArns",
 }
 """The setting behind each variable of the functions' environment (the names in errors): the stack's
 config key, which is also the ResponseStateMachine input (``labelled`` says which one a message names)."""
@@ -249,6 +256,10 @@ class StackConfig:
     """Drop what the rules list, or (monitor) let it through and count it."""
     brake_max_new_blocks: int = DEFAULT_BRAKE_MAX_NEW_BLOCKS
     brake_period_minutes: int = DEFAULT_BRAKE_PERIOD_MINUTES
+    firewall_policy_type: FirewallPolicyType = FirewallPolicyType.CLASSIC
+    """Classic (a STATELESS group and a STATEFUL domain list) or next-generation (FIREWALL groups)."""
+    flush_firewall_arns: tuple[str, ...] = ()
+    """Next Generation firewalls whose flows to and from newly blocked hosts are flushed."""
 
     @property
     def dns_firewall(self) -> bool:
@@ -318,6 +329,8 @@ class StackConfig:
             enforcement=policy.enforcement,
             brake_max_new_blocks=policy.brake_max_new_blocks,
             brake_period_minutes=policy.brake_period_minutes,
+            firewall_policy_type=policy.firewall_policy_type,
+            flush_firewall_arns=policy.flush_firewall_arns,
         )
         if config.dns_firewall and not config.dns_firewall_vpc_ids:
             raise InvalidConfig(
@@ -350,6 +363,8 @@ class StackConfig:
             enforcement=self.enforcement,
             brake_max_new_blocks=self.brake_max_new_blocks,
             brake_period_minutes=self.brake_period_minutes,
+            firewall_policy_type=self.firewall_policy_type,
+            flush_firewall_arns=self.flush_firewall_arns,
         )
 
 
@@ -398,7 +413,16 @@ def policy_settings(
         brake_period_minutes=read_int(
             values, "brakePeriodMinutes", DEFAULT_BRAKE_PERIOD_MINUTES, 1, MAX_BRAKE_PERIOD_MINUTES
         ),
+        firewall_policy_type=read_choice(
+            values, "firewallPolicyType", FirewallPolicyType, FirewallPolicyType.CLASSIC
+        ),
+        flush_firewall_arns=read_firewall_arns(values, "flushFirewallArns"),
     )
+    if settings.flush_firewall_arns and settings.firewall_policy_type is FirewallPolicyType.CLASSIC:
+        raise InvalidConfig(
+            f"{label('flushFirewallArns')} applies to firewallPolicyType next-generation: a Classic "
+            "stateless rule drops every packet of a blocked host, open connections included"
+        )
     check_function_environment(settings)
     check_event_patterns(
         finding_source,
@@ -690,6 +714,22 @@ def read_protected_domains(values: Mapping[str, Any], key: str) -> tuple[str, ..
     except ConfigurationError as error:
         raise InvalidConfig(f"{label(key)} must be {accepts}: {error}") from None
     return domains
+
+
+FIREWALL_ARN: Final = re.compile(
+    r"^arn:aws[a-z-]*:network-firewall:[a-z0-9-]+:\d{12}:firewall/[A-Za-z0-9-]{1,128}$"
+)
+
+
+def read_firewall_arns(values: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """Network Firewall firewall ARNs, each once (the firewalls StartFlowFlush is called on)."""
+    accepts = (
+        'a list of firewall ARNs such as ["arn:aws:network-firewall:us-east-1:111122223333:firewall/fw"]'
+    )
+    arns = read_string_list(values, key, accepts)
+    if len(set(arns)) != len(arns) or not all(FIREWALL_ARN.match(arn) for arn in arns):
+        raise _fail(key, accepts, values.get(key))
+    return arns
 
 
 def read_vpc_ids(values: Mapping[str, Any], key: str) -> tuple[str, ...]:

@@ -33,6 +33,9 @@ RULE_GROUP_ACTIONS: Final = frozenset(
     {"network-firewall:DescribeRuleGroup", "network-firewall:UpdateRuleGroup"}
 )
 """block and prune: describe -> change -> update with the UpdateToken."""
+FLOW_FLUSH_ACTIONS: Final = frozenset({"network-firewall:StartFlowFlush"})
+"""block and prune on a Next Generation firewall: flush the flows of newly blocked hosts
+(``handlers.flush``), on the firewalls of ``flushFirewallArns`` only."""
 FUNCTION_LOG_ACTIONS: Final = frozenset({"logs:CreateLogStream", "logs:PutLogEvents"})
 DNS_FIREWALL_ACTIONS: Final = frozenset(
     {
@@ -145,10 +148,12 @@ def sync_function_policy(
     domain_rule_group_arn: pulumi.Input[str] | None = None,
     dns_domain_list_arn: pulumi.Input[str] | None = None,
     ledger_actions: frozenset[str] = LEDGER_SYNC_ACTIONS,
+    flush_firewall_arns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The block, prune and steer functions read the indexes and rewrite the rule group (and the domain
     one); ``ledger_actions``: what the function does to the ledger (the steer function's are
-    ``LEDGER_STEER_ACTIONS``)."""
+    ``LEDGER_STEER_ACTIONS``). On a Next Generation firewall they flush the flows of newly blocked hosts on
+    the named firewalls."""
     groups = [rule_group_arn, *([domain_rule_group_arn] if domain_rule_group_arn is not None else [])]
     return {
         "Version": POLICY_VERSION,
@@ -158,6 +163,11 @@ def sync_function_policy(
             *(
                 [_statement("DnsFirewallList", DNS_FIREWALL_ACTIONS, [dns_domain_list_arn])]
                 if dns_domain_list_arn is not None
+                else []
+            ),
+            *(
+                [_statement("FlowFlush", FLOW_FLUSH_ACTIONS, list(flush_firewall_arns))]
+                if flush_firewall_arns
                 else []
             ),
             _statement("OwnLogs", FUNCTION_LOG_ACTIONS, [log_stream_resource(log_group_arn)]),

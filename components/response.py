@@ -23,6 +23,7 @@ from components.config import (
     read_bool,
     read_choice,
     read_email,
+    read_firewall_arns,
     read_log_retention,
     read_principals,
     read_update_findings,
@@ -51,6 +52,7 @@ from handlers.settings import (
     CapacityPolicy,
     DomainBlocking,
     Enforcement,
+    FirewallPolicyType,
     Settings,
     WorkflowStatus,
 )
@@ -104,6 +106,8 @@ POLICY_FIELDS: Final = (
     "enforcement",
     "brake_max_new_blocks",
     "brake_period_minutes",
+    "firewall_policy_type",
+    "flush_firewall_arns",
 )
 """The inputs the functions' policy (``handlers.settings.Settings``) is made of: the stack config's keys
 (``components.config.POLICY_KEYS``) in Python's spelling."""
@@ -185,6 +189,13 @@ class ResponseStateMachineArgs(TypedDict):
     refused until released (nfw-blocklist brake release); default 1500."""
     brake_period_minutes: NotRequired[pulumi.Input[int]]
     """The brake's period in minutes, 1..10080; default 60."""
+    firewall_policy_type: NotRequired[pulumi.Input[FirewallPolicyType]]
+    """classic (ruleGroupArn is a STATELESS group, domainRuleGroupArn a STATEFUL one) or next-generation
+    (both FIREWALL groups of a Next Generation policy); default classic."""
+    flush_firewall_arns: NotRequired[Sequence[str]]
+    """Next Generation only: firewalls whose flows to and from each newly blocked host the block function
+    flushes (StartFlowFlush, granted on exactly these); default none. Plain: the functions' policy names
+    them."""
     accept_findings_from: NotRequired[Sequence[str]]
     """Account IDs and organization IDs (o-...) allowed to put findings on a finding bus of this
     component's own, which gets the same rules as the default bus; default none: no finding bus. Plain: it
@@ -483,6 +494,9 @@ class ResponseStateMachine(pulumi.ComponentResource):
         settings = reader.settle(
             POLICY_FIELDS, lambda values: policy_settings(values, finding_source, domain_blocking)
         )
+        flush_firewall_arns = reader.check(
+            ["flush_firewall_arns"], lambda values: read_firewall_arns(values, "flushFirewallArns")
+        )
         admin_email = reader.settle(["admin_email"], lambda values: read_email(values, "adminEmail"))
         log_retention_days = reader.settle(
             ["log_retention_days"], lambda values: read_log_retention(values, "logRetentionDays")
@@ -562,6 +576,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
                     ledger_actions=iam.LEDGER_STEER_ACTIONS
                     if spec.key == "steer"
                     else iam.LEDGER_SYNC_ACTIONS,
+                    flush_firewall_arns=flush_firewall_arns,
                 )
             policy = _role_policy(f"{name}-{spec.key}-policy", role, document, child)
             functions[spec.key] = aws.lambda_.Function(

@@ -21,11 +21,13 @@ from components.constants import (
     TOKEN_PREFIX,
     StatefulRuleOrder,
 )
+from components.firewall_engine import FirewallPolicyV2, FirewallRuleGroup
 from components.inputs import ArgsReader
 from components.limits import check_component_name
 from handlers import schema
 from handlers.enforcement import domain_rules_source
 from handlers.rules import our_custom_actions
+from handlers.settings import FirewallPolicyType
 
 TOKEN: Final = f"{TOKEN_PREFIX}:BlocklistRuleGroup"
 RULES_PROPERTY: Final = "ruleGroup.rulesSource"
@@ -76,6 +78,10 @@ class BlocklistRuleGroupArgs(TypedDict):
     home_net_cidrs: NotRequired[Sequence[str]]
     """The domain group's HOME_NET (the clients whose traffic it inspects), CIDR blocks; default none: the
     firewall's own VPC. Set it to every VPC a central inspection VPC serves. Plain: fixed with the group."""
+    firewall_policy_type: NotRequired[FirewallPolicyType]
+    """classic (a STATELESS group, a STATEFUL domain list and a Classic policy) or next-generation (FIREWALL
+    groups and, with createFirewallPolicy, a FirewallPolicyV2: ``components.firewall_engine``); default
+    classic. Changing it replaces the groups. Plain: it decides which resources exist."""
     tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
     """Tags for every child resource; default none."""
 
@@ -276,18 +282,36 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
                 values, "statefulRuleOrder", StatefulRuleOrder, StatefulRuleOrder.STRICT_ORDER
             ),
         )
+        policy_type = reader.check(
+            ["firewall_policy_type"],
+            lambda values: read_choice(
+                values, "firewallPolicyType", FirewallPolicyType, FirewallPolicyType.CLASSIC
+            ),
+        )
+        if policy_type is FirewallPolicyType.NEXT_GENERATION and home_net_cidrs:
+            raise InvalidConfig(
+                f"{label('homeNetCidrs')} applies to a Classic stateful domain list: a Next Generation "
+                "firewall-engine domain list has no HOME_NET"
+            )
         tags = reader.get("tags")
         child = pulumi.ResourceOptions(parent=self)
-
-        group = aws.networkfirewall.RuleGroup(
-            f"{name}-rules",
-            type="STATELESS",
-            capacity=capacity,
-            description="nfw-blocklist: drops hosts GuardDuty flagged; rules are managed by its functions",
-            rule_group={"rules_source": initial_rules_source()},
-            tags=tags,
-            opts=rule_group_options(self, owns_policy=owns_policy),
-        )
+        self._next_generation = policy_type is FirewallPolicyType.NEXT_GENERATION
+        if self._next_generation:
+            group: Any = FirewallRuleGroup(
+                f"{name}-rules", capacity, tags=tags, opts=rule_group_options(self, owns_policy)
+            )
+        else:
+            group = aws.networkfirewall.RuleGroup(
+                f"{name}-rules",
+                type="STATELESS",
+                capacity=capacity,
+                description=(
+                    "nfw-blocklist: drops hosts GuardDuty flagged; rules are managed by its functions"
+                ),
+                rule_group={"rules_source": initial_rules_source()},
+                tags=tags,
+                opts=rule_group_options(self, owns_policy=owns_policy),
+            )
         table = aws.dynamodb.Table(
             f"{name}-ledger",
             billing_mode="PAY_PER_REQUEST",
@@ -306,7 +330,15 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
         self.table_arn = table.arn
         self.firewall_policy_arn = None
         self.domain_rule_group_arn = None
-        if domain_capacity is not None:
+        if domain_capacity is not None and self._next_generation:
+            self.domain_rule_group_arn = FirewallRuleGroup(
+                f"{name}-domains",
+                domain_capacity,
+                domains=True,
+                tags=tags,
+                opts=rule_group_options(self, owns_policy),
+            ).arn
+        elif domain_capacity is not None:
             domain_group = aws.networkfirewall.RuleGroup(
                 f"{name}{DOMAIN_GROUP_SUFFIXES[rule_order]}",
                 type="STATEFUL",
@@ -350,6 +382,13 @@ class BlocklistRuleGroup(pulumi.ComponentResource):
 
     def _firewall_policy(self, after: Sequence[pulumi.Resource]) -> pulumi.Output[str]:
         name, group_arn, domain_group_arn, rule_order, tags = self._policy_parts
+        if self._next_generation:
+            return FirewallPolicyV2(
+                f"{name}-policy",
+                group_arn,
+                domain_group_arn,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+            ).arn
         policy = aws.networkfirewall.FirewallPolicy(
             f"{name}-policy",
             firewall_policy=firewall_policy_document(group_arn, domain_group_arn, rule_order),

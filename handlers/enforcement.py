@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handlers.dns_firewall import DnsFirewallDomains
 from handlers.errors import ConfigurationError, FirewallRejected, FirewallUnavailable, RuleGroupNotFound
-from handlers.firewall import TRANSIENT_CODES, StaleToken, Transient
+from handlers.firewall import CONTENT_MEMBER, TRANSIENT_CODES, StaleToken, Transient
 from handlers.settings import DomainBlocking, Settings
 
 NETWORK_FIREWALL: Final = DomainBlocking.NETWORK_FIREWALL.value
@@ -133,6 +133,9 @@ class NetworkFirewallDomains:
     name: str = NETWORK_FIREWALL
     monitor: bool = False
     """Write an ALERTLIST (``enforcement: monitor``) instead of a DENYLIST."""
+    rule_group_type: str = "STATEFUL"
+    """STATEFUL on a Classic policy; FIREWALL on a Next Generation one, where the same DENYLIST domain list
+    generates firewall-engine rules (botocore ``FirewallRulesSource.RulesSourceList``)."""
     _client: Any = field(default=None, repr=False)
     _capacity: int | None = field(default=None, repr=False)
     _seen: tuple[str, dict[str, Any]] | None = field(default=None, repr=False)
@@ -151,6 +154,7 @@ class NetworkFirewallDomains:
             _client=clients.network_firewall,
             client_factory=_nfw_client(clients.region),
             monitor=settings.monitor,
+            rule_group_type=settings.firewall_policy_type.domain_rule_group_type,
         )
 
     @property
@@ -183,7 +187,10 @@ class NetworkFirewallDomains:
         updated = {**group, "RulesSource": domain_rules_source(sorted(targets), self.monitor)}
         try:
             self.client.update_rule_group(
-                UpdateToken=token, RuleGroupArn=self.arn, Type="STATEFUL", RuleGroup=updated
+                UpdateToken=token,
+                RuleGroupArn=self.arn,
+                Type=self.rule_group_type,
+                **{CONTENT_MEMBER[self.rule_group_type]: updated},
             )
         except ClientError as e:
             raise self._translate(e) from e
@@ -192,13 +199,13 @@ class NetworkFirewallDomains:
 
     def _describe(self) -> tuple[str, dict[str, Any]]:
         try:
-            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type="STATEFUL")
+            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type=self.rule_group_type)
         except ClientError as e:
             raise self._translate(e) from e
         except BotoCoreError as e:
             raise Transient(type(e).__name__) from e
         self._capacity = int(answer["RuleGroupResponse"]["Capacity"])
-        group: dict[str, Any] = answer.get("RuleGroup") or {}
+        group: dict[str, Any] = answer.get(CONTENT_MEMBER[self.rule_group_type]) or {}
         source = _source_list(group)
         if source.get("GeneratedRulesType") not in OUR_RULES_TYPES:
             # Writing our domains into an allow list would let exactly them through and drop the rest.

@@ -1,7 +1,7 @@
 """The rule-group adapter: DescribeRuleGroup and UpdateRuleGroup, with errors mapped to the domain."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import boto3
 from botocore.config import Config
@@ -68,11 +68,22 @@ class CallCounts:
     by_code: dict[str, int] = field(default_factory=dict)
 
 
-class RuleGroupClient:
-    """Reads and replaces one stateless rule group; never retries by itself (the writer decides)."""
+STATELESS: Final = "STATELESS"
+FIREWALL: Final = "FIREWALL"
+"""A Next Generation policy's firewall-engine rule group (``handlers.engine_rules``)."""
+CONTENT_MEMBER: Final = {STATELESS: "RuleGroup", "STATEFUL": "RuleGroup", FIREWALL: "FirewallRuleGroup"}
+"""Where DescribeRuleGroup answers, and UpdateRuleGroup takes, a group's content, by its type."""
 
-    def __init__(self, arn: str, client: Any = None, region: str | None = None) -> None:
+
+class RuleGroupClient:
+    """Reads and replaces one rule group (stateless, or a Next Generation FIREWALL group); never retries by
+    itself (the writer decides)."""
+
+    def __init__(
+        self, arn: str, client: Any = None, region: str | None = None, rule_group_type: str = STATELESS
+    ) -> None:
         self.arn = arn
+        self.rule_group_type = rule_group_type
         self._client = client
         self._region = region
         self.counts = CallCounts()
@@ -93,7 +104,7 @@ class RuleGroupClient:
     def describe(self) -> RuleGroupSnapshot:
         self.counts.describes += 1
         try:
-            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type="STATELESS")
+            answer = self.client.describe_rule_group(RuleGroupArn=self.arn, Type=self.rule_group_type)
         except ClientError as e:
             raise self._translate(e) from e
         except BotoCoreError as e:
@@ -103,21 +114,22 @@ class RuleGroupClient:
             arn=response["RuleGroupArn"],
             token=answer["UpdateToken"],
             capacity=int(response["Capacity"]),
-            rule_group=answer.get("RuleGroup") or {},
+            rule_group=answer.get(CONTENT_MEMBER[self.rule_group_type]) or {},
         )
 
     def replace(
         self, snapshot: RuleGroupSnapshot, rules: list[Rule], custom_actions: list[dict[str, Any]]
     ) -> str:
         """Write ``rules`` and ``custom_actions`` over the snapshot's group; returns the new token."""
-        rule_group = _with_rules(snapshot.rule_group, rules, custom_actions)
+        return self.write(snapshot, _with_rules(snapshot.rule_group, rules, custom_actions))
+
+    def write(self, snapshot: RuleGroupSnapshot, rule_group: dict[str, Any]) -> str:
+        """Write ``rule_group`` (the whole content) over the snapshot's group; returns the new token."""
         self.counts.updates += 1
+        content = {CONTENT_MEMBER[self.rule_group_type]: rule_group}
         try:
             answer = self.client.update_rule_group(
-                UpdateToken=snapshot.token,
-                RuleGroupArn=self.arn,
-                Type="STATELESS",
-                RuleGroup=rule_group,
+                UpdateToken=snapshot.token, RuleGroupArn=self.arn, Type=self.rule_group_type, **content
             )
         except ClientError as e:
             raise self._translate(e) from e

@@ -259,6 +259,9 @@ class KindOutcome:
     error: str = ""
     """The failure's name (``CapacityExceeded``...); empty when this kind succeeded."""
     reason: str = ""
+    flush: Mapping[str, Any] | None = None
+    """The flow flushes this execution's write started (Next Generation with ``flushFirewallArns``):
+    ``FlushReport.to_payload()``; None when nothing was to be flushed."""
 
     @property
     def failed(self) -> bool:
@@ -281,6 +284,7 @@ class KindOutcome:
             "not_blocked": sample(self.not_blocked),
             "error": truncate(self.error, 64) if self.error else None,
             "reason": truncate(self.reason) if self.reason else None,
+            **({"flush": dict(self.flush)} if self.flush is not None else {}),
         }
 
 

@@ -20,6 +20,7 @@ from handlers.brake import Brake, Braked
 from handlers.domain_writer import DomainTarget
 from handlers.domains import canonical_domain, is_domain, looks_like_domain
 from handlers.enforcement import Clients, DomainEnforcementPoint, domain_points
+from handlers.engine_rules import FirewallEngineRules
 from handlers.errors import (
     RETRIED_ERRORS,
     BlocklistError,
@@ -30,6 +31,7 @@ from handlers.errors import (
 )
 from handlers.extraction import extract
 from handlers.firewall import RuleGroupClient
+from handlers.flush import FlowFlusher
 from handlers.ledger import (
     PURGE_GRACE_SECONDS,
     SOURCE_FINDING,
@@ -57,10 +59,10 @@ from handlers.payloads import (
 )
 from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
-from handlers.settings import Settings
+from handlers.settings import FirewallPolicyType, Settings
 from handlers.steering import MAX_FINDINGS as MAX_STEERED_FINDINGS
 from handlers.steering import UNKNOWN_PERSON, Intent, Steer, SteerOutcome, decision_of, read_steer
-from handlers.writer import RuleGroupWriter, SyncResult
+from handlers.writer import HostTarget, RuleGroupWriter, StatelessRules, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
 """9999-12-31T23:59:59Z."""
@@ -78,6 +80,21 @@ def iso(epoch: float) -> str:
 def plain_ip(host: str) -> str:
     """``198.51.100.7/32`` -> ``198.51.100.7``: the reference's HostIp field carries no prefix."""
     return host.split("/", 1)[0]
+
+
+def address_target(
+    settings: Settings, firewall: RuleGroupClient, network_firewall: Any, region: str | None
+) -> HostTarget:
+    """Where IP hosts are blocked: the stateless group's two rules (Classic), or the FIREWALL group's
+    variable and rules, with flushes on the named firewalls (Next Generation)."""
+    if settings.firewall_policy_type is FirewallPolicyType.CLASSIC:
+        return StatelessRules(firewall, settings)
+    flusher = None
+    if settings.flush_firewall_arns:
+        flusher = FlowFlusher(
+            settings.flush_firewall_arns, client_factory=lambda: firewall.client, _client=network_firewall
+        )
+    return FirewallEngineRules(firewall, flusher)
 
 
 @dataclass
@@ -103,11 +120,23 @@ class BlocklistService:
     ) -> "BlocklistService":
         policy = TargetPolicy.from_settings(settings)
         ledger = Ledger(settings.table_name, client=dynamodb, region=region, sleep=sleep)
-        firewall = RuleGroupClient(settings.rule_group_arn, client=network_firewall, region=region)
+        firewall = RuleGroupClient(
+            settings.rule_group_arn,
+            client=network_firewall,
+            region=region,
+            rule_group_type=settings.firewall_policy_type.rule_group_type,
+        )
 
         # Cached: the writer asks it of every host in the group (up to 15,000) on every run.
         blockable = functools.lru_cache(maxsize=1 << 16)(policy.may_rule)
-        writer = RuleGroupWriter(firewall, ledger, settings, blockable=blockable, sleep=sleep)
+        writer = RuleGroupWriter(
+            firewall,
+            ledger,
+            settings,
+            blockable=blockable,
+            sleep=sleep,
+            target=address_target(settings, firewall, network_firewall, region),
+        )
         points = domain_points(settings, Clients(network_firewall, route53resolver, region))
         domain_writer = None
         if points:
@@ -471,7 +500,16 @@ class BlocklistService:
             updates=sync.updates,
             conflicts=sync.conflicts,
             usage=_usage(sync),
+            flush=self._flushed(writer),
         )
+
+    @staticmethod
+    def _flushed(writer: RuleGroupWriter) -> dict[str, Any] | None:
+        """What the flushes of ``writer``'s last sync did (None: it flushes nothing, or flushed nothing)."""
+        if not isinstance(writer.target, FirewallEngineRules) or writer.target.flusher is None:
+            return None
+        report = writer.target.take_flushed()
+        return report.to_payload() if report.hosts else None
 
     def _kind_failed(self, kind: TargetKind, hosts: BatchHosts, error: BlocklistError) -> KindOutcome:
         return KindOutcome(
@@ -500,6 +538,7 @@ class BlocklistService:
         sync = self.writer.sync(
             remove=[host for host in pruned if not is_domain(host)], full=True, snapshot=kept
         )
+        self._flushed(self.writer)  # hosts a prune puts back had their flows flushed; logged there
         if self.domain_writer is not None:
             domains = self.domain_writer.sync(
                 remove=[host for host in pruned if is_domain(host)], full=True, snapshot=kept
@@ -736,12 +775,18 @@ class BlocklistService:
         if is_domain(host) and host:
             held = [point.current() for point in self.domain_points]
             return set.intersection(*held) if held else set()
+        if isinstance(self.writer.target, FirewallEngineRules):
+            return self.writer.target.read(None).current
         source_priority, destination_priority = self.writer.priorities
         rules = partition_rules(self.firewall.describe().rules, source_priority, destination_priority)
         return blocked_hosts(rules.owned, source_priority, destination_priority) | rules.legacy_hosts
 
     def status(self) -> dict[str, Any]:
         """Capacity used, hosts by source, and drift between the ledger and the rule group."""
+        if isinstance(self.writer.target, FirewallEngineRules):
+            view = self.writer.target.read(None)
+            used = self.writer.target.capacity_used(view.snapshot)
+            return self._status(view.snapshot.capacity, used, view.current, self.writer.target.edited(view))
         snapshot = self.firewall.describe()
         source_priority, destination_priority = (
             self.settings.rule_priority,
@@ -750,13 +795,16 @@ class BlocklistService:
         rules = partition_rules(snapshot.rules, source_priority, destination_priority)
         owned = rules.owned
         in_group = blocked_hosts(owned, source_priority, destination_priority) | rules.legacy_hosts
+        edited = hand_edited(owned, source_priority, destination_priority)
+        return self._status(snapshot.capacity, rules_capacity(snapshot.rules), in_group, edited)
+
+    def _status(self, capacity: int, used: int, in_group: set[str], edited: bool) -> dict[str, Any]:
         records = self.ledger.all_records()
         in_ledger = {record.host for record in records}
-        edited = hand_edited(owned, source_priority, destination_priority)
         domain_records = {record.host for record in records if is_domain(record.host)}
         in_ledger -= domain_records
         return {
-            "capacity": {"used": rules_capacity(snapshot.rules), "total": snapshot.capacity},
+            "capacity": {"used": used, "total": capacity},
             "hosts": len(in_ledger),
             "domains": self._domain_status(domain_records),
             "by_source": dict(Counter(record.source for record in records)),

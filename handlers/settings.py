@@ -42,6 +42,8 @@ DEFAULT_BRAKE_MAX_NEW_BLOCKS: Final = 1500
 and a real port probe names tens; a flood of thousands of distinct hosts in minutes stops at 1,500."""
 DEFAULT_BRAKE_PERIOD_MINUTES: Final = 60
 MAX_BRAKE_PERIOD_MINUTES: Final = 10080
+ENV_FIREWALL_POLICY_TYPE: Final = "NFW_FIREWALL_POLICY_TYPE"
+ENV_FLUSH_FIREWALL_ARNS: Final = "NFW_FLUSH_FIREWALL_ARNS"
 
 DEFAULT_RULE_PRIORITY: Final = 30000
 DESTINATION_PRIORITY_OFFSET: Final = 100
@@ -102,6 +104,24 @@ class Enforcement(StrEnum):
     (a metric action with ``aws:forward_to_sfe``, an ALERTLIST, DNS Firewall's ALERT)."""
 
 
+class FirewallPolicyType(StrEnum):
+    """Config ``firewallPolicyType``: which kind of firewall policy the tool's rule groups serve."""
+
+    CLASSIC = "classic"
+    """A Classic policy: the IP hosts in a STATELESS group, domains in a STATEFUL domain list."""
+    NEXT_GENERATION = "next-generation"
+    """A Next Generation policy (FirewallPolicyV2): both in FIREWALL groups (``handlers.engine_rules``)."""
+
+    @property
+    def rule_group_type(self) -> str:
+        """The Type the tool's rule groups are created and described with."""
+        return "FIREWALL" if self is FirewallPolicyType.NEXT_GENERATION else "STATELESS"
+
+    @property
+    def domain_rule_group_type(self) -> str:
+        return "FIREWALL" if self is FirewallPolicyType.NEXT_GENERATION else "STATEFUL"
+
+
 class CapacityPolicy(StrEnum):
     """What the block step does when the rule group has no room for a new host."""
 
@@ -157,6 +177,11 @@ class Settings:
         """A trial run: nothing is dropped, everything the rules list is counted."""
         return self.enforcement is Enforcement.MONITOR
 
+    firewall_policy_type: FirewallPolicyType = FirewallPolicyType.CLASSIC
+    """Which policy type the rule groups serve; Classic when the variable is unset."""
+    flush_firewall_arns: tuple[str, ...] = ()
+    """Next Generation firewalls whose flows to and from a newly blocked host are flushed (StartFlowFlush)."""
+
     @property
     def destination_priority(self) -> int:
         return self.rule_priority + DESTINATION_PRIORITY_OFFSET
@@ -197,6 +222,8 @@ class Settings:
             enforcement=_choice(env, ENV_ENFORCEMENT, Enforcement.ENFORCE),
             brake_max_new_blocks=_int(env, ENV_BRAKE_MAX_NEW_BLOCKS, DEFAULT_BRAKE_MAX_NEW_BLOCKS),
             brake_period_minutes=_int(env, ENV_BRAKE_PERIOD_MINUTES, DEFAULT_BRAKE_PERIOD_MINUTES),
+            firewall_policy_type=_choice(env, ENV_FIREWALL_POLICY_TYPE, FirewallPolicyType.CLASSIC),
+            flush_firewall_arns=_str_list(env, ENV_FLUSH_FIREWALL_ARNS),
         )
 
     def policy_environment(self) -> dict[str, str]:
@@ -240,6 +267,19 @@ class Settings:
             **(
                 {ENV_BRAKE_PERIOD_MINUTES: str(self.brake_period_minutes)}
                 if self.brake_period_minutes != DEFAULT_BRAKE_PERIOD_MINUTES
+                else {}
+            ),
+            # Only for Next Generation: a Classic stack's environment is exactly what it was.
+            **(
+                {
+                    ENV_FIREWALL_POLICY_TYPE: str(self.firewall_policy_type),
+                    **(
+                        {ENV_FLUSH_FIREWALL_ARNS: json.dumps(list(self.flush_firewall_arns))}
+                        if self.flush_firewall_arns
+                        else {}
+                    ),
+                }
+                if self.firewall_policy_type is FirewallPolicyType.NEXT_GENERATION
                 else {}
             ),
             # Only when on: a stack without domain blocking keeps its whole 4 KB for protectedCidrs.

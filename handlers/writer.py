@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from handlers import clock, schema
 from handlers.domains import is_domain
@@ -228,6 +228,17 @@ class StatelessRules:
         snapshot: RuleGroupSnapshot = view.snapshot
         token = self.firewall.replace(snapshot, rules, actions)
         return snapshot.replaced(token, rules, actions)
+
+    def capacity_used(self, snapshot: RuleGroupSnapshot) -> int:
+        return rules_capacity(snapshot.rules)
+
+
+@runtime_checkable
+class MeteredTarget(Protocol):
+    """A target in one rule group whose capacity the functions' metrics report (the IP hosts' group,
+    Classic or Next Generation)."""
+
+    def capacity_used(self, snapshot: RuleGroupSnapshot) -> int: ...
 
 
 @dataclass
@@ -513,9 +524,9 @@ class RuleGroupWriter:
                 self.sleep(look_in * self.rng.uniform(1.0, 1.25))
 
     def _report_usage(self, result: SyncResult, snapshot: Any, hosts: set[str]) -> None:
-        """The stateless group's capacity after this sync, for the functions' metrics (IP hosts only)."""
-        if isinstance(self.target, StatelessRules) and isinstance(snapshot, RuleGroupSnapshot):
-            result.capacity_used = rules_capacity(snapshot.rules)
+        """The IP hosts' group's capacity after this sync, for the functions' metrics (IP hosts only)."""
+        if isinstance(self.target, MeteredTarget) and isinstance(snapshot, RuleGroupSnapshot):
+            result.capacity_used = self.target.capacity_used(snapshot)
             result.capacity = snapshot.capacity
             result.hosts_in_group = len(hosts)
 

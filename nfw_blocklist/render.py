@@ -152,6 +152,29 @@ def auto_name(type_: str, logical_name: str, urn: str) -> str:
     return f"{logical_name}-{suffix}"
 
 
+DYNAMIC_TYPE: Final = "pulumi-python:dynamic:Resource"
+"""A Pulumi dynamic resource (``components.firewall_engine``): its ``kind`` input says what it is."""
+DYNAMIC_KINDS: Final = {
+    "firewall-rule-group": ("aws:networkfirewall/ruleGroup:RuleGroup", "firewall-rulegroup"),
+    "firewall-policy-v2": ("aws:networkfirewall/firewallPolicy:FirewallPolicy", "firewall-policy-v2"),
+}
+"""Per dynamic kind: the pulumi-aws type whose name rule its auto-name follows, and its ARN's resource
+type (the emulator's, docs/LIMITS.md: undocumented)."""
+
+
+def _dynamic_state(
+    inputs: Mapping[str, Any], logical_name: str, urn: str, region: str, account: str
+) -> dict[str, Any]:
+    """What the dynamic provider's create returns: an auto-name (seeded by URN, like the rest) and its ARN."""
+    kind = _plain(inputs.get("kind"))
+    if kind not in DYNAMIC_KINDS:
+        raise RenderError(f"{urn}: a dynamic resource of unknown kind {kind!r}")
+    name_type, arn_type = DYNAMIC_KINDS[str(kind)]
+    name = auto_name(name_type, str(_plain(inputs.get("namePrefix")) or logical_name), urn)
+    arn = f"arn:aws:network-firewall:{region}:{account}:{arn_type}/{name}"
+    return {**inputs, "name": name, "arn": arn}
+
+
 _registering = threading.local()
 """The URN being registered on this thread (the monitor knows it, ``MockResourceArgs`` does not)."""
 
@@ -167,8 +190,11 @@ class BlocklistMocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        explicit = _plain(inputs.get(NAME_INPUTS.get(args.typ, "name")))
         urn = getattr(_registering, "urn", None) or f"urn:pulumi:::::{args.typ}::{args.name}"
+        if args.typ == DYNAMIC_TYPE:
+            dynamic = _dynamic_state(inputs, args.name, urn, self.region, self.account)
+            return dynamic["arn"], dynamic
+        explicit = _plain(inputs.get(NAME_INPUTS.get(args.typ, "name")))
         name = str(explicit) if explicit else auto_name(args.typ, args.name, urn)
         physical_id = self._physical_id(args.typ, name, inputs)
         state: dict[str, Any] = {**inputs, "name": inputs.get("name", name)}

@@ -40,8 +40,16 @@ def ledger_views(sandbox: Any) -> list[dict[str, Any]]:
 
 def group_view(service: Any) -> dict[str, Any]:
     """The CIDRs our rules drop (read with the writer's own parser) and the rules as the API returns them."""
+    from handlers.engine_rules import FirewallEngineRules
     from handlers.rules import blocked_hosts, host_sort_key, split_owned
 
+    if isinstance(service.writer.target, FirewallEngineRules):
+        view = service.writer.target.read(None)
+        return {
+            "cidrs": sorted(view.current, key=host_sort_key),
+            "rules": view.snapshot.rule_group.get("RulesSource", {}).get("FirewallRules", []),
+            "domains": blocked_domains(service),
+        }
     snapshot = service.firewall.describe()
     priorities = (service.settings.rule_priority, service.settings.destination_priority)
     owned, _ = split_owned(snapshot.rules, priorities)

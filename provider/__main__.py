@@ -16,7 +16,9 @@ if str(REPOSITORY) not in sys.path:
 
 from pulumi.provider.experimental import component_provider_host  # noqa: E402
 
+from components.firewall_engine import hosted_by_component_provider  # noqa: E402
 from components.package import PACKAGE_NAME, component_types, version  # noqa: E402
 
 if __name__ == "__main__":
+    hosted_by_component_provider()
     component_provider_host(components=component_types(), name=PACKAGE_NAME, version=version())

@@ -111,10 +111,12 @@ def run_burst_case(
     prune_during: int = 0,
     heal_with_pruning: bool = False,
     window: int = WINDOW,
+    overrides: Mapping[str, str] | None = None,
 ) -> tuple[Row, list[tuple[float, int]]]:
     """A burst of ``events`` (default: one native finding per host) that should block every host in
-    ``hosts``; optionally faults, crashes, concurrent pruning, and a pruning run to heal any gap."""
-    with Session() as session:
+    ``hosts``; optionally faults, crashes, concurrent pruning, and a pruning run to heal any gap.
+    ``overrides``: stack config on top of the bench's (``firewallPolicyType`` for the NG rows)."""
+    with Session(overrides) as session:
         expired: list[str] = []
         if prune_during:
             expired = documentation_hosts(len(hosts) + prune_during)[len(hosts) :]

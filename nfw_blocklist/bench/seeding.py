@@ -42,6 +42,9 @@ def seed(session: Session, hosts: Sequence[str], *, expires_at: float | None = N
             request = dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
     emulator.faults(sandbox.region).clear()
     try:
+        if settings.firewall_policy_type.rule_group_type == "FIREWALL":
+            _seed_firewall_group(sandbox, settings, hosts)
+            return
         firewall = RuleGroupClient(sandbox.rule_group_arn, client=sandbox.client("network-firewall"))
         snapshot = firewall.describe()
         priorities = (settings.rule_priority, settings.destination_priority)
@@ -55,6 +58,23 @@ def seed(session: Session, hosts: Sequence[str], *, expires_at: float | None = N
         )
     finally:
         session.set_faults()
+
+
+def _seed_firewall_group(sandbox: Any, settings: Any, hosts: Sequence[str]) -> None:
+    """The Next Generation group's variable, rendered by ``handlers.engine_rules``."""
+    from handlers.engine_rules import read_group, render_group
+    from handlers.firewall import RuleGroupClient
+
+    firewall = RuleGroupClient(
+        sandbox.rule_group_arn,
+        client=sandbox.client("network-firewall"),
+        rule_group_type=settings.firewall_policy_type.rule_group_type,
+    )
+    snapshot = firewall.describe()
+    group = read_group(snapshot.rule_group)
+    firewall.write(
+        snapshot, render_group(snapshot.rule_group, group, group.blocked | {_cidr(h) for h in hosts})
+    )
 
 
 def _cidr(host: str) -> str:

@@ -66,13 +66,17 @@ class Session:
         """Hosts the owned rules block, read straight from the emulator's store (no latency, uncounted)."""
         from moto.networkfirewall.models import networkfirewall_backends
 
+        from handlers.engine_rules import read_group
         from handlers.rules import blocked_hosts, split_owned
+        from handlers.settings import FirewallPolicyType
         from nfw_blocklist import emulator
 
         settings = self.settings()
         store = emulator.store_for(networkfirewall_backends[self.sandbox.account][self.region])
         group = store.get(arn=self.sandbox.rule_group_arn)
         described = _plain_group(group)
+        if settings.firewall_policy_type is FirewallPolicyType.NEXT_GENERATION:
+            return read_group(described).blocked | self.group_domains()
         rules = described.get("RulesSource", {}).get("StatelessRulesAndCustomActions", {})
         priorities = (settings.rule_priority, settings.destination_priority)
         owned, _ = split_owned(rules.get("StatelessRules", []), priorities)

@@ -16,7 +16,8 @@ from moto.networkfirewall.models import NetworkFirewallBackend, networkfirewall_
 from moto.networkfirewall.responses import NetworkFirewallResponse
 from moto.utilities.utils import get_partition
 
-from .errors import EmulatorError
+from .engine import FIREWALL
+from .errors import EmulatorError, InvalidRequestException
 from .faults import Counters, Decision, FaultPlan
 from .store import RuleGroupStore, RuleGroupVersion, StoredRuleGroup
 
@@ -130,7 +131,7 @@ class _ResponseMethods:
                 name=self._get_param("RuleGroupName"),
                 rule_group_type=self._get_param("Type"),
                 capacity=self._get_param("Capacity"),
-                rule_group=_requested_rule_group(self._get_param("RuleGroup"), self._get_param("Rules")),
+                rule_group=self._requested_rule_group(self._get_param("Type")),
                 description=self._get_param("Description"),
                 tags=self._get_param("Tags"),
                 dry_run=bool(self._get_param("DryRun", False)),
@@ -145,7 +146,7 @@ class _ResponseMethods:
             version = group.version  # one read: token and content always belong together
             return {
                 "UpdateToken": version.update_token,
-                "RuleGroup": version.rule_group,
+                _content_key(group.type): version.rule_group,
                 "RuleGroupResponse": group.response(version),
             }
 
@@ -157,7 +158,7 @@ class _ResponseMethods:
             version = store.update(
                 group,
                 update_token=self._get_param("UpdateToken"),
-                rule_group=_requested_rule_group(self._get_param("RuleGroup"), self._get_param("Rules")),
+                rule_group=self._requested_rule_group(group.type),
                 description=self._get_param("Description"),
                 dry_run=bool(self._get_param("DryRun", False)),
                 inject_conflict=decision.token_conflict,
@@ -188,6 +189,97 @@ class _ResponseMethods:
             return {"RuleGroupResponse": group.response(status="DELETING")}
 
         return self._rule_group_call("DeleteRuleGroup", act)
+
+    def _requested_rule_group(self, rule_group_type: Any) -> Any:
+        """The group's content from the member of its type: ``FirewallRuleGroup`` for FIREWALL, ``RuleGroup``
+        (or the ``Rules`` string) for the Classic types; content in another type's member is refused, so a
+        Classic group never receives firewall-engine rules, nor the reverse."""
+        given = {key: self._get_param(key) for key in ("RuleGroup", "FirewallRuleGroup", "IpsRuleGroup")}
+        wanted = _content_key(rule_group_type)
+        misplaced = sorted(key for key, value in given.items() if value is not None and key != wanted)
+        if misplaced:
+            raise InvalidRequestException(
+                f"{', '.join(misplaced)} cannot describe a {rule_group_type} rule group: use {wanted}"
+            )
+        if wanted == "FirewallRuleGroup":
+            if self._get_param("Rules") is not None:
+                raise InvalidRequestException(
+                    "Rules applies to Classic stateful rule groups: use FirewallRuleGroup"
+                )
+            return given[wanted]
+        return _requested_rule_group(given["RuleGroup"], self._get_param("Rules"))
+
+    def create_firewall_policy_v2(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies_v2.create(
+                name=self._get_param("FirewallPolicyV2Name"),
+                firewall_policy=self._get_param("FirewallPolicyV2"),
+                description=self._get_param("Description"),
+                dry_run=bool(self._get_param("DryRun", False)),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyV2Response": policy.response()}
+
+        return self._rule_group_call("CreateFirewallPolicyV2", act)
+
+    def _policy_v2_target(self, store: RuleGroupStore) -> Any:
+        return store.policies_v2.get(
+            arn=self._get_param("FirewallPolicyV2Arn"), name=self._get_param("FirewallPolicyV2Name")
+        )
+
+    def describe_firewall_policy_v2(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = self._policy_v2_target(store)
+            return {
+                "UpdateToken": policy.update_token,
+                "FirewallPolicyV2Response": policy.response(),
+                "FirewallPolicyV2": policy.firewall_policy,
+            }
+
+        return self._rule_group_call("DescribeFirewallPolicyV2", act)
+
+    def update_firewall_policy_v2(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies_v2.update(
+                self._policy_v2_target(store),
+                update_token=self._get_param("UpdateToken"),
+                firewall_policy=self._get_param("FirewallPolicyV2"),
+                dry_run=bool(self._get_param("DryRun", False)),
+            )
+            return {"UpdateToken": policy.update_token, "FirewallPolicyV2Response": policy.response()}
+
+        return self._rule_group_call("UpdateFirewallPolicyV2", act)
+
+    def delete_firewall_policy_v2(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            policy = store.policies_v2.delete(self._policy_v2_target(store))
+            return {"FirewallPolicyV2Response": policy.response(status="DELETING")}
+
+        return self._rule_group_call("DeleteFirewallPolicyV2", act)
+
+    def start_flow_flush(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            operation = store.flows.start_flush(
+                firewall_arn=self._get_param("FirewallArn"),
+                known_firewalls=list(self.networkfirewall_backend.firewalls),
+                filters=self._get_param("FlowFilters"),
+                availability_zone=self._get_param("AvailabilityZone"),
+                availability_zone_id=self._get_param("AvailabilityZoneId"),
+                minimum_flow_age_seconds=self._get_param("MinimumFlowAgeInSeconds"),
+            )
+            return {
+                "FirewallArn": operation.firewall_arn,
+                "FlowOperationId": operation.operation_id,
+                "FlowOperationStatus": operation.status,
+            }
+
+        return self._rule_group_call("StartFlowFlush", act)
+
+    def describe_flow_operation(self) -> Any:
+        def act(store: RuleGroupStore, decision: Decision) -> dict[str, Any]:
+            operation = store.flows.get(self._get_param("FirewallArn"), self._get_param("FlowOperationId"))
+            return operation.describe()
+
+        return self._rule_group_call("DescribeFlowOperation", act)
 
     def _policy_target(self, store: RuleGroupStore) -> Any:
         return store.policies.get(
@@ -242,6 +334,11 @@ def _requested_rule_group(rule_group: Any, rules: Any) -> Any:
     return rule_group
 
 
+def _content_key(rule_group_type: Any) -> str:
+    """The request/response member that holds a group's content, by the group's type."""
+    return {FIREWALL: "FirewallRuleGroup", "IPS": "IpsRuleGroup"}.get(str(rule_group_type), "RuleGroup")
+
+
 _OPERATION_METHODS = (
     "create_rule_group",
     "describe_rule_group",
@@ -254,6 +351,12 @@ _POLICY_METHODS = (
     "describe_firewall_policy",
     "update_firewall_policy",
     "delete_firewall_policy",
+    "create_firewall_policy_v2",
+    "describe_firewall_policy_v2",
+    "update_firewall_policy_v2",
+    "delete_firewall_policy_v2",
+    "start_flow_flush",
+    "describe_flow_operation",
 )
 
 
@@ -277,6 +380,8 @@ def install() -> None:
             "_rule_group_call",
             "_rule_group_target",
             "_policy_target",
+            "_policy_v2_target",
+            "_requested_rule_group",
             *_OPERATION_METHODS,
             *_POLICY_METHODS,
         ):

@@ -15,13 +15,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .engine import FIREWALL, MAX_FIREWALL_CAPACITY, validate_firewall_rule_group
 from .errors import InvalidRequestException
 from .stateful import domain_list_capacity, rule_order, validate_rule_variables, validate_source_list
 
 STATELESS = "STATELESS"
 STATEFUL = "STATEFUL"
-SUPPORTED_TYPES = (STATELESS, STATEFUL)
-MAX_CAPACITY = {STATELESS: 30_000, STATEFUL: 30_000}
+SUPPORTED_TYPES = (STATELESS, STATEFUL, FIREWALL)
+MAX_CAPACITY = {STATELESS: 30_000, STATEFUL: 30_000, FIREWALL: MAX_FIREWALL_CAPACITY}
 STANDARD_STATELESS_ACTIONS = frozenset({"aws:pass", "aws:drop", "aws:forward_to_sfe"})
 MATCH_SETTINGS = ("Sources", "Destinations", "SourcePorts", "DestinationPorts", "Protocols", "TCPFlags")
 MIN_PRIORITY, MAX_PRIORITY = 1, 65_535
@@ -41,7 +42,8 @@ def validate_name(name: object) -> str:
 
 
 def validate_type(rule_group_type: object) -> str:
-    """Only the two classic types are emulated; the managed/IPS variants are out of scope."""
+    """The two Classic types and the Next Generation firewall engine's FIREWALL (``engine.py``); IPS and
+    STATEFUL_DOMAIN are out of scope."""
     if rule_group_type not in SUPPORTED_TYPES:
         raise InvalidRequestException(
             f"Type {rule_group_type!r} is not supported; use one of {', '.join(SUPPORTED_TYPES)}"
@@ -85,6 +87,8 @@ def consumed_capacity(rule_group_type: str, rule_group: Mapping[str, Any]) -> in
 
 def validate_rule_group(rule_group_type: str, rule_group: object, capacity: int) -> int:
     """Refuse what Network Firewall refuses and return the consumed capacity of what it accepts."""
+    if rule_group_type == FIREWALL:
+        return validate_firewall_rule_group(rule_group, capacity)
     if not isinstance(rule_group, Mapping):
         raise InvalidRequestException("RuleGroup must be an object")
     source = rule_group.get("RulesSource")

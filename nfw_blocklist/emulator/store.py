@@ -16,9 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .engine import FIREWALL
 from .errors import InvalidRequestException, InvalidTokenException, ResourceNotFoundException
 from .faults import Counters, FaultPlan
+from .flow_operations import FlowOperations
 from .policies import PolicyBook
+from .policies_v2 import PolicyBookV2
 from .rules import STATELESS, validate_capacity, validate_name, validate_rule_group, validate_type
 from .stateful import rule_order
 
@@ -83,9 +86,17 @@ class RuleGroupStore:
         self._registry_lock = threading.Lock()
         self.policies = PolicyBook(self)
         """The firewall policies of this account and region (``policies.py``)."""
+        self.policies_v2 = PolicyBookV2(self)
+        """The Next Generation policies of this account and region (``policies_v2.py``)."""
+        self.flows = FlowOperations()
+        """StartFlowFlush operations of this account and region (``flow_operations.py``)."""
 
     def arn_for(self, name: str, rule_group_type: str) -> str:
-        kind = "stateless-rulegroup" if rule_group_type == STATELESS else "stateful-rulegroup"
+        # The FIREWALL ARN's resource type is not documented (docs/LIMITS.md): names are unique per type,
+        # so it must differ from the stateful one.
+        kind = {STATELESS: "stateless-rulegroup", FIREWALL: "firewall-rulegroup"}.get(
+            rule_group_type, "stateful-rulegroup"
+        )
         return f"arn:{self.partition}:network-firewall:{self.region_name}:{self.account_id}:{kind}/{name}"
 
     def create(
@@ -131,7 +142,17 @@ class RuleGroupStore:
     def get(
         self, *, arn: str | None = None, name: str | None = None, rule_group_type: str | None = None
     ) -> StoredRuleGroup:
-        """Find by ARN, or by name and type (AWS needs the type with a name: names are unique per type)."""
+        """Find by ARN, or by name and type (AWS needs the type with a name: names are unique per type).
+
+        A Type that contradicts the ARN's group is refused when either side is FIREWALL: a Classic writer
+        must never read a Next Generation group as its own, nor the reverse."""
+        stored_type = self._type_of(arn) if arn else None
+        mixed = rule_group_type and stored_type and FIREWALL in (rule_group_type, stored_type)
+        if mixed and rule_group_type != stored_type:
+            raise InvalidRequestException(
+                f"rule group ARN is of incorrect entity type, parameter: [{arn}], "
+                f"context: Type={rule_group_type}"
+            )
         if not arn:
             if not name:
                 raise InvalidRequestException("Specify RuleGroupArn, or RuleGroupName and Type")
@@ -143,6 +164,11 @@ class RuleGroupStore:
         if group is None:
             raise ResourceNotFoundException(f"Rule group not found: {arn}")
         return group
+
+    def _type_of(self, arn: str) -> str | None:
+        with self._registry_lock:
+            group = self._groups.get(arn)
+        return group.type if group else None
 
     def update(
         self,
@@ -202,11 +228,13 @@ class RuleGroupStore:
     def delete(self, group: StoredRuleGroup) -> StoredRuleGroup:
         """Remove the group; an update racing with it fails with ResourceNotFoundException. A group a
         firewall policy references cannot be deleted."""
-        users = self.policies.referencing(group.arn)
+        users = [policy.name for policy in self.policies.referencing(group.arn)] + [
+            policy.name for policy in self.policies_v2.referencing(group.arn)
+        ]
         if users:
             raise InvalidRequestException(
                 f"Unable to delete the object because it is still in use, parameter: [{group.arn}], "
-                f"context: referenced by firewall policy {users[0].name}"
+                f"context: referenced by firewall policy {users[0]}"
             )
         with group.lock, self._registry_lock:
             if group.deleted or self._groups.get(group.arn) is not group:

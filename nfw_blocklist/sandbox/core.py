@@ -36,6 +36,7 @@ from components.aws_limits import EVENT_ENTRY_BYTES, event_entry_size
 from handlers import clock as handler_clock
 from handlers import metrics as handler_metrics
 from handlers import schema
+from handlers.settings import ENV_DOMAIN_RULE_GROUP_ARN, ENV_RULE_GROUP_ARN
 from nfw_blocklist.rendered import runs_entry_point
 
 from .accounts import DEFAULT_ACCOUNT, Accounts, account_of
@@ -368,17 +369,30 @@ class Sandbox:
 
     @property
     def rule_group_arn(self) -> str:
-        """The stateless rule group of IP hosts."""
+        """The rule group of IP hosts: the stateless one, or on a Next Generation stack the FIREWALL group
+        the functions write (its domain group is a FIREWALL group too)."""
         return self._only(
-            [arn for arn in self.inventory.rule_groups if ":stateless-rulegroup/" in arn], "rule group"
+            [arn for arn in self.inventory.rule_groups if ":stateless-rulegroup/" in arn]
+            or self._firewall_groups(ENV_RULE_GROUP_ARN),
+            "rule group",
         )
 
     @property
     def domain_rule_group_arn(self) -> str:
-        """The stateful domain-list rule group (a stack whose domainBlocking includes network-firewall)."""
+        """The domain-list rule group (a stack whose domainBlocking includes network-firewall)."""
         return self._only(
-            [arn for arn in self.inventory.rule_groups if ":stateful-rulegroup/" in arn], "domain rule group"
+            [arn for arn in self.inventory.rule_groups if ":stateful-rulegroup/" in arn]
+            or self._firewall_groups(ENV_DOMAIN_RULE_GROUP_ARN),
+            "domain rule group",
         )
+
+    def _firewall_groups(self, variable: str) -> list[str]:
+        """The deployed FIREWALL groups the block function names in ``variable`` (none, or the one)."""
+        firewall = [arn for arn in self.inventory.rule_groups if ":firewall-rulegroup/" in arn]
+        if not firewall:
+            return []
+        named = self.function_environment("block").get(variable, "")
+        return [arn for arn in firewall if arn == named]
 
     def state_machine(self, contains: str) -> StateMachineInfo:
         """The state machine whose logical or physical name contains ``contains`` (``response``, ``prun``)."""

@@ -34,6 +34,7 @@ from .resources import (
     ACTION_TARGET,
     DASHBOARD,
     DEPLOY_ORDER,
+    DYNAMIC,
     EVENT_BUS,
     EVENT_BUS_POLICY,
     EVENT_RULE,
@@ -195,6 +196,7 @@ class Deployer:
             TOPIC_SUBSCRIPTION: self._subscription,
             RULE_GROUP: self._rule_group,
             FIREWALL_POLICY: self._firewall_policy,
+            DYNAMIC: self._dynamic,
             LOG_GROUP: self._log_group,
             FUNCTION: self._function,
             STATE_MACHINE: self._state_machine,
@@ -452,6 +454,32 @@ class Deployer:
             ) from e
         self._expect_arn(resource, created["FirewallPolicyArn"])
         self.inventory.firewall_policies[created["FirewallPolicyArn"]] = name
+
+    def _dynamic(self, resource: RenderedResourceLike) -> None:
+        """A Next Generation rule group or policy, created by the program's own dynamic provider (its
+        DryRun sizing and all) against the emulator, under the name and ARN the render reported."""
+        from components.firewall_engine import (
+            KIND_POLICY,
+            KIND_RULE_GROUP,
+            FirewallPolicyV2Provider,
+            FirewallRuleGroupProvider,
+        )
+
+        providers = {KIND_RULE_GROUP: FirewallRuleGroupProvider, KIND_POLICY: FirewallPolicyV2Provider}
+        kind = resource.inputs.get("kind")
+        if kind not in providers:
+            raise WiringError(f"{resource.urn}: a dynamic resource of unknown kind {kind!r}")
+        props = {key: value for key, value in resource.inputs.items() if not key.startswith("__")}
+        provider = providers[kind](self.clients("network-firewall"))
+        try:
+            created = provider.create({**props, "name": physical_name(resource)})
+        except (ClientError, ValueError) as e:
+            raise WiringError(f"{resource.urn}: Network Firewall refused it: {e}") from e
+        self._expect_arn(resource, created.id)
+        inventory = (
+            self.inventory.rule_groups if kind == KIND_RULE_GROUP else self.inventory.firewall_policies
+        )
+        inventory[created.id] = physical_name(resource)
 
     def _log_group(self, resource: RenderedResourceLike) -> None:
         name = physical_name(resource)

@@ -45,6 +45,8 @@ TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 QUEUE = "aws:sqs/queue:Queue"
 RULE_GROUP = "aws:networkfirewall/ruleGroup:RuleGroup"
 FIREWALL_POLICY = "aws:networkfirewall/firewallPolicy:FirewallPolicy"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+"""The program's dynamic resources: Next Generation groups and policy (``components.firewall_engine``)."""
 FUNCTION = "aws:lambda/function:Function"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
@@ -74,6 +76,7 @@ DEPLOY_ORDER = (
     TOPIC_SUBSCRIPTION,
     RULE_GROUP,
     FIREWALL_POLICY,
+    DYNAMIC,
     DNS_DOMAIN_LIST,
     DNS_RULE_GROUP,
     DNS_RULE,

@@ -180,11 +180,9 @@ class BlocklistModel(RuleBasedStateMachine):
         self.world = world
         suffix = f"model-{world.examples}"
         stack.create_table(name=f"ledger-{suffix}")
-        arn = stack.create_rule_group(
-            capacity=2 + 2 * HOST_CAPACITY, rules=[stack.FOREIGN_RULE], name=f"rules-{suffix}"
-        )
+        arn = self._create_group(f"rules-{suffix}")
         self.settings = replace(
-            stack.settings(arn),
+            stack.settings(arn, **self.settings_overrides),
             table_name=f"ledger-{suffix}",
             retention_minutes=RETENTION_MINUTES,
             protected_cidrs=PROTECTED_CIDRS,
@@ -215,6 +213,13 @@ class BlocklistModel(RuleBasedStateMachine):
         """Findings a record step of which failed (and is not retried here): I9's one open window."""
         self.checked_at: tuple[int, float] | None = None
         self.spared_version: Any = None
+
+    group_type = "STATELESS"
+    """The IP group's type (the Next Generation model, ``test_model_next_generation``, writes FIREWALL)."""
+    settings_overrides: dict[str, Any] = {}
+
+    def _create_group(self, name: str) -> str:
+        return stack.create_rule_group(capacity=2 + 2 * HOST_CAPACITY, rules=[stack.FOREIGN_RULE], name=name)
 
     # -- operations ------------------------------------------------------------------------------
     def _service(self, seed: int) -> BlocklistService:
@@ -388,13 +393,15 @@ class BlocklistModel(RuleBasedStateMachine):
     @rule(host=st.sampled_from(POOL), add=st.booleans())
     def start_hand_edit(self, host: str, add: bool) -> None:
         """An operator edits the owned rules in the console: DescribeRuleGroup, then UpdateRuleGroup."""
-        arn, priorities = self.settings.rule_group_arn, self._priorities()
         self._start(
             "hand_edit",
             f"hand edit {'adding' if add else 'removing'} {host}",
             None,
-            lambda _: hand_edit(self.network_firewall, arn, priorities, canonical(host), add),
+            lambda _: self._hand_edit(canonical(host), add),
         )
+
+    def _hand_edit(self, host: str, add: bool) -> None:
+        hand_edit(self.network_firewall, self.settings.rule_group_arn, self._priorities(), host, add)
 
     @precondition(lambda self: self.in_flight)
     @rule(pick=st.integers(0, 7), calls=st.integers(1, 6))
@@ -475,7 +482,7 @@ class BlocklistModel(RuleBasedStateMachine):
             return self._with_faults(make, conflict=False)
         ours = op.kind != "hand_edit"
         before = self._group()[0]
-        rules = request["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]["StatelessRules"]
+        rules = self._requested_rules(request)
         if ours:
             self._check_request(op, rules)
         answer = self._with_faults(make, conflict=True)
@@ -485,6 +492,10 @@ class BlocklistModel(RuleBasedStateMachine):
         if ours:
             self._check_manual_kept(op, before - after)
         return answer
+
+    def _requested_rules(self, request: dict[str, Any]) -> Any:
+        """What an UpdateRuleGroup request writes, as ``_check_request`` and ``_written`` read it."""
+        return request["RuleGroup"]["RulesSource"]["StatelessRulesAndCustomActions"]["StatelessRules"]
 
     def _written(self, rules: list[dict[str, Any]]) -> set[str]:
         """What the group blocks once ``rules`` are written (a subclass adds what other groups hold)."""
@@ -775,7 +786,7 @@ class BlocklistModel(RuleBasedStateMachine):
         emulator.faults(REGION).clear()
         self.world.dynamodb.delete_table(TableName=self.settings.table_name)
         self.world.network_firewall.delete_rule_group(
-            RuleGroupArn=self.settings.rule_group_arn, Type="STATELESS"
+            RuleGroupArn=self.settings.rule_group_arn, Type=self.group_type
         )
 
 

@@ -8,7 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nfw_blocklist.bench.report import Report
-from nfw_blocklist.bench.scenarios import burst, domains, duplicates, faults, flood, scale, storm
+from nfw_blocklist.bench.scenarios import (
+    burst,
+    domains,
+    duplicates,
+    faults,
+    flood,
+    next_generation,
+    scale,
+    storm,
+)
 
 
 @dataclass(frozen=True)
@@ -31,5 +40,6 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("storm", storm.run),
         Scenario("domains", domains.run),
         Scenario("flood", flood.run),
+        Scenario("next-generation", next_generation.run, alone=True),
     )
 }
