@@ -337,6 +337,13 @@ class StackConfig:
                 f"{label('dnsFirewallVpcIds')} is required with domainBlocking {config.domain_blocking}: "
                 "DNS Firewall filters only the VPCs its rule group is associated with"
             )
+        if config.enforcement is Enforcement.MONITOR and (
+            config.firewall_policy_type is FirewallPolicyType.NEXT_GENERATION
+        ):
+            raise InvalidConfig(
+                f"{label('enforcement')} monitor is not available with firewallPolicyType next-generation: "
+                "the firewall engine has no alert-only rule action (set the policy's PolicyMode to MONITOR)"
+            )
         check_bus_policy(config.accept_findings_from)
         return config
 

@@ -111,3 +111,9 @@ def test_the_annotation_says_would_block_in_monitor_mode() -> None:
     assert annotation.note.startswith("nfw-blocklist would block 1 host")
     assert "counted, not dropped" in annotation.note
     assert "would-block" in json.dumps(annotation.fields)
+
+
+def test_monitor_mode_on_a_next_generation_firewall_is_refused_in_one_line() -> None:
+    """The firewall engine's rules only ACCEPT, DROP or REJECT: a monitor-mode FIREWALL group would drop."""
+    with pytest.raises(InvalidConfig, match=r"^nfw-blocklist:enforcement monitor is not available with fire"):
+        StackConfig.from_mapping({**EMAIL, "enforcement": "monitor", "firewallPolicyType": "next-generation"})
