@@ -22,14 +22,14 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import InvalidRequestException, InvalidTokenException, ResourceNotFoundException
 from .rules import MAX_PRIORITY, MIN_PRIORITY, STATEFUL, STATELESS, validate_name
 from .stateful import DEFAULT_RULE_ORDER, rule_order
 
 if TYPE_CHECKING:
-    from .store import RuleGroupStore
+    from .store import RuleGroupStore, StoredRuleGroup
 
 STRICT_ORDER = "STRICT_ORDER"
 
@@ -62,23 +62,43 @@ class StoredPolicy:
         }
 
 
-class PolicyBook:
-    """The firewall policies of one account and region, checked against that region's rule groups."""
+P = TypeVar("P", bound=StoredPolicy)
+
+
+class PolicyBookBase(Generic[P]):
+    """What Classic and Next Generation policies share: a name's ARN, the book, the update token."""
+
+    _resource: str
+    """The ARN's resource type."""
+    _label: str
+    """How errors name a policy: "firewall policy", "Next Generation policy"."""
+    _parameter: str
+    """The API's name of the policy document: "FirewallPolicy", "FirewallPolicyV2"."""
+    _policy_type: type[P]
 
     def __init__(self, groups: "RuleGroupStore") -> None:
         self.groups = groups
-        self._policies: dict[str, StoredPolicy] = {}
+        self._policies: dict[str, P] = {}
         self._lock = threading.Lock()
 
     def arn_for(self, name: str) -> str:
         store = self.groups
         scope = f"{store.partition}:network-firewall:{store.region_name}:{store.account_id}"
-        return f"arn:{scope}:firewall-policy/{name}"
+        return f"arn:{scope}:{self._resource}/{name}"
 
-    def create(self, *, name: str, firewall_policy: Any, description: str | None = None) -> StoredPolicy:
+    def validate(self, firewall_policy: Any) -> Any:
+        """Refuse what AWS refuses; what ``_checked`` records on the policy otherwise."""
+        raise NotImplementedError
+
+    def _checked(self, policy: P, checked: Any) -> None:
+        """Record on the policy what ``validate`` found (nothing, for a Classic policy)."""
+
+    def create(
+        self, *, name: str, firewall_policy: Any, description: str | None = None, dry_run: bool = False
+    ) -> P:
         validate_name(name)
-        self.validate(firewall_policy)
-        policy = StoredPolicy(
+        checked = self.validate(firewall_policy)
+        policy = self._policy_type(
             arn=self.arn_for(name),
             name=name,
             policy_id=str(uuid.uuid4()),
@@ -86,39 +106,80 @@ class PolicyBook:
             update_token=str(uuid.uuid4()),
             description=description,
         )
+        self._checked(policy, checked)
         with self._lock:
             if policy.arn in self._policies:
-                raise InvalidRequestException(f"A firewall policy named {name!r} already exists")
-            self._policies[policy.arn] = policy
+                raise InvalidRequestException(f"A {self._label} named {name!r} already exists")
+            if not dry_run:
+                self._policies[policy.arn] = policy
         return policy
 
-    def get(self, *, arn: str | None = None, name: str | None = None) -> StoredPolicy:
+    def get(self, *, arn: str | None = None, name: str | None = None) -> P:
         arn = arn or (self.arn_for(name) if name else None)
         if not arn:
-            raise InvalidRequestException("Specify FirewallPolicyArn or FirewallPolicyName")
+            raise InvalidRequestException(f"Specify {self._parameter}Arn or {self._parameter}Name")
         with self._lock:
             policy = self._policies.get(arn)
         if policy is None:
-            raise ResourceNotFoundException(f"Firewall policy not found: {arn}")
+            raise ResourceNotFoundException(f"{self._label[:1].upper()}{self._label[1:]} not found: {arn}")
         return policy
 
-    def update(self, policy: StoredPolicy, *, update_token: str, firewall_policy: Any) -> StoredPolicy:
-        self.validate(firewall_policy)
+    def update(self, policy: P, *, update_token: str, firewall_policy: Any, dry_run: bool = False) -> P:
+        checked = self.validate(firewall_policy)
         with self._lock:
             if update_token != policy.update_token:
                 raise InvalidTokenException()
+            if dry_run:
+                return policy
             policy.firewall_policy = copy.deepcopy(dict(firewall_policy))
+            self._checked(policy, checked)
             policy.update_token = str(uuid.uuid4())
         return policy
 
-    def delete(self, policy: StoredPolicy) -> StoredPolicy:
+    def delete(self, policy: P) -> P:
         with self._lock:
             self._policies.pop(policy.arn, None)
         return policy
 
-    def referencing(self, group_arn: str) -> list[StoredPolicy]:
+    def referencing(self, group_arn: str) -> list[P]:
         with self._lock:
             return [policy for policy in self._policies.values() if group_arn in policy.referenced_arns()]
+
+
+def check_priority(priority: Any, context: str, priorities: set[int]) -> None:
+    """A Priority 1-65535, not yet in ``priorities`` (which it joins), or InvalidRequestException."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise InvalidRequestException(f"Priority is required, context: {context}")
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY or priority in priorities:
+        raise InvalidRequestException(
+            f"Priority must be unique and {MIN_PRIORITY}-{MAX_PRIORITY}, parameter: [{priority}], "
+            f"context: {context}"
+        )
+    priorities.add(priority)
+
+
+def referenced_group(groups: "RuleGroupStore", arn: str, context: str, kind: str) -> "StoredRuleGroup":
+    """The rule group a policy references, which must exist and be of ``kind``."""
+    try:
+        group = groups.get(arn=arn)
+    except ResourceNotFoundException:
+        raise ResourceNotFoundException(
+            f"Resource not found, parameter: [{arn}], context: {context}"
+        ) from None
+    if group.type != kind:
+        raise InvalidRequestException(
+            f"rule group ARN is of incorrect entity type, parameter: [{arn}], context: {context}"
+        )
+    return group
+
+
+class PolicyBook(PolicyBookBase[StoredPolicy]):
+    """The firewall policies of one account and region, checked against that region's rule groups."""
+
+    _resource = "firewall-policy"
+    _label = "firewall policy"
+    _parameter = "FirewallPolicy"
+    _policy_type = StoredPolicy
 
     def validate(self, firewall_policy: Any) -> None:
         if not isinstance(firewall_policy, Mapping):
@@ -137,16 +198,7 @@ class PolicyBook:
         for index, reference in enumerate(firewall_policy.get(key) or []):
             arn = str((reference or {}).get("ResourceArn") or "")
             context = f"{key}[{index}]"
-            try:
-                group = self.groups.get(arn=arn)
-            except ResourceNotFoundException:
-                raise ResourceNotFoundException(
-                    f"Resource not found, parameter: [{arn}], context: {context}"
-                ) from None
-            if group.type != kind:
-                raise InvalidRequestException(
-                    f"rule group ARN is of incorrect entity type, parameter: [{arn}], context: {context}"
-                )
+            group = referenced_group(self.groups, arn, context, kind)
             priority = reference.get("Priority")
             if order is not None:
                 group_order = rule_order(group.version.rule_group.get("StatefulRuleOptions"))
@@ -162,11 +214,4 @@ class PolicyBook:
                             f"context: {context}[Priority={priority}]"
                         )
                     continue
-            if isinstance(priority, bool) or not isinstance(priority, int):
-                raise InvalidRequestException(f"Priority is required, context: {context}")
-            if not MIN_PRIORITY <= priority <= MAX_PRIORITY or priority in priorities:
-                raise InvalidRequestException(
-                    f"Priority must be unique and {MIN_PRIORITY}-{MAX_PRIORITY}, parameter: [{priority}], "
-                    f"context: {context}"
-                )
-            priorities.add(priority)
+            check_priority(priority, context, priorities)

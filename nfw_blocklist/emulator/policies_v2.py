@@ -14,19 +14,13 @@ groups. An independent statement of AWS's rules, like ``policies.py``:
 - a referenced group cannot be deleted (``store.delete``); UpdateToken rotates on every update.
 """
 
-import copy
-import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .engine import FIREWALL, MAX_FIREWALL_CAPACITY, validate_firewall_rule_group
-from .errors import InvalidRequestException, InvalidTokenException, ResourceNotFoundException
-from .rules import MAX_PRIORITY, MIN_PRIORITY, validate_name
-
-if TYPE_CHECKING:
-    from .store import RuleGroupStore
+from .errors import InvalidRequestException
+from .policies import PolicyBookBase, StoredPolicy, check_priority, referenced_group
 
 IPS = "IPS"
 POLICY_MODES = frozenset({"ENFORCE", "MONITOR"})
@@ -34,14 +28,8 @@ DEFAULT_ACTIONS = frozenset({"DROP", "ACCEPT", "REJECT", "ALERT"})
 
 
 @dataclass
-class StoredPolicyV2:
-    arn: str
-    name: str
-    policy_id: str
-    firewall_policy: Mapping[str, Any]
-    update_token: str
-    description: str | None
-    consumed_firewall_capacity: int
+class StoredPolicyV2(StoredPolicy):
+    consumed_firewall_capacity: int = 0
 
     def response(self, status: str = "ACTIVE") -> dict[str, Any]:
         response: dict[str, Any] = {
@@ -65,73 +53,17 @@ class StoredPolicyV2:
         }
 
 
-class PolicyBookV2:
+class PolicyBookV2(PolicyBookBase[StoredPolicyV2]):
     """The Next Generation policies of one account and region, checked against its rule groups."""
 
-    def __init__(self, groups: "RuleGroupStore") -> None:
-        self.groups = groups
-        self._policies: dict[str, StoredPolicyV2] = {}
-        self._lock = threading.Lock()
+    # The V2 ARN's resource type is not documented; it must differ from a Classic policy's.
+    _resource = "firewall-policy-v2"
+    _label = "Next Generation policy"
+    _parameter = "FirewallPolicyV2"
+    _policy_type = StoredPolicyV2
 
-    def arn_for(self, name: str) -> str:
-        store = self.groups
-        scope = f"{store.partition}:network-firewall:{store.region_name}:{store.account_id}"
-        # The V2 ARN's resource type is not documented; it must differ from a Classic policy's.
-        return f"arn:{scope}:firewall-policy-v2/{name}"
-
-    def create(
-        self, *, name: str, firewall_policy: Any, description: str | None = None, dry_run: bool = False
-    ) -> StoredPolicyV2:
-        validate_name(name)
-        consumed = self.validate(firewall_policy)
-        policy = StoredPolicyV2(
-            arn=self.arn_for(name),
-            name=name,
-            policy_id=str(uuid.uuid4()),
-            firewall_policy=copy.deepcopy(dict(firewall_policy)),
-            update_token=str(uuid.uuid4()),
-            description=description,
-            consumed_firewall_capacity=consumed,
-        )
-        with self._lock:
-            if policy.arn in self._policies:
-                raise InvalidRequestException(f"A Next Generation policy named {name!r} already exists")
-            if not dry_run:
-                self._policies[policy.arn] = policy
-        return policy
-
-    def get(self, *, arn: str | None = None, name: str | None = None) -> StoredPolicyV2:
-        arn = arn or (self.arn_for(name) if name else None)
-        if not arn:
-            raise InvalidRequestException("Specify FirewallPolicyV2Arn or FirewallPolicyV2Name")
-        with self._lock:
-            policy = self._policies.get(arn)
-        if policy is None:
-            raise ResourceNotFoundException(f"Next Generation policy not found: {arn}")
-        return policy
-
-    def update(
-        self, policy: StoredPolicyV2, *, update_token: str, firewall_policy: Any, dry_run: bool = False
-    ) -> StoredPolicyV2:
-        consumed = self.validate(firewall_policy)
-        with self._lock:
-            if update_token != policy.update_token:
-                raise InvalidTokenException()
-            if dry_run:
-                return policy
-            policy.firewall_policy = copy.deepcopy(dict(firewall_policy))
-            policy.consumed_firewall_capacity = consumed
-            policy.update_token = str(uuid.uuid4())
-        return policy
-
-    def delete(self, policy: StoredPolicyV2) -> StoredPolicyV2:
-        with self._lock:
-            self._policies.pop(policy.arn, None)
-        return policy
-
-    def referencing(self, group_arn: str) -> list[StoredPolicyV2]:
-        with self._lock:
-            return [policy for policy in self._policies.values() if group_arn in policy.referenced_arns()]
+    def _checked(self, policy: StoredPolicyV2, checked: int) -> None:
+        policy.consumed_firewall_capacity = checked
 
     def validate(self, firewall_policy: Any) -> int:
         """Refuse what AWS refuses; the firewall section's reserved capacity otherwise."""
@@ -147,15 +79,7 @@ class PolicyBookV2:
         priorities: set[int] = set()
         for index, entry in enumerate(firewall_policy.get("FirewallRuleGroupEntries") or []):
             context = f"FirewallRuleGroupEntries[{index}]"
-            priority = (entry or {}).get("Priority")
-            if isinstance(priority, bool) or not isinstance(priority, int):
-                raise InvalidRequestException(f"Priority is required, context: {context}")
-            if not MIN_PRIORITY <= priority <= MAX_PRIORITY or priority in priorities:
-                raise InvalidRequestException(
-                    f"Priority must be unique and {MIN_PRIORITY}-{MAX_PRIORITY}, parameter: [{priority}], "
-                    f"context: {context}"
-                )
-            priorities.add(priority)
+            check_priority((entry or {}).get("Priority"), context, priorities)
             reserved += self._entry_capacity(entry, context, FIREWALL)
         for index, entry in enumerate(firewall_policy.get("IpsRuleGroupEntries") or []):
             context = f"IpsRuleGroupEntries[{index}]"
@@ -183,14 +107,4 @@ class PolicyBookV2:
                     f"An embedded rule group can't use a domain list rules source, context: {context}"
                 )
             return validate_firewall_rule_group(inline, MAX_FIREWALL_CAPACITY)
-        try:
-            group = self.groups.get(arn=str(arn))
-        except ResourceNotFoundException:
-            raise ResourceNotFoundException(
-                f"Resource not found, parameter: [{arn}], context: {context}"
-            ) from None
-        if group.type != kind:
-            raise InvalidRequestException(
-                f"rule group ARN is of incorrect entity type, parameter: [{arn}], context: {context}"
-            )
-        return group.capacity
+        return referenced_group(self.groups, str(arn), context, kind).capacity
