@@ -1,9 +1,14 @@
-"""Traffic through the sandbox (Classic target): a finding cuts an open connection at its next packet,
-protected and never-blocked hosts pass, a prune lets new connections through; the same for a domain
-over TLS, whose open connection keeps its stateful verdict."""
+"""Traffic through the sandbox: a finding cuts an open connection at its next packet, protected and
+never-blocked hosts pass, a prune lets new connections through (Classic and Next Generation targets);
+the same for a domain over TLS, whose open connection keeps its stateful verdict; on a Next Generation
+firewall a FLOW-scoped ACCEPT holds past a block until StartFlowFlush names that firewall."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from nfw_blocklist.reports import sandbox_service
 
@@ -14,6 +19,18 @@ DNS_FINDING_DOMAIN = "guarddutyc2activityb.com"
 PROTECTED = "10.0.2.20"
 """An address in the protected VPC (private addresses are protected by default)."""
 NEVER_BLOCKED = "198.51.100.77"
+NEXT_GENERATION = ["firewallPolicyType=next-generation"]
+
+
+@pytest.fixture
+def ng_sandbox() -> Iterator[Any]:
+    """A dev sandbox whose target is a Next Generation FIREWALL rule group (issue 19)."""
+    from nfw_blocklist.arguments import parse_config_pairs
+    from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.stacks import render_with
+
+    with Sandbox(render_with("dev", parse_config_pairs(NEXT_GENERATION))) as sandbox:
+        yield sandbox
 
 
 def test_a_finding_cuts_an_open_connection_at_its_next_packet_and_the_prune_lets_new_ones_through(
@@ -36,6 +53,39 @@ def test_a_finding_cuts_an_open_connection_at_its_next_packet_and_the_prune_lets
     assert inbound.first_drop == 1
 
     dev_sandbox.advance(sandbox_service(dev_sandbox).settings.retention_seconds + 120)
+
+    after_prune = traffic.connect(REFERENCE_HOST)
+    after_prune.exchange(2)
+    assert after_prune.first_drop is None, after_prune.summary()
+
+
+def test_on_a_next_generation_target_a_finding_cuts_an_open_connection_and_the_prune_lets_new_ones_through(
+    ng_sandbox, reference_event
+):
+    traffic = ng_sandbox.traffic()
+    entries = traffic.firewall.policy["FirewallRuleGroupEntries"]
+    assert [e["ResourceArn"] for e in entries] == sorted(ng_sandbox.inventory.rule_groups), entries
+    assert not any("InlineRuleGroup" in entry for entry in entries)
+    session = traffic.connect(REFERENCE_HOST)
+    session.exchange(2)
+    assert session.first_drop is None
+
+    [result] = ng_sandbox.put_event(reference_event)
+    session.exchange(3)
+
+    assert result.status == "SUCCEEDED"
+    assert session.first_drop == 6, session.summary()
+    cut = [verdict for _, verdict in session.packets[5:]]
+    assert [v.passed for v in cut] == [False, False, False]  # data out, in, out: both directions
+    assert [v.reason for v in cut] == [f"drop:packet by rule (1, {n}) at IP_PRE_FLOW" for n in (1, 0, 1)]
+    written = traffic.store.get(arn=entries[1]["ResourceArn"]).version.rule_group
+    assert written["RuleVariables"]["IPSets"]["NFW_BLOCKLIST"]["Definition"] == [f"{REFERENCE_HOST}/32"]
+    assert traffic.connect(NEVER_BLOCKED).first_drop is None
+    assert traffic.connect(PROTECTED).first_drop is None
+    inbound = traffic.connect(PROTECTED, client=REFERENCE_HOST, port=22)
+    assert inbound.first_drop == 1
+
+    ng_sandbox.advance(sandbox_service(ng_sandbox).settings.retention_seconds + 120)
 
     after_prune = traffic.connect(REFERENCE_HOST)
     after_prune.exchange(2)
