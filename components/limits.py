@@ -62,7 +62,9 @@ NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, 
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
 _FUNCTION_KEYS: Final = ("record", "block", "prune", "annotate")
-_EVENT_SOURCES: Final = ("securityhub", "guardduty", "ocsf")
+_STEER_FUNCTION: Final = "steer"  # a function and its role, without alarms of its own
+_FINDING_SOURCES: Final = ("securityhub", "guardduty", "ocsf", "archived")  # rules on both buses
+_EVENT_SOURCES: Final = (*_FINDING_SOURCES, "actions")  # custom actions: the default bus only
 _WORKFLOWS: Final = ("response", "pruning")
 
 AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
@@ -75,15 +77,15 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     # ResponseStateMachine
     (TOPIC, "-notifications"),
     (QUEUE, "-dead-letters"),
-    *((FUNCTION, f"-{key}") for key in _FUNCTION_KEYS),
-    *((ROLE, f"-{key}-role") for key in _FUNCTION_KEYS),
-    *((ROLE_POLICY, f"-{key}-policy") for key in _FUNCTION_KEYS),
+    *((FUNCTION, f"-{key}") for key in (*_FUNCTION_KEYS, _STEER_FUNCTION)),
+    *((ROLE, f"-{key}-role") for key in (*_FUNCTION_KEYS, _STEER_FUNCTION)),
+    *((ROLE_POLICY, f"-{key}-policy") for key in (*_FUNCTION_KEYS, _STEER_FUNCTION)),
     *((EVENT_RULE, f"-{source}") for source in _EVENT_SOURCES),
     *((ROLE, f"-{source}-target-role") for source in _EVENT_SOURCES),
     *((ROLE_POLICY, f"-{source}-target-policy") for source in _EVENT_SOURCES),
     # ResponseStateMachine with acceptFindingsFrom: the finding bus and its rules
     (EVENT_BUS, "-findings"),
-    *((EVENT_RULE, f"-findings-{source}") for source in _EVENT_SOURCES),
+    *((EVENT_RULE, f"-findings-{source}") for source in _FINDING_SOURCES),
     # Both workflows (components.workflow), and PruningSchedule's schedule
     *((STATE_MACHINE, f"-{workflow}") for workflow in _WORKFLOWS),
     *((ROLE, f"-{workflow}-role") for workflow in _WORKFLOWS),
@@ -95,6 +97,7 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     *((METRIC_ALARM, f"-{workflow}-failed") for workflow in _WORKFLOWS),
     (METRIC_ALARM, "-dead-letters"),
     (METRIC_ALARM, "-capacity"),
+    (METRIC_ALARM, "-brake"),
     *((METRIC_ALARM, f"-{key}-{metric}") for key in _FUNCTION_KEYS for metric in ("errors", "throttles")),
     # DnsFirewall (one association per VPC: the longest suffix, a 17-digit VPC id)
     (DNS_DOMAIN_LIST, "-dns-domains"),

@@ -118,8 +118,10 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
 
 
 CUSTOM_ACTION_DETAIL_TYPE: Final = "Security Hub Findings - Custom Action"
-CUSTOM_ACTIONS_SOURCE: Final = "customactions"
-"""The short name of the rule that routes the stack's Security Hub custom actions to the workflow."""
+CUSTOM_ACTIONS_SOURCE: Final = "actions"
+"""The short name of the rule that routes the stack's Security Hub custom actions to the workflow. Short
+because its events' IAM role is auto-named '<component>-actions-target-role-xxxxxxx' and must fit IAM's 64
+characters with a 32-character component name (``components.limits.MAX_COMPONENT_NAME_LENGTH``)."""
 
 
 def custom_action_pattern(action_target_arns: Iterable[str]) -> dict[str, Any]:

@@ -1,12 +1,20 @@
 """The receiving side: with acceptFindingsFrom, a finding bus whose policy admits only those senders, and on
-it exactly the rules of the default bus (same patterns, same workflow, retries and dead-letter queue)."""
+it exactly the rules of the default bus (same patterns, same workflow, retries and dead-letter queue) but
+the custom actions' rule: custom actions happen in this account's Security Hub, so only the default bus
+carries them (docs/DESIGN.md "Steering")."""
 
 import json
 from typing import Any
 
 import pytest
 
-from components.patterns import scoped_patterns_for
+from components.patterns import (
+    ARCHIVED_SOURCE,
+    CUSTOM_ACTIONS_SOURCE,
+    custom_action_pattern,
+    scoped_patterns_for,
+    security_hub_archived_pattern,
+)
 from nfw_blocklist.render import Rendered
 
 BUS = "aws:cloudwatch/eventBus:EventBus"
@@ -130,14 +138,24 @@ def test_the_finding_bus_gets_exactly_the_default_buses_rules(org):
     rules = _rules_by_bus(org)
 
     assert set(rules) == {None, bus.state["name"]}
-    assert rules[bus.state["name"]] == rules[None]
-    assert set(rules[None]) == {"securityhub", "guardduty"}
+    default_but_custom_actions = {s: r for s, r in rules[None].items() if s != CUSTOM_ACTIONS_SOURCE}
+    assert rules[bus.state["name"]] == default_but_custom_actions
+    assert set(rules[None]) == {"securityhub", "guardduty", ARCHIVED_SOURCE, CUSTOM_ACTIONS_SOURCE}
 
 
 def test_every_rule_matches_the_configured_filters_on_both_buses(org):
-    expected = scoped_patterns_for("both", (), ["us-east-1", "eu-west-1"], ACCOUNTS, domains=True)
-    for by_source in _rules_by_bus(org).values():
-        assert {source: pattern for source, (pattern, _) in by_source.items()} == expected
+    (bus,) = org.of_type(BUS)
+    findings = scoped_patterns_for("both", (), ["us-east-1", "eu-west-1"], ACCOUNTS, domains=True)
+    forwarded = {**findings, ARCHIVED_SOURCE: security_hub_archived_pattern()}
+    actions = [a.state["arn"] for a in org.of_type("aws:securityhub/actionTarget:ActionTarget")]
+    expected = {
+        None: {**forwarded, CUSTOM_ACTIONS_SOURCE: custom_action_pattern(actions)},
+        bus.state["name"]: forwarded,
+    }
+    rules = _rules_by_bus(org)
+    assert {
+        name: {source: pattern for source, (pattern, _) in by_source.items()} for name, by_source in rules.items()
+    } == expected
 
 
 def test_the_finding_buses_targets_start_the_workflow_with_retries_and_the_dead_letter_queue(org):
@@ -161,7 +179,7 @@ def test_the_dead_letter_queue_admits_the_rules_of_both_buses_and_no_other(org):
         r.state["arn"] for r in org.of_type(RULE)
     )
     bus_rules = [r for r in org.of_type(RULE) if r.inputs.get("eventBusName")]
-    assert len(bus_rules) == 2
+    assert len(bus_rules) == 3, "securityhub, guardduty and archived (custom actions: default bus only)"
     assert all(f":rule/{r.inputs['eventBusName']}/" in r.state["arn"] for r in bus_rules)
 
 

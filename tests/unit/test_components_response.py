@@ -241,14 +241,14 @@ def test_default_stack_listens_to_security_hub_only(dev):
         for r in dev.of_type("aws:cloudwatch/eventRule:EventRule")
     }
     assert rules["nfw-blocklist-securityhub"] == security_hub_pattern(domains=True)
-    assert rules["nfw-blocklist-customactions"]["detail-type"] == ["Security Hub Findings - Custom Action"]
+    assert rules["nfw-blocklist-actions"]["detail-type"] == ["Security Hub Findings - Custom Action"]
     assert rules["nfw-blocklist-archived"] == security_hub_archived_pattern()
     assert len(rules) == 3
 
 
 def test_the_analysts_three_custom_actions_start_the_workflow(dev):
     actions = {a.inputs["name"]: a for a in dev.of_type("aws:securityhub/actionTarget:ActionTarget")}
-    rule = json.loads(dev.by_name("nfw-blocklist-customactions").inputs["eventPattern"])
+    rule = json.loads(dev.by_name("nfw-blocklist-actions").inputs["eventPattern"])
 
     assert sorted(actions) == ["Block now", "Extend block", "Unblock (false pos)"]
     assert all(re.fullmatch(r"[A-Za-z0-9]{1,20}", a.inputs["identifier"]) for a in actions.values())
@@ -279,7 +279,7 @@ def test_without_domain_blocking_dns_findings_do_not_start_the_workflow(render_d
         r.name: json.loads(r.inputs["eventPattern"])
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
-    patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-actions")
     patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(),
@@ -297,7 +297,7 @@ def test_both_sources_add_a_native_guardduty_rule_with_opted_in_actions(render_d
         r.name: json.loads(r.inputs["eventPattern"])
         for r in rendered.of_type("aws:cloudwatch/eventRule:EventRule")
     }
-    patterns.pop("nfw-blocklist-customactions")
+    patterns.pop("nfw-blocklist-actions")
     patterns.pop("nfw-blocklist-archived")
     assert patterns == {
         "nfw-blocklist-securityhub": security_hub_pattern(opt_in, domains=True),

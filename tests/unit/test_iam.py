@@ -214,6 +214,6 @@ def test_dead_letter_queue_accepts_only_this_stacks_rules(render_dev):
     document = json.loads(policy.inputs["policy"])
     rules = [
         render_dev().by_name(f"nfw-blocklist-{source}").state["arn"]
-        for source in ("securityhub", "archived", "customactions")
+        for source in ("securityhub", "archived", "actions")
     ]
     assert document["Statement"][0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rules}}
