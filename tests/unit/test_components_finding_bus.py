@@ -154,7 +154,8 @@ def test_every_rule_matches_the_configured_filters_on_both_buses(org):
     }
     rules = _rules_by_bus(org)
     assert {
-        name: {source: pattern for source, (pattern, _) in by_source.items()} for name, by_source in rules.items()
+        name: {source: pattern for source, (pattern, _) in by_source.items()}
+        for name, by_source in rules.items()
     } == expected
 
 

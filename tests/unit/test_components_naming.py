@@ -56,9 +56,7 @@ def named(rendered: Rendered) -> dict[str, str]:
     return {
         r.inputs[NAME_INPUTS.get(r.type, "name")]: r.urn
         for r in rendered.resources
-        if r.type.startswith("aws:")
-        and r.type not in LABELS
-        and NAME_INPUTS.get(r.type, "name") in r.inputs
+        if r.type.startswith("aws:") and r.type not in LABELS and NAME_INPUTS.get(r.type, "name") in r.inputs
     }
 
 
