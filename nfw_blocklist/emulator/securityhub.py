@@ -168,6 +168,31 @@ def _invalid(message: str) -> SecurityHubError:
     return SecurityHubError("InvalidInputException", message)
 
 
+def admit(
+    backend: SecurityHubBackend,
+    *,
+    not_enabled: SecurityHubError,
+    throttled_call: Callable[[FindingUpdateStore], dict[str, Any]],
+) -> FindingUpdateStore:
+    """The store of a hub that takes an update: ``not_enabled`` if the hub is off, AccessDeniedException
+    if the authorizer refuses the caller; a ``throttle_next`` fault records ``throttled_call(store)`` in
+    ``calls`` and raises its ``error``."""
+    store = store_for(backend)
+    if not backend.enabled:
+        raise not_enabled
+    if store.authorizer is not None:
+        refusal = store.authorizer(ACTION, hub_arn(backend.region_name, backend.account_id))
+        if refusal is not None:
+            raise SecurityHubError("AccessDeniedException", refusal)
+    with store.lock:
+        if store.throttle_next > 0:
+            store.throttle_next -= 1
+            call = throttled_call(store)
+            store.calls.append(call)
+            raise SecurityHubError(call["error"], "Rate exceeded")
+    return store
+
+
 def validate_request(body: Mapping[str, Any]) -> list[dict[str, str]]:
     """The request's identifiers, or InvalidInputException naming what Security Hub would refuse."""
     identifiers = body.get("FindingIdentifiers")
@@ -217,27 +242,17 @@ def _other_updates(body: Mapping[str, Any]) -> bool:
 
 def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) -> dict[str, Any]:
     """Apply one BatchUpdateFindings request to the backend's findings (see the module docstring)."""
-    store = store_for(backend)
-    if not backend.enabled:
-        raise SecurityHubError(
-            "InvalidAccessException",
-            f"Account {backend.account_id} is not subscribed to AWS Security Hub",
-        )
-    if store.authorizer is not None:
-        refusal = store.authorizer(ACTION, hub_arn(backend.region_name, backend.account_id))
-        if refusal is not None:
-            raise SecurityHubError("AccessDeniedException", refusal)
-    with store.lock:
-        if store.throttle_next > 0:
-            store.throttle_next -= 1
-            store.calls.append(
-                {
-                    "request": copy.deepcopy(dict(body)),
-                    "error": "LimitExceededException",
-                    "at": _iso(store.clock()),
-                }
-            )
-            raise SecurityHubError("LimitExceededException", "Rate exceeded")
+    store = admit(
+        backend,
+        not_enabled=SecurityHubError(
+            "InvalidAccessException", f"Account {backend.account_id} is not subscribed to AWS Security Hub"
+        ),
+        throttled_call=lambda store: {
+            "request": copy.deepcopy(dict(body)),
+            "error": "LimitExceededException",
+            "at": _iso(store.clock()),
+        },
+    )
     identifiers = validate_request(body)
     now = store.clock()
     processed: list[dict[str, str]] = []
@@ -283,7 +298,15 @@ def batch_update_findings(backend: SecurityHubBackend, body: Mapping[str, Any]) 
             }
         )
         store.pending_events.extend(
-            _imported_event(backend, finding, now, store.new_id()) for finding in updated
+            imported_event(
+                backend,
+                finding,
+                now,
+                store.new_id(),
+                detail_type=IMPORTED,
+                resource=str(finding.get("ProductArn", "")) + "/" + str(finding.get("Id", "")),
+            )
+            for finding in updated
         )
     return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
 
@@ -308,20 +331,33 @@ def _apply(finding: dict[str, Any], body: Mapping[str, Any], now: float) -> None
     finding["ProcessedAt"] = _iso(now)  # UpdatedAt stays: only the provider moves it
 
 
-def _imported_event(
-    backend: SecurityHubBackend, finding: Mapping[str, Any], now: float, event_id: str
+def imported_event(
+    backend: SecurityHubBackend,
+    finding: Mapping[str, Any],
+    now: float,
+    event_id: str,
+    *,
+    detail_type: str,
+    resource: str,
 ) -> dict[str, Any]:
+    """The event Security Hub sends with a finding it imported or updated."""
     return {
         "version": "0",
         "id": event_id,
-        "detail-type": IMPORTED,
+        "detail-type": detail_type,
         "source": "aws.securityhub",
         "account": backend.account_id,
         "time": datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": backend.region_name,
-        "resources": [str(finding.get("ProductArn", "")) + "/" + str(finding.get("Id", ""))],
+        "resources": [resource],
         "detail": {"findings": [copy.deepcopy(dict(finding))]},
     }
+
+
+def request_body(body: Any) -> Any:
+    """A request's JSON body, as moto hands it to a response method (bytes or text, maybe empty)."""
+    raw = body.decode("utf-8") if isinstance(body, bytes) else body
+    return json.loads(raw or "{}")
 
 
 class _ResponseMethods:
@@ -329,9 +365,7 @@ class _ResponseMethods:
     body: Any
 
     def batch_update_findings(self) -> str:
-        raw = self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body
-        body = json.loads(raw or "{}")
-        return json.dumps(batch_update_findings(self.securityhub_backend, body))
+        return json.dumps(batch_update_findings(self.securityhub_backend, request_body(self.body)))
 
 
 _original_batch_import = SecurityHubBackend.batch_import_findings

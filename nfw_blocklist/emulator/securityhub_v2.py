@@ -23,7 +23,6 @@ reading of what AWS does not document, emits a "Findings Imported V2" event with
 import copy
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from moto.securityhub import urls as securityhub_urls
@@ -31,11 +30,12 @@ from moto.securityhub.models import SecurityHubBackend
 from moto.securityhub.responses import SecurityHubResponse
 
 from nfw_blocklist.emulator.securityhub import (
-    ACTION,
     MAX_FINDINGS,
     NOTE_MAX,
     SecurityHubError,
-    hub_arn,
+    admit,
+    imported_event,
+    request_body,
     store_for,
 )
 
@@ -128,19 +128,17 @@ def validate_request(body: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def batch_update_findings_v2(backend: SecurityHubBackend, body: Mapping[str, Any]) -> dict[str, Any]:
     """Apply one BatchUpdateFindingsV2 request (see the module docstring)."""
-    store = store_for(backend)
-    if not backend.enabled:
-        raise SecurityHubError("AccessDeniedException", f"Account {backend.account_id} has no Security Hub")
-    if store.authorizer is not None:
-        refusal = store.authorizer(ACTION, hub_arn(backend.region_name, backend.account_id))
-        if refusal is not None:
-            raise SecurityHubError("AccessDeniedException", refusal)
-    with store.lock:
-        if store.throttle_next > 0:
-            store.throttle_next -= 1
-            store.calls.append({"operation": "BatchUpdateFindingsV2", "request": copy.deepcopy(dict(body)),
-                                "error": "ThrottlingException"})  # fmt: skip
-            raise SecurityHubError("ThrottlingException", "Rate exceeded")
+    store = admit(
+        backend,
+        not_enabled=SecurityHubError(
+            "AccessDeniedException", f"Account {backend.account_id} has no Security Hub"
+        ),
+        throttled_call=lambda _: {
+            "operation": "BatchUpdateFindingsV2",
+            "request": copy.deepcopy(dict(body)),
+            "error": "ThrottlingException",
+        },
+    )
     named = validate_request(body)
     now = store.clock()
     processed: list[dict[str, Any]] = []
@@ -179,7 +177,17 @@ def batch_update_findings_v2(backend: SecurityHubBackend, body: Mapping[str, Any
                 "unprocessed": copy.deepcopy(unprocessed),
             }
         )
-        store.pending_events.extend(_imported_event(backend, f, now, store.new_id()) for f in updated)
+        store.pending_events.extend(
+            imported_event(
+                backend,
+                finding,
+                now,
+                store.new_id(),
+                detail_type=IMPORTED_V2,
+                resource=str(finding.get("metadata", {}).get("uid", "")),
+            )
+            for finding in updated
+        )
     return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
 
 
@@ -208,29 +216,12 @@ def _apply(finding: dict[str, Any], body: Mapping[str, Any]) -> None:
         finding["severity_id"], finding["severity"] = body["SeverityId"], SEVERITY_IDS[body["SeverityId"]]
 
 
-def _imported_event(
-    backend: SecurityHubBackend, finding: Mapping[str, Any], now: float, event_id: str
-) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": IMPORTED_V2,
-        "source": "aws.securityhub",
-        "account": backend.account_id,
-        "time": datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": backend.region_name,
-        "resources": [str(finding.get("metadata", {}).get("uid", ""))],
-        "detail": {"findings": [copy.deepcopy(dict(finding))]},
-    }
-
-
 class _ResponseMethods:
     securityhub_backend: SecurityHubBackend
     body: Any
 
     def batch_update_findings_v2(self) -> str:
-        raw = self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body
-        return json.dumps(batch_update_findings_v2(self.securityhub_backend, json.loads(raw or "{}")))
+        return json.dumps(batch_update_findings_v2(self.securityhub_backend, request_body(self.body)))
 
 
 def install() -> None:
