@@ -94,9 +94,9 @@ def test_a_finding_released_while_it_is_recorded_blocks_nothing(group: str, step
     service = stack.service(group)
     original = getattr(service.ledger, step)
 
-    def release_first(*args: object) -> object:
+    def release_first(*args: object, **kwargs: object) -> object:  # record's admit= (the brake) too
         stack.service(group).release_finding("c2", by="analyst")
-        return original(*args)
+        return original(*args, **kwargs)
 
     setattr(service.ledger, step, release_first)
 
@@ -184,9 +184,9 @@ def test_a_record_step_retried_after_a_release_takes_back_what_its_failed_attemp
     service = stack.service(group)
     original = service.ledger.record
 
-    def release_first(*args: object) -> object:
+    def release_first(*args: object, **kwargs: object) -> object:  # record's admit= (the brake) too
         stack.service(group).release_finding("c2", by="analyst")
-        return original(*args)  # type: ignore[arg-type]
+        return original(*args, **kwargs)  # type: ignore[arg-type]
 
     def unavailable(finding_id: str) -> FindingHolds:
         raise LedgerUnavailable("throttled")

@@ -48,8 +48,11 @@ def test_all_sources_make_one_rule_per_way_on_the_default_and_the_finding_bus(ev
     names = {rule.name.rsplit("-", 1)[-1] for rule in every_source.of_type(RULE)}
     buses = {rule.inputs.get("eventBusName") for rule in every_source.of_type(RULE)}
 
-    assert names == {"securityhub", "guardduty", "ocsf"}
+    # the finding ways, and (with Security Hub) the analyst's archive and custom actions (docs/DESIGN.md
+    # "Steering"): one rule per way and bus, the custom actions on the default bus only
+    assert names == {"securityhub", "guardduty", "ocsf", "archived", "actions"}
     assert len(buses) == 2
+    assert len(every_source.of_type(RULE)) == 2 * len(names) - 1
 
 
 def test_an_ocsf_finding_starts_exactly_the_v2_rule_on_each_bus(every_source, load_sample):

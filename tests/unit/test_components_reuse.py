@@ -45,6 +45,8 @@ def test_arguments_reach_the_children(reuse):
     assert schedules["core-schedule"].inputs["scheduleExpression"] == "rate(15 minutes)"
     assert sorted(r.name for r in reuse.of_type("aws:cloudwatch/eventRule:EventRule")) == [
         "core-guardduty",
+        "edge-actions",  # findingSource reads Security Hub: its archive and custom actions too
+        "edge-archived",
         "edge-guardduty",
         "edge-securityhub",
     ]

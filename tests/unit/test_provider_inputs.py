@@ -54,7 +54,9 @@ def test_the_every_feature_render_reaches_the_optional_resources():
     types = [resource.type for resource in _record("dev", EVERY_FEATURE)]
 
     assert "aws:networkfirewall/firewallPolicy:FirewallPolicy" in types
-    assert types.count("aws:cloudwatch/eventRule:EventRule") == 2, "findingSource=both: two rules"
+    assert types.count("aws:cloudwatch/eventRule:EventRule") == 4, (
+        "findingSource=both: two finding rules, Security Hub's archived and custom actions rules"
+    )
 
 
 def test_a_typo_in_a_recorded_program_input_is_reported():

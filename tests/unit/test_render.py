@@ -133,7 +133,9 @@ def test_main_render_prints_a_table_by_default(capsys):
 
     out = capsys.readouterr().out
     assert "aws:lambda/function:Function" in out
-    assert "72 resources in stack dev" in out
+    # main's 57, and steering's function, role, policy and log group, its archived and actions rules
+    # (rule, target, role, policy each), three custom actions, and the brake's alarm
+    assert "73 resources in stack dev" in out
 
 
 def test_main_render_reports_bad_config_on_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
