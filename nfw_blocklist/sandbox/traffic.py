@@ -7,6 +7,11 @@ policy an operator would attach the program's groups to: its stateless group(s) 
 ``aws:forward_to_sfe``, its stateful domain group in the group's own rule order, and (a Next Generation
 target) its FIREWALL group(s) in an accept-by-default firewall section, since a blocklist only drops.
 
+``SandboxTraffic(sandbox, firewall_arn=...)`` is instead the firewall of that ARN (one CreateFirewall made
+in the sandbox), with the Classic or Next Generation policy the emulator holds under the firewall's
+FirewallPolicyArn, and StartFlowFlush calls naming that firewall reach its flow table
+(``flow_operations.add_flush_listener``) until ``close()``: a flushed flow's next packet is judged anew.
+
     traffic = SandboxTraffic(sandbox)
     session = traffic.connect("10.0.1.15", "203.0.113.7")      # SYN, SYN-ACK, ACK
     session.exchange(3)                                          # data both ways
@@ -19,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from nfw_blocklist.emulator import EmulatedFirewall, PacketVerdict, store_for
+from nfw_blocklist.emulator import EmulatedFirewall, PacketVerdict, flow_operations, store_for
 from nfw_blocklist.emulator import dns_firewall as dns_emulator
+from nfw_blocklist.emulator.errors import ResourceNotFoundException
 from nfw_blocklist.emulator.flows import NAMESPACE
 from nfw_blocklist.traffic import TCP, DnsAnswer, DnsRule, Packet, resolve
 
@@ -156,12 +162,23 @@ def firewall_metrics(
 class SandboxTraffic:
     """The firewall in front of the sandbox's protected VPC, and its DNS resolver."""
 
-    def __init__(self, sandbox: "Sandbox", *, home_net: tuple[str, ...] = (PROTECTED_VPC,)) -> None:
+    def __init__(
+        self,
+        sandbox: "Sandbox",
+        *,
+        home_net: tuple[str, ...] = (PROTECTED_VPC,),
+        firewall_arn: str | None = None,
+    ) -> None:
         from moto.networkfirewall.models import networkfirewall_backends
 
+        backend = networkfirewall_backends[sandbox.account][sandbox.region]
         self.sandbox = sandbox
-        self.store = store_for(networkfirewall_backends[sandbox.account][sandbox.region])
-        policy, name = self._policy()
+        self.store = store_for(backend)
+        self.firewall_arn = firewall_arn
+        if firewall_arn is None:
+            policy, name = self._policy()
+        else:
+            policy, name = self._policy_of(firewall_arn, backend.firewalls)
         self.firewall = EmulatedFirewall(
             self.store,
             policy,
@@ -171,6 +188,44 @@ class SandboxTraffic:
             clock=sandbox.clock.now,
         )
         self._ports = iter(range(40000, 65536))
+        self._stop_listening = (
+            flow_operations.add_flush_listener(self._flushed) if firewall_arn is not None else None
+        )
+
+    def __enter__(self) -> "SandboxTraffic":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop following StartFlowFlush (a firewall named by ARN registered itself for it)."""
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+
+    def _flushed(self, operation: flow_operations.FlowOperation) -> None:
+        """A StartFlowFlush accepted by the emulator: this firewall's flows that its filters match (and
+        that are old enough) are forgotten, unless it names another firewall or Availability Zone."""
+        zone = operation.availability_zone
+        if operation.firewall_arn != self.firewall_arn or (
+            zone and zone.startswith(self.sandbox.region) and zone != self.firewall.availability_zone
+        ):
+            return
+        self.firewall.flush(list(operation.filters), float(operation.minimum_flow_age_seconds or 0))
+
+    def _policy_of(self, firewall_arn: str, firewalls: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+        """The policy document of the sandbox's firewall ``firewall_arn``, and the firewall's name."""
+        firewall = firewalls.get(firewall_arn)
+        if firewall is None:
+            raise ValueError(f"no firewall {firewall_arn!r} in the sandbox (CreateFirewall makes one)")
+        policy_arn = str(firewall.firewall_policy_arn)
+        for book in (self.store.policies_v2, self.store.policies):
+            try:
+                return book.get(arn=policy_arn).firewall_policy, str(firewall.firewall_name)
+            except ResourceNotFoundException:
+                continue
+        raise ValueError(f"firewall {firewall_arn!r}: the emulator holds no policy {policy_arn!r}")
 
     def _policy(self) -> tuple[Mapping[str, Any], str]:
         inventory = self.sandbox.inventory

@@ -147,3 +147,73 @@ def test_a_dns_finding_makes_the_vpc_resolver_answer_nodata_for_its_domain_until
         assert traffic.resolve(f"www.{DNS_FINDING_DOMAIN}").response == "resolved"  # exact names only
         sandbox.advance(5 * 60 + 1) or sandbox.run_pruning()
         assert traffic.resolve(DNS_FINDING_DOMAIN).response == "resolved"
+
+
+ACCEPT_WEB_FLOWS = {
+    "Action": "ACCEPT",
+    "ActionScope": "FLOW",
+    "Hook": "TCP_FLOW_START",
+    "Protocol": "TCP",
+    "SourceIPs": "any",
+    "DestIPs": "any",
+    "DestPorts": "443",
+}
+"""An operator's rule: accept a whole HTTPS connection when it starts (after the blocklist's IP_PRE_FLOW)."""
+
+
+def test_a_flow_scoped_accept_outlives_a_block_until_a_flow_flush_names_that_firewall(
+    ng_sandbox, reference_event
+):
+    from nfw_blocklist.sandbox.traffic import SandboxTraffic
+
+    client = ng_sandbox.client("network-firewall")
+    web = client.create_rule_group(
+        RuleGroupName="operator-web",
+        Type="FIREWALL",
+        Capacity=10,
+        FirewallRuleGroup={"RulesSource": {"FirewallRules": [ACCEPT_WEB_FLOWS]}},
+    )["RuleGroupResponse"]["RuleGroupArn"]
+    groups = [*sorted(ng_sandbox.inventory.rule_groups), web]
+    policy = client.create_firewall_policy_v2(
+        FirewallPolicyV2Name="operator-ng",
+        FirewallPolicyV2={
+            "FirewallRuleGroupEntries": [{"ResourceArn": g, "Priority": n} for n, g in enumerate(groups, 1)],
+            "FirewallDefaultAction": "ACCEPT",
+        },
+    )["FirewallPolicyV2Response"]["FirewallPolicyV2Arn"]
+    firewall, other = (
+        client.create_firewall(
+            FirewallName=name,
+            FirewallPolicyArn=policy,
+            VpcId="vpc-0123456789abcdef0",
+            SubnetMappings=[{"SubnetId": "subnet-0123456789abcdef0"}],
+        )["Firewall"]["FirewallArn"]
+        for name in ("operator-fw", "other-fw")
+    )
+    to_host = [{"DestinationAddress": {"AddressDefinition": f"{REFERENCE_HOST}/32"}}]
+
+    with SandboxTraffic(ng_sandbox, firewall_arn=firewall) as traffic:
+        held = traffic.connect(REFERENCE_HOST)
+        [result] = ng_sandbox.put_event(reference_event)
+        held.exchange(2)
+        client.start_flow_flush(FirewallArn=other, FlowFilters=to_host)
+        held.exchange(1)
+
+        assert result.status == "SUCCEEDED"
+        assert held.first_drop is None, held.summary()
+        assert held.packets[-1][1].reason == "the flow's firewall verdict: accept:flow"
+        assert traffic.connect(REFERENCE_HOST).first_drop == 1  # a new connection meets the block
+
+        client.start_flow_flush(FirewallArn=firewall, FlowFilters=to_host)
+        held.exchange(2)
+
+        assert held.first_drop == 7, held.summary()
+        assert [v.passed for _, v in held.packets[6:]] == [False, False]
+        assert traffic.connect(NEVER_BLOCKED).first_drop is None
+
+    open_flows = len(traffic.firewall.flows)
+    client.start_flow_flush(
+        FirewallArn=firewall,
+        FlowFilters=[{"DestinationAddress": {"AddressDefinition": f"{NEVER_BLOCKED}/32"}}],
+    )
+    assert open_flows and len(traffic.firewall.flows) == open_flows  # closed: flushes reach it no more
