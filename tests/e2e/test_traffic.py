@@ -22,14 +22,20 @@ NEVER_BLOCKED = "198.51.100.77"
 NEXT_GENERATION = ["firewallPolicyType=next-generation"]
 
 
-@pytest.fixture
-def ng_sandbox() -> Iterator[Any]:
-    """A dev sandbox whose target is a Next Generation FIREWALL rule group (issue 19)."""
+@pytest.fixture(scope="module")
+def ng_render() -> Any:
+    """The dev stack with a Next Generation FIREWALL rule group target (issue 19), rendered once."""
     from nfw_blocklist.arguments import parse_config_pairs
-    from nfw_blocklist.sandbox import Sandbox
     from nfw_blocklist.stacks import render_with
 
-    with Sandbox(render_with("dev", parse_config_pairs(NEXT_GENERATION))) as sandbox:
+    return render_with("dev", parse_config_pairs(NEXT_GENERATION))
+
+
+@pytest.fixture
+def ng_sandbox(ng_render: Any) -> Iterator[Any]:
+    from nfw_blocklist.sandbox import Sandbox
+
+    with Sandbox(ng_render) as sandbox:
         yield sandbox
 
 
