@@ -14,7 +14,8 @@ match, so flows survive a rule change until flushed there too.
     flow_operations.add_flush_listener(lambda operation: my_table.flush(operation.filters))
 
 The flow table is ``nfw_blocklist.emulator.flows.EmulatedFirewall`` (``flush(filters)``); the sandbox's
-traffic firewall has no firewall ARN yet, so nothing registers it there (docs/TRAFFIC.md).
+traffic firewall registers it when it is given a firewall's ARN (``SandboxTraffic(sandbox,
+firewall_arn=...)``, docs/TRAFFIC.md).
 """
 
 import ipaddress
