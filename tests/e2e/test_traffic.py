@@ -167,19 +167,38 @@ ACCEPT_WEB_FLOWS = {
 """An operator's rule: accept a whole HTTPS connection when it starts (after the blocklist's IP_PRE_FLOW)."""
 
 
-def test_a_flow_scoped_accept_outlives_a_block_until_a_flow_flush_names_that_firewall(
-    ng_sandbox, reference_event
+OPERATOR_FIREWALL = "operator-fw"
+
+
+@pytest.fixture
+def flushing_ng_sandbox() -> Iterator[Any]:
+    """A Next Generation stack whose writer flushes the flows of the firewall ``operator-fw``
+    (``flushFirewallArns``; a firewall's ARN is known before it is created)."""
+    from nfw_blocklist.arguments import parse_config_pairs
+    from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.core import ACCOUNT
+    from nfw_blocklist.stacks import render_with
+
+    named = f"arn:aws:network-firewall:us-east-1:{ACCOUNT}:firewall/{OPERATOR_FIREWALL}"
+    stack = parse_config_pairs([*NEXT_GENERATION, f"flushFirewallArns[0]={named}"])
+    with Sandbox(render_with("dev", stack)) as sandbox:
+        yield sandbox
+
+
+def test_a_flow_scoped_accept_outlives_a_block_until_a_flow_flush_names_its_firewall(
+    flushing_ng_sandbox, reference_event
 ):
     from nfw_blocklist.sandbox.traffic import SandboxTraffic
 
-    client = ng_sandbox.client("network-firewall")
+    sandbox = flushing_ng_sandbox
+    client = sandbox.client("network-firewall")
     web = client.create_rule_group(
         RuleGroupName="operator-web",
         Type="FIREWALL",
         Capacity=10,
         FirewallRuleGroup={"RulesSource": {"FirewallRules": [ACCEPT_WEB_FLOWS]}},
     )["RuleGroupResponse"]["RuleGroupArn"]
-    groups = [*sorted(ng_sandbox.inventory.rule_groups), web]
+    groups = [*sorted(sandbox.inventory.rule_groups), web]
     policy = client.create_firewall_policy_v2(
         FirewallPolicyV2Name="operator-ng",
         FirewallPolicyV2={
@@ -187,39 +206,41 @@ def test_a_flow_scoped_accept_outlives_a_block_until_a_flow_flush_names_that_fir
             "FirewallDefaultAction": "ACCEPT",
         },
     )["FirewallPolicyV2Response"]["FirewallPolicyV2Arn"]
-    firewall, other = (
+    named, other = (
         client.create_firewall(
             FirewallName=name,
             FirewallPolicyArn=policy,
             VpcId="vpc-0123456789abcdef0",
             SubnetMappings=[{"SubnetId": "subnet-0123456789abcdef0"}],
         )["Firewall"]["FirewallArn"]
-        for name in ("operator-fw", "other-fw")
+        for name in (OPERATOR_FIREWALL, "other-fw")
     )
     to_host = [{"DestinationAddress": {"AddressDefinition": f"{REFERENCE_HOST}/32"}}]
 
-    with SandboxTraffic(ng_sandbox, firewall_arn=firewall) as traffic:
-        held = traffic.connect(REFERENCE_HOST)
-        [result] = ng_sandbox.put_event(reference_event)
+    with (
+        SandboxTraffic(sandbox, firewall_arn=named) as flushed,
+        SandboxTraffic(sandbox, firewall_arn=other) as kept,
+    ):
+        cut, held = flushed.connect(REFERENCE_HOST), kept.connect(REFERENCE_HOST)
+        [result] = sandbox.put_event(reference_event)
+        cut.exchange(2)
         held.exchange(2)
-        client.start_flow_flush(FirewallArn=other, FlowFilters=to_host)
-        held.exchange(1)
 
         assert result.status == "SUCCEEDED"
-        assert held.first_drop is None, held.summary()
+        assert cut.first_drop == 4, cut.summary()  # the writer flushed its firewall's flows to the host
+        assert held.first_drop is None, held.summary()  # not this firewall's: ACCEPT FLOW holds
         assert held.packets[-1][1].reason == "the flow's firewall verdict: accept:flow"
-        assert traffic.connect(REFERENCE_HOST).first_drop == 1  # a new connection meets the block
+        assert kept.connect(REFERENCE_HOST).first_drop == 1  # a new connection meets the block
 
-        client.start_flow_flush(FirewallArn=firewall, FlowFilters=to_host)
+        client.start_flow_flush(FirewallArn=other, FlowFilters=to_host)
         held.exchange(2)
 
-        assert held.first_drop == 7, held.summary()
-        assert [v.passed for _, v in held.packets[6:]] == [False, False]
-        assert traffic.connect(NEVER_BLOCKED).first_drop is None
+        assert held.first_drop == 6, held.summary()
+        assert [v.passed for _, v in held.packets[5:]] == [False, False]
+        assert kept.connect(NEVER_BLOCKED).first_drop is None
 
-    open_flows = len(traffic.firewall.flows)
+    open_flows = len(kept.firewall.flows)
     client.start_flow_flush(
-        FirewallArn=firewall,
-        FlowFilters=[{"DestinationAddress": {"AddressDefinition": f"{NEVER_BLOCKED}/32"}}],
+        FirewallArn=other, FlowFilters=[{"DestinationAddress": {"AddressDefinition": f"{NEVER_BLOCKED}/32"}}]
     )
-    assert open_flows and len(traffic.firewall.flows) == open_flows  # closed: flushes reach it no more
+    assert open_flows and len(kept.firewall.flows) == open_flows  # closed: flushes reach it no more
