@@ -43,12 +43,13 @@ class StoredPolicy:
     update_token: str
     description: str | None
 
-    def response(self, status: str = "ACTIVE") -> dict[str, Any]:
+    def response(self, status: str = "ACTIVE", prefix: str = "FirewallPolicy") -> dict[str, Any]:
+        """The policy as the API answers it; ``prefix`` begins its keys (FirewallPolicy, FirewallPolicyV2)."""
         response: dict[str, Any] = {
-            "FirewallPolicyName": self.name,
-            "FirewallPolicyArn": self.arn,
-            "FirewallPolicyId": self.policy_id,
-            "FirewallPolicyStatus": status,
+            f"{prefix}Name": self.name,
+            f"{prefix}Arn": self.arn,
+            f"{prefix}Id": self.policy_id,
+            f"{prefix}Status": status,
         }
         if self.description is not None:
             response["Description"] = self.description

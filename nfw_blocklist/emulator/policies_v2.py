@@ -31,18 +31,12 @@ DEFAULT_ACTIONS = frozenset({"DROP", "ACCEPT", "REJECT", "ALERT"})
 class StoredPolicyV2(StoredPolicy):
     consumed_firewall_capacity: int = 0
 
-    def response(self, status: str = "ACTIVE") -> dict[str, Any]:
-        response: dict[str, Any] = {
-            "FirewallPolicyV2Name": self.name,
-            "FirewallPolicyV2Arn": self.arn,
-            "FirewallPolicyV2Id": self.policy_id,
-            "FirewallPolicyV2Status": status,
+    def response(self, status: str = "ACTIVE", prefix: str = "FirewallPolicyV2") -> dict[str, Any]:
+        return {
+            **super().response(status, prefix),
             "ConsumedFirewallRuleCapacity": self.consumed_firewall_capacity,
             "NumberOfAssociations": 0,
         }
-        if self.description is not None:
-            response["Description"] = self.description
-        return response
 
     def referenced_arns(self) -> set[str]:
         return {
