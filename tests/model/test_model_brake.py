@@ -17,13 +17,11 @@ The clock stays in one period (a release is the only new start): the period's ar
 integration test's (tests/integration/test_brake.py).
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -43,8 +41,8 @@ from handlers.service import BlocklistService
 from handlers.settings import Enforcement
 from nfw_blocklist.findings import documentation_hosts
 from tests.integration import stack
-from tests.model.conftest import REGION, World
-from tests.model.scheduler import Killed, Operation, ScheduledClient, Scheduler, VirtualClock
+from tests.model.conftest import PROFILE, REGION, Scheduled, World, model_profiles
+from tests.model.scheduler import Killed, Operation
 from tests.model.test_model_concurrency import probe_event
 
 pytestmark = pytest.mark.model
@@ -55,23 +53,7 @@ FINDING_HOSTS = documentation_hosts(60)
 MANUAL_HOSTS = tuple(f"203.0.113.{n}" for n in range(1, 20))
 MAX_STEPS = 400
 
-PROFILES = {
-    "ci": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "6")),
-        stateful_step_count=20,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-    "soak": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "300")),
-        stateful_step_count=50,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-}
+PROFILES = model_profiles("NFW_MODEL_EXAMPLES", ci=(6, 20), soak=(300, 50))
 
 
 class BrakeModel(RuleBasedStateMachine):
@@ -87,12 +69,8 @@ class BrakeModel(RuleBasedStateMachine):
         self.settings = replace(
             stack.settings(arn), table_name=f"ledger-{suffix}", brake_max_new_blocks=CEILING
         )
-        self.clock = VirtualClock(START)
-        clock.set_clock(self.clock)
-        self.scheduler = Scheduler(self.clock)
-        world.scheduler = self.scheduler
-        self.dynamodb = ScheduledClient(world.dynamodb, "dynamodb", self.scheduler)
-        self.network_firewall = ScheduledClient(world.network_firewall, "nfw", self.scheduler)
+        self.scheduled = Scheduled.start(world, START)
+        self.clock, self.scheduler = self.scheduled.clock, self.scheduled.scheduler
         self.judge = Ledger(self.settings.table_name, client=world.dynamodb)
         self.in_flight: list[Operation] = []
         self.unused = list(FINDING_HOSTS)
@@ -105,17 +83,7 @@ class BrakeModel(RuleBasedStateMachine):
         self.violations: list[str] = []
 
     def _service(self) -> BlocklistService:
-        service = BlocklistService.create(
-            self.settings,
-            dynamodb=self.dynamodb,
-            network_firewall=self.network_firewall,
-            sleep=self.scheduler.sleep,
-            region=REGION,
-        )
-        service.writer.sleep = self.scheduler.sleep
-        service.writer.wall_clock = self.clock
-        service.ledger.sleep = self.scheduler.sleep
-        return service
+        return self.scheduled.service(self.settings)
 
     def _start(self, label: str, body: Callable[[BlocklistService], Any], **facts: Any) -> None:
         service = self._service()
@@ -187,18 +155,17 @@ class BrakeModel(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.in_flight))
     @rule(pick=st.integers(0, 7), steps=st.integers(1, 6))
     def step(self, pick: int, steps: int) -> None:
-        op = self.in_flight[pick % len(self.in_flight)]
-        for _ in range(steps):
-            if op.done:
-                break
-            self.scheduler.step(op)
-        self._reap()
+        self._advance(pick, steps)
 
     @precondition(lambda self: bool(self.in_flight))
     @rule(pick=st.integers(0, 7))
     def finish(self, pick: int) -> None:
+        self._advance(pick, MAX_STEPS)
+
+    def _advance(self, pick: int, steps: int) -> None:
+        """Up to ``steps`` calls of the picked operation in flight (fewer if it ends)."""
         op = self.in_flight[pick % len(self.in_flight)]
-        for _ in range(MAX_STEPS):
+        for _ in range(steps):
             if op.done:
                 break
             self.scheduler.step(op)
@@ -281,5 +248,4 @@ class BrakeModel(RuleBasedStateMachine):
 
 def test_blocks_above_the_ceiling_never_land_whatever_the_interleaving(world: World) -> None:
     BrakeModel.world = world
-    profile = PROFILES[os.environ.get("NFW_MODEL_PROFILE", "ci")]
-    run_state_machine_as_test(BrakeModel, settings=profile)
+    run_state_machine_as_test(BrakeModel, settings=PROFILES[PROFILE])

@@ -39,8 +39,6 @@ The budget is small in `make test` (derandomised: the same examples every run) a
 `make soak` (NFW_MODEL_PROFILE=soak).
 """
 
-import os
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -48,7 +46,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -76,8 +73,8 @@ from nfw_blocklist import emulator
 from nfw_blocklist.findings import sample
 from nfw_blocklist.traffic import TCP, Packet, StatelessPolicy
 from tests.integration import stack
-from tests.model.conftest import REGION, World
-from tests.model.scheduler import Killed, Operation, ScheduledClient, Scheduler, VirtualClock
+from tests.model.conftest import PROFILE, REGION, Scheduled, World, model_profiles
+from tests.model.scheduler import Killed, Operation
 
 pytestmark = pytest.mark.model
 
@@ -133,25 +130,7 @@ RETRIED_ERRORS = (RuleGroupContention, FirewallUnavailable)
 MAX_STEPS_PER_RULE = 2000
 """Enough to outwait a crashed lease holder (the lease lapses after 15 s of 0.1-0.2 s polls)."""
 
-PROFILES = {
-    # The same examples every run, and no shrinking: on a broken writer shrinking takes minutes, too
-    # long for `make test`. The failing example and its trace replay exactly; `make soak` shrinks.
-    "ci": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "60")),
-        stateful_step_count=30,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-    "soak": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_EXAMPLES", "800")),
-        stateful_step_count=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-}
+PROFILES = model_profiles("NFW_MODEL_EXAMPLES", ci=(60, 30), soak=(800, 60))
 
 
 @dataclass(frozen=True)
@@ -187,12 +166,9 @@ class BlocklistModel(RuleBasedStateMachine):
             retention_minutes=RETENTION_MINUTES,
             protected_cidrs=PROTECTED_CIDRS,
         )
-        self.clock = VirtualClock(START)
-        clock.set_clock(self.clock)
-        self.scheduler = Scheduler(self.clock, self._intercept)
-        world.scheduler = self.scheduler
-        self.dynamodb = ScheduledClient(world.dynamodb, "dynamodb", self.scheduler)
-        self.network_firewall = ScheduledClient(world.network_firewall, "nfw", self.scheduler)
+        self.scheduled = Scheduled.start(world, START, self._intercept)
+        self.clock, self.scheduler = self.scheduled.clock, self.scheduled.scheduler
+        self.network_firewall = self.scheduled.network_firewall
         self.judge_ledger = Ledger(self.settings.table_name, client=world.dynamodb)
         self.environments = [self._service(n) for n in range(ENVIRONMENTS)]
         self.busy: dict[int, Operation] = {}
@@ -223,19 +199,7 @@ class BlocklistModel(RuleBasedStateMachine):
 
     # -- operations ------------------------------------------------------------------------------
     def _service(self, seed: int) -> BlocklistService:
-        service = BlocklistService.create(
-            self.settings,
-            dynamodb=self.dynamodb,
-            network_firewall=self.network_firewall,
-            sleep=self.scheduler.sleep,
-            region=REGION,
-        )
-        service.writer.sleep = self.scheduler.sleep
-        service.writer.wall_clock = self.clock
-        service.writer.rng = random.Random(seed)  # the jitter of sleeps, so the clock replays too
-        if hasattr(service.ledger, "sleep"):
-            service.ledger.sleep = self.scheduler.sleep
-        return service
+        return self.scheduled.service(self.settings, seed)
 
     def _start(
         self, kind: str, label: str, env: int | None, body: Callable[[BlocklistService], Any], **facts: Any
@@ -859,9 +823,6 @@ def probe_event(hosts: list[str], finding_id: str, seen_at: float) -> dict[str, 
     detail["service"]["eventLastSeen"] = stamp
     detail["updatedAt"] = stamp
     return event
-
-
-PROFILE = os.environ.get("NFW_MODEL_PROFILE", "ci")
 
 
 def test_no_interleaving_breaks_an_invariant(world: World) -> None:

@@ -9,11 +9,9 @@ the domain list (I1), nothing there the ledger does not hold (I2), manual domain
 no protected domain ever written (I4), reports true (I5), and the list never empty (I6: the placeholder).
 """
 
-import os
 from dataclasses import replace
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
@@ -22,7 +20,7 @@ from handlers.service import BlocklistService
 from handlers.settings import DomainBlocking
 from nfw_blocklist.findings import dns_finding, ip_and_domain_finding
 from tests.integration import stack
-from tests.model.conftest import World
+from tests.model.conftest import PROFILE, World, model_profiles
 from tests.model.scheduler import Operation
 from tests.model.test_model_concurrency import (
     HOST_CAPACITY,
@@ -41,23 +39,7 @@ PROTECTED_DOMAINS = ("s3.amazonaws.com", "vpn.corp.example")
 """Built-in (amazonaws.com) and configured (corp.example) never-block names."""
 DOMAIN_POOL = (*BLOCKABLE_DOMAINS, *PROTECTED_DOMAINS)
 
-PROFILES = {
-    "ci": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_DOMAIN_EXAMPLES", "25")),
-        stateful_step_count=30,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-    "soak": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_DOMAIN_EXAMPLES", "400")),
-        stateful_step_count=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-}
+PROFILES = model_profiles("NFW_MODEL_DOMAIN_EXAMPLES", ci=(25, 30), soak=(400, 60))
 
 
 class DomainBlocklistModel(BlocklistModel):
@@ -211,9 +193,6 @@ def hand_edit_domains(client: Any, arn: str, domain: str, add: bool) -> None:
     client.update_rule_group(
         RuleGroupArn=arn, Type="STATEFUL", UpdateToken=described["UpdateToken"], RuleGroup=group
     )
-
-
-PROFILE = os.environ.get("NFW_MODEL_PROFILE", "ci")
 
 
 def test_no_interleaving_of_ip_and_domain_writers_breaks_an_invariant(world: World) -> None:

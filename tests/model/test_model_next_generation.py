@@ -8,15 +8,13 @@ and the variable names it. I6 becomes: the variable is never empty and both rule
 rule without an address would match everything); I4: no protected host ever enters the variable.
 """
 
-import os
 from typing import Any
 
 import boto3
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from handlers.settings import FirewallPolicyType
-from tests.model.conftest import World
+from tests.model.conftest import PROFILE, World, model_profiles
 from tests.model.scheduler import Operation
 from tests.model.test_model_concurrency import (
     BLOCKABLE,
@@ -41,23 +39,7 @@ FOREIGN_RULE = {
 }
 DISCARD = "100::/128"
 
-PROFILES = {
-    "ci": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_NG_EXAMPLES", "10")),
-        stateful_step_count=30,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-    "soak": settings(
-        max_examples=int(os.environ.get("NFW_MODEL_NG_EXAMPLES", "400")),
-        stateful_step_count=60,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ),
-}
+PROFILES = model_profiles("NFW_MODEL_NG_EXAMPLES", ci=(10, 30), soak=(400, 60))
 
 
 class NextGenerationBlocklistModel(BlocklistModel):
@@ -124,9 +106,6 @@ def blocked_by(group: dict[str, Any]) -> tuple[set[str], set[str]]:
     anywhere = set(variable_of(group)) - {DISCARD}
     both = FROM_HOST in rules and TO_HOST in rules
     return (anywhere if both else set()), anywhere
-
-
-PROFILE = os.environ.get("NFW_MODEL_PROFILE", "ci")
 
 
 def test_no_interleaving_breaks_an_invariant_on_a_next_generation_firewall(world: World) -> None:
