@@ -19,7 +19,8 @@ The invariants, and when each must hold:
   I6 no owned rule of ours has empty Sources (Destinations): it would match everything;
   I8 traffic (judged by the verdict engine, ``nfw_blocklist.traffic``, on the group as it stands): a
      flow between a protected or never-blocked host and an instance, or between two never-blocked
-     hosts, is not dropped (the match-all guard and I4 by behaviour, not by rule shape);
+     hosts, is not dropped (the match-all guard and I4 by behaviour, not by rule shape), unless an
+     operator's hand edit put that host in the group after our last write (ours takes it out again);
 - when nothing is in flight and nothing has disturbed the system since the last clean prune (a crash,
   a timeout, a hand edit, a failed execution):
   I1 every ledger host that is not pending is in the group;
@@ -71,7 +72,7 @@ from handlers.ledger import Ledger, holder_of
 from handlers.service import BlocklistService
 from nfw_blocklist import emulator
 from nfw_blocklist.findings import sample
-from nfw_blocklist.traffic import TCP, Packet, StatelessPolicy
+from nfw_blocklist.traffic import TCP, FirewallEngine, Packet, StatelessPolicy
 from tests.integration import stack
 from tests.model.conftest import PROFILE, REGION, Scheduled, World, model_profiles
 from tests.model.scheduler import Killed, Operation
@@ -189,6 +190,9 @@ class BlocklistModel(RuleBasedStateMachine):
         """Findings a record step of which failed (and is not retried here): I9's one open window."""
         self.checked_at: tuple[int, float] | None = None
         self.spared_version: Any = None
+        self.hand_added: set[str] = set()
+        """Hosts an operator's hand edit put in the group since our last write (I8 spares them: the
+        operator blocked them; our next write takes a protected one out, and I4 and I8 judge that write)."""
 
     group_type = "STATELESS"
     """The IP group's type (the Next Generation model, ``test_model_next_generation``, writes FIREWALL)."""
@@ -454,7 +458,10 @@ class BlocklistModel(RuleBasedStateMachine):
         self.history.append(GroupWrite(op, frozenset(before), frozenset(after)))
         op.writes += 1
         if ours:
+            self.hand_added.clear()
             self._check_manual_kept(op, before - after)
+        else:
+            self.hand_added = (self.hand_added | (after - before)) - (before - after)
         return answer
 
     def _requested_rules(self, request: dict[str, Any]) -> Any:
@@ -644,22 +651,39 @@ class BlocklistModel(RuleBasedStateMachine):
             self._violate(
                 NOTHING_UNLEDGERED, f"{when}: {sorted(anywhere - ledgered)} in the group, not the ledger"
             )
-        firewall = self._traffic_policy()
+        judge = self._traffic_judge(self._group_version().rule_group)
         for host in sorted(host for host in confirmed if "/" in host):  # addresses; domains: the oracle's
             address = host.split("/")[0]
             instance = INSTANCES[6 if ":" in address else 4]
             for source, destination in ((instance, address), (address, instance)):
-                verdict = firewall.judge(Packet(source, destination, TCP, 40000, 443))
-                if verdict.action != "aws:drop":
+                dropped, action, _ = judge(Packet(source, destination, TCP, 40000, 443))
+                if not dropped:
                     self._violate(
                         TRAFFIC_DROPS_CONFIRMED,
-                        f"{when}: {source} -> {destination} met {verdict.action} ({host} is confirmed)",
+                        f"{when}: {source} -> {destination} met {action} ({host} is confirmed)",
                     )
 
-    def _traffic_policy(self) -> StatelessPolicy:
-        """The firewall's stateless engine over the group as the emulator holds it now (DescribeRuleGroup's
-        shape, read without an API call: this runs after every step)."""
-        return StatelessPolicy([(1, self._group_version().rule_group)])
+    def _traffic_judge(self, rule_group: Any) -> Callable[[Packet], tuple[bool, str, Any]]:
+        """The firewall's engine over the group alone (DescribeRuleGroup's shape, as the emulator holds
+        it: read without an API call, this runs after every step), built by the group's type as the
+        sandbox's traffic builds its policy: a STATELESS group is a Classic policy's stateless engine, a
+        FIREWALL group a Next Generation policy's firewall section (default action ACCEPT). The judge
+        answers whether a packet is dropped, the action and the rule that decided (None: the default)."""
+        if self.group_type == "FIREWALL":
+            engine = FirewallEngine([rule_group], default_action="ACCEPT")
+
+            def judge_firewall(packet: Packet) -> tuple[bool, str, Any]:
+                verdict = engine.judge(packet, first=True)
+                return not verdict.passes, f"{verdict.action}:{verdict.scope}", verdict.rule
+
+            return judge_firewall
+        policy = StatelessPolicy([(1, rule_group)])
+
+        def judge_stateless(packet: Packet) -> tuple[bool, str, Any]:
+            verdict = policy.judge(packet)
+            return verdict.action == "aws:drop", verdict.action, verdict.rule
+
+        return judge_stateless
 
     def _group_version(self) -> Any:
         backend = networkfirewall_backends[DEFAULT_ACCOUNT_ID][REGION]
@@ -670,14 +694,16 @@ class BlocklistModel(RuleBasedStateMachine):
         if version is self.spared_version:
             return  # the same rules judged the same flows after the previous step
         self.spared_version = version
-        firewall = StatelessPolicy([(1, version.rule_group)])
+        judge = self._traffic_judge(version.rule_group)
         for one, other in SPARED_FLOWS:
+            if {canonical(one), canonical(other)} & self.hand_added:
+                continue  # an operator blocked it by hand; our next write is judged again
             for source, destination in ((one, other), (other, one)):
-                verdict = firewall.judge(Packet(source, destination, TCP, 40000, 443))
-                if verdict.action == "aws:drop":
+                dropped, _, rule_ = judge(Packet(source, destination, TCP, 40000, 443))
+                if dropped:
                     self._violate(
                         TRAFFIC_SPARES_UNBLOCKED,
-                        f"{source} -> {destination} dropped by rule {verdict.rule} (neither host is blocked)",
+                        f"{source} -> {destination} dropped by rule {rule_} (neither host is blocked)",
                     )
 
     def _failure(self, invariant_: str) -> str | None:
