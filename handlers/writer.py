@@ -623,10 +623,14 @@ class RuleGroupWriter:
         current = view.current
         # The index may lag: every host it names is re-read, and so is every host asked for (one
         # unblocked since its execution recorded it is not written back).
-        indexed = set(self._pending()) | ensure | also
+        # Hosts to remove are re-read too: their items went before this sync (an unblock, a release, an
+        # expiry, a refusal), and one the ledger holds again (blocked by hand or recorded since) stays.
+        indexed = set(self._pending()) | ensure | also | remove
         self._keep_lease()
         records = self.ledger.records(indexed) if indexed else {}
         self._keep_lease()
+        held = {host for host in remove if host in records}
+        remove = remove - held
         pending = {host for host, record in records.items() if record.pending}
         ensure = {host for host in ensure if host in records}
         protected: set[str] = set()
@@ -634,7 +638,7 @@ class RuleGroupWriter:
             ledger_records = self._whole_ledger(snapshot, current, set(records) | remove)
             records = {**ledger_records, **records}
             protected = {host for host in ledger_records if not self.blockable(host)}
-            base = set(ledger_records)
+            base = set(ledger_records) | held
         else:
             # Hosts being put back that the ledger holds: pending ones (new sightings) may wait for room
             # like any other pending host; a confirmed one belongs in the group.

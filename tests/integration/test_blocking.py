@@ -218,14 +218,15 @@ def test_pruning_the_last_host_leaves_no_owned_rule(group: str, fake_time: FakeT
     assert stack.rules_of(group) == [stack.FOREIGN_RULE]
 
 
-def test_a_host_recorded_again_while_it_is_removed_is_restored(group: str) -> None:
+def test_a_host_recorded_again_before_its_removal_is_planned_stays(group: str) -> None:
     block_host(group, "203.0.113.9")
     service = stack.service(group)
 
-    # The ledger still holds the host when the removal lands, as when a finding re-records it mid-prune.
+    # The ledger holds the host again when the removal plans, as when a finding re-records it (or an
+    # operator blocks it by hand) after an unblock, a release or a prune took its item: it never leaves.
     outcome = service.writer.sync(remove=["203.0.113.9/32"])
 
-    assert outcome.restored == ["203.0.113.9/32"]
+    assert outcome.removed == [] and outcome.restored == []
     assert stack.blocked_in_group(group) == {"203.0.113.9/32"}
 
 

@@ -104,3 +104,18 @@ def test_a_manual_block_racing_a_release_keeps_the_host(model: BlocklistModel) -
 
     model.assert_invariants()
     assert model._group()[0] == {f"{H1}/32"}
+
+
+def test_a_manual_block_between_a_releases_delete_and_its_write_keeps_the_host(model: BlocklistModel) -> None:
+    finish(model, execution(model, [H1]))
+    release(model, FIRST)
+    releasing = model.in_flight[-1]
+    model.run_until(releasing, "dynamodb.delete_item")
+    model.advance(pick=model.in_flight.index(releasing), calls=1)  # H1's item is gone, the group not written
+
+    model.start_manual_block(H1)
+    model.finish(pick=len(model.in_flight) - 1)
+    model.settle()
+
+    model.assert_invariants()
+    assert model._group()[0] == {f"{H1}/32"}
