@@ -50,7 +50,7 @@ typecheck: install
 	$(BIN)/mypy forwarder/__main__.py
 	$(BIN)/mypy provider/__main__.py
 
-# A test still running after 10 minutes (a hang: `make test` takes about 5 in all) dumps every thread's
+# A test still running after 10 minutes (a hang: no single test takes 2) dumps every thread's
 # stack to stderr and ends its worker, instead of stalling the run until CI gives up.
 PYTEST_WATCHDOG = -o faulthandler_timeout=600 -o faulthandler_exit_on_timeout=true
 

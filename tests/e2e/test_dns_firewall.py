@@ -156,7 +156,7 @@ def test_a_sync_function_without_the_list_grant_fails_the_deployment(dns_render:
         Sandbox(tampered).start()
 
 
-def test_only_the_block_and_prune_roles_may_touch_the_list_and_only_that_list(dns_render: Any) -> None:
+def test_only_the_block_prune_and_steer_roles_may_touch_the_list_and_only_that_list(dns_render: Any) -> None:
     list_arn = next(
         r.state["arn"]
         for r in dns_render.resources
@@ -175,6 +175,8 @@ def test_only_the_block_and_prune_roles_may_touch_the_list_and_only_that_list(dn
     assert granted == {
         "nfw-blocklist-block-policy": (actions, [list_arn]),
         "nfw-blocklist-prune-policy": (actions, [list_arn]),
+        # An analyst's release takes the domains only that finding held out of the list (issue 21).
+        "nfw-blocklist-steer-policy": (actions, [list_arn]),
     }
 
 

@@ -128,7 +128,7 @@ def test_a_missing_rule_group_fails_pruning_through_notify_failure(dev_sandbox):
 def test_the_sandbox_deploys_every_emulated_resource_and_says_what_it_skipped(dev_sandbox):
     skipped_types = {urn.split("::")[2].split("$")[-1] for urn, _ in dev_sandbox.inventory.skipped}
 
-    assert len(dev_sandbox.inventory.functions) == 4
+    assert len(dev_sandbox.inventory.functions) == 5  # record, block, prune, annotate, steer
     assert {info.logical_name for info in dev_sandbox.inventory.state_machines.values()} == {
         "nfw-blocklist-response",
         "nfw-blocklist-pruning",
