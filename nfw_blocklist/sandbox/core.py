@@ -329,6 +329,8 @@ class Sandbox:
 
     def stop(self) -> None:
         """Undo everything ``start`` did, in reverse (safe to call twice, and after a failed start)."""
+        if self._traffic is not None:
+            self._traffic.close()  # its firewall stops following StartFlowFlush
         handler_clock.set_clock(None)
         handler_metrics.use_sink(None)
         _forget_cached_services()
@@ -771,9 +773,9 @@ class Sandbox:
     def traffic(self) -> "SandboxTraffic":
         """The firewall in front of this view's protected VPC, and its resolver (``traffic.py``)."""
         if self._traffic is None:
-            from .traffic import SandboxTraffic
+            from .traffic import SandboxTraffic, declared_firewall
 
-            self._traffic = SandboxTraffic(self)
+            self._traffic = SandboxTraffic(self, firewall_arn=declared_firewall(self))
         return self._traffic
 
     # --- looking inside --------------------------------------------------------------------------

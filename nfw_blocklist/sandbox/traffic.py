@@ -2,15 +2,17 @@
 firewall (``emulator.flows``) that enforces the rule groups the sandbox holds right now, and DNS queries
 through the DNS Firewall rule groups associated with the VPC.
 
-The firewall's policy is the program's own (``createFirewallPolicy``) when it has one; otherwise the
-policy an operator would attach the program's groups to: its stateless group(s) first with the default
-``aws:forward_to_sfe``, its stateful domain group in the group's own rule order, and (a Next Generation
-target) its FIREWALL group(s) in an accept-by-default firewall section, since a blocklist only drops.
-
-``SandboxTraffic(sandbox, firewall_arn=...)`` is instead the firewall of that ARN (one CreateFirewall made
-in the sandbox), with the Classic or Next Generation policy the emulator holds under the firewall's
+``SandboxTraffic(sandbox, firewall_arn=...)`` is the firewall of that ARN (one CreateFirewall made in
+the sandbox), with the Classic or Next Generation policy the emulator holds under the firewall's
 FirewallPolicyArn, and StartFlowFlush calls naming that firewall reach its flow table
 (``flow_operations.add_flush_listener``) until ``close()``: a flushed flow's next packet is judged anew.
+``Sandbox.traffic()`` gives it the firewall the stack declares (``declared_firewall``): the one
+``flushFirewallArns`` names, or one running the program's own policy (``createFirewallPolicy``), so the
+functions' flushes reach it. A stack that declares neither gets a firewall without an ARN, whose policy is
+the one an operator would attach the program's groups to (``attachable_policy``): its stateless group(s)
+first with the default ``aws:forward_to_sfe``, its stateful domain group in the group's own rule order,
+and (a Next Generation target) its FIREWALL group(s) in an accept-by-default firewall section, since a
+blocklist only drops.
 
     traffic = SandboxTraffic(sandbox)
     session = traffic.connect("10.0.1.15", "203.0.113.7")      # SYN, SYN-ACK, ACK
@@ -176,7 +178,7 @@ class SandboxTraffic:
         self.store = store_for(backend)
         self.firewall_arn = firewall_arn
         if firewall_arn is None:
-            policy, name = self._policy()
+            policy, name = attachable_policy(sandbox, self.store)
         else:
             policy, name = self._policy_of(firewall_arn, backend.firewalls)
         self.firewall = EmulatedFirewall(
@@ -227,47 +229,6 @@ class SandboxTraffic:
                 continue
         raise ValueError(f"firewall {firewall_arn!r}: the emulator holds no policy {policy_arn!r}")
 
-    def _policy(self) -> tuple[Mapping[str, Any], str]:
-        inventory = self.sandbox.inventory
-        stack = self.sandbox.rendered.stack
-        if inventory.firewall_policies:
-            response = self.sandbox.describe_firewall_policy()
-            return response[
-                "FirewallPolicy"
-            ], f"{response['FirewallPolicyResponse']['FirewallPolicyName']}-fw"
-        groups = [self.store.get(arn=arn) for arn in sorted(inventory.rule_groups)]
-        firewall_groups = [group for group in groups if group.type == "FIREWALL"]
-        if firewall_groups:
-            entries = [
-                {"ResourceArn": g.arn, "Priority": number} for number, g in enumerate(firewall_groups, 1)
-            ]
-            return {
-                "FirewallRuleGroupEntries": entries,
-                "FirewallDefaultAction": "ACCEPT",
-            }, f"{stack}-firewall"
-        stateful = [group for group in groups if group.type == "STATEFUL"]
-        orders = {
-            str(
-                (group.version.rule_group.get("StatefulRuleOptions") or {}).get("RuleOrder")
-                or "DEFAULT_ACTION_ORDER"
-            )
-            for group in stateful
-        }
-        order = orders.pop() if len(orders) == 1 else "DEFAULT_ACTION_ORDER"
-        policy: dict[str, Any] = {
-            "StatelessRuleGroupReferences": [
-                {"ResourceArn": group.arn, "Priority": number}
-                for number, group in enumerate((g for g in groups if g.type == "STATELESS"), 1)
-            ],
-            "StatelessDefaultActions": ["aws:forward_to_sfe"],
-            "StatefulRuleGroupReferences": [
-                {"ResourceArn": group.arn, **({"Priority": number} if order == "STRICT_ORDER" else {})}
-                for number, group in enumerate(stateful, 1)
-            ],
-            "StatefulEngineOptions": {"RuleOrder": order},
-        }
-        return policy, f"{stack}-firewall"
-
     def connect(
         self,
         server: str,
@@ -307,3 +268,83 @@ class SandboxTraffic:
     def flush(self, filters: list[Mapping[str, Any]], minimum_age: float = 0.0) -> int:
         """StartFlowFlush on the firewall (``EmulatedFirewall.flush``)."""
         return self.firewall.flush(filters, minimum_age)
+
+
+FIREWALL_VPC: Final = "vpc-0123456789abcdef0"
+FIREWALL_SUBNET: Final = "subnet-0123456789abcdef0"
+
+
+def declared_firewall(sandbox: "Sandbox") -> str | None:
+    """The ARN of the firewall the stack declares, made in the sandbox (CreateFirewall) unless it is there:
+    the first ``flushFirewallArns`` entry of the sandbox's account and region (the one the functions'
+    StartFlowFlush calls can reach), else a firewall ``<policy>-fw`` running the program's own policy
+    (``createFirewallPolicy``). A named firewall runs the program's policy if there is one, otherwise the
+    policy an operator would attach the groups to (``attachable_policy``, made in the sandbox too).
+
+    None: the stack names no firewall and creates no policy, so nothing could address a firewall by ARN;
+    the traffic firewall then stands for one the operator attaches the groups to."""
+    from moto.networkfirewall.models import networkfirewall_backends
+
+    from handlers.settings import Settings
+
+    prefix = f"arn:aws:network-firewall:{sandbox.region}:{sandbox.account}:firewall/"
+    flushed = Settings.from_env(sandbox.function_environment("block")).flush_firewall_arns
+    named = next((arn for arn in flushed if arn.startswith(prefix)), None)
+    policies = sorted(sandbox.inventory.firewall_policies.items())
+    if named is None and not policies:
+        return None
+    name = named.removeprefix(prefix) if named else f"{policies[0][1]}-fw"
+    arn = prefix + name
+    if arn in networkfirewall_backends[sandbox.account][sandbox.region].firewalls:
+        return arn
+    client = sandbox.client("network-firewall")
+    if policies:
+        policy_arn = policies[0][0]
+    else:  # flushFirewallArns is a Next Generation setting: the operator's policy is a V2 one
+        store = store_for(networkfirewall_backends[sandbox.account][sandbox.region])
+        document, _ = attachable_policy(sandbox, store)
+        policy_arn = client.create_firewall_policy_v2(
+            FirewallPolicyV2Name=f"{name}-policy", FirewallPolicyV2=document
+        )["FirewallPolicyV2Response"]["FirewallPolicyV2Arn"]
+    created: str = client.create_firewall(
+        FirewallName=name,
+        FirewallPolicyArn=policy_arn,
+        VpcId=FIREWALL_VPC,
+        SubnetMappings=[{"SubnetId": FIREWALL_SUBNET}],
+    )["Firewall"]["FirewallArn"]
+    return created
+
+
+def attachable_policy(sandbox: "Sandbox", store: Any) -> tuple[dict[str, Any], str]:
+    """The policy an operator would attach the program's groups to, and its firewall's name: the FIREWALL
+    group(s) in an accept-by-default firewall section (Next Generation); or the stateless group(s) first
+    with the default ``aws:forward_to_sfe`` and the stateful domain group in the group's own rule order."""
+    inventory = sandbox.inventory
+    stack = sandbox.rendered.stack
+    groups = [store.get(arn=arn) for arn in sorted(inventory.rule_groups)]
+    firewall_groups = [group for group in groups if group.type == "FIREWALL"]
+    if firewall_groups:
+        entries = [{"ResourceArn": g.arn, "Priority": number} for number, g in enumerate(firewall_groups, 1)]
+        return {"FirewallRuleGroupEntries": entries, "FirewallDefaultAction": "ACCEPT"}, f"{stack}-firewall"
+    stateful = [group for group in groups if group.type == "STATEFUL"]
+    orders = {
+        str(
+            (group.version.rule_group.get("StatefulRuleOptions") or {}).get("RuleOrder")
+            or "DEFAULT_ACTION_ORDER"
+        )
+        for group in stateful
+    }
+    order = orders.pop() if len(orders) == 1 else "DEFAULT_ACTION_ORDER"
+    policy: dict[str, Any] = {
+        "StatelessRuleGroupReferences": [
+            {"ResourceArn": group.arn, "Priority": number}
+            for number, group in enumerate((g for g in groups if g.type == "STATELESS"), 1)
+        ],
+        "StatelessDefaultActions": ["aws:forward_to_sfe"],
+        "StatefulRuleGroupReferences": [
+            {"ResourceArn": group.arn, **({"Priority": number} if order == "STRICT_ORDER" else {})}
+            for number, group in enumerate(stateful, 1)
+        ],
+        "StatefulEngineOptions": {"RuleOrder": order},
+    }
+    return policy, f"{stack}-firewall"

@@ -244,3 +244,23 @@ def test_a_flow_scoped_accept_outlives_a_block_until_a_flow_flush_names_its_fire
         FirewallArn=other, FlowFilters=[{"DestinationAddress": {"AddressDefinition": f"{NEVER_BLOCKED}/32"}}]
     )
     assert open_flows and len(kept.firewall.flows) == open_flows  # closed: flushes reach it no more
+
+
+def test_the_sandbox_firewall_is_the_one_flush_firewall_arns_names_so_the_writers_flush_reaches_it(
+    flushing_ng_sandbox, reference_event
+):
+    from nfw_blocklist.sandbox.core import ACCOUNT
+
+    traffic = flushing_ng_sandbox.traffic()
+    open_to_host, open_elsewhere = traffic.connect(REFERENCE_HOST), traffic.connect(NEVER_BLOCKED)
+
+    [result] = flushing_ng_sandbox.put_event(reference_event)
+
+    assert result.status == "SUCCEEDED"
+    assert (
+        traffic.firewall_arn == f"arn:aws:network-firewall:us-east-1:{ACCOUNT}:firewall/{OPERATOR_FIREWALL}"
+    )
+    [after_flush] = open_to_host.exchange(1)
+    [kept] = open_elsewhere.exchange(1)
+    assert after_flush.new_flow and not after_flush.passed, open_to_host.summary()  # its flow was flushed
+    assert not kept.new_flow and kept.passed, open_elsewhere.summary()
