@@ -177,6 +177,7 @@ class SandboxTraffic:
         self.sandbox = sandbox
         self.store = store_for(backend)
         self.firewall_arn = firewall_arn
+        policy: Mapping[str, Any]
         if firewall_arn is None:
             policy, name = attachable_policy(sandbox, self.store)
         else:
