@@ -3,7 +3,9 @@ what was deployed, each workflow's path, the finding's annotation, the ledger, t
 messages, and the scheduled prune that lifts the blocks; and, through the sandbox's emulated firewall,
 an instance's C2 session to the finding's host cut at the packet after the block, a TLS session to the
 DNS finding's domain (the open one keeps its verdict, the next is dropped at its ClientHello), and new
-sessions passing again after the prune."""
+sessions passing again after the prune. Then the reference finding once more, on a Next Generation
+firewall (``next_generation_part``): blocked in a FIREWALL group's variable, its open session cut and
+flushed, and the prune lifting it."""
 
 import argparse
 import json
@@ -11,12 +13,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from nfw_blocklist.console import Printer
+from nfw_blocklist.rendered import Rendered
 from nfw_blocklist.reports import blocked_domains, follow_ups, group_view, print_rules, sandbox_service
 from nfw_blocklist.stacks import render_with
 
 SAMPLES: Final = Path(__file__).resolve().parent.parent / "samples"
 REFERENCE_FINDING: Final = SAMPLES / "securityhub-guardduty-c2-finding.json"
 DNS_FINDING: Final = SAMPLES / "securityhub-guardduty-dns-c2-finding.json"
+DEMO_FIREWALL: Final = "nfw-blocklist-demo-ng"
+"""The Next Generation part's firewall: named in flushFirewallArns, made by the sandbox."""
 """The demo's second finding: GuardDuty's C&CActivity.B!DNS test finding, naming a domain and no IP."""
 
 
@@ -185,10 +190,85 @@ def run(args: argparse.Namespace) -> int:
             for r in [*delivery.executions, *echoes, *dns_delivery.executions, *unblock.executions, *runs]
         )
         gone = not remaining and not view["cidrs"] and not any(view["domains"].values()) and cut
-        out.heading(
-            "Done: blocked, notified and pruned" if gone and not failed else "Demo did not go as expected"
-        )
-    return 0 if gone and not failed else 1
+    next_generation = next_generation_part(out, args.stack, rendered, event, host)
+    went_well = gone and not failed and next_generation
+    out.heading("Done: blocked, notified and pruned" if went_well else "Demo did not go as expected")
+    return 0 if went_well else 1
+
+
+def next_generation_part(
+    out: Printer, stack: str, classic: Rendered, event: dict[str, Any], host: str
+) -> bool:
+    """The same finding on a Next Generation firewall, in a sandbox of its own: the Classic stack with
+    ``next_generation_config`` (FIREWALL rule groups, the program's own FirewallPolicyV2, the sandbox's
+    firewall named in flushFirewallArns). The host enters the IP group's variable, an open connection to
+    it is cut at its next packet and its flows are flushed, and the prune empties the variable again.
+    True when it all went so."""
+    from handlers.engine_rules import VARIABLE, read_group
+    from nfw_blocklist.arguments import parse_config_pairs
+    from nfw_blocklist.sandbox import Sandbox
+    from nfw_blocklist.sandbox.traffic import HANDSHAKE
+
+    pairs = next_generation_config(str(classic.config.get("aws:region") or "us-east-1"))
+    with Sandbox(render_with(stack, parse_config_pairs(pairs))) as sandbox:
+        service = sandbox_service(sandbox)
+        traffic = sandbox.traffic()
+
+        def variable() -> str:
+            return ", ".join(read_group(sandbox.describe_rule_group()["FirewallRuleGroup"]).variable)
+
+        out.heading(f"Next Generation firewall: stack {stack!r} with -c {' -c '.join(pairs)}")
+        out.line(f"rule group   {sandbox.rule_group_arn} (FIREWALL)")
+        out.line(f"policy       {', '.join(sandbox.inventory.firewall_policies)}")
+        out.line(f"firewall     {traffic.firewall_arn}")
+        c2 = traffic.connect(host)
+        c2.exchange(3)
+        _session_line(out, f"C2 session to {host}", c2)
+
+        out.heading("Next Generation: the reference finding, then the prune")
+        [result] = sandbox.put_event(event)
+        block = result.task_output("block") or {}
+        flushes = [kind["flush"] for kind in block.get("kinds", {}).values() if "flush" in kind]
+        out.line(f"execution {result.name}: {result.status}")
+        out.line(f"${VARIABLE} now holds: {variable()}")
+        for flush in flushes:
+            out.line(
+                f"StartFlowFlush on {traffic.firewall.name}: {flush['operations']} operation(s) "
+                f"for {flush['hosts']} host(s), {flush['failed']} failed"
+            )
+        c2.exchange(3)
+        new_c2 = traffic.connect(host)
+        _session_line(out, f"C2 session to {host}", c2)
+        _session_line(out, f"new connection to {host}", new_c2)
+        [run] = sandbox.advance(service.settings.retention_seconds + 60)
+        pruned = (run.task_output("prune") or {}).get("pruned", [])
+        out.line(f"scheduled {run.state_machine}: {run.status}; pruned {', '.join(pruned) or 'nothing'}")
+        out.line(f"${VARIABLE} now holds: {variable()} (the placeholder: nothing blocked)")
+        after = traffic.connect(host)
+        after.exchange(3)
+        _session_line(out, f"new connection to {host}", after)
+    return (
+        result.status == "SUCCEEDED"
+        and run.status == "SUCCEEDED"
+        and c2.first_drop == len(HANDSHAKE) + 3 + 1
+        and new_c2.first_drop == 1
+        and after.first_drop is None
+        and bool(flushes)
+        and not any(flush["failed"] for flush in flushes)
+    )
+
+
+def next_generation_config(region: str) -> list[str]:
+    """The ``-c`` pairs of the demo's Next Generation part: the program's own V2 policy, and a firewall
+    named in flushFirewallArns (in the sandbox's account and the stack's region: the sandbox makes it)."""
+    from nfw_blocklist.sandbox.core import ACCOUNT
+
+    firewall = f"arn:aws:network-firewall:{region}:{ACCOUNT}:firewall/{DEMO_FIREWALL}"
+    return [
+        "firewallPolicyType=next-generation",
+        "createFirewallPolicy=true",
+        f"flushFirewallArns[0]={firewall}",
+    ]
 
 
 def _session_line(out: Printer, what: str, session: Any) -> None:
