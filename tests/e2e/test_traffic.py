@@ -264,3 +264,22 @@ def test_the_sandbox_firewall_is_the_one_flush_firewall_arns_names_so_the_writer
     [kept] = open_elsewhere.exchange(1)
     assert after_flush.new_flow and not after_flush.passed, open_to_host.summary()  # its flow was flushed
     assert not kept.new_flow and kept.passed, open_elsewhere.summary()
+
+
+def test_the_traffic_command_runs_a_next_generation_stacks_own_policy_on_its_own_firewall(run_cli, sample):
+    result = run_cli(
+        "traffic",
+        "--json",
+        "--packets",
+        "2",
+        *("-c", NEXT_GENERATION[0], "-c", "createFirewallPolicy=true"),
+        sample("securityhub-guardduty-c2-finding.json"),
+    )
+
+    assert result.status == 0, result.err
+    report = result.json
+    assert report["policy"] == "next generation"
+    assert report["firewall"].startswith("nfw-blocklist-policy-") and report["firewall"].endswith("-fw")
+    by_phase = {(c["phase"], c["target"]): c for c in report["connections"]}
+    assert by_phase[("open before the findings", "finding's host")]["first_drop"] == 3 + 1 + 1
+    assert by_phase[("opened after the findings", "finding's host")]["first_drop"] == 1
