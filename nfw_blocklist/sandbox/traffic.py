@@ -273,6 +273,7 @@ class SandboxTraffic:
 
 FIREWALL_VPC: Final = "vpc-0123456789abcdef0"
 FIREWALL_SUBNET: Final = "subnet-0123456789abcdef0"
+"""Where ``declared_firewall`` puts the firewall it makes (moto checks neither; nothing routes by them)."""
 
 
 def declared_firewall(sandbox: "Sandbox") -> str | None:
@@ -296,14 +297,14 @@ def declared_firewall(sandbox: "Sandbox") -> str | None:
         return None
     name = named.removeprefix(prefix) if named else f"{policies[0][1]}-fw"
     arn = prefix + name
-    if arn in networkfirewall_backends[sandbox.account][sandbox.region].firewalls:
+    backend = networkfirewall_backends[sandbox.account][sandbox.region]
+    if arn in backend.firewalls:
         return arn
     client = sandbox.client("network-firewall")
     if policies:
         policy_arn = policies[0][0]
     else:  # flushFirewallArns is a Next Generation setting: the operator's policy is a V2 one
-        store = store_for(networkfirewall_backends[sandbox.account][sandbox.region])
-        document, _ = attachable_policy(sandbox, store)
+        document, _ = attachable_policy(sandbox, store_for(backend))
         policy_arn = client.create_firewall_policy_v2(
             FirewallPolicyV2Name=f"{name}-policy", FirewallPolicyV2=document
         )["FirewallPolicyV2Response"]["FirewallPolicyV2Arn"]
