@@ -196,9 +196,18 @@ def _who(findings: Sequence[Mapping[str, Any]]) -> str:
         note = finding.get("Note") if isinstance(finding.get("Note"), Mapping) else {}
         assert isinstance(note, Mapping)
         by = note.get("UpdatedBy")
-        if isinstance(by, str) and by.strip() and by != TOOL:
-            return truncate(by, 128)
+        if isinstance(by, str) and by != TOOL:
+            return person(by)
     return UNKNOWN_PERSON
+
+
+def person(text: str) -> str:
+    """Who decided, as the release records it and the e-mail shows it: one printable line of at most 128
+    characters. ``UpdatedBy`` is free text anyone who may update the finding writes; a tab or a line break
+    in it once made the release refuse the whole decision (``check_release``) and could forge lines of
+    the e-mail."""
+    shown = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return truncate(shown, 128) if shown else UNKNOWN_PERSON
 
 
 def read_steer(payload: object) -> Steer:
@@ -219,7 +228,7 @@ def read_steer(payload: object) -> Steer:
     return Steer(
         Intent(intent),
         tuple(str(f) for f in findings),
-        truncate(str(payload.get("who", UNKNOWN_PERSON)), 128),
+        person(str(payload.get("who", UNKNOWN_PERSON))),
         truncate(str(payload.get("how", "")), 160),
         tuple({"Id": i["Id"], "ProductArn": i["ProductArn"]} for i in identifiers),
     )

@@ -236,3 +236,21 @@ def test_block_now_never_blocks_a_protected_host(group: str) -> None:
     assert recorded["has_hosts"] is False
     assert [skip["reason"] for skip in recorded["skipped"]] == ["protected"]
     assert stack.blocked_in_group(group) == set()
+
+
+@pytest.mark.parametrize("author", ["bob\tsmith", "eve\nUnblocked (0): -"])
+def test_an_analysts_suppression_releases_whatever_its_notes_author_says(group: str, author: str) -> None:
+    """``Note.UpdatedBy`` is free text: a tab or a line break in it once failed the whole release."""
+    service = stack.service(group)
+    sight(service, security_hub_finding("198.51.100.30"))
+    suppressed = security_hub_finding("198.51.100.30")
+    suppressed["detail"]["findings"][0].update(
+        Workflow={"Status": "SUPPRESSED"}, Note={"Text": "false positive", "UpdatedBy": author}
+    )
+
+    recorded = service.record(suppressed)
+    outcome = service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+    assert outcome["notification"]["By"].isprintable()
+    assert "\nUnblocked (0)" not in outcome["message"]["email"]
