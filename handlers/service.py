@@ -61,7 +61,15 @@ from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import FirewallPolicyType, Settings
 from handlers.steering import MAX_FINDINGS as MAX_STEERED_FINDINGS
-from handlers.steering import UNKNOWN_PERSON, Intent, Steer, SteerOutcome, decision_of, read_steer
+from handlers.steering import (
+    UNKNOWN_PERSON,
+    Intent,
+    Steer,
+    SteerOutcome,
+    UnreadableAction,
+    decision_of,
+    read_steer,
+)
 from handlers.writer import HostTarget, RuleGroupWriter, StatelessRules, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
@@ -182,7 +190,10 @@ class BlocklistService:
         if not isinstance(event.get("id"), str) or not event["id"]:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
-        steer = decision_of(event)
+        try:
+            steer = decision_of(event)
+        except UnreadableAction as refusal:
+            raise InvalidInput(str(refusal)) from refusal
         if steer is not None and steer.intent is not Intent.BLOCK_NOW:
             # A person decided about findings already recorded: the steer step acts on it.
             return {

@@ -103,8 +103,14 @@ class Steer:
         }
 
 
+class UnreadableAction(ValueError):
+    """A custom action event that carries no decision this stack can apply: it must be refused, never
+    taken for a sighting (an "Unblock" on too many findings once blocked their hosts)."""
+
+
 def decision_of(event: Mapping[str, Any]) -> Steer | None:
-    """The person's decision ``event`` carries, if it carries one; never raises for odd input."""
+    """The person's decision ``event`` carries, if it carries one; never raises for odd input, except
+    ``UnreadableAction`` for a custom action event it cannot apply (naming why)."""
     source, detail_type = event.get("source"), event.get("detail-type")
     detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
     assert isinstance(detail, Mapping)
@@ -122,12 +128,15 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         else []
     )
     findings = [f for f in findings if _guardduty_finding(f)]
-    if not findings or len(findings) > MAX_FINDINGS:
-        return None
     if detail_type == CUSTOM_ACTION_DETAIL_TYPE:
         action = _custom_action(event.get("resources"))
         if action is None:
-            return None
+            raise UnreadableAction("the custom action is not one of the stack's custom actions")
+        if not 0 < len(findings) <= MAX_FINDINGS:
+            raise UnreadableAction(
+                f"custom action {action.name} names {len(findings)} GuardDuty findings: at most "
+                f"{MAX_FINDINGS} at a time; nothing was done, send them again in smaller selections"
+            )
         return Steer(
             action.intent,
             tuple(f["Id"] for f in findings),

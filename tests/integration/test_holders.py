@@ -254,3 +254,33 @@ def test_an_analysts_suppression_releases_whatever_its_notes_author_says(group: 
     assert stack.blocked_in_group(group) == set()
     assert outcome["notification"]["By"].isprintable()
     assert "\nUnblocked (0)" not in outcome["message"]["email"]
+
+
+def custom_action(action_id: str, events: list[dict]) -> dict:
+    """The Security Hub custom action ``action_id`` sent for the findings of ``events``."""
+    event = block_now(events[0])
+    event["resources"] = [f"arn:aws:securityhub:us-east-1:123456789012:action/custom/{action_id}"]
+    event["detail"]["findings"] = [finding for one in events for finding in one["detail"]["findings"]]
+    return event
+
+
+@pytest.mark.parametrize(
+    ("action_id", "findings", "message"),
+    [
+        ("NfwUnblock0a1b2c", 21, "names 21 GuardDuty findings: at most 20"),
+        ("SomeoneElses", 1, "not one of the stack's custom actions"),
+    ],
+)
+def test_a_custom_action_that_is_no_decision_is_refused_never_taken_for_a_sighting(
+    group: str, action_id: str, findings: int, message: str
+) -> None:
+    """An analyst's "Unblock" on more findings than one decision carries once blocked their hosts."""
+    service = stack.service(group)
+    event = custom_action(
+        action_id, [security_hub_finding(f"198.51.100.{n}", finding_id=f"f{n}") for n in range(findings)]
+    )
+
+    with pytest.raises(InvalidInput, match=message):
+        service.record(event)
+
+    assert service.list_hosts() == []
