@@ -222,6 +222,7 @@ class BlocklistService:
         unconfirmed: list[str] = []
         failed: list[str] = []
         brake = Brake.of(self.ledger, self.settings)
+        braked: set[FindingRef] = set()
         for target in targets:
             if target.finding in repeats:
                 # Recorded already when this sighting came another way: blocked, not written again.
@@ -232,6 +233,7 @@ class BlocklistService:
                     self._sighting(target, now), admit=lambda host: brake.check(host, now)
                 )
             except Braked:
+                braked.add(target.finding)
                 continue  # refused before anything was written; kept on the brake item
             except LedgerUnavailable:
                 failed.append(target.host)
@@ -284,7 +286,14 @@ class BlocklistService:
                 now + self.settings.retention_seconds + 86400,
             )
         for finding in dict.fromkeys(target.finding for target in targets):
-            if finding not in repeats and finding.guardduty_id and finding.sighted_at is not None:
+            # A sighting the brake cut is not recorded: the same sighting another way, once the brake is
+            # released, must record its hosts (it was taken for a repeat and reported "refreshed").
+            if (
+                finding not in repeats
+                and finding not in braked
+                and finding.guardduty_id
+                and finding.sighted_at is not None
+            ):
                 self.ledger.remember_sighting(
                     finding.sighting_key,
                     finding.sighted_at,
