@@ -362,7 +362,7 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
             finding.get("time_dt"),
             event.get("time"),
         ),
-        state=_ocsf_state(finding),
+        state=ocsf_state(finding),
         product_arn=product_uid,
         updated_at=_provider_update_time(info.get("modified_time_dt")),
         provider_state=_digest({name: finding[name] for name in OCSF_PROVIDER_FIELDS if name in finding}),
@@ -452,7 +452,9 @@ def _ocsf_severity(finding: Mapping[str, Any]) -> float:
     return _SEVERITY_BY_LABEL.get(_text(finding.get("severity")).upper(), 0.0)
 
 
-def _ocsf_state(finding: Mapping[str, Any]) -> FindingState:
+def ocsf_state(finding: Mapping[str, Any]) -> FindingState:
+    """An OCSF finding's state: archived (Close, or status Archived), suppressed (Suppressed or Resolved,
+    unless the tool resolved it), else active. The sighting's policy and a person's decision both read it."""
     raw_status = finding.get("status_id")
     # Only an integer is a status id (a list in it once raised: unhashable in the lookups below).
     status_id = raw_status if isinstance(raw_status, int) and not isinstance(raw_status, bool) else None

@@ -194,6 +194,13 @@ class BlocklistService:
             steer = decision_of(event)
         except UnreadableAction as refusal:
             raise InvalidInput(str(refusal)) from refusal
+        if steer is not None and steer.repeats:
+            now = clock.now()
+            holds_of = {finding: self.ledger.holds(finding) for finding in steer.findings}
+            if all(holds.released(now) for holds in holds_of.values()):
+                # The same decision again (nothing noted on the finding stops its events saying it).
+                skipped = [_released_skip(finding, holds) for finding, holds in holds_of.items()]
+                return RecordOutcome(event_id=str(event["id"]), finding=None, skipped=skipped).to_payload()
         if steer is not None and steer.intent is not Intent.BLOCK_NOW:
             # A person decided about findings already recorded: the steer step acts on it.
             return {
@@ -936,15 +943,16 @@ def _retake(findings: Mapping[FindingRef, FindingHolds]) -> Steer:
 
 
 def _released_skips(released: Mapping[FindingRef, FindingHolds]) -> list[Skip]:
-    return [
-        Skip(
-            "",
-            SkipReason.RELEASED,
-            finding_id=truncate(finding.id),
-            detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
-        )
-        for finding, holds in released.items()
-    ]
+    return [_released_skip(finding.id, holds) for finding, holds in released.items()]
+
+
+def _released_skip(finding_id: str, holds: FindingHolds) -> Skip:
+    return Skip(
+        "",
+        SkipReason.RELEASED,
+        finding_id=truncate(finding_id),
+        detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
+    )
 
 
 def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:

@@ -18,9 +18,13 @@ from typing import Any, Final
 from handlers.extraction import (
     GUARDDUTY_DETAIL_TYPE,
     GUARDDUTY_PRODUCT_ARN,
+    GUARDDUTY_PRODUCT_V2_UID,
     GUARDDUTY_SOURCE,
+    SECURITY_HUB_V2_DETAIL_TYPE,
+    ocsf_state,
     resolved_by_tool,
 )
+from handlers.model import FindingState
 from handlers.payloads import SAMPLE_SIZE, sample, truncate
 from handlers.securityhub import STATUS_KEY, STEERED_STATUS, TOOL
 
@@ -92,6 +96,9 @@ class Steer:
     """How the person decided ("suppressed in Security Hub", "custom action Extend block", ...)."""
     security_hub: tuple[Mapping[str, str], ...] = ()
     """``{"Id", "ProductArn"}`` of the Security Hub findings, to note the outcome on them."""
+    repeats: bool = False
+    """The event says the same of the finding until its status changes (nothing the tool notes stops it):
+    a release of findings all released already is no new decision. Read by the record step only."""
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -122,6 +129,8 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         return None
     if source != SECURITY_HUB_SOURCE:
         return None
+    if detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
+        return _new_security_hub_decision(detail.get("findings"))
     findings = (
         [f for f in detail.get("findings", []) or [] if isinstance(f, Mapping)]
         if isinstance(detail.get("findings"), list)
@@ -157,6 +166,34 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         how,
         ({"Id": finding["Id"], "ProductArn": finding["ProductArn"]},),
     )
+
+
+def _new_security_hub_decision(findings: object) -> Steer | None:
+    """A person's Suppressed, Resolved (not the tool's: its comment says so) or Archived in the new Security
+    Hub. It has no custom actions and no note author, and the tool notes nothing on its findings when it
+    releases one, so every later event of the finding says the same: the record step takes a decision
+    about a finding released already for a repeat (``Steer.repeats``)."""
+    if not isinstance(findings, list) or len(findings) != 1 or not isinstance(findings[0], Mapping):
+        return None
+    finding = findings[0]
+    identifier = _member(finding, "finding_info").get("uid")
+    product_uid = _member(_member(finding, "metadata"), "product").get("uid")
+    if not (isinstance(identifier, str) and 0 < len(identifier) <= 512 and isinstance(product_uid, str)):
+        return None
+    if GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid) is None:
+        return None
+    how = {
+        FindingState.ARCHIVED: "archived in the new Security Hub",
+        FindingState.SUPPRESSED: "suppressed or resolved in the new Security Hub",
+    }.get(ocsf_state(finding))
+    if how is None:
+        return None
+    return Steer(Intent.RELEASE, (identifier,), UNKNOWN_PERSON, how, repeats=True)
+
+
+def _member(holder: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = holder.get(name)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _guardduty_finding(finding: Mapping[str, Any]) -> bool:

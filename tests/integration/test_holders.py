@@ -1,12 +1,14 @@
 """Which findings and manual blocks hold each host: a finding's release ends only its own holds."""
 
+import uuid
+
 import pytest
 
 from handlers import clock
 from handlers.errors import InvalidInput, LedgerUnavailable
 from handlers.ledger import FindingHolds, holder_of
 from handlers.service import BlocklistService
-from nfw_blocklist.findings import native_finding, port_probe_finding, security_hub_finding
+from nfw_blocklist.findings import native_finding, port_probe_finding, sample, security_hub_finding
 from tests.integration import stack
 from tests.integration.stack import START, FakeTime
 
@@ -284,3 +286,61 @@ def test_a_custom_action_that_is_no_decision_is_refused_never_taken_for_a_sighti
         service.record(event)
 
     assert service.list_hosts() == []
+
+
+def ocsf_finding(**changes: object) -> dict:
+    """The new Security Hub's sample finding (remote host 198.51.100.0), with ``changes`` to the finding."""
+    event = sample("securityhub-v2-guardduty-c2-finding.json")
+    event["id"] = str(uuid.uuid4())
+    event["detail"]["findings"][0].update(changes)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("status", "how"),
+    [
+        ({"status_id": 3, "status": "Suppressed"}, "suppressed"),
+        ({"status_id": 4, "status": "Resolved", "comment": "false positive"}, "resolved"),
+        ({"status_id": 5, "status": "Archived"}, "archived"),
+    ],
+)
+def test_a_persons_decision_in_the_new_security_hub_releases_the_finding(
+    group: str, status: dict, how: str
+) -> None:
+    """docs/LIMITS.md said a person's status change there is read; it was only read as a sighting to skip,
+    so the host stayed blocked."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    assert stack.blocked_in_group(group) == {"198.51.100.0/32"}
+
+    recorded = service.record(ocsf_finding(**status))
+    outcome = service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+    assert outcome["notification"]["ReleasedCount"] == 1
+    assert how in outcome["notification"]["How"] and "new Security Hub" in outcome["notification"]["How"]
+
+
+def test_the_new_security_hubs_repeat_of_a_released_decision_is_no_new_decision(group: str) -> None:
+    """The tool notes nothing on the new Security Hub's finding, so every later event of a suppressed
+    finding still says Suppressed: one release and one e-mail, not one per event."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    service.steer(service.record(ocsf_finding(status_id=3, status="Suppressed")))
+
+    again = service.record(ocsf_finding(status_id=3, status="Suppressed"))
+
+    assert "steer" not in again and again["has_hosts"] is False
+    assert [skip["reason"] for skip in again["skipped"]] == ["released"]
+
+
+def test_the_tools_own_resolution_in_the_new_security_hub_is_no_decision(group: str) -> None:
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+
+    recorded = service.record(
+        ocsf_finding(status_id=4, status="Resolved", comment="nfw-blocklist blocked 198.51.100.0/32")
+    )
+
+    assert "steer" not in recorded
+    assert stack.blocked_in_group(group) == {"198.51.100.0/32"}
