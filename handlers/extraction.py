@@ -27,7 +27,7 @@ from handlers import clock
 from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason, TargetKind
-from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY, TOOL
+from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY, V2_RESOLVED_MARK
 from handlers.sequences import sequence_candidates, sequence_of, sequence_uid
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
@@ -465,7 +465,7 @@ def ocsf_state(finding: Mapping[str, Any]) -> FindingState:
         or status == "archived"
     ):
         return FindingState.ARCHIVED
-    if status_id == OCSF_RESOLVED and _text(finding.get("comment")).startswith(TOOL):
+    if status_id == OCSF_RESOLVED and _text(finding.get("comment")).startswith(V2_RESOLVED_MARK):
         # The tool's own resolution (its comment says so) must not hide a new sighting.
         return FindingState.ACTIVE
     if status_id in OCSF_CLOSED_STATUSES or status in ("suppressed", "resolved"):

@@ -7,6 +7,7 @@ import pytest
 from handlers import clock
 from handlers.errors import InvalidInput, LedgerUnavailable
 from handlers.ledger import FindingHolds, holder_of
+from handlers.securityhub import Annotation, v2_request
 from handlers.service import BlocklistService
 from nfw_blocklist.findings import native_finding, port_probe_finding, sample, security_hub_finding
 from tests.integration import stack
@@ -334,13 +335,32 @@ def test_the_new_security_hubs_repeat_of_a_released_decision_is_no_new_decision(
     assert [skip["reason"] for skip in again["skipped"]] == ["released"]
 
 
+def test_a_persons_resolution_that_leaves_the_tools_comment_in_the_new_security_hub_releases(
+    group: str,
+) -> None:
+    """The tool comments on every finding it blocks (In Progress by default); an analyst who then sets
+    Resolved without a comment of their own left the tool's comment, once read as the tool's own Resolved:
+    nothing was released, and the next sighting blocked again."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    comment = v2_request(
+        Annotation("nfw-blocklist blocked 198.51.100.0/32 until 2021-01-05 13:25 UTC.", {}, "NOTIFIED"), []
+    )["Comment"]
+
+    recorded = service.record(ocsf_finding(status_id=4, status="Resolved", comment=comment))
+    service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+
+
 def test_the_tools_own_resolution_in_the_new_security_hub_is_no_decision(group: str) -> None:
     service = stack.service(group)
     sight(service, ocsf_finding())
+    comment = v2_request(
+        Annotation("nfw-blocklist blocked 198.51.100.0/32 until 2021-01-05 13:25 UTC.", {}, "RESOLVED"), []
+    )["Comment"]
 
-    recorded = service.record(
-        ocsf_finding(status_id=4, status="Resolved", comment="nfw-blocklist blocked 198.51.100.0/32")
-    )
+    recorded = service.record(ocsf_finding(status_id=4, status="Resolved", comment=comment))
 
     assert "steer" not in recorded
     assert stack.blocked_in_group(group) == {"198.51.100.0/32"}

@@ -7,6 +7,7 @@ import pytest
 
 from handlers.extraction import extract
 from handlers.model import FindingState, SkipReason, TargetKind
+from handlers.securityhub import V2_RESOLVED_MARK
 
 C2 = "securityhub-v2-guardduty-c2-finding.json"
 PROBE = "securityhub-v2-guardduty-portprobe.json"
@@ -131,6 +132,12 @@ def test_a_finding_of_another_product_is_not_guarddutys(load_sample):
         ({"status_id": 3, "status": "Suppressed"}, FindingState.SUPPRESSED),
         ({"status_id": 4, "status": "Resolved"}, FindingState.SUPPRESSED),
         ({"status_id": 2, "status": "In Progress"}, FindingState.ACTIVE),
+        # A person's Resolved that left the tool's In Progress comment in place is the person's.
+        (
+            {"status_id": 4, "comment": "nfw-blocklist blocked 1 host: 198.51.100.0/32"},
+            FindingState.SUPPRESSED,
+        ),
+        ({"status_id": 4, "comment": V2_RESOLVED_MARK + "nfw-blocklist blocked 1 host"}, FindingState.ACTIVE),
     ],
 )
 def test_the_ocsf_status_and_activity_give_the_finding_state(load_sample, change, state):
