@@ -20,6 +20,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -319,8 +320,9 @@ _ACTION_BY_RESOURCE: Final = {
 """GuardDuty's action for a finding type's resource part (``Recon:IAMUser/...``): OCSF names no action,
 and the opt-in actions must stay off unless opted in."""
 
-OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object]], list[object]]]
-"""Reads (action, address) pairs and domains from one OCSF finding, given GuardDuty's finding type."""
+OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object, object]], list[object]]]
+"""Reads (action, address, counterpart) and domains from one OCSF finding, given GuardDuty's finding type
+(``Candidate.counterpart``: None unless the address's evidence gives no direction)."""
 
 
 def _from_security_hub_v2(event: Mapping[str, Any]) -> Extraction:
@@ -371,13 +373,30 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
         metadata_uid=_text(metadata.get("uid")),
         sighted_at=_provider_update_time(info.get("modified_time_dt")),
     )
-    addresses: list[tuple[str, object]] = []
+    mentions: list[tuple[str, object, object]] = []
     domains: list[object] = []
     for reader in OCSF_READERS:
         more_addresses, more_domains = reader(finding, finding_type)
-        addresses.extend(more_addresses)
+        mentions.extend(more_addresses)
         domains.extend(more_domains)
-    candidates = _candidates(ref, _distinct(addresses), _distinct(domains))
+    # An address some evidence names as the remote side is the remote side: its undirected mentions go.
+    directed = [(action, address) for action, address, counterpart in mentions if counterpart is None]
+    addresses = _distinct(
+        [
+            (action, address, counterpart)
+            for action, address, counterpart in mentions
+            if counterpart is None or not any(_same(address, known) for _, known in directed)
+        ]
+    )
+    candidates = [
+        replace(candidate, counterpart=counterpart)
+        for candidate, (_, _, counterpart) in zip(
+            _candidates(ref, [(action, address) for action, address, _ in addresses], []),
+            addresses,
+            strict=True,
+        )
+    ]
+    candidates += _candidates(ref, [], _distinct(domains))
     if not candidates:
         return _no_remote_ip(ref, finding_type)
     return Extraction(candidates=candidates)
@@ -385,20 +404,24 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
 
 def _ocsf_evidence_hosts(
     finding: Mapping[str, Any], finding_type: str
-) -> tuple[list[tuple[str, object]], list[object]]:
+) -> tuple[list[tuple[str, object, object]], list[object]]:
     """Every remote endpoint of every evidence: by ``connection_info.direction`` the source (Inbound), the
     destination (Outbound) or, for any other or no direction, both; their ``ip`` as addresses, their
     ``hostname`` and ``domain`` and the evidence's DNS ``query.hostname`` as domains. Where GuardDuty puts a
     port probe's or a DNS finding's host is not documented (docs/OCSF.md): nothing given is left unread."""
     evidences = finding.get("evidences")
-    addresses: list[tuple[str, object]] = []
+    addresses: list[tuple[str, object, object]] = []
     domains: list[object] = []
     for evidence in evidences if isinstance(evidences, list) else ():
         evidence = _mapping(evidence)
         action = _ocsf_action(evidence, finding_type)
-        for endpoint in _remote_endpoints(evidence):
-            if not _absent(endpoint.get("ip")):
-                addresses.append((action, endpoint["ip"]))
+        endpoints = _remote_endpoints(evidence)
+        ips = [endpoint.get("ip") for endpoint in endpoints]
+        for index, endpoint in enumerate(endpoints):
+            if not _absent(ips[index]):
+                # Both sides read (no direction): each is the other's counterpart.
+                others = [ip for other, ip in enumerate(ips) if other != index and not _absent(ip)]
+                addresses.append((action, ips[index], others[0] if others else None))
             domains.extend(endpoint.get(name) for name in _ENDPOINT_DOMAIN_FIELDS)
         domains.append(_mapping(evidence.get("query")).get("hostname"))
     return addresses, [domain for domain in domains if not _absent(domain)]
@@ -478,9 +501,13 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
     host that differ are still all kept, for the policy to fold."""
     seen: list[Any] = []
     for value in values:
-        if not any(value == other and type(value) is type(other) for other in seen):
+        if not any(_same(value, other) for other in seen):
             seen.append(value)
     return seen
+
+
+def _same(value: object, other: object) -> bool:
+    return value == other and type(value) is type(other)
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------

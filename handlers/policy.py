@@ -160,11 +160,26 @@ class TargetPolicy:
         protection = self._protection(candidate.kind, canonical)
         if protection is not None:
             return skip(SkipReason.PROTECTED, protection)
+        if candidate.counterpart is not None and self._blockable_address(candidate.counterpart):
+            other = describe_host(candidate.counterpart)
+            return skip(
+                SkipReason.NO_REMOTE_IP,
+                f"the evidence gives no direction and {canonical} and {other} are both unprotected: "
+                "either may be the account's own address",
+            )
         if candidate.kind is TargetKind.DOMAIN:
             refusal = unenforceable_at(canonical, self.domain_points)
             if refusal is not None:
                 return skip(SkipReason.UNENFORCEABLE_DOMAIN, f"{canonical}: {refusal}")
         return Target(host=canonical, finding=finding, kind=candidate.kind)
+
+    def _blockable_address(self, value: object) -> bool:
+        """``value`` is an address this policy would block (valid, outside every protected network)."""
+        try:
+            host = normalize_host(value)
+        except InvalidAddress:
+            return False
+        return self.protected.protects(host) is None
 
     def _protection(self, kind: TargetKind, canonical: str) -> str | None:
         """Why the never-block list of ``kind`` covers ``canonical``; None when it does not."""
