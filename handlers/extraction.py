@@ -171,12 +171,13 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
     if not isinstance(product_arn, str) or not GUARDDUTY_PRODUCT_ARN.fullmatch(product_arn):
         detail = f"ProductArn '{describe_host(product_arn)}' is not GuardDuty's"
         return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_id, detail)])
+    account, region = asff_place(finding, event)
     ref = FindingRef(
         id=finding_id,
         type=_asff_type(finding.get("Types")),
         severity=_asff_severity(_mapping(finding.get("Severity"))),
-        account=_text(finding.get("AwsAccountId")) or _text(event.get("account")),
-        region=_text(finding.get("Region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(
             fields.get(_GUARDDUTY_PREFIX + "eventLastSeen"),
             finding.get("LastObservedAt"),
@@ -350,14 +351,14 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
     if not isinstance(product_uid, str) or not GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid):
         detail = f"metadata.product.uid '{describe_host(product_uid)}' is not GuardDuty's"
         return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_uid, detail)])
-    cloud = _mapping(finding.get("cloud"))
+    account, region = ocsf_place(finding, event)
     finding_type = _ocsf_type(info.get("types"))
     ref = FindingRef(
         id=finding_uid,
         type=finding_type,
         severity=_ocsf_severity(finding),
-        account=_text(_mapping(cloud.get("account")).get("uid")) or _text(event.get("account")),
-        region=_text(cloud.get("region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(
             info.get("last_seen_time_dt"),
             info.get("modified_time_dt"),
@@ -519,12 +520,13 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         return _unsupported("detail is not an object")
     service = _mapping(detail.get("service"))
     action = _mapping(service.get("action"))
+    account, region = native_place(detail, event)
     ref = FindingRef(
         id=_text(detail.get("id")),
         type=_text(detail.get("type")),
         severity=_severity(detail.get("severity")) or 0.0,
-        account=_text(detail.get("accountId")) or _text(event.get("account")),
-        region=_text(detail.get("region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
         state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
         sequence=_sequence_name(sequence_of(service), detail.get("title"), detail.get("description")),
@@ -596,6 +598,32 @@ def _sequence_name(sequence: Mapping[str, Any] | None, title: object, descriptio
         if isinstance(name, str) and name.strip():
             return name.strip()
     return "unnamed attack sequence"
+
+
+def asff_place(finding: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """A Security Hub CSPM finding's own (account, region), else the event's (a forwarded or aggregated
+    event keeps the sender's)."""
+    return (
+        _text(finding.get("AwsAccountId")) or _text(event.get("account")),
+        _text(finding.get("Region")) or _text(event.get("region")),
+    )
+
+
+def ocsf_place(finding: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """The new Security Hub's finding's own (account, region), else the event's."""
+    cloud = _mapping(finding.get("cloud"))
+    return (
+        _text(_mapping(cloud.get("account")).get("uid")) or _text(event.get("account")),
+        _text(cloud.get("region")) or _text(event.get("region")),
+    )
+
+
+def native_place(detail: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """A native GuardDuty finding's own (account, region), else the event's."""
+    return (
+        _text(detail.get("accountId")) or _text(event.get("account")),
+        _text(detail.get("region")) or _text(event.get("region")),
+    )
 
 
 def guardduty_id(finding_arn: str) -> str:

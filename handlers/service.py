@@ -194,6 +194,19 @@ class BlocklistService:
             steer = decision_of(event)
         except UnreadableAction as refusal:
             raise InvalidInput(str(refusal)) from refusal
+        if steer is not None and steer.intent is not Intent.BLOCK_NOW:
+            # Only decisions about findings the stack acts on (findingAccounts, findingRegions): a finding
+            # of another account with the same GuardDuty id holds the same hosts (``finding_identity``).
+            # "Block now" is scoped by the policy, host by host, as every sighting.
+            scoped = steer.within(lambda account, region: self.policy.out_of_scope(account, region) is None)
+            if scoped is None:
+                skipped = [
+                    Skip("", outside[0], truncate(finding), outside[1])
+                    for finding, (account, region) in zip(steer.findings, steer.places, strict=True)
+                    if (outside := self.policy.out_of_scope(account, region)) is not None
+                ]
+                return RecordOutcome(event_id=str(event["id"]), finding=None, skipped=skipped).to_payload()
+            steer = scoped
         if steer is not None and steer.repeats:
             now = clock.now()
             holds_of = {finding: self.ledger.holds(finding) for finding in steer.findings}

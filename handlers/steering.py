@@ -10,8 +10,8 @@ step did, with its notification. Pure: no AWS call.
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -21,6 +21,9 @@ from handlers.extraction import (
     GUARDDUTY_PRODUCT_V2_UID,
     GUARDDUTY_SOURCE,
     SECURITY_HUB_V2_DETAIL_TYPE,
+    asff_place,
+    native_place,
+    ocsf_place,
     ocsf_state,
     resolved_by_tool,
 )
@@ -96,9 +99,28 @@ class Steer:
     """How the person decided ("suppressed in Security Hub", "custom action Extend block", ...)."""
     security_hub: tuple[Mapping[str, str], ...] = ()
     """``{"Id", "ProductArn"}`` of the Security Hub findings, to note the outcome on them."""
-    repeats: bool = False
+    repeats: bool = field(default=False, compare=False)
     """The event says the same of the finding until its status changes (nothing the tool notes stops it):
     a release of findings all released already is no new decision. Read by the record step only."""
+    places: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """Each finding's own (account, region), as ``findings`` lists them: the record step keeps only the
+    findings the stack acts on (``TargetPolicy.out_of_scope``). Not carried to the steer step."""
+
+    def within(self, keep: Callable[[str, str], bool]) -> "Steer | None":
+        """This decision about the findings whose place ``keep`` accepts; None if it accepts none. One
+        without places (read back from a payload) is kept whole."""
+        if not self.places:
+            return self
+        kept = [(f, place) for f, place in zip(self.findings, self.places, strict=True) if keep(*place)]
+        if not kept:
+            return None
+        findings = tuple(f for f, _ in kept)
+        return replace(
+            self,
+            findings=findings,
+            security_hub=tuple(i for i in self.security_hub if i["Id"] in findings),
+            places=tuple(place for _, place in kept),
+        )
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -125,12 +147,18 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         service = detail.get("service") if isinstance(detail.get("service"), Mapping) else {}
         assert isinstance(service, Mapping)
         if service.get("archived") is True and isinstance(detail.get("id"), str) and detail["id"]:
-            return Steer(Intent.RELEASE, (detail["id"],), UNKNOWN_PERSON, "archived in GuardDuty")
+            return Steer(
+                Intent.RELEASE,
+                (detail["id"],),
+                UNKNOWN_PERSON,
+                "archived in GuardDuty",
+                places=(native_place(detail, event),),
+            )
         return None
     if source != SECURITY_HUB_SOURCE:
         return None
     if detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
-        return _new_security_hub_decision(detail.get("findings"))
+        return _new_security_hub_decision(detail.get("findings"), event)
     findings = (
         [f for f in detail.get("findings", []) or [] if isinstance(f, Mapping)]
         if isinstance(detail.get("findings"), list)
@@ -152,6 +180,7 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
             _who(findings),
             f"custom action {action.name}",
             tuple({"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in findings),
+            places=tuple(asff_place(f, event) for f in findings),
         )
     if detail_type != IMPORTED_DETAIL_TYPE or len(findings) != 1:
         return None
@@ -165,10 +194,11 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         _who(findings),
         how,
         ({"Id": finding["Id"], "ProductArn": finding["ProductArn"]},),
+        places=(asff_place(finding, event),),
     )
 
 
-def _new_security_hub_decision(findings: object) -> Steer | None:
+def _new_security_hub_decision(findings: object, event: Mapping[str, Any]) -> Steer | None:
     """A person's Suppressed, Resolved (not the tool's: its comment says so) or Archived in the new Security
     Hub. It has no custom actions and no note author, and the tool notes nothing on its findings when it
     releases one, so every later event of the finding says the same: the record step takes a decision
@@ -188,7 +218,14 @@ def _new_security_hub_decision(findings: object) -> Steer | None:
     }.get(ocsf_state(finding))
     if how is None:
         return None
-    return Steer(Intent.RELEASE, (identifier,), UNKNOWN_PERSON, how, repeats=True)
+    return Steer(
+        Intent.RELEASE,
+        (identifier,),
+        UNKNOWN_PERSON,
+        how,
+        repeats=True,
+        places=(ocsf_place(finding, event),),
+    )
 
 
 def _member(holder: Mapping[str, Any], name: str) -> Mapping[str, Any]:
