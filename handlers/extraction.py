@@ -304,6 +304,8 @@ OCSF_PROVIDER_FIELDS: Final = (
 ``status``/``status_id`` and ``severity``/``severity_id``, and leaves ``finding_info.modified_time*`` and
 ``time*`` alone, per its documentation); ``activity_*`` is left out too, in case an update moves it: the
 guard errs towards "echo" (docs/OCSF.md)."""
+ATTACK_SEQUENCE_TYPE: Final = "AttackSequence:"
+"""GuardDuty's finding type prefix of an attack sequence (docs/ATTACK_SEQUENCES.md)."""
 OCSF_SEVERITY: Final = {1: 0.0, 2: 1.0, 3: 4.0, 4: 7.0, 5: 9.0, 6: 9.0}
 """OCSF ``severity_id`` (1 Informational .. 5 Critical, 6 Fatal) as the bottom of GuardDuty's band."""
 OCSF_ARCHIVED_STATUS: Final = 5
@@ -374,6 +376,11 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
         metadata_uid=_text(metadata.get("uid")),
         sighted_at=_provider_update_time(info.get("modified_time_dt")),
     )
+    if finding_type.startswith(ATTACK_SEQUENCE_TYPE):
+        # Its evidences' endpoints are only "associated with the resource" (its own addresses, the services
+        # it uses): they block nothing alone; the indicators would, and their OCSF shape is not documented.
+        detail = "attack sequence in the new Security Hub: its endpoints alone block nothing"
+        return Extraction(skipped=[Skip("", SkipReason.NO_REMOTE_IP, finding_id=ref.id, detail=detail)])
     mentions: list[tuple[str, object, object]] = []
     domains: list[object] = []
     for reader in OCSF_READERS:

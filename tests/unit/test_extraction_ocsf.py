@@ -218,3 +218,17 @@ def test_an_address_one_evidence_names_as_remote_is_blocked_whatever_an_undirect
     targets, _ = TargetPolicy().evaluate_all(extract(event).candidates)
 
     assert [target.host for target in targets] == ["198.51.100.0/32"]
+
+
+def test_an_attack_sequence_in_the_new_security_hub_blocks_none_of_its_endpoints(load_sample):
+    """docs/ATTACK_SEQUENCES.md: an endpoint alone blocks nothing (it may be the resource's own, or a service
+    it uses); only indicators do, and their OCSF shape is not documented. The OCSF reader read every
+    evidence endpoint of any finding, an attack sequence's too."""
+    event = load_sample(C2)
+    finding_of(event)["finding_info"]["types"] = ["AttackSequence:EC2/CompromisedInstanceGroup"]
+
+    extraction = extract(event)
+
+    assert extraction.candidates == []
+    assert [skip.reason for skip in extraction.skipped] == [SkipReason.NO_REMOTE_IP]
+    assert "attack sequence" in extraction.skipped[0].detail
