@@ -376,7 +376,8 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
         metadata_uid=_text(metadata.get("uid")),
         sighted_at=_provider_update_time(info.get("modified_time_dt")),
     )
-    if finding_type.startswith(ATTACK_SEQUENCE_TYPE):
+    types = info.get("types")
+    if any(ATTACK_SEQUENCE_TYPE in _text(kind) for kind in (types if isinstance(types, list) else ())):
         # Its evidences' endpoints are only "associated with the resource" (its own addresses, the services
         # it uses): they block nothing alone; the indicators would, and their OCSF shape is not documented.
         detail = "attack sequence in the new Security Hub: its endpoints alone block nothing"

@@ -220,12 +220,20 @@ def test_an_address_one_evidence_names_as_remote_is_blocked_whatever_an_undirect
     assert [target.host for target in targets] == ["198.51.100.0/32"]
 
 
-def test_an_attack_sequence_in_the_new_security_hub_blocks_none_of_its_endpoints(load_sample):
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["AttackSequence:EC2/CompromisedInstanceGroup"],
+        ["TTPs/AttackSequence:EC2.CompromisedInstanceGroup"],
+        ["Backdoor:EC2/C&CActivity.B", "AttackSequence:EC2/CompromisedInstanceGroup"],
+    ],
+)
+def test_an_attack_sequence_in_the_new_security_hub_blocks_none_of_its_endpoints(load_sample, types):
     """docs/ATTACK_SEQUENCES.md: an endpoint alone blocks nothing (it may be the resource's own, or a service
     it uses); only indicators do, and their OCSF shape is not documented. The OCSF reader read every
     evidence endpoint of any finding, an attack sequence's too."""
     event = load_sample(C2)
-    finding_of(event)["finding_info"]["types"] = ["AttackSequence:EC2/CompromisedInstanceGroup"]
+    finding_of(event)["finding_info"]["types"] = types
 
     extraction = extract(event)
 
