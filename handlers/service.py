@@ -195,31 +195,8 @@ class BlocklistService:
         except UnreadableAction as refusal:
             raise InvalidInput(str(refusal)) from refusal
         if steer is not None and steer.intent is not Intent.BLOCK_NOW:
-            # Only decisions about findings the stack acts on (findingAccounts, findingRegions): a finding
-            # of another account with the same GuardDuty id holds the same hosts (``finding_identity``).
-            # "Block now" is scoped by the policy, host by host, as every sighting.
-            scoped = steer.within(lambda account, region: self.policy.out_of_scope(account, region) is None)
-            if scoped is None:
-                skipped = [
-                    Skip("", outside[0], truncate(finding), outside[1])
-                    for finding, (account, region) in zip(steer.findings, steer.places, strict=True)
-                    if (outside := self.policy.out_of_scope(account, region)) is not None
-                ]
-                return RecordOutcome(event_id=str(event["id"]), finding=None, skipped=skipped).to_payload()
-            steer = scoped
-        if steer is not None and steer.repeats:
-            now = clock.now()
-            holds_of = {finding: self.ledger.holds(finding) for finding in steer.findings}
-            if all(holds.released(now) for holds in holds_of.values()):
-                # The same decision again (nothing noted on the finding stops its events saying it).
-                skipped = [_released_skip(finding, holds) for finding, holds in holds_of.items()]
-                return RecordOutcome(event_id=str(event["id"]), finding=None, skipped=skipped).to_payload()
-        if steer is not None and steer.intent is not Intent.BLOCK_NOW:
             # A person decided about findings already recorded: the steer step acts on it.
-            return {
-                **RecordOutcome(event_id=str(event["id"]), finding=None).to_payload(),
-                "steer": steer.to_payload(),
-            }
+            return self._decision(str(event["id"]), steer)
         extraction = extract(event)
         policy = self.policy
         echoes: list[Skip]
@@ -330,6 +307,44 @@ class BlocklistService:
             # take them out of their places, which this step has not.
             return {**outcome.to_payload(), "steer": _retake(retake).to_payload()}
         return outcome.to_payload()
+
+    def _decision(self, event_id: str, steer: Steer) -> dict[str, Any]:
+        """The record step's answer to a person's release or extension: the decision for the steer step,
+        or why there is nothing for it to do (then nothing is notified)."""
+        # Only decisions about findings the stack acts on (findingAccounts, findingRegions): a finding of
+        # another account with the same GuardDuty id holds the same hosts (``finding_identity``).
+        scoped = steer.within(lambda account, region: self.policy.out_of_scope(account, region) is None)
+        if scoped is None:
+            skipped = [
+                Skip("", outside[0], truncate(finding), outside[1])
+                for finding, (account, region) in zip(steer.findings, steer.places, strict=True)
+                if (outside := self.policy.out_of_scope(account, region)) is not None
+            ]
+            return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+        steer = scoped
+        if steer.intent is Intent.RELEASE and not steer.asked:
+            now = clock.now()
+            holds_of = {finding: self.ledger.holds(finding) for finding in steer.findings}
+            if steer.repeats and all(holds.released(now) for holds in holds_of.values()):
+                # The same decision again (nothing noted on the finding stops its events saying it).
+                skipped = [_released_skip(finding, holds) for finding, holds in holds_of.items()]
+                return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+            if not any(holds.hosts for holds in holds_of.values()):
+                # A status change about findings that never blocked anything (an analyst archiving a
+                # hundred at once): released here, quietly. X1's answer still lists any host a sighting
+                # held meanwhile; then the steer step releases it (and says so), as for any decision.
+                until = now + self.settings.retention_seconds
+                marked = {
+                    finding: self.ledger.mark_released(finding, until, steer.who, now)
+                    for finding in steer.findings
+                }
+                if not any(holds.hosts for holds in marked.values()):
+                    skipped = [_released_skip(finding, holds) for finding, holds in marked.items()]
+                    return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+        return {
+            **RecordOutcome(event_id=event_id, finding=None).to_payload(),
+            "steer": steer.to_payload(),
+        }
 
     def _unreleased(
         self, targets: Sequence[Target], now: float

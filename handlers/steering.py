@@ -102,6 +102,9 @@ class Steer:
     repeats: bool = field(default=False, compare=False)
     """The event says the same of the finding until its status changes (nothing the tool notes stops it):
     a release of findings all released already is no new decision. Read by the record step only."""
+    asked: bool = field(default=False, compare=False)
+    """A person asked through a custom action: the e-mail answers them even when nothing changed. A status
+    change (suppressed, resolved, archived) about findings that hold nothing is noted without one."""
     places: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """Each finding's own (account, region), as ``findings`` lists them: the record step keeps only the
     findings the stack acts on (``TargetPolicy.out_of_scope``). Not carried to the steer step."""
@@ -181,6 +184,7 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
             f"custom action {action.name}",
             tuple({"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in findings),
             places=tuple(asff_place(f, event) for f in findings),
+            asked=True,
         )
     if detail_type != IMPORTED_DETAIL_TYPE or len(findings) != 1:
         return None

@@ -364,3 +364,27 @@ def test_the_tools_own_resolution_in_the_new_security_hub_is_no_decision(group: 
 
     assert "steer" not in recorded
     assert stack.blocked_in_group(group) == {"198.51.100.0/32"}
+
+
+def test_a_status_decision_about_a_finding_that_holds_nothing_is_noted_quietly(group: str) -> None:
+    """An analyst who archives or suppresses hundreds of findings at once (most never blocked anything) got
+    one "0 host(s) unblocked" e-mail per finding: the steer step always notifies."""
+    service = stack.service(group, min_severity=9.0)
+    assert service.record(security_hub_finding("198.51.100.50", finding_id="quiet"))["has_hosts"] is False
+    suppressed = security_hub_finding("198.51.100.50", finding_id="quiet")
+    suppressed["detail"]["findings"][0]["Workflow"] = {"Status": "SUPPRESSED"}
+
+    recorded = service.record(suppressed)
+
+    assert "steer" not in recorded and recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["released"]
+    assert service.ledger.holds("quiet").released(clock.now()), "released all the same"
+
+
+def test_unblock_from_security_hub_is_answered_even_when_the_finding_holds_nothing(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+    event = custom_action("NfwUnblock0a1b2c", [security_hub_finding("198.51.100.51", finding_id="asked")])
+
+    recorded = service.record(event)
+
+    assert recorded["steer"]["findings"] == [event["detail"]["findings"][0]["Id"]]
