@@ -2,8 +2,9 @@
 
 ``decision_of(event)`` tells, from one EventBridge event, whether a person decided about a GuardDuty
 finding, and what: a workflow set to SUPPRESSED or RESOLVED by a person (not the tool's own annotation),
-a finding archived (GuardDuty's own event, or Security Hub's ``RecordState`` ARCHIVED), or one of the
-stack's custom actions ("Block now", "Unblock (false positive)", "Extend block"). ``Steer`` is the bounded
+a finding archived (GuardDuty's own event, or Security Hub's ``RecordState`` ARCHIVED), its status set to
+Suppressed, Resolved or Archived in the new Security Hub, or one of the stack's custom actions ("Block
+now", "Unblock (false positive)", "Extend block"). ``Steer`` is the bounded
 payload that carries the decision from the record step to the steer step; ``SteerOutcome`` what the steer
 step did, with its notification. Pure: no AWS call.
 """
