@@ -181,7 +181,7 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         return Steer(
             action.intent,
             tuple(f["Id"] for f in findings),
-            _who(findings),
+            UNKNOWN_PERSON,  # the action writes no note: the last one's author is not who pressed it
             f"custom action {action.name}",
             tuple({"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in findings),
             places=tuple(asff_place(f, event) for f in findings),

@@ -130,3 +130,14 @@ def test_a_decision_survives_the_trip_between_the_steps() -> None:
 def test_a_malformed_decision_is_refused_naming_what_is_wrong(payload: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         read_steer(payload)
+
+
+def test_a_custom_action_names_no_one_whoever_wrote_the_findings_last_note() -> None:
+    """The action writes no note: the finding's last note (days old, another analyst's) named its author as
+    the one who pressed "Unblock", in the e-mail and the ledger's ReleasedBy."""
+    event = custom_action("NfwUnblock1a2b3c")
+    event["detail"]["findings"][0]["Note"] = {"Text": "looked at it", "UpdatedBy": "bob"}
+
+    steer = decision_of(event)
+
+    assert steer is not None and steer.who == UNKNOWN_PERSON
