@@ -416,7 +416,12 @@ class BlocklistService:
             if not finding.guardduty_id or finding.sighted_at is None:
                 continue
             seen = self.ledger.sighting_seen(finding.sighting_key)
-            if seen is not None and finding.sighted_at <= seen.sighted_at and seen.expires_at > now:
+            if seen is None or finding.sighted_at > seen.sighted_at or seen.expires_at <= now:
+                continue
+            # Only while every host is still recorded: one unblocked, evicted or refused by a full group
+            # since would be reported "refreshed" (and annotated "blocked") with nothing blocking it.
+            hosts = {target.host for target in targets if target.finding == finding}
+            if len(self.ledger.records(hosts)) == len(hosts):
                 repeats[finding] = seen.expires_at
         return repeats
 

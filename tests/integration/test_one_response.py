@@ -203,3 +203,17 @@ def test_a_sighting_the_brake_refused_is_recorded_when_it_comes_another_way_afte
 
     assert (again["new"], again["deduplicated"]) == ([HOST], [])
     assert HOST in stack.blocked_in_group(group)
+
+
+def test_a_repeat_whose_host_left_the_ledger_is_recorded_not_reported_refreshed(group):
+    """The first arrival's host was unblocked (or evicted, or refused by a full group) since: the same
+    sighting another way reported it "refreshed", and its annotation "blocked", while nothing blocked it."""
+    service = stack.service(group)
+    service.block(service.record(_native(FIRST)))
+    service.unblock(HOST)
+
+    again = service.record(_cspm(FIRST))
+    service.block(again)
+
+    assert (again["new"], again["refreshed"], again["deduplicated"]) == ([HOST], [], [])
+    assert HOST in stack.blocked_in_group(group)
