@@ -20,6 +20,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -27,7 +28,7 @@ from handlers import clock
 from handlers.addresses import describe_host
 from handlers.domains import DNS_REQUEST_ACTION
 from handlers.model import Candidate, Extraction, FindingRef, FindingState, Skip, SkipReason, TargetKind
-from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY, TOOL
+from handlers.securityhub import OWN_FIELD_KEYS, RESOLVED_MARKER_KEY, V2_RESOLVED_MARK
 from handlers.sequences import sequence_candidates, sequence_of, sequence_uid
 from handlers.settings import ALWAYS_ENABLED_ACTIONS, OPT_IN_ACTIONS
 
@@ -170,12 +171,13 @@ def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extracti
     if not isinstance(product_arn, str) or not GUARDDUTY_PRODUCT_ARN.fullmatch(product_arn):
         detail = f"ProductArn '{describe_host(product_arn)}' is not GuardDuty's"
         return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_id, detail)])
+    account, region = asff_place(finding, event)
     ref = FindingRef(
         id=finding_id,
         type=_asff_type(finding.get("Types")),
         severity=_asff_severity(_mapping(finding.get("Severity"))),
-        account=_text(finding.get("AwsAccountId")) or _text(event.get("account")),
-        region=_text(finding.get("Region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(
             fields.get(_GUARDDUTY_PREFIX + "eventLastSeen"),
             finding.get("LastObservedAt"),
@@ -302,6 +304,8 @@ OCSF_PROVIDER_FIELDS: Final = (
 ``status``/``status_id`` and ``severity``/``severity_id``, and leaves ``finding_info.modified_time*`` and
 ``time*`` alone, per its documentation); ``activity_*`` is left out too, in case an update moves it: the
 guard errs towards "echo" (docs/OCSF.md)."""
+ATTACK_SEQUENCE_TYPE: Final = "AttackSequence:"
+"""GuardDuty's finding type prefix of an attack sequence (docs/ATTACK_SEQUENCES.md)."""
 OCSF_SEVERITY: Final = {1: 0.0, 2: 1.0, 3: 4.0, 4: 7.0, 5: 9.0, 6: 9.0}
 """OCSF ``severity_id`` (1 Informational .. 5 Critical, 6 Fatal) as the bottom of GuardDuty's band."""
 OCSF_ARCHIVED_STATUS: Final = 5
@@ -319,8 +323,9 @@ _ACTION_BY_RESOURCE: Final = {
 """GuardDuty's action for a finding type's resource part (``Recon:IAMUser/...``): OCSF names no action,
 and the opt-in actions must stay off unless opted in."""
 
-OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object]], list[object]]]
-"""Reads (action, address) pairs and domains from one OCSF finding, given GuardDuty's finding type."""
+OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object, object]], list[object]]]
+"""Reads (action, address, counterpart) and domains from one OCSF finding, given GuardDuty's finding type
+(``Candidate.counterpart``: None unless the address's evidence gives no direction)."""
 
 
 def _from_security_hub_v2(event: Mapping[str, Any]) -> Extraction:
@@ -348,21 +353,21 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
     if not isinstance(product_uid, str) or not GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid):
         detail = f"metadata.product.uid '{describe_host(product_uid)}' is not GuardDuty's"
         return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_uid, detail)])
-    cloud = _mapping(finding.get("cloud"))
+    account, region = ocsf_place(finding, event)
     finding_type = _ocsf_type(info.get("types"))
     ref = FindingRef(
         id=finding_uid,
         type=finding_type,
         severity=_ocsf_severity(finding),
-        account=_text(_mapping(cloud.get("account")).get("uid")) or _text(event.get("account")),
-        region=_text(cloud.get("region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(
             info.get("last_seen_time_dt"),
             info.get("modified_time_dt"),
             finding.get("time_dt"),
             event.get("time"),
         ),
-        state=_ocsf_state(finding),
+        state=ocsf_state(finding),
         product_arn=product_uid,
         updated_at=_provider_update_time(info.get("modified_time_dt")),
         provider_state=_digest({name: finding[name] for name in OCSF_PROVIDER_FIELDS if name in finding}),
@@ -371,13 +376,36 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
         metadata_uid=_text(metadata.get("uid")),
         sighted_at=_provider_update_time(info.get("modified_time_dt")),
     )
-    addresses: list[tuple[str, object]] = []
+    types = info.get("types")
+    if any(ATTACK_SEQUENCE_TYPE in _text(kind) for kind in (types if isinstance(types, list) else ())):
+        # Its evidences' endpoints are only "associated with the resource" (its own addresses, the services
+        # it uses): they block nothing alone; the indicators would, and their OCSF shape is not documented.
+        detail = "attack sequence in the new Security Hub: its endpoints alone block nothing"
+        return Extraction(skipped=[Skip("", SkipReason.NO_REMOTE_IP, finding_id=ref.id, detail=detail)])
+    mentions: list[tuple[str, object, object]] = []
     domains: list[object] = []
     for reader in OCSF_READERS:
         more_addresses, more_domains = reader(finding, finding_type)
-        addresses.extend(more_addresses)
+        mentions.extend(more_addresses)
         domains.extend(more_domains)
-    candidates = _candidates(ref, _distinct(addresses), _distinct(domains))
+    # An address some evidence names as the remote side is the remote side: its undirected mentions go.
+    directed = [(action, address) for action, address, counterpart in mentions if counterpart is None]
+    addresses = _distinct(
+        [
+            (action, address, counterpart)
+            for action, address, counterpart in mentions
+            if counterpart is None or not any(_same(address, known) for _, known in directed)
+        ]
+    )
+    candidates = [
+        replace(candidate, counterpart=counterpart)
+        for candidate, (_, _, counterpart) in zip(
+            _candidates(ref, [(action, address) for action, address, _ in addresses], []),
+            addresses,
+            strict=True,
+        )
+    ]
+    candidates += _candidates(ref, [], _distinct(domains))
     if not candidates:
         return _no_remote_ip(ref, finding_type)
     return Extraction(candidates=candidates)
@@ -385,20 +413,24 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
 
 def _ocsf_evidence_hosts(
     finding: Mapping[str, Any], finding_type: str
-) -> tuple[list[tuple[str, object]], list[object]]:
+) -> tuple[list[tuple[str, object, object]], list[object]]:
     """Every remote endpoint of every evidence: by ``connection_info.direction`` the source (Inbound), the
     destination (Outbound) or, for any other or no direction, both; their ``ip`` as addresses, their
     ``hostname`` and ``domain`` and the evidence's DNS ``query.hostname`` as domains. Where GuardDuty puts a
     port probe's or a DNS finding's host is not documented (docs/OCSF.md): nothing given is left unread."""
     evidences = finding.get("evidences")
-    addresses: list[tuple[str, object]] = []
+    addresses: list[tuple[str, object, object]] = []
     domains: list[object] = []
     for evidence in evidences if isinstance(evidences, list) else ():
         evidence = _mapping(evidence)
         action = _ocsf_action(evidence, finding_type)
-        for endpoint in _remote_endpoints(evidence):
-            if not _absent(endpoint.get("ip")):
-                addresses.append((action, endpoint["ip"]))
+        endpoints = _remote_endpoints(evidence)
+        ips = [endpoint.get("ip") for endpoint in endpoints]
+        for index, endpoint in enumerate(endpoints):
+            if not _absent(ips[index]):
+                # Both sides read (no direction): each is the other's counterpart.
+                others = [ip for other, ip in enumerate(ips) if other != index and not _absent(ip)]
+                addresses.append((action, ips[index], others[0] if others else None))
             domains.extend(endpoint.get(name) for name in _ENDPOINT_DOMAIN_FIELDS)
         domains.append(_mapping(evidence.get("query")).get("hostname"))
     return addresses, [domain for domain in domains if not _absent(domain)]
@@ -452,7 +484,9 @@ def _ocsf_severity(finding: Mapping[str, Any]) -> float:
     return _SEVERITY_BY_LABEL.get(_text(finding.get("severity")).upper(), 0.0)
 
 
-def _ocsf_state(finding: Mapping[str, Any]) -> FindingState:
+def ocsf_state(finding: Mapping[str, Any]) -> FindingState:
+    """An OCSF finding's state: archived (Close, or status Archived), suppressed (Suppressed or Resolved,
+    unless the tool resolved it), else active. The sighting's policy and a person's decision both read it."""
     raw_status = finding.get("status_id")
     # Only an integer is a status id (a list in it once raised: unhashable in the lookups below).
     status_id = raw_status if isinstance(raw_status, int) and not isinstance(raw_status, bool) else None
@@ -463,7 +497,7 @@ def _ocsf_state(finding: Mapping[str, Any]) -> FindingState:
         or status == "archived"
     ):
         return FindingState.ARCHIVED
-    if status_id == OCSF_RESOLVED and _text(finding.get("comment")).startswith(TOOL):
+    if status_id == OCSF_RESOLVED and _text(finding.get("comment")).startswith(V2_RESOLVED_MARK):
         # The tool's own resolution (its comment says so) must not hide a new sighting.
         return FindingState.ACTIVE
     if status_id in OCSF_CLOSED_STATUSES or status in ("suppressed", "resolved"):
@@ -476,9 +510,13 @@ def _distinct(values: Sequence[Any]) -> list[Any]:
     host that differ are still all kept, for the policy to fold."""
     seen: list[Any] = []
     for value in values:
-        if not any(value == other and type(value) is type(other) for other in seen):
+        if not any(_same(value, other) for other in seen):
             seen.append(value)
     return seen
+
+
+def _same(value: object, other: object) -> bool:
+    return value == other and type(value) is type(other)
 
 
 # --- Native GuardDuty ------------------------------------------------------------------------------
@@ -490,12 +528,13 @@ def _from_guardduty(event: Mapping[str, Any]) -> Extraction:
         return _unsupported("detail is not an object")
     service = _mapping(detail.get("service"))
     action = _mapping(service.get("action"))
+    account, region = native_place(detail, event)
     ref = FindingRef(
         id=_text(detail.get("id")),
         type=_text(detail.get("type")),
         severity=_severity(detail.get("severity")) or 0.0,
-        account=_text(detail.get("accountId")) or _text(event.get("account")),
-        region=_text(detail.get("region")) or _text(event.get("region")),
+        account=account,
+        region=region,
         last_seen=_first_time(service.get("eventLastSeen"), detail.get("updatedAt"), event.get("time")),
         state=FindingState.ARCHIVED if _is_true(service.get("archived")) else FindingState.ACTIVE,
         sequence=_sequence_name(sequence_of(service), detail.get("title"), detail.get("description")),
@@ -567,6 +606,32 @@ def _sequence_name(sequence: Mapping[str, Any] | None, title: object, descriptio
         if isinstance(name, str) and name.strip():
             return name.strip()
     return "unnamed attack sequence"
+
+
+def asff_place(finding: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """A Security Hub CSPM finding's own (account, region), else the event's (a forwarded or aggregated
+    event keeps the sender's)."""
+    return (
+        _text(finding.get("AwsAccountId")) or _text(event.get("account")),
+        _text(finding.get("Region")) or _text(event.get("region")),
+    )
+
+
+def ocsf_place(finding: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """The new Security Hub's finding's own (account, region), else the event's."""
+    cloud = _mapping(finding.get("cloud"))
+    return (
+        _text(_mapping(cloud.get("account")).get("uid")) or _text(event.get("account")),
+        _text(cloud.get("region")) or _text(event.get("region")),
+    )
+
+
+def native_place(detail: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[str, str]:
+    """A native GuardDuty finding's own (account, region), else the event's."""
+    return (
+        _text(detail.get("accountId")) or _text(event.get("account")),
+        _text(detail.get("region")) or _text(event.get("region")),
+    )
 
 
 def guardduty_id(finding_arn: str) -> str:

@@ -138,6 +138,10 @@ class Candidate:
     """Set where the finding is read: a remote IP field names an address, a DNS request a domain."""
     indicator: str = ""
     """The attack-sequence indicator key that named it (``MALICIOUS_IP``...); empty for other findings."""
+    counterpart: object = None
+    """An address from an OCSF evidence that gives no direction: the same evidence's other endpoint address,
+    one of the two being the finding's own resource (None: the direction was given, or no other address).
+    The policy blocks neither when both are blockable: it cannot tell which is the account's own."""
 
 
 @dataclass(frozen=True)

@@ -118,14 +118,9 @@ class TargetPolicy:
         # region/accountId), not the event's: a forwarded or aggregated event keeps the sender's. One Security
         # Hub event may carry several findings and the rule's pattern matched if any one did, so each is
         # checked here.
-        if self.regions and finding.region not in self.regions:
-            return skip(
-                SkipReason.REGION_NOT_INCLUDED, f"region {describe_host(finding.region)!r} is not included"
-            )
-        if self.accounts and finding.account not in self.accounts:
-            return skip(
-                SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(finding.account)!r} is not included"
-            )
+        outside = self.out_of_scope(finding.account, finding.region)
+        if outside is not None:
+            return skip(*outside)
         if candidate.indicator:
             # An attack sequence's host: the operator chose which indicator keys count, not which actions.
             if candidate.indicator not in self.sequence_indicators:
@@ -160,11 +155,35 @@ class TargetPolicy:
         protection = self._protection(candidate.kind, canonical)
         if protection is not None:
             return skip(SkipReason.PROTECTED, protection)
+        if candidate.counterpart is not None and self._blockable_address(candidate.counterpart):
+            other = describe_host(candidate.counterpart)
+            return skip(
+                SkipReason.NO_REMOTE_IP,
+                f"the evidence gives no direction and {canonical} and {other} are both unprotected: "
+                "either may be the account's own address",
+            )
         if candidate.kind is TargetKind.DOMAIN:
             refusal = unenforceable_at(canonical, self.domain_points)
             if refusal is not None:
                 return skip(SkipReason.UNENFORCEABLE_DOMAIN, f"{canonical}: {refusal}")
         return Target(host=canonical, finding=finding, kind=candidate.kind)
+
+    def _blockable_address(self, value: object) -> bool:
+        """``value`` is an address this policy would block (valid, outside every protected network)."""
+        try:
+            host = normalize_host(value)
+        except InvalidAddress:
+            return False
+        return self.protected.protects(host) is None
+
+    def out_of_scope(self, account: str, region: str) -> tuple[SkipReason, str] | None:
+        """Why a finding of ``account`` in ``region`` is not one this stack acts on (its sightings and the
+        decisions about it alike), or None."""
+        if self.regions and region not in self.regions:
+            return SkipReason.REGION_NOT_INCLUDED, f"region {describe_host(region)!r} is not included"
+        if self.accounts and account not in self.accounts:
+            return SkipReason.ACCOUNT_NOT_INCLUDED, f"account {describe_host(account)!r} is not included"
+        return None
 
     def _protection(self, kind: TargetKind, canonical: str) -> str | None:
         """Why the never-block list of ``kind`` covers ``canonical``; None when it does not."""

@@ -105,8 +105,12 @@ RETRYABLE_ERRORS_V2: Final = frozenset({"ThrottlingException", "InternalServerEx
 """BatchUpdateFindingsV2's retryable answers (botocore 1.44's model: its errors and ``ErrorCode`` enum)."""
 V2_STATUS_IDS: Final = {"NOTIFIED": 2, "RESOLVED": 4}
 """``findingWorkflowStatus`` in OCSF ``status_id``: NOTIFIED (someone is on it) as 2 In Progress, RESOLVED
-as 4 Resolved (the Comment, which starts with the tool's name, makes it the tool's own: the record step
+as 4 Resolved (the Comment, which starts with ``V2_RESOLVED_MARK``, makes it the tool's own: the record step
 still treats a new sighting as active)."""
+V2_RESOLVED_MARK: Final = f"{TOOL} resolved this finding. "
+"""Starts the Comment of the tool's own Resolved (OCSF has no user-defined field for a marker). Not the tool's
+name alone: every Comment the tool writes starts with it, and a person who sets Resolved without a comment
+of their own leaves the tool's In Progress one in place; that Resolved is theirs."""
 V2_IDENTIFIER_KEYS: Final = ("CloudAccountUid", "FindingInfoUid", "MetadataProductUid")
 
 logger = logging.getLogger(__name__)
@@ -153,6 +157,8 @@ def v2_request(annotation: Annotation, identifiers: Sequence[Mapping[str, str]])
     }
     if annotation.workflow_status in V2_STATUS_IDS:
         request["StatusId"] = V2_STATUS_IDS[annotation.workflow_status]
+    if request.get("StatusId") == V2_STATUS_IDS["RESOLVED"]:
+        request["Comment"] = truncate(V2_RESOLVED_MARK + annotation.note, NOTE_TEXT_MAX)
     return request
 
 

@@ -11,8 +11,10 @@ network names, not addresses: nothing to block (docs/ATTACK_SEQUENCES.md says wh
 
 Which keys count is the policy's (``TargetPolicy.sequence_indicators``): every value read here becomes
 a candidate that names its key, so a key the stack does not count is reported, not silently dropped.
-The reader takes either spelling of each field (the native camelCase, ASFF's PascalCase), so every
-finding shape that carries a sequence (native, ASFF, OCSF) reads it with ``sequence_candidates``.
+The reader takes either spelling of each field (the native camelCase, ASFF's PascalCase), so both
+finding shapes whose sequence is documented (native, ASFF) read it with ``sequence_candidates``. The new
+Security Hub's OCSF shape of a sequence is not documented: an OCSF attack sequence blocks nothing (its
+evidences' endpoints are only endpoints), see ``extraction._ocsf_finding``.
 """
 
 from collections.abc import Mapping

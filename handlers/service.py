@@ -61,7 +61,15 @@ from handlers.policy import MAX_TTL_SECONDS, TargetPolicy
 from handlers.rules import blocked_hosts, hand_edited, partition_rules, rules_capacity
 from handlers.settings import FirewallPolicyType, Settings
 from handlers.steering import MAX_FINDINGS as MAX_STEERED_FINDINGS
-from handlers.steering import UNKNOWN_PERSON, Intent, Steer, SteerOutcome, decision_of, read_steer
+from handlers.steering import (
+    UNKNOWN_PERSON,
+    Intent,
+    Steer,
+    SteerOutcome,
+    UnreadableAction,
+    decision_of,
+    read_steer,
+)
 from handlers.writer import HostTarget, RuleGroupWriter, StatelessRules, SyncResult
 
 LAST_PRINTABLE_EPOCH = 253_402_300_799
@@ -182,13 +190,13 @@ class BlocklistService:
         if not isinstance(event.get("id"), str) or not event["id"]:
             # EventBridge always sets one: this execution was started by hand with something else.
             raise InvalidInput("the input is not an EventBridge event: it has no 'id'")
-        steer = decision_of(event)
+        try:
+            steer = decision_of(event)
+        except UnreadableAction as refusal:
+            raise InvalidInput(str(refusal)) from refusal
         if steer is not None and steer.intent is not Intent.BLOCK_NOW:
             # A person decided about findings already recorded: the steer step acts on it.
-            return {
-                **RecordOutcome(event_id=str(event["id"]), finding=None).to_payload(),
-                "steer": steer.to_payload(),
-            }
+            return self._decision(str(event["id"]), steer)
         extraction = extract(event)
         policy = self.policy
         echoes: list[Skip]
@@ -211,6 +219,7 @@ class BlocklistService:
         unconfirmed: list[str] = []
         failed: list[str] = []
         brake = Brake.of(self.ledger, self.settings)
+        braked: set[FindingRef] = set()
         for target in targets:
             if target.finding in repeats:
                 # Recorded already when this sighting came another way: blocked, not written again.
@@ -221,6 +230,7 @@ class BlocklistService:
                     self._sighting(target, now), admit=lambda host: brake.check(host, now)
                 )
             except Braked:
+                braked.add(target.finding)
                 continue  # refused before anything was written; kept on the brake item
             except LedgerUnavailable:
                 failed.append(target.host)
@@ -273,7 +283,14 @@ class BlocklistService:
                 now + self.settings.retention_seconds + 86400,
             )
         for finding in dict.fromkeys(target.finding for target in targets):
-            if finding not in repeats and finding.guardduty_id and finding.sighted_at is not None:
+            # A sighting the brake cut is not recorded: the same sighting another way, once the brake is
+            # released, must record its hosts (it was taken for a repeat and reported "refreshed").
+            if (
+                finding not in repeats
+                and finding not in braked
+                and finding.guardduty_id
+                and finding.sighted_at is not None
+            ):
                 self.ledger.remember_sighting(
                     finding.sighting_key,
                     finding.sighted_at,
@@ -290,6 +307,44 @@ class BlocklistService:
             # take them out of their places, which this step has not.
             return {**outcome.to_payload(), "steer": _retake(retake).to_payload()}
         return outcome.to_payload()
+
+    def _decision(self, event_id: str, steer: Steer) -> dict[str, Any]:
+        """The record step's answer to a person's release or extension: the decision for the steer step,
+        or why there is nothing for it to do (then nothing is notified)."""
+        # Only decisions about findings the stack acts on (findingAccounts, findingRegions): a finding of
+        # another account with the same GuardDuty id holds the same hosts (``finding_identity``).
+        scoped = steer.within(lambda account, region: self.policy.out_of_scope(account, region) is None)
+        if scoped is None:
+            skipped = [
+                Skip("", outside[0], truncate(finding), outside[1])
+                for finding, (account, region) in zip(steer.findings, steer.places, strict=True)
+                if (outside := self.policy.out_of_scope(account, region)) is not None
+            ]
+            return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+        steer = scoped
+        if steer.intent is Intent.RELEASE and not steer.asked:
+            now = clock.now()
+            holds_of = {finding: self.ledger.holds(finding) for finding in steer.findings}
+            if steer.repeats and all(holds.released(now) for holds in holds_of.values()):
+                # The same decision again (nothing noted on the finding stops its events saying it).
+                skipped = [_released_skip(finding, holds) for finding, holds in holds_of.items()]
+                return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+            if not any(holds.hosts for holds in holds_of.values()):
+                # A status change about findings that never blocked anything (an analyst archiving a
+                # hundred at once): released here, quietly. X1's answer still lists any host a sighting
+                # held meanwhile; then the steer step releases it (and says so), as for any decision.
+                until = now + self.settings.retention_seconds
+                marked = {
+                    finding: self.ledger.mark_released(finding, until, steer.who, now)
+                    for finding in steer.findings
+                }
+                if not any(holds.hosts for holds in marked.values()):
+                    skipped = [_released_skip(finding, holds) for finding, holds in marked.items()]
+                    return RecordOutcome(event_id=event_id, finding=None, skipped=skipped).to_payload()
+        return {
+            **RecordOutcome(event_id=event_id, finding=None).to_payload(),
+            "steer": steer.to_payload(),
+        }
 
     def _unreleased(
         self, targets: Sequence[Target], now: float
@@ -361,7 +416,12 @@ class BlocklistService:
             if not finding.guardduty_id or finding.sighted_at is None:
                 continue
             seen = self.ledger.sighting_seen(finding.sighting_key)
-            if seen is not None and finding.sighted_at <= seen.sighted_at and seen.expires_at > now:
+            if seen is None or finding.sighted_at > seen.sighted_at or seen.expires_at <= now:
+                continue
+            # Only while every host is still recorded: one unblocked, evicted or refused by a full group
+            # since would be reported "refreshed" (and annotated "blocked") with nothing blocking it.
+            hosts = {target.host for target in targets if target.finding == finding}
+            if len(self.ledger.records(hosts)) == len(hosts):
                 repeats[finding] = seen.expires_at
         return repeats
 
@@ -916,15 +976,16 @@ def _retake(findings: Mapping[FindingRef, FindingHolds]) -> Steer:
 
 
 def _released_skips(released: Mapping[FindingRef, FindingHolds]) -> list[Skip]:
-    return [
-        Skip(
-            "",
-            SkipReason.RELEASED,
-            finding_id=truncate(finding.id),
-            detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
-        )
-        for finding, holds in released.items()
-    ]
+    return [_released_skip(finding.id, holds) for finding, holds in released.items()]
+
+
+def _released_skip(finding_id: str, holds: FindingHolds) -> Skip:
+    return Skip(
+        "",
+        SkipReason.RELEASED,
+        finding_id=truncate(finding_id),
+        detail=f"released by {holds.released_by or 'an analyst'} until {iso(holds.released_until)}",
+    )
 
 
 def _by_kind(hosts: BatchHosts) -> dict[TargetKind, BatchHosts]:

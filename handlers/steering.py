@@ -2,25 +2,33 @@
 
 ``decision_of(event)`` tells, from one EventBridge event, whether a person decided about a GuardDuty
 finding, and what: a workflow set to SUPPRESSED or RESOLVED by a person (not the tool's own annotation),
-a finding archived (GuardDuty's own event, or Security Hub's ``RecordState`` ARCHIVED), or one of the
-stack's custom actions ("Block now", "Unblock (false positive)", "Extend block"). ``Steer`` is the bounded
+a finding archived (GuardDuty's own event, or Security Hub's ``RecordState`` ARCHIVED), its status set to
+Suppressed, Resolved or Archived in the new Security Hub, or one of the stack's custom actions ("Block
+now", "Unblock (false positive)", "Extend block"). ``Steer`` is the bounded
 payload that carries the decision from the record step to the steer step; ``SteerOutcome`` what the steer
 step did, with its notification. Pure: no AWS call.
 """
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
 from handlers.extraction import (
     GUARDDUTY_DETAIL_TYPE,
     GUARDDUTY_PRODUCT_ARN,
+    GUARDDUTY_PRODUCT_V2_UID,
     GUARDDUTY_SOURCE,
+    SECURITY_HUB_V2_DETAIL_TYPE,
+    asff_place,
+    native_place,
+    ocsf_place,
+    ocsf_state,
     resolved_by_tool,
 )
+from handlers.model import FindingState
 from handlers.payloads import SAMPLE_SIZE, sample, truncate
 from handlers.securityhub import STATUS_KEY, STEERED_STATUS, TOOL
 
@@ -92,6 +100,31 @@ class Steer:
     """How the person decided ("suppressed in Security Hub", "custom action Extend block", ...)."""
     security_hub: tuple[Mapping[str, str], ...] = ()
     """``{"Id", "ProductArn"}`` of the Security Hub findings, to note the outcome on them."""
+    repeats: bool = field(default=False, compare=False)
+    """The event says the same of the finding until its status changes (nothing the tool notes stops it):
+    a release of findings all released already is no new decision. Read by the record step only."""
+    asked: bool = field(default=False, compare=False)
+    """A person asked through a custom action: the e-mail answers them even when nothing changed. A status
+    change (suppressed, resolved, archived) about findings that hold nothing is noted without one."""
+    places: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """Each finding's own (account, region), as ``findings`` lists them: the record step keeps only the
+    findings the stack acts on (``TargetPolicy.out_of_scope``). Not carried to the steer step."""
+
+    def within(self, keep: Callable[[str, str], bool]) -> "Steer | None":
+        """This decision about the findings whose place ``keep`` accepts; None if it accepts none. One
+        without places (read back from a payload) is kept whole."""
+        if not self.places:
+            return self
+        kept = [(f, place) for f, place in zip(self.findings, self.places, strict=True) if keep(*place)]
+        if not kept:
+            return None
+        findings = tuple(f for f, _ in kept)
+        return replace(
+            self,
+            findings=findings,
+            security_hub=tuple(i for i in self.security_hub if i["Id"] in findings),
+            places=tuple(place for _, place in kept),
+        )
 
     def to_payload(self) -> dict[str, Any]:
         return {
@@ -103,8 +136,14 @@ class Steer:
         }
 
 
+class UnreadableAction(ValueError):
+    """A custom action event that carries no decision this stack can apply: it must be refused, never
+    taken for a sighting (an "Unblock" on too many findings once blocked their hosts)."""
+
+
 def decision_of(event: Mapping[str, Any]) -> Steer | None:
-    """The person's decision ``event`` carries, if it carries one; never raises for odd input."""
+    """The person's decision ``event`` carries, if it carries one; never raises for odd input, except
+    ``UnreadableAction`` for a custom action event it cannot apply (naming why)."""
     source, detail_type = event.get("source"), event.get("detail-type")
     detail = event.get("detail") if isinstance(event.get("detail"), Mapping) else {}
     assert isinstance(detail, Mapping)
@@ -112,28 +151,41 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         service = detail.get("service") if isinstance(detail.get("service"), Mapping) else {}
         assert isinstance(service, Mapping)
         if service.get("archived") is True and isinstance(detail.get("id"), str) and detail["id"]:
-            return Steer(Intent.RELEASE, (detail["id"],), UNKNOWN_PERSON, "archived in GuardDuty")
+            return Steer(
+                Intent.RELEASE,
+                (detail["id"],),
+                UNKNOWN_PERSON,
+                "archived in GuardDuty",
+                places=(native_place(detail, event),),
+            )
         return None
     if source != SECURITY_HUB_SOURCE:
         return None
+    if detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
+        return _new_security_hub_decision(detail.get("findings"), event)
     findings = (
         [f for f in detail.get("findings", []) or [] if isinstance(f, Mapping)]
         if isinstance(detail.get("findings"), list)
         else []
     )
     findings = [f for f in findings if _guardduty_finding(f)]
-    if not findings or len(findings) > MAX_FINDINGS:
-        return None
     if detail_type == CUSTOM_ACTION_DETAIL_TYPE:
         action = _custom_action(event.get("resources"))
         if action is None:
-            return None
+            raise UnreadableAction("the custom action is not one of the stack's custom actions")
+        if not 0 < len(findings) <= MAX_FINDINGS:
+            raise UnreadableAction(
+                f"custom action {action.name} names {len(findings)} GuardDuty findings: at most "
+                f"{MAX_FINDINGS} at a time; nothing was done, send them again in smaller selections"
+            )
         return Steer(
             action.intent,
             tuple(f["Id"] for f in findings),
-            _who(findings),
+            UNKNOWN_PERSON,  # the action writes no note: the last one's author is not who pressed it
             f"custom action {action.name}",
             tuple({"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in findings),
+            places=tuple(asff_place(f, event) for f in findings),
+            asked=True,
         )
     if detail_type != IMPORTED_DETAIL_TYPE or len(findings) != 1:
         return None
@@ -147,7 +199,43 @@ def decision_of(event: Mapping[str, Any]) -> Steer | None:
         _who(findings),
         how,
         ({"Id": finding["Id"], "ProductArn": finding["ProductArn"]},),
+        places=(asff_place(finding, event),),
     )
+
+
+def _new_security_hub_decision(findings: object, event: Mapping[str, Any]) -> Steer | None:
+    """A person's Suppressed, Resolved (not the tool's: its comment says so) or Archived in the new Security
+    Hub. It has no custom actions and no note author, and the tool notes nothing on its findings when it
+    releases one, so every later event of the finding says the same: the record step takes a decision
+    about a finding released already for a repeat (``Steer.repeats``)."""
+    if not isinstance(findings, list) or len(findings) != 1 or not isinstance(findings[0], Mapping):
+        return None
+    finding = findings[0]
+    identifier = _member(finding, "finding_info").get("uid")
+    product_uid = _member(_member(finding, "metadata"), "product").get("uid")
+    if not (isinstance(identifier, str) and 0 < len(identifier) <= 512 and isinstance(product_uid, str)):
+        return None
+    if GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid) is None:
+        return None
+    how = {
+        FindingState.ARCHIVED: "archived in the new Security Hub",
+        FindingState.SUPPRESSED: "suppressed or resolved in the new Security Hub",
+    }.get(ocsf_state(finding))
+    if how is None:
+        return None
+    return Steer(
+        Intent.RELEASE,
+        (identifier,),
+        UNKNOWN_PERSON,
+        how,
+        repeats=True,
+        places=(ocsf_place(finding, event),),
+    )
+
+
+def _member(holder: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = holder.get(name)
+    return value if isinstance(value, Mapping) else {}
 
 
 def _guardduty_finding(finding: Mapping[str, Any]) -> bool:
@@ -196,9 +284,18 @@ def _who(findings: Sequence[Mapping[str, Any]]) -> str:
         note = finding.get("Note") if isinstance(finding.get("Note"), Mapping) else {}
         assert isinstance(note, Mapping)
         by = note.get("UpdatedBy")
-        if isinstance(by, str) and by.strip() and by != TOOL:
-            return truncate(by, 128)
+        if isinstance(by, str) and by != TOOL:
+            return person(by)
     return UNKNOWN_PERSON
+
+
+def person(text: str) -> str:
+    """Who decided, as the release records it and the e-mail shows it: one printable line of at most 128
+    characters. ``UpdatedBy`` is free text anyone who may update the finding writes; a tab or a line break
+    in it once made the release refuse the whole decision (``check_release``) and could forge lines of
+    the e-mail."""
+    shown = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return truncate(shown, 128) if shown else UNKNOWN_PERSON
 
 
 def read_steer(payload: object) -> Steer:
@@ -219,7 +316,7 @@ def read_steer(payload: object) -> Steer:
     return Steer(
         Intent(intent),
         tuple(str(f) for f in findings),
-        truncate(str(payload.get("who", UNKNOWN_PERSON)), 128),
+        person(str(payload.get("who", UNKNOWN_PERSON))),
         truncate(str(payload.get("how", "")), 160),
         tuple({"Id": i["Id"], "ProductArn": i["ProductArn"]} for i in identifiers),
     )

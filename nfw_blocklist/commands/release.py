@@ -32,6 +32,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show(result: dict[str, Any]) -> None:
+    if not result["released"] and not result["kept"]:
+        # A mistyped id lands here too: say it plainly rather than read like a finding dealt with.
+        say(
+            f"finding {result['finding']} holds no host the ledger knows of: nothing unblocked "
+            "(is the id right? `nfw-blocklist list` names each host's findings)"
+        )
+        say(f"it is marked released all the same: it blocks nothing until {result['until']}")
+        return
     released = ", ".join(result["released"]) or "nothing"
     say(f"released finding {result['finding']}: unblocked {released}")
     if result["kept"]:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from nfw_blocklist.findings import native_finding
+from nfw_blocklist.findings import native_finding, security_hub_finding
 from tests.integration import stack
 
 
@@ -53,3 +53,43 @@ def test_a_native_finding_of_another_account_records_nothing(group: str) -> None
     assert recorded["has_hosts"] is False
     assert [s["reason"] for s in recorded["skipped"]] == ["account-not-included"]
     assert stack.blocked_in_group(group) == set()
+
+
+def _of_account(event: dict[str, Any], account: str) -> dict[str, Any]:
+    """``event``'s Security Hub finding as one of ``account``'s (the same GuardDuty finding id)."""
+    finding = event["detail"]["findings"][0]
+    finding["AwsAccountId"] = account
+    finding["Id"] = finding["Id"].replace(":123456789012:", f":{account}:")
+    return event
+
+
+def test_a_decision_about_a_finding_of_an_account_the_stack_does_not_act_on_releases_nothing(
+    group: str,
+) -> None:
+    """An analyst's (or a forged, forwarded) suppression of another account's finding with the same
+    GuardDuty id released this account's hosts: decisions ignored findingAccounts."""
+    service = stack.service(group, finding_accounts=("123456789012",))
+    service.block(service.record(security_hub_finding("198.51.100.40", finding_id="same-id")))
+    other = _of_account(security_hub_finding("198.51.100.40", finding_id="same-id"), "444455556666")
+    other["detail"]["findings"][0]["Workflow"] = {"Status": "SUPPRESSED"}
+
+    recorded = service.record(other)
+
+    assert "steer" not in recorded
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["account-not-included"]
+    assert stack.blocked_in_group(group) == {"198.51.100.40/32"}
+
+
+def test_an_archived_native_finding_of_a_region_the_stack_does_not_act_on_releases_nothing(
+    group: str,
+) -> None:
+    service = stack.service(group, finding_regions=("us-east-1",))
+    service.block(service.record(native_finding("198.51.100.41", finding_id="gd-7")))
+    archived = native_finding("198.51.100.41", finding_id="gd-7")
+    archived["detail"]["region"] = "eu-west-1"
+    archived["detail"]["service"]["archived"] = True
+
+    recorded = service.record(archived)
+
+    assert "steer" not in recorded
+    assert stack.blocked_in_group(group) == {"198.51.100.41/32"}

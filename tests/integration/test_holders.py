@@ -1,12 +1,15 @@
 """Which findings and manual blocks hold each host: a finding's release ends only its own holds."""
 
+import uuid
+
 import pytest
 
 from handlers import clock
 from handlers.errors import InvalidInput, LedgerUnavailable
 from handlers.ledger import FindingHolds, holder_of
+from handlers.securityhub import Annotation, v2_request
 from handlers.service import BlocklistService
-from nfw_blocklist.findings import native_finding, port_probe_finding, security_hub_finding
+from nfw_blocklist.findings import native_finding, port_probe_finding, sample, security_hub_finding
 from tests.integration import stack
 from tests.integration.stack import START, FakeTime
 
@@ -236,3 +239,152 @@ def test_block_now_never_blocks_a_protected_host(group: str) -> None:
     assert recorded["has_hosts"] is False
     assert [skip["reason"] for skip in recorded["skipped"]] == ["protected"]
     assert stack.blocked_in_group(group) == set()
+
+
+@pytest.mark.parametrize("author", ["bob\tsmith", "eve\nUnblocked (0): -"])
+def test_an_analysts_suppression_releases_whatever_its_notes_author_says(group: str, author: str) -> None:
+    """``Note.UpdatedBy`` is free text: a tab or a line break in it once failed the whole release."""
+    service = stack.service(group)
+    sight(service, security_hub_finding("198.51.100.30"))
+    suppressed = security_hub_finding("198.51.100.30")
+    suppressed["detail"]["findings"][0].update(
+        Workflow={"Status": "SUPPRESSED"}, Note={"Text": "false positive", "UpdatedBy": author}
+    )
+
+    recorded = service.record(suppressed)
+    outcome = service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+    assert outcome["notification"]["By"].isprintable()
+    assert "\nUnblocked (0)" not in outcome["message"]["email"]
+
+
+def custom_action(action_id: str, events: list[dict]) -> dict:
+    """The Security Hub custom action ``action_id`` sent for the findings of ``events``."""
+    event = block_now(events[0])
+    event["resources"] = [f"arn:aws:securityhub:us-east-1:123456789012:action/custom/{action_id}"]
+    event["detail"]["findings"] = [finding for one in events for finding in one["detail"]["findings"]]
+    return event
+
+
+@pytest.mark.parametrize(
+    ("action_id", "findings", "message"),
+    [
+        ("NfwUnblock0a1b2c", 21, "names 21 GuardDuty findings: at most 20"),
+        ("SomeoneElses", 1, "not one of the stack's custom actions"),
+    ],
+)
+def test_a_custom_action_that_is_no_decision_is_refused_never_taken_for_a_sighting(
+    group: str, action_id: str, findings: int, message: str
+) -> None:
+    """An analyst's "Unblock" on more findings than one decision carries once blocked their hosts."""
+    service = stack.service(group)
+    event = custom_action(
+        action_id, [security_hub_finding(f"198.51.100.{n}", finding_id=f"f{n}") for n in range(findings)]
+    )
+
+    with pytest.raises(InvalidInput, match=message):
+        service.record(event)
+
+    assert service.list_hosts() == []
+
+
+def ocsf_finding(**changes: object) -> dict:
+    """The new Security Hub's sample finding (remote host 198.51.100.0), with ``changes`` to the finding."""
+    event = sample("securityhub-v2-guardduty-c2-finding.json")
+    event["id"] = str(uuid.uuid4())
+    event["detail"]["findings"][0].update(changes)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("status", "how"),
+    [
+        ({"status_id": 3, "status": "Suppressed"}, "suppressed"),
+        ({"status_id": 4, "status": "Resolved", "comment": "false positive"}, "resolved"),
+        ({"status_id": 5, "status": "Archived"}, "archived"),
+    ],
+)
+def test_a_persons_decision_in_the_new_security_hub_releases_the_finding(
+    group: str, status: dict, how: str
+) -> None:
+    """docs/LIMITS.md said a person's status change there is read; it was only read as a sighting to skip,
+    so the host stayed blocked."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    assert stack.blocked_in_group(group) == {"198.51.100.0/32"}
+
+    recorded = service.record(ocsf_finding(**status))
+    outcome = service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+    assert outcome["notification"]["ReleasedCount"] == 1
+    assert how in outcome["notification"]["How"] and "new Security Hub" in outcome["notification"]["How"]
+
+
+def test_the_new_security_hubs_repeat_of_a_released_decision_is_no_new_decision(group: str) -> None:
+    """The tool notes nothing on the new Security Hub's finding, so every later event of a suppressed
+    finding still says Suppressed: one release and one e-mail, not one per event."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    service.steer(service.record(ocsf_finding(status_id=3, status="Suppressed")))
+
+    again = service.record(ocsf_finding(status_id=3, status="Suppressed"))
+
+    assert "steer" not in again and again["has_hosts"] is False
+    assert [skip["reason"] for skip in again["skipped"]] == ["released"]
+
+
+def test_a_persons_resolution_that_leaves_the_tools_comment_in_the_new_security_hub_releases(
+    group: str,
+) -> None:
+    """The tool comments on every finding it blocks (In Progress by default); an analyst who then sets
+    Resolved without a comment of their own left the tool's comment, once read as the tool's own Resolved:
+    nothing was released, and the next sighting blocked again."""
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    comment = v2_request(
+        Annotation("nfw-blocklist blocked 198.51.100.0/32 until 2021-01-05 13:25 UTC.", {}, "NOTIFIED"), []
+    )["Comment"]
+
+    recorded = service.record(ocsf_finding(status_id=4, status="Resolved", comment=comment))
+    service.steer(recorded)
+
+    assert stack.blocked_in_group(group) == set()
+
+
+def test_the_tools_own_resolution_in_the_new_security_hub_is_no_decision(group: str) -> None:
+    service = stack.service(group)
+    sight(service, ocsf_finding())
+    comment = v2_request(
+        Annotation("nfw-blocklist blocked 198.51.100.0/32 until 2021-01-05 13:25 UTC.", {}, "RESOLVED"), []
+    )["Comment"]
+
+    recorded = service.record(ocsf_finding(status_id=4, status="Resolved", comment=comment))
+
+    assert "steer" not in recorded
+    assert stack.blocked_in_group(group) == {"198.51.100.0/32"}
+
+
+def test_a_status_decision_about_a_finding_that_holds_nothing_is_noted_quietly(group: str) -> None:
+    """An analyst who archives or suppresses hundreds of findings at once (most never blocked anything) got
+    one "0 host(s) unblocked" e-mail per finding: the steer step always notifies."""
+    service = stack.service(group, min_severity=9.0)
+    assert service.record(security_hub_finding("198.51.100.50", finding_id="quiet"))["has_hosts"] is False
+    suppressed = security_hub_finding("198.51.100.50", finding_id="quiet")
+    suppressed["detail"]["findings"][0]["Workflow"] = {"Status": "SUPPRESSED"}
+
+    recorded = service.record(suppressed)
+
+    assert "steer" not in recorded and recorded["has_hosts"] is False
+    assert [skip["reason"] for skip in recorded["skipped"]] == ["released"]
+    assert service.ledger.holds("quiet").released(clock.now()), "released all the same"
+
+
+def test_unblock_from_security_hub_is_answered_even_when_the_finding_holds_nothing(group: str) -> None:
+    service = stack.service(group, min_severity=9.0)
+    event = custom_action("NfwUnblock0a1b2c", [security_hub_finding("198.51.100.51", finding_id="asked")])
+
+    recorded = service.record(event)
+
+    assert recorded["steer"]["findings"] == [event["detail"]["findings"][0]["Id"]]

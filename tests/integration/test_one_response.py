@@ -12,6 +12,8 @@ import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handlers import clock
+from nfw_blocklist.findings import native_finding
 from tests.integration import stack
 
 SAMPLES = Path(__file__).resolve().parents[2] / "nfw_blocklist" / "samples"
@@ -185,3 +187,33 @@ ANNOTATED_WAYS = {"securityhub", "securityhubv2"}
 
 def _epoch(when: str) -> float:
     return datetime.fromisoformat(when).timestamp()
+
+
+def test_a_sighting_the_brake_refused_is_recorded_when_it_comes_another_way_after_the_release(group):
+    """The brake refused the host, so the sighting recorded nothing: the same sighting arriving another
+    way once the brake is released is no repeat (it was reported "refreshed" and never blocked)."""
+    service = stack.service(group, brake_max_new_blocks=1)
+    service.block(service.record(native_finding("203.0.113.9", seen_at=clock.now())))
+    refused = service.record(_native(FIRST))
+    assert (refused["brake"]["refused_count"], refused["new"]) == (1, [])
+    service.brake_release()
+
+    again = service.record(_cspm(FIRST))
+    service.block(again)
+
+    assert (again["new"], again["deduplicated"]) == ([HOST], [])
+    assert HOST in stack.blocked_in_group(group)
+
+
+def test_a_repeat_whose_host_left_the_ledger_is_recorded_not_reported_refreshed(group):
+    """The first arrival's host was unblocked (or evicted, or refused by a full group) since: the same
+    sighting another way reported it "refreshed", and its annotation "blocked", while nothing blocked it."""
+    service = stack.service(group)
+    service.block(service.record(_native(FIRST)))
+    service.unblock(HOST)
+
+    again = service.record(_cspm(FIRST))
+    service.block(again)
+
+    assert (again["new"], again["refreshed"], again["deduplicated"]) == ([HOST], [], [])
+    assert HOST in stack.blocked_in_group(group)

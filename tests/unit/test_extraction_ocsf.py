@@ -7,6 +7,8 @@ import pytest
 
 from handlers.extraction import extract
 from handlers.model import FindingState, SkipReason, TargetKind
+from handlers.policy import TargetPolicy
+from handlers.securityhub import V2_RESOLVED_MARK
 
 C2 = "securityhub-v2-guardduty-c2-finding.json"
 PROBE = "securityhub-v2-guardduty-portprobe.json"
@@ -131,6 +133,12 @@ def test_a_finding_of_another_product_is_not_guarddutys(load_sample):
         ({"status_id": 3, "status": "Suppressed"}, FindingState.SUPPRESSED),
         ({"status_id": 4, "status": "Resolved"}, FindingState.SUPPRESSED),
         ({"status_id": 2, "status": "In Progress"}, FindingState.ACTIVE),
+        # A person's Resolved that left the tool's In Progress comment in place is the person's.
+        (
+            {"status_id": 4, "comment": "nfw-blocklist blocked 1 host: 198.51.100.0/32"},
+            FindingState.SUPPRESSED,
+        ),
+        ({"status_id": 4, "comment": V2_RESOLVED_MARK + "nfw-blocklist blocked 1 host"}, FindingState.ACTIVE),
     ],
 )
 def test_the_ocsf_status_and_activity_give_the_finding_state(load_sample, change, state):
@@ -168,3 +176,67 @@ def test_a_status_of_any_type_is_read_not_raised(load_sample, status_id):
     finding_of(event)["status_id"] = status_id
 
     assert len(extract(event).candidates) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "destination", "blocked"),
+    [
+        # The instance's own IPv6 address is global: with no direction, neither side can be told remote.
+        ("2600:1f18:4a2:8c00::10", "2001:db8:1::5", []),
+        ("203.0.113.10", "198.51.100.0", []),
+        # A private (protected) side is the instance's: the other is the remote host.
+        ("10.0.0.23", "198.51.100.0", ["198.51.100.0/32"]),
+        ("10.0.0.23", "2001:db8:1::5", ["2001:db8:1::5/128"]),
+    ],
+)
+def test_an_evidence_without_a_direction_never_blocks_a_side_that_may_be_the_accounts_own(
+    load_sample, source, destination, blocked
+):
+    """Both endpoints of an undirected evidence went to the policy, which blocked every unprotected one:
+    an instance's own public (IPv6) address with it, cutting the victim off."""
+    event = load_sample(C2)
+    evidence = finding_of(event)["evidences"][0]
+    del evidence["connection_info"]
+    evidence["src_endpoint"]["ip"], evidence["dst_endpoint"]["ip"] = source, destination
+
+    targets, skipped = TargetPolicy().evaluate_all(extract(event).candidates)
+
+    assert [target.host for target in targets] == blocked
+    if not blocked:
+        assert {skip.reason for skip in skipped} == {SkipReason.NO_REMOTE_IP}
+        assert "direction" in skipped[0].detail
+
+
+def test_an_address_one_evidence_names_as_remote_is_blocked_whatever_an_undirected_one_says(load_sample):
+    event = load_sample(C2)
+    evidence = finding_of(event)["evidences"][0]
+    undirected = copy.deepcopy(evidence)
+    del undirected["connection_info"]
+    undirected["src_endpoint"]["ip"] = "2600:1f18:4a2:8c00::10"
+    finding_of(event)["evidences"].append(undirected)
+
+    targets, _ = TargetPolicy().evaluate_all(extract(event).candidates)
+
+    assert [target.host for target in targets] == ["198.51.100.0/32"]
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["AttackSequence:EC2/CompromisedInstanceGroup"],
+        ["TTPs/AttackSequence:EC2.CompromisedInstanceGroup"],
+        ["Backdoor:EC2/C&CActivity.B", "AttackSequence:EC2/CompromisedInstanceGroup"],
+    ],
+)
+def test_an_attack_sequence_in_the_new_security_hub_blocks_none_of_its_endpoints(load_sample, types):
+    """docs/ATTACK_SEQUENCES.md: an endpoint alone blocks nothing (it may be the resource's own, or a service
+    it uses); only indicators do, and their OCSF shape is not documented. The OCSF reader read every
+    evidence endpoint of any finding, an attack sequence's too."""
+    event = load_sample(C2)
+    finding_of(event)["finding_info"]["types"] = types
+
+    extraction = extract(event)
+
+    assert extraction.candidates == []
+    assert [skip.reason for skip in extraction.skipped] == [SkipReason.NO_REMOTE_IP]
+    assert "attack sequence" in extraction.skipped[0].detail

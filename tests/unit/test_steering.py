@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from handlers.securityhub import RESOLVED_MARKER_KEY, STATUS_KEY, TOOL
-from handlers.steering import UNKNOWN_PERSON, Intent, decision_of, read_steer
+from handlers.steering import UNKNOWN_PERSON, Intent, UnreadableAction, decision_of, read_steer
 from nfw_blocklist.findings import native_finding, sample
 
 ACTION_ARN = "arn:aws:securityhub:us-east-1:123456789012:action/custom/{}"
@@ -93,11 +93,21 @@ def test_the_stacks_custom_actions_carry_their_intent(action_id: str, intent: In
 
 
 @pytest.mark.parametrize("resources", [[ACTION_ARN.format("SomeoneElses")], [], "x", [7]])
-def test_another_custom_action_is_no_decision(resources: object) -> None:
+def test_another_custom_action_is_refused_not_read_as_a_sighting(resources: object) -> None:
     event = custom_action("NfwUnblock1a2b3c")
     event["resources"] = resources
 
-    assert decision_of(event) is None
+    with pytest.raises(UnreadableAction, match="not one of the stack's custom actions"):
+        decision_of(event)
+
+
+@pytest.mark.parametrize("count", [0, 21])
+def test_a_custom_action_on_no_or_too_many_guardduty_findings_is_refused(count: int) -> None:
+    event = custom_action("NfwUnblock1a2b3c")
+    event["detail"]["findings"] = event["detail"]["findings"] * count
+
+    with pytest.raises(UnreadableAction, match=f"names {count} GuardDuty findings: at most 20"):
+        decision_of(event)
 
 
 def test_a_decision_survives_the_trip_between_the_steps() -> None:
@@ -120,3 +130,14 @@ def test_a_decision_survives_the_trip_between_the_steps() -> None:
 def test_a_malformed_decision_is_refused_naming_what_is_wrong(payload: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         read_steer(payload)
+
+
+def test_a_custom_action_names_no_one_whoever_wrote_the_findings_last_note() -> None:
+    """The action writes no note: the finding's last note (days old, another analyst's) named its author as
+    the one who pressed "Unblock", in the e-mail and the ledger's ReleasedBy."""
+    event = custom_action("NfwUnblock1a2b3c")
+    event["detail"]["findings"][0]["Note"] = {"Text": "looked at it", "UpdatedBy": "bob"}
+
+    steer = decision_of(event)
+
+    assert steer is not None and steer.who == UNKNOWN_PERSON
