@@ -457,6 +457,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
     """The prune function's name."""
     prune_function_arn: pulumi.Output[str]
     """The prune function's ARN (PruningSchedule's pruneFunctionArn)."""
+    steer_function_name: pulumi.Output[str]
+    """The steer function's name (an analyst's decisions: release, extend, block now)."""
     annotate_function_name: pulumi.Output[str] | None
     """Only with updateFindings: the function that annotates Security Hub findings."""
     dead_letter_queue_arn: pulumi.Output[str]
@@ -731,6 +733,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self.block_function_arn = functions["block"].arn
         self.prune_function_name = functions["prune"].name
         self.prune_function_arn = functions["prune"].arn
+        self.steer_function_name = functions["steer"].name
         annotate = functions.get(ANNOTATE_FUNCTION.key)
         self.annotate_function_name = annotate.name if annotate is not None else None
         self.dead_letter_queue_arn = dead_letters.arn
@@ -744,6 +747,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
             "block_function_arn": self.block_function_arn,
             "prune_function_name": self.prune_function_name,
             "prune_function_arn": self.prune_function_arn,
+            "steer_function_name": self.steer_function_name,
             "dead_letter_queue_arn": self.dead_letter_queue_arn,
         }
         if self.finding_bus_arn is not None:
