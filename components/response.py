@@ -39,6 +39,7 @@ from components.patterns import (
     custom_action_pattern,
     event_pattern_json,
     patterns_for,
+    scope_pattern,
     scoped_patterns_for,
     security_hub_archived_pattern,
 )
@@ -668,11 +669,19 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 )
                 self.action_target_arns[str(action.intent)] = target.arn
             arns = list(self.action_target_arns.values())
-            finding_patterns = pulumi.Output.all(finding_patterns, *arns).apply(
+            archived_pattern = pulumi.Output.from_input(settings).apply(
+                lambda policy: scope_pattern(
+                    ARCHIVED_SOURCE,
+                    security_hub_archived_pattern(),
+                    policy.finding_regions,
+                    policy.finding_accounts,
+                )
+            )
+            finding_patterns = pulumi.Output.all(finding_patterns, archived_pattern, *arns).apply(
                 lambda values: {
                     **values[0],
-                    ARCHIVED_SOURCE: security_hub_archived_pattern(),
-                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[1:]),
+                    ARCHIVED_SOURCE: values[1],
+                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[2:]),
                 }
             )
             sources += [ARCHIVED_SOURCE, CUSTOM_ACTIONS_SOURCE]
