@@ -50,8 +50,9 @@ HOLDERS_MAX: Final = 1000
 """Finding holders one host item keeps (32 characters each, so at most ~33 KB): past it the item is no
 longer sure who holds it (``HoldersComplete`` goes) and no finding's release takes it out; its expiry does."""
 HOLD_HOSTS_MAX: Final = 5000
-"""Hosts a finding's holds item lists (at most ~230 KB of IPv6 keys, under DynamoDB's 400 KB): a finding
-that names more is marked ``HostsIncomplete``; its release releases those it lists, the rest expire."""
+"""Hosts a finding's holds item lists (at most ~230 KB of IPv6 keys, under DynamoDB's 400 KB; long domains
+reach 400 KB sooner, which DynamoDB refuses): a finding that names more is marked ``HostsIncomplete``; its
+release releases those it lists, the rest expire."""
 HOLDER_LENGTH: Final = 32
 BATCH_CHUNK: Final = 1000
 """Hosts per batch item at most (and fewer when they are long: ``BATCH_ITEM_BYTES``)."""
@@ -583,8 +584,9 @@ class Ledger:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        except _ConditionFailed:
-            # Full: these hosts stay held by the finding until they expire; a release says so.
+        except (_ConditionFailed, _ItemTooLarge):
+            # Full (by count, or long domains by DynamoDB's 400 KB): these hosts stay held by the finding
+            # until they expire; a release says so.
             answer = self._call(
                 "UpdateItem",
                 Key=_key(holds_key(finding_id)),
@@ -1068,6 +1070,10 @@ class Ledger:
                 code = e.response.get("Error", {}).get("Code", "")
                 if code == "ConditionalCheckFailedException":
                     raise _ConditionFailed() from e
+                if code == "ValidationException" and "Item size" in e.response.get("Error", {}).get(
+                    "Message", ""
+                ):
+                    raise _ItemTooLarge() from e
                 if code in {
                     "ProvisionedThroughputExceededException",
                     "ThrottlingException",
@@ -1083,6 +1089,10 @@ class Ledger:
 
 class _ConditionFailed(Exception):
     pass
+
+
+class _ItemTooLarge(Exception):
+    """DynamoDB refused a write that would make the item larger than ``ITEM_BYTES``."""
 
 
 @dataclass(frozen=True)

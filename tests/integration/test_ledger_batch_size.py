@@ -1,8 +1,11 @@
 """The record step parks a finding's host lists in batch items that DynamoDB accepts whatever the hosts'
 length: split by size (400 KB an item), not only by count, and read back whole in as few items."""
 
+from typing import Any
+
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers import schema
 from handlers.ledger import BATCH_PREFIX, Ledger, item_size
@@ -55,3 +58,44 @@ def test_a_thousand_of_the_longest_domains_park_in_items_dynamodb_accepts_and_re
 )
 def test_item_size_counts_as_dynamodb_counts(item, size):
     assert item_size(item) == size
+
+
+class AtomicItemSize:
+    """moto's DynamoDB client, refusing an UpdateItem of a finding's held hosts whose item would pass
+    400 KB *before* applying it, as DynamoDB does: moto applies the update, then refuses it, and leaves
+    the item changed (so every later update of it is refused too)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def update_item(self, **request: Any) -> Any:
+        added = request.get("ExpressionAttributeValues", {}).get(":hosts")
+        if added is not None:
+            item = self.client.get_item(TableName=request["TableName"], Key=request["Key"]).get("Item", {})
+            held = set(item.get("Hosts", {}).get("SS", [])) | set(added["SS"])
+            if item_size({**item, "Hosts": {"SS": sorted(held)}}) > 409_600:
+                raise ClientError(
+                    {"Error": {"Code": "ValidationException", "Message": ITEM_TOO_LARGE}}, "UpdateItem"
+                )
+        return self.client.update_item(**request)
+
+
+ITEM_TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
+
+
+def test_a_finding_whose_held_domains_would_pass_400_kb_keeps_those_it_lists_and_is_marked_incomplete(aws):
+    # Each event names at most ~1,000 long domains (~254 KB); a finding re-sighted with 1,000 others would
+    # make its holds item ~508 KB, which DynamoDB refuses: like a finding past HOLD_HOSTS_MAX hosts, it
+    # keeps what it lists and the rest expire instead of being released with it.
+    stack.create_table()
+    client = AtomicItemSize(boto3.client("dynamodb", region_name=REGION))
+    ledger = Ledger(stack.TABLE, client=client, region=REGION)
+    first, second = ([_longest_domain(index) for index in range(start, start + 1000)] for start in (0, 1000))
+    ledger.hold("finding-1", first, stack.START, stack.START + 86400)
+
+    holds = ledger.hold("finding-1", second, stack.START, stack.START + 86400)
+
+    assert (holds.hosts, holds.complete) == (frozenset(first), False)
