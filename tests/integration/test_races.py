@@ -540,7 +540,7 @@ def _owned_actions(arn: str) -> set[tuple[str, ...]]:
 
 @pytest.mark.parametrize(("before", "after"), [("monitor", "enforce"), ("enforce", "monitor")])
 def test_a_block_planned_before_a_switch_of_enforcement_that_writes_after_it_keeps_the_new_mode(
-    group: str, before: str, after: str
+    group: str, fake_time: FakeTime, before: str, after: str
 ) -> None:
     """GIVEN a stack with a host blocked in one mode; WHEN a deployment switches the mode (its
     repopulation rewrites the rules) while an execution of the old functions, recorded before, is still
@@ -549,11 +549,11 @@ def test_a_block_planned_before_a_switch_of_enforcement_that_writes_after_it_kee
     from handlers.rules import rule_actions
     from handlers.settings import Enforcement
 
-    old = stack.service(group, enforcement=Enforcement(before))
+    old = service_on(group, fake_time, enforcement=Enforcement(before))
     old.block(old.record(port_probe(["198.51.100.1"], finding_id="first")))
     in_flight = old.record(port_probe(["198.51.100.2"], finding_id="second"))
 
-    stack.service(group, enforcement=Enforcement(after)).prune()  # the repopulation, new environment
+    service_on(group, fake_time, enforcement=Enforcement(after)).prune()  # the repopulation, new functions
     old.block(in_flight)
 
     assert stack.blocked_in_group(group) == {"198.51.100.1/32", "198.51.100.2/32"}
