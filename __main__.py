@@ -105,6 +105,7 @@ monitoring_args = MonitoringArgs(
     record_function_name=response.record_function_name,
     block_function_name=response.block_function_name,
     prune_function_name=response.prune_function_name,
+    steer_function_name=response.steer_function_name,
     alarms=config.alarms,
     capacity_alarm_percent=config.capacity_alarm_percent,
 )

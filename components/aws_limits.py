@@ -39,6 +39,17 @@ the EventBridge quotas page)."""
 TARGETS_PER_RULE: Final = 5
 """EventBridge: at most five targets per rule (PutTargets refuses a sixth with LimitExceededException)."""
 
+IAM_ROLE_INLINE_POLICIES_CHARS: Final = 10_240
+"""IAM: all inline policies of one role together ("Role policy size ... 10,240 characters"; PutRolePolicy
+refuses with LimitExceeded "Maximum policy size of 10240 bytes exceeded for role <name>"). IAM quotas page,
+"IAM and STS character limits"; IAM does not count white space (``iam_policy_chars``)."""
+IAM_MANAGED_POLICY_CHARS: Final = 6_144
+"""IAM: one managed policy document (CreatePolicy's LimitExceeded "Cannot exceed quota for PolicySize:
+6144"). The same page."""
+IAM_ROLE_TRUST_POLICY_CHARS: Final = 2_048
+"""IAM: a role's trust policy, 2,048 characters by default (adjustable to 4,096; CreateRole's LimitExceeded
+"Cannot exceed quota for ACLSizePerRole: 2048"). The same page."""
+
 AUTONAME_RANDOM_CHARS: Final = 7
 """Pulumi's auto-naming appends ``-`` and 7 random lowercase hex characters to the logical name."""
 
@@ -235,6 +246,14 @@ NAME_RULES: Final[dict[str, NameRule]] = {
     ),
 }
 """Every named resource type the sandbox deploys (name property ``name`` in pulumi-aws for all of them)."""
+
+
+def iam_policy_chars(document: str | Mapping[str, Any]) -> int:
+    """The characters IAM counts against its policy quotas: the JSON document without the white space
+    between its tokens. IAM "doesn't count white space"; white space inside a string is counted here, the
+    conservative reading (docs/LIMITS.md)."""
+    value = json.loads(document) if isinstance(document, str) else document
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
 
 def utf8_size(text: str) -> int:

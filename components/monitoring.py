@@ -36,6 +36,8 @@ class MonitoringArgs(TypedDict):
     """The block function (ResponseStateMachine's blockFunctionName); required."""
     prune_function_name: pulumi.Input[str]
     """The prune function (ResponseStateMachine's pruneFunctionName); required."""
+    steer_function_name: pulumi.Input[str]
+    """The steer function (ResponseStateMachine's steerFunctionName); required."""
     annotate_function_name: NotRequired[pulumi.Input[str]]
     """The annotate function (ResponseStateMachine's annotateFunctionName), when it has one: its errors and
     throttles are watched too; default none."""
@@ -52,6 +54,7 @@ FUNCTION_NAME_FIELDS: Final = {
     "record": "record_function_name",
     "block": "block_function_name",
     "prune": "prune_function_name",
+    "steer": "steer_function_name",
 }
 """Function key (as the alarms and the dashboard name them) -> the required input that names the function."""
 OPTIONAL_FUNCTION_NAME_FIELDS: Final = {"annotate": "annotate_function_name"}

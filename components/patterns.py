@@ -240,14 +240,16 @@ def patterns_for(
 FINDING_SCOPE_FIELDS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
     # source short name: (where the finding sits in the event, its account field, its region field)
     "securityhub": (("detail", "findings"), ("AwsAccountId",), ("Region",)),
+    ARCHIVED_SOURCE: (("detail", "findings"), ("AwsAccountId",), ("Region",)),
     "guardduty": (("detail",), ("accountId",), ("region",)),
     "ocsf": (("detail", "findings"), ("cloud", "account", "uid"), ("cloud", "region")),
 }
 """Where each event shape names the finding's own account and region. A forwarded event keeps its original
 top-level ``account`` and ``region``, and with Security Hub cross-region aggregation the event's ``region``
 is the aggregation region while the finding's ``Region`` is where it was found: so the patterns filter on
-the finding's fields, as ``handlers.policy`` does. (EventBridge matches a field inside ``detail.findings``
-if any finding of the array has it; the record step re-checks each finding.)"""
+the finding's fields, as ``handlers.policy`` does. The analyst's archive (``ARCHIVED_SOURCE``) is scoped
+the same way: a finding the stack never serves is not its to release. (EventBridge matches a field inside
+``detail.findings`` if any finding of the array has it; the record step re-checks each finding.)"""
 
 
 def scope_pattern(

@@ -39,6 +39,7 @@ from components.patterns import (
     custom_action_pattern,
     event_pattern_json,
     patterns_for,
+    scope_pattern,
     scoped_patterns_for,
     security_hub_archived_pattern,
 )
@@ -457,6 +458,8 @@ class ResponseStateMachine(pulumi.ComponentResource):
     """The prune function's name."""
     prune_function_arn: pulumi.Output[str]
     """The prune function's ARN (PruningSchedule's pruneFunctionArn)."""
+    steer_function_name: pulumi.Output[str]
+    """The steer function's name (an analyst's decisions: release, extend, block now)."""
     annotate_function_name: pulumi.Output[str] | None
     """Only with updateFindings: the function that annotates Security Hub findings."""
     dead_letter_queue_arn: pulumi.Output[str]
@@ -666,11 +669,19 @@ class ResponseStateMachine(pulumi.ComponentResource):
                 )
                 self.action_target_arns[str(action.intent)] = target.arn
             arns = list(self.action_target_arns.values())
-            finding_patterns = pulumi.Output.all(finding_patterns, *arns).apply(
+            archived_pattern = pulumi.Output.from_input(settings).apply(
+                lambda policy: scope_pattern(
+                    ARCHIVED_SOURCE,
+                    security_hub_archived_pattern(),
+                    policy.finding_regions,
+                    policy.finding_accounts,
+                )
+            )
+            finding_patterns = pulumi.Output.all(finding_patterns, archived_pattern, *arns).apply(
                 lambda values: {
                     **values[0],
-                    ARCHIVED_SOURCE: security_hub_archived_pattern(),
-                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[1:]),
+                    ARCHIVED_SOURCE: values[1],
+                    CUSTOM_ACTIONS_SOURCE: custom_action_pattern(values[2:]),
                 }
             )
             sources += [ARCHIVED_SOURCE, CUSTOM_ACTIONS_SOURCE]
@@ -731,6 +742,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
         self.block_function_arn = functions["block"].arn
         self.prune_function_name = functions["prune"].name
         self.prune_function_arn = functions["prune"].arn
+        self.steer_function_name = functions["steer"].name
         annotate = functions.get(ANNOTATE_FUNCTION.key)
         self.annotate_function_name = annotate.name if annotate is not None else None
         self.dead_letter_queue_arn = dead_letters.arn
@@ -744,6 +756,7 @@ class ResponseStateMachine(pulumi.ComponentResource):
             "block_function_arn": self.block_function_arn,
             "prune_function_name": self.prune_function_name,
             "prune_function_arn": self.prune_function_arn,
+            "steer_function_name": self.steer_function_name,
             "dead_letter_queue_arn": self.dead_letter_queue_arn,
         }
         if self.finding_bus_arn is not None:

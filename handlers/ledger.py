@@ -50,17 +50,60 @@ HOLDERS_MAX: Final = 1000
 """Finding holders one host item keeps (32 characters each, so at most ~33 KB): past it the item is no
 longer sure who holds it (``HoldersComplete`` goes) and no finding's release takes it out; its expiry does."""
 HOLD_HOSTS_MAX: Final = 5000
-"""Hosts a finding's holds item lists (at most ~230 KB of IPv6 keys, under DynamoDB's 400 KB): a finding
-that names more is marked ``HostsIncomplete``; its release releases those it lists, the rest expire."""
+"""Hosts a finding's holds item lists (at most ~230 KB of IPv6 keys, under DynamoDB's 400 KB; long domains
+reach 400 KB sooner, which DynamoDB refuses): a finding that names more is marked ``HostsIncomplete``; its
+release releases those it lists, the rest expire."""
 HOLDER_LENGTH: Final = 32
 BATCH_CHUNK: Final = 1000
-"""Hosts per batch item: at most ~100 KB of addresses, well under DynamoDB's 400 KB item limit."""
+"""Hosts per batch item at most (and fewer when they are long: ``BATCH_ITEM_BYTES``)."""
+ITEM_BYTES: Final = 400_000
+"""DynamoDB: one item, attribute names and values, is at most 400 KB; read as 400,000 bytes, the
+conservative reading of KB (the handlers cannot import components.aws_limits)."""
+BATCH_ITEM_BYTES: Final = ITEM_BYTES
+"""What one batch item may weigh (``item_size``): 1,000 addresses weigh at most ~90 KB, but 1,000 of the
+longest domains, each in two lists, ~508 KB."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _GUARDDUTY_FINDING_ARN = re.compile(
     r"arn:aws[a-z-]*:guardduty:[a-z0-9-]+:\d{12}:detector/[^/]+/finding/([^/]+)"
 )
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against ``ITEM_BYTES`` (Developer Guide, "Item sizes and
+    formats"): each attribute's name and value; strings and binaries their UTF-8 bytes; a number 1 byte
+    per two significant digits plus 1; a boolean or null 1; a list or map 3 bytes plus 1 per element
+    (and a map its keys); a set the sum of its members."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, content),) = value.items()
+    if kind == "S":
+        return len(str(content).encode("utf-8"))
+    if kind == "B":
+        return len(content)
+    if kind == "N":
+        return _number_size(str(content))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in content)
+    if kind == "M":
+        return 3 + sum(
+            1 + len(key.encode("utf-8")) + _value_size(element) for key, element in content.items()
+        )
+    if kind == "SS":
+        return sum(len(member.encode("utf-8")) for member in content)
+    if kind == "NS":
+        return sum(_number_size(member) for member in content)
+    return sum(len(member) for member in content)  # BS
+
+
+def _number_size(text: str) -> int:
+    digits = re.sub(r"[^0-9]", "", text.lower().split("e")[0]).strip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
 
 
 def finding_identity(finding_id: str) -> str:
@@ -541,8 +584,9 @@ class Ledger:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        except _ConditionFailed:
-            # Full: these hosts stay held by the finding until they expire; a release says so.
+        except (_ConditionFailed, _ItemTooLarge):
+            # Full (by count, or long domains by DynamoDB's 400 KB): these hosts stay held by the finding
+            # until they expire; a release says so.
             answer = self._call(
                 "UpdateItem",
                 Key=_key(holds_key(finding_id)),
@@ -676,19 +720,31 @@ class Ledger:
     def put_batch(
         self, batch: str, new: Sequence[str], unconfirmed: Sequence[str], refreshed: Sequence[str], now: float
     ) -> int:
-        """Park the lists under ``batch``; returns how many items hold them."""
-        hosts = sorted({*new, *unconfirmed, *refreshed})
-        new_set, unconfirmed_set, refreshed_set = set(new), set(unconfirmed), set(refreshed)
-        chunks = [hosts[start : start + BATCH_CHUNK] for start in range(0, len(hosts), BATCH_CHUNK)] or [[]]
-        for index, chunk in enumerate(chunks):
-            item = {
+        """Park the lists under ``batch``; returns how many items hold them (each at most ``BATCH_CHUNK``
+        hosts and ``BATCH_ITEM_BYTES``, so DynamoDB takes it however long the hosts are)."""
+        lists = {"New": set(new), "Unconfirmed": set(unconfirmed), "Refreshed": set(refreshed)}
+        purge = {"N": str(int(now) + PURGE_GRACE_SECONDS)}
+
+        def item(index: int, chunk: Sequence[str]) -> dict[str, Any]:
+            return {
                 schema.HASH_KEY: {"S": f"{BATCH_PREFIX}{batch}#{index}"},
-                "New": {"L": [{"S": h} for h in chunk if h in new_set]},
-                "Unconfirmed": {"L": [{"S": h} for h in chunk if h in unconfirmed_set]},
-                "Refreshed": {"L": [{"S": h} for h in chunk if h in refreshed_set]},
-                schema.TTL_ATTRIBUTE: {"N": str(int(now) + PURGE_GRACE_SECONDS)},
+                **{name: {"L": [{"S": h} for h in chunk if h in held]} for name, held in lists.items()},
+                schema.TTL_ATTRIBUTE: purge,
             }
-            self._call("PutItem", Item=item)
+
+        chunks: list[list[str]] = [[]]
+        # The item's size grows by each host's bytes and 1 per list holding it (DynamoDB's list sizing);
+        # the index in the key may grow by a digit, hence the margin of one empty item's key.
+        size = item_size(item(0, []))
+        for host in sorted(set().union(*lists.values())):
+            cost = sum(len(host.encode("utf-8")) + 1 for held in lists.values() if host in held)
+            if chunks[-1] and (len(chunks[-1]) >= BATCH_CHUNK or size + cost > BATCH_ITEM_BYTES - 8):
+                chunks.append([])
+                size = item_size(item(len(chunks) - 1, []))
+            chunks[-1].append(host)
+            size += cost
+        for index, chunk in enumerate(chunks):
+            self._call("PutItem", Item=item(index, chunk))
         return len(chunks)
 
     def read_batch(self, batch: str, items: int) -> BatchHosts:
@@ -1014,6 +1070,10 @@ class Ledger:
                 code = e.response.get("Error", {}).get("Code", "")
                 if code == "ConditionalCheckFailedException":
                     raise _ConditionFailed() from e
+                if code == "ValidationException" and "Item size" in e.response.get("Error", {}).get(
+                    "Message", ""
+                ):
+                    raise _ItemTooLarge() from e
                 if code in {
                     "ProvisionedThroughputExceededException",
                     "ThrottlingException",
@@ -1029,6 +1089,10 @@ class Ledger:
 
 class _ConditionFailed(Exception):
     pass
+
+
+class _ItemTooLarge(Exception):
+    """DynamoDB refused a write that would make the item larger than ``ITEM_BYTES``."""
 
 
 @dataclass(frozen=True)

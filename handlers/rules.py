@@ -117,6 +117,17 @@ def is_our_rendering(rule: Rule) -> bool:
     return actions in OUR_ACTIONS
 
 
+def rendered_mode(owned: Sequence[Rule], default: bool) -> bool:
+    """Whether the owned rules are monitor mode's rendering (True) or enforce mode's (False); ``default``
+    when there are none or they are neither (a hand edit)."""
+    modes = {tuple(rule.get("RuleDefinition", {}).get("Actions", [])) for rule in owned}
+    if modes == {MONITOR_ACTIONS}:
+        return True
+    if modes == {DROP_ACTIONS}:
+        return False
+    return default
+
+
 @dataclass(frozen=True)
 class GroupRules:
     """A group's rules seen from the solution: the two it owns, older ones of its own, the rest."""

@@ -75,7 +75,9 @@ from handlers.writer import HostTarget, RuleGroupWriter, StatelessRules, SyncRes
 LAST_PRINTABLE_EPOCH = 253_402_300_799
 """9999-12-31T23:59:59Z."""
 MAX_BATCH_ITEMS = 64
-"""More batch items than any event EventBridge accepts (256 KB) can fill at ``BATCH_CHUNK`` hosts each."""
+"""More batch items than any event EventBridge accepts (256 KB) can fill: at ``BATCH_CHUNK`` hosts each
+(37 items of 7-character addresses at most), or at ``BATCH_ITEM_BYTES`` each (3 items, every host in two
+lists)."""
 
 logger = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from handlers.rules import (
     host_sort_key,
     partition_rules,
     render_owned_rules,
+    rendered_mode,
     rules_capacity,
     with_metric_action,
 )
@@ -213,9 +214,11 @@ class StatelessRules:
         source_priority, destination_priority = self.priorities
         rules: GroupRules = view.detail
         snapshot: RuleGroupSnapshot = view.snapshot
-        owned_rules = render_owned_rules(
-            desired, source_priority, destination_priority, self.settings.monitor
-        )
+        # The mode is the deployment's: a full sync (the repopulation a switch re-runs, every prune) renders
+        # this function's; an additive write keeps the group's, as a block planned by the functions before a
+        # switch may write after it (docs/DESIGN.md, "Switching").
+        monitor = self.settings.monitor if full else rendered_mode(rules.owned, self.settings.monitor)
+        owned_rules = render_owned_rules(desired, source_priority, destination_priority, monitor)
         actions = with_metric_action(snapshot.custom_actions)
         needs_write = actions != snapshot.custom_actions or rules.owned != owned_rules or bool(rules.legacy)
         # Were the owned rules edited by hand? Asked on full syncs (every prune), which report repairs;

@@ -54,6 +54,7 @@ const monitoring = new nfwBlocklist.Monitoring("monitoring", {
     recordFunctionName: response.recordFunctionName,
     blockFunctionName: response.blockFunctionName,
     pruneFunctionName: response.pruneFunctionName,
+    steerFunctionName: response.steerFunctionName,
     annotateFunctionName: present(response.annotateFunctionName, "annotateFunctionName"),
     capacityAlarmPercent: 80,
 });

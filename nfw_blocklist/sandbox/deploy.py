@@ -19,7 +19,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from components.aws_limits import EVENT_PATTERN_CHARS, LAMBDA_ENVIRONMENT_BYTES, NAME_RULES, environment_size
+from components.aws_limits import (
+    EVENT_PATTERN_CHARS,
+    IAM_MANAGED_POLICY_CHARS,
+    IAM_ROLE_INLINE_POLICIES_CHARS,
+    IAM_ROLE_TRUST_POLICY_CHARS,
+    LAMBDA_ENVIRONMENT_BYTES,
+    NAME_RULES,
+    environment_size,
+    iam_policy_chars,
+)
 from components.dashboard import MetricReference, body_problems, referenced_metrics
 from handlers import settings as env_contract
 
@@ -178,6 +187,8 @@ class Deployer:
     """Grants a role lacks (only logged when ``strict_iam`` is off)."""
     _role_ids: dict[str, str] = field(default_factory=dict)
     _managed_policies: dict[str, str] = field(default_factory=dict)
+    _inline_chars: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Role name -> its inline policies' names -> the characters IAM counts of each."""
     _pending_grants: list[tuple[str, str, str, str]] = field(default_factory=list)
     _topic_keys: dict[str, str] = field(default_factory=dict)
     """Topic ARN -> its kmsMasterKeyId as rendered."""
@@ -212,6 +223,7 @@ class Deployer:
         self._dns_firewall = DnsFirewallDeployer(self)
         handlers_by_type.update(self._dns_firewall.handlers())
         self._dns_firewall.check_priorities(rendered.resources)
+        self._check_policy_sizes(rendered)
         self._claim_names(rendered)
         for resource in rendered.resources:
             if resource.type == KMS_KEY:
@@ -237,20 +249,27 @@ class Deployer:
                 self._invocation(resource)
         return self.inventory
 
+    def _check_policy_sizes(self, rendered: RenderedLike) -> None:
+        """IAM's document quotas, for every policy before anything is created (moto checks none): a
+        role's trust policy, a managed policy, and all inline policies of one role together."""
+        roles = _role_references(rendered)
+        inline = {role: dict(sizes) for role, sizes in self._inline_chars.items()}
+        for resource in rendered.resources:
+            if resource.type == ROLE:
+                _check_trust_policy(resource)
+            elif resource.type == POLICY:
+                _check_managed_policy(resource)
+            elif resource.type == ROLE_POLICY:
+                reference = str(resource.inputs.get("role", ""))
+                role = roles.get(reference, reference)
+                sizes = inline.setdefault(role, {})
+                sizes[physical_name(resource)] = _inline_policy_chars(resource, role, sizes)
+
     def _claim_names(self, rendered: RenderedLike) -> None:
         """AWS's checks at create time, for every named resource before any is created: the name's
         length and characters, and that nobody holds it. A refused render creates nothing and
         holds no name, so the sandbox it was deployed into carries on unchanged."""
-        roles: dict[str, str] = {}
-        for resource in rendered.resources:
-            if resource.type == ROLE:
-                for reference in (
-                    resource.state.get("id"),
-                    resource.state.get("arn"),
-                    physical_name(resource),
-                ):
-                    if reference:
-                        roles[str(reference)] = physical_name(resource)
+        roles = _role_references(rendered)
         claimed: list[tuple[str, ...]] = []
         try:
             for resource in rendered.resources:
@@ -295,6 +314,7 @@ class Deployer:
     # --- IAM -------------------------------------------------------------------------------------
 
     def _role(self, resource: RenderedResourceLike) -> None:
+        _check_trust_policy(resource)
         name = physical_name(resource)
         assume = resource.inputs.get("assumeRolePolicy") or "{}"
         assume_text = assume if isinstance(assume, str) else json.dumps(assume)
@@ -315,6 +335,7 @@ class Deployer:
         return name
 
     def _policy(self, resource: RenderedResourceLike) -> None:
+        _check_managed_policy(resource)
         document = resource.inputs.get("policy") or "{}"
         text = document if isinstance(document, str) else json.dumps(document)
         created = self.clients("iam").create_policy(PolicyName=physical_name(resource), PolicyDocument=text)[
@@ -328,7 +349,11 @@ class Deployer:
         document = resource.inputs.get("policy") or "{}"
         text = document if isinstance(document, str) else json.dumps(document)
         policy_name = physical_name(resource)
+        # A deployment's policies were measured together before; an update's new document is measured here.
+        sizes = self._inline_chars.setdefault(role, {})
+        chars = _inline_policy_chars(resource, role, sizes)
         self.clients("iam").put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=text)
+        sizes[policy_name] = chars
         self.policies.add_policy(role, text)
 
     def _attachment(self, resource: RenderedResourceLike) -> None:
@@ -873,6 +898,56 @@ class Deployer:
         for problem in problems:
             LOG.warning("sandbox IAM gap", extra={"problem": problem})
         self.iam_gaps = problems
+
+
+def _role_references(rendered: RenderedLike) -> dict[str, str]:
+    """Every way a resource of the render may name one of its roles (id, ARN, name) -> the role's name."""
+    roles: dict[str, str] = {}
+    for resource in rendered.resources:
+        if resource.type == ROLE:
+            for reference in (resource.state.get("id"), resource.state.get("arn"), physical_name(resource)):
+                if reference:
+                    roles[str(reference)] = physical_name(resource)
+    return roles
+
+
+def _document_chars(resource: RenderedResourceLike, key: str) -> int:
+    document = resource.inputs.get(key) or "{}"
+    try:
+        return iam_policy_chars(document)
+    except ValueError as e:
+        raise WiringError(f"{resource.urn}: MalformedPolicyDocument: {key} is not JSON ({e})") from e
+
+
+def _check_trust_policy(resource: RenderedResourceLike) -> None:
+    chars = _document_chars(resource, "assumeRolePolicy")
+    if chars > IAM_ROLE_TRUST_POLICY_CHARS:
+        raise LimitExceeded(
+            f"{resource.urn}: LimitExceeded: Cannot exceed quota for ACLSizePerRole: "
+            f"{IAM_ROLE_TRUST_POLICY_CHARS} (the trust policy is {chars} characters without whitespace)"
+        )
+
+
+def _check_managed_policy(resource: RenderedResourceLike) -> None:
+    chars = _document_chars(resource, "policy")
+    if chars > IAM_MANAGED_POLICY_CHARS:
+        raise LimitExceeded(
+            f"{resource.urn}: LimitExceeded: Cannot exceed quota for PolicySize: {IAM_MANAGED_POLICY_CHARS} "
+            f"(the document is {chars} characters without whitespace)"
+        )
+
+
+def _inline_policy_chars(resource: RenderedResourceLike, role: str, sizes: Mapping[str, int]) -> int:
+    """The characters IAM counts of an inline policy, refused if the role's inline policies together
+    (``sizes``: name -> characters, this one's earlier document replaced) would exceed IAM's quota."""
+    chars = _document_chars(resource, "policy")
+    total = chars + sum(size for name, size in sizes.items() if name != physical_name(resource))
+    if total > IAM_ROLE_INLINE_POLICIES_CHARS:
+        raise LimitExceeded(
+            f"{resource.urn}: LimitExceeded: Maximum policy size of {IAM_ROLE_INLINE_POLICIES_CHARS} bytes "
+            f"exceeded for role {role} (its inline policies are {total} characters without whitespace)"
+        )
+    return chars
 
 
 def _key_schema(hash_key: Any, range_key: Any) -> list[dict[str, str]]:

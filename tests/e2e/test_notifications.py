@@ -207,7 +207,7 @@ def test_the_sandbox_creates_every_alarm_and_the_dashboard_in_cloudwatch(dev_san
     cloudwatch = dev_sandbox.client("cloudwatch")
 
     alarms = cloudwatch.describe_alarms()["MetricAlarms"]
-    assert len(alarms) == 13
+    assert len(alarms) == 15
     assert {tuple(alarm["AlarmActions"]) for alarm in alarms} == {(dev_sandbox.topic_arn,)}
     [dashboard] = cloudwatch.list_dashboards()["DashboardEntries"]
     assert dashboard["DashboardName"] == "nfw-blocklist-dev"

@@ -127,11 +127,80 @@ def test_a_second_render_with_its_own_names_deploys_beside_the_first_and_both_re
         ("toy-fn", "f" * 65, "is 65 characters; AWS allows 1 to 64"),
         ("toy-response", "has space", "has characters AWS refuses"),
         ("toy-table", "tb", "is 2 characters; AWS allows 3 to 255"),
+        ("toy-role", "role name", r"has characters AWS refuses; allowed: letters, digits and \+=,\.@_-"),
+        ("toy-policy", "p" * 129, "is 129 characters; AWS allows 1 to 128"),
     ],
 )
 def test_a_name_aws_refuses_fails_the_deployment(logical, name, why):
     with pytest.raises(NameRefused, match=rf"::{logical}: .* name '{name}' {why}"):
         Sandbox(_renamed(toy_render(), logical, name=name)).start()
+
+
+# --- IAM policy documents ----------------------------------------------------------------------------
+
+
+def _document(chars: int, indent: int | None = None) -> str:
+    """A policy document IAM counts as ``chars`` characters (its JSON without whitespace), written with
+    ``indent`` (IAM does not count the whitespace)."""
+    document: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::"}],
+    }
+    compact = len(json.dumps(document, separators=(",", ":")))
+    document["Statement"][0]["Resource"] += "b" * (chars - compact)
+    return json.dumps(document, indent=indent)
+
+
+def _toy_policy_chars() -> int:
+    (policy,) = [r for r in toy_render().resources if r.name == "toy-policy"]
+    return len(json.dumps(json.loads(policy.inputs["policy"]), separators=(",", ":")))
+
+
+def _second_inline_policy(chars: int) -> ToyResource:
+    return ToyResource(
+        "aws:iam/rolePolicy:RolePolicy",
+        "toy-more",
+        {"role": "toy-role", "name": "toy-more", "policy": _document(chars)},
+    )
+
+
+def test_a_roles_inline_policies_over_10240_characters_together_fail_the_deployment_naming_the_role():
+    rendered = toy_render(extra=(_second_inline_policy(10_240 - _toy_policy_chars() + 1),))
+
+    with pytest.raises(
+        LimitExceeded,
+        match=r"::toy-more: LimitExceeded: Maximum policy size of 10240 bytes exceeded for role toy-role "
+        r"\(its inline policies are 10241 characters without whitespace\)$",
+    ):
+        Sandbox(rendered).start()
+
+
+@pytest.mark.parametrize(("chars", "refused"), [(6_144, False), (6_145, True)])
+def test_a_managed_policy_over_6144_characters_fails_the_deployment(chars, refused):
+    managed = ToyResource(
+        "aws:iam/policy:Policy",
+        "toy-managed",
+        {"name": "toy-managed", "policy": _document(chars, indent=2)},
+        {"arn": "arn:aws:iam::123456789012:policy/toy-managed"},
+    )
+    sandbox = Sandbox(toy_render(extra=(managed,)))
+    if refused:
+        with pytest.raises(
+            LimitExceeded, match=r"::toy-managed: LimitExceeded: Cannot exceed quota for PolicySize: 6144 "
+        ):
+            sandbox.start()
+    else:
+        with sandbox:
+            assert sandbox.client("iam").get_policy(PolicyArn=managed.state["arn"])["Policy"]["PolicyName"]
+
+
+def test_a_role_trust_policy_over_2048_characters_fails_the_deployment():
+    rendered = _renamed(toy_render(), "toy-role", assumeRolePolicy=_document(2_049, indent=2))
+
+    with pytest.raises(
+        LimitExceeded, match=r"::toy-role: LimitExceeded: Cannot exceed quota for ACLSizePerRole: 2048 "
+    ):
+        Sandbox(rendered).start()
 
 
 def test_a_function_logging_to_a_log_group_the_program_does_not_create_fails_the_deployment():

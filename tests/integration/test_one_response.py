@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,3 +218,55 @@ def test_a_repeat_whose_host_left_the_ledger_is_recorded_not_reported_refreshed(
 
     assert (again["new"], again["refreshed"], again["deduplicated"]) == ([HOST], [], [])
     assert HOST in stack.blocked_in_group(group)
+
+
+# --- Two ways at the same instant: each step of one record may run between two steps of the other ---
+
+RECORD_STEPS = ("sighting_seen", "record", "hold", "remember_sighting")
+"""The ledger calls of a record step, in order (docs/DESIGN.md "One response"): another way's whole record
+step may run between any two of them."""
+
+
+def _record_with_the_other_way_at(
+    step: str, first: Any, second: Any, first_event: dict[str, Any], second_event: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``first`` records ``first_event``; just before its first ledger call ``step``, ``second`` records
+    ``second_event`` from start to end (the instant both routes delivered the finding)."""
+    original = getattr(first.ledger, step)
+    seconds: list[dict[str, Any]] = []
+
+    def other_way_first(*args: Any, **kwargs: Any) -> Any:
+        if not seconds:
+            seconds.append(second.record(second_event))
+        return original(*args, **kwargs)
+
+    setattr(first.ledger, step, other_way_first)
+    recorded = first.record(first_event)
+    assert seconds, f"the record step made no {step} call"
+    return recorded, seconds[0]
+
+
+@pytest.mark.parametrize(
+    # Every step once; the block steps' order alternates (either block may find the host pending).
+    ("step", "block_order"),
+    [(step, ("first", "second")[index % 2]) for index, step in enumerate(RECORD_STEPS)],
+)
+def test_two_ways_of_one_finding_recording_at_the_same_instant_block_it_once_and_notify_once(
+    group, step, block_order
+):
+    """GIVEN the finding natively and through the new Security Hub at the same instant; WHEN the OCSF
+    record step runs whole between two ledger calls of the native one, and the block steps run in either
+    order; THEN the host is recorded once, blocked once and notified once, and the ledger holds it as
+    blocked."""
+    native, ocsf = stack.service(group), stack.service(group)
+
+    recorded = _record_with_the_other_way_at(step, native, ocsf, _native(FIRST), _ocsf(FIRST))
+    order = recorded if block_order == "first" else recorded[::-1]
+    services = (native, ocsf) if block_order == "first" else (ocsf, native)
+    blocks = [service.block(payload) for service, payload in zip(services, order, strict=True)]
+
+    assert sorted(host for payload in recorded for host in payload["new"]) == [HOST]
+    assert [host for block in blocks for host in block["blocked"]] == [HOST]
+    assert sum(block["notify"] for block in blocks) == 1
+    assert stack.blocked_in_group(group) == {HOST}
+    assert "Pending" not in _host_item(), "confirmed: written to the group"

@@ -526,3 +526,35 @@ def test_a_foreign_rule_at_a_configured_priority_is_refused_not_overwritten(grou
     )
 
     assert stack.rules_of(group) == [stack.FOREIGN_RULE, theirs]
+
+
+# --- A switch of enforcement racing a block (docs/DESIGN.md "Monitor mode", "Switching") -------------
+
+
+def _owned_actions(arn: str) -> set[tuple[str, ...]]:
+    from handlers.rules import split_owned
+
+    owned, _ = split_owned(stack.rules_of(arn), (30000, 30100))
+    return {tuple(rule["RuleDefinition"]["Actions"]) for rule in owned}
+
+
+@pytest.mark.parametrize(("before", "after"), [("monitor", "enforce"), ("enforce", "monitor")])
+def test_a_block_planned_before_a_switch_of_enforcement_that_writes_after_it_keeps_the_new_mode(
+    group: str, fake_time: FakeTime, before: str, after: str
+) -> None:
+    """GIVEN a stack with a host blocked in one mode; WHEN a deployment switches the mode (its
+    repopulation rewrites the rules) while an execution of the old functions, recorded before, is still
+    to block its host; THEN both hosts are listed in the new mode: the old execution does not switch
+    the group back (monitor to enforce: the rules would stop dropping until the next prune)."""
+    from handlers.rules import rule_actions
+    from handlers.settings import Enforcement
+
+    old = service_on(group, fake_time, enforcement=Enforcement(before))
+    old.block(old.record(port_probe(["198.51.100.1"], finding_id="first")))
+    in_flight = old.record(port_probe(["198.51.100.2"], finding_id="second"))
+
+    service_on(group, fake_time, enforcement=Enforcement(after)).prune()  # the repopulation, new functions
+    old.block(in_flight)
+
+    assert stack.blocked_in_group(group) == {"198.51.100.1/32", "198.51.100.2/32"}
+    assert _owned_actions(group) == {rule_actions(after == "monitor")}

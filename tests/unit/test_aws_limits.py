@@ -1,11 +1,12 @@
 """The table of AWS name rules and the registry of taken names, checked against botocore's own models."""
 
+import json
 import re
 
 import botocore.loaders
 import pytest
 
-from components.aws_limits import NAME_RULES, STATE_PAYLOAD_BYTES
+from components.aws_limits import NAME_RULES, STATE_PAYLOAD_BYTES, iam_policy_chars
 from nfw_blocklist.sandbox.core import event_entry_size
 from nfw_blocklist.sandbox.limits import NameRefused, NameRegistry, NameTaken, state_payload_within
 
@@ -145,3 +146,11 @@ def test_the_putevents_entry_size_counts_time_source_detail_type_detail_and_reso
     }
 
     assert event_entry_size(event) == 14 + 3 + 2 + len('{"a":1}') + 5 + 2
+
+
+def test_iam_counts_a_policy_without_the_white_space_between_its_tokens_but_with_its_strings_whole():
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "a b", "Effect": "Allow", "Action": "*"}]}
+    compact = json.dumps(document, separators=(",", ":"))
+
+    assert iam_policy_chars(json.dumps(document, indent=4)) == iam_policy_chars(document) == len(compact)
+    assert '"a b"' in compact, "white space inside a string counts (the conservative reading)"

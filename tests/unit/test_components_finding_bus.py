@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 import pytest
+from localstack.services.events.event_rule_engine import EventPatternCompiler, EventRuleEngine
 
 from components.patterns import (
     ARCHIVED_SOURCE,
     CUSTOM_ACTIONS_SOURCE,
     custom_action_pattern,
+    scope_pattern,
     scoped_patterns_for,
     security_hub_archived_pattern,
 )
@@ -146,7 +148,12 @@ def test_the_finding_bus_gets_exactly_the_default_buses_rules(org):
 def test_every_rule_matches_the_configured_filters_on_both_buses(org):
     (bus,) = org.of_type(BUS)
     findings = scoped_patterns_for("both", (), ["us-east-1", "eu-west-1"], ACCOUNTS, domains=True)
-    forwarded = {**findings, ARCHIVED_SOURCE: security_hub_archived_pattern()}
+    forwarded = {
+        **findings,
+        ARCHIVED_SOURCE: scope_pattern(
+            ARCHIVED_SOURCE, security_hub_archived_pattern(), ["us-east-1", "eu-west-1"], ACCOUNTS
+        ),
+    }
     actions = [a.state["arn"] for a in org.of_type("aws:securityhub/actionTarget:ActionTarget")]
     expected = {
         None: {**forwarded, CUSTOM_ACTIONS_SOURCE: custom_action_pattern(actions)},
@@ -157,6 +164,35 @@ def test_every_rule_matches_the_configured_filters_on_both_buses(org):
         name: {source: pattern for source, (pattern, _) in by_source.items()}
         for name, by_source in rules.items()
     } == expected
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    compiled = EventPatternCompiler().compile_event_pattern(pattern)
+    return EventRuleEngine().evaluate_pattern_on_event(compiled, event)
+
+
+@pytest.mark.parametrize(
+    ("account", "region", "released"),
+    [
+        (ACCOUNTS[0], "eu-west-1", True),
+        (ACCOUNTS[1], "us-east-1", True),
+        ("999988887777", "us-east-1", False),
+        (ACCOUNTS[0], "ap-south-1", False),
+    ],
+)
+def test_the_archived_rule_admits_only_findings_of_the_configured_accounts_and_regions(
+    org, load_sample, account, region, released
+):
+    # An analyst's archive in an account or region the stack does not serve is not this stack's decision
+    # to act on, as its findings were never this stack's to block.
+    event = load_sample("securityhub-multi-findings.json")
+    for finding in event["detail"]["findings"]:
+        finding.update(AwsAccountId=account, Region=region, RecordState="ARCHIVED")
+    archived = {bus: by_source[ARCHIVED_SOURCE][0] for bus, by_source in _rules_by_bus(org).items()}
+
+    assert len(archived) == 2, "the default bus and the finding bus"
+    for bus, pattern in archived.items():
+        assert _matches(pattern, event) is released, (bus, account, region)
 
 
 def test_the_finding_buses_targets_start_the_workflow_with_retries_and_the_dead_letter_queue(org):

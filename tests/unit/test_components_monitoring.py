@@ -56,8 +56,8 @@ def test_every_alarm_notifies_the_notification_topic_and_nothing_else(dev):
     alarms = [r for r in dev.resources if r.type == ALARM]
 
     assert (
-        len(alarms) == 13
-    )  # both workflows, dead letters, capacity, brake, errors + throttles of 4 functions
+        len(alarms) == 15
+    )  # both workflows, dead letters, capacity, brake, errors + throttles of 5 functions
     for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [topic], alarm.urn
         assert not alarm.inputs.get("okActions") and not alarm.inputs.get("insufficientDataActions"), (
@@ -78,9 +78,21 @@ def test_every_alarm_watches_a_metric_the_functions_emit_or_a_resource_of_the_re
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"): 1,
         ("NfwBlocklist", "CapacityUsedPercent"): 1,
         ("NfwBlocklist", "BrakeRefused"): 1,
-        ("AWS/Lambda", "Errors"): 4,
-        ("AWS/Lambda", "Throttles"): 4,
+        ("AWS/Lambda", "Errors"): 5,
+        ("AWS/Lambda", "Throttles"): 5,
     }
+
+
+def test_every_function_of_the_stack_has_an_errors_and_a_throttles_alarm(dev):
+    functions = {str(r.state["name"]) for r in dev.resources if r.type == "aws:lambda/function:Function"}
+    watched = {
+        (alarm.inputs["metricName"], alarm.inputs["dimensions"]["FunctionName"])
+        for alarm in dev.resources
+        if alarm.type == ALARM and alarm.inputs["namespace"] == "AWS/Lambda"
+    }
+
+    assert {name.split("-")[-2] for name in functions} == {"record", "block", "prune", "steer", "annotate"}
+    assert watched == {(metric, name) for name in functions for metric in ("Errors", "Throttles")}
 
 
 def test_the_capacity_alarm_fires_at_the_configured_percent_and_keeps_its_state_without_data(render_dev):

@@ -34,7 +34,7 @@ EXPECTED_TYPES = {
     "aws:securityhub/actionTarget:ActionTarget": 3,
     "aws:scheduler/schedule:Schedule": 1,
     "aws:lambda/invocation:Invocation": 1,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 13,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 15,
     "aws:cloudwatch/dashboard:Dashboard": 1,
 }
 
@@ -121,6 +121,7 @@ def test_a_bad_config_value_stops_the_program_before_any_resource():
                 "block_function_arn",
                 "prune_function_name",
                 "prune_function_arn",
+                "steer_function_name",
                 "annotate_function_name",
                 "dead_letter_queue_arn",
             },

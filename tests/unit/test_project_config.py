@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
@@ -208,6 +209,49 @@ def test_the_sandboxs_c_sets_a_list_element_by_path():
 def test_the_sandboxs_c_stores_account_digits_as_a_number_which_pulumi_refuses():
     with pytest.raises(RenderError, match=r"key 'acceptFindingsFrom' must be of type 'array<string>'"):
         stack_config("dev", parse_config_pairs(["acceptFindingsFrom[0]=111122223333"]), REPO)
+
+
+INTEGER_KEYS = sorted(
+    key
+    for key, spec in yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"].items()
+    if spec.get("type") == "integer"
+)
+"""Every key the project declares an integer (the brake's among them): each is typed the same way."""
+
+
+def _set(pairs: dict[str, str], how: str) -> dict[str, StoredValue]:
+    """The stack's values after ``pulumi config set`` (plain, ``--path``, ``--type int``) or ``-c``."""
+    if how == "-c":
+        return parse_config_pairs([f"{key}={text}" for key, text in pairs.items()])
+    flags: dict[str, Any] = {"plain": {}, "--path": {"path": True}, "--type int": {"type_": "int"}}[how]
+    values: dict[str, StoredValue] = {}
+    for key, text in pairs.items():
+        config_set(values, "nfw-blocklist", key, text, **flags)
+    return values
+
+
+@pytest.mark.parametrize("how", ["plain", "--path", "--type int", "-c"])
+def test_every_integer_key_set_as_the_cli_sets_it_reaches_the_program_as_its_digits(how):
+    digits = {key: str(40 + n) for n, key in enumerate(INTEGER_KEYS)}
+    _, values, _ = stack_config("dev", _set(digits, how), REPO)
+    assert {key: values[f"nfw-blocklist:{key}"] for key in INTEGER_KEYS} == digits
+
+
+@pytest.mark.parametrize("how", ["plain", "--path", "-c"])
+def test_every_integer_key_refuses_what_is_no_integer_as_the_cli_refuses_it(how):
+    for key in INTEGER_KEYS:
+        with pytest.raises(
+            RenderError, match=rf"^Stack 'dev' with configuration key '{key}' must be of type 'integer'$"
+        ):
+            stack_config("dev", _set({key: "4.5"}, how), REPO)
+
+
+@pytest.mark.parametrize("key", INTEGER_KEYS)
+def test_every_integer_key_set_with_type_int_refuses_what_is_no_integer_before_storing_it(key):
+    values: dict[str, StoredValue] = {}
+    with pytest.raises(ProjectConfigError, match=r'^strconv.Atoi: parsing "4.5": invalid syntax$'):
+        config_set(values, "nfw-blocklist", key, "4.5", type_="int")
+    assert values == {}
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from components import package
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "ten": 10, "eleven": 11}
-NUMBERS |= {"twelve": 12, "thirteen": 13, "fourteen": 14}
+NUMBERS |= {"twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15}
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
