@@ -406,12 +406,8 @@ class Ledger:
 
     # -- per-finding path: O(1) items -------------------------------------------------------------
     def get(self, host: str) -> HostRecord | None:
-        answer = self._call("GetItem", Key=_key(host), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
-            return None
-        self.counts.items_read += 1
-        return HostRecord.from_item(_plain(item))
+        item = self._get_item(host)
+        return HostRecord.from_item(item) if item is not None else None
 
     def record(
         self, sighting: Sighting, admit: Callable[[str], None] | None = None
@@ -420,8 +416,7 @@ class Ledger:
         asked once, before a new host's item is created, and may raise to refuse it: nothing is written."""
         admitted = admit is None
         for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
+            self._back_off(attempt)
             existing = self.get(sighting.host)
             updated = merge(existing, sighting)
             if existing is None:
@@ -439,12 +434,9 @@ class Ledger:
 
     def finding_seen(self, finding_id: str) -> "FindingSeen | None":
         """What the record step last acted on for Security Hub finding ``finding_id``, if anything."""
-        answer = self._call("GetItem", Key=_key(finding_key(finding_id)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
+        plain = self._get_item(finding_key(finding_id))
+        if plain is None:
             return None
-        self.counts.items_read += 1
-        plain = _plain(item)
         updated_at = plain.get("UpdatedAt")
         return FindingSeen(
             updated_at=float(updated_at) if updated_at is not None else None,
@@ -478,12 +470,9 @@ class Ledger:
 
     def sighting_seen(self, finding_key_text: str) -> "SightingSeen | None":
         """The latest recorded sighting of the GuardDuty finding ``finding_key_text``, if any."""
-        answer = self._call("GetItem", Key=_key(sighting_key(finding_key_text)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
+        plain = self._get_item(sighting_key(finding_key_text))
+        if plain is None:
             return None
-        self.counts.items_read += 1
-        plain = _plain(item)
         return SightingSeen(
             sighted_at=float(plain.get("SightedAt", 0)),
             expires_at=float(plain.get("ExpiresAt", 0)),
@@ -514,12 +503,8 @@ class Ledger:
     # -- which findings hold which hosts (docs/DESIGN.md, "Holders") ------------------------------
     def holds(self, finding_id: str) -> "FindingHolds":
         """What finding ``finding_id`` holds, and whether an analyst released it (one item)."""
-        answer = self._call("GetItem", Key=_key(holds_key(finding_id)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
-            return FindingHolds()
-        self.counts.items_read += 1
-        return FindingHolds.from_item(_plain(item))
+        item = self._get_item(holds_key(finding_id))
+        return FindingHolds.from_item(item) if item is not None else FindingHolds()
 
     def hold(self, finding_id: str, hosts: Sequence[str], now: float, purge_at: float) -> "FindingHolds":
         """Add ``hosts`` to what ``finding_id`` holds, after they were recorded with its holder; the item
@@ -587,8 +572,7 @@ class Ledger:
         nobody (another release left it at the same moment) the delete is tried again.
         """
         for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
+            self._back_off(attempt)
             if self._delete(
                 host,
                 condition=(
@@ -996,6 +980,19 @@ class Ledger:
             if not last:
                 return
             request["ExclusiveStartKey"] = last
+
+    def _get_item(self, key: str) -> dict[str, Any] | None:
+        """The item under ``key`` (a host, or a finding's, sighting's or holds' key), read consistently."""
+        item = self._call("GetItem", Key=_key(key), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        return _plain(item)
+
+    def _back_off(self, attempt: int) -> None:
+        """Before a conditional write's retry (``attempt`` > 0): a jittered, capped exponential wait."""
+        if attempt:
+            self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
 
     def _call(self, operation: str, table: bool = True, **request: Any) -> dict[str, Any]:
         method = getattr(self.client, _snake(operation))
