@@ -1,6 +1,5 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
-import contextlib
 import hashlib
 import random
 import re
@@ -459,14 +458,12 @@ class Ledger:
             request["UpdateExpression"] += ", UpdatedAt = :updated"
             request["ConditionExpression"] = "attribute_not_exists(UpdatedAt) OR UpdatedAt < :updated"
         # A failed condition means a newer provider update is remembered already: keep it.
-        with contextlib.suppress(_ConditionFailed):
-            self._call(
-                "UpdateItem",
-                Key=_key(finding_key(finding_id)),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                **request,
-            )
+        self._update_if(
+            finding_key(finding_id),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            **request,
+        )
 
     def sighting_seen(self, finding_key_text: str) -> "SightingSeen | None":
         """The latest recorded sighting of the GuardDuty finding ``finding_key_text``, if any."""
@@ -490,15 +487,13 @@ class Ledger:
             ":via": _serializer.serialize(via),
             ":purge": _serializer.serialize(int(purge_at)),
         }
-        with contextlib.suppress(_ConditionFailed):
-            self._call(
-                "UpdateItem",
-                Key=_key(sighting_key(finding_key_text)),
-                UpdateExpression="SET SightedAt = :sighted, ExpiresAt = :expires, Via = :via, #ttl = :purge",
-                ConditionExpression="attribute_not_exists(SightedAt) OR SightedAt < :sighted",
-                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
-                ExpressionAttributeValues=values,
-            )
+        self._update_if(
+            sighting_key(finding_key_text),
+            UpdateExpression="SET SightedAt = :sighted, ExpiresAt = :expires, Via = :via, #ttl = :purge",
+            ConditionExpression="attribute_not_exists(SightedAt) OR SightedAt < :sighted",
+            ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues=values,
+        )
 
     # -- which findings hold which hosts (docs/DESIGN.md, "Holders") ------------------------------
     def holds(self, finding_id: str) -> "FindingHolds":
@@ -604,21 +599,16 @@ class Ledger:
 
     def extend_host(self, host: str, expires_at: float) -> bool:
         """Push ``host``'s expiry out to ``expires_at``; never in (False if it expires later already)."""
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_key(host),
-                UpdateExpression="SET #e = :e, #ttl = :purge",
-                ConditionExpression=f"attribute_exists({schema.HASH_KEY}) AND #e < :e",
-                ExpressionAttributeNames={"#e": schema.EXPIRY_INDEX_RANGE_KEY, "#ttl": schema.TTL_ATTRIBUTE},
-                ExpressionAttributeValues={
-                    ":e": _serializer.serialize(_num(expires_at)),
-                    ":purge": _serializer.serialize(int(expires_at) + PURGE_GRACE_SECONDS),
-                },
-            )
-        except _ConditionFailed:
-            return False
-        return True
+        return self._update_if(
+            host,
+            UpdateExpression="SET #e = :e, #ttl = :purge",
+            ConditionExpression=f"attribute_exists({schema.HASH_KEY}) AND #e < :e",
+            ExpressionAttributeNames={"#e": schema.EXPIRY_INDEX_RANGE_KEY, "#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":e": _serializer.serialize(_num(expires_at)),
+                ":purge": _serializer.serialize(int(expires_at) + PURGE_GRACE_SECONDS),
+            },
+        )
 
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
@@ -634,19 +624,16 @@ class Ledger:
 
     def clear_pending(self, hosts: Iterable[str]) -> None:
         for host in hosts:
-            try:
-                self._call(
-                    "UpdateItem",
-                    Key=_key(host),
-                    UpdateExpression="REMOVE #p, #since",
-                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
-                    ExpressionAttributeNames={
-                        "#p": schema.PENDING_INDEX_HASH_KEY,
-                        "#since": schema.PENDING_SINCE,
-                    },
-                )
-            except _ConditionFailed:
-                continue
+            # A host whose item is gone (pruned, unblocked) has nothing left to clear.
+            self._update_if(
+                host,
+                UpdateExpression="REMOVE #p, #since",
+                ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
+                ExpressionAttributeNames={
+                    "#p": schema.PENDING_INDEX_HASH_KEY,
+                    "#since": schema.PENDING_SINCE,
+                },
+            )
 
     def still_pending(self, hosts: Iterable[str]) -> set[str]:
         """Which of ``hosts`` no writer has confirmed in the rule group yet (strongly consistent)."""
@@ -947,6 +934,14 @@ class Ledger:
             request["ExpressionAttributeValues"] = values
         try:
             self._call("PutItem", **request)
+        except _ConditionFailed:
+            return False
+        return True
+
+    def _update_if(self, key: str, **request: Any) -> bool:
+        """UpdateItem on the item under ``key``; False, and nothing written, when its condition failed."""
+        try:
+            self._call("UpdateItem", Key=_key(key), **request)
         except _ConditionFailed:
             return False
         return True
