@@ -363,10 +363,7 @@ class FindingAnnotator:
             workflow_status=annotation.workflow_status,
             fields_left_out=left_out,
         )
-        for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
-            self._annotate_chunk(
-                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome
-            )
+        self._annotate_chunks(identifiers, annotation, outcome)
         refused = {item["id"] for item in outcome.unprocessed if item["code"] in REFUSED_FIELDS}
         if refused and annotation.fields:
             # Fields added since the event (or a limit read differently) left no room: the Note still goes.
@@ -375,8 +372,7 @@ class FindingAnnotator:
             outcome.fields_left_out += len(annotation.fields)
             outcome.workflow_status = note_only.workflow_status
             retry = [identifier for identifier in identifiers if truncate(identifier["Id"]) in refused]
-            for start in range(0, len(retry), MAX_FINDINGS_PER_CALL):
-                self._annotate_chunk(list(retry[start : start + MAX_FINDINGS_PER_CALL]), note_only, outcome)
+            self._annotate_chunks(retry, note_only, outcome)
         return _concluded(outcome)
 
     def annotate_v2(
@@ -392,11 +388,21 @@ class FindingAnnotator:
             if annotation.workflow_status in V2_STATUS_IDS
             else None,
         )
+        self._annotate_chunks(identifiers, annotation, outcome, _V2_CALL)
+        return _concluded(outcome)
+
+    def _annotate_chunks(
+        self,
+        identifiers: Sequence[Mapping[str, str]],
+        annotation: Annotation,
+        outcome: AnnotationOutcome,
+        api: "_Api | None" = None,
+    ) -> None:
+        """Annotate ``identifiers`` in calls of at most ``MAX_FINDINGS_PER_CALL`` findings each."""
         for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
             self._annotate_chunk(
-                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome, _V2_CALL
+                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome, api
             )
-        return _concluded(outcome)
 
     def _annotate_chunk(
         self,
