@@ -355,14 +355,7 @@ class FindingAnnotator:
         self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation, left_out: int = 0
     ) -> AnnotationOutcome:
         """Annotate ``identifiers``; ``left_out`` says how many fields the caller already dropped to fit."""
-        check_annotation(annotation)
-        outcome = AnnotationOutcome(
-            status="annotated",
-            findings=len(identifiers),
-            note=annotation.note,
-            workflow_status=annotation.workflow_status,
-            fields_left_out=left_out,
-        )
+        outcome = _begun(identifiers, annotation, annotation.workflow_status, left_out)
         self._annotate_chunks(identifiers, annotation, outcome)
         refused = {item["id"] for item in outcome.unprocessed if item["code"] in REFUSED_FIELDS}
         if refused and annotation.fields:
@@ -379,15 +372,8 @@ class FindingAnnotator:
         self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation
     ) -> AnnotationOutcome:
         """Annotate findings of the new Security Hub (``V2_IDENTIFIER_KEYS``) with BatchUpdateFindingsV2."""
-        check_annotation(annotation)
-        outcome = AnnotationOutcome(
-            status="annotated",
-            findings=len(identifiers),
-            note=annotation.note,
-            workflow_status=annotation.workflow_status
-            if annotation.workflow_status in V2_STATUS_IDS
-            else None,
-        )
+        status = annotation.workflow_status if annotation.workflow_status in V2_STATUS_IDS else None
+        outcome = _begun(identifiers, annotation, status)
         self._annotate_chunks(identifiers, annotation, outcome, _V2_CALL)
         return _concluded(outcome)
 
@@ -443,6 +429,24 @@ class FindingAnnotator:
             if not remaining:
                 break
         outcome.unprocessed.extend(retrying)
+
+
+def _begun(
+    identifiers: Sequence[Mapping[str, str]],
+    annotation: Annotation,
+    workflow_status: str | None,
+    left_out: int = 0,
+) -> AnnotationOutcome:
+    """The outcome of annotating ``identifiers`` with ``annotation`` (checked first), before any call;
+    ``workflow_status``: the status the API it goes to can set."""
+    check_annotation(annotation)
+    return AnnotationOutcome(
+        status="annotated",
+        findings=len(identifiers),
+        note=annotation.note,
+        workflow_status=workflow_status,
+        fields_left_out=left_out,
+    )
 
 
 def _concluded(outcome: AnnotationOutcome) -> AnnotationOutcome:
