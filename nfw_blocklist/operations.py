@@ -1,5 +1,7 @@
 """What the operator commands (``list``, ``block``, ``unblock``, ``prune``, ``status``) share: the
-options that pick the sandbox or the deployed stack, and running one use case there.
+options that pick the sandbox or the deployed stack, and running one use case there; and the options
+some of them take alike (``release`` and ``extend``'s FINDING and ``--by``, ``block`` and ``extend``'s
+``--ttl``).
 
 The order is the contract: first everything that needs no AWS and no sandbox (the arguments, the
 ``-c`` pairs, the state file, then the command's own check of its arguments against the stack's
