@@ -371,6 +371,22 @@ def _choice(variable: str, then: str, otherwise: str) -> dict[str, Any]:
     }
 
 
+def _annotation_task(annotate_arn: str, next_state: str, **given: Any) -> dict[str, Any]:
+    """A task of the annotate function that never fails the workflow: its error, like its result, lands at
+    ``$.annotation`` and the workflow goes on to ``next_state``; ``given``: its input (``InputPath`` or
+    ``Parameters``)."""
+    return {
+        "Type": "Task",
+        "Resource": annotate_arn,
+        **given,
+        "ResultPath": "$.annotation",
+        "TimeoutSeconds": 900,
+        "Retry": lambda_retry(),
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": next_state}],
+        "Next": next_state,
+    }
+
+
 def annotation_states(annotate_arn: str) -> dict[str, dict[str, Any]]:
     """Annotate the Security Hub finding after BlockHosts, and after its failure; never fail for it.
 
@@ -382,29 +398,11 @@ def annotation_states(annotate_arn: str) -> dict[str, dict[str, Any]]:
     """
     return {
         "ShouldAnnotate": _choice("$.record.annotate", "AnnotateFinding", "AnyNewlyBlocked"),
-        "AnnotateFinding": {
-            "Type": "Task",
-            "Resource": annotate_arn,
-            "InputPath": "$",
-            "ResultPath": "$.annotation",
-            "TimeoutSeconds": 900,
-            "Retry": lambda_retry(),
-            "Catch": [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "AnyNewlyBlocked"}
-            ],
-            "Next": "AnyNewlyBlocked",
-        },
+        "AnnotateFinding": _annotation_task(annotate_arn, "AnyNewlyBlocked", InputPath="$"),
         "ShouldAnnotateFailure": _choice("$.record.annotate", "AnnotateFailure", "BlockFailed"),
-        "AnnotateFailure": {
-            "Type": "Task",
-            "Resource": annotate_arn,
-            "Parameters": {"record.$": "$.record", "error.$": "$.error"},
-            "ResultPath": "$.annotation",
-            "TimeoutSeconds": 900,
-            "Retry": lambda_retry(),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "BlockFailed"}],
-            "Next": "BlockFailed",
-        },
+        "AnnotateFailure": _annotation_task(
+            annotate_arn, "BlockFailed", Parameters={"record.$": "$.record", "error.$": "$.error"}
+        ),
     }
 
 
@@ -495,18 +493,7 @@ def response_definition(
         if annotate_arn is not None:
             # The decision is noted on the Security Hub findings; a failed note never stops the e-mail.
             steering["SteerHosts"]["Next"] = "AnnotateSteered"
-            steering["AnnotateSteered"] = {
-                "Type": "Task",
-                "Resource": annotate_arn,
-                "InputPath": "$",
-                "ResultPath": "$.annotation",
-                "TimeoutSeconds": 900,
-                "Retry": lambda_retry(),
-                "Catch": [
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.annotation", "Next": "NotifySteered"}
-                ],
-                "Next": "NotifySteered",
-            }
+            steering["AnnotateSteered"] = _annotation_task(annotate_arn, "NotifySteered", InputPath="$")
     if annotate_arn is not None:
         states: dict[str, Any] = definition["States"]
         states["BlockHosts"]["Next"] = "ShouldAnnotate"

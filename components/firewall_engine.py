@@ -23,7 +23,7 @@ The sandbox deploys these resources with this same provider, on its emulator (``
 """
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import boto3
@@ -86,8 +86,8 @@ def initial_content(domains: bool) -> dict[str, Any]:
     return {"RulesSource": domain_rules_source([])} if domains else initial_rule_group()
 
 
-class FirewallRuleGroupProvider(pulumi.dynamic.ResourceProvider):
-    """CreateRuleGroup/DeleteRuleGroup for one FIREWALL group; ``client``: injected by the sandbox."""
+class _NetworkFirewallProvider(pulumi.dynamic.ResourceProvider):
+    """What both providers share: their Network Firewall client (``client``: injected by the sandbox)."""
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -95,9 +95,27 @@ class FirewallRuleGroupProvider(pulumi.dynamic.ResourceProvider):
     def _nfw(self, props: Mapping[str, Any]) -> Any:
         return self._client or boto3.client("network-firewall", region_name=props.get("region") or None)
 
+    @staticmethod
+    def create_name(props: Mapping[str, Any]) -> str:
+        """The name to create the resource with: the one given, or ``auto_name`` of its logical name."""
+        return str(props.get("name") or auto_name(str(props["namePrefix"])))
+
+
+def _unless_gone(client: Any, call: Callable[..., Any], **request: Any) -> Any:
+    """``call(**request)``, or None when its resource is gone already: a refresh then drops it from the
+    state, and a delete has nothing left to do."""
+    try:
+        return call(**request)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+
+
+class FirewallRuleGroupProvider(_NetworkFirewallProvider):
+    """CreateRuleGroup/DeleteRuleGroup for one FIREWALL group."""
+
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         client = self._nfw(props)
-        name = str(props.get("name") or auto_name(str(props["namePrefix"])))
+        name = self.create_name(props)
         capacity, domains = int(props["capacity"]), bool(props.get("domains"))
         sized = client.create_rule_group(
             RuleGroupName=name,
@@ -146,9 +164,8 @@ class FirewallRuleGroupProvider(pulumi.dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         client = self._nfw(props)
-        try:
-            answer = client.describe_rule_group(RuleGroupArn=id_, Type="FIREWALL")
-        except client.exceptions.ResourceNotFoundException:
+        answer = _unless_gone(client, client.describe_rule_group, RuleGroupArn=id_, Type="FIREWALL")
+        if answer is None:
             return pulumi.dynamic.ReadResult(None, {})
         response = answer["RuleGroupResponse"]
         return pulumi.dynamic.ReadResult(
@@ -157,10 +174,7 @@ class FirewallRuleGroupProvider(pulumi.dynamic.ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self._nfw(props)
-        try:
-            client.delete_rule_group(RuleGroupArn=id_)
-        except client.exceptions.ResourceNotFoundException:
-            return
+        _unless_gone(client, client.delete_rule_group, RuleGroupArn=id_)
 
 
 def policy_document(ip_group_arn: str, domain_group_arn: str | None) -> dict[str, Any]:
@@ -170,17 +184,11 @@ def policy_document(ip_group_arn: str, domain_group_arn: str | None) -> dict[str
     return {"FirewallRuleGroupEntries": entries, "FirewallDefaultAction": "ACCEPT", "PolicyMode": "ENFORCE"}
 
 
-class FirewallPolicyV2Provider(pulumi.dynamic.ResourceProvider):
+class FirewallPolicyV2Provider(_NetworkFirewallProvider):
     """A Next Generation policy referencing the tool's FIREWALL groups."""
 
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
-
-    def _nfw(self, props: Mapping[str, Any]) -> Any:
-        return self._client or boto3.client("network-firewall", region_name=props.get("region") or None)
-
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        name = str(props.get("name") or auto_name(str(props["namePrefix"])))
+        name = self.create_name(props)
         answer = self._nfw(props).create_firewall_policy_v2(
             FirewallPolicyV2Name=name,
             FirewallPolicyV2=policy_document(props["ruleGroupArn"], props.get("domainRuleGroupArn")),
@@ -206,25 +214,36 @@ class FirewallPolicyV2Provider(pulumi.dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         client = self._nfw(props)
-        try:
-            client.describe_firewall_policy_v2(FirewallPolicyV2Arn=id_)
-        except client.exceptions.ResourceNotFoundException:
+        if _unless_gone(client, client.describe_firewall_policy_v2, FirewallPolicyV2Arn=id_) is None:
             return pulumi.dynamic.ReadResult(None, {})
         return pulumi.dynamic.ReadResult(id_, props)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = self._nfw(props)
-        try:
-            client.delete_firewall_policy_v2(FirewallPolicyV2Arn=id_)
-        except client.exceptions.ResourceNotFoundException:
-            return
+        _unless_gone(client, client.delete_firewall_policy_v2, FirewallPolicyV2Arn=id_)
 
 
-class FirewallRuleGroup(pulumi.dynamic.Resource):
-    """A FIREWALL rule group (IP hosts, or with ``domains`` a domain list) whose content the handlers own."""
+class _NamedResource(pulumi.dynamic.Resource):
+    """A Network Firewall resource its provider names from its logical name (``create_name``); its outputs
+    are the ``arn`` and ``name`` the provider's create returns."""
 
     arn: pulumi.Output[str]
     name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        provider: _NetworkFirewallProvider,
+        kind: str,
+        name: str,
+        props: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        inputs = {"kind": kind, "namePrefix": name, **props, "arn": None, "name": None}
+        super().__init__(provider, name, inputs, opts)
+
+
+class FirewallRuleGroup(_NamedResource):
+    """A FIREWALL rule group (IP hosts, or with ``domains`` a domain list) whose content the handlers own."""
 
     def __init__(
         self,
@@ -235,8 +254,6 @@ class FirewallRuleGroup(pulumi.dynamic.Resource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
-            "kind": KIND_RULE_GROUP,
-            "namePrefix": name,
             "type": "FIREWALL",
             "capacity": capacity,
             "domains": domains,
@@ -244,18 +261,13 @@ class FirewallRuleGroup(pulumi.dynamic.Resource):
             + ("denies domains GuardDuty flagged" if domains else "drops hosts GuardDuty flagged")
             + "; rules are managed by its functions",
             "tags": tags or {},
-            "arn": None,
-            "name": None,
         }
         refuse_in_packages()
-        super().__init__(FirewallRuleGroupProvider(), name, props, opts)
+        super().__init__(FirewallRuleGroupProvider(), KIND_RULE_GROUP, name, props, opts)
 
 
-class FirewallPolicyV2(pulumi.dynamic.Resource):
+class FirewallPolicyV2(_NamedResource):
     """A Next Generation policy holding the tool's FIREWALL groups (``createFirewallPolicy``)."""
-
-    arn: pulumi.Output[str]
-    name: pulumi.Output[str]
 
     def __init__(
         self,
@@ -264,12 +276,5 @@ class FirewallPolicyV2(pulumi.dynamic.Resource):
         domain_rule_group_arn: pulumi.Input[str] | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "kind": KIND_POLICY,
-            "namePrefix": name,
-            "ruleGroupArn": rule_group_arn,
-            "domainRuleGroupArn": domain_rule_group_arn,
-            "arn": None,
-            "name": None,
-        }
-        super().__init__(FirewallPolicyV2Provider(), name, props, opts)
+        props = {"ruleGroupArn": rule_group_arn, "domainRuleGroupArn": domain_rule_group_arn}
+        super().__init__(FirewallPolicyV2Provider(), KIND_POLICY, name, props, opts)

@@ -135,42 +135,50 @@ def extract(event: Mapping[str, Any]) -> Extraction:
         return _unsupported(f"event is {type(event).__name__}, not an object")
     source, detail_type = event.get("source"), event.get("detail-type")
     if source == SECURITY_HUB_SOURCE and detail_type in SECURITY_HUB_DETAIL_TYPES:
-        return _from_security_hub(event)
+        return _from_security_hub(event, _security_hub_finding)
     if source == SECURITY_HUB_SOURCE and detail_type == SECURITY_HUB_V2_DETAIL_TYPE:
-        return _from_security_hub_v2(event)
+        return _from_security_hub(event, _ocsf_finding)
     if source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE:
         return _from_guardduty(event)
     return _unsupported(f"source {_text(source)[:60]!r} detail-type {_text(detail_type)[:60]!r}")
 
 
-# --- Security Hub (ASFF) ---------------------------------------------------------------------------
+# --- Security Hub: its findings, ASFF (CSPM) or OCSF (the new Security Hub) ------------------------
 
 
-def _from_security_hub(event: Mapping[str, Any]) -> Extraction:
+FindingReader = Callable[[Mapping[str, Any], Mapping[str, Any]], Extraction]
+"""Reads one Security Hub finding (ASFF or OCSF), given the event that carried it."""
+
+
+def _from_security_hub(event: Mapping[str, Any], read: FindingReader) -> Extraction:
+    """Every finding in a Security Hub event's ``detail.findings``, each read by ``read``: both Security
+    Hubs put their findings there. They send one finding per event today, but the field is an array:
+    the reference read only findings[0] and silently dropped the rest."""
     findings = _mapping(event.get("detail")).get("findings")
     if not isinstance(findings, list):
         return _unsupported("detail.findings is not a list")
-    # Security Hub sends one finding per event today, but the field is an array: the reference read
-    # only findings[0] and silently dropped the rest.
     extraction = Extraction()
     for finding in findings:
-        _extend(extraction, _security_hub_finding(finding, event))
+        if isinstance(finding, Mapping):
+            _extend(extraction, read(finding, event))
+        else:
+            _extend(extraction, _unsupported(f"finding is {type(finding).__name__}, not an object"))
     if not findings:
         extraction.skipped.append(Skip("", SkipReason.UNSUPPORTED_EVENT, detail="detail.findings is empty"))
     return extraction
 
 
-def _security_hub_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
-    if not isinstance(finding, Mapping):
-        return _unsupported(f"finding is {type(finding).__name__}, not an object")
+# --- Security Hub CSPM (ASFF) ----------------------------------------------------------------------
+
+
+def _security_hub_finding(finding: Mapping[str, Any], event: Mapping[str, Any]) -> Extraction:
     fields = _mapping(finding.get("ProductFields"))
     finding_id = _text(finding.get("Id"))
     if not _claims_guardduty(finding, fields):
         return _unsupported("not a GuardDuty finding", finding_id)
     product_arn = finding.get("ProductArn")
     if not isinstance(product_arn, str) or not GUARDDUTY_PRODUCT_ARN.fullmatch(product_arn):
-        detail = f"ProductArn '{describe_host(product_arn)}' is not GuardDuty's"
-        return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_id, detail)])
+        return _untrusted_product("ProductArn", product_arn, finding_id)
     account, region = asff_place(finding, event)
     ref = FindingRef(
         id=finding_id,
@@ -328,21 +336,7 @@ OcsfReader = Callable[[Mapping[str, Any], str], tuple[list[tuple[str, object, ob
 (``Candidate.counterpart``: None unless the address's evidence gives no direction)."""
 
 
-def _from_security_hub_v2(event: Mapping[str, Any]) -> Extraction:
-    findings = _mapping(event.get("detail")).get("findings")
-    if not isinstance(findings, list):
-        return _unsupported("detail.findings is not a list")
-    extraction = Extraction()
-    for finding in findings:
-        _extend(extraction, _ocsf_finding(finding, event))
-    if not findings:
-        extraction.skipped.append(Skip("", SkipReason.UNSUPPORTED_EVENT, detail="detail.findings is empty"))
-    return extraction
-
-
-def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
-    if not isinstance(finding, Mapping):
-        return _unsupported(f"finding is {type(finding).__name__}, not an object")
+def _ocsf_finding(finding: Mapping[str, Any], event: Mapping[str, Any]) -> Extraction:
     info = _mapping(finding.get("finding_info"))
     metadata = _mapping(finding.get("metadata"))
     product = _mapping(metadata.get("product"))
@@ -351,8 +345,7 @@ def _ocsf_finding(finding: object, event: Mapping[str, Any]) -> Extraction:
     if product.get("name") != "GuardDuty" and not _text(product_uid).endswith("/aws/guardduty"):
         return _unsupported("not a GuardDuty finding", finding_uid)
     if not isinstance(product_uid, str) or not GUARDDUTY_PRODUCT_V2_UID.fullmatch(product_uid):
-        detail = f"metadata.product.uid '{describe_host(product_uid)}' is not GuardDuty's"
-        return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_uid, detail)])
+        return _untrusted_product("metadata.product.uid", product_uid, finding_uid)
     account, region = ocsf_place(finding, event)
     finding_type = _ocsf_type(info.get("types"))
     ref = FindingRef(
@@ -648,6 +641,12 @@ def _extend(into: Extraction, part: Extraction) -> None:
 
 def _unsupported(detail: str, finding_id: str = "") -> Extraction:
     return Extraction(skipped=[Skip("", SkipReason.UNSUPPORTED_EVENT, finding_id=finding_id, detail=detail)])
+
+
+def _untrusted_product(field: str, value: object, finding_id: str) -> Extraction:
+    """A finding that claims to be GuardDuty's while its product id (``field``) is not GuardDuty's."""
+    detail = f"{field} '{describe_host(value)}' is not GuardDuty's"
+    return Extraction(skipped=[Skip("", SkipReason.UNTRUSTED_PRODUCT, finding_id, detail)])
 
 
 def _no_remote_ip(ref: FindingRef, action_type: str) -> Extraction:

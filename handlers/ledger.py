@@ -1,6 +1,5 @@
 """The DynamoDB ledger of blocked hosts: one item per host, read O(1) per finding, never scanned."""
 
-import contextlib
 import hashlib
 import random
 import re
@@ -449,12 +448,8 @@ class Ledger:
 
     # -- per-finding path: O(1) items -------------------------------------------------------------
     def get(self, host: str) -> HostRecord | None:
-        answer = self._call("GetItem", Key=_key(host), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
-            return None
-        self.counts.items_read += 1
-        return HostRecord.from_item(_plain(item))
+        item = self._get_item(host)
+        return HostRecord.from_item(item) if item is not None else None
 
     def record(
         self, sighting: Sighting, admit: Callable[[str], None] | None = None
@@ -463,8 +458,7 @@ class Ledger:
         asked once, before a new host's item is created, and may raise to refuse it: nothing is written."""
         admitted = admit is None
         for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
+            self._back_off(attempt)
             existing = self.get(sighting.host)
             updated = merge(existing, sighting)
             if existing is None:
@@ -482,12 +476,9 @@ class Ledger:
 
     def finding_seen(self, finding_id: str) -> "FindingSeen | None":
         """What the record step last acted on for Security Hub finding ``finding_id``, if anything."""
-        answer = self._call("GetItem", Key=_key(finding_key(finding_id)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
+        plain = self._get_item(finding_key(finding_id))
+        if plain is None:
             return None
-        self.counts.items_read += 1
-        plain = _plain(item)
         updated_at = plain.get("UpdatedAt")
         return FindingSeen(
             updated_at=float(updated_at) if updated_at is not None else None,
@@ -510,23 +501,18 @@ class Ledger:
             request["UpdateExpression"] += ", UpdatedAt = :updated"
             request["ConditionExpression"] = "attribute_not_exists(UpdatedAt) OR UpdatedAt < :updated"
         # A failed condition means a newer provider update is remembered already: keep it.
-        with contextlib.suppress(_ConditionFailed):
-            self._call(
-                "UpdateItem",
-                Key=_key(finding_key(finding_id)),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                **request,
-            )
+        self._update_if(
+            finding_key(finding_id),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            **request,
+        )
 
     def sighting_seen(self, finding_key_text: str) -> "SightingSeen | None":
         """The latest recorded sighting of the GuardDuty finding ``finding_key_text``, if any."""
-        answer = self._call("GetItem", Key=_key(sighting_key(finding_key_text)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
+        plain = self._get_item(sighting_key(finding_key_text))
+        if plain is None:
             return None
-        self.counts.items_read += 1
-        plain = _plain(item)
         return SightingSeen(
             sighted_at=float(plain.get("SightedAt", 0)),
             expires_at=float(plain.get("ExpiresAt", 0)),
@@ -544,25 +530,19 @@ class Ledger:
             ":via": _serializer.serialize(via),
             ":purge": _serializer.serialize(int(purge_at)),
         }
-        with contextlib.suppress(_ConditionFailed):
-            self._call(
-                "UpdateItem",
-                Key=_key(sighting_key(finding_key_text)),
-                UpdateExpression="SET SightedAt = :sighted, ExpiresAt = :expires, Via = :via, #ttl = :purge",
-                ConditionExpression="attribute_not_exists(SightedAt) OR SightedAt < :sighted",
-                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
-                ExpressionAttributeValues=values,
-            )
+        self._update_if(
+            sighting_key(finding_key_text),
+            UpdateExpression="SET SightedAt = :sighted, ExpiresAt = :expires, Via = :via, #ttl = :purge",
+            ConditionExpression="attribute_not_exists(SightedAt) OR SightedAt < :sighted",
+            ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues=values,
+        )
 
     # -- which findings hold which hosts (docs/DESIGN.md, "Holders") ------------------------------
     def holds(self, finding_id: str) -> "FindingHolds":
         """What finding ``finding_id`` holds, and whether an analyst released it (one item)."""
-        answer = self._call("GetItem", Key=_key(holds_key(finding_id)), ConsistentRead=True)
-        item = answer.get("Item")
-        if item is None:
-            return FindingHolds()
-        self.counts.items_read += 1
-        return FindingHolds.from_item(_plain(item))
+        item = self._get_item(holds_key(finding_id))
+        return FindingHolds.from_item(item) if item is not None else FindingHolds()
 
     def hold(self, finding_id: str, hosts: Sequence[str], now: float, purge_at: float) -> "FindingHolds":
         """Add ``hosts`` to what ``finding_id`` holds, after they were recorded with its holder; the item
@@ -631,8 +611,7 @@ class Ledger:
         nobody (another release left it at the same moment) the delete is tried again.
         """
         for attempt in range(WRITE_ATTEMPTS):
-            if attempt:
-                self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
+            self._back_off(attempt)
             if self._delete(
                 host,
                 condition=(
@@ -664,21 +643,16 @@ class Ledger:
 
     def extend_host(self, host: str, expires_at: float) -> bool:
         """Push ``host``'s expiry out to ``expires_at``; never in (False if it expires later already)."""
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_key(host),
-                UpdateExpression="SET #e = :e, #ttl = :purge",
-                ConditionExpression=f"attribute_exists({schema.HASH_KEY}) AND #e < :e",
-                ExpressionAttributeNames={"#e": schema.EXPIRY_INDEX_RANGE_KEY, "#ttl": schema.TTL_ATTRIBUTE},
-                ExpressionAttributeValues={
-                    ":e": _serializer.serialize(_num(expires_at)),
-                    ":purge": _serializer.serialize(int(expires_at) + PURGE_GRACE_SECONDS),
-                },
-            )
-        except _ConditionFailed:
-            return False
-        return True
+        return self._update_if(
+            host,
+            UpdateExpression="SET #e = :e, #ttl = :purge",
+            ConditionExpression=f"attribute_exists({schema.HASH_KEY}) AND #e < :e",
+            ExpressionAttributeNames={"#e": schema.EXPIRY_INDEX_RANGE_KEY, "#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":e": _serializer.serialize(_num(expires_at)),
+                ":purge": _serializer.serialize(int(expires_at) + PURGE_GRACE_SECONDS),
+            },
+        )
 
     def pending_hosts(self) -> dict[str, float]:
         """Hosts recorded but not yet confirmed in the rule group, with when they were recorded."""
@@ -694,19 +668,16 @@ class Ledger:
 
     def clear_pending(self, hosts: Iterable[str]) -> None:
         for host in hosts:
-            try:
-                self._call(
-                    "UpdateItem",
-                    Key=_key(host),
-                    UpdateExpression="REMOVE #p, #since",
-                    ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
-                    ExpressionAttributeNames={
-                        "#p": schema.PENDING_INDEX_HASH_KEY,
-                        "#since": schema.PENDING_SINCE,
-                    },
-                )
-            except _ConditionFailed:
-                continue
+            # A host whose item is gone (pruned, unblocked) has nothing left to clear.
+            self._update_if(
+                host,
+                UpdateExpression="REMOVE #p, #since",
+                ConditionExpression=f"attribute_exists({schema.HASH_KEY})",
+                ExpressionAttributeNames={
+                    "#p": schema.PENDING_INDEX_HASH_KEY,
+                    "#since": schema.PENDING_SINCE,
+                },
+            )
 
     def still_pending(self, hosts: Iterable[str]) -> set[str]:
         """Which of ``hosts`` no writer has confirmed in the rule group yet (strongly consistent)."""
@@ -1023,6 +994,14 @@ class Ledger:
             return False
         return True
 
+    def _update_if(self, key: str, **request: Any) -> bool:
+        """UpdateItem on the item under ``key``; False, and nothing written, when its condition failed."""
+        try:
+            self._call("UpdateItem", Key=_key(key), **request)
+        except _ConditionFailed:
+            return False
+        return True
+
     def _update_conditionally(self, update: MergeUpdate) -> HostRecord | None:
         """Apply ``update`` to its host's item; the item after it, or None if the condition failed."""
         try:
@@ -1052,6 +1031,19 @@ class Ledger:
             if not last:
                 return
             request["ExclusiveStartKey"] = last
+
+    def _get_item(self, key: str) -> dict[str, Any] | None:
+        """The item under ``key`` (a host, or a finding's, sighting's or holds' key), read consistently."""
+        item = self._call("GetItem", Key=_key(key), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        self.counts.items_read += 1
+        return _plain(item)
+
+    def _back_off(self, attempt: int) -> None:
+        """Before a conditional write's retry (``attempt`` > 0): a jittered, capped exponential wait."""
+        if attempt:
+            self.sleep(self.rng.uniform(0, min(WRITE_BACKOFF_CAP, WRITE_BACKOFF_BASE * 2**attempt)))
 
     def _call(self, operation: str, table: bool = True, **request: Any) -> dict[str, Any]:
         method = getattr(self.client, _snake(operation))

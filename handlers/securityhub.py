@@ -361,18 +361,8 @@ class FindingAnnotator:
         self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation, left_out: int = 0
     ) -> AnnotationOutcome:
         """Annotate ``identifiers``; ``left_out`` says how many fields the caller already dropped to fit."""
-        check_annotation(annotation)
-        outcome = AnnotationOutcome(
-            status="annotated",
-            findings=len(identifiers),
-            note=annotation.note,
-            workflow_status=annotation.workflow_status,
-            fields_left_out=left_out,
-        )
-        for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
-            self._annotate_chunk(
-                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome
-            )
+        outcome = _begun(identifiers, annotation, annotation.workflow_status, left_out)
+        self._annotate_chunks(identifiers, annotation, outcome)
         refused = {item["id"] for item in outcome.unprocessed if item["code"] in REFUSED_FIELDS}
         if refused and annotation.fields:
             # Fields added since the event (or a limit read differently) left no room: the Note still goes.
@@ -381,28 +371,30 @@ class FindingAnnotator:
             outcome.fields_left_out += len(annotation.fields)
             outcome.workflow_status = note_only.workflow_status
             retry = [identifier for identifier in identifiers if truncate(identifier["Id"]) in refused]
-            for start in range(0, len(retry), MAX_FINDINGS_PER_CALL):
-                self._annotate_chunk(list(retry[start : start + MAX_FINDINGS_PER_CALL]), note_only, outcome)
+            self._annotate_chunks(retry, note_only, outcome)
         return _concluded(outcome)
 
     def annotate_v2(
         self, identifiers: Sequence[Mapping[str, str]], annotation: Annotation
     ) -> AnnotationOutcome:
         """Annotate findings of the new Security Hub (``V2_IDENTIFIER_KEYS``) with BatchUpdateFindingsV2."""
-        check_annotation(annotation)
-        outcome = AnnotationOutcome(
-            status="annotated",
-            findings=len(identifiers),
-            note=annotation.note,
-            workflow_status=annotation.workflow_status
-            if annotation.workflow_status in V2_STATUS_IDS
-            else None,
-        )
+        status = annotation.workflow_status if annotation.workflow_status in V2_STATUS_IDS else None
+        outcome = _begun(identifiers, annotation, status)
+        self._annotate_chunks(identifiers, annotation, outcome, _V2_CALL)
+        return _concluded(outcome)
+
+    def _annotate_chunks(
+        self,
+        identifiers: Sequence[Mapping[str, str]],
+        annotation: Annotation,
+        outcome: AnnotationOutcome,
+        api: "_Api | None" = None,
+    ) -> None:
+        """Annotate ``identifiers`` in calls of at most ``MAX_FINDINGS_PER_CALL`` findings each."""
         for start in range(0, len(identifiers), MAX_FINDINGS_PER_CALL):
             self._annotate_chunk(
-                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome, _V2_CALL
+                list(identifiers[start : start + MAX_FINDINGS_PER_CALL]), annotation, outcome, api
             )
-        return _concluded(outcome)
 
     def _annotate_chunk(
         self,
@@ -443,6 +435,24 @@ class FindingAnnotator:
             if not remaining:
                 break
         outcome.unprocessed.extend(retrying)
+
+
+def _begun(
+    identifiers: Sequence[Mapping[str, str]],
+    annotation: Annotation,
+    workflow_status: str | None,
+    left_out: int = 0,
+) -> AnnotationOutcome:
+    """The outcome of annotating ``identifiers`` with ``annotation`` (checked first), before any call;
+    ``workflow_status``: the status the API it goes to can set."""
+    check_annotation(annotation)
+    return AnnotationOutcome(
+        status="annotated",
+        findings=len(identifiers),
+        note=annotation.note,
+        workflow_status=workflow_status,
+        fields_left_out=left_out,
+    )
 
 
 def _concluded(outcome: AnnotationOutcome) -> AnnotationOutcome:

@@ -44,6 +44,32 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+def optional_duration(text: str | None) -> int | None:
+    """An optional duration option: None when not given, else ``parse_duration``."""
+    return parse_duration(text) if text is not None else None
+
+
+def add_prune_after_option(command: argparse.ArgumentParser, then: str = "") -> None:
+    """``--prune-after DURATION`` (``optional_duration``, ``Sandbox.prune_after``); ``then``: what the
+    command does after the prune."""
+    command.add_argument(
+        "--prune-after",
+        metavar="DURATION",
+        help=f"then advance the clock (e.g. 13h) and prune once{then}",
+    )
+
+
+def add_event_files_argument(command: argparse.ArgumentParser, required: bool = True) -> None:
+    """The ``EVENT_FILE`` arguments ``load_event_files`` reads: at least one, or with ``required`` False
+    any number."""
+    command.add_argument(
+        "files",
+        nargs="+" if required else "*",
+        metavar="EVENT_FILE",
+        help="a JSON file of one EventBridge event or an array of them",
+    )
+
+
 def load_json(path: str) -> Any:
     """The JSON document in ``path``; ``UsageError`` naming the file for anything else.
 

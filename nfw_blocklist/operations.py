@@ -1,5 +1,7 @@
 """What the operator commands (``list``, ``block``, ``unblock``, ``prune``, ``status``) share: the
-options that pick the sandbox or the deployed stack, and running one use case there.
+options that pick the sandbox or the deployed stack, and running one use case there; and the options
+some of them take alike (``release`` and ``extend``'s FINDING and ``--by``, ``block`` and ``extend``'s
+``--ttl``).
 
 The order is the contract: first everything that needs no AWS and no sandbox (the arguments, the
 ``-c`` pairs, the state file, then the command's own check of its arguments against the stack's
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .arguments import add_config_option, parse_config_pairs
+from .arguments import add_config_option, optional_duration, parse_config_pairs
 from .console import PROG, UsageError, acted_on_sandbox, printable
 from .live import live_service
 from .reports import sandbox_service
@@ -53,6 +55,30 @@ def add_target_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--stack", default="dev", help="sandbox: the stack to render (default dev)")
     add_config_option(command, "sandbox: ")
     command.add_argument("--state", metavar="FILE", help="sandbox: restore from FILE first, save it after")
+
+
+def add_finding_argument(command: argparse.ArgumentParser) -> None:
+    """FINDING, for the commands that act on what one finding holds (``release``, ``extend``)."""
+    command.add_argument("finding", help="the finding's id: GuardDuty's, or its Security Hub Id (an ARN)")
+
+
+def add_ttl_option(command: argparse.ArgumentParser, meaning: str) -> None:
+    """``--ttl DURATION`` (read by ``ttl_option``): ``meaning`` says what it measures."""
+    command.add_argument(
+        "--ttl",
+        metavar="DURATION",
+        help=f"{meaning}, e.g. 45s, 90m, 13h, 2d (default: the stack's retention)",
+    )
+
+
+def ttl_option(args: argparse.Namespace) -> int | None:
+    """``--ttl`` in seconds; None (the stack's retention) when it is not given or empty."""
+    return optional_duration(args.ttl or None)
+
+
+def add_decided_by_option(command: argparse.ArgumentParser, name: str, kept: str) -> None:
+    """``--by NAME``: who decided an analyst's command (``kept``: where it is recorded)."""
+    command.add_argument("--by", default=f"an operator ({PROG} {name})", help=f"who decided (kept in {kept})")
 
 
 def operate(args: argparse.Namespace, operation: Operation) -> int:

@@ -3,24 +3,21 @@
 import argparse
 from typing import Any
 
-from nfw_blocklist.arguments import parse_duration
 from nfw_blocklist.console import say
-from nfw_blocklist.operations import Operation, add_target_options, operate
+from nfw_blocklist.operations import Operation, add_target_options, add_ttl_option, operate, ttl_option
 
 
 def add_to(commands: Any) -> None:
     command = commands.add_parser("block", help="block a host by hand")
     command.add_argument("host", help="an IPv4 or IPv6 address (or /32, /128), or a domain name")
     command.add_argument("--reason", required=True, help="why: kept in the ledger and shown by list")
-    command.add_argument(
-        "--ttl", metavar="DURATION", help="how long, e.g. 45s, 90m, 13h, 2d (default: the stack's retention)"
-    )
+    add_ttl_option(command, "how long")
     add_target_options(command)
     command.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    ttl = parse_duration(args.ttl) if args.ttl else None
+    ttl = ttl_option(args)
     return operate(
         args,
         Operation(

@@ -3,26 +3,29 @@
 import argparse
 from typing import Any
 
-from nfw_blocklist.arguments import parse_duration
 from nfw_blocklist.console import say
-from nfw_blocklist.operations import Operation, add_target_options, operate
-
-OPERATOR: str = "an operator (nfw-blocklist extend)"
+from nfw_blocklist.operations import (
+    Operation,
+    add_decided_by_option,
+    add_finding_argument,
+    add_target_options,
+    add_ttl_option,
+    operate,
+    ttl_option,
+)
 
 
 def add_to(commands: Any) -> None:
     command = commands.add_parser("extend", help="keep the hosts a finding holds blocked longer")
-    command.add_argument("finding", help="the finding's id: GuardDuty's, or its Security Hub Id (an ARN)")
-    command.add_argument(
-        "--ttl", metavar="DURATION", help="from now, e.g. 90m, 13h, 2d (default: the stack's retention)"
-    )
-    command.add_argument("--by", default=OPERATOR, help="who decided (kept in the logs)")
+    add_finding_argument(command)
+    add_ttl_option(command, "from now")
+    add_decided_by_option(command, "extend", kept="the logs")
     add_target_options(command)
     command.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    ttl = parse_duration(args.ttl) if args.ttl else None
+    ttl = ttl_option(args)
     return operate(
         args,
         Operation(

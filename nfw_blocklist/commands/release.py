@@ -4,9 +4,13 @@ import argparse
 from typing import Any
 
 from nfw_blocklist.console import say
-from nfw_blocklist.operations import Operation, add_target_options, operate
-
-OPERATOR: str = "an operator (nfw-blocklist release)"
+from nfw_blocklist.operations import (
+    Operation,
+    add_decided_by_option,
+    add_finding_argument,
+    add_target_options,
+    operate,
+)
 
 
 def add_to(commands: Any) -> None:
@@ -14,8 +18,8 @@ def add_to(commands: Any) -> None:
         "release",
         help="unblock the hosts only this finding holds; it blocks nothing again for the retention period",
     )
-    command.add_argument("finding", help="the finding's id: GuardDuty's, or its Security Hub Id (an ARN)")
-    command.add_argument("--by", default=OPERATOR, help="who decided (kept in the ledger and the logs)")
+    add_finding_argument(command)
+    add_decided_by_option(command, "release", kept="the ledger and the logs")
     add_target_options(command)
     command.set_defaults(run=run)
 

@@ -4,7 +4,14 @@
 import argparse
 from typing import Any
 
-from nfw_blocklist.arguments import add_config_option, load_event_files, parse_config_pairs, parse_duration
+from nfw_blocklist.arguments import (
+    add_config_option,
+    add_event_files_argument,
+    add_prune_after_option,
+    load_event_files,
+    optional_duration,
+    parse_config_pairs,
+)
 from nfw_blocklist.console import acted_on_sandbox
 from nfw_blocklist.reports import (
     execution_summary,
@@ -26,28 +33,21 @@ def add_to(commands: Any) -> None:
     command.add_argument("--json", action="store_true", help="print exactly one JSON object")
     command.add_argument("--stack", help="the stack to render (default dev)")
     add_config_option(command)
-    command.add_argument(
-        "--prune-after", metavar="DURATION", help="then advance the clock (e.g. 13h) and prune once"
-    )
+    add_prune_after_option(command)
     command.add_argument("--state", metavar="FILE", help="restore the sandbox from FILE first, save it after")
     command.add_argument(
         "--topology",
         metavar="FILE",
         help="deploy each deployment of FILE (YAML or JSON) into its account and region, not one stack",
     )
-    command.add_argument(
-        "files",
-        nargs="+",
-        metavar="EVENT_FILE",
-        help="a JSON file of one EventBridge event or an array of them",
-    )
+    add_event_files_argument(command)
     command.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.topology is not None:
         return replay_topology.run(args)
-    prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
+    prune_after = optional_duration(args.prune_after)
     overrides = parse_config_pairs(args.config)
     files = load_event_files(args.files)
     state = read_state(args.state)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                     }
                 )
         if prune_after is not None:
-            runs = sandbox.advance(prune_after) or [sandbox.run_pruning()]
+            runs = sandbox.prune_after(prune_after)
             failed = failed or any(run.status != "SUCCEEDED" for run in runs)
             report["pruned"] = sorted(
                 {host for run in runs for host in (run.task_output("prune") or {}).get("pruned", [])}

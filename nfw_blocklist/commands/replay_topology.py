@@ -21,7 +21,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nfw_blocklist.arguments import EventFile, load_event_files, parse_duration
+from nfw_blocklist.arguments import EventFile, load_event_files, optional_duration
 from nfw_blocklist.console import UsageError, acted_on_sandbox, say
 from nfw_blocklist.reports import (
     execution_summary,
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--topology takes each deployment's stack and config from FILE; drop --stack, -c, --state"
         )
-    prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
+    prune_after = optional_duration(args.prune_after)
     files = load_event_files(args.files)
     try:
         topology = load_topology(args.topology)

@@ -15,7 +15,14 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from nfw_blocklist.arguments import add_config_option, load_event_files, parse_config_pairs, parse_duration
+from nfw_blocklist.arguments import (
+    add_config_option,
+    add_event_files_argument,
+    add_prune_after_option,
+    load_event_files,
+    optional_duration,
+    parse_config_pairs,
+)
 from nfw_blocklist.console import Printer, UsageError, acted_on_sandbox
 from nfw_blocklist.reports import print_json
 from nfw_blocklist.stacks import render_with
@@ -34,22 +41,15 @@ def add_to(commands: Any) -> None:
         default=6,
         help="packets each connection exchanges after its handshake (2-1000)",
     )
-    command.add_argument(
-        "--prune-after", metavar="DURATION", help="then advance the clock (e.g. 13h), prune, connect again"
-    )
-    command.add_argument(
-        "files",
-        nargs="*",
-        metavar="EVENT_FILE",
-        help="a JSON file of one EventBridge event or an array of them",
-    )
+    add_prune_after_option(command, then=", then connect again")
+    add_event_files_argument(command, required=False)
     command.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if not 2 <= args.packets <= 1000:
         raise UsageError(f"--packets must be 2-1000, got {args.packets}")
-    prune_after = parse_duration(args.prune_after) if args.prune_after is not None else None
+    prune_after = optional_duration(args.prune_after)
     files = load_event_files(args.files)
     rendered = render_with(args.stack, parse_config_pairs(args.config))
     events = [event for event_file in files for event in event_file.events]
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         sessions += connect_all("opened after the findings", inbound=True, packets=args.packets)
         dns = [{"name": name, "answer": traffic.resolve(name).response} for name in domains]
         if prune_after is not None:
-            runs = sandbox.advance(prune_after) or [sandbox.run_pruning()]
+            runs = sandbox.prune_after(prune_after)
             executions += runs
             sessions += connect_all("opened after the prune", inbound=True, packets=args.packets)
         traffic.publish_metrics()

@@ -678,6 +678,11 @@ class Sandbox:
             results.append(self._run_schedule(schedule))
         return results
 
+    def prune_after(self, seconds: float) -> list[ExecutionResult]:
+        """``--prune-after``: move the clock forward and run what came due; if nothing did (the prune's rate
+        is longer than ``seconds``), run the prune once now, as ``replay`` and ``traffic`` promise."""
+        return self.advance(seconds) or [self.run_pruning()]
+
     def run_pruning(self) -> ExecutionResult:
         """Run the (only) schedule's target now, as the schedule would (for ``replay`` and tests)."""
         schedule = next(
