@@ -8,12 +8,14 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from components import package
+from components.patterns import FINDING_SOURCES
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 NUMBERS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "ten": 10, "eleven": 11}
 NUMBERS |= {"twelve": 12, "thirteen": 13, "fourteen": 14}
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LAMBDA = "aws:lambda/function:Function"
 
 
 def _number(pattern: str, text: str = README) -> int:
@@ -79,3 +81,127 @@ def test_the_readme_lists_the_components_the_program_wires():
 def test_the_readme_counts_the_other_components_of_the_package():
     others = _number(r"`FindingForwarder` is a component like the other (\w+)")
     assert others == len(package.component_types()) - 1
+
+
+def _headings(text: str) -> list[tuple[int, str]]:
+    """(level, title) of every Markdown heading outside fenced blocks."""
+    found, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"(#+) (.+)", line)):
+            found.append((len(match.group(1)), match.group(2)))
+    return found
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def test_the_configuration_table_is_one_table_of_every_key():
+    start = README.index("| Key | Default | Accepted values |")
+    table = README[start : README.index("\n\n", start)].splitlines()[2:]
+    keys = [re.match(r"\| `(\w+)` \|", row) for row in table]
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    assert sorted(key.group(1) for key in keys if key) == sorted(declared)
+
+
+def test_the_contents_list_every_section_in_order():
+    contents = README[README.index("## Contents") : README.index("## Architecture")]
+    listed = re.findall(r"^- \[[^\]]+\]\(#([\w-]+)\)$", contents, re.MULTILINE)
+    sections = [_anchor(title) for level, title in _headings(README) if level == 2 and title != "Contents"]
+    assert listed == sections
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/DESIGN.md", "docs/LIMITS.md", "docs/OCSF.md"])
+def test_every_link_names_a_file_and_a_heading_that_exist(document):
+    source = REPO / document
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", source.read_text()):
+        if target.startswith("http"):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (source.parent / path).resolve() if path else source
+        if not linked.exists():
+            broken.append(target)
+            continue
+        if anchor and anchor not in {_anchor(title) for _, title in _headings(linked.read_text())}:
+            broken.append(target)
+    assert broken == []
+
+
+def test_the_readme_names_the_design_sections_it_cites():
+    design = [title for _, title in _headings((REPO / "docs/DESIGN.md").read_text())]
+    cited = re.findall(r'docs/DESIGN\.md,? \(?"([^"]+)"(?: and "([^"]+)")?', README)
+    named = [name for names in cited for name in names if name]
+    missing = [name for name in named if not any(title.startswith(name) for title in design)]
+    assert cited and missing == []
+
+
+def _sources_reading(way: str) -> list[str]:
+    return [source for source, ways in FINDING_SOURCES.items() if way in ways]
+
+
+def test_the_readme_says_which_finding_sources_create_the_custom_actions():
+    match = re.search(r"With Security Hub findings \(`findingSource` ([^)]*)\)", README)
+    assert match is not None
+    assert re.findall(r"`([\w+]+)`", match.group(1)) == _sources_reading("securityhub")
+
+
+WAYS = [("Security Hub CSPM", "securityhub"), ("GuardDuty", "guardduty"), ("The new Security Hub", "ocsf")]
+
+
+@pytest.mark.parametrize(("source", "way"), WAYS)
+def test_the_event_source_table_says_which_finding_sources_read_each_way(source, way):
+    row = re.search(rf"^\| {source} \| ([^|]*) \|", README, re.MULTILINE)
+    assert row is not None
+    assert re.findall(r"`([\w+]+)`", row.group(1)) == _sources_reading(way)
+
+
+def test_the_readme_names_the_log_group_of_every_function(render_dev):
+    match = re.search(r"`/aws/lambda/nfw-blocklist/<stack>/nfw-blocklist-\{([a-z,]+)\}`", README)
+    assert match is not None
+    functions = {function.name.removeprefix("nfw-blocklist-") for function in render_dev().of_type(LAMBDA)}
+    assert set(match.group(1).split(",")) == functions
+
+
+PERMISSIONS = {
+    "aws:networkfirewall/ruleGroup:": "Network Firewall rule groups",
+    "aws:networkfirewall/firewallPolicy:": "firewall policies",
+    "aws:dynamodb/": "DynamoDB",
+    "aws:lambda/": "Lambda",
+    "aws:sfn/": "Step Functions",
+    "aws:sns/": "SNS",
+    "aws:kms/": "KMS",
+    "aws:sqs/": "SQS",
+    "aws:cloudwatch/eventRule:": "EventBridge rules",
+    "aws:cloudwatch/eventTarget:": "EventBridge rules",
+    "aws:cloudwatch/eventBus": "event buses",
+    "aws:scheduler/": "EventBridge Scheduler",
+    "aws:iam/": "IAM roles",
+    "aws:cloudwatch/logGroup:": "CloudWatch Logs",
+    "aws:cloudwatch/metricAlarm:": "alarms",
+    "aws:cloudwatch/dashboard:": "dashboards",
+    "aws:securityhub/actionTarget:": "Security Hub custom actions",
+    "aws:route53/resolverFirewall": "Route 53 Resolver DNS Firewall",
+}
+"""What each AWS resource type the program declares needs the deploying credentials to create, as the
+README's prerequisites name it."""
+
+
+def test_the_prerequisites_name_every_service_the_program_creates_resources_in(render_dev):
+    bullet = README[README.index("- **AWS credentials**") : README.index("- **GuardDuty**")]
+    bullet = " ".join(bullet.split())
+    everything = render_dev(
+        domainBlocking="both",
+        dnsFirewallVpcIds='["vpc-0123456789abcdef0"]',
+        acceptFindingsFrom='["111122223333"]',
+    )
+    types = {resource.type for resource in [*render_dev().resources, *everything.resources]}
+    aws_types = {kind for kind in types if kind.startswith("aws:")}
+    unnamed = {kind for kind in aws_types if not any(kind.startswith(prefix) for prefix in PERMISSIONS)}
+    missing = {PERMISSIONS[p] for p in PERMISSIONS for kind in aws_types if kind.startswith(p)} - {
+        phrase for phrase in PERMISSIONS.values() if phrase in bullet
+    }
+    assert (unnamed, missing) == (set(), set())
