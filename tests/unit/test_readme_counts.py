@@ -205,3 +205,11 @@ def test_the_prerequisites_name_every_service_the_program_creates_resources_in(r
         phrase for phrase in PERMISSIONS.values() if phrase in bullet
     }
     assert (unnamed, missing) == (set(), set())
+
+
+def test_the_readme_lists_every_output_the_program_exports():
+    section = README[README.index("### Stack outputs") :]
+    table = section[section.index("| Output") : section.index("\n\n", section.index("| Output"))]
+    listed = [re.match(r"\| `(\w+)` \|", row) for row in table.splitlines()[2:]]
+    exported = re.findall(r'pulumi\.export\("(\w+)"', (REPO / "__main__.py").read_text())
+    assert sorted(output.group(1) for output in listed if output) == sorted(exported)
