@@ -9,6 +9,7 @@ import yaml  # type: ignore[import-untyped]
 
 from components import package
 from components.patterns import FINDING_SOURCES
+from handlers import metrics
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
@@ -213,3 +214,13 @@ def test_the_readme_lists_every_output_the_program_exports():
     listed = [re.match(r"\| `(\w+)` \|", row) for row in table.splitlines()[2:]]
     exported = re.findall(r'pulumi\.export\("(\w+)"', (REPO / "__main__.py").read_text())
     assert sorted(output.group(1) for output in listed if output) == sorted(exported)
+
+
+def test_the_readme_names_every_metric_the_functions_emit():
+    section = README[README.index("### Metrics") : README.index("### Dashboard")]
+    named = set(re.findall(r"`([A-Z]\w+)`", section)) - {metrics.NAMESPACE, metrics.DIMENSION}
+    assert named == set(metrics.UNITS)
+
+
+def test_the_cost_line_counts_the_custom_metrics_the_functions_emit():
+    assert _number(r"and (\w+)\s+custom metrics from the EMF lines") == len(metrics.UNITS)
