@@ -108,6 +108,25 @@ def test_the_configuration_table_is_one_table_of_every_key():
     assert sorted(key.group(1) for key in keys if key) == sorted(declared)
 
 
+def _as_written(default: object) -> str:
+    """A Pulumi.yaml default as the configuration table writes it."""
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, list) and default:
+        return f"all {next(word for word, number in NUMBERS.items() if number == len(default))}"
+    if isinstance(default, str) and default.isdigit():
+        return f'`"{default}"`'
+    return "*(required)*" if default is None else f"`{default}`"
+
+
+def test_the_configuration_table_gives_each_key_its_declared_default():
+    start = README.index("| Key | Default | Accepted values |")
+    rows = [row.split("|")[1:3] for row in README[start : README.index("\n\n", start)].splitlines()[2:]]
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    written = {key.strip(" `"): default.strip() for key, default in rows}
+    assert written == {key: _as_written(declared[key].get("default")) for key in written}
+
+
 def test_the_contents_list_every_section_in_order():
     contents = README[README.index("## Contents") : README.index("## Architecture")]
     listed = re.findall(r"^- \[[^\]]+\]\(#([\w-]+)\)$", contents, re.MULTILINE)
