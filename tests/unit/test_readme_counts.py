@@ -1,5 +1,6 @@
 """The counts the README and the program's docstring state, checked against what the program declares."""
 
+import argparse
 import ast
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ import yaml  # type: ignore[import-untyped]
 from components import package
 from components.patterns import FINDING_SOURCES
 from handlers import metrics
+from nfw_blocklist import cli
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
@@ -243,3 +245,48 @@ def test_the_readme_names_every_metric_the_functions_emit():
 
 def test_the_cost_line_counts_the_custom_metrics_the_functions_emit():
     assert _number(r"and (\w+)\s+custom metrics from the EMF lines") == len(metrics.UNITS)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
+def test_the_readme_names_every_cli_command_and_its_options():
+    commands = _subcommands(cli.build_parser())
+    usage = re.search(r"^nfw-blocklist \[-v\] \{([\w,]+)\} \.\.\.$", README, re.MULTILINE)
+    assert usage is not None and usage.group(1).split(",") == list(commands)
+    section = README[README.index("| Command | What it does |") :]
+    table = section[: section.index("\n\n")]
+    rows = {row.split("|")[1].strip().strip("`") for row in table.splitlines()[2:]}
+    unknown = []
+    for row in rows:
+        words = row.split()
+        parser = commands[words[0]]
+        if words[0] == "brake":
+            continue
+        options = {option for action in parser._actions for option in action.option_strings}
+        unknown += [word for word in re.findall(r"(?<![\w-])(-{1,2}[a-z][\w-]*)", row) if word not in options]
+    assert {row.split()[0] for row in rows} == set(commands)
+    assert unknown == []
+
+
+def test_the_commands_the_readme_says_share_the_options_take_each_of_them():
+    intro = re.search(r"^(.*) all take these options:$", README, re.MULTILINE)
+    assert intro is not None
+    named = [name.split()[0] for name in re.findall(r"`([\w |]+)`", intro.group(1))]
+    section = README[intro.end() :]
+    table = section[section.index("| Option") : section.index("\n\n", section.index("| Option"))]
+    options = [
+        word for row in table.splitlines()[2:] for word in re.findall(r"`(-{1,2}[\w-]+)", row.split("|")[1])
+    ]
+    commands = _subcommands(cli.build_parser())
+    parsers = [commands[name] for name in named if name != "brake"]
+    parsers += list(_subcommands(commands["brake"]).values())
+    missing = [
+        (parser.prog, option)
+        for parser in parsers
+        for option in options
+        if option not in {flag for action in parser._actions for flag in action.option_strings}
+    ]
+    assert len(named) == 8 and missing == []
