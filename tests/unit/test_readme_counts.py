@@ -2,6 +2,7 @@
 
 import argparse
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -290,3 +291,18 @@ def test_the_commands_the_readme_says_share_the_options_take_each_of_them():
         if option not in {flag for action in parser._actions for flag in action.option_strings}
     ]
     assert len(named) == 8 and missing == []
+
+
+def test_the_readme_names_every_plain_input_of_the_schema():
+    match = re.search(
+        r"must be known before the deployment:\s+(.*?)\(the schema marks them `plain`\)", README, re.S
+    )
+    assert match is not None
+    schema = json.loads((REPO / "provider" / "schema.json").read_text())
+    plain = {
+        name
+        for resource in schema["resources"].values()
+        for name, spec in resource.get("inputProperties", {}).items()
+        if spec.get("plain")
+    }
+    assert set(re.findall(r"`(\w+)`", match.group(1))) == plain
