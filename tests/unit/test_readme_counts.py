@@ -12,6 +12,7 @@ import yaml  # type: ignore[import-untyped]
 from components import package
 from components.patterns import FINDING_SOURCES
 from handlers import metrics
+from handlers.model import SkipReason
 from nfw_blocklist import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -306,3 +307,10 @@ def test_the_readme_names_every_plain_input_of_the_schema():
         if spec.get("plain")
     }
     assert set(re.findall(r"`(\w+)`", match.group(1))) == plain
+
+
+def test_the_readme_lists_every_skip_reason():
+    section = README[README.index("Skip reasons:\n") :]
+    section = section[: section.index("\n\n", section.index("- `"))]
+    listed = re.findall(r"^- `([a-z-]+)`", section, re.MULTILINE)
+    assert sorted(listed) == sorted(reason.value for reason in SkipReason)
