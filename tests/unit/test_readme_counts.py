@@ -11,7 +11,7 @@ import yaml  # type: ignore[import-untyped]
 
 from components import package
 from components.patterns import FINDING_SOURCES
-from handlers import metrics
+from handlers import addresses, metrics
 from handlers.model import SkipReason
 from nfw_blocklist import cli
 
@@ -314,3 +314,9 @@ def test_the_readme_lists_every_skip_reason():
     section = section[: section.index("\n\n", section.index("- `"))]
     listed = re.findall(r"^- `([a-z-]+)`", section, re.MULTILINE)
     assert sorted(listed) == sorted(reason.value for reason in SkipReason)
+
+
+def test_the_safety_section_names_every_built_in_protected_network():
+    section = README[README.index("- **Built-in never-block list**") : README.index("IPv4-mapped IPv6 (")]
+    named = set(re.findall(r"`([0-9a-f:./]+/\d+)`", section))
+    assert named == {str(network) for network in addresses.BUILT_IN_PROTECTED}
