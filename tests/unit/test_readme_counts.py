@@ -10,6 +10,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from components import package
+from components.config import InvalidConfig, StackConfig
 from components.patterns import FINDING_SOURCES
 from handlers import addresses, metrics
 from handlers.model import SkipReason
@@ -320,3 +321,24 @@ def test_the_safety_section_names_every_built_in_protected_network():
     section = README[README.index("- **Built-in never-block list**") : README.index("IPv4-mapped IPv6 (")]
     named = set(re.findall(r"`([0-9a-f:./]+/\d+)`", section))
     assert named == {str(network) for network in addresses.BUILT_IN_PROTECTED}
+
+
+def _ranges() -> list[tuple[str, int, int]]:
+    """Every configuration key whose accepted values the table gives as a range of whole numbers."""
+    start = README.index("| Key | Default | Accepted values |")
+    rows = [row.split("|")[1:4] for row in README[start : README.index("\n\n", start)].splitlines()[2:]]
+    ranges = []
+    for key, _, accepted in rows:
+        if match := re.fullmatch(r"(?:0, )?(\d+)\N{EN DASH}(\d+)", accepted.strip()):
+            ranges.append((key.strip(" `"), int(match.group(1)), int(match.group(2))))
+    return ranges
+
+
+@pytest.mark.parametrize(("key", "low", "high"), _ranges())
+def test_the_configuration_accepts_exactly_the_range_the_readme_gives(key, low, high):
+    config = {"adminEmail": "secops@example.com"}
+    for value in (low, high):
+        StackConfig.from_mapping({**config, key: str(value)})
+    for value in (low - 1, high + 1):
+        with pytest.raises(InvalidConfig, match=key):
+            StackConfig.from_mapping({**config, key: str(value)})
