@@ -342,3 +342,28 @@ def test_the_configuration_accepts_exactly_the_range_the_readme_gives(key, low, 
     for value in (low - 1, high + 1):
         with pytest.raises(InvalidConfig, match=key):
             StackConfig.from_mapping({**config, key: str(value)})
+
+
+def _choices() -> list[tuple[str, list[str]]]:
+    """Every configuration key whose accepted values the table lists one by one."""
+    start = README.index("| Key | Default | Accepted values |")
+    rows = [row.split("|")[1:4] for row in README[start : README.index("\n\n", start)].splitlines()[2:]]
+    return [
+        (key.strip(" `"), re.findall(r"`([^`]+)`", accepted))
+        for key, _, accepted in rows
+        if re.fullmatch(r"(`[^`]+`(, )?)+", accepted.strip())
+    ]
+
+
+@pytest.mark.parametrize(("key", "values"), _choices())
+def test_the_configuration_accepts_each_value_the_readme_lists(key, values):
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"][key]
+    config = {"adminEmail": "secops@example.com", "dnsFirewallVpcIds": '["vpc-0123456789abcdef0"]'}
+    for value in values:
+        StackConfig.from_mapping(
+            {**config, key: json.dumps([value]) if declared["type"] == "array" else value}
+        )
+    with pytest.raises(InvalidConfig, match=key):
+        StackConfig.from_mapping(
+            {**config, key: '["nonsense"]' if declared["type"] == "array" else "nonsense"}
+        )
