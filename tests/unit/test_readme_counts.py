@@ -14,6 +14,7 @@ from components.config import InvalidConfig, StackConfig
 from components.patterns import FINDING_SOURCES
 from handlers import addresses, metrics
 from handlers.model import SkipReason
+from handlers.steering import CUSTOM_ACTIONS
 from nfw_blocklist import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -367,3 +368,12 @@ def test_the_configuration_accepts_each_value_the_readme_lists(key, values):
         StackConfig.from_mapping(
             {**config, key: '["nonsense"]' if declared["type"] == "array" else "nonsense"}
         )
+
+
+def test_the_readme_names_the_custom_actions_the_stack_creates():
+    bullet = README[README.index("- **Custom actions.**") : README.index("- **Decisions.**")]
+    named = re.findall(r"\*\*([^*]+)\*\* \(", bullet)
+    assert _number(r"creates (\w+) Security Hub custom actions", " ".join(bullet.split())) == len(
+        CUSTOM_ACTIONS
+    )
+    assert named == [action.name for action in CUSTOM_ACTIONS]
