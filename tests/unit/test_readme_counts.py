@@ -4,6 +4,7 @@ import argparse
 import ast
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import yaml  # type: ignore[import-untyped]
 
 from components import package
 from components.config import InvalidConfig, StackConfig
-from components.patterns import FINDING_SOURCES
+from components.organization import finding_bus_policy_overflow
+from components.patterns import FINDING_SOURCES, pattern_size_problem, scoped_patterns_for
 from handlers import addresses, metrics
 from handlers.model import SkipReason
 from handlers.steering import CUSTOM_ACTIONS
@@ -381,3 +383,33 @@ def test_the_readme_names_the_custom_actions_the_stack_creates():
         CUSTOM_ACTIONS
     )
     assert named == [action.name for action in CUSTOM_ACTIONS]
+
+
+def _most(fits: Callable[[list[str]], bool]) -> int:
+    """The longest list of distinct account ids ``fits`` accepts (it accepts every shorter one)."""
+    low, high = 0, 1
+    while fits([f"{100000000000 + i}" for i in range(high)]):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits([f"{100000000000 + i}" for i in range(middle)]) else (low, middle)
+    return low
+
+
+def test_the_readme_says_how_many_accounts_the_patterns_and_the_bus_policy_hold():
+    text = " ".join(README.split())
+    match = re.search(r"room for (\d+) `findingAccounts` .*? \((\d+) with every opt-in action type", text)
+    bus = re.search(r"10,240 characters, about (\d+) accounts in `acceptFindingsFrom`", text)
+    assert match is not None and bus is not None
+    every = ["awsApiCallAction", "kubernetesApiCallAction", "rdsLoginAttemptAction"]
+    assert (int(match.group(1)), int(match.group(2))) == (
+        _most(
+            lambda ids: pattern_size_problem(scoped_patterns_for("securityhub", [], [], ids, True)) is None
+        ),
+        _most(
+            lambda ids: pattern_size_problem(scoped_patterns_for("securityhub", every, [], ids, True)) is None
+        ),
+    )
+    assert int(bus.group(1)) == pytest.approx(
+        _most(lambda ids: finding_bus_policy_overflow(ids) is None), abs=5
+    )
