@@ -14,7 +14,7 @@ from components import package
 from components.config import InvalidConfig, StackConfig
 from components.organization import finding_bus_policy_overflow
 from components.patterns import FINDING_SOURCES, pattern_size_problem, scoped_patterns_for
-from handlers import addresses, metrics
+from handlers import addresses, metrics, securityhub
 from handlers.model import SkipReason
 from handlers.steering import CUSTOM_ACTIONS
 from nfw_blocklist import cli
@@ -413,3 +413,15 @@ def test_the_readme_says_how_many_accounts_the_patterns_and_the_bus_policy_hold(
     assert int(bus.group(1)) == pytest.approx(
         _most(lambda ids: finding_bus_policy_overflow(ids) is None), abs=5
     )
+
+
+def test_the_readme_gives_the_order_the_annotation_fields_are_kept_in():
+    text = " ".join(README.split())
+    match = re.search(
+        r"writes only what fits, in this order: the `RESOLVED` marker \(if any\), (.*?); the Note", text
+    )
+    assert match is not None
+    named = [securityhub.RESOLVED_MARKER_KEY] + [
+        f"nfw-blocklist:{key}" for key in re.findall(r"`([\w-]+)`", match[1])
+    ]
+    assert named == list(securityhub.FIELD_PRIORITY)
