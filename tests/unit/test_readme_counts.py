@@ -14,7 +14,7 @@ from components import package
 from components.config import InvalidConfig, StackConfig
 from components.organization import finding_bus_policy_overflow
 from components.patterns import FINDING_SOURCES, pattern_size_problem, scoped_patterns_for
-from handlers import addresses, metrics, securityhub
+from handlers import addresses, metrics, payloads, securityhub
 from handlers.model import SkipReason
 from handlers.steering import CUSTOM_ACTIONS
 from nfw_blocklist import cli
@@ -425,3 +425,13 @@ def test_the_readme_gives_the_order_the_annotation_fields_are_kept_in():
         f"nfw-blocklist:{key}" for key in re.findall(r"`([\w-]+)`", match[1])
     ]
     assert named == list(securityhub.FIELD_PRIORITY)
+
+
+def test_the_readme_states_the_payload_bounds_the_functions_keep():
+    text = " ".join(README.split())
+    assert re.findall(r"at most (\d+) by name", text) == [str(payloads.SAMPLE_SIZE)]
+    assert re.findall(r"host lists are a sample of at most (\d+)", text) == [str(payloads.SAMPLE_SIZE)]
+    assert re.findall(r"ids are cut to (\d+) characters \(.*? carried whole, up to (\d+)\)", text) == [
+        (str(payloads.MAX_TEXT), str(payloads.MAX_IDENTIFIER))
+    ]
+    assert re.findall(r"\((\d+) hosts per line\)", text) == [str(payloads.LOG_CHUNK)]
