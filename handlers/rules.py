@@ -84,7 +84,9 @@ def sorted_hosts(hosts: Iterable[str], near: Iterable[str] = ()) -> list[str]:
     sorted from scratch. The result never depends on ``near``, only the work does.
     """
     wanted = set(hosts)
-    start = dict.fromkeys(host for host in near if host in wanted)
+    start = dict.fromkeys(near)
+    for gone in start.keys() - wanted:
+        del start[gone]
     start.update(dict.fromkeys(wanted))
     return sorted(start, key=host_sort_key)
 
