@@ -33,7 +33,7 @@ from handlers.domains import is_domain
 from handlers.errors import ConfigurationError
 from handlers.firewall import RuleGroupClient, RuleGroupSnapshot
 from handlers.flush import FlowFlusher, FlushReport
-from handlers.rules import HOST_COST, host_sort_key
+from handlers.rules import HOST_COST, host_sort_key, sorted_hosts
 from handlers.writer import Rendering, TargetView
 
 VARIABLE: Final = "NFW_BLOCKLIST"
@@ -52,8 +52,9 @@ def owned_rules() -> list[FirewallRule]:
     return [{**DROP_RULE_FIELDS, "SourceIPs": REFERENCE}, {**DROP_RULE_FIELDS, "DestIPs": REFERENCE}]
 
 
-def render_variable(hosts: Iterable[str]) -> dict[str, list[str]]:
-    return {"Definition": sorted(set(hosts), key=host_sort_key) or [PLACEHOLDER_CIDR]}
+def render_variable(hosts: Iterable[str], near: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The variable holding ``hosts`` in address order; ``near``: what it holds now (``sorted_hosts``)."""
+    return {"Definition": sorted_hosts(hosts, near) or [PLACEHOLDER_CIDR]}
 
 
 def references_ours(rule: Mapping[str, Any]) -> bool:
@@ -108,7 +109,7 @@ def render_group(rule_group: Mapping[str, Any], group: EngineGroup, hosts: Itera
     """The group with our rules first (the engine evaluates a hook's rules in order, so another rule's
     accept never comes before our drop) and our variable holding ``hosts``; the rest as it was."""
     variables = {**group.other_variables, "IPSets": {**group.other_variables.get("IPSets", {})}}
-    variables["IPSets"][VARIABLE] = render_variable(hosts)
+    variables["IPSets"][VARIABLE] = render_variable(hosts, near=group.variable)
     return {
         **rule_group,
         "RulesSource": {"FirewallRules": [*owned_rules(), *group.foreign]},

@@ -63,12 +63,32 @@ def rule_actions(monitor: bool) -> tuple[str, ...]:
     return MONITOR_ACTIONS if monitor else DROP_ACTIONS
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def host_sort_key(host: str) -> tuple[int, int, str]:
-    """IPv4 hosts in address order, then IPv6, then domains (which never hold a '/') by name."""
+    """IPv4 hosts in address order, then IPv6, then domains (which never hold a '/') by name.
+
+    Cached, as ``canonical_address`` is: every write sorts the whole group (up to 15,000 hosts), nearly
+    all of them the hosts the last write sorted.
+    """
     if "/" not in host and canonical_address(host) is None:
         return (7, 0, host)
     address = canonical_address(host) or ipaddress.ip_network(host).network_address
     return (address.version, int(address), "")
+
+
+def sorted_hosts(hosts: Iterable[str], near: Iterable[str] = ()) -> list[str]:
+    """``hosts``, each once, in ``host_sort_key`` order.
+
+    ``near`` is a list in (or close to) that order, such as what the group holds now: the sort starts
+    from its order, so a group of 15,000 hosts with one more is put in order in one pass rather than
+    sorted from scratch. The result never depends on ``near``, only the work does.
+    """
+    wanted = set(hosts)
+    start = dict.fromkeys(near)
+    for gone in start.keys() - wanted:
+        del start[gone]
+    start.update(dict.fromkeys(wanted))
+    return sorted(start, key=host_sort_key)
 
 
 def render_owned_rules(
@@ -80,7 +100,7 @@ def render_owned_rules(
     A stateless rule with no Sources matches every source: rendering an empty list would
     drop all traffic through the firewall, so an empty blocklist has no owned rules.
     """
-    ordered = sorted(set(hosts), key=host_sort_key)
+    ordered = sorted_hosts(hosts)
     if not ordered:
         return []
     addresses = [_address_entry(host) for host in ordered]

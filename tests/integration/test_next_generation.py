@@ -1,18 +1,26 @@
 """IP hosts and domains on a Next Generation firewall (issue 19): the FIREWALL group's variable and two drop
 rules, with every guarantee of the Classic writer, against moto and the emulator's FIREWALL groups."""
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
-from handlers import clock
-from handlers.engine_rules import PLACEHOLDER_CIDR, VARIABLE, initial_rule_group, owned_rules
+from handlers import clock, writer
+from handlers.engine_rules import (
+    PLACEHOLDER_CIDR,
+    VARIABLE,
+    initial_rule_group,
+    owned_rules,
+    read_group,
+    render_group,
+)
 from handlers.errors import ConfigurationError
 from handlers.service import BlocklistService
 from handlers.settings import CapacityPolicy, DomainBlocking, FirewallPolicyType
 from nfw_blocklist.emulator import flow_operations as flows
-from nfw_blocklist.findings import dns_finding, native_finding
+from nfw_blocklist.findings import dns_finding, documentation_hosts, native_finding
 from tests.integration import stack
 from tests.integration.stack import FakeTime
 
@@ -129,6 +137,73 @@ def test_prune_repairs_hand_edits_and_never_writes_back_a_protected_host(ng: str
     assert pruned["drift"]["repaired"] is True
     assert content(ng)["RulesSource"]["FirewallRules"] == [*owned_rules(), FOREIGN_ACCEPT]
     assert variable(ng) == ["203.0.113.9/32"]
+
+
+def test_a_protected_host_edited_into_the_group_leaves_it_at_the_next_block(ng: str) -> None:
+    # The environment's last write gave it a token it trusts: the hand edit makes that token stale, so the
+    # next block reads the group again and checks what it holds, not only the host it adds.
+    svc = service(ng, protected_cidrs=("192.0.2.0/24",))
+    block(svc, "203.0.113.1")
+    edited = content(ng)
+    edited["RuleVariables"]["IPSets"][VARIABLE]["Definition"] = ["192.0.2.7/32", "203.0.113.1/32"]
+    put(ng, edited)
+
+    block(svc, "203.0.113.2")
+
+    assert variable(ng) == ["203.0.113.1/32", "203.0.113.2/32"]
+
+
+def group_of(size: int) -> str:
+    """A FIREWALL group whose variable holds ``size`` blocked hosts, with room for as many again."""
+    arn = create_firewall_group(capacity=4 * size + 10, name=f"blocklist-ng-{size}")
+    group = content(arn)
+    put(arn, render_group(group, read_group(group), [f"{h}/32" for h in documentation_hosts(size)]))
+    return arn
+
+
+def counted(check: Callable[[str], bool], seen: list[str]) -> Callable[[str], bool]:
+    def counting(host: str) -> bool:
+        seen.append(host)
+        return check(host)
+
+    return counting
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_a_block_checks_only_the_host_it_adds_against_the_never_block_list(
+    aws: object, fake_time: FakeTime, size: int
+) -> None:
+    # GIVEN an environment whose first block read the group and checked every host it holds
+    stack.create_table()
+    svc = service(group_of(size))
+    block(svc, "203.0.113.1")
+    checked: list[str] = []
+    svc.writer.blockable = counted(svc.writer.blockable, checked)
+
+    # WHEN it blocks one more host on the group it wrote last
+    block(svc, "203.0.113.2")
+
+    # THEN the never-block list is asked about that host alone, whatever the group's size
+    assert checked == ["203.0.113.2/32"]
+    assert len(variable(svc.settings.rule_group_arn)) == size + 2
+
+
+@pytest.mark.parametrize("size", [5, 200])
+def test_a_block_into_a_group_with_room_weighs_no_host_for_eviction(
+    aws: object, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    stack.create_table()
+    svc = service(group_of(size))
+    weighed: list[str] = []
+    candidate = writer.EvictionCandidate
+    monkeypatch.setattr(
+        writer, "EvictionCandidate", lambda host, seen: weighed.append(host) or candidate(host, seen)
+    )
+
+    block(svc, "203.0.113.1")
+
+    assert weighed == []
+    assert len(variable(svc.settings.rule_group_arn)) == size + 1
 
 
 def test_a_replaced_group_is_repopulated_from_the_ledger(ng: str) -> None:

@@ -15,6 +15,7 @@ from handlers.rules import (
     render_owned_rules,
     rule_capacity,
     rules_capacity,
+    sorted_hosts,
     split_owned,
     with_metric_action,
 )
@@ -41,6 +42,25 @@ def test_hosts_render_as_a_source_rule_and_a_destination_rule_in_address_order()
         ]
     }
     assert rules[1]["RuleDefinition"]["Actions"] == ["aws:drop", METRIC_ACTION_NAME]
+
+
+IN_ORDER = ["198.51.100.7/32", "198.51.100.20/32", "203.0.113.9/32", "2001:db8::1/128", "2001:db8::a/128"]
+
+
+@pytest.mark.parametrize(
+    "near",
+    [
+        [],
+        IN_ORDER,
+        IN_ORDER[::-1],
+        ["203.0.113.9/32", "203.0.113.9/32", "192.0.2.1/32", "198.51.100.7/32"],  # repeated, and not asked
+    ],
+    ids=["nothing", "in order", "reversed", "repeated and foreign"],
+)
+def test_hosts_sort_in_address_order_once_each_whatever_order_they_start_from(near: list[str]) -> None:
+    hosts = ["2001:db8::a/128", "203.0.113.9/32", "198.51.100.20/32", "2001:db8::1/128", "198.51.100.7/32"]
+
+    assert sorted_hosts([*hosts, "203.0.113.9/32"], near) == IN_ORDER
 
 
 def test_rendered_rules_read_back_as_the_same_hosts() -> None:
