@@ -10,6 +10,14 @@ from handlers import schema
 from handlers.service import BlocklistService
 from handlers.settings import DomainBlocking, Settings
 
+MOTO_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
+"""``mock_aws(config=MOTO_CONFIG)`` keeps boto3's default session from one test to the next. moto's default
+sets a new one at every start, and the first client of a fresh session reads botocore's service models
+and endpoint rules from disk again: about half the CPU of a short moto test. The session holds no state
+of the mock (every resource lives in moto's backends, which each stop resets); its credentials are the
+fixtures' fake ones, region comes from the environment or the client's ``region_name``, and it is made
+after moto's import (the conftests import it), so it carries moto's request hook."""
+
 BURST = int(os.environ.get("NFW_BURST_FINDINGS", "160"))
 """Findings a concurrency burst sends at once through 32 execution environments: 160 in `make test` (five
 rounds of 32 queueing writers: every step of the lease's protocol, several times over), 500 in `make soak`
