@@ -117,7 +117,6 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
     """GIVEN 32 execution environments WHEN a burst of findings (stack.BURST) arrives at once THEN every
     host is blocked."""
     latency = (0.005, 0.02)
-    hurried = stack.HurriedTime()
     emulator.faults().set(latency={"DescribeRuleGroup": latency, "UpdateRuleGroup": latency}, seed=1)
     hosts = documentation_hosts(stack.BURST)
     queue = list(hosts)
@@ -127,7 +126,7 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
     services: list[BlocklistService] = []
 
     def environment() -> None:
-        service = stack.on_time(stack.service(group), hurried)
+        service = stack.service(group)
         services.append(service)
         while True:
             with lock:
