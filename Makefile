@@ -73,9 +73,10 @@ bench: install
 # The long cases `make test` runs small (~20 minutes in all): the extraction fuzz with the `soak`
 # Hypothesis profile (tests/conftest.py), the model-based concurrency test with a large randomised budget
 # (NFW_MODEL_EXAMPLES=<n> changes it), the top-of-range payload test (14,999 hosts restored, the
-# largest port probe EventBridge accepts), and the concurrency bursts at 500 findings (160 in `make test`,
-# NFW_BURST_FINDINGS=<n> changes it). Every part runs even if one fails; the last lines name each
-# part's time and every failed part, and `make soak` fails if any did. Each part also runs alone.
+# largest port probe EventBridge accepts), and the concurrency bursts at 500 findings (160 IP findings and
+# 32 domains in `make test`, NFW_BURST_FINDINGS=<n> changes both). Every part runs even if one fails; the
+# last lines name each part's time and every failed part, and `make soak` fails if any did. Each part
+# also runs alone.
 SOAK_PARTS := soak-fuzz soak-model soak-top soak-burst
 
 soak: install

@@ -16,7 +16,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """An active `mock_aws()` in us-east-1 with fake credentials and the rule-group emulator installed.
 
     Fake credentials keep boto3 from reading the developer's real ones; moto's reset at exit discards every
-    resource, fault plan and counter, so tests cannot leak into each other.
+    resource, fault plan and counter, so tests cannot leak into each other (boto3's session is kept:
+    ``stack.MOTO_CONFIG``).
     """
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -24,7 +25,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     emulator.install()
-    with mock_aws() as mock:
+    with mock_aws(config=stack.MOTO_CONFIG) as mock:
         yield mock
 
 

@@ -1,6 +1,7 @@
 """Builds the ledger table and rule group the way the components declare them, inside moto."""
 
 import os
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -10,11 +11,26 @@ from handlers import schema
 from handlers.service import BlocklistService
 from handlers.settings import DomainBlocking, Settings
 
+MOTO_CONFIG: dict[str, Any] = {"core": {"reset_boto3_session": False}}
+"""``mock_aws(config=MOTO_CONFIG)`` keeps boto3's default session from one test to the next. moto's default
+sets a new one at every start, and the first client of a fresh session reads botocore's service models
+and endpoint rules from disk again: about half the CPU of a short moto test. The session holds no state
+of the mock (every resource lives in moto's backends, which each stop resets); its credentials are the
+fixtures' fake ones, region comes from the environment or the client's ``region_name``, and it is made
+after moto's import (the conftests import it), so it carries moto's request hook."""
+
 BURST = int(os.environ.get("NFW_BURST_FINDINGS", "160"))
-"""Findings a concurrency burst sends at once through 32 execution environments: 160 in `make test` (five
+"""Findings the IP concurrency burst sends at once through 32 execution environments: 160 in `make test` (five
 rounds of 32 queueing writers: every step of the lease's protocol, several times over), 500 in `make soak`
 (soak-burst). Its cost grows faster than its size (every plan reads the pending index, a scan in moto)."""
 BURST_ENVIRONMENTS = 32
+BURST_HURRY = 4.0
+"""How much faster than real time the short bursts' writers see time pass (``HurriedTime``)."""
+DOMAIN_BURST = int(os.environ.get("NFW_BURST_FINDINGS", str(BURST_ENVIRONMENTS)))
+"""The domain burst's findings: one round of 32 in `make test`, 500 in `make soak`. Domains go through the
+same writer and lease protocol as IP hosts (their own lease item); the rounds of queueing writers are
+the IP burst's (``BURST``), the domain writer's interleavings the domain model's
+(tests/model/test_model_domains.py): one round proves the domain target coalesces under real threads."""
 
 TABLE = "blocklist-ledger"
 GROUP = "blocklist-rules"
@@ -122,6 +138,22 @@ def service(rule_group_arn: str, **overrides: Any) -> BlocklistService:
     return BlocklistService.create(settings(rule_group_arn, **overrides))
 
 
+def service_on(rule_group_arn: str, fake: "FakeTime", **overrides: Any) -> BlocklistService:
+    """A service whose writer and ledger sleep on the fake clock, and whose lease runs on it too."""
+    return on_time(service(rule_group_arn, **overrides), fake)
+
+
+def on_time(service: BlocklistService, time: "HurriedTime | FakeTime") -> BlocklistService:
+    """``service`` with its writers' lease clock, and every sleep of its writers and its ledger, on
+    ``time`` (retention keeps ``handlers.clock``)."""
+    service.ledger.sleep = time.sleep
+    for writer in (service.writer, service.domain_writer):
+        if writer is not None:
+            writer.sleep = time.sleep
+            writer.wall_clock = time
+    return service
+
+
 def describe(rule_group_arn: str) -> dict[str, Any]:
     answer: dict[str, Any] = boto3.client("network-firewall").describe_rule_group(
         RuleGroupArn=rule_group_arn, Type="STATELESS"
@@ -144,6 +176,32 @@ def blocked_in_group(rule_group_arn: str, priority: int = 30000) -> set[str]:
 
 START = 1_800_000_000.0
 """Where the integration tests' fake time starts (2027-01-15)."""
+
+
+class HurriedTime:
+    """Real time, run ``factor`` times faster for the writers' lease protocol: what it sees as 2 s passes
+    in ``2 / factor`` real seconds, and each of its sleeps is that much shorter.
+
+    For the short concurrency bursts (the domain burst, the scanner storm), whose threads really run at
+    once and whose wall time was mostly the writers' real coalescing pause: the lease holder waits
+    ``MIN_WRITE_INTERVAL_SECONDS`` after the last update before it plans (an idle core meanwhile).
+    Every duration of the protocol (pause, lease, patience, look) shrinks alike, and every call looks
+    ``factor`` times slower to the writers: the burst runs as on a machine that much slower, which the
+    lease is sized for (its length and a waiter's patience follow the holder's measured pace,
+    ``handlers.writer.lease_seconds``). Writers without the lease are still caught: with the lease taken
+    away, the 160-finding IP burst on it made 235 updates (it allows fewer than 160). That burst keeps
+    real time: its five rounds are CPU-bound on a loaded machine, where hurrying it cost more CPU (more
+    looks per real second) than the pauses it saved."""
+
+    def __init__(self, factor: float = BURST_HURRY) -> None:
+        self.factor = factor
+        self.origin = time.time()
+
+    def __call__(self) -> float:
+        return self.origin + (time.time() - self.origin) * self.factor
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds / self.factor)
 
 
 class FakeTime:

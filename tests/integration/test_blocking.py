@@ -156,12 +156,13 @@ def test_concurrent_executions_lose_no_host_and_coalesce_updates(group: str) -> 
     assert stack.service(group).ledger.pending_hosts() == {}
 
 
-def test_injected_token_conflicts_and_throttling_still_converge(group: str) -> None:
+def test_injected_token_conflicts_and_throttling_still_converge(group: str, fake_time: FakeTime) -> None:
     emulator.faults().set(token_conflict_rate=0.5, throttle_next=4, seed=3)
     hosts = documentation_hosts(20)
 
     for host in hosts:
-        block_host(group, host)
+        service = stack.service_on(group, fake_time)  # its backoffs pass on the fake clock
+        service.block(service.record(native_finding(host, seen_at=clock.now())))
 
     counts = emulator.counters().snapshot().as_dict()
     assert counts["throttles"] == 4

@@ -74,17 +74,18 @@ def test_a_re_sighting_refreshes_the_domain_instead_of_adding_it_again(
 
 
 def test_concurrent_executions_lose_no_domain_and_coalesce_updates(group: str, domains: str) -> None:
-    """GIVEN 32 execution environments WHEN a burst of DNS findings (stack.BURST) arrives at once THEN
-    every domain is blocked."""
+    """GIVEN 32 execution environments WHEN a burst of DNS findings (stack.DOMAIN_BURST) arrives at once
+    THEN every domain is blocked."""
     latency = (0.005, 0.02)
+    hurried = stack.HurriedTime()
     emulator.faults().set(latency={"DescribeRuleGroup": latency, "UpdateRuleGroup": latency}, seed=1)
-    names = documentation_domains(stack.BURST)
+    names = documentation_domains(stack.DOMAIN_BURST)
     queue = list(names)
     lock = threading.Lock()
     failures: list[BaseException] = []
 
     def environment() -> None:
-        service = stack.domain_service(group, domains)
+        service = stack.on_time(stack.domain_service(group, domains), hurried)
         while True:
             with lock:
                 if not queue:
@@ -105,15 +106,19 @@ def test_concurrent_executions_lose_no_domain_and_coalesce_updates(group: str, d
     print(f"\ndomain concurrency: domains={len(names)} threads={len(threads)} {counts}")
     assert failures == []
     assert stack.domains_in_group(domains) == set(names)
-    assert counts["calls"]["UpdateRuleGroup"] < len(names)
+    # Coalesced: under the lease one round of 32 takes 2 or 3 updates (160 domains took 39 to 47);
+    # writers without the lease made 20 and 24 for 32.
+    assert counts["calls"]["UpdateRuleGroup"] < len(names) // 2
     assert stack.domain_service(group, domains).ledger.pending_hosts() == {}
 
 
-def test_injected_token_conflicts_and_throttling_still_converge_for_domains(group: str, domains: str) -> None:
+def test_injected_token_conflicts_and_throttling_still_converge_for_domains(
+    group: str, domains: str, fake_time: FakeTime
+) -> None:
     emulator.faults().set(token_conflict_rate=0.5, throttle_next=4, seed=3)
     names = documentation_domains(10)
     for name in names:
-        service = stack.domain_service(group, domains)
+        service = stack.on_time(stack.domain_service(group, domains), fake_time)  # backoffs: fake clock
         service.block(service.record(dns_finding(name)))
 
     counts = emulator.counters().snapshot().as_dict()

@@ -519,10 +519,13 @@ def test_concurrent_compare_and_swap_updates_all_land(aws: object, group_arn: st
     hosts = [f"203.0.113.{n}/32" for n in range(32)]
     barrier = threading.Barrier(len(hosts))
 
+    # A client each, made here: a session is not thread-safe, and a session per thread reads botocore's
+    # models again each time (most of this test's CPU).
+    clients = {cidr: boto3.client("network-firewall", config=NO_RETRIES) for cidr in hosts}
+
     def writer(cidr: str) -> int:
-        client = boto3.session.Session().client("network-firewall", config=NO_RETRIES)
         barrier.wait()
-        return _add_source_until_it_lands(client, group_arn, cidr)
+        return _add_source_until_it_lands(clients[cidr], group_arn, cidr)
 
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         attempts = list(pool.map(writer, hosts))

@@ -14,20 +14,12 @@ import pytest
 from handlers import schema
 from handlers.ledger import SOURCE_MANUAL, Sighting
 from handlers.payloads import MAX_TEXT, SAMPLE_SIZE
-from handlers.service import BlocklistService
 from handlers.writer import LEASE_SECONDS, LEASE_WAIT_SECONDS, MIN_WRITE_INTERVAL_SECONDS
 from nfw_blocklist.findings import documentation_hosts, native_finding, sample
 from tests.integration import stack
-from tests.integration.stack import START, FakeTime
+from tests.integration.stack import START, FakeTime, service_on
 
 DAY = 86400.0
-
-
-def service_on(arn: str, fake: FakeTime, **overrides: Any) -> BlocklistService:
-    """A service whose writer and ledger sleep on the fake clock, and whose lease runs on it too."""
-    built = BlocklistService.create(stack.settings(arn, **overrides), sleep=fake.sleep)
-    built.writer.wall_clock = fake
-    return built
 
 
 def port_probe(hosts: list[str], finding_id: str = "probe") -> dict[str, Any]:
@@ -65,9 +57,10 @@ def test_a_scanner_storm_sharing_one_host_records_and_blocks_every_host(aws: obj
     unique = documentation_hosts(40)
     failures: list[BaseException] = []
     start = threading.Barrier(len(unique))
+    hurried = stack.HurriedTime()
 
     def execution(host: str) -> None:
-        service = stack.service(arn)
+        service = stack.on_time(stack.service(arn), hurried)
         start.wait()
         try:
             service.block(service.record(port_probe([shared, host], finding_id=f"probe-{host}")))

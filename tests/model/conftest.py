@@ -18,6 +18,7 @@ from handlers import clock
 from handlers.service import BlocklistService
 from handlers.settings import Settings
 from nfw_blocklist import emulator
+from tests.integration.stack import MOTO_CONFIG
 from tests.model.scheduler import Interceptor, ScheduledClient, Scheduler, VirtualClock
 
 REGION = "us-east-1"
@@ -125,7 +126,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     emulator.install()
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         world = World(
             dynamodb=boto3.client("dynamodb", region_name=REGION),
             # As the handlers configure theirs: the writer, not botocore, decides about retries.
