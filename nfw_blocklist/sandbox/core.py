@@ -64,8 +64,10 @@ MOTO_CONFIG: dict[str, Any] = {
 }
 """moto 5.2's keys: real ASL execution, and Lambda's Docker-less backend (which we route in-process)."""
 
-WAIT_FALLBACK_SECONDS = 0.1
-"""How often a waiter looks at a running execution when no end woke it (``shortcuts.ExecutionEnds``)."""
+WAIT_FALLBACK_SECONDS = 1.0
+"""How often a waiter looks at a running execution when no end woke it (``shortcuts.ExecutionEnds``):
+a safety net only; each look serialises the execution's description, its input (up to 256 KiB) included,
+so looking every 0.1 s took as much CPU as a long execution itself."""
 
 ExecutionObserver = Callable[["ExecutionResult"], None]
 observers: list[ExecutionObserver] = []

@@ -13,7 +13,8 @@
 - Waiting for an execution: Standard executions run on moto's threads; the sandbox used to poll
   DescribeExecution with growing pauses (up to 0.1 s past the end, and a serialised description per
   poll). moto's engine now says when an execution ends (``ExecutionEnds``), and the waiter looks
-  again at once; it still looks at least every 0.1 s, so an end it is not told of is seen as before.
+  again at once; it still looks every second (``core.WAIT_FALLBACK_SECONDS``), so an end it is not
+  told of is still seen.
 """
 
 import os
