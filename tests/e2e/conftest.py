@@ -56,9 +56,14 @@ LONG_TESTS = frozenset(
         "test_both_shapes_of_one_sequence_block_its_indicators_once_and_the_email_names_the_sequence",
         "test_quick_storm_reports_lost_hosts_failures_and_ledger_contention",
         "test_a_crash_between_ledger_and_group_is_healed_by_the_next_pruning_run",
+        "test_every_readme_transcript_is_what_its_commands_print",
+        "test_one_finding_from_the_security_account_blocks_in_both_network_regions",
+        "test_a_concurrent_burst_of_domains_loses_none_in_the_list",
+        "test_the_topology_replay_prints_a_summary_per_deployment_without_json",
     }
 )
-"""The e2e tests that took the most CPU (5-30 s each, one file at a time, Dec 2026). pytest-xdist hands
+"""The e2e tests that took longest (CPU one file at a time, and ``--durations`` under ``-n 2``, Dec 2026:
+25-85 s each on a loaded machine). pytest-xdist hands
 tests out in collection order: these start first, so none of them is left running on one core at the
 end of ``make test`` while the other core idles."""
 
