@@ -48,6 +48,7 @@ from .invoker import FunctionSpec, InProcessLambdas, function_environment
 from .limits import NameRegistry, PayloadLimits
 from .resources import TABLE, RenderedLike
 from .securityhub import MAX_ROUNDS, FindingUpdateLoop, SecurityHubLoop
+from .shortcuts import EngineShortcuts
 from .wiring import WiringError
 
 if TYPE_CHECKING:
@@ -62,6 +63,11 @@ MOTO_CONFIG: dict[str, Any] = {
     "lambda": {"use_docker": False},
 }
 """moto 5.2's keys: real ASL execution, and Lambda's Docker-less backend (which we route in-process)."""
+
+WAIT_FALLBACK_SECONDS = 1.0
+"""How often a waiter looks at a running execution when no end woke it (``shortcuts.ExecutionEnds``):
+a safety net only; each look serialises the execution's description, its input (up to 256 KiB) included,
+so looking every 0.1 s took as much CPU as a long execution itself."""
 
 ExecutionObserver = Callable[["ExecutionResult"], None]
 observers: list[ExecutionObserver] = []
@@ -178,6 +184,7 @@ class Sandbox:
         self.machines: dict[str, StateMachineInfo] = {}
         """Every deployed render's state machines, by ARN (events and schedules may start any of them)."""
         self.limits = PayloadLimits()
+        self.shortcuts = EngineShortcuts()
         self.executions: list[ExecutionResult] = []
         self.iam_gaps: list[str] = []
         self.metric_lines: list[str] = []
@@ -227,10 +234,11 @@ class Sandbox:
 
         emulator.install()
         dns_firewall.install()
-        self._mock = mock_aws(config=MOTO_CONFIG)
-        self._mock.start()
-        _forget_cached_services()
+        self.shortcuts.start()
         try:
+            self._mock = mock_aws(config=MOTO_CONFIG)
+            self._mock.start()
+            _forget_cached_services()
             self.accounts.start()
             self.limits.start()
             self.lambdas.start()
@@ -340,6 +348,7 @@ class Sandbox:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self.shortcuts.stop()
         self._clients.clear()
 
     def client(self, service: str) -> Any:
@@ -754,15 +763,14 @@ class Sandbox:
     def _wait(self, execution_arn: str) -> dict[str, Any]:
         sfn = self._machine_client(execution_arn)
         deadline = time.monotonic() + self.execution_timeout
-        delay = 0.005
         while True:
+            seen = self.shortcuts.ends.seen()
             description: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
             if description["status"] != "RUNNING":
                 return description
             if time.monotonic() > deadline:
                 raise ExecutionTimeout(f"{execution_arn} still running after {self.execution_timeout}s")
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
+            self.shortcuts.ends.wait_past(seen, timeout=WAIT_FALLBACK_SECONDS)
 
     def _history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self._machine_client(execution_arn)

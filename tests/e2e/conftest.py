@@ -48,17 +48,38 @@ if COVERAGE.observe not in observers:
     observers.append(COVERAGE.observe)
 
 
+LONG_TESTS = frozenset(
+    {
+        "test_a_600_host_port_probe_is_blocked_with_every_state_under_the_limit",
+        "test_brake_status_shows_the_refused_hosts_and_release_turns_it_off",
+        "test_quick_burst_reports_every_figure_and_loses_no_host",
+        "test_both_shapes_of_one_sequence_block_its_indicators_once_and_the_email_names_the_sequence",
+        "test_quick_storm_reports_lost_hosts_failures_and_ledger_contention",
+        "test_a_crash_between_ledger_and_group_is_healed_by_the_next_pruning_run",
+        "test_every_readme_transcript_is_what_its_commands_print",
+        "test_one_finding_from_the_security_account_blocks_in_both_network_regions",
+        "test_a_concurrent_burst_of_domains_loses_none_in_the_list",
+        "test_the_topology_replay_prints_a_summary_per_deployment_without_json",
+    }
+)
+"""The e2e tests that took longest (CPU one file at a time, and ``--durations`` under ``-n 2``, Dec 2026:
+25-85 s each on a loaded machine). pytest-xdist hands
+tests out in collection order: these start first, so none of them is left running on one core at the
+end of ``make test`` while the other core idles."""
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Run the coverage check last, and only judge coverage when the whole e2e suite was selected."""
+    """Run the longest e2e tests first and the coverage check last, and only judge coverage when the
+    whole e2e suite was selected."""
     e2e_dir = Path(__file__).parent
     e2e_files = {p.name for p in e2e_dir.glob("test_*.py")}
     selected_files = {
         Path(str(item.fspath)).name for item in items if Path(str(item.fspath)).parent == e2e_dir
     }
     COVERAGE.all_e2e_selected = e2e_files <= selected_files and not config.getoption("keyword")
-    items.sort(key=lambda item: item.name.startswith(COVERAGE_TEST))
+    items.sort(key=lambda item: (item.name.startswith(COVERAGE_TEST), item.name not in LONG_TESTS))
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from nfw_blocklist.sandbox import HandlerImportError, Sandbox, WiringError
 from tests.e2e.toy_stack import toy_render
@@ -95,3 +96,50 @@ def test_a_handler_string_that_does_not_import_fails_the_deployment():
         Sandbox(toy_render(handler="tests.e2e.toy_handlers.no_such_handler")).start()
 
     assert isinstance(raised.value.__cause__, HandlerImportError)
+
+
+def test_an_execution_builds_its_workflow_from_the_parse_tree_kept_at_create_time(toy, monkeypatch):
+    """moto's engine parses a definition (pure-Python ANTLR) at create and at every execution; the
+    sandbox keeps the tree, and each execution still gets evaluation components of its own."""
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    parses = []
+    original = ASLParser.state_machine
+    monkeypatch.setattr(ASLParser, "state_machine", lambda parser: parses.append(1) or original(parser))
+
+    first, second = toy.put_event(MATCHING) + toy.put_event(MATCHING)
+
+    assert parses == []
+    assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
+    assert first.entered_states == second.entered_states == ["Work", "Notify"]
+
+
+def test_a_definition_that_does_not_parse_is_refused_at_every_attempt(toy):
+    role = next(iter(toy.inventory.roles))
+    for attempt in range(2):
+        with pytest.raises(ClientError, match=r"InvalidDefinition.*ASLParserException"):
+            toy.client("stepfunctions").create_state_machine(
+                name=f"broken-{attempt}",
+                definition='{"StartAt": "A", "States": {"A": {"Type": "Nope"}}}',
+                roleArn=role,
+            )
+
+
+def test_the_sandbox_loads_none_of_the_machine_images_it_never_uses(toy):
+    """moto would load ~2,700 default AMIs into every EC2 backend at each start and stop."""
+    assert toy.client("ec2").describe_images(Owners=["amazon"])["Images"] == []
+
+
+def test_the_end_of_an_execution_wakes_the_sandbox_waiting_for_it(toy, monkeypatch):
+    """Not a poll: with the fallback look every 30 s, an execution still returns as soon as it ends."""
+    import time
+
+    from nfw_blocklist.sandbox import core
+
+    monkeypatch.setattr(core, "WAIT_FALLBACK_SECONDS", 30.0)
+    began = time.monotonic()
+
+    [result] = toy.put_event(MATCHING)
+
+    assert result.status == "SUCCEEDED"
+    assert time.monotonic() - began < 15
