@@ -62,7 +62,7 @@ NAMED_TYPES: Final = (RULE_GROUP, FIREWALL_POLICY, FUNCTION, ROLE, ROLE_POLICY, 
 queue policies carry no name); their rules are ``components.aws_limits.NAME_RULES``."""
 
 _FUNCTION_KEYS: Final = ("record", "block", "prune", "annotate")
-_STEER_FUNCTION: Final = "steer"  # a function and its role, without alarms of its own
+_STEER_FUNCTION: Final = "steer"  # not a workflow step (Security Hub actions and decisions invoke it)
 _FINDING_SOURCES: Final = ("securityhub", "guardduty", "ocsf", "archived")  # rules on both buses
 _EVENT_SOURCES: Final = (*_FINDING_SOURCES, "actions")  # custom actions: the default bus only
 _WORKFLOWS: Final = ("response", "pruning")
@@ -98,7 +98,7 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     (METRIC_ALARM, "-dead-letters"),
     (METRIC_ALARM, "-capacity"),
     (METRIC_ALARM, "-brake"),
-    *((METRIC_ALARM, f"-{key}-{metric}") for key in _FUNCTION_KEYS for metric in ("errors", "throttles")),
+    *((METRIC_ALARM, f"-{key}-{metric}") for key in (*_FUNCTION_KEYS, _STEER_FUNCTION) for metric in ("errors", "throttles")),
     # DnsFirewall (one association per VPC: the longest suffix, a 17-digit VPC id)
     (DNS_DOMAIN_LIST, "-dns-domains"),
     (DNS_RULE_GROUP, "-dns-rules"),

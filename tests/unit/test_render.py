@@ -135,7 +135,7 @@ def test_main_render_prints_a_table_by_default(capsys):
     assert "aws:lambda/function:Function" in out
     # main's 57, and steering's function, role, policy and log group, its archived and actions rules
     # (rule, target, role, policy each), three custom actions, and the brake's alarm
-    assert "73 resources in stack dev" in out
+    assert "75 resources in stack dev" in out
 
 
 def test_main_render_reports_bad_config_on_one_line_and_exits_2(tmp_path, monkeypatch, capsys):
