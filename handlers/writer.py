@@ -117,18 +117,18 @@ def until_next_look(state: LeaseState, now: float, overdue: int) -> float:
     done_in = holder_done_in(state, now)
     if done_in > 0:
         return min(done_in, longest)
-    return min(max(state.turn_seconds, LEASE_POLL_SECONDS) / 4 * 2**overdue, longest)
+    return min(max(state.pace, LEASE_POLL_SECONDS) / 4 * 2**overdue, longest)
 
 
 def holder_done_in(state: LeaseState, now: float) -> float:
     """Seconds until the holder should be done (0 or less: it is late): its plan (announced, or due once
     the coalescing pause after the last write is over) plus as long as the last holder took from its
-    plan to its release."""
+    plan to its release (the shorter of the last two turns, ``LeaseState.pace``)."""
     if state.planned_at >= state.held_since:
         plans_at = state.planned_at  # the holder has planned
     else:
         plans_at = max(state.held_since, state.last_write_at + MIN_WRITE_INTERVAL_SECONDS)
-    return plans_at + max(state.turn_seconds, LEASE_POLL_SECONDS) - now
+    return plans_at + max(state.pace, LEASE_POLL_SECONDS) - now
 
 
 @dataclass(frozen=True)

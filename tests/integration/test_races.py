@@ -364,6 +364,55 @@ def test_a_waiter_looks_a_few_times_per_turn_of_a_slow_holder_however_long_the_t
     assert outcome["blocked"] == ["203.0.113.44/32"]
 
 
+def test_a_waiter_behind_quick_holders_is_not_put_to_sleep_by_one_slow_turn_among_them(
+    group: str, fake_time: FakeTime
+) -> None:
+    """The bench's burst: a wave of new executions slowed one holder's turn to 14 s among turns of 0.2 s,
+    every waiter then slept 14 s behind each quick holder that followed, through the write that served
+    it, and its execution kept its place in the burst (a served waiter returned 15 s after its hosts were
+    confirmed, at the median). A waiter paces itself on the shorter of the last two turns."""
+    waiter = service_on(group, fake_time)
+    host = "203.0.113.44/32"
+    waiter.record(native_finding("203.0.113.44"))
+    ledger = stack.service(group).ledger
+    quick, slow = 0.5, 14.0
+
+    def a_turn(holder: str, turn: float) -> None:
+        ledger.acquire_lease(holder, fake_time.now, LEASE_SECONDS)
+        ledger.announce_plan(fake_time.now)
+        ledger.release_lease(
+            holder, None, fake_time.now, folded=ledger.read_lease().planned, turn_seconds=turn
+        )
+
+    a_turn("quick", quick)
+    a_turn("slow", slow)
+    ledger.acquire_lease("next", fake_time.now, LEASE_SECONDS)
+    ledger.announce_plan(fake_time.now)
+    written_at = fake_time.now + 2 * quick
+
+    def quick_holders_go_on(now: float) -> None:
+        if now >= written_at and ledger.read_lease().holder == "next":
+            ledger.release_lease("next", None, now, folded=ledger.read_lease().planned, turn_seconds=quick)
+            ledger.acquire_lease("after", now, LEASE_SECONDS)
+            ledger.announce_plan(now)
+            ledger.clear_pending([host])  # the holder after "next" wrote and confirmed it
+            ledger.release_lease("after", None, now, folded=ledger.read_lease().planned, turn_seconds=quick)
+            ledger.acquire_lease("then", now, LEASE_SECONDS)
+
+    real_sleep = fake_time.sleep
+
+    def sleep_while_they_go_on(seconds: float) -> None:
+        real_sleep(seconds)
+        quick_holders_go_on(fake_time.now)
+
+    waiter.writer.sleep = sleep_while_they_go_on
+
+    result = waiter.writer.sync(ensure={host})
+
+    assert result.confirmed == {host}
+    assert fake_time.now - written_at <= 4 * quick, fake_time.sleeps
+
+
 def test_a_waiter_whose_calls_are_slow_waits_out_a_holder_silent_for_one_of_its_calls(
     group: str, fake_time: FakeTime, caplog: pytest.LogCaptureFixture
 ) -> None:
