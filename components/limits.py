@@ -98,7 +98,11 @@ AUTONAMED_CHILDREN: Final[tuple[tuple[str, str], ...]] = (
     (METRIC_ALARM, "-dead-letters"),
     (METRIC_ALARM, "-capacity"),
     (METRIC_ALARM, "-brake"),
-    *((METRIC_ALARM, f"-{key}-{metric}") for key in (*_FUNCTION_KEYS, _STEER_FUNCTION) for metric in ("errors", "throttles")),
+    *(
+        (METRIC_ALARM, f"-{key}-{metric}")
+        for key in (*_FUNCTION_KEYS, _STEER_FUNCTION)
+        for metric in ("errors", "throttles")
+    ),
     # DnsFirewall (one association per VPC: the longest suffix, a 17-digit VPC id)
     (DNS_DOMAIN_LIST, "-dns-domains"),
     (DNS_RULE_GROUP, "-dns-rules"),
