@@ -96,22 +96,33 @@ def security_hub_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> d
     with ``domains``, the domain a DNS finding looked up), or attack sequences whose indicators name one
     (ASFF ``Detection.Sequence``: a sequence has no remote-IP ProductFields key)."""
     keys = (*remote_ip_product_fields(opt_in), *((DNS_DOMAIN_PRODUCT_FIELD,) if domains else ()))
+    return _guardduty_findings_in_security_hub(
+        "ACTIVE",
+        ProductFields={"aws/securityhub/ProductName": ["GuardDuty"]},
+        **{
+            "$or": [
+                *({"ProductFields": {key: [{"exists": True}]}} for key in keys),
+                {
+                    "Detection": {
+                        "Sequence": {"SequenceIndicators": {"Key": sequence_indicator_keys(domains)}}
+                    }
+                },
+            ]
+        },
+    )
+
+
+def _guardduty_findings_in_security_hub(record_state: str, **conditions: Any) -> dict[str, Any]:
+    """The pattern of a "Findings - Imported" event of GuardDuty's own findings in the given record state,
+    with ``conditions`` on the finding besides (the finding and the archived rules differ only there)."""
     return {
         "source": [SECURITY_HUB_SOURCE],
         "detail-type": [SECURITY_HUB_DETAIL_TYPE],
         "detail": {
             "findings": {
                 "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
-                "RecordState": ["ACTIVE"],
-                "ProductFields": {"aws/securityhub/ProductName": ["GuardDuty"]},
-                "$or": [
-                    *({"ProductFields": {key: [{"exists": True}]}} for key in keys),
-                    {
-                        "Detection": {
-                            "Sequence": {"SequenceIndicators": {"Key": sequence_indicator_keys(domains)}}
-                        }
-                    },
-                ],
+                "RecordState": [record_state],
+                **conditions,
             }
         },
     }
@@ -143,16 +154,7 @@ decision: GuardDuty's own archive, or the record archived there) to the workflow
 def security_hub_archived_pattern() -> dict[str, Any]:
     """GuardDuty's findings that Security Hub now holds ARCHIVED (the finding pattern admits only ACTIVE
     ones); whatever hosts they name, since the ledger knows which hosts each finding holds."""
-    return {
-        "source": [SECURITY_HUB_SOURCE],
-        "detail-type": [SECURITY_HUB_DETAIL_TYPE],
-        "detail": {
-            "findings": {
-                "ProductArn": [{"wildcard": GUARDDUTY_PRODUCT_ARN_WILDCARD}],
-                "RecordState": ["ARCHIVED"],
-            }
-        },
-    }
+    return _guardduty_findings_in_security_hub("ARCHIVED")
 
 
 def guardduty_pattern(opt_in: Iterable[str] = (), domains: bool = False) -> dict[str, Any]:
