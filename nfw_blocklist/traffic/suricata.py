@@ -19,9 +19,9 @@ or ``STRICT_ORDER`` (the first matching pass/drop/reject decides, alerts before 
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .packets import ICMP, TCP, UDP, Packet, in_cidr
 
@@ -267,17 +267,9 @@ class Variables:
         }
 
     def address_in(self, spec: str, address: str) -> bool:
-        spec = spec.strip()
-        if spec.startswith("!"):
-            return not self.address_in(spec[1:], address)
-        if spec.startswith("[") and spec.endswith("]"):
-            items = [item for item in _split_list(spec[1:-1]) if item]
-            positives = [item for item in items if not item.startswith("!")]
-            negatives = [item for item in items if item.startswith("!")]
-            inside = not positives or any(self.address_in(item, address) for item in positives)
-            return inside and all(self.address_in(item, address) for item in negatives)
-        if spec == "any":
-            return True
+        return _in_spec(spec, address, self._address_atom_in)
+
+    def _address_atom_in(self, spec: str, address: str) -> bool:
         if spec.startswith("$"):
             name = spec[1:]
             if name == "EXTERNAL_NET" and name not in self.ip_sets:
@@ -291,17 +283,9 @@ class Variables:
             raise UnsupportedRule(f"address {spec!r} is not supported") from error
 
     def port_in(self, spec: str, port: int) -> bool:
-        spec = spec.strip()
-        if spec.startswith("!"):
-            return not self.port_in(spec[1:], port)
-        if spec.startswith("[") and spec.endswith("]"):
-            items = [item for item in _split_list(spec[1:-1]) if item]
-            positives = [item for item in items if not item.startswith("!")]
-            negatives = [item for item in items if item.startswith("!")]
-            inside = not positives or any(self.port_in(item, port) for item in positives)
-            return inside and all(self.port_in(item, port) for item in negatives)
-        if spec == "any":
-            return True
+        return _in_spec(spec, port, self._port_atom_in)
+
+    def _port_atom_in(self, spec: str, port: int) -> bool:
         if spec.startswith("$"):
             values = self.port_sets.get(spec[1:])
             if values is None:
@@ -312,6 +296,27 @@ class Variables:
             return int(low or 0) <= port <= int(high or 65535) if _ else port == int(low)
         except ValueError as error:
             raise UnsupportedRule(f"port {spec!r} is not supported") from error
+
+
+_Value = TypeVar("_Value", str, int)
+
+
+def _in_spec(spec: str, value: _Value, atom_in: Callable[[str, _Value], bool]) -> bool:
+    """Whether ``value`` is in a Suricata address or port ``spec``: negation (``!``), lists (``[...]``:
+    in any positive item, or in all if none, and in no negated one) and ``any`` are read here, the rest
+    (a variable, a CIDR, a port range) by ``atom_in``."""
+    spec = spec.strip()
+    if spec.startswith("!"):
+        return not _in_spec(spec[1:], value, atom_in)
+    if spec.startswith("[") and spec.endswith("]"):
+        items = [item for item in _split_list(spec[1:-1]) if item]
+        positives = [item for item in items if not item.startswith("!")]
+        negatives = [item for item in items if item.startswith("!")]
+        inside = not positives or any(_in_spec(item, value, atom_in) for item in positives)
+        return inside and all(_in_spec(item, value, atom_in) for item in negatives)
+    if spec == "any":
+        return True
+    return atom_in(spec, value)
 
 
 def _split_list(text: str) -> list[str]:
